@@ -1,0 +1,53 @@
+"""A small, fast actor runtime on anyio: actors, refs, a system, a bus, supervision."""
+
+from ._actor import Actor as Actor
+from ._actor import handler as handler
+from ._bus import BusStatistics as BusStatistics
+from ._bus import EventBus as EventBus
+from ._cell import MailboxStatistics as MailboxStatistics
+from ._exceptions import ActorDeadError as ActorDeadError
+from ._exceptions import ActorError as ActorError
+from ._exceptions import AskTimeoutError as AskTimeoutError
+from ._exceptions import ChildFailedError as ChildFailedError
+from ._exceptions import EscalatedFailureError as EscalatedFailureError
+from ._exceptions import MailboxFullError as MailboxFullError
+from ._exceptions import SystemNotRunningError as SystemNotRunningError
+from ._exceptions import UnhandledMessageError as UnhandledMessageError
+from ._ref import ActorRef as ActorRef
+from ._supervision import FAILURES as FAILURES
+from ._supervision import ActorFailed as ActorFailed
+from ._supervision import Escalate as Escalate
+from ._supervision import Restart as Restart
+from ._supervision import Resume as Resume
+from ._supervision import Stop as Stop
+from ._supervision import SupervisionPolicy as SupervisionPolicy
+from ._system import ActorSystem as ActorSystem
+from ._system import ShutdownMode as ShutdownMode
+from ._system import SystemStatistics as SystemStatistics
+
+__all__ = [
+    "FAILURES",
+    "Actor",
+    "ActorDeadError",
+    "ActorError",
+    "ActorFailed",
+    "ActorRef",
+    "ActorSystem",
+    "AskTimeoutError",
+    "BusStatistics",
+    "ChildFailedError",
+    "EscalatedFailureError",
+    "Escalate",
+    "EventBus",
+    "MailboxFullError",
+    "MailboxStatistics",
+    "Restart",
+    "Resume",
+    "ShutdownMode",
+    "Stop",
+    "SupervisionPolicy",
+    "SystemNotRunningError",
+    "SystemStatistics",
+    "UnhandledMessageError",
+    "handler",
+]

@@ -1,0 +1,217 @@
+"""``EventBus``: topic publish/subscribe between actors (and plain tasks).
+
+Delivery goes through each subscriber's bounded mailbox, so a slow subscriber slows its
+publishers down instead of losing events or growing memory without limit. Every subscriber
+sees a topic's messages in the order they were published: concurrent publishers queue up
+behind a full mailbox first come, first served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Protocol
+
+import anyio
+import msgspec
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ._cell import RUNNING, STOPPED
+from ._exceptions import ActorDeadError, MailboxFullError
+
+if TYPE_CHECKING:
+    from ._ref import ActorRef
+
+
+class _Sink(Protocol):
+    state: int
+
+    @property
+    def name(self) -> str: ...
+
+    def try_put(self, item: object) -> bool: ...
+
+    async def put(self, item: object) -> None: ...
+
+    def has_room(self) -> bool: ...
+
+
+class _StreamSink:
+    """A memory object stream standing in for a subscriber that is not an actor."""
+
+    __slots__ = ("name", "send", "state")
+
+    def __init__(self, name: str, send: MemoryObjectSendStream[object]) -> None:
+        self.name = name
+        self.send = send
+        self.state = RUNNING
+
+    def try_put(self, item: object) -> bool:
+        try:
+            self.send.send_nowait(item)
+        except anyio.WouldBlock:
+            return False
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self.state = STOPPED
+            raise ActorDeadError(self.name, "stopped") from None
+        return True
+
+    async def put(self, item: object) -> None:
+        try:
+            await self.send.send(item)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self.state = STOPPED
+            raise ActorDeadError(self.name, "stopped") from None
+
+    def has_room(self) -> bool:
+        stats = self.send.statistics()
+        return stats.current_buffer_used < stats.max_buffer_size or stats.tasks_waiting_receive > 0
+
+
+class BusStatistics(msgspec.Struct, frozen=True, kw_only=True):
+    """A snapshot of the bus.
+
+    Attributes:
+        topics: topics with at least one subscriber.
+        subscriptions: subscriptions over all topics.
+        published: messages published so far.
+        delivered: deliveries so far (one per message and subscriber).
+        waiting_publishers: publishers blocked on a full subscriber mailbox right now.
+    """
+
+    topics: int
+    subscriptions: int
+    published: int
+    delivered: int
+    waiting_publishers: int
+
+
+class EventBus:
+    """Topic-based publish/subscribe. Get the system's bus as ``system.bus``."""
+
+    def __init__(self) -> None:
+        self._topics: dict[str, tuple[_Sink, ...]] = {}
+        self._published = 0
+        self._delivered = 0
+        self._waiting = 0
+
+    def subscribe(self, topic: str, ref: ActorRef) -> None:
+        """Deliver every message published on ``topic`` to ``ref``'s mailbox (once per ref)."""
+        self._add(topic, ref._cell)
+
+    def unsubscribe(self, topic: str, ref: ActorRef) -> bool:
+        """Stop delivering ``topic`` to ``ref``; False if it was not subscribed."""
+        return self._remove(topic, ref._cell)
+
+    @asynccontextmanager
+    async def subscription(
+        self, topic: str, *, max_buffer_size: int = 100
+    ) -> AsyncIterator[MemoryObjectReceiveStream[object]]:
+        """Subscribe a plain task: yields a bounded receive stream of the topic's messages.
+
+        ```python
+        async with bus.subscription("progress") as events:
+            async for event in events: ...
+        ```
+        """
+        send, receive = anyio.create_memory_object_stream[object](max_buffer_size)
+        sink = _StreamSink(f"subscription:{topic}", send)
+        self._add(topic, sink)
+        try:
+            with receive:
+                yield receive
+        finally:
+            self._remove(topic, sink)
+            send.close()
+
+    def subscribers(self, topic: str) -> int:
+        """How many live subscribers ``topic`` has."""
+        return sum(1 for sink in self._topics.get(topic, ()) if sink.state == RUNNING)
+
+    async def publish(self, topic: str, message: object) -> int:
+        """Deliver ``message`` to every subscriber of ``topic``; returns how many got it.
+
+        Waits while a subscriber's mailbox is full. Dead subscribers are dropped silently.
+        """
+        sinks = self._topics.get(topic)
+        self._published += 1
+        if not sinks:
+            return 0
+        delivered = 0
+        dead = False
+        for sink in sinks:
+            if sink.state:
+                dead = True
+                continue
+            try:
+                if not sink.try_put(message):
+                    self._waiting += 1
+                    try:
+                        await sink.put(message)
+                    finally:
+                        self._waiting -= 1
+            except ActorDeadError:
+                dead = True
+                continue
+            delivered += 1
+        self._delivered += delivered
+        if dead:
+            self._prune(topic)
+        return delivered
+
+    def publish_nowait(self, topic: str, message: object) -> int:
+        """Deliver ``message`` now to every subscriber, or to none.
+
+        Raises:
+            MailboxFullError: some subscriber's mailbox is full; nothing was delivered.
+        """
+        sinks = self._topics.get(topic)
+        self._published += 1
+        if not sinks:
+            return 0
+        live = [sink for sink in sinks if sink.state == RUNNING]
+        for sink in live:
+            if not sink.has_room():
+                raise MailboxFullError(sink.name, -1)
+        for sink in live:
+            sink.try_put(message)
+        self._delivered += len(live)
+        if len(live) != len(sinks):
+            self._prune(topic)
+        return len(live)
+
+    def statistics(self) -> BusStatistics:
+        """Counts of topics, subscriptions, messages and blocked publishers."""
+        return BusStatistics(
+            topics=len(self._topics),
+            subscriptions=sum(len(sinks) for sinks in self._topics.values()),
+            published=self._published,
+            delivered=self._delivered,
+            waiting_publishers=self._waiting,
+        )
+
+    # Subscriber tuples are replaced, never mutated, so a publish in progress keeps
+    # iterating the snapshot it started with.
+
+    def _add(self, topic: str, sink: _Sink) -> None:
+        sinks = self._topics.get(topic, ())
+        if sink not in sinks:
+            self._topics[topic] = (*sinks, sink)
+
+    def _remove(self, topic: str, sink: _Sink) -> bool:
+        sinks = self._topics.get(topic, ())
+        if sink not in sinks:
+            return False
+        rest = tuple(s for s in sinks if s is not sink)
+        if rest:
+            self._topics[topic] = rest
+        else:
+            del self._topics[topic]
+        return True
+
+    def _prune(self, topic: str) -> None:
+        live = tuple(s for s in self._topics.get(topic, ()) if s.state == RUNNING)
+        if live:
+            self._topics[topic] = live
+        else:
+            self._topics.pop(topic, None)

@@ -1,0 +1,411 @@
+"""An actor's cell: its bounded mailbox, its lifecycle and the loop that feeds it messages.
+
+A cell holds no task of its own. While its mailbox is empty it is plain data; when a message
+arrives it is put on the dispatcher's ready queue, and a worker task runs ``Cell.run``,
+which handles a batch of messages one at a time and then lets go of the worker.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import msgspec
+import structlog
+
+from ._actor import Actor
+from ._exceptions import ActorDeadError, ChildFailedError, DeathReason, UnhandledMessageError
+from ._supervision import ActorFailed, Decision, Escalate, Restart, Resume, SupervisionPolicy
+
+if TYPE_CHECKING:
+    from ._ref import ActorRef
+    from ._system import ActorSystem
+
+log = structlog.get_logger("actors")
+
+RUNNING = 0  # accepts and handles messages
+DRAINING = 1  # stop requested: refuses new messages, handles those already queued
+STOPPING = 2  # children and on_stop running
+STOPPED = 3  # dead
+STATE_NAMES = ("running", "draining", "stopping", "stopped")
+
+BATCH = 64  # messages handled per activation before the cell goes to the back of the queue
+
+
+class Ask:
+    """A request that expects a reply.
+
+    The asker first yields once and checks ``done``: a quick handler has answered by then,
+    and no event is needed. Only an asker that really has to wait creates ``event``.
+    """
+
+    __slots__ = ("done", "error", "event", "message", "value")
+
+    def __init__(self, message: object) -> None:
+        self.message = message
+        self.done = False
+        self.event: anyio.Event | None = None
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def resolve(self) -> None:
+        self.done = True
+        if self.event is not None:
+            self.event.set()
+
+
+class _Stop:
+    __slots__ = ()
+
+
+class _ChildFailure:
+    __slots__ = ("cause", "child")
+
+    def __init__(self, child: str, cause: BaseException) -> None:
+        self.child = child
+        self.cause = cause
+
+
+STOP = _Stop()
+
+
+class MailboxStatistics(msgspec.Struct, frozen=True, kw_only=True):
+    """A snapshot of one actor's mailbox.
+
+    Attributes:
+        actor: the actor's name.
+        depth: messages waiting in the mailbox.
+        capacity: the mailbox bound.
+        waiting_senders: senders blocked because the mailbox is full.
+        processed: messages handled so far.
+        state: ``running``, ``draining``, ``stopping`` or ``stopped``.
+        restarts: times the supervision policy replaced the instance.
+    """
+
+    actor: str
+    depth: int
+    capacity: int
+    waiting_senders: int
+    processed: int
+    state: str
+    restarts: int
+
+
+class Cell:
+    """Runtime state of one actor. Private: users hold an ``ActorRef``."""
+
+    __slots__ = (
+        "_name",
+        "actor",
+        "capacity",
+        "children",
+        "dead_reason",
+        "factory",
+        "items",
+        "parent",
+        "policy",
+        "processed",
+        "ref",
+        "restart_times",
+        "scheduled",
+        "state",
+        "stopped_event",
+        "system",
+        "waiters",
+    )
+
+    def __init__(
+        self,
+        system: ActorSystem,
+        factory: Callable[[], Actor],
+        actor: Actor,
+        name: str | None,
+        capacity: int,
+        policy: SupervisionPolicy,
+        parent: Cell | None,
+        ref: ActorRef,
+    ) -> None:
+        self.system = system
+        self.factory = factory
+        self.actor = actor
+        self._name = name
+        self.capacity = capacity
+        self.policy = policy
+        self.parent = parent
+        self.ref = ref
+        self.items: deque[object] = deque()
+        self.waiters: deque[list[Any]] | None = None
+        self.children: set[Cell] | None = None
+        self.restart_times: deque[float] | None = None
+        self.stopped_event: anyio.Event | None = None
+        self.dead_reason: DeathReason = "stopped"
+        self.state = RUNNING
+        self.scheduled = False
+        self.processed = 0
+
+    @property
+    def name(self) -> str:
+        if self._name is None:
+            self._name = f"{type(self.actor).__name__}-{id(self):x}"
+        return self._name
+
+    # -- the mailbox --------------------------------------------------------------------
+
+    def try_put(self, item: object) -> bool:
+        """Queue ``item`` if there is room; False if the sender has to wait."""
+        if self.state:
+            raise ActorDeadError(self.name, self.dead_reason)
+        items = self.items
+        if self.waiters or len(items) >= self.capacity:
+            return False
+        items.append(item)
+        if not self.scheduled:
+            self.scheduled = True
+            self.system.dispatcher.schedule(self)
+        return True
+
+    def has_room(self) -> bool:
+        return not self.waiters and len(self.items) < self.capacity
+
+    async def put(self, item: object) -> None:
+        """Queue ``item``, waiting for room; waiting senders are served first come, first served."""
+        if self.try_put(item):
+            return
+        if self.waiters is None:
+            self.waiters = deque()
+        waiter: list[Any] = [item, self.system.event_cls(), None]
+        self.waiters.append(waiter)
+        try:
+            await waiter[1].wait()
+        except BaseException:
+            # Still waiting: withdraw. Already handed over: the message was delivered.
+            if waiter in self.waiters:
+                self.waiters.remove(waiter)
+            raise
+        if waiter[2] is not None:
+            raise waiter[2]
+
+    def _hand_over(self) -> None:
+        """Move the longest-waiting sender's message into the mailbox (keeps send order)."""
+        waiters = self.waiters
+        if waiters:
+            item, event, _ = waiters.popleft()
+            self.items.append(item)
+            event.set()
+
+    def statistics(self) -> MailboxStatistics:
+        return MailboxStatistics(
+            actor=self.name,
+            depth=len(self.items),
+            capacity=self.capacity,
+            waiting_senders=len(self.waiters or ()),
+            processed=self.processed,
+            state=STATE_NAMES[self.state],
+            restarts=len(self.restart_times or ()),
+        )
+
+    # -- handling messages ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Handle up to ``BATCH`` messages; called by a dispatcher worker."""
+        items = self.items
+        budget = BATCH
+        while items and self.state <= DRAINING and budget:
+            budget -= 1
+            item = items.popleft()
+            if self.waiters:
+                self._hand_over()
+            kind = type(item)
+            if kind is Ask:
+                ask: Ask = item  # type: ignore[assignment]
+                try:
+                    ask.value = await self._handle(ask.message)
+                except Exception as exc:
+                    exc.add_note(f"raised by actor {self.name!r} handling an ask")
+                    ask.error = exc
+                self.processed += 1
+                ask.resolve()
+            elif kind is _Stop:
+                await self.terminate("stopped")
+                return
+            elif kind is _ChildFailure:
+                failure: _ChildFailure = item  # type: ignore[assignment]
+                await self._crashed(ChildFailedError(failure.child, failure.cause), item)
+            else:
+                try:
+                    await self._handle(item)
+                except Exception as exc:
+                    await self._crashed(exc, item)
+                self.processed += 1
+        if items and self.state <= DRAINING:
+            self.system.dispatcher.schedule(self)  # stay scheduled, go to the back
+        else:
+            self.scheduled = False
+
+    def _handle(self, message: object) -> Any:
+        actor = self.actor
+        cls = type(actor)
+        if cls.receive is not Actor.receive:
+            return actor.receive(message)
+        fn = cls.handler_for(type(message))
+        if fn is None:
+            raise UnhandledMessageError(self.name, type(message).__qualname__)
+        return fn(actor, message)
+
+    # -- failure and supervision -----------------------------------------------------------
+
+    async def _crashed(self, error: Exception, message: object) -> None:
+        await self._hook(self.actor.on_failure, error, message)
+        policy = self.policy
+        decision: Decision
+        attempt = 0
+        if isinstance(policy, Resume):
+            decision = "resumed"
+        elif isinstance(policy, Restart):
+            attempt = self._count_restart(policy)
+            decision = "restarted" if attempt <= policy.max_restarts else "stopped"
+        elif isinstance(policy, Escalate):
+            decision = "escalated"
+        else:
+            decision = "stopped"
+        self.system.report_failure(
+            ActorFailed(
+                actor=self.name,
+                error_type=type(error).__name__,
+                error=str(error),
+                message_type=type(message).__qualname__,
+                decision=decision,
+            ),
+            error,
+        )
+        if decision == "restarted":
+            assert isinstance(policy, Restart)
+            await self._restart(policy, attempt)
+        elif decision == "stopped":
+            await self.terminate("failed")
+        elif decision == "escalated":
+            await self.terminate("failed")
+            parent = self.parent
+            if parent is not None and parent.state <= DRAINING:
+                parent.items.append(_ChildFailure(self.name, error))
+                if not parent.scheduled:
+                    parent.scheduled = True
+                    self.system.dispatcher.schedule(parent)
+            else:
+                self.system.escalate(self.name, error)
+
+    def _count_restart(self, policy: Restart) -> int:
+        now = anyio.current_time()
+        times = self.restart_times
+        if times is None:
+            times = self.restart_times = deque()
+        while times and now - times[0] > policy.within:
+            times.popleft()
+        times.append(now)
+        return len(times)
+
+    async def _restart(self, policy: Restart, attempt: int) -> None:
+        await self._stop_children()
+        await self._hook(self.actor.on_stop)
+        await anyio.sleep(policy.delay(attempt))
+        try:
+            fresh = self.factory()
+            fresh._actor_cell = self
+            await fresh.on_start()
+        except Exception as exc:
+            self.system.report_failure(
+                ActorFailed(
+                    actor=self.name,
+                    error_type=type(exc).__name__,
+                    error=str(exc),
+                    message_type="restart",
+                    decision="stopped",
+                ),
+                exc,
+            )
+            self.dead_reason = "failed"
+            await self.finish()
+            return
+        self.actor = fresh
+
+    async def _hook(self, hook: Callable[..., Any], *args: object) -> None:
+        """Run a lifecycle hook; an error in it is reported, never raised into the runtime."""
+        try:
+            await hook(*args)
+        except Exception as exc:
+            log.error(
+                "actor hook failed",
+                actor=self.name,
+                hook=getattr(hook, "__name__", "hook"),
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            self.system.hook_errors += 1
+
+    # -- stopping ----------------------------------------------------------------------------
+
+    def request_stop(self, *, drain: bool) -> bool:
+        """Queue a stop behind the pending messages (or drop them); True if inline stop is safe."""
+        if self.state != RUNNING:
+            return False
+        if not drain:
+            self.fail_pending()
+        if not self.scheduled and not self.items:
+            return True
+        self.state = DRAINING
+        self.items.append(STOP)
+        return False
+
+    async def wait_stopped(self) -> None:
+        if self.state == STOPPED:
+            return
+        if self.stopped_event is None:
+            self.stopped_event = self.system.event_cls()
+        await self.stopped_event.wait()
+
+    async def terminate(self, reason: DeathReason) -> None:
+        """Stop children, run ``on_stop``, fail what is left in the mailbox."""
+        if self.state >= STOPPING:
+            return
+        self.dead_reason = reason
+        self.state = STOPPING
+        await self._stop_children()
+        if type(self.actor).on_stop is not Actor.on_stop:
+            await self._hook(self.actor.on_stop)
+        await self.finish()
+
+    async def finish(self) -> None:
+        self.state = STOPPED
+        self.scheduled = True  # never schedule a dead cell again
+        self.fail_pending()
+        self.system.forget(self)
+        if self.parent is not None and self.parent.children is not None:
+            self.parent.children.discard(self)
+        if self.stopped_event is not None:
+            self.stopped_event.set()
+
+    async def _stop_children(self) -> None:
+        children = self.children
+        while children:
+            child = children.pop()
+            if child.request_stop(drain=True):
+                await child.terminate("stopped")
+            else:
+                await child.wait_stopped()
+
+    def fail_pending(self) -> None:
+        reason = self.dead_reason
+        items = self.items
+        while items:
+            item = items.popleft()
+            if type(item) is Ask:
+                item.error = ActorDeadError(self.name, reason)  # type: ignore[attr-defined]
+                item.resolve()  # type: ignore[attr-defined]
+            elif item is not STOP:
+                self.system.dead_letters += 1
+        waiters = self.waiters
+        while waiters:
+            waiter = waiters.popleft()
+            waiter[2] = ActorDeadError(self.name, reason)
+            waiter[1].set()

@@ -1,0 +1,96 @@
+"""The dispatcher: an elastic pool of worker tasks that run actors with messages waiting.
+
+An idle actor owns no task (a task parked on a stream costs kilobytes; an idle cell costs
+a few hundred bytes). When a message reaches an idle actor its cell joins the ready queue
+and one worker is brought in: an idle one if any, a new one otherwise. A worker that picks
+up a cell while more are waiting brings in one more helper, so a burst of actors whose
+handlers block (on a model call, say) fans out to as many workers as it needs in a few
+scheduling rounds, while a burst of quick handlers is served by one or two workers without
+a task switch per message. Idle workers beyond ``max_idle`` exit.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+import anyio
+import anyio.abc
+from anyio.lowlevel import checkpoint
+
+if TYPE_CHECKING:
+    from ._cell import Cell
+
+YIELD_EVERY = 64  # cells run by one worker before it yields to the event loop
+
+
+class Dispatcher:
+    """Runs ready cells on worker tasks of one task group."""
+
+    __slots__ = ("closing", "event_cls", "idle", "max_idle", "ready", "task_group", "waking", "workers")
+
+    def __init__(
+        self, task_group: anyio.abc.TaskGroup, event_cls: type[anyio.Event], max_idle: int
+    ) -> None:
+        self.task_group = task_group
+        self.event_cls = event_cls
+        self.max_idle = max_idle
+        self.ready: deque[Cell] = deque()
+        self.idle: list[anyio.Event] = []
+        self.waking = 0  # workers woken or spawned that have not picked up a cell yet
+        self.workers = 0
+        self.closing = False
+
+    def schedule(self, cell: Cell) -> None:
+        """Put ``cell`` on the ready queue and make sure a worker is coming for it."""
+        self.ready.append(cell)
+        if not self.waking:
+            self._recruit()
+
+    def _recruit(self) -> None:
+        self.waking += 1
+        if self.idle:
+            self.idle.pop().set()  # the most recently idle worker: warmest
+        else:
+            self.workers += 1
+            self.task_group.start_soon(self._work, name="actors-worker")
+
+    async def _work(self) -> None:
+        ready = self.ready
+        try:
+            while True:
+                self.waking -= 1
+                ran = 0
+                while ready:
+                    cell = ready.popleft()
+                    if ready and self.waking < 2:
+                        self._recruit()  # a backlog: bring in help in case this cell blocks
+                    await cell.run()
+                    ran += 1
+                    if ran >= YIELD_EVERY:
+                        ran = 0
+                        await checkpoint()
+                if self.closing:
+                    return
+                # Spin once before parking: in a request/reply exchange the next message
+                # usually arrives while we yield, and no event has to be created or set.
+                self.waking += 1
+                await checkpoint()
+                if ready:
+                    continue
+                self.waking -= 1
+                if self.closing or len(self.idle) >= self.max_idle:
+                    return
+                wake = self.event_cls()
+                self.idle.append(wake)
+                await wake.wait()
+        finally:
+            self.workers -= 1
+
+    def close(self) -> None:
+        """Let every idle worker exit; busy ones exit when the ready queue is empty."""
+        self.closing = True
+        idle, self.idle = self.idle, []
+        self.waking += len(idle)
+        for wake in idle:
+            wake.set()

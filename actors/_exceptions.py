@@ -1,0 +1,120 @@
+"""Every error the actor runtime raises.
+
+Hierarchy::
+
+    ActorError
+    ├── ActorDeadError           the target actor is stopped or has failed for good
+    ├── AskTimeoutError          an ``ask`` got no reply in time (also a ``TimeoutError``)
+    ├── MailboxFullError         ``tell_nowait`` on a full mailbox (also ``anyio.WouldBlock``)
+    ├── UnhandledMessageError    no handler accepts the message's type (also a ``TypeError``)
+    ├── SystemNotRunningError    spawning or publishing outside a running ``ActorSystem``
+    ├── ChildFailedError         a child escalated its failure to its parent
+    └── EscalatedFailureError    a failure escalated past every actor: the system aborted
+
+Messages are built from structured fields in ``__init__``, so callers (and tests) can
+match on ``err.actor``, ``err.reason`` and friends instead of parsing prose.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import anyio
+
+DeathReason = Literal["stopped", "failed"]
+
+
+class ActorError(Exception):
+    """Base class of every error raised by the actor runtime."""
+
+
+class ActorDeadError(ActorError):
+    """The target actor is no longer alive.
+
+    ``reason`` says who ended it: ``"stopped"`` means someone stopped it on purpose (your
+    code, or the system shutting down); ``"failed"`` means it crashed and its supervision
+    policy did not keep it alive.
+    """
+
+    def __init__(self, actor: str, reason: DeathReason) -> None:
+        self.actor = actor
+        self.reason: DeathReason = reason
+        verb = "was stopped" if reason == "stopped" else "has failed"
+        super().__init__(f"actor {actor!r} {verb}; it accepts no more messages")
+
+    def __reduce__(self) -> tuple[type[ActorDeadError], tuple[str, DeathReason]]:
+        return (type(self), (self.actor, self.reason))
+
+
+class AskTimeoutError(ActorError, TimeoutError):
+    """``ask`` received no reply within ``timeout`` seconds.
+
+    The message stays in the actor's mailbox and is still handled; only the reply is lost.
+    """
+
+    def __init__(self, actor: str, timeout: float) -> None:
+        self.actor = actor
+        self.timeout = timeout
+        super().__init__(f"actor {actor!r} did not reply within {timeout:g} s")
+
+    def __reduce__(self) -> tuple[type[AskTimeoutError], tuple[str, float]]:
+        return (type(self), (self.actor, self.timeout))
+
+
+class MailboxFullError(ActorError, anyio.WouldBlock):
+    """``tell_nowait`` or ``publish_nowait`` found a full mailbox; nothing was delivered."""
+
+    def __init__(self, actor: str, capacity: int) -> None:
+        self.actor = actor
+        self.capacity = capacity
+        super().__init__(f"mailbox of actor {actor!r} is full ({capacity} messages)")
+
+    def __reduce__(self) -> tuple[type[MailboxFullError], tuple[str, int]]:
+        return (type(self), (self.actor, self.capacity))
+
+
+class UnhandledMessageError(ActorError, TypeError):
+    """The actor has no handler for a message of this type."""
+
+    def __init__(self, actor: str, message_type: str) -> None:
+        self.actor = actor
+        self.message_type = message_type
+        super().__init__(f"actor {actor!r} has no handler for messages of type {message_type}")
+
+    def __reduce__(self) -> tuple[type[UnhandledMessageError], tuple[str, str]]:
+        return (type(self), (self.actor, self.message_type))
+
+
+class SystemNotRunningError(ActorError):
+    """The ``ActorSystem`` is not running (not entered yet, or already shut down)."""
+
+    def __init__(self, system: str, action: str) -> None:
+        self.system = system
+        self.action = action
+        super().__init__(f"cannot {action}: actor system {system!r} is not running")
+
+    def __reduce__(self) -> tuple[type[SystemNotRunningError], tuple[str, str]]:
+        return (type(self), (self.system, self.action))
+
+
+class ChildFailedError(ActorError):
+    """A child actor failed and its policy escalated the failure to its parent."""
+
+    def __init__(self, child: str, cause: BaseException) -> None:
+        self.child = child
+        self.cause = cause
+        super().__init__(f"child actor {child!r} failed: {type(cause).__name__}: {cause}")
+        self.__cause__ = cause
+
+
+class EscalatedFailureError(ActorError):
+    """A failure escalated past the top-level actor; the whole system was shut down."""
+
+    def __init__(self, actor: str, cause: BaseException) -> None:
+        self.actor = actor
+        self.cause = cause
+        super().__init__(
+            f"actor {actor!r} escalated a failure and the system shut down: "
+            f"{type(cause).__name__}: {cause}"
+        )
+        self.__cause__ = cause

@@ -1,0 +1,3 @@
+"""converse: simulate conversations between LLM agents as actors."""
+
+__all__: list[str] = []

@@ -1,0 +1,39 @@
+"""Shared test set-up.
+
+Async tests take the ``backend`` fixture to run twice: under asyncio (run by pytest-asyncio)
+and under trio (run here through ``anyio.run``). Tests that only make sense on asyncio mark
+themselves ``@pytest.mark.asyncio`` and skip the fixture.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any
+
+import anyio
+import pytest
+
+BACKENDS = [pytest.param("asyncio", marks=pytest.mark.asyncio), pytest.param("trio")]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The async backend the test runs under."""
+    return str(request.param)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    callspec = getattr(pyfuncitem, "callspec", None)
+    if (
+        callspec is not None
+        and callspec.params.get("backend") == "trio"
+        and inspect.iscoroutinefunction(pyfuncitem.obj)
+    ):
+        kwargs: dict[str, Any] = {
+            name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames
+        }
+        anyio.run(functools.partial(pyfuncitem.obj, **kwargs), backend="trio")
+        return True
+    return None
