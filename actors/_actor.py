@@ -58,6 +58,9 @@ class Actor:
     async def on_stop(self) -> None:
         """Called once when the actor stops (also before a restart replaces it)."""
 
+    async def on_idle(self) -> None:
+        """Called each time the mailbox has just been emptied (to flush a batch, say)."""
+
     async def on_failure(self, error: Exception, message: object) -> None:
         """Called when handling a told message raised, before the supervision policy acts."""
 
@@ -65,7 +68,7 @@ class Actor:
         """Handle one message. The default dispatches to ``@handler`` methods by type."""
         fn = type(self).handler_for(type(message))
         if fn is None:
-            raise UnhandledMessageError(self.name, type(message).__qualname__)
+            raise UnhandledMessageError(self.actor_name, type(message).__qualname__)
         return await fn(self, message)
 
     # -- context available inside the actor -------------------------------------------
@@ -76,8 +79,8 @@ class Actor:
         return self._actor_cell.ref
 
     @property
-    def name(self) -> str:
-        """This actor's name (unique within its system)."""
+    def actor_name(self) -> str:
+        """This actor's name in its system (given at spawn, or made up from its class)."""
         return self._actor_cell.name
 
     @property

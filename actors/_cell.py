@@ -108,7 +108,9 @@ class Cell:
         "policy",
         "processed",
         "ref",
+        "interruption",
         "restart_times",
+        "running",
         "scheduled",
         "state",
         "stopped_event",
@@ -144,6 +146,8 @@ class Cell:
         self.state = RUNNING
         self.scheduled = False
         self.processed = 0
+        self.running: anyio.CancelScope | None = None  # the worker's scope while a handler runs
+        self.interruption: BaseException | None = None  # why the running handler was cancelled
 
     @property
     def name(self) -> str:
@@ -208,39 +212,70 @@ class Cell:
 
     # -- handling messages ---------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Handle up to ``BATCH`` messages; called by a dispatcher worker."""
+    async def run(self, scope: anyio.CancelScope) -> None:
+        """Handle up to ``BATCH`` messages; called by a dispatcher worker inside ``scope``.
+
+        ``interrupt`` cancels ``scope`` to abandon the handler in progress (a stop without
+        draining, or a child's escalated failure that must be handled first).
+        """
         items = self.items
         budget = BATCH
-        while items and self.state <= DRAINING and budget:
-            budget -= 1
-            item = items.popleft()
-            if self.waiters:
-                self._hand_over()
-            kind = type(item)
-            if kind is Ask:
-                ask: Ask = item  # type: ignore[assignment]
-                try:
-                    ask.value = await self._handle(ask.message)
-                except Exception as exc:
-                    exc.add_note(f"raised by actor {self.name!r} handling an ask")
-                    ask.error = exc
-                self.processed += 1
+        self.running = scope
+        ask: Ask | None = None
+        try:
+            while items and self.state <= DRAINING and budget:
+                budget -= 1
+                item = items.popleft()
+                if self.waiters:
+                    self._hand_over()
+                kind = type(item)
+                if kind is Ask:
+                    ask = item  # type: ignore[assignment]
+                    try:
+                        ask.value = await self._handle(ask.message)
+                    except Exception as exc:
+                        exc.add_note(f"raised by actor {self.name!r} handling an ask")
+                        ask.error = exc
+                    self.processed += 1
+                    ask.resolve()
+                    ask = None
+                elif kind is _Stop:
+                    await self.terminate("stopped")
+                    return
+                elif kind is _ChildFailure:
+                    failure: _ChildFailure = item  # type: ignore[assignment]
+                    await self._crashed(ChildFailedError(failure.child, failure.cause), item)
+                else:
+                    try:
+                        await self._handle(item)
+                    except Exception as exc:
+                        await self._crashed(exc, item)
+                    self.processed += 1
+            if not items and self.state <= DRAINING and type(self.actor).on_idle is not Actor.on_idle:
+                await self._hook(self.actor.on_idle)
+        except BaseException:
+            if ask is not None and not ask.done:
+                ask.error = self.interruption or ActorDeadError(self.name, "stopped")
                 ask.resolve()
-            elif kind is _Stop:
-                await self.terminate("stopped")
-                return
-            elif kind is _ChildFailure:
-                failure: _ChildFailure = item  # type: ignore[assignment]
-                await self._crashed(ChildFailedError(failure.child, failure.cause), item)
-            else:
-                try:
-                    await self._handle(item)
-                except Exception as exc:
-                    await self._crashed(exc, item)
-                self.processed += 1
+            raise
+        finally:
+            self.running = None
         if items and self.state <= DRAINING:
             self.system.dispatcher.schedule(self)  # stay scheduled, go to the back
+        else:
+            self.scheduled = False
+
+    def interrupt(self, reason: BaseException) -> None:
+        """Cancel the handler in progress, if any (the mailbox is left as it is)."""
+        if self.running is not None:
+            self.interruption = reason
+            self.running.cancel()
+
+    def interrupted(self) -> None:
+        """Called by the worker after ``run`` was cancelled: carry on with the mailbox."""
+        self.interruption = None
+        if self.items and self.state <= DRAINING:
+            self.system.dispatcher.schedule(self)
         else:
             self.scheduled = False
 
@@ -289,10 +324,15 @@ class Cell:
             await self.terminate("failed")
             parent = self.parent
             if parent is not None and parent.state <= DRAINING:
-                parent.items.append(_ChildFailure(self.name, error))
+                # Out of band: to the front of the parent's mailbox, and whatever the parent
+                # is doing (likely waiting on this child) is abandoned.
+                failure = ChildFailedError(self.name, error)
+                parent.items.appendleft(_ChildFailure(self.name, error))
                 if not parent.scheduled:
                     parent.scheduled = True
                     self.system.dispatcher.schedule(parent)
+                else:
+                    parent.interrupt(failure)
             else:
                 self.system.escalate(self.name, error)
 
@@ -307,7 +347,7 @@ class Cell:
         return len(times)
 
     async def _restart(self, policy: Restart, attempt: int) -> None:
-        await self._stop_children()
+        await self._stop_children(drain=False)
         await self._hook(self.actor.on_stop)
         await anyio.sleep(policy.delay(attempt))
         try:
@@ -355,6 +395,8 @@ class Cell:
             return True
         self.state = DRAINING
         self.items.append(STOP)
+        if not drain:
+            self.interrupt(ActorDeadError(self.name, "stopped"))
         return False
 
     async def wait_stopped(self) -> None:
@@ -364,13 +406,17 @@ class Cell:
             self.stopped_event = self.system.event_cls()
         await self.stopped_event.wait()
 
-    async def terminate(self, reason: DeathReason) -> None:
-        """Stop children, run ``on_stop``, fail what is left in the mailbox."""
+    async def terminate(self, reason: DeathReason, *, drain: bool = True) -> None:
+        """Stop children, run ``on_stop``, fail what is left in the mailbox.
+
+        Children of an actor that failed, or that is stopped without draining, are stopped
+        without draining either: their handlers in progress are cancelled.
+        """
         if self.state >= STOPPING:
             return
         self.dead_reason = reason
         self.state = STOPPING
-        await self._stop_children()
+        await self._stop_children(drain=drain and reason == "stopped")
         if type(self.actor).on_stop is not Actor.on_stop:
             await self._hook(self.actor.on_stop)
         await self.finish()
@@ -385,12 +431,12 @@ class Cell:
         if self.stopped_event is not None:
             self.stopped_event.set()
 
-    async def _stop_children(self) -> None:
+    async def _stop_children(self, *, drain: bool = True) -> None:
         children = self.children
         while children:
             child = children.pop()
-            if child.request_stop(drain=True):
-                await child.terminate("stopped")
+            if child.request_stop(drain=drain):
+                await child.terminate("stopped", drain=drain)
             else:
                 await child.wait_stopped()
 

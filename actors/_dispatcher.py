@@ -56,8 +56,21 @@ class Dispatcher:
             self.task_group.start_soon(self._work, name="actors-worker")
 
     async def _work(self) -> None:
-        ready = self.ready
         try:
+            while await self._work_in_scope():
+                pass
+        finally:
+            self.workers -= 1
+
+    async def _work_in_scope(self) -> bool:
+        """Run ready cells inside one cancel scope; True to go on with a fresh scope.
+
+        A cell's ``interrupt`` cancels this scope while the cell runs. The scope then
+        absorbs the cancellation, the cell is told, and the worker starts a new scope.
+        """
+        ready = self.ready
+        cell: Cell | None = None
+        with anyio.CancelScope() as scope:
             while True:
                 self.waking -= 1
                 ran = 0
@@ -65,13 +78,18 @@ class Dispatcher:
                     cell = ready.popleft()
                     if ready and self.waking < 2:
                         self._recruit()  # a backlog: bring in help in case this cell blocks
-                    await cell.run()
+                    await cell.run(scope)
+                    cell = None
+                    if scope.cancel_called:
+                        # Cancelled just as the cell finished: the next await would raise.
+                        self.waking += 1
+                        return True
                     ran += 1
                     if ran >= YIELD_EVERY:
                         ran = 0
                         await checkpoint()
                 if self.closing:
-                    return
+                    return False
                 # Spin once before parking: in a request/reply exchange the next message
                 # usually arrives while we yield, and no event has to be created or set.
                 self.waking += 1
@@ -80,12 +98,15 @@ class Dispatcher:
                     continue
                 self.waking -= 1
                 if self.closing or len(self.idle) >= self.max_idle:
-                    return
+                    return False
                 wake = self.event_cls()
                 self.idle.append(wake)
                 await wake.wait()
-        finally:
-            self.workers -= 1
+        # Only an interrupted cell gets here (the loop above never ends otherwise).
+        self.waking += 1
+        if cell is not None:
+            cell.interrupted()
+        return True
 
     def close(self) -> None:
         """Let every idle worker exit; busy ones exit when the ready queue is empty."""

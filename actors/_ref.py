@@ -112,7 +112,7 @@ class ActorRef:
         """
         cell = self._cell
         if cell.request_stop(drain=drain):
-            await cell.terminate("stopped")
+            await cell.terminate("stopped", drain=drain)
         else:
             await cell.wait_stopped()
 
@@ -219,7 +219,7 @@ class ActorRef:
         """
         cell = self._cell
         if cell.request_stop(drain=drain):
-            await cell.terminate("stopped")
+            await cell.terminate("stopped", drain=drain)
         else:
             await cell.wait_stopped()
 

@@ -140,7 +140,14 @@ class ActorSystem:
             with anyio.CancelScope(shield=True):
                 await self._shutdown(mode)
         finally:
-            suppressed = await self._task_group.__aexit__(exc_type, exc, tb)
+            try:
+                suppressed = await self._task_group.__aexit__(exc_type, exc, tb)
+            except BaseExceptionGroup as group:
+                # The block's own exception comes back wrapped in a group: unwrap it, so
+                # callers catch what they raised (the workers never raise).
+                if exc is not None and group.exceptions == (exc,):
+                    raise exc from None
+                raise
         if self._escalated is not None:
             actor, cause = self._escalated
             raise EscalatedFailureError(actor, cause)

@@ -1,3 +1,87 @@
-"""converse: simulate conversations between LLM agents as actors."""
+"""converse: simulate conversations between LLM agents, each agent an actor with private memory.
 
-__all__: list[str] = []
+Run a scenario from code (inside your own anyio program if you like)::
+
+    result = await converse.run_scenario("three-labs-councils", seed=7, out="runs")
+    print(result.transcript.read_text())
+"""
+
+from ._events import SCHEMA_VERSION as SCHEMA_VERSION
+from ._events import AnyEvent as AnyEvent
+from ._events import ChatMessage as ChatMessage
+from ._events import ConversationEnded as ConversationEnded
+from ._events import ConversationStarted as ConversationStarted
+from ._events import Event as Event
+from ._events import Judged as Judged
+from ._events import LLMCall as LLMCall
+from ._events import PeriodStarted as PeriodStarted
+from ._events import RunError as RunError
+from ._events import RunFinished as RunFinished
+from ._events import RunStarted as RunStarted
+from ._events import Score as Score
+from ._events import SharedPrefix as SharedPrefix
+from ._events import TurnGranted as TurnGranted
+from ._events import Usage as Usage
+from ._events import Utterance as Utterance
+from ._events import prompts_of as prompts_of
+from ._exceptions import ConverseError as ConverseError
+from ._exceptions import LogError as LogError
+from ._exceptions import ModelSpecError as ModelSpecError
+from ._exceptions import ScenarioError as ScenarioError
+from ._log import LogWriter as LogWriter
+from ._log import TornTailWarning as TornTailWarning
+from ._log import read_events as read_events
+from ._models import CompletionRequest as CompletionRequest
+from ._models import CompletionResponse as CompletionResponse
+from ._models import Hints as Hints
+from ._models import Model as Model
+from ._models import open_model as open_model
+from ._offline import OfflineModel as OfflineModel
+from ._render import render_markdown as render_markdown
+from ._run import ENGINE_VERSION as ENGINE_VERSION
+from ._run import RunResult as RunResult
+from ._run import run_scenario as run_scenario
+from ._scenario import Scenario as Scenario
+from ._scenario import builtin_scenarios as builtin_scenarios
+from ._scenario import load_scenario as load_scenario
+
+__all__ = [
+    "ENGINE_VERSION",
+    "SCHEMA_VERSION",
+    "AnyEvent",
+    "ChatMessage",
+    "CompletionRequest",
+    "CompletionResponse",
+    "ConversationEnded",
+    "ConversationStarted",
+    "ConverseError",
+    "Event",
+    "Hints",
+    "Judged",
+    "LLMCall",
+    "LogError",
+    "LogWriter",
+    "Model",
+    "ModelSpecError",
+    "OfflineModel",
+    "PeriodStarted",
+    "RunError",
+    "RunFinished",
+    "RunResult",
+    "RunStarted",
+    "Scenario",
+    "Score",
+    "SharedPrefix",
+    "ScenarioError",
+    "TornTailWarning",
+    "TurnGranted",
+    "Usage",
+    "Utterance",
+    "builtin_scenarios",
+    "load_scenario",
+    "open_model",
+    "prompts_of",
+    "read_events",
+    "render_markdown",
+    "run_scenario",
+]

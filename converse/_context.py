@@ -1,0 +1,79 @@
+"""Per-run shared state: identity, model, scenario, the event topic and the run's tallies."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import anyio
+
+from actors import ActorSystem
+
+from ._events import Event, LLMCall, RunStatus
+from ._models import Model
+from ._scenario import Scenario
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How the run ended, set once by whoever ends it."""
+
+    status: RunStatus = "completed"
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class RunContext:
+    """What every actor of one run shares. Plain data: only its own run's actors touch it."""
+
+    run: str
+    scenario: Scenario
+    model: Model
+    seed: int
+    system: ActorSystem
+    started: float = field(default_factory=time.perf_counter)
+    done: anyio.Event = field(default_factory=anyio.Event)
+    outcome: Outcome = field(default_factory=Outcome)
+    periods: int = 0
+    turns: int = 0
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls_numbered: int = 0
+    observer: Callable[[Event], None] | None = None
+    agent_names: dict[str, str] = field(default_factory=dict)  # actor name -> agent name
+
+    @property
+    def topic(self) -> str:
+        """The bus topic carrying this run's events (the recorder listens to it)."""
+        return f"{self.run}/events"
+
+    def conversation_topic(self, path: tuple[str, ...]) -> str:
+        """The bus topic of one conversation: its members and moderator listen to it."""
+        return f"{self.run}/{'/'.join(path)}"
+
+    def next_call(self) -> int:
+        """A new call number (1, 2, ...), unique within the run."""
+        self.calls_numbered += 1
+        return self.calls_numbered
+
+    def clock(self) -> float:
+        """Seconds since the run started (the ``t`` of events)."""
+        return time.perf_counter() - self.started
+
+    async def emit(self, event: Event) -> None:
+        """Send an event to the log (and anyone else listening to the run)."""
+        if type(event) is LLMCall:
+            self.llm_calls += 1
+            self.prompt_tokens += event.usage.prompt_tokens
+            self.completion_tokens += event.usage.completion_tokens
+        await self.system.bus.publish(self.topic, event)
+        if self.observer is not None:
+            self.observer(event)
+
+    def finish(self, status: RunStatus, reason: str) -> None:
+        """End the run (the first call wins)."""
+        if not self.done.is_set():
+            self.outcome = Outcome(status, reason)
+            self.done.set()

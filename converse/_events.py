@@ -1,0 +1,225 @@
+"""The event log's vocabulary: one msgspec Struct per kind of event, as one tagged union.
+
+Every event has ``type`` (the tag), ``seq`` (0, 1, 2, ... within one log, no gaps), ``t``
+(seconds since the run started) and ``run`` (the run id). ``seq`` and ``t`` are stamped by
+the run's recorder as it accepts the event, so the log is in ``seq`` order by construction;
+nothing changes an event after that.
+
+A conversation is named by its path: ``["top"]`` for the public conversation,
+``["top", "OpenAI"]`` for OpenAI's council, ``["top", "OpenAI", "OpenAI CEO"]`` for the CEO's
+advisers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import msgspec
+
+SCHEMA_VERSION = 1
+
+RunStatus = Literal["completed", "failed", "cancelled", "budget_exhausted"]
+
+
+class ChatMessage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One message of a chat request, as sent to the model."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Token usage of one model call."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class Event(msgspec.Struct, kw_only=True, tag_field="type", gc=False):
+    """Fields every event has. ``seq`` and ``t`` are set by the recorder."""
+
+    run: str
+    seq: int = -1
+    t: float = 0.0
+
+
+class RunStarted(Event, tag="run_started"):
+    """The first event: everything needed to run the same simulation again."""
+
+    scenario_name: str
+    source: str
+    scenario: dict[str, Any]
+    seed: int
+    model: str
+    engine_version: str
+    schema_version: int = SCHEMA_VERSION
+    overrides: list[str] = []
+    started_at: str = ""
+
+
+class ConversationStarted(Event, tag="conversation_started"):
+    """A conversation opened: the public one, or a council's private debate for one period."""
+
+    conversation: list[str]
+    members: list[str]
+    period: str | None = None
+    owner: str | None = None
+
+
+class PeriodStarted(Event, tag="period_started"):
+    """The clock moved to a new period (a year, a half-year or a round)."""
+
+    conversation: list[str]
+    period: str
+    index: int
+
+
+class TurnGranted(Event, tag="turn_granted"):
+    """The moderator handed the turn token to ``actor``; only the holder may speak."""
+
+    conversation: list[str]
+    actor: str
+    period: str
+    turn: int
+    token: int
+
+
+class Utterance(Event, tag="utterance"):
+    """What an agent said on its turn, heard by every member of the conversation."""
+
+    conversation: list[str]
+    actor: str
+    period: str
+    turn: int
+    text: str
+
+
+class SharedPrefix(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """The first ``count`` messages of a prompt are those sent with call number ``call``."""
+
+    call: int
+    count: int
+
+
+class LLMCall(Event, tag="llm_call"):
+    """One model call: the exact messages, parameters, answer, usage and latency.
+
+    An agent's prompts grow by a few messages a turn, so a call records only the messages
+    that follow what it shares with an earlier call of the run (``shared``); the full
+    prompt is that call's first ``shared.count`` messages followed by ``messages``
+    (``converse.prompts_of`` rebuilds them). The log stays linear in the run's length
+    instead of quadratic, and still holds every byte that was sent.
+    """
+
+    call: int
+    conversation: list[str]
+    actor: str
+    purpose: str
+    model: str
+    messages: list[ChatMessage]
+    params: dict[str, Any]
+    response: str
+    usage: Usage
+    latency: float
+    shared: SharedPrefix | None = None
+    attempt: int = 1
+
+
+class ConversationEnded(Event, tag="conversation_ended"):
+    """A conversation closed, and why (``max_turns``, ``end_period``, ``end_token``, ...)."""
+
+    conversation: list[str]
+    reason: str
+    turns: int
+    period: str | None = None
+
+
+class Score(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One judged score; ``subject`` names the organisation for a per-organisation score."""
+
+    name: str
+    value: float | None
+    subject: str | None = None
+    scale: str = "1-10"
+
+
+class Judged(Event, tag="judged"):
+    """A judge's verdict on the run: a summary and scores."""
+
+    judge: str
+    summary: str
+    scores: list[Score]
+
+
+class RunError(Event, tag="error"):
+    """Something went wrong; ``fatal`` errors end the run."""
+
+    error_type: str
+    message: str
+    conversation: list[str] | None = None
+    actor: str | None = None
+    fatal: bool = False
+
+
+class RunFinished(Event, tag="run_finished"):
+    """The last event of a finished run."""
+
+    status: RunStatus
+    reason: str
+    periods: int
+    turns: int
+    llm_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+
+
+AnyEvent = (
+    RunStarted
+    | ConversationStarted
+    | PeriodStarted
+    | TurnGranted
+    | Utterance
+    | LLMCall
+    | ConversationEnded
+    | Judged
+    | RunError
+    | RunFinished
+)
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    RunStarted,
+    ConversationStarted,
+    PeriodStarted,
+    TurnGranted,
+    Utterance,
+    LLMCall,
+    ConversationEnded,
+    Judged,
+    RunError,
+    RunFinished,
+)
+
+
+def prompts_of(events: Iterable[Event]) -> dict[int, list[ChatMessage]]:
+    """The full prompt of every model call in ``events``, by call number.
+
+    Raises:
+        ValueError: a call shares a prefix with a call that is not in ``events``.
+    """
+    prompts: dict[int, list[ChatMessage]] = {}
+    for event in events:
+        if type(event) is LLMCall:
+            shared = event.shared
+            if shared is None:
+                prompts[event.call] = event.messages
+                continue
+            earlier = prompts.get(shared.call)
+            if earlier is None or len(earlier) < shared.count:
+                raise ValueError(f"call {event.call} shares {shared.count} messages of unknown call {shared.call}")
+            prompts[event.call] = [*earlier[: shared.count], *event.messages]
+    return prompts

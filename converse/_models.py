@@ -1,0 +1,119 @@
+"""The model seam: one small interface, ``async complete(request) -> response``.
+
+The engine builds a ``CompletionRequest`` (the exact messages and parameters a provider
+would get, plus ``hints`` that never leave the process: what kind of answer the engine
+expects, from whom, for which period) and a ``Model`` answers it. Implementations sit side
+by side: ``offline`` (built in, deterministic) here, the openai SDK and replay later.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol, runtime_checkable
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from ._events import ChatMessage, Usage
+from ._exceptions import ModelSpecError
+
+AnswerKind = Literal["statement", "line", "judge", "other"]
+
+
+class Hints(msgspec.Struct, frozen=True, kw_only=True):
+    """What the engine expects back. Not sent to any provider; the offline model reads it.
+
+    Attributes:
+        kind: ``statement`` (an agent's public statement for a period), ``line`` (one line
+            in a council debate), ``judge`` or ``other``.
+        speaker: who is answering.
+        organisation: the speaker's organisation (for council members).
+        period: the current period label.
+        end_token: the token that ends the conversation, if any.
+    """
+
+    kind: AnswerKind = "other"
+    speaker: str = ""
+    organisation: str = ""
+    period: str = ""
+    end_token: str | None = None
+
+
+class CompletionRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """One chat completion request."""
+
+    messages: list[ChatMessage]
+    temperature: float = 1.0
+    max_tokens: int = 600
+    params: dict[str, Any] = {}
+    hints: Hints = Hints()
+
+    def sent_params(self) -> dict[str, Any]:
+        """The parameters as a provider receives them (recorded in the log)."""
+        return {"temperature": self.temperature, "max_tokens": self.max_tokens, **self.params}
+
+
+class CompletionResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """A model's answer."""
+
+    text: str
+    usage: Usage
+    model: str
+
+
+@runtime_checkable
+class Model(Protocol):
+    """Anything that can answer a ``CompletionRequest``."""
+
+    @property
+    def spec(self) -> str:
+        """The spec this model was opened from, e.g. ``offline`` or ``openai:gpt-4o``."""
+        ...
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        """Answer one request."""
+        ...
+
+
+def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
+    """Split ``kind:name?key=value&...`` into its parts; ``offline?latency=0.05`` has no name."""
+    head, _, query = spec.partition("?")
+    kind, _, name = head.partition(":")
+    if not kind:
+        raise ModelSpecError(spec, "empty model spec")
+    try:
+        options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
+    except ValueError:
+        raise ModelSpecError(spec, f"bad options {query!r}: use key=value&key=value") from None
+    return kind, name, options
+
+
+def open_model(spec: str, *, seed: int = 0) -> Model:
+    """The model a spec names.
+
+    Raises:
+        ModelSpecError: unknown kind or bad options.
+    """
+    kind, name, options = parse_spec(spec)
+    if kind == "offline":
+        from ._offline import OfflineModel
+
+        latency = _float_option(spec, options, "latency", 0.0)
+        unknown = set(options) - {"latency"}
+        if unknown:
+            raise ModelSpecError(spec, f"unknown option(s) {', '.join(sorted(unknown))}; offline takes latency")
+        if name:
+            raise ModelSpecError(spec, "the offline model takes no name")
+        return OfflineModel(seed=seed, latency=latency, spec=spec)
+    raise ModelSpecError(spec, f"unknown model kind {kind!r}; known: offline")
+
+
+def _float_option(spec: str, options: dict[str, str], key: str, default: float) -> float:
+    if key not in options:
+        return default
+    try:
+        value = float(options[key])
+    except ValueError:
+        raise ModelSpecError(spec, f"{key} must be a number, not {options[key]!r}") from None
+    if value < 0:
+        raise ModelSpecError(spec, f"{key} must not be negative")
+    return value

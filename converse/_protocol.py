@@ -1,0 +1,97 @@
+"""Messages the engine's actors send each other (never written to the log as such)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import anyio
+
+from actors import ActorRef
+
+Path = tuple[str, ...]
+
+
+@dataclass(slots=True, frozen=True)
+class TurnToken:
+    """Published on a conversation's topic: ``holder`` may speak now, nobody else."""
+
+    conversation: Path
+    holder: str
+    token: int
+    turn: int
+    period: str
+    period_index: int
+
+
+@dataclass(slots=True, frozen=True)
+class Said:
+    """Published on a conversation's topic by the token holder: its public utterance."""
+
+    conversation: Path
+    speaker: str
+    token: int
+    period: str
+    text: str
+
+
+@dataclass(slots=True, frozen=True)
+class Begin:
+    """Tells the top moderator to start the conversation."""
+
+
+@dataclass(slots=True)
+class Pending:
+    """A result one actor waits for while another actor produces it (no blocking ask)."""
+
+    done: anyio.Event = field(default_factory=anyio.Event)
+    lines: list[tuple[str, str]] = field(default_factory=list)
+    error: BaseException | None = None
+
+    def resolve(self, lines: list[tuple[str, str]]) -> None:
+        self.lines = lines
+        self.done.set()
+
+    def fail(self, error: BaseException) -> None:
+        self.error = error
+        self.done.set()
+
+    async def wait(self) -> list[tuple[str, str]]:
+        await self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.lines
+
+
+@dataclass(slots=True, frozen=True)
+class Convene:
+    """Asks a council's moderator to run one debate for ``period`` and resolve ``result``."""
+
+    period: str
+    period_index: int
+    public_record: str
+    result: Pending
+
+
+@dataclass(slots=True, frozen=True)
+class Deliberate:
+    """Tells an agent with a council to debate now, before the period's statements."""
+
+    period: str
+    period_index: int
+    reply_to: ActorRef
+
+
+@dataclass(slots=True, frozen=True)
+class Deliberated:
+    """An agent tells the top moderator that its council has debated this period."""
+
+    speaker: str
+
+
+@dataclass(slots=True, frozen=True)
+class Opening:
+    """Published on a council's topic when a session starts: the period and the public record."""
+
+    conversation: Path
+    period: str
+    public_record: str

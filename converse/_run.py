@@ -1,0 +1,223 @@
+"""Running one simulation: spawn its actors, record it, render its transcript."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import anyio
+import msgspec
+from actors import Actor, ActorRef, ActorSystem, ChildFailedError, Escalate, Stop
+
+from ._agent import AgentActor, Role
+from ._context import RunContext
+from ._events import SCHEMA_VERSION, Event, RunError, RunFinished, RunStarted, RunStatus
+from ._log import read_events
+from ._models import Model, open_model
+from ._moderator import TopModerator
+from ._protocol import Begin
+from ._recorder import Recorder
+from ._render import render_markdown
+from ._scenario import Scenario, load_scenario, scenario_to_dict
+
+ENGINE_VERSION = "0.1.0"
+
+
+class RunResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What a finished run left behind.
+
+    Attributes:
+        run: the run id (also the run directory's name).
+        directory: the run directory.
+        events: path of ``events.jsonl``.
+        transcript: path of ``transcript.md``.
+        status: ``completed``, ``failed``, ``cancelled`` or ``budget_exhausted``.
+        reason: why it ended (``end_period``, ``max_turns``, the error, ...).
+        periods: periods started.
+        turns: public utterances.
+        llm_calls: model calls made.
+        prompt_tokens: prompt tokens over all calls.
+        completion_tokens: completion tokens over all calls.
+    """
+
+    run: str
+    directory: Path
+    events: Path
+    transcript: Path
+    status: RunStatus
+    reason: str
+    periods: int
+    turns: int
+    llm_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class RunRoot(Actor):
+    """Parent of every actor of one run; a failure anywhere below it ends the run."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.moderator: ActorRef | None = None
+
+    async def on_start(self) -> None:
+        ctx = self.ctx
+        scenario = ctx.scenario
+        names = [a.name for a in scenario.agents]
+        deliberators = []
+        for spec in scenario.agents:
+            role = Role(
+                path=("top",),
+                organisation=spec.name,
+                organisation_description=spec.description,
+                colleagues=", ".join(n for n in names if n != spec.name),
+                council=None,
+            )
+            ref = await self.spawn(partial(AgentActor, ctx, spec, role), supervision=Escalate())
+            ctx.agent_names[ref.name] = spec.name
+            if spec.council is not None:
+                deliberators.append(ref)
+        self.moderator = await self.spawn(
+            partial(TopModerator, ctx, names, deliberators), supervision=Escalate()
+        )
+
+    async def receive(self, message: object) -> None:
+        if isinstance(message, Begin):
+            assert self.moderator is not None
+            await self.moderator.tell(message)
+
+    async def on_failure(self, error: Exception, message: object) -> None:
+        ctx = self.ctx
+        actor = "run"
+        while isinstance(error, ChildFailedError) and isinstance(error.cause, Exception):
+            actor, error = error.child, error.cause
+        actor = ctx.agent_names.get(actor, actor)
+        reason = f"{actor}: {type(error).__name__}: {error}"
+        await ctx.emit(
+            RunError(run=ctx.run, error_type=type(error).__name__, message=str(error), actor=actor, fatal=True)
+        )
+        ctx.finish("failed", reason)
+
+
+def new_run_directory(out: Path, scenario: Scenario, seed: int) -> tuple[str, Path]:
+    """Create ``out/<scenario>-seed<seed>[-N]`` and return its id and path (never reuses one)."""
+    out.mkdir(parents=True, exist_ok=True)
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", scenario.name).strip("-") or "run"
+    base = f"{base}-seed{seed}"
+    for n in range(1, 100_000):
+        run = base if n == 1 else f"{base}-{n}"
+        try:
+            (out / run).mkdir()
+        except FileExistsError:
+            continue
+        return run, out / run
+    raise FileExistsError(f"{out}: too many runs named {base}")
+
+
+async def run_scenario(
+    scenario: Scenario | str | os.PathLike[str],
+    *,
+    model: str | Model | None = None,
+    seed: int = 0,
+    out: str | os.PathLike[str] = "runs",
+    overrides: list[str] | tuple[str, ...] = (),
+    system: ActorSystem | None = None,
+    observer: Callable[[Event], None] | None = None,
+) -> RunResult:
+    """Run one simulation to the end and write its log and transcript.
+
+    Args:
+        scenario: a ``Scenario``, a scenario file, or the name of a built-in scenario.
+        model: a model spec (``offline``, ``offline?latency=0.05``) or a ``Model``; by
+            default the scenario's ``model.spec``.
+        seed: the seed; the same scenario, seed and model give the same run.
+        out: the directory that receives the run directory.
+        overrides: ``key.path=value`` changes to the scenario file (``--set``).
+        system: an ``ActorSystem`` to run in (many runs can share one); by default the
+            run opens its own.
+        observer: called with every event as it is emitted (for progress displays).
+
+    Returns:
+        The run's ``RunResult``; a run that failed returns with status ``failed``.
+
+    Raises:
+        ScenarioError: the scenario is invalid.
+        ModelSpecError: the model spec is invalid.
+    """
+    if system is None:
+        async with ActorSystem(name="converse") as own:
+            return await run_scenario(
+                scenario, model=model, seed=seed, out=out, overrides=overrides, system=own, observer=observer
+            )
+    if isinstance(scenario, Scenario):
+        source = "<api>"
+    else:
+        source = str(scenario)
+        scenario = load_scenario(scenario, list(overrides))
+    if isinstance(model, str) or model is None:
+        model = open_model(model or scenario.model.spec, seed=seed)
+    run, directory = new_run_directory(Path(out), scenario, seed)
+    ctx = RunContext(run=run, scenario=scenario, model=model, seed=seed, system=system, observer=observer)
+    events_path = directory / "events.jsonl"
+    recorder = await system.spawn(partial(Recorder, events_path, ctx.clock), supervision=Stop())
+    system.bus.subscribe(ctx.topic, recorder)
+    await ctx.emit(
+        RunStarted(
+            run=run,
+            scenario_name=scenario.name,
+            source=source,
+            scenario=scenario_to_dict(scenario),
+            seed=seed,
+            model=model.spec,
+            engine_version=ENGINE_VERSION,
+            schema_version=SCHEMA_VERSION,
+            overrides=list(overrides),
+            started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
+    )
+    root: ActorRef | None = None
+    try:
+        root = await system.spawn(partial(RunRoot, ctx), supervision=Stop())
+        await root.tell(Begin())
+        await ctx.done.wait()
+    except BaseException:
+        ctx.finish("cancelled", "interrupted")
+        raise
+    finally:
+        with anyio.CancelScope(shield=True):
+            if root is not None and root.is_alive:
+                await root.stop(drain=False)
+            outcome = ctx.outcome
+            await ctx.emit(
+                RunFinished(
+                    run=run,
+                    status=outcome.status,
+                    reason=outcome.reason,
+                    periods=ctx.periods,
+                    turns=ctx.turns,
+                    llm_calls=ctx.llm_calls,
+                    prompt_tokens=ctx.prompt_tokens,
+                    completion_tokens=ctx.completion_tokens,
+                )
+            )
+            system.bus.unsubscribe(ctx.topic, recorder)
+            await recorder.stop()
+    transcript = directory / "transcript.md"
+    transcript.write_text(render_markdown(read_events(events_path)), encoding="utf-8")
+    return RunResult(
+        run=run,
+        directory=directory,
+        events=events_path,
+        transcript=transcript,
+        status=ctx.outcome.status,
+        reason=ctx.outcome.reason,
+        periods=ctx.periods,
+        turns=ctx.turns,
+        llm_calls=ctx.llm_calls,
+        prompt_tokens=ctx.prompt_tokens,
+        completion_tokens=ctx.completion_tokens,
+    )

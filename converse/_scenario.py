@@ -1,0 +1,425 @@
+"""Scenario files: TOML decoded into msgspec Structs, checked, with every error naming the
+file and the key path (``three-labs.toml: $.agents[2].council.rounds: Expected int``)."""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from ._exceptions import ScenarioError
+
+TurnPolicy = Literal["round-robin", "random", "simultaneous", "scripted"]
+PublicContext = Literal["none", "last-period", "all"]
+Step = Literal["year", "half-year", "round"]
+DialValue = str | int | float | bool
+
+
+class _Strict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class Clock(_Strict, kw_only=True):
+    """The simulated calendar: periods from ``start`` to ``end`` (inclusive) by ``step``."""
+
+    start: int = 2023
+    step: Step = "year"
+    end: int | None = None
+
+
+class Termination(_Strict, kw_only=True):
+    """When the public conversation ends (whichever comes first)."""
+
+    max_turns: int | None = None
+    end_token: str | None = None
+
+
+class ModelSettings(_Strict, kw_only=True):
+    """Which model answers, and its sampling parameters."""
+
+    spec: str = "offline"
+    temperature: float = 1.0
+    max_tokens: int = 600
+    params: dict[str, DialValue] = {}
+
+
+class Prompts(_Strict, kw_only=True):
+    """Prompt templates with ``{placeholders}``; see ``TEMPLATE_FIELDS`` for each one's."""
+
+    system: str = ""
+    turn: str = ""
+    statement: str = ""
+    member_system: str = ""
+    council_opening: str = ""
+    member_turn: str = ""
+    member_statement: str = ""
+
+
+class Council(_Strict, kw_only=True):
+    """A private debate an agent runs among its members before it speaks."""
+
+    members: list[Agent]
+    rounds: int = 2
+    turn_policy: TurnPolicy = "round-robin"
+    order: list[str] = []
+    public_context: PublicContext = "last-period"
+    prompts: Prompts | None = None
+
+
+class Agent(_Strict, kw_only=True):
+    """An agent: an organisation at the top level, a person inside a council."""
+
+    name: str
+    description: str = ""
+    persona: str = ""
+    council: Council | None = None
+
+
+class Conversation(_Strict, kw_only=True):
+    """How the public conversation runs."""
+
+    turn_policy: TurnPolicy = "round-robin"
+    order: list[str] = []
+    deliberation: Literal["concurrent", "sequential"] = "concurrent"
+    opening: str = ""
+
+
+class Scenario(_Strict, kw_only=True):
+    """A whole simulation, as written in a scenario file."""
+
+    name: str
+    title: str = ""
+    description: str = ""
+    clock: Clock = Clock()
+    conversation: Conversation = Conversation()
+    termination: Termination = Termination()
+    model: ModelSettings = ModelSettings()
+    prompts: Prompts = Prompts()
+    dials: dict[str, DialValue] = {}
+    agents: list[Agent]
+
+
+# Placeholders each template may use (dials are allowed everywhere), and those it must use.
+TEMPLATE_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "system": (
+        frozenset({"name", "description", "organisations", "others", "first_period", "last_period", "unit"}),
+        frozenset(),
+    ),
+    "turn": (frozenset({"name", "period", "statements"}), frozenset({"period", "statements"})),
+    "statement": (
+        frozenset({"name", "period", "statements", "debate"}),
+        frozenset({"period", "statements", "debate"}),
+    ),
+    "member_system": (
+        frozenset({"name", "persona", "organisation", "organisation_description", "colleagues"}),
+        frozenset(),
+    ),
+    "council_opening": (
+        frozenset({"organisation", "period", "public_record"}),
+        frozenset({"period"}),
+    ),
+    "member_turn": (
+        frozenset({"name", "organisation", "period", "debate"}),
+        frozenset({"period", "debate"}),
+    ),
+    "member_statement": (
+        frozenset({"name", "organisation", "period", "debate", "advice"}),
+        frozenset({"period", "debate", "advice"}),
+    ),
+}
+
+_PATH_IN_MESSAGE = re.compile(r"^(?P<problem>.*) - at `(?P<path>[^`]*)`$", re.S)
+_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
+
+
+def builtin_scenarios() -> dict[str, Path]:
+    """The scenarios shipped with converse, by name (file stem)."""
+    found: dict[str, Path] = {}
+    for base in _scenario_dirs():
+        for path in sorted(base.glob("*.toml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def _scenario_dirs() -> list[Path]:
+    dirs = []
+    packaged = resources.files("converse").joinpath("_scenarios")
+    if packaged.is_dir():
+        dirs.append(Path(str(packaged)))
+    checkout = Path(__file__).resolve().parent.parent / "scenarios"
+    if checkout.is_dir():
+        dirs.append(checkout)
+    return dirs
+
+
+def resolve_path(name_or_path: str | Path) -> Path:
+    """A scenario file path, or the path of a built-in scenario called ``name_or_path``."""
+    path = Path(name_or_path)
+    if path.exists() or path.suffix:
+        return path
+    builtin = builtin_scenarios().get(str(name_or_path))
+    return builtin if builtin is not None else path
+
+
+def load_scenario(source: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """Read, merge (``extends``), override (``--set key=value``) and check a scenario file.
+
+    Raises:
+        ScenarioError: naming the file and the key path of the first problem.
+    """
+    path = resolve_path(source)
+    raw = _read_with_extends(path, ())
+    for item in overrides:
+        apply_override(raw, item, str(path))
+    return scenario_from_dict(raw, str(path))
+
+
+def scenario_data(source: str | Path) -> dict[str, Any]:
+    """A scenario file as plain data, ``extends`` and ``add_agents`` resolved, not yet checked."""
+    return _read_with_extends(resolve_path(source), ())
+
+
+def scenario_from_dict(raw: dict[str, Any], file: str = "<scenario>") -> Scenario:
+    """Check plain data (as from TOML) and build a ``Scenario``."""
+    try:
+        scenario = msgspec.convert(raw, Scenario)
+    except msgspec.ValidationError as exc:
+        match = _PATH_IN_MESSAGE.match(str(exc))
+        if match:
+            raise ScenarioError(file, match["path"], _plain(match["problem"])) from None
+        raise ScenarioError(file, "$", _plain(str(exc))) from None
+    check_scenario(scenario, file)
+    return scenario
+
+
+def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as plain data, as recorded in the log (round-trips through ``scenario_from_dict``)."""
+    data: dict[str, Any] = msgspec.to_builtins(scenario)
+    return data
+
+
+def _plain(problem: str) -> str:
+    return problem.replace("`", "")
+
+
+def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in seen:
+        chain = " -> ".join(p.name for p in (*seen, resolved))
+        raise ScenarioError(str(path), "$.extends", f"extends itself in a cycle: {chain}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(str(path), "", "no such scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), "", f"cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(str(path), "", f"not valid TOML: {exc}") from None
+    parent_name = data.pop("extends", None)
+    additions = data.pop("add_agents", None)
+    if parent_name is None:
+        if additions is not None:
+            raise ScenarioError(str(path), "$.add_agents", "needs `extends` (there is nothing to add to)")
+        return data
+    if not isinstance(parent_name, str):
+        raise ScenarioError(str(path), "$.extends", "Expected str (a path relative to this file)")
+    parent = _read_with_extends(resolved.parent / parent_name, (*seen, resolved))
+    merged = _merge(parent, data)
+    if additions is not None:
+        if not isinstance(additions, list):
+            raise ScenarioError(str(path), "$.add_agents", "Expected array of agent tables")
+        merged["agents"] = [*merged.get("agents", []), *additions]
+    return merged
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def apply_override(raw: dict[str, Any], item: str, file: str) -> None:
+    """Apply one ``key.path=value`` override (``agents[0].council.rounds=3``) to plain data.
+
+    The value is read as a TOML value when it parses as one (``3``, ``true``, ``"x"``,
+    ``[1, 2]``) and as a plain string otherwise.
+    """
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ScenarioError(file, "--set", f"{item!r} is not of the form key=value")
+    steps: list[str | int] = []
+    pos = 0
+    for match in _KEY.finditer(key):
+        between = key[pos : match.start()]
+        if between not in ("", "."):
+            break
+        steps.append(match[1] if match[1] is not None else int(match[2]))
+        pos = match.end()
+    if pos != len(key) or not steps or not isinstance(steps[0], str):
+        raise ScenarioError(file, "--set", f"{key!r} is not a key path like clock.end or agents[0].name")
+    try:
+        value: Any = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text
+    node: Any = raw
+    shown = "$"
+    for step, following in zip(steps, [*steps[1:], None], strict=True):
+        shown += f"[{step}]" if isinstance(step, int) else f".{step}"
+        if isinstance(step, int):
+            if not isinstance(node, list) or step >= len(node):
+                raise ScenarioError(file, shown, "no such list item to override")
+        elif not isinstance(node, dict):
+            raise ScenarioError(file, shown, "cannot set a key inside a non-table value")
+        if following is None:
+            node[step] = value
+        else:
+            if isinstance(step, str) and step not in node:
+                node[step] = {} if isinstance(following, str) else []
+            node = node[step]
+
+
+def check_scenario(scenario: Scenario, file: str) -> None:
+    """Checks the types alone cannot express: names, orders, clock, templates."""
+    if not scenario.agents:
+        raise ScenarioError(file, "$.agents", "a scenario needs at least one agent")
+    clock = scenario.clock
+    if clock.end is not None and clock.end < clock.start:
+        raise ScenarioError(file, "$.clock.end", f"ends ({clock.end}) before it starts ({clock.start})")
+    term = scenario.termination
+    if clock.end is None and term.max_turns is None and not term.end_token:
+        raise ScenarioError(
+            file, "$.termination", "nothing ends the conversation: set clock.end or termination.max_turns"
+        )
+    if term.max_turns is not None and term.max_turns < 1:
+        raise ScenarioError(file, "$.termination.max_turns", "must be at least 1")
+    for key in scenario.dials:
+        if any(key in fields for fields, _ in TEMPLATE_FIELDS.values()):
+            raise ScenarioError(file, f"$.dials.{key}", "clashes with a built-in template placeholder")
+    _check_prompts(scenario.prompts, "$.prompts", scenario, file, required=True)
+    _check_order(scenario.conversation.turn_policy, scenario.conversation.order,
+                 [a.name for a in scenario.agents], "$.conversation", file)
+    seen: dict[str, str] = {}
+    for i, agent in enumerate(scenario.agents):
+        _check_agent(agent, f"$.agents[{i}]", (), seen, scenario, file)
+    if any(a.council for a in scenario.agents):
+        for key in ("statement",):
+            if not getattr(scenario.prompts, key):
+                raise ScenarioError(file, f"$.prompts.{key}", "required when an agent has a council")
+
+
+def _check_agent(
+    agent: Agent, path: str, ancestors: tuple[str, ...], seen: dict[str, str], scenario: Scenario, file: str
+) -> None:
+    if not agent.name.strip():
+        raise ScenarioError(file, f"{path}.name", "an agent needs a non-empty name")
+    if agent.name in ancestors:
+        raise ScenarioError(file, f"{path}.name", f"{agent.name!r} appears inside its own council (a cycle)")
+    if agent.name in seen:
+        raise ScenarioError(file, f"{path}.name", f"{agent.name!r} is already the name of {seen[agent.name]}")
+    seen[agent.name] = path
+    council = agent.council
+    if council is None:
+        return
+    cpath = f"{path}.council"
+    if not council.members:
+        raise ScenarioError(file, f"{cpath}.members", "a council needs at least one member")
+    if council.rounds < 1:
+        raise ScenarioError(file, f"{cpath}.rounds", "must be at least 1")
+    _check_order(council.turn_policy, council.order, [m.name for m in council.members], cpath, file)
+    if council.prompts is not None:
+        _check_prompts(council.prompts, f"{cpath}.prompts", scenario, file, required=False)
+    needs = ["member_system", "council_opening", "member_turn"]
+    if any(m.council for m in council.members):
+        needs.append("member_statement")
+    for key in needs:
+        if not _prompt(scenario, council, key):
+            raise ScenarioError(file, f"$.prompts.{key}", f"required by the council at {cpath}")
+    for j, member in enumerate(council.members):
+        _check_agent(member, f"{cpath}.members[{j}]", (*ancestors, agent.name), seen, scenario, file)
+
+
+def _prompt(scenario: Scenario, council: Council | None, key: str) -> str:
+    if council is not None and council.prompts is not None and getattr(council.prompts, key):
+        return str(getattr(council.prompts, key))
+    return str(getattr(scenario.prompts, key))
+
+
+def _check_order(policy: str, order: list[str], names: list[str], path: str, file: str) -> None:
+    if policy == "scripted":
+        if not order:
+            raise ScenarioError(file, f"{path}.order", "the scripted turn policy needs an order")
+        for k, name in enumerate(order):
+            if name not in names:
+                raise ScenarioError(file, f"{path}.order[{k}]", f"{name!r} is not a member here")
+    elif order:
+        raise ScenarioError(file, f"{path}.order", f"only the scripted turn policy takes an order, not {policy}")
+
+
+def _check_prompts(prompts: Prompts, path: str, scenario: Scenario, file: str, *, required: bool) -> None:
+    for key, (allowed, needed) in TEMPLATE_FIELDS.items():
+        template = getattr(prompts, key)
+        if not template:
+            if required and key in ("system", "turn"):
+                raise ScenarioError(file, f"{path}.{key}", "required")
+            continue
+        names = template_fields(template, f"{path}.{key}", file)
+        for name in sorted(names):
+            if name not in allowed and name not in scenario.dials:
+                options = ", ".join(sorted(allowed | set(scenario.dials)))
+                raise ScenarioError(file, f"{path}.{key}", f"unknown placeholder {{{name}}} (known: {options})")
+        for name in sorted(needed - names):
+            raise ScenarioError(file, f"{path}.{key}", f"must contain {{{name}}}")
+
+
+def template_fields(template: str, path: str = "$", file: str = "<scenario>") -> set[str]:
+    """The placeholder names in a template; raises ``ScenarioError`` on bad syntax."""
+    names: set[str] = set()
+    try:
+        for _, field, spec, conversion in string.Formatter().parse(template):
+            if field is None:
+                continue
+            if not field.isidentifier() or spec or conversion:
+                raise ScenarioError(file, path, f"bad placeholder {{{field}}}: use plain {{name}} (double braces for a literal brace)")
+            names.add(field)
+    except ValueError as exc:
+        raise ScenarioError(file, path, f"bad template: {exc} (double braces for a literal brace)") from None
+    return names
+
+
+def fill(template: str, values: dict[str, object]) -> str:
+    """Fill a checked template."""
+    return template.format_map(values)
+
+
+def periods(clock: Clock) -> list[str] | None:
+    """The period labels from start to end, or None when the clock has no end."""
+    if clock.end is None:
+        return None
+    return [period_label(clock, i) for i in range(period_count(clock))]
+
+
+def period_count(clock: Clock) -> int:
+    assert clock.end is not None
+    span = clock.end - clock.start + 1
+    return span * 2 if clock.step == "half-year" else span
+
+
+def period_label(clock: Clock, index: int) -> str:
+    """The label of period ``index`` (0-based): ``2025``, ``H2 2025`` or ``Round 3``."""
+    if clock.step == "year":
+        return str(clock.start + index)
+    if clock.step == "half-year":
+        return f"H{index % 2 + 1} {clock.start + index // 2}"
+    return f"Round {clock.start + index}"

@@ -1,0 +1,214 @@
+"""The ``converse`` command line.
+
+Every command prints its errors as one line on stderr: exit code 2 for bad input (a
+scenario, a log, a flag), 1 for a run that failed, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import anyio
+import structlog
+
+from ._events import ConversationEnded, Event, PeriodStarted, RunFinished, Utterance
+from ._exceptions import ConverseError
+from ._log import TornTailWarning, read_events
+from ._render import render_markdown
+from ._run import ENGINE_VERSION, RunResult, run_scenario
+from ._scenario import builtin_scenarios, load_scenario
+
+USER_ERROR = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _configure_logging(verbose=args.verbose)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", TornTailWarning)
+            warnings.showwarning = _show_warning
+            code: int = args.handler(args)
+            return code
+    except ConverseError as exc:
+        print(f"converse: error: {exc}", file=sys.stderr)
+        return USER_ERROR
+    except OSError as exc:
+        print(f"converse: error: {exc}", file=sys.stderr)
+        return USER_ERROR
+    except KeyboardInterrupt:
+        print("converse: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.verbose:
+            raise
+        print(f"converse: internal error: {type(exc).__name__}: {exc} (run with -v for details)", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="converse", description="Simulate conversations between LLM agents, as actors."
+    )
+    parser.add_argument("--version", action="version", version=f"converse {ENGINE_VERSION}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run one simulation", description="Run one simulation.")
+    run.add_argument("scenario", help="a scenario file, or the name of a built-in scenario")
+    run.add_argument("--model", help="model spec: offline, offline?latency=0.05 (default: the scenario's)")
+    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument("--out", type=Path, default=Path("runs"), help="directory for run directories (default runs/)")
+    run.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a scenario value, e.g. clock.end=2027 or agents[0].council.rounds=3",
+    )
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    run.set_defaults(handler=_cmd_run)
+
+    replay = commands.add_parser("replay", help="render an event log", description="Render an event log.")
+    replay.add_argument("events", type=Path, help="an events.jsonl file (or its run directory)")
+    replay.add_argument("--format", choices=["markdown"], default="markdown", help="output format")
+    replay.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    replay.set_defaults(handler=_cmd_replay)
+
+    validate = commands.add_parser(
+        "validate", help="check scenario files", description="Check scenario files without running them."
+    )
+    validate.add_argument("scenarios", nargs="+", help="scenario files or built-in names")
+    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    validate.set_defaults(handler=_cmd_validate)
+
+    listing = commands.add_parser("scenarios", help="list the built-in scenarios")
+    listing.set_defaults(handler=_cmd_scenarios)
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    observer = None if args.quiet else _Progress(sys.stderr)
+    result: RunResult = anyio.run(
+        _run_async, args.scenario, args.model, args.seed, args.out, args.overrides, observer
+    )
+    if result.status != "completed":
+        print(f"converse: run {result.run} ended {result.status}: {result.reason}", file=sys.stderr)
+    print(result.directory)
+    return 0 if result.status == "completed" else 1
+
+
+async def _run_async(
+    scenario: str,
+    model: str | None,
+    seed: int,
+    out: Path,
+    overrides: list[str],
+    observer: Callable[[Event], None] | None,
+) -> RunResult:
+    return await run_scenario(scenario, model=model, seed=seed, out=out, overrides=overrides, observer=observer)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    path: Path = args.events
+    if path.is_dir():
+        path = path / "events.jsonl"
+    text = render_markdown(read_events(path))
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for source in args.scenarios:
+        try:
+            scenario = load_scenario(source, args.overrides)
+        except ConverseError as exc:
+            print(f"converse: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{source}: ok ({scenario.name}, {len(scenario.agents)} agents)")
+    return USER_ERROR if failed else 0
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    for name, path in builtin_scenarios().items():
+        try:
+            title = load_scenario(path).title
+        except ConverseError as exc:
+            title = f"(invalid: {exc})"
+        print(f"{name:28} {title}")
+    return 0
+
+
+class _Progress:
+    """A few readable lines on stderr while a run goes: periods and who said what."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.width = max(40, min(120, shutil.get_terminal_size((100, 20)).columns))
+        self.debate_lines = 0
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, PeriodStarted):
+            self._write(f"── {event.period} ──")
+        elif isinstance(event, Utterance):
+            if len(event.conversation) > 1:
+                self.debate_lines += 1
+                return
+            head = " ".join(event.text.split())
+            debate = f" [after {self.debate_lines} council lines]" if self.debate_lines else ""
+            self.debate_lines = 0
+            self._write(self._fit(f"  {event.actor}{debate}: {head}"))
+        elif isinstance(event, ConversationEnded) and len(event.conversation) == 1:
+            self._write(f"── conversation ended: {event.reason} ──")
+        elif isinstance(event, RunFinished):
+            self._write(
+                f"{event.status}: {event.periods} periods, {event.turns} statements, "
+                f"{event.llm_calls} model calls, {event.prompt_tokens + event.completion_tokens} tokens"
+            )
+
+    def _fit(self, line: str) -> str:
+        return line if len(line) <= self.width else line[: self.width - 1] + "…"
+
+    def _write(self, line: str) -> None:
+        print(line, file=self.stream, flush=True)
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
+    print(f"converse: warning: {message}", file=sys.stderr)
+
+
+def _drop_traceback(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    event_dict.pop("exc_info", None)
+    return event_dict
+
+
+def _configure_logging(*, verbose: bool) -> None:
+    processors: list[Any] = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level]
+    if not verbose:
+        processors.append(_drop_traceback)
+    else:
+        processors.append(structlog.processors.format_exc_info)
+    processors.append(structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG if verbose else logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

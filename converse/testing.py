@@ -1,0 +1,93 @@
+"""Helpers for testing your own scenarios: scripted answers and quick access to a run's events.
+
+```python
+from converse.testing import ScriptedModel, run_and_read
+
+model = ScriptedModel({"OpenAI": ["OpenAI 2023:\\n- Progress: ...", ...]})
+result, events = await run_and_read("my-scenario.toml", model=model, out=tmp_path)
+```
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
+
+from ._events import AnyEvent, Event, Usage
+from ._log import read_events
+from ._models import CompletionRequest, CompletionResponse, Model
+from ._offline import OfflineModel
+from ._run import RunResult, run_scenario
+from ._scenario import Scenario
+
+E = TypeVar("E", bound=Event)
+
+__all__ = ["ScriptedModel", "events_of", "run_and_read"]
+
+
+class ScriptedModel:
+    """A model that gives scripted answers where you have them and the offline model's elsewhere.
+
+    Args:
+        script: either a mapping from speaker name to the answers that speaker gives, in
+            order, or a function of the request returning an answer (or None to fall back).
+        seed: the seed of the offline model used as fallback.
+        latency: simulated latency of the fallback, in seconds.
+    """
+
+    def __init__(
+        self,
+        script: Mapping[str, Iterable[str]] | Callable[[CompletionRequest], str | None],
+        *,
+        seed: int = 0,
+        latency: float = 0.0,
+    ) -> None:
+        self._fallback: Model = OfflineModel(seed=seed, latency=latency)
+        self._by_speaker: dict[str, deque[str]] = defaultdict(deque)
+        self._function: Callable[[CompletionRequest], str | None] | None = None
+        if callable(script):
+            self._function = script
+        else:
+            for speaker, answers in script.items():
+                self._by_speaker[speaker].extend(answers)
+        self.requests: list[CompletionRequest] = []
+
+    @property
+    def spec(self) -> str:
+        return "scripted"
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        self.requests.append(request)
+        answer: str | None = None
+        if self._function is not None:
+            answer = self._function(request)
+        else:
+            queue = self._by_speaker.get(request.hints.speaker)
+            if queue:
+                answer = queue.popleft()
+        if answer is None:
+            return await self._fallback.complete(request)
+        prompt = sum(len(m.content) for m in request.messages) // 4 + 1
+        return CompletionResponse(
+            text=answer, usage=Usage(prompt_tokens=prompt, completion_tokens=len(answer) // 4 + 1), model=self.spec
+        )
+
+
+async def run_and_read(
+    scenario: Scenario | str | os.PathLike[str],
+    *,
+    model: str | Model | None = None,
+    seed: int = 0,
+    out: str | os.PathLike[str] = "runs",
+    overrides: list[str] | tuple[str, ...] = (),
+) -> tuple[RunResult, list[AnyEvent]]:
+    """Run a scenario and return its result with the events read back from its log."""
+    result = await run_scenario(scenario, model=model, seed=seed, out=out, overrides=overrides)
+    return result, read_events(result.events)
+
+
+def events_of(events: Iterable[Event], kind: type[E]) -> list[E]:
+    """The events of one kind, in log order."""
+    return [event for event in events if isinstance(event, kind)]

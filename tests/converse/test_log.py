@@ -1,0 +1,390 @@
+"""The event log on disk: LogWriter stamps and appends; read_events / iter_events check."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from converse._events import (
+    AnyEvent,
+    ConversationStarted,
+    Event,
+    RunFinished,
+    RunStarted,
+    TurnGranted,
+    Utterance,
+)
+from converse._exceptions import LogError
+from converse._log import LogWriter, TornTailWarning, iter_events, last_good_offset, read_events
+
+RUN = "run-1"
+Reader = Callable[[Path], list[AnyEvent]]
+READERS = [
+    pytest.param(read_events, id="read_events"),
+    pytest.param(lambda path: list(iter_events(path)), id="iter_events"),
+]
+
+
+def started(run: str = RUN) -> RunStarted:
+    return RunStarted(
+        run=run,
+        scenario_name="labs",
+        source="labs.toml",
+        scenario={"name": "labs", "agents": [{"name": "OpenAI"}]},
+        seed=7,
+        model="offline",
+        engine_version="0.1.0",
+    )
+
+
+def said(turn: int, text: str = "We scale up.", run: str = RUN) -> Utterance:
+    return Utterance(run=run, conversation=["top"], actor="OpenAI", period="2023", turn=turn, text=text)
+
+
+def sample(n: int = 5) -> list[Event]:
+    """A run_started and then ``n - 1`` utterances."""
+    return [started(), *(said(i) for i in range(n - 1))]
+
+
+def ticking() -> Callable[[], float]:
+    """A fake clock: 0.5 s later at every call, plus a tail of digits to round away."""
+    counter = itertools.count()
+    return lambda: next(counter) * 0.5 + 0.0000001234
+
+
+def write(path: Path, events: list[Event], **options: int) -> list[Event]:
+    with LogWriter(path, clock=ticking(), **options) as writer:
+        for event in events:
+            writer.write(event)
+    return events
+
+
+def lines_of(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+def put_lines(path: Path, lines: list[bytes]) -> None:
+    path.write_bytes(b"".join(lines))
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def test_round_trip_gives_equal_events(tmp_path: Path) -> None:
+    path = tmp_path / "run" / "events.jsonl"
+    events = write(
+        path,
+        [
+            *sample(4),
+            RunFinished(
+                run=RUN,
+                status="completed",
+                reason="end_period",
+                periods=1,
+                turns=3,
+                llm_calls=0,
+                prompt_tokens=0,
+                completion_tokens=0,
+            ),
+        ],
+    )
+    back = read_events(path)
+    assert back == events
+    assert [type(e) for e in back] == [type(e) for e in events]
+
+
+def test_writer_stamps_seq_and_microsecond_time(tmp_path: Path) -> None:
+    events = write(tmp_path / "events.jsonl", sample(3))
+    assert [e.seq for e in events] == [0, 1, 2]
+    assert [e.t for e in events] == [0.0, 0.5, 1.0]  # 0.0000001234 s rounds away
+    first = lines_of(tmp_path / "events.jsonl")[0]
+    assert first.startswith(b'{"type":"run_started"')
+    assert first.endswith(b"}\n")
+
+
+def test_writer_appends_after_an_existing_log_from_next_seq(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    write(path, sample(3))
+    with LogWriter(path, next_seq=3, clock=ticking()) as writer:
+        assert writer.next_seq == 3
+        writer.write(said(9))
+        assert writer.next_seq == 4
+    assert [e.seq for e in read_events(path)] == [0, 1, 2, 3]
+
+
+def test_writer_buffers_until_flush_bytes_or_flush(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    writer = LogWriter(path, clock=ticking(), flush_bytes=1 << 16)
+    writer.write(started())
+    assert path.stat().st_size == 0
+    writer.flush(fsync=True)
+    size = path.stat().st_size
+    assert size > 0
+    writer.close()
+    small = LogWriter(tmp_path / "small.jsonl", clock=ticking(), flush_bytes=10)
+    small.write(started())  # over 10 bytes: goes to the OS at once
+    assert (tmp_path / "small.jsonl").stat().st_size == size
+    small.close()
+
+
+def test_an_event_that_cannot_be_encoded_leaves_no_trace(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    bad = started()
+    bad.scenario["oops"] = object()
+    with LogWriter(path, clock=ticking()) as writer:
+        with pytest.raises(TypeError):
+            writer.write(bad)
+        assert writer.next_seq == 0
+        writer.write(started())
+        writer.write(said(0))
+    assert [e.seq for e in read_events(path)] == [0, 1]
+
+
+def test_close_is_idempotent_and_writing_afterwards_fails(tmp_path: Path) -> None:
+    writer = LogWriter(tmp_path / "events.jsonl", clock=ticking())
+    writer.write(started())
+    writer.close()
+    writer.close()
+    with pytest.raises(ValueError, match="closed"):
+        writer.write(said(0))
+    assert len(read_events(tmp_path / "events.jsonl")) == 1
+
+
+def test_lines_crossing_read_blocks_and_longer_than_a_block(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    events: list[Event] = [started()]
+    events += [said(i, f"statement {i} " * (i % 40)) for i in range(20_000)]
+    events.insert(5_000, said(-1, "x" * 3_000_000))  # spans three 1 MiB read blocks
+    write(path, events)
+    assert read_events(path) == events
+    assert list(iter_events(path)) == events
+
+
+# --- torn tails ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_torn_last_line_is_skipped_with_a_warning(tmp_path: Path, reader: Reader) -> None:
+    path = tmp_path / "events.jsonl"
+    events = write(path, sample(4))
+    with path.open("ab") as file:
+        file.write(b'{"type":"utterance","conversation":["top"],"act')
+    with pytest.warns(TornTailWarning) as caught:
+        back = reader(path)
+    assert back == events
+    warning = caught[0].message
+    assert isinstance(warning, TornTailWarning)
+    assert (warning.file, warning.line) == (str(path), 5)
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_complete_last_line_without_newline_is_kept(tmp_path: Path, reader: Reader) -> None:
+    path = tmp_path / "events.jsonl"
+    events = write(path, sample(3))
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    assert reader(path) == events
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def broken(tmp_path: Path, line: int, replacement: bytes, n: int = 6) -> Path:
+    path = tmp_path / "events.jsonl"
+    write(path, sample(n))
+    lines = lines_of(path)
+    lines[line - 1] = replacement
+    put_lines(path, lines)
+    return path
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize(
+    ("replacement", "problem"),
+    [
+        (b"garbage, not JSON\n", "not JSON: invalid character (byte 0)"),
+        (
+            b'{"type":"utterance","conversation":["top"]}\n',
+            "not an event: Object missing required field actor",
+        ),
+        (b'{"type":"nope","run":"run-1","seq":3}\n', "not an event: Invalid value 'nope' - at $.type"),
+        (
+            b'{"type":"turn_granted","run":"run-1","seq":"3","conversation":["top"],'
+            b'"actor":"A","period":"2023","turn":1,"token":1}\n',
+            "not an event: Expected int, got str - at $.seq",
+        ),
+        (b"\n", "blank line"),
+        (b"   \n", "blank line"),
+        (b"\x00\xff\xfe binary junk \x89PNG\n", "not JSON: invalid character (byte 0)"),
+        (
+            b'{"type":"error","run":"run-1","seq":3,"error_type":"X","message":"\xff"}\n',
+            "not UTF-8 text",
+        ),
+    ],
+)
+def test_a_bad_line_in_the_middle_is_named(
+    tmp_path: Path, reader: Reader, replacement: bytes, problem: str
+) -> None:
+    path = broken(tmp_path, 4, replacement)
+    with pytest.raises(LogError) as caught:
+        reader(path)
+    assert (caught.value.file, caught.value.line, caught.value.problem) == (str(path), 4, problem)
+    assert str(caught.value) == f"{path}:4: {problem}"
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_seq_gap_is_named(tmp_path: Path, reader: Reader) -> None:
+    path = tmp_path / "events.jsonl"
+    write(path, sample(6))
+    lines = lines_of(path)
+    del lines[3]  # seq 3
+    put_lines(path, lines)
+    with pytest.raises(LogError) as caught:
+        reader(path)
+    assert (caught.value.line, caught.value.problem) == (4, "seq 4 follows 2")
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_seq_must_start_at_zero(tmp_path: Path, reader: Reader) -> None:
+    path = tmp_path / "events.jsonl"
+    with LogWriter(path, next_seq=5, clock=ticking()) as writer:
+        writer.write(started())
+    with pytest.raises(LogError) as caught:
+        reader(path)
+    assert (caught.value.line, caught.value.problem) == (1, "seq 5 is the first (expected 0)")
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_log_must_start_with_run_started(tmp_path: Path, reader: Reader) -> None:
+    path = tmp_path / "events.jsonl"
+    write(path, [said(0), said(1)])
+    with pytest.raises(LogError) as caught:
+        reader(path)
+    assert (caught.value.line, caught.value.problem) == (1, "the log does not start with run_started")
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_mixed_run_ids_are_named(tmp_path: Path, reader: Reader) -> None:
+    path = tmp_path / "events.jsonl"
+    write(path, [*sample(3), said(5, run="run-2"), said(6)])
+    with pytest.raises(LogError) as caught:
+        reader(path)
+    assert (caught.value.line, caught.value.problem) == (4, "run 'run-2' in a log of run 'run-1'")
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_problem_far_into_a_long_log_names_its_line(tmp_path: Path, reader: Reader) -> None:
+    path = broken(tmp_path, 9_000, b'{"oops": true}\n', n=12_000)
+    with pytest.raises(LogError) as caught:
+        reader(path)
+    assert (caught.value.line, caught.value.problem) == (
+        9_000,
+        "not an event: Object missing required field type",
+    )
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_empty_file(tmp_path: Path, reader: Reader) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"")
+    with pytest.raises(LogError) as caught:
+        reader(path)
+    assert (caught.value.file, caught.value.line, caught.value.problem) == (str(path), 0, "empty log")
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_missing_file_and_directory(tmp_path: Path, reader: Reader) -> None:
+    with pytest.raises(LogError) as caught:
+        reader(tmp_path / "nope.jsonl")
+    assert (caught.value.line, caught.value.problem) == (0, "no such file")
+    with pytest.raises(LogError) as caught:
+        reader(tmp_path)
+    assert caught.value.line == 0
+    assert "directory" in caught.value.problem
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_binary_file_is_not_a_log(tmp_path: Path, reader: Reader) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(LogError) as caught:
+        reader(path)
+    assert caught.value.line == 1
+    assert caught.value.problem.startswith("not JSON")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads everything")
+def test_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    write(path, sample(2))
+    path.chmod(0)
+    with pytest.raises(LogError) as caught:
+        read_events(path)
+    assert caught.value.line == 0
+    assert caught.value.problem.startswith("cannot read")
+
+
+def test_iter_events_yields_the_good_lines_before_the_bad_one(tmp_path: Path) -> None:
+    path = broken(tmp_path, 4, b"garbage\n")
+    seen: list[AnyEvent] = []
+    with pytest.raises(LogError, match=":4: not JSON"):
+        seen.extend(iter_events(path))
+    assert [e.seq for e in seen] == [0, 1, 2]
+
+
+# --- resuming -----------------------------------------------------------------------------
+
+
+def test_last_good_offset(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    write(path, sample(4))
+    size = path.stat().st_size
+    assert last_good_offset(path) == size
+    with path.open("ab") as file:
+        file.write(b'{"type":"utterance","run":"ru')
+    assert last_good_offset(path) == size
+    # A crash can also leave a complete line that is not an event (e.g. zero-filled blocks).
+    with path.open("ab") as file:
+        file.write(b"\x00\x00\x00\n")
+    assert last_good_offset(path) == size
+
+
+def test_last_good_offset_of_nothing_good_is_zero(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"")
+    assert last_good_offset(path) == 0
+    path.write_bytes(b'{"type":"run_sta')
+    assert last_good_offset(path) == 0
+
+
+def test_truncate_at_last_good_offset_then_resume_writing(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    events = write(path, sample(4))
+    with path.open("ab") as file:
+        file.write(b'{"type":"turn_granted","conv')
+    os.truncate(path, last_good_offset(path))
+    with LogWriter(path, next_seq=len(events), clock=ticking()) as writer:
+        more = TurnGranted(run=RUN, conversation=["top"], actor="OpenAI", period="2023", turn=5, token=5)
+        writer.write(more)
+    assert read_events(path) == [*events, more]
+
+
+def test_torn_tail_warning_and_log_error_survive_pickling() -> None:
+    warning = pickle.loads(pickle.dumps(TornTailWarning("a.jsonl", 3)))
+    assert (warning.file, warning.line) == ("a.jsonl", 3)
+    error = pickle.loads(pickle.dumps(LogError("a.jsonl", 3, "blank line")))
+    assert str(error) == "a.jsonl:3: blank line"
+
+
+def test_every_line_is_one_json_object_with_the_common_fields(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    write(path, [started(), ConversationStarted(run=RUN, conversation=["top"], members=["OpenAI"]), said(0)])
+    for number, line in enumerate(lines_of(path)):
+        data = msgspec.json.decode(line)
+        assert {"type", "seq", "t", "run"} <= data.keys()
+        assert data["seq"] == number
