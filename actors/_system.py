@@ -84,7 +84,7 @@ class ActorSystem:
         ask_timeout: float | None = None,
         supervision: SupervisionPolicy | None = None,
         shutdown: ShutdownMode = "drain",
-        max_idle_workers: int = 64,
+        max_idle_workers: int = 1024,
     ) -> None:
         if mailbox_size < 1:
             raise ValueError(f"mailbox_size must be at least 1, not {mailbox_size}")

@@ -96,6 +96,7 @@ class AgentActor(Actor):
     async def on_start(self) -> None:
         bus = self.ctx.system.bus
         bus.subscribe(self.ctx.conversation_topic(self.role.path), self.ref)
+        bus.subscribe(self.ctx.turn_topic(self.role.path, self.name), self.ref)
         council = self.spec.council
         if council is None:
             return
@@ -135,8 +136,7 @@ class AgentActor(Actor):
                 self.unheard.append(self._line(message.speaker, message.period, message.text))
                 self.heard.append((message.speaker, message.period, message.text))
         elif isinstance(message, TurnToken):
-            if message.holder == self.name:
-                await self._take_turn(message)
+            await self._take_turn(message)
         elif isinstance(message, Opening):
             self.opening = fill(
                 _template(self.ctx.scenario, self.role.council, "council_opening"),
@@ -284,7 +284,10 @@ def _strip_speaker(text: str, name: str) -> str:
 
 
 def _shared_prefix(previous: list[ChatMessage], messages: list[ChatMessage]) -> tuple[int, list[ChatMessage]]:
-    """How many leading messages ``messages`` shares with ``previous`` (the same objects)."""
+    """How many leading messages ``messages`` shares with ``previous``."""
+    n = len(previous)
+    if n <= len(messages) and messages[:n] == previous:  # identical objects: a C-speed check
+        return n, messages[n:]
     n = 0
     for mine, theirs in zip(previous, messages, strict=False):
         if mine is not theirs:

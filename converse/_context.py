@@ -58,6 +58,10 @@ class RunContext:
         self.calls_numbered += 1
         return self.calls_numbered
 
+    def turn_topic(self, path: tuple[str, ...], holder: str) -> str:
+        """The bus topic on which ``holder`` receives its turn tokens in one conversation."""
+        return f"{self.run}/{'/'.join(path)}/turn/{holder}"
+
     def clock(self) -> float:
         """Seconds since the run started (the ``t`` of events)."""
         return time.perf_counter() - self.started

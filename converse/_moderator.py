@@ -1,9 +1,9 @@
 """Moderators: one actor per conversation hands out turn tokens, keeps the clock, ends it.
 
-The moderator publishes a ``TurnToken`` on its conversation's topic; every member hears
-whose turn it is, and only the holder speaks, by publishing ``Said`` with the token. The
-moderator records the utterance and grants the next token, so whose turn it is and what
-period it is are facts held in one place.
+The moderator publishes a ``TurnToken`` on the holder's turn topic; only the holder speaks,
+by publishing ``Said`` with the token on the conversation's topic, which every member and
+the moderator hear. The moderator records the utterance and grants the next token, so
+whose turn it is and what period it is are facts held in one place.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ class _Moderator(Actor):
             )
         )
         await ctx.system.bus.publish(
-            self.topic, TurnToken(self.path, holder, self.token, self.turns, self.period, self.period_index)
+            ctx.turn_topic(self.path, holder),
+            TurnToken(self.path, holder, self.token, self.turns, self.period, self.period_index),
         )
 
     async def _heard(self, said: Said) -> bool:
@@ -140,7 +141,6 @@ class TopModerator(_Moderator):
                 ConversationStarted(run=self.ctx.run, conversation=self.path_list, members=self.members)
             )
             await self._start_period(0)
-        # TurnTokens come back to us on our own topic: nothing to do.
 
     async def _start_period(self, index: int) -> None:
         if self.clock.end is not None and index >= period_count(self.clock):

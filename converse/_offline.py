@@ -9,6 +9,7 @@ import functools
 import hashlib
 import random
 import zlib
+from operator import attrgetter
 from collections.abc import Sequence
 
 import anyio
@@ -248,6 +249,9 @@ def _last_speaker(text: str, exclude: str) -> tuple[str, str] | None:
     return None
 
 
+_CONTENT = attrgetter("content")
+
+
 class OfflineModel:
     """A deterministic stand-in for an LLM that needs no network.
 
@@ -279,7 +283,8 @@ class OfflineModel:
         text = self.answer(request)
         if self._latency > 0:
             await anyio.sleep(self._latency)
-        prompt = 3 + sum((len(m.content) + 3) // 4 + 4 for m in request.messages)
+        messages = request.messages
+        prompt = 3 + sum(map(len, map(_CONTENT, messages))) // 4 + 5 * len(messages)
         usage = Usage(prompt_tokens=prompt, completion_tokens=(len(text) + 3) // 4)
         return CompletionResponse(text=text, usage=usage, model=self._spec)
 

@@ -71,6 +71,7 @@ class Story:
             TurnGranted(run=RUN, conversation=path, actor=actor, period=period, turn=turn, token=turn),
             LLMCall(
                 run=RUN,
+                call=turn,
                 conversation=path,
                 actor=actor,
                 purpose="turn",

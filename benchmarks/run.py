@@ -1,0 +1,95 @@
+"""Run every benchmark and print its figures as a table (and, with --json, write them).
+
+    python benchmarks/run.py [--quick] [--only actors,engine,log] [--json FILE]
+
+Every figure is a ratio or a rate measured in this one run, beside its baseline (the raw
+anyio floor, the critical path, a sequential run), never a bare absolute time judged
+against a fixed number. ``--quick`` shrinks the workloads to finish in a few minutes on a
+2-core machine; the full run is what benchmarks/README.md reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import bench_actors, bench_engine  # noqa: E402
+
+# figure -> (comparison, target, what it measures)
+TARGETS: dict[str, tuple[str, float, str]] = {
+    "actors.ask_rt_ratio": (">=", 0.8, "ask round trips/s over the raw anyio ping-pong floor"),
+    "actors.fanout_ratio": (">=", 0.8, "bus deliveries/s to 1,000 subscribers over the raw floor"),
+    "actors.idle_bytes": ("<=", 1500, "RSS bytes per idle actor (1,000,000 actors; 100,000 quick)"),
+    "actors.spawn_per_s": (">=", 200_000, "actors spawned per second"),
+    "engine.debate_ratio": ("<=", 1.05, "one council simulation: wall time over the critical path"),
+    "engine.concurrent_ratio": ("<=", 1.15, "1,000 simulations at once (100 quick): wall over critical path"),
+    "engine.cpu_us_per_call": ("<=", 25, "CPU microseconds per model call with 1,000 simulations"),
+    "log.write_ev_per_s": (">=", 500_000, "events/s through the recorder actor onto disk"),
+    "log.replay_ev_per_s": (">=", 500_000, "events/s from log file to Markdown transcript"),
+}
+
+SUITES: dict[str, Callable[[bool], dict[str, float]]] = {
+    "actors": bench_actors.run,
+    "engine": bench_engine.engine_figures,
+    "log": bench_engine.log_figures,
+}
+
+
+def met(figure: str, value: float) -> bool | None:
+    if figure not in TARGETS:
+        return None
+    op, target, _ = TARGETS[figure]
+    return value >= target if op == ">=" else value <= target
+
+
+def fmt(value: float) -> str:
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller workloads (a few minutes on 2 cores)")
+    parser.add_argument("--only", default=",".join(SUITES), help="comma-separated suites: " + ", ".join(SUITES))
+    parser.add_argument("--json", type=Path, help="also write {figure: value} and the targets here")
+    args = parser.parse_args(argv)
+    figures: dict[str, float] = {}
+    started = time.perf_counter()
+    for name in args.only.split(","):
+        if name not in SUITES:
+            parser.error(f"unknown suite {name!r}; choose from {', '.join(SUITES)}")
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        figures.update(SUITES[name](args.quick))
+    elapsed = time.perf_counter() - started
+    print(f"{'figure':34} {'value':>14}  {'target':>12}  met")
+    for figure, value in figures.items():
+        if figure in TARGETS:
+            op, target, _ = TARGETS[figure]
+            print(f"{figure:34} {fmt(value):>14}  {op + ' ' + fmt(target):>12}  {'yes' if met(figure, value) else 'NO'}")
+    print()
+    for figure, value in figures.items():
+        if figure not in TARGETS:
+            print(f"{figure:34} {fmt(value):>14}")
+    print(f"\n{'quick' if args.quick else 'full'} run, {elapsed:.0f} s, {platform.python_implementation()} "
+          f"{platform.python_version()} on {platform.machine()}")
+    if args.json:
+        document = {
+            **figures,
+            "_targets": {f: {"op": op, "target": t, "met": met(f, figures[f]), "what": what}
+                         for f, (op, t, what) in TARGETS.items() if f in figures},
+            "_run": {"quick": args.quick, "seconds": round(elapsed, 1), "python": platform.python_version()},
+        }
+        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

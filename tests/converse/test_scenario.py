@@ -1,0 +1,143 @@
+"""Scenario files: merging, overrides and every kind of mistake, each named by file and key path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from converse import ScenarioError, load_scenario
+from converse._scenario import period_label, periods, scenario_to_dict, scenario_from_dict
+
+BASE = """
+name = "base"
+[clock]
+start = 2023
+end = 2025
+[prompts]
+system = "You are {name}."
+turn = "It is {period}. {statements}"
+statement = "It is {period}. {statements} Your council said: {debate}"
+member_system = "You are {name} of {organisation}."
+council_opening = "Meeting for {period}: {public_record}"
+member_turn = "{period}: {debate}"
+member_statement = "{period}: {debate} / {advice}"
+[[agents]]
+name = "A"
+[[agents]]
+name = "B"
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_of(tmp_path: Path, text: str, overrides: tuple[str, ...] = ()) -> ScenarioError:
+    path = write(tmp_path, "s.toml", text)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path, list(overrides))
+    assert caught.value.file == str(path)
+    return caught.value
+
+
+def test_a_good_scenario_round_trips_through_plain_data(tmp_path: Path) -> None:
+    scenario = load_scenario(write(tmp_path, "s.toml", BASE))
+    assert [a.name for a in scenario.agents] == ["A", "B"]
+    assert scenario_from_dict(scenario_to_dict(scenario)) == scenario
+    assert periods(scenario.clock) == ["2023", "2024", "2025"]
+
+
+def test_extends_merges_tables_and_adds_agents(tmp_path: Path) -> None:
+    write(tmp_path, "base.toml", BASE)
+    child = write(
+        tmp_path,
+        "child.toml",
+        'extends = "base.toml"\nname = "child"\n[clock]\nstep = "half-year"\n[[add_agents]]\nname = "C"\n',
+    )
+    scenario = load_scenario(child)
+    assert scenario.name == "child"
+    assert scenario.clock.start == 2023 and scenario.clock.step == "half-year"
+    assert [a.name for a in scenario.agents] == ["A", "B", "C"]
+    assert period_label(scenario.clock, 3) == "H2 2024"
+
+
+def test_an_extends_cycle_is_named(tmp_path: Path) -> None:
+    write(tmp_path, "a.toml", 'extends = "b.toml"\nname = "a"\n')
+    write(tmp_path, "b.toml", 'extends = "a.toml"\nname = "b"\n')
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(tmp_path / "a.toml")
+    assert caught.value.path == "$.extends"
+    assert "cycle: a.toml -> b.toml -> a.toml" in str(caught.value)
+
+
+def test_an_agent_inside_its_own_council_is_a_cycle(tmp_path: Path) -> None:
+    # The council table attaches to the last agent, B.
+    own = BASE + '[agents.council]\n[[agents.council.members]]\nname = "B"\n'
+    err = error_of(tmp_path, own)
+    assert err.path == "$.agents[1].council.members[0].name"
+    assert "inside its own council (a cycle)" in err.problem
+    taken = BASE + '[agents.council]\n[[agents.council.members]]\nname = "A"\n'
+    assert "already the name of $.agents[0]" in error_of(tmp_path, taken).problem
+
+
+@pytest.mark.parametrize(
+    ("override", "path", "problem"),
+    [
+        ("clock.end=2020", "$.clock.end", "before it starts"),
+        ("clock.step=monthly", "$.clock.step", "Invalid enum value 'monthly'"),
+        ("conversation.turn_policy=scripted", "$.conversation.order", "needs an order"),
+        ('conversation.order=["A"]', "$.conversation.order", "only the scripted turn policy"),
+        ("agents[0].name=B", "$.agents[1].name", "already the name"),
+        ("termination.max_turns=0", "$.termination.max_turns", "at least 1"),
+        ("dials.period=3", "$.dials.period", "clashes"),
+        ("prompts.turn={period} {statements} {unknown_dial}", "$.prompts.turn", "unknown placeholder"),
+        ("prompts.turn={period!r} {statements}", "$.prompts.turn", "bad placeholder"),
+        ("prompts.turn={period} {statements", "$.prompts.turn", "bad template"),
+    ],
+)
+def test_override_mistakes_name_the_key_path(tmp_path: Path, override: str, path: str, problem: str) -> None:
+    err = error_of(tmp_path, BASE, (override,))
+    assert err.path == path
+    assert problem in err.problem
+
+
+def test_overrides_set_nested_values_and_dials_reach_templates(tmp_path: Path) -> None:
+    scenario = load_scenario(
+        write(tmp_path, "s.toml", BASE),
+        ["dials.mood=grim", "prompts.system=You are {name}, feeling {mood}.", "agents[1].description=The second"],
+    )
+    assert scenario.dials == {"mood": "grim"}
+    assert scenario.agents[1].description == "The second"
+
+
+@pytest.mark.parametrize("item", ["nokey", "=3", "agents..name=x", "agents[x]=1", "[0]=1"])
+def test_malformed_overrides(tmp_path: Path, item: str) -> None:
+    err = error_of(tmp_path, BASE, (item,))
+    assert err.path == "--set"
+
+
+def test_a_council_needs_members_and_member_prompts(tmp_path: Path) -> None:
+    text = BASE.replace("[[agents]]\nname = \"B\"\n", "") + "[agents.council]\nmembers = []\n"
+    assert error_of(tmp_path, text).path == "$.agents[0].council.members"
+    no_prompt = BASE.replace('member_turn = "{period}: {debate}"\n', "") + (
+        '[agents.council]\n[[agents.council.members]]\nname = "M"\n'
+    )
+    err = error_of(tmp_path, no_prompt)
+    assert err.path == "$.prompts.member_turn" and "$.agents[1].council" in err.problem
+
+
+def test_nothing_ending_the_conversation_is_an_error(tmp_path: Path) -> None:
+    err = error_of(tmp_path, BASE.replace("end = 2025\n", ""))
+    assert err.path == "$.termination"
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    binary = tmp_path / "b.toml"
+    binary.write_bytes(b"\xff\xfe\x00junk")
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load_scenario(binary)
+    with pytest.raises(ScenarioError, match="no such scenario file"):
+        load_scenario(tmp_path / "missing.toml")
