@@ -103,12 +103,12 @@ class Cell:
         "children",
         "dead_reason",
         "factory",
+        "interruption",
         "items",
         "parent",
         "policy",
         "processed",
         "ref",
-        "interruption",
         "restart_times",
         "running",
         "scheduled",
@@ -230,14 +230,15 @@ class Cell:
                     self._hand_over()
                 kind = type(item)
                 if kind is Ask:
-                    ask = item  # type: ignore[assignment]
+                    request: Ask = item  # type: ignore[assignment]
+                    ask = request
                     try:
-                        ask.value = await self._handle(ask.message)
+                        request.value = await self._handle(request.message)
                     except Exception as exc:
                         exc.add_note(f"raised by actor {self.name!r} handling an ask")
-                        ask.error = exc
+                        request.error = exc
                     self.processed += 1
-                    ask.resolve()
+                    request.resolve()
                     ask = None
                 elif kind is _Stop:
                     await self.terminate("stopped")
@@ -446,8 +447,8 @@ class Cell:
         while items:
             item = items.popleft()
             if type(item) is Ask:
-                item.error = ActorDeadError(self.name, reason)  # type: ignore[attr-defined]
-                item.resolve()  # type: ignore[attr-defined]
+                item.error = ActorDeadError(self.name, reason)
+                item.resolve()
             elif item is not STOP:
                 self.system.dead_letters += 1
         waiters = self.waiters

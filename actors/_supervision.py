@@ -54,7 +54,7 @@ class Restart(msgspec.Struct, frozen=True, kw_only=True):
     def delay(self, attempt: int) -> float:
         """The backoff before restart number ``attempt`` (1-based) within the window."""
         base = min(self.max_backoff, self.backoff * self.factor ** max(0, attempt - 1))
-        return base * (1.0 - 0.2 * random.random())  # noqa: S311 - jitter, not crypto
+        return base * (1.0 - 0.2 * random.random())
 
 
 SupervisionPolicy = Resume | Restart | Stop | Escalate

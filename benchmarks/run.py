@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_actors, bench_engine  # noqa: E402
+from benchmarks import bench_actors, bench_engine
 
 # figure -> (comparison, target, what it measures)
 TARGETS: dict[str, tuple[str, float, str]] = {

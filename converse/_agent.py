@@ -54,7 +54,7 @@ class AgentActor(Actor):
         self.name = spec.name
         self.role = role
         self.top = len(role.path) == 1
-        self.path_list = list(role.path)
+        self.path = role.path
         self.values: dict[str, object] = dict(ctx.scenario.dials)
         self.history: list[ChatMessage] = []
         self.unheard: list[str] = []  # what was said since my last turn
@@ -156,7 +156,8 @@ class AgentActor(Actor):
         return f"{speaker} ({period}): {text}" if self.top else f"{speaker}: {text}"
 
     async def _convene(self, period: str, period_index: int) -> list[tuple[str, str]]:
-        assert self.council is not None and self.spec.council is not None
+        assert self.council is not None
+        assert self.spec.council is not None
         result = Pending()
         await self.council.tell(Convene(period, period_index, self._public_record(period_index), result))
         return await result.wait()
@@ -251,7 +252,7 @@ class AgentActor(Actor):
             LLMCall(
                 run=ctx.run,
                 call=call,
-                conversation=self.path_list,
+                conversation=self.path,
                 actor=self.name,
                 purpose=kind,
                 model=response.model,

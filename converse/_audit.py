@@ -91,13 +91,17 @@ def _check_call(
     whole = "\n".join(m.content for m in messages)
     if grant.period not in last:
         found.append(_v(call, "period", f"the turn's period {grant.period!r} is not stated"))
-    for said in utterances.get(path, ()):
-        if previous < said.seq < grant.seq and said.actor != call.actor and said.text not in last:
-            found.append(_v(call, "heard", f"misses what {said.actor} said at seq {said.seq}"))
+    found.extend(
+        _v(call, "heard", f"misses what {said.actor} said at seq {said.seq}")
+        for said in utterances.get(path, ())
+        if previous < said.seq < grant.seq and said.actor != call.actor and said.text not in last
+    )
     mine = _organisation(path, call.actor)
-    for where, said in private:
-        if _organisation(where, said.actor) != mine and said.text and said.text in whole:
-            found.append(_v(call, "private", f"shows {where[1]}'s private debate (seq {said.seq})"))
+    found.extend(
+        _v(call, "private", f"shows {where[1]}'s private debate (seq {said.seq})")
+        for where, said in private
+        if _organisation(where, said.actor) != mine and said.text and said.text in whole
+    )
     own = (*path, call.actor)
     ended = [s for s in sessions.get(own, ()) if previous < s < call.seq]
     if ended:

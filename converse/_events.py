@@ -48,7 +48,7 @@ class Event(msgspec.Struct, kw_only=True, tag_field="type", gc=False):
     t: float = 0.0
 
 
-class RunStarted(Event, tag="run_started"):
+class RunStarted(Event, tag="run_started", kw_only=True):
     """The first event: everything needed to run the same simulation again."""
 
     scenario_name: str
@@ -62,37 +62,37 @@ class RunStarted(Event, tag="run_started"):
     started_at: str = ""
 
 
-class ConversationStarted(Event, tag="conversation_started"):
+class ConversationStarted(Event, tag="conversation_started", kw_only=True):
     """A conversation opened: the public one, or a council's private debate for one period."""
 
-    conversation: list[str]
-    members: list[str]
+    conversation: tuple[str, ...]
+    members: tuple[str, ...]
     period: str | None = None
     owner: str | None = None
 
 
-class PeriodStarted(Event, tag="period_started"):
+class PeriodStarted(Event, tag="period_started", kw_only=True):
     """The clock moved to a new period (a year, a half-year or a round)."""
 
-    conversation: list[str]
+    conversation: tuple[str, ...]
     period: str
     index: int
 
 
-class TurnGranted(Event, tag="turn_granted"):
+class TurnGranted(Event, tag="turn_granted", kw_only=True):
     """The moderator handed the turn token to ``actor``; only the holder may speak."""
 
-    conversation: list[str]
+    conversation: tuple[str, ...]
     actor: str
     period: str
     turn: int
     token: int
 
 
-class Utterance(Event, tag="utterance"):
+class Utterance(Event, tag="utterance", kw_only=True):
     """What an agent said on its turn, heard by every member of the conversation."""
 
-    conversation: list[str]
+    conversation: tuple[str, ...]
     actor: str
     period: str
     turn: int
@@ -106,7 +106,7 @@ class SharedPrefix(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     count: int
 
 
-class LLMCall(Event, tag="llm_call"):
+class LLMCall(Event, tag="llm_call", kw_only=True):
     """One model call: the exact messages, parameters, answer, usage and latency.
 
     An agent's prompts grow by a few messages a turn, so a call records only the messages
@@ -117,7 +117,7 @@ class LLMCall(Event, tag="llm_call"):
     """
 
     call: int
-    conversation: list[str]
+    conversation: tuple[str, ...]
     actor: str
     purpose: str
     model: str
@@ -130,10 +130,10 @@ class LLMCall(Event, tag="llm_call"):
     attempt: int = 1
 
 
-class ConversationEnded(Event, tag="conversation_ended"):
+class ConversationEnded(Event, tag="conversation_ended", kw_only=True):
     """A conversation closed, and why (``max_turns``, ``end_period``, ``end_token``, ...)."""
 
-    conversation: list[str]
+    conversation: tuple[str, ...]
     reason: str
     turns: int
     period: str | None = None
@@ -148,7 +148,7 @@ class Score(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     scale: str = "1-10"
 
 
-class Judged(Event, tag="judged"):
+class Judged(Event, tag="judged", kw_only=True):
     """A judge's verdict on the run: a summary and scores."""
 
     judge: str
@@ -156,17 +156,17 @@ class Judged(Event, tag="judged"):
     scores: list[Score]
 
 
-class RunError(Event, tag="error"):
+class RunError(Event, tag="error", kw_only=True):
     """Something went wrong; ``fatal`` errors end the run."""
 
     error_type: str
     message: str
-    conversation: list[str] | None = None
+    conversation: tuple[str, ...] | None = None
     actor: str | None = None
     fatal: bool = False
 
 
-class RunFinished(Event, tag="run_finished"):
+class RunFinished(Event, tag="run_finished", kw_only=True):
     """The last event of a finished run."""
 
     status: RunStatus

@@ -32,7 +32,6 @@ class _Moderator(Actor):
     def __init__(self, ctx: RunContext, path: Path, members: list[str], policy: str, order: list[str]) -> None:
         self.ctx = ctx
         self.path = path
-        self.path_list = list(path)
         self.topic = ctx.conversation_topic(path)
         self.members = members
         self.policy = policy
@@ -73,7 +72,7 @@ class _Moderator(Actor):
         await ctx.emit(
             TurnGranted(
                 run=ctx.run,
-                conversation=self.path_list,
+                conversation=self.path,
                 actor=holder,
                 period=self.period,
                 turn=self.turns,
@@ -94,7 +93,7 @@ class _Moderator(Actor):
                     run=ctx.run,
                     error_type="TurnViolation",
                     message=f"{said.speaker} spoke without holding the turn token",
-                    conversation=self.path_list,
+                    conversation=self.path,
                     actor=said.speaker,
                 )
             )
@@ -103,7 +102,7 @@ class _Moderator(Actor):
         await ctx.emit(
             Utterance(
                 run=ctx.run,
-                conversation=self.path_list,
+                conversation=self.path,
                 actor=said.speaker,
                 period=said.period,
                 turn=self.turns,
@@ -138,7 +137,7 @@ class TopModerator(_Moderator):
                 await self._start_round()
         elif isinstance(message, Begin):
             await self.ctx.emit(
-                ConversationStarted(run=self.ctx.run, conversation=self.path_list, members=self.members)
+                ConversationStarted(run=self.ctx.run, conversation=self.path, members=tuple(self.members))
             )
             await self._start_period(0)
 
@@ -150,7 +149,7 @@ class TopModerator(_Moderator):
         self.period_index = index
         self.period = period_label(self.clock, index)
         ctx.periods += 1
-        await ctx.emit(PeriodStarted(run=ctx.run, conversation=self.path_list, period=self.period, index=index))
+        await ctx.emit(PeriodStarted(run=ctx.run, conversation=self.path, period=self.period, index=index))
         if self.deliberators:
             self.deliberating = len(self.deliberators)
             for agent in self.deliberators:
@@ -177,7 +176,7 @@ class TopModerator(_Moderator):
         ctx = self.ctx
         await ctx.emit(
             ConversationEnded(
-                run=ctx.run, conversation=self.path_list, reason=reason, turns=self.turns, period=self.period or None
+                run=ctx.run, conversation=self.path, reason=reason, turns=self.turns, period=self.period or None
             )
         )
         ctx.finish("completed", reason)
@@ -217,8 +216,8 @@ class CouncilModerator(_Moderator):
         await ctx.emit(
             ConversationStarted(
                 run=ctx.run,
-                conversation=self.path_list,
-                members=self.members,
+                conversation=self.path,
+                members=tuple(self.members),
                 period=self.period,
                 owner=self.owner,
             )
@@ -245,7 +244,7 @@ class CouncilModerator(_Moderator):
         await ctx.emit(
             ConversationEnded(
                 run=ctx.run,
-                conversation=self.path_list,
+                conversation=self.path,
                 reason="rounds",
                 turns=self.session_turns,
                 period=self.period,

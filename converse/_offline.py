@@ -9,8 +9,8 @@ import functools
 import hashlib
 import random
 import zlib
-from operator import attrgetter
 from collections.abc import Sequence
+from operator import attrgetter
 
 import anyio
 

@@ -35,7 +35,7 @@ _UNITS = {"year": ("year", "years"), "half-year": ("half-year", "half-years"), "
 
 # A closed debate waiting for its owner's next line: the path of the conversation the owner
 # speaks in, and the debate's blocks (already rendered, wrapped in <details>).
-_Waiting = dict[str, list[tuple[list[str], list[str]]]]
+_Waiting = dict[str, list[tuple[tuple[str, ...], list[str]]]]
 
 
 def render_markdown(events: Sequence[AnyEvent]) -> str:
@@ -130,7 +130,7 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
     return "\n\n".join(out) + "\n"
 
 
-def _claim(waiting: _Waiting, owner: str, path: list[str]) -> list[str] | None:
+def _claim(waiting: _Waiting, owner: str, path: tuple[str, ...]) -> list[str] | None:
     """Take the closed debates of ``owner``'s council that lead up to its line in ``path``."""
     entries = waiting[owner]
     if len(entries) == 1 and entries[0][0] == path:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import anyio
 import msgspec
+
 from actors import Actor, ActorRef, ActorSystem, ChildFailedError, Escalate, Stop
 
 from ._agent import AgentActor, Role

@@ -3,6 +3,7 @@ file and the key path (``three-labs.toml: $.agents[2].council.rounds: Expected i
 
 from __future__ import annotations
 
+import os
 import re
 import string
 import tomllib
@@ -24,7 +25,7 @@ class _Strict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     pass
 
 
-class Clock(_Strict, kw_only=True):
+class Clock(_Strict, frozen=True, kw_only=True):
     """The simulated calendar: periods from ``start`` to ``end`` (inclusive) by ``step``."""
 
     start: int = 2023
@@ -32,14 +33,14 @@ class Clock(_Strict, kw_only=True):
     end: int | None = None
 
 
-class Termination(_Strict, kw_only=True):
+class Termination(_Strict, frozen=True, kw_only=True):
     """When the public conversation ends (whichever comes first)."""
 
     max_turns: int | None = None
     end_token: str | None = None
 
 
-class ModelSettings(_Strict, kw_only=True):
+class ModelSettings(_Strict, frozen=True, kw_only=True):
     """Which model answers, and its sampling parameters."""
 
     spec: str = "offline"
@@ -48,7 +49,7 @@ class ModelSettings(_Strict, kw_only=True):
     params: dict[str, DialValue] = {}
 
 
-class Prompts(_Strict, kw_only=True):
+class Prompts(_Strict, frozen=True, kw_only=True):
     """Prompt templates with ``{placeholders}``; see ``TEMPLATE_FIELDS`` for each one's."""
 
     system: str = ""
@@ -60,7 +61,7 @@ class Prompts(_Strict, kw_only=True):
     member_statement: str = ""
 
 
-class Council(_Strict, kw_only=True):
+class Council(_Strict, frozen=True, kw_only=True):
     """A private debate an agent runs among its members before it speaks."""
 
     members: list[Agent]
@@ -71,7 +72,7 @@ class Council(_Strict, kw_only=True):
     prompts: Prompts | None = None
 
 
-class Agent(_Strict, kw_only=True):
+class Agent(_Strict, frozen=True, kw_only=True):
     """An agent: an organisation at the top level, a person inside a council."""
 
     name: str
@@ -80,7 +81,7 @@ class Agent(_Strict, kw_only=True):
     council: Council | None = None
 
 
-class Conversation(_Strict, kw_only=True):
+class Conversation(_Strict, frozen=True, kw_only=True):
     """How the public conversation runs."""
 
     turn_policy: TurnPolicy = "round-robin"
@@ -89,7 +90,7 @@ class Conversation(_Strict, kw_only=True):
     opening: str = ""
 
 
-class Scenario(_Strict, kw_only=True):
+class Scenario(_Strict, frozen=True, kw_only=True):
     """A whole simulation, as written in a scenario file."""
 
     name: str
@@ -157,7 +158,7 @@ def _scenario_dirs() -> list[Path]:
     return dirs
 
 
-def resolve_path(name_or_path: str | Path) -> Path:
+def resolve_path(name_or_path: str | os.PathLike[str]) -> Path:
     """A scenario file path, or the path of a built-in scenario called ``name_or_path``."""
     path = Path(name_or_path)
     if path.exists() or path.suffix:
@@ -166,7 +167,7 @@ def resolve_path(name_or_path: str | Path) -> Path:
     return builtin if builtin is not None else path
 
 
-def load_scenario(source: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+def load_scenario(source: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Read, merge (``extends``), override (``--set key=value``) and check a scenario file.
 
     Raises:
@@ -179,7 +180,7 @@ def load_scenario(source: str | Path, overrides: list[str] | tuple[str, ...] = (
     return scenario_from_dict(raw, str(path))
 
 
-def scenario_data(source: str | Path) -> dict[str, Any]:
+def scenario_data(source: str | os.PathLike[str]) -> dict[str, Any]:
     """A scenario file as plain data, ``extends`` and ``add_agents`` resolved, not yet checked."""
     return _read_with_extends(resolve_path(source), ())
 

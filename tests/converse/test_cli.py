@@ -32,7 +32,8 @@ def test_run_writes_log_and_transcript_and_replay_reproduces_it(tmp_path: Path) 
     run_dir = tmp_path / result.stdout.strip().splitlines()[-1]
     assert (run_dir / "events.jsonl").is_file()
     transcript = (run_dir / "transcript.md").read_bytes()
-    assert b"<details>" in transcript and b"### 2030" in transcript
+    assert b"<details>" in transcript
+    assert b"### 2030" in transcript
     assert "── 2023 ──" in result.stderr  # progress on stderr, not stdout
     assert "completed" in result.stderr.splitlines()[-1]
 
@@ -49,7 +50,8 @@ def test_run_by_builtin_name_with_overrides(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     transcript = (Path(result.stdout.strip()) / "transcript.md").read_text(encoding="utf-8")
-    assert "### 2024" in transcript and "### 2025" not in transcript
+    assert "### 2024" in transcript
+    assert "### 2025" not in transcript
 
 
 def test_validate_accepts_every_shipped_scenario(tmp_path: Path) -> None:
@@ -83,7 +85,8 @@ def test_validate_names_the_file_and_key_path(text: str, where: str, tmp_path: P
         result = converse(command, str(bad), "--out", str(tmp_path / "out"), cwd=tmp_path) if command == "run" else converse(command, str(bad), cwd=tmp_path)
         assert result.returncode == 2
         line = one_error_line(result)
-        assert str(bad) in line and where in line
+        assert str(bad) in line
+        assert where in line
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
@@ -112,7 +115,8 @@ def test_replay_of_broken_logs(tmp_path: Path) -> None:
     result = converse("replay", str(torn), cwd=tmp_path)
     assert result.returncode == 0
     warning = one_error_line(result)
-    assert "warning" in warning and f"torn.jsonl:{len(lines)}" in warning
+    assert "warning" in warning
+    assert f"torn.jsonl:{len(lines)}" in warning
 
     corrupt = tmp_path / "corrupt.jsonl"
     corrupt.write_bytes(b"".join([*lines[:3], b'{"type": "utterance", "oops"\n', *lines[4:]]))

@@ -31,7 +31,7 @@ SCENARIOS = sorted(Path(__file__).resolve().parents[2].joinpath("scenarios").glo
 
 
 def _top(events: list[converse.AnyEvent]) -> list[Utterance]:
-    return [e for e in events if isinstance(e, Utterance) and e.conversation == ["top"]]
+    return [e for e in events if isinstance(e, Utterance) and e.conversation == ("top",)]
 
 
 def _comparable(event: converse.AnyEvent) -> dict[str, Any]:
@@ -98,7 +98,7 @@ async def test_sequential_deliberation_lets_later_councils_see_earlier_statement
     statements = _top(events)
     openai_statement = next(u for u in statements if u.actor == "OpenAI")
     anthropic_member_calls = [
-        e for e in events_of(events, LLMCall) if e.conversation == ["top", "Anthropic"]
+        e for e in events_of(events, LLMCall) if e.conversation == ("top", "Anthropic")
     ]
     # Anthropic's council deliberates after OpenAI spoke, and is shown that statement.
     assert anthropic_member_calls[0].seq > openai_statement.seq
@@ -220,7 +220,8 @@ async def test_a_model_failure_ends_the_run_cleanly_with_a_complete_log(tmp_path
     assert result.status == "failed"
     assert "ConnectionError" in result.reason
     errors = events_of(events, RunError)
-    assert errors and errors[-1].fatal
+    assert errors
+    assert errors[-1].fatal
     assert errors[-1].actor == "Anthropic Head of Alignment"
     assert isinstance(events[-1], RunFinished)
     assert events[-1].status == "failed"
@@ -246,7 +247,8 @@ async def test_runs_never_overwrite_each_other(tmp_path: Path, backend: str) -> 
     first = await converse.run_scenario("three-labs", out=tmp_path, overrides=["clock.end=2023"])
     second = await converse.run_scenario("three-labs", out=tmp_path, overrides=["clock.end=2023"])
     assert first.directory != second.directory
-    assert first.events.exists() and second.events.exists()
+    assert first.events.exists()
+    assert second.events.exists()
 
 
 async def test_an_observer_sees_every_event(tmp_path: Path, backend: str) -> None:
@@ -254,4 +256,5 @@ async def test_an_observer_sees_every_event(tmp_path: Path, backend: str) -> Non
     observer: Callable[[converse.Event], None] = lambda event: seen.append(type(event).__name__)  # noqa: E731
     result = await converse.run_scenario("three-labs", out=tmp_path, observer=observer)
     assert len(seen) == len(converse.read_events(result.events))
-    assert seen[0] == "RunStarted" and seen[-1] == "RunFinished"
+    assert seen[0] == "RunStarted"
+    assert seen[-1] == "RunFinished"

@@ -44,7 +44,7 @@ def started(run: str = RUN) -> RunStarted:
 
 
 def said(turn: int, text: str = "We scale up.", run: str = RUN) -> Utterance:
-    return Utterance(run=run, conversation=["top"], actor="OpenAI", period="2023", turn=turn, text=text)
+    return Utterance(run=run, conversation=("top",), actor="OpenAI", period="2023", turn=turn, text=text)
 
 
 def sample(n: int = 5) -> list[Event]:
@@ -210,7 +210,7 @@ def broken(tmp_path: Path, line: int, replacement: bytes, n: int = 6) -> Path:
         (b"garbage, not JSON\n", "not JSON: invalid character (byte 0)"),
         (
             b'{"type":"utterance","conversation":["top"]}\n',
-            "not an event: Object missing required field actor",
+            "not an event: Object missing required field run",
         ),
         (b'{"type":"nope","run":"run-1","seq":3}\n', "not an event: Invalid value 'nope' - at $.type"),
         (
@@ -369,7 +369,7 @@ def test_truncate_at_last_good_offset_then_resume_writing(tmp_path: Path) -> Non
         file.write(b'{"type":"turn_granted","conv')
     os.truncate(path, last_good_offset(path))
     with LogWriter(path, next_seq=len(events), clock=ticking()) as writer:
-        more = TurnGranted(run=RUN, conversation=["top"], actor="OpenAI", period="2023", turn=5, token=5)
+        more = TurnGranted(run=RUN, conversation=("top",), actor="OpenAI", period="2023", turn=5, token=5)
         writer.write(more)
     assert read_events(path) == [*events, more]
 
@@ -383,7 +383,7 @@ def test_torn_tail_warning_and_log_error_survive_pickling() -> None:
 
 def test_every_line_is_one_json_object_with_the_common_fields(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
-    write(path, [started(), ConversationStarted(run=RUN, conversation=["top"], members=["OpenAI"]), said(0)])
+    write(path, [started(), ConversationStarted(run=RUN, conversation=("top",), members=("OpenAI",)), said(0)])
     for number, line in enumerate(lines_of(path)):
         data = msgspec.json.decode(line)
         assert {"type", "seq", "t", "run"} <= data.keys()

@@ -28,7 +28,7 @@ from converse._log import LogWriter, read_events
 from converse._render import render_markdown
 
 RUN = "run-1"
-TOP = ["top"]
+TOP = ("top",)
 
 
 def scenario(step: str = "year", title: str = "Three labs race") -> dict[str, Any]:
@@ -120,8 +120,8 @@ class Story:
         return read_events(path)
 
 
-COUNCIL = ["top", "OpenAI"]
-ADVISERS = ["top", "OpenAI", "OpenAI CEO"]
+COUNCIL = ("top", "OpenAI")
+ADVISERS = ("top", "OpenAI", "OpenAI CEO")
 
 
 def two_years() -> Story:
@@ -231,7 +231,7 @@ def test_council_debate_is_folded_inside_its_statement(tmp_path: Path) -> None:
 def test_concurrent_debates_go_to_their_own_owners(tmp_path: Path) -> None:
     story = Story()
     story.period("2023", 0)
-    other = ["top", "Anthropic"]
+    other = ("top", "Anthropic")
     story.open(COUNCIL, "2023")
     story.open(other, "2023")
     story.say(other, "Anthropic CEO", "2023", "Anthropic line")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from converse import ScenarioError, load_scenario
-from converse._scenario import period_label, periods, scenario_to_dict, scenario_from_dict
+from converse._scenario import period_label, periods, scenario_from_dict, scenario_to_dict
 
 BASE = """
 name = "base"
@@ -59,7 +59,8 @@ def test_extends_merges_tables_and_adds_agents(tmp_path: Path) -> None:
     )
     scenario = load_scenario(child)
     assert scenario.name == "child"
-    assert scenario.clock.start == 2023 and scenario.clock.step == "half-year"
+    assert scenario.clock.start == 2023
+    assert scenario.clock.step == "half-year"
     assert [a.name for a in scenario.agents] == ["A", "B", "C"]
     assert period_label(scenario.clock, 3) == "H2 2024"
 
@@ -126,7 +127,8 @@ def test_a_council_needs_members_and_member_prompts(tmp_path: Path) -> None:
         '[agents.council]\n[[agents.council.members]]\nname = "M"\n'
     )
     err = error_of(tmp_path, no_prompt)
-    assert err.path == "$.prompts.member_turn" and "$.agents[1].council" in err.problem
+    assert err.path == "$.prompts.member_turn"
+    assert "$.agents[1].council" in err.problem
 
 
 def test_nothing_ending_the_conversation_is_an_error(tmp_path: Path) -> None:
