@@ -8,6 +8,7 @@ behind a full mailbox first come, first served.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Protocol
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
 class _Sink(Protocol):
     state: int
+
+    @property
+    def capacity(self) -> int: ...
 
     @property
     def name(self) -> str: ...
@@ -63,8 +67,16 @@ class _StreamSink:
             self.state = STOPPED
             raise ActorDeadError(self.name, "stopped") from None
 
+    @property
+    def capacity(self) -> int:
+        size = self.send.statistics().max_buffer_size
+        return int(size) if size != float("inf") else -1
+
     def has_room(self) -> bool:
         stats = self.send.statistics()
+        if stats.open_receive_streams == 0:
+            self.state = STOPPED
+            return True  # a closed subscription: the delivery will drop it
         return stats.current_buffer_used < stats.max_buffer_size or stats.tasks_waiting_receive > 0
 
 
@@ -94,6 +106,7 @@ class EventBus:
         self._published = 0
         self._delivered = 0
         self._waiting = 0
+        self._blocked: dict[str, deque[anyio.Event]] = {}  # topics with a publish waiting
 
     def subscribe(self, topic: str, ref: ActorRef) -> None:
         """Deliver every message published on ``topic`` to ``ref``'s mailbox (once per ref)."""
@@ -131,54 +144,93 @@ class EventBus:
     async def publish(self, topic: str, message: object) -> int:
         """Deliver ``message`` to every subscriber of ``topic``; returns how many got it.
 
-        Waits while a subscriber's mailbox is full. Dead subscribers are dropped silently.
+        Waits while a subscriber's mailbox is full, and while an earlier publish on the
+        same topic is still waiting: every subscriber sees a topic's messages in the order
+        ``publish`` was called. Dead subscribers are dropped silently.
         """
-        sinks = self._topics.get(topic)
         self._published += 1
-        if not sinks:
-            return 0
+        if topic in self._blocked:
+            await self._wait_turn(topic)
         delivered = 0
         dead = False
-        for sink in sinks:
-            if sink.state:
-                dead = True
-                continue
-            try:
-                if not sink.try_put(message):
-                    self._waiting += 1
-                    try:
-                        await sink.put(message)
-                    finally:
-                        self._waiting -= 1
-            except ActorDeadError:
-                dead = True
-                continue
-            delivered += 1
-        self._delivered += delivered
-        if dead:
-            self._prune(topic)
+        try:
+            for sink in self._topics.get(topic, ()):
+                if sink.state:
+                    dead = True
+                    continue
+                try:
+                    if not sink.try_put(message):
+                        await self._put_blocking(topic, sink, message)
+                except ActorDeadError:
+                    dead = True
+                    continue
+                delivered += 1
+        finally:
+            self._delivered += delivered
+            if dead:
+                self._prune(topic)
+            self._next_turn(topic)
         return delivered
+
+    async def _put_blocking(self, topic: str, sink: _Sink, message: object) -> None:
+        # Later publishes on this topic queue up behind us until we are done.
+        self._blocked.setdefault(topic, deque())
+        self._waiting += 1
+        try:
+            await sink.put(message)
+        finally:
+            self._waiting -= 1
+
+    async def _wait_turn(self, topic: str) -> None:
+        turn = anyio.Event()
+        self._blocked[topic].append(turn)
+        self._waiting += 1
+        try:
+            await turn.wait()
+        except BaseException:
+            if turn in self._blocked.get(topic, ()):
+                self._blocked[topic].remove(turn)
+            elif turn.is_set():
+                self._next_turn(topic)  # we were handed the turn: pass it on
+            raise
+        finally:
+            self._waiting -= 1
+
+    def _next_turn(self, topic: str) -> None:
+        queue = self._blocked.get(topic)
+        if queue is None:
+            return
+        if queue:
+            queue.popleft().set()
+        else:
+            del self._blocked[topic]
 
     def publish_nowait(self, topic: str, message: object) -> int:
         """Deliver ``message`` now to every subscriber, or to none.
 
         Raises:
-            MailboxFullError: some subscriber's mailbox is full; nothing was delivered.
+            MailboxFullError: some subscriber's mailbox is full, or an earlier publish on
+                the topic is still waiting; nothing was delivered.
         """
-        sinks = self._topics.get(topic)
         self._published += 1
+        sinks = self._topics.get(topic)
         if not sinks:
             return 0
         live = [sink for sink in sinks if sink.state == RUNNING]
         for sink in live:
-            if not sink.has_room():
-                raise MailboxFullError(sink.name, -1)
+            if topic in self._blocked or not sink.has_room():
+                raise MailboxFullError(sink.name, sink.capacity)
+        delivered = 0
         for sink in live:
-            sink.try_put(message)
-        self._delivered += len(live)
-        if len(live) != len(sinks):
+            try:
+                sink.try_put(message)
+            except ActorDeadError:
+                continue
+            delivered += 1
+        self._delivered += delivered
+        if delivered != len(sinks):
             self._prune(topic)
-        return len(live)
+        return delivered
 
     def statistics(self) -> BusStatistics:
         """Counts of topics, subscriptions, messages and blocked publishers."""

@@ -324,7 +324,9 @@ class Cell:
         elif decision == "escalated":
             await self.terminate("failed")
             parent = self.parent
-            if parent is not None and parent.state <= DRAINING:
+            if parent is not None and parent.state > DRAINING:
+                pass  # the parent is stopping anyway: the failure is reported, nothing more
+            elif parent is not None:
                 # Out of band: to the front of the parent's mailbox, and whatever the parent
                 # is doing (likely waiting on this child) is abandoned.
                 failure = ChildFailedError(self.name, error)
@@ -348,7 +350,7 @@ class Cell:
         return len(times)
 
     async def _restart(self, policy: Restart, attempt: int) -> None:
-        await self._stop_children(drain=False)
+        await self.stop_children(drain=False)
         await self._hook(self.actor.on_stop)
         await anyio.sleep(policy.delay(attempt))
         try:
@@ -417,7 +419,7 @@ class Cell:
             return
         self.dead_reason = reason
         self.state = STOPPING
-        await self._stop_children(drain=drain and reason == "stopped")
+        await self.stop_children(drain=drain and reason == "stopped")
         if type(self.actor).on_stop is not Actor.on_stop:
             await self._hook(self.actor.on_stop)
         await self.finish()
@@ -432,14 +434,15 @@ class Cell:
         if self.stopped_event is not None:
             self.stopped_event.set()
 
-    async def _stop_children(self, *, drain: bool = True) -> None:
-        children = self.children
-        while children:
-            child = children.pop()
-            if child.request_stop(drain=drain):
-                await child.terminate("stopped", drain=drain)
-            else:
-                await child.wait_stopped()
+    async def stop_children(self, *, drain: bool = True) -> None:
+        # Ask every child to stop before waiting for any, so none goes on working (and
+        # talking to siblings already gone) while the others stop.
+        children, self.children = list(self.children or ()), None
+        idle = [child for child in children if child.request_stop(drain=drain)]
+        for child in idle:
+            await child.terminate("stopped", drain=drain)
+        for child in children:
+            await child.wait_stopped()
 
     def fail_pending(self) -> None:
         reason = self.dead_reason

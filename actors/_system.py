@@ -270,6 +270,9 @@ class ActorSystem:
             except BaseException as exc:
                 if name is not None:
                     del self._names[name]
+                if cell.children:  # children it spawned before failing go with it
+                    with anyio.CancelScope(shield=True):
+                        await cell.stop_children(drain=False)
                 if isinstance(exc, Exception):
                     exc.add_note(f"raised by actor {cell.name!r} in on_start; it was not spawned")
                 raise

@@ -107,7 +107,7 @@ async def test_publishers_order_is_kept_for_every_subscriber(backend: str) -> No
     for seen in [*histories, streamed]:
         assert len(seen) == total  # nothing lost, nothing duplicated
         for p in range(publishers):
-            assert [i for q, i in seen if q == p] == list(range(per_publisher))  # type: ignore[misc]
+            assert [i for q, i in seen if q == p] == list(range(per_publisher))
     assert stats.published == total
     assert stats.delivered == total * 4
 

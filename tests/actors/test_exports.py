@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import types
 
-import pytest
-
 import actors
 
 
@@ -40,10 +38,5 @@ def test_every_name_in_all_exists() -> None:
     assert set(star) - {"__builtins__"} == set(actors.__all__)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: actors/__init__.py lists 'EscalatedFailureError' before 'Escalate' "
-    "in __all__ (ruff RUF022 flags it too)",
-)
 def test_all_is_sorted() -> None:
     assert actors.__all__ == sorted(actors.__all__, key=isort_key)

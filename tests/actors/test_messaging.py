@@ -261,32 +261,34 @@ async def test_ask_tell_and_tell_nowait_to_a_stopped_actor_raise_actor_dead(back
             ref.tell_nowait("x")
 
 
-async def test_ask_queued_behind_others_fails_when_stopped_without_drain(backend: str) -> None:
+async def test_stop_without_drain_fails_pending_asks_and_never_hangs(backend: str) -> None:
     async with ActorSystem() as system:
         ref = await system.spawn(Recorder, name="busy")
-        gate = await hold(ref)
-        failed = anyio.Event()
-        errors: list[ActorDeadError] = []
+        gate = anyio.Event()  # never set: only the stop can end the handler
+        in_progress = Hold(gate)
+        errors: dict[str, ActorDeadError] = {}
 
-        async def asker() -> None:
+        async def ask(label: str, message: object) -> None:
             try:
-                await ref.ask(History())
+                await ref.ask(message)
             except ActorDeadError as exc:
-                errors.append(exc)
-                failed.set()
+                errors[label] = exc
 
         async with anyio.create_task_group() as tg:
-            tg.start_soon(asker)
+            tg.start_soon(ask, "in progress", in_progress)
+            await in_progress.started.wait()
+            tg.start_soon(ask, "queued", History())
             await anyio.wait_all_tasks_blocked()
             ref.tell_nowait("dropped")
             assert ref.statistics().depth == 2
-            tg.start_soon(functools.partial(ref.stop, drain=False))
-            # The ask fails at once, while the handler in progress is still blocked.
             with anyio.fail_after(5):
-                await failed.wait()
-            assert ref.statistics().state == "draining"
-            gate.set()
-        assert [e.reason for e in errors] == ["stopped"]
+                await ref.stop(drain=False)
+        assert {label: e.reason for label, e in errors.items()} == {
+            "in progress": "stopped",
+            "queued": "stopped",
+        }
+        assert {e.actor for e in errors.values()} == {"busy"}
+        assert not gate.is_set()
         assert ref.statistics().state == "stopped"
         assert system.statistics().dead_letters == 1  # the queued tell was dropped
 
@@ -504,18 +506,3 @@ async def test_mailbox_statistics_count_processed_messages(backend: str) -> None
         stats = ref.statistics()
         assert (stats.actor, stats.capacity, stats.depth, stats.processed) == ("stats", 7, 0, 4)
         assert (stats.state, stats.restarts, stats.waiting_senders) == ("running", 0, 0)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: ActorRef.raise_if_dead uses ActorDeadError and STOPPED, which "
-    "actors/_ref.py never imports (NameError)",
-)
-async def test_raise_if_dead_raises_actor_dead_for_a_stopped_actor(backend: str) -> None:
-    async with ActorSystem() as system:
-        ref = await system.spawn(Recorder, name="short-lived")
-        ref.raise_if_dead()  # alive: no error
-        await ref.stop()
-        with pytest.raises(ActorDeadError) as caught:
-            ref.raise_if_dead()
-        assert caught.value.reason == "stopped"

@@ -97,9 +97,9 @@ async def test_resume_keeps_the_instance_and_its_state(backend: str) -> None:
         actor="counter", error_type="Boom", error="crash #0", message_type="str", decision="resumed"
     )
     assert journal.instances == 1
-    [(error, message)] = journal.failures
+    [(error, failed_message)] = journal.failures
     assert isinstance(error, Boom)
-    assert message == "crash"
+    assert failed_message == "crash"
     assert journal.events == ["start:0", "failure:0", "stop:0"]
 
 
@@ -327,3 +327,81 @@ async def test_every_crash_calls_on_failure_and_is_reported(backend: str) -> Non
     assert {(r.error_type, r.message_type, r.decision) for r in records} == {("Boom", "str", "resumed")}
     assert len(journal.failures) == 6
     assert all(isinstance(e, Boom) and m == "crash" for e, m in journal.failures)
+
+
+class Waiter(Parent):
+    """A ``Parent`` whose ``"wait"`` handler never returns on its own."""
+
+    async def receive(self, message: Any) -> Any:
+        if message == "wait":
+            await anyio.sleep_forever()
+        return await super().receive(message)
+
+
+async def test_a_child_failure_interrupts_what_the_parent_is_doing(backend: str) -> None:
+    journal, child_journal = Journal(), Journal()
+    async with ActorSystem() as system:
+        parent = await system.spawn(
+            functools.partial(Waiter, journal, child_journal), name="parent", supervision=Resume()
+        )
+        child = await parent.ask("child")
+        errors: list[Exception] = []
+
+        async def ask_parent_to_wait() -> None:
+            try:
+                await parent.ask("wait")
+            except ChildFailedError as exc:
+                errors.append(exc)
+
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(ask_parent_to_wait)
+                await anyio.wait_all_tasks_blocked()
+                await child.tell("crash")
+        # The abandoned ask got the child's failure; the parent's policy handled it too.
+        [error] = errors
+        assert isinstance(error, ChildFailedError)
+        assert error.child == "child"
+        assert isinstance(error.cause, Boom)
+        assert [type(e) for e, _ in journal.failures] == [ChildFailedError]
+        assert await parent.ask("anything") == "parent alive"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="runtime bug: stop(drain=False) interrupts a restart in its backoff after the old "
+    "instance's on_stop ran; terminate then runs on_stop of that same instance again",
+)
+async def test_stop_without_drain_during_a_restart_runs_on_stop_once(backend: str) -> None:
+    journal = Journal()
+    slow_restart = Restart(backoff=60.0, max_backoff=60.0)
+    async with ActorSystem() as system:
+        ref = await system.spawn(counter(journal), supervision=slow_restart)
+        await ref.tell("crash")
+        await anyio.wait_all_tasks_blocked()  # the old instance stopped; backoff in progress
+        assert journal.events == ["start:0", "failure:0", "stop:0"]
+        with anyio.fail_after(5):
+            await ref.stop(drain=False)
+        assert ref.statistics().state == "stopped"
+    assert journal.events.count("stop:0") == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="runtime bug: Cell._crashed escalates to the whole system when the parent exists but "
+    "is stopping (parent.state > DRAINING), so a child crashing while its parent drains it "
+    "aborts every actor with EscalatedFailureError",
+)
+async def test_a_child_failing_while_its_parent_stops_does_not_abort_the_system(backend: str) -> None:
+    journal, child_journal = Journal(), Journal()
+    async with ActorSystem() as system:
+        bystander = await system.spawn(counter(Journal()))
+        parent = await system.spawn(functools.partial(Parent, journal, child_journal), supervision=Resume())
+        child = await parent.ask("child")
+        child.tell_nowait("crash")  # handled while the parent drains its children
+        await parent.stop()
+        await bystander.tell("inc")
+        assert await bystander.ask("get") == 1
+        assert system.statistics().failures == 1
+    assert child_journal.events == ["start:0", "failure:0", "stop:0"]
+    assert journal.events == ["stop:parent"]
