@@ -103,6 +103,7 @@ class Cell:
         "children",
         "dead_reason",
         "factory",
+        "instance_stopped",
         "interruption",
         "items",
         "parent",
@@ -148,6 +149,7 @@ class Cell:
         self.processed = 0
         self.running: anyio.CancelScope | None = None  # the worker's scope while a handler runs
         self.interruption: BaseException | None = None  # why the running handler was cancelled
+        self.instance_stopped = False  # on_stop already ran for this instance (mid-restart)
 
     @property
     def name(self) -> str:
@@ -351,6 +353,7 @@ class Cell:
 
     async def _restart(self, policy: Restart, attempt: int) -> None:
         await self.stop_children(drain=False)
+        self.instance_stopped = True  # a stop cutting the restart short must not stop it twice
         await self._hook(self.actor.on_stop)
         await anyio.sleep(policy.delay(attempt))
         try:
@@ -372,6 +375,7 @@ class Cell:
             await self.finish()
             return
         self.actor = fresh
+        self.instance_stopped = False
 
     async def _hook(self, hook: Callable[..., Any], *args: object) -> None:
         """Run a lifecycle hook; an error in it is reported, never raised into the runtime."""
@@ -420,7 +424,8 @@ class Cell:
         self.dead_reason = reason
         self.state = STOPPING
         await self.stop_children(drain=drain and reason == "stopped")
-        if type(self.actor).on_stop is not Actor.on_stop:
+        if type(self.actor).on_stop is not Actor.on_stop and not self.instance_stopped:
+            self.instance_stopped = True
             await self._hook(self.actor.on_stop)
         await self.finish()
 

@@ -5,8 +5,8 @@ a few hundred bytes). When a message reaches an idle actor its cell joins the re
 and one worker is brought in: an idle one if any, a new one otherwise. A worker that picks
 up a cell while more are waiting brings in one more helper, so a burst of actors whose
 handlers block (on a model call, say) fans out to as many workers as it needs in a few
-scheduling rounds, while a burst of quick handlers is served by one or two workers without
-a task switch per message. Idle workers beyond ``max_idle`` exit.
+scheduling rounds, while a burst of quick handlers is served by a few workers without a
+task switch per message. Idle workers beyond ``max_idle`` exit.
 """
 
 from __future__ import annotations

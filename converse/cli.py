@@ -156,18 +156,19 @@ class _Progress:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.width = max(40, min(120, shutil.get_terminal_size((100, 20)).columns))
-        self.debate_lines = 0
+        self.debate_lines: dict[str, int] = {}  # council lines since each organisation last spoke
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, PeriodStarted):
             self._write(f"── {event.period} ──")
         elif isinstance(event, Utterance):
             if len(event.conversation) > 1:
-                self.debate_lines += 1
+                owner = event.conversation[1]
+                self.debate_lines[owner] = self.debate_lines.get(owner, 0) + 1
                 return
             head = " ".join(event.text.split())
-            debate = f" [after {self.debate_lines} council lines]" if self.debate_lines else ""
-            self.debate_lines = 0
+            lines = self.debate_lines.pop(event.actor, 0)
+            debate = f" (after {lines} lines of council debate)" if lines else ""
             self._write(self._fit(f"  {event.actor}{debate}: {head}"))
         elif isinstance(event, ConversationEnded) and len(event.conversation) == 1:
             self._write(f"── conversation ended: {event.reason} ──")

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 from typing import Any
 
 import anyio
 import pytest
+import structlog
 
 BACKENDS = [pytest.param("asyncio", marks=pytest.mark.asyncio), pytest.param("trio")]
 
@@ -37,3 +39,13 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         anyio.run(functools.partial(pyfuncitem.obj, **kwargs), backend="trio")
         return True
     return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The library only calls structlog; the tests, like an application, choose the output:
+    # one plain line per log record on stderr, no rich tracebacks (slow, and noise here).
+    structlog.configure(
+        processors=[structlog.processors.add_log_level, structlog.processors.KeyValueRenderer()],
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -142,12 +142,6 @@ class Relay(Actor):
         return None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: EventBus.publish delivers to one subscriber after another with no "
-    "per-topic ordering, so a later publish overtakes one blocked on a full subscriber and "
-    "subscribers see a topic's messages in different orders",
-)
 async def test_every_subscriber_sees_the_same_order_of_a_topic(backend: str) -> None:
     gate, started = anyio.Event(), anyio.Event()
     async with ActorSystem() as system:
@@ -222,11 +216,6 @@ async def test_publish_nowait_delivers_to_everyone_or_no_one(backend: str) -> No
         assert await full.ask(History()) == ["fits"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: EventBus.publish_nowait raises MailboxFullError(sink.name, -1) "
-    "instead of the full subscriber's capacity",
-)
 async def test_publish_nowait_mailbox_full_error_gives_the_capacity(backend: str) -> None:
     async with ActorSystem() as system:
         full = await system.spawn(Collector, mailbox_size=1)
@@ -257,11 +246,6 @@ async def test_dead_subscribers_are_dropped_silently(backend: str) -> None:
         assert await alive.ask(History()) == [1, 2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: EventBus.publish_nowait does not catch ActorDeadError from a "
-    "subscription whose receive stream was closed (and _StreamSink.has_room reports room)",
-)
 async def test_publish_nowait_drops_a_closed_subscription_silently(backend: str) -> None:
     async with ActorSystem() as system:
         bus = system.bus
@@ -273,12 +257,6 @@ async def test_publish_nowait_drops_a_closed_subscription_silently(backend: str)
         assert await ref.ask(History()) == [1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: a crash report goes through EventBus.publish_nowait, whose "
-    "ActorDeadError for a closed FAILURES subscription escapes Cell._crashed and the worker, "
-    "and the whole system fails",
-)
 async def test_a_closed_failures_subscription_does_not_break_the_system(backend: str) -> None:
     async with ActorSystem(supervision=Resume()) as system, system.bus.subscription(FAILURES) as failures:
         failures.close()

@@ -87,11 +87,6 @@ class SpawnsThenFails(Actor):
         raise OSError("cannot start")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: children spawned by an on_start that then raises stay alive and are "
-    "never stopped (ActorSystem.spawn does not stop the failed cell's children)",
-)
 async def test_children_of_an_actor_whose_on_start_failed_do_not_survive(backend: str) -> None:
     log: list[str] = []
     async with ActorSystem() as system:
