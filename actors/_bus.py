@@ -141,22 +141,30 @@ class EventBus:
         """How many live subscribers ``topic`` has."""
         return sum(1 for sink in self._topics.get(topic, ()) if sink.state == RUNNING)
 
-    async def publish(self, topic: str, message: object) -> int:
+    async def publish(self, topic: str, message: object, *, sender: ActorRef | None = None) -> int:
         """Deliver ``message`` to every subscriber of ``topic``; returns how many got it.
 
         Waits while a subscriber's mailbox is full, and while an earlier publish on the
         same topic is still waiting: every subscriber sees a topic's messages in the order
         ``publish`` was called. Dead subscribers are dropped silently.
+
+        Args:
+            topic: the topic.
+            message: the message.
+            sender: a subscriber that should not get its own message back.
         """
         self._published += 1
         if topic in self._blocked:
             await self._wait_turn(topic)
+        skip = sender._cell if sender is not None else None
         delivered = 0
         dead = False
         try:
             for sink in self._topics.get(topic, ()):
                 if sink.state:
                     dead = True
+                    continue
+                if sink is skip:
                     continue
                 try:
                     if not sink.try_put(message):

@@ -55,6 +55,7 @@ class AgentActor(Actor):
         self.role = role
         self.top = len(role.path) == 1
         self.path = role.path
+        self.topic = ctx.conversation_topic(role.path)
         self.values: dict[str, object] = dict(ctx.scenario.dials)
         self.history: list[ChatMessage] = []
         self.unheard: list[str] = []  # what was said since my last turn
@@ -95,7 +96,7 @@ class AgentActor(Actor):
 
     async def on_start(self) -> None:
         bus = self.ctx.system.bus
-        bus.subscribe(self.ctx.conversation_topic(self.role.path), self.ref)
+        bus.subscribe(self.topic, self.ref)
         bus.subscribe(self.ctx.turn_topic(self.role.path, self.name), self.ref)
         council = self.spec.council
         if council is None:
@@ -132,9 +133,8 @@ class AgentActor(Actor):
 
     async def receive(self, message: object) -> None:
         if isinstance(message, Said):
-            if message.speaker != self.name:
-                self.unheard.append(self._line(message.speaker, message.period, message.text))
-                self.heard.append((message.speaker, message.period, message.text))
+            self.unheard.append(self._line(message.speaker, message.period, message.text))
+            self.heard.append((message.speaker, message.period, message.text))
         elif isinstance(message, TurnToken):
             await self._take_turn(message)
         elif isinstance(message, Opening):
@@ -221,8 +221,7 @@ class AgentActor(Actor):
         self.unheard = []
         self.heard.append((self.name, period, text))
         await self.ctx.system.bus.publish(
-            self.ctx.conversation_topic(self.role.path),
-            Said(self.role.path, self.name, token.token, period, text),
+            self.topic, Said(self.role.path, self.name, token.token, period, text), sender=self.ref
         )
 
     async def _ask_model(self, user: str, kind: str, period: str) -> str:
