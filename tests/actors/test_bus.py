@@ -318,3 +318,28 @@ async def test_statistics_count_messages_and_deliveries(backend: str) -> None:
             topics=2, subscriptions=4, published=3, delivered=4, waiting_publishers=0
         )
         assert await refs[0].ask(History()) == [1, 2]
+
+
+async def test_a_sender_does_not_hear_its_own_publish(backend: str) -> None:
+    heard: dict[str, list[object]] = {"a": [], "b": []}
+
+    class Member(Actor):
+        def __init__(self, key: str) -> None:
+            self.key = key
+
+        async def receive(self, message: object) -> object:
+            if message == "speak":
+                return await self.system.bus.publish("room", f"from {self.key}", sender=self.ref)
+            heard[self.key].append(message)
+            return None
+
+    async with ActorSystem() as system:
+        a = await system.spawn(functools.partial(Member, "a"))
+        b = await system.spawn(functools.partial(Member, "b"))
+        system.bus.subscribe("room", a)
+        system.bus.subscribe("room", b)
+        assert await a.ask("speak") == 1
+        assert await b.ask("speak") == 1
+        await a.ask("sync")
+        await b.ask("sync")
+    assert heard == {"a": ["from b", "sync"], "b": ["from a", "sync"]}
