@@ -7,7 +7,8 @@
   is printed beside it.
 - ``engine.concurrent_ratio``, ``engine.cpu_us_per_call``: N such simulations at once in one
   process (1,000; 100 with ``--quick``), one log each: wall over the critical path, and
-  process CPU time per model call.
+  process CPU time per model call. Beside them, the raw anyio floor of the same workload
+  (each model call a bare ``anyio.sleep`` with the same dependencies, no engine at all).
 - ``log.write_ev_per_s``, ``log.replay_ev_per_s``: recorder throughput (events through the
   bus into the recorder actor onto disk) and log -> Markdown throughput, 1,000,000 events
   (200,000 with ``--quick``).
@@ -84,6 +85,31 @@ async def _many(scenario: Scenario, n: int, out: Path) -> tuple[float, float, li
     return wall, cpu, results
 
 
+async def _floor(scenario: Scenario, n: int) -> tuple[float, float]:
+    """The raw anyio floor of the same workload: every model call a bare ``anyio.sleep``,
+    with the same dependencies (councils side by side, then statements in turn)."""
+    assert scenario.clock.end is not None
+    periods = scenario.clock.end - scenario.clock.start + 1
+    debates = [len(a.council.members) * a.council.rounds for a in scenario.agents if a.council]
+
+    async def chain(calls: int) -> None:
+        for _ in range(calls):
+            await anyio.sleep(LATENCY)
+
+    async def simulation() -> None:
+        for _ in range(periods):
+            async with anyio.create_task_group() as tg:
+                for calls in debates:
+                    tg.start_soon(chain, calls)
+            await chain(len(scenario.agents))
+
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    async with anyio.create_task_group() as tg:
+        for _ in range(n):
+            tg.start_soon(simulation)
+    return time.perf_counter() - start_wall, time.process_time() - start_cpu
+
+
 def engine_figures(quick: bool) -> dict[str, float]:
     scenario = debate_workload()
     critical = critical_path_calls(scenario) * LATENCY
@@ -96,6 +122,7 @@ def engine_figures(quick: bool) -> dict[str, float]:
         assert all(r.status == "completed" for r in many)
         calls = sum(r.llm_calls for r in many)
     sequential = total_calls(scenario) * LATENCY
+    floor_wall, floor_cpu = anyio.run(_floor, scenario, sims)
     return {
         "engine.debate_ratio": wall / critical,
         "engine.concurrent_ratio": many_wall / critical,
@@ -106,6 +133,8 @@ def engine_figures(quick: bool) -> dict[str, float]:
         "context.engine.speedup_over_sequential": sequential / wall,
         "context.engine.concurrent_sims": sims,
         "context.engine.concurrent_wall_s": many_wall,
+        "context.engine.floor_concurrent_ratio": floor_wall / critical,
+        "context.engine.floor_cpu_us_per_call": floor_cpu / (sims * total_calls(scenario)) * 1e6,
     }
 
 

@@ -19,7 +19,7 @@ from ._exceptions import ModelSpecError
 AnswerKind = Literal["statement", "line", "judge", "other"]
 
 
-class Hints(msgspec.Struct, frozen=True, kw_only=True):
+class Hints(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """What the engine expects back. Not sent to any provider; the offline model reads it.
 
     Attributes:
@@ -38,7 +38,7 @@ class Hints(msgspec.Struct, frozen=True, kw_only=True):
     end_token: str | None = None
 
 
-class CompletionRequest(msgspec.Struct, frozen=True, kw_only=True):
+class CompletionRequest(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One chat completion request."""
 
     messages: list[ChatMessage]
@@ -52,7 +52,7 @@ class CompletionRequest(msgspec.Struct, frozen=True, kw_only=True):
         return {"temperature": self.temperature, "max_tokens": self.max_tokens, **self.params}
 
 
-class CompletionResponse(msgspec.Struct, frozen=True, kw_only=True):
+class CompletionResponse(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A model's answer."""
 
     text: str

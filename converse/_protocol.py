@@ -1,18 +1,23 @@
-"""Messages the engine's actors send each other (never written to the log as such)."""
+"""Messages the engine's actors send each other (never written to the log as such).
+
+They are frozen msgspec Structs outside the cyclic garbage collector's care (``gc=False``):
+a run makes several per model call, none can be part of a reference cycle, and keeping
+them out of the collector's young generation matters once a thousand runs share a process.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import anyio
+import msgspec
 
 from actors import ActorRef
 
 Path = tuple[str, ...]
 
 
-@dataclass(slots=True, frozen=True)
-class TurnToken:
+class TurnToken(msgspec.Struct, frozen=True, gc=False):
     """Published on a conversation's topic: ``holder`` may speak now, nobody else."""
 
     conversation: Path
@@ -23,8 +28,7 @@ class TurnToken:
     period_index: int
 
 
-@dataclass(slots=True, frozen=True)
-class Said:
+class Said(msgspec.Struct, frozen=True, gc=False):
     """Published on a conversation's topic by the token holder: its public utterance."""
 
     conversation: Path
@@ -34,8 +38,7 @@ class Said:
     text: str
 
 
-@dataclass(slots=True, frozen=True)
-class Begin:
+class Begin(msgspec.Struct, frozen=True, gc=False):
     """Tells the top moderator to start the conversation."""
 
 
@@ -62,8 +65,7 @@ class Pending:
         return self.lines
 
 
-@dataclass(slots=True, frozen=True)
-class Convene:
+class Convene(msgspec.Struct, frozen=True, gc=False):
     """Asks a council's moderator to run one debate for ``period`` and resolve ``result``."""
 
     period: str
@@ -72,8 +74,7 @@ class Convene:
     result: Pending
 
 
-@dataclass(slots=True, frozen=True)
-class Deliberate:
+class Deliberate(msgspec.Struct, frozen=True, gc=False):
     """Tells an agent with a council to debate now, before the period's statements."""
 
     period: str
@@ -81,15 +82,13 @@ class Deliberate:
     reply_to: ActorRef
 
 
-@dataclass(slots=True, frozen=True)
-class Deliberated:
+class Deliberated(msgspec.Struct, frozen=True, gc=False):
     """An agent tells the top moderator that its council has debated this period."""
 
     speaker: str
 
 
-@dataclass(slots=True, frozen=True)
-class Opening:
+class Opening(msgspec.Struct, frozen=True, gc=False):
     """Published on a council's topic when a session starts: the period and the public record."""
 
     conversation: Path
