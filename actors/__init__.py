@@ -2,9 +2,7 @@
 
 from ._actor import Actor as Actor
 from ._actor import handler as handler
-from ._bus import BusStatistics as BusStatistics
 from ._bus import EventBus as EventBus
-from ._cell import MailboxStatistics as MailboxStatistics
 from ._exceptions import ActorDeadError as ActorDeadError
 from ._exceptions import ActorError as ActorError
 from ._exceptions import AskTimeoutError as AskTimeoutError
@@ -14,6 +12,9 @@ from ._exceptions import MailboxFullError as MailboxFullError
 from ._exceptions import SystemNotRunningError as SystemNotRunningError
 from ._exceptions import UnhandledMessageError as UnhandledMessageError
 from ._ref import ActorRef as ActorRef
+from ._statistics import BusStatistics as BusStatistics
+from ._statistics import MailboxStatistics as MailboxStatistics
+from ._statistics import SystemStatistics as SystemStatistics
 from ._supervision import FAILURES as FAILURES
 from ._supervision import ActorFailed as ActorFailed
 from ._supervision import Escalate as Escalate
@@ -23,7 +24,6 @@ from ._supervision import Stop as Stop
 from ._supervision import SupervisionPolicy as SupervisionPolicy
 from ._system import ActorSystem as ActorSystem
 from ._system import ShutdownMode as ShutdownMode
-from ._system import SystemStatistics as SystemStatistics
 
 __all__ = [
     "FAILURES",

@@ -14,11 +14,11 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Protocol
 
 import anyio
-import msgspec
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._cell import RUNNING, STOPPED
 from ._exceptions import ActorDeadError, MailboxFullError
+from ._statistics import BusStatistics
 
 if TYPE_CHECKING:
     from ._ref import ActorRef
@@ -78,24 +78,6 @@ class _StreamSink:
             self.state = STOPPED
             return True  # a closed subscription: the delivery will drop it
         return stats.current_buffer_used < stats.max_buffer_size or stats.tasks_waiting_receive > 0
-
-
-class BusStatistics(msgspec.Struct, frozen=True, kw_only=True):
-    """A snapshot of the bus.
-
-    Attributes:
-        topics: topics with at least one subscriber.
-        subscriptions: subscriptions over all topics.
-        published: messages published so far.
-        delivered: deliveries so far (one per message and subscriber).
-        waiting_publishers: publishers blocked on a full subscriber mailbox right now.
-    """
-
-    topics: int
-    subscriptions: int
-    published: int
-    delivered: int
-    waiting_publishers: int
 
 
 class EventBus:

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import msgspec
 import structlog
 
 from ._actor import Actor
+from ._envelope import STOP, Ask, _ChildFailure, _Stop
 from ._exceptions import ActorDeadError, ChildFailedError, DeathReason, UnhandledMessageError
-from ._supervision import ActorFailed, Decision, Escalate, Restart, Resume, SupervisionPolicy
+from ._statistics import MailboxStatistics
+from ._supervision import Restart, SupervisionPolicy, decide, report
 
 if TYPE_CHECKING:
     from ._ref import ActorRef
@@ -32,65 +33,6 @@ STOPPED = 3  # dead
 STATE_NAMES = ("running", "draining", "stopping", "stopped")
 
 BATCH = 64  # messages handled per activation before the cell goes to the back of the queue
-
-
-class Ask:
-    """A request that expects a reply.
-
-    The asker first yields once and checks ``done``: a quick handler has answered by then,
-    and no event is needed. Only an asker that really has to wait creates ``event``.
-    """
-
-    __slots__ = ("done", "error", "event", "message", "value")
-
-    def __init__(self, message: object) -> None:
-        self.message = message
-        self.done = False
-        self.event: anyio.Event | None = None
-        self.value: Any = None
-        self.error: BaseException | None = None
-
-    def resolve(self) -> None:
-        self.done = True
-        if self.event is not None:
-            self.event.set()
-
-
-class _Stop:
-    __slots__ = ()
-
-
-class _ChildFailure:
-    __slots__ = ("cause", "child")
-
-    def __init__(self, child: str, cause: BaseException) -> None:
-        self.child = child
-        self.cause = cause
-
-
-STOP = _Stop()
-
-
-class MailboxStatistics(msgspec.Struct, frozen=True, kw_only=True):
-    """A snapshot of one actor's mailbox.
-
-    Attributes:
-        actor: the actor's name.
-        depth: messages waiting in the mailbox.
-        capacity: the mailbox bound.
-        waiting_senders: senders blocked because the mailbox is full.
-        processed: messages handled so far.
-        state: ``running``, ``draining``, ``stopping`` or ``stopped``.
-        restarts: times the supervision policy replaced the instance.
-    """
-
-    actor: str
-    depth: int
-    capacity: int
-    waiting_senders: int
-    processed: int
-    state: str
-    restarts: int
 
 
 class Cell:
@@ -297,27 +239,8 @@ class Cell:
     async def _crashed(self, error: Exception, message: object) -> None:
         await self._hook(self.actor.on_failure, error, message)
         policy = self.policy
-        decision: Decision
-        attempt = 0
-        if isinstance(policy, Resume):
-            decision = "resumed"
-        elif isinstance(policy, Restart):
-            attempt = self._count_restart(policy)
-            decision = "restarted" if attempt <= policy.max_restarts else "stopped"
-        elif isinstance(policy, Escalate):
-            decision = "escalated"
-        else:
-            decision = "stopped"
-        self.system.report_failure(
-            ActorFailed(
-                actor=self.name,
-                error_type=type(error).__name__,
-                error=str(error),
-                message_type=type(message).__qualname__,
-                decision=decision,
-            ),
-            error,
-        )
+        decision, attempt = decide(policy, self._count_restart)
+        self.system.report_failure(report(self.name, error, type(message).__qualname__, decision), error)
         if decision == "restarted":
             assert isinstance(policy, Restart)
             await self._restart(policy, attempt)
@@ -361,16 +284,7 @@ class Cell:
             fresh._actor_cell = self
             await fresh.on_start()
         except Exception as exc:
-            self.system.report_failure(
-                ActorFailed(
-                    actor=self.name,
-                    error_type=type(exc).__name__,
-                    error=str(exc),
-                    message_type="restart",
-                    decision="stopped",
-                ),
-                exc,
-            )
+            self.system.report_failure(report(self.name, exc, "restart", "stopped"), exc)
             self.dead_reason = "failed"
             await self.finish()
             return

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 from anyio.lowlevel import checkpoint
 
-from ._cell import RUNNING, Ask, MailboxStatistics
+from ._cell import RUNNING
+from ._envelope import Ask
 from ._exceptions import AskTimeoutError, MailboxFullError
+from ._statistics import MailboxStatistics
 
 if TYPE_CHECKING:
     from ._cell import Cell

@@ -18,6 +18,7 @@ the actor's ``on_failure`` hook runs, the failure is reported (a structured log 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Literal
 
 import msgspec
@@ -81,3 +82,29 @@ class ActorFailed(msgspec.Struct, frozen=True, kw_only=True):
 
 FAILURES = "actors.failures"
 """The bus topic on which every ``ActorFailed`` report is published."""
+
+
+def report(actor: str, error: BaseException, message_type: str, decision: Decision) -> ActorFailed:
+    """The ``ActorFailed`` record of one crash."""
+    return ActorFailed(
+        actor=actor,
+        error_type=type(error).__name__,
+        error=str(error),
+        message_type=message_type,
+        decision=decision,
+    )
+
+
+def decide(policy: SupervisionPolicy, restarts: Callable[[Restart], int]) -> tuple[Decision, int]:
+    """What ``policy`` does about a crash, and which restart in the window this would be.
+
+    ``restarts`` counts this restart into the actor's window and returns the count.
+    """
+    if isinstance(policy, Resume):
+        return "resumed", 0
+    if isinstance(policy, Restart):
+        attempt = restarts(policy)
+        return ("restarted" if attempt <= policy.max_restarts else "stopped"), attempt
+    if isinstance(policy, Escalate):
+        return "escalated", 0
+    return "stopped", 0

@@ -8,7 +8,6 @@ from typing import Literal, TypeVar
 
 import anyio
 import anyio.abc
-import msgspec
 import structlog
 
 from ._actor import Actor
@@ -22,34 +21,13 @@ from ._exceptions import (
     SystemNotRunningError,
 )
 from ._ref import ActorRef
+from ._statistics import SystemStatistics
 from ._supervision import FAILURES, ActorFailed, Restart, SupervisionPolicy
 
 log = structlog.get_logger("actors")
 
 ActorT = TypeVar("ActorT", bound=Actor)
 ShutdownMode = Literal["drain", "cancel"]
-
-
-class SystemStatistics(msgspec.Struct, frozen=True, kw_only=True):
-    """A snapshot of the system.
-
-    Attributes:
-        actors: live actors.
-        workers: worker tasks, busy or idle.
-        idle_workers: worker tasks parked waiting for work.
-        ready: actors with messages waiting for a worker.
-        dead_letters: told messages that reached an actor after it died.
-        failures: crashes reported so far.
-        hook_errors: errors raised by ``on_start``/``on_stop``/``on_failure`` hooks.
-    """
-
-    actors: int
-    workers: int
-    idle_workers: int
-    ready: int
-    dead_letters: int
-    failures: int
-    hook_errors: int
 
 
 class ActorSystem:

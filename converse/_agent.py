@@ -15,12 +15,14 @@ from functools import partial
 
 from actors import Actor, ActorRef, Escalate
 
+from ._clock import period_label, periods
 from ._context import RunContext
 from ._events import ChatMessage, LLMCall, SharedPrefix
 from ._models import CompletionRequest, Hints
 from ._moderator import CouncilModerator
 from ._protocol import Convene, Deliberate, Deliberated, Opening, Path, Pending, Said, TurnToken
-from ._scenario import Agent, Council, Scenario, fill, period_label, periods
+from ._scenario import Agent, Council, Scenario
+from ._templates import fill
 
 NO_NEW = "(Nothing new has been said since your last turn.)"
 SPEAKS_FIRST = "(Nobody has spoken yet in this session: you open the debate.)"

@@ -13,6 +13,7 @@ from collections import deque
 
 from actors import Actor, ActorRef
 
+from ._clock import period_count, period_label
 from ._context import RunContext
 from ._events import (
     ConversationEnded,
@@ -23,7 +24,6 @@ from ._events import (
     Utterance,
 )
 from ._protocol import Begin, Convene, Deliberate, Deliberated, Opening, Path, Pending, Said, TurnToken
-from ._scenario import period_count, period_label
 
 
 class _Moderator(Actor):

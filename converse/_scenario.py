@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import string
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any, Literal
 import msgspec
 
 from ._exceptions import ScenarioError
+from ._templates import TEMPLATE_FIELDS, template_fields
 
 TurnPolicy = Literal["round-robin", "random", "simultaneous", "scripted"]
 PublicContext = Literal["none", "last-period", "all"]
@@ -104,35 +104,6 @@ class Scenario(_Strict, frozen=True, kw_only=True):
     dials: dict[str, DialValue] = {}
     agents: list[Agent]
 
-
-# Placeholders each template may use (dials are allowed everywhere), and those it must use.
-TEMPLATE_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "system": (
-        frozenset({"name", "description", "organisations", "others", "first_period", "last_period", "unit"}),
-        frozenset(),
-    ),
-    "turn": (frozenset({"name", "period", "statements"}), frozenset({"period", "statements"})),
-    "statement": (
-        frozenset({"name", "period", "statements", "debate"}),
-        frozenset({"period", "statements", "debate"}),
-    ),
-    "member_system": (
-        frozenset({"name", "persona", "organisation", "organisation_description", "colleagues"}),
-        frozenset(),
-    ),
-    "council_opening": (
-        frozenset({"organisation", "period", "public_record"}),
-        frozenset({"period"}),
-    ),
-    "member_turn": (
-        frozenset({"name", "organisation", "period", "debate"}),
-        frozenset({"period", "debate"}),
-    ),
-    "member_statement": (
-        frozenset({"name", "organisation", "period", "debate", "advice"}),
-        frozenset({"period", "debate", "advice"}),
-    ),
-}
 
 _PATH_IN_MESSAGE = re.compile(r"^(?P<problem>.*) - at `(?P<path>[^`]*)`$", re.S)
 _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
@@ -382,45 +353,3 @@ def _check_prompts(prompts: Prompts, path: str, scenario: Scenario, file: str, *
                 raise ScenarioError(file, f"{path}.{key}", f"unknown placeholder {{{name}}} (known: {options})")
         for name in sorted(needed - names):
             raise ScenarioError(file, f"{path}.{key}", f"must contain {{{name}}}")
-
-
-def template_fields(template: str, path: str = "$", file: str = "<scenario>") -> set[str]:
-    """The placeholder names in a template; raises ``ScenarioError`` on bad syntax."""
-    names: set[str] = set()
-    try:
-        for _, field, spec, conversion in string.Formatter().parse(template):
-            if field is None:
-                continue
-            if not field.isidentifier() or spec or conversion:
-                raise ScenarioError(file, path, f"bad placeholder {{{field}}}: use plain {{name}} (double braces for a literal brace)")
-            names.add(field)
-    except ValueError as exc:
-        raise ScenarioError(file, path, f"bad template: {exc} (double braces for a literal brace)") from None
-    return names
-
-
-def fill(template: str, values: dict[str, object]) -> str:
-    """Fill a checked template."""
-    return template.format_map(values)
-
-
-def periods(clock: Clock) -> list[str] | None:
-    """The period labels from start to end, or None when the clock has no end."""
-    if clock.end is None:
-        return None
-    return [period_label(clock, i) for i in range(period_count(clock))]
-
-
-def period_count(clock: Clock) -> int:
-    assert clock.end is not None
-    span = clock.end - clock.start + 1
-    return span * 2 if clock.step == "half-year" else span
-
-
-def period_label(clock: Clock, index: int) -> str:
-    """The label of period ``index`` (0-based): ``2025``, ``H2 2025`` or ``Round 3``."""
-    if clock.step == "year":
-        return str(clock.start + index)
-    if clock.step == "half-year":
-        return f"H{index % 2 + 1} {clock.start + index // 2}"
-    return f"Round {clock.start + index}"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from converse import ScenarioError, load_scenario
-from converse._scenario import period_label, periods, scenario_from_dict, scenario_to_dict
+from converse._clock import period_label, periods
+from converse._scenario import scenario_from_dict, scenario_to_dict
 
 BASE = """
 name = "base"

@@ -10,7 +10,8 @@ import pytest
 from converse._events import ChatMessage
 from converse._models import CompletionRequest, Hints
 from converse._offline import OfflineModel
-from converse._scenario import TEMPLATE_FIELDS, Agent, Prompts, Scenario, fill, load_scenario, template_fields
+from converse._scenario import Agent, Prompts, Scenario, load_scenario
+from converse._templates import TEMPLATE_FIELDS, fill, template_fields
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 FILES = sorted(SCENARIOS.glob("*.toml"))
