@@ -58,6 +58,13 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
     completion_tokens: int
 
 
+    @classmethod
+    def of(cls, finished: RunFinished, *, directory: Path, events: Path, transcript: Path) -> RunResult:
+        """The result of a run, from its run-finished event and its files."""
+        totals = {f: getattr(finished, f) for f in cls.__struct_fields__ if hasattr(finished, f)}
+        return cls(directory=directory, events=events, transcript=transcript, **totals)
+
+
 class RunRoot(Actor):
     """Parent of every actor of one run; a failure anywhere below it ends the run."""
 
@@ -192,33 +199,19 @@ async def run_scenario(
         with anyio.CancelScope(shield=True):
             if root is not None and root.is_alive:
                 await root.stop(drain=False)
-            outcome = ctx.outcome
-            await ctx.emit(
-                RunFinished(
-                    run=run,
-                    status=outcome.status,
-                    reason=outcome.reason,
-                    periods=ctx.periods,
-                    turns=ctx.turns,
-                    llm_calls=ctx.llm_calls,
-                    prompt_tokens=ctx.prompt_tokens,
-                    completion_tokens=ctx.completion_tokens,
-                )
+            finished = RunFinished(
+                run=run,
+                status=ctx.outcome.status,
+                reason=ctx.outcome.reason,
+                periods=ctx.periods,
+                turns=ctx.turns,
+                llm_calls=ctx.llm_calls,
+                prompt_tokens=ctx.prompt_tokens,
+                completion_tokens=ctx.completion_tokens,
             )
+            await ctx.emit(finished)
             system.bus.unsubscribe(ctx.topic, recorder)
             await recorder.stop()
     transcript = directory / "transcript.md"
     transcript.write_text(render_markdown(read_events(events_path)), encoding="utf-8")
-    return RunResult(
-        run=run,
-        directory=directory,
-        events=events_path,
-        transcript=transcript,
-        status=ctx.outcome.status,
-        reason=ctx.outcome.reason,
-        periods=ctx.periods,
-        turns=ctx.turns,
-        llm_calls=ctx.llm_calls,
-        prompt_tokens=ctx.prompt_tokens,
-        completion_tokens=ctx.completion_tokens,
-    )
+    return RunResult.of(finished, directory=directory, events=events_path, transcript=transcript)
