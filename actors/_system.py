@@ -155,12 +155,17 @@ class ActorSystem:
 
     async def _host_workers(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         try:
-            async with anyio.create_task_group() as workers:
-                self._workers_scope = workers.cancel_scope
-                self.dispatcher = Dispatcher(workers, self.event_cls, self.max_idle_workers)
-                task_status.started()
-                await self._closed.wait()
-                self.dispatcher.close()
+            # Shielded: a cancellation from outside reaches the block's body, and the
+            # shutdown that follows decides the workers' fate. Were they cancelled first,
+            # code cleaning up after the body (stopping actors, say) would find no worker
+            # left to run the actors it waits for.
+            with anyio.CancelScope(shield=True):
+                async with anyio.create_task_group() as workers:
+                    self._workers_scope = workers.cancel_scope
+                    self.dispatcher = Dispatcher(workers, self.event_cls, self.max_idle_workers)
+                    task_status.started()
+                    await self._closed.wait()
+                    self.dispatcher.close()
         finally:
             self._workers_done.set()
 

@@ -212,6 +212,7 @@ async def run_scenario(
             await ctx.emit(finished)
             system.bus.unsubscribe(ctx.topic, recorder)
             await recorder.stop()
-    transcript = directory / "transcript.md"
-    transcript.write_text(render_markdown(read_events(events_path)), encoding="utf-8")
+            # Even an interrupted run leaves a complete log and its transcript behind.
+            transcript = directory / "transcript.md"
+            transcript.write_text(render_markdown(read_events(events_path)), encoding="utf-8")
     return RunResult.of(finished, directory=directory, events=events_path, transcript=transcript)

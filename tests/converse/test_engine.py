@@ -258,3 +258,22 @@ async def test_an_observer_sees_every_event(tmp_path: Path, backend: str) -> Non
     assert len(seen) == len(converse.read_events(result.events))
     assert seen[0] == "RunStarted"
     assert seen[-1] == "RunFinished"
+
+
+async def test_a_cancelled_run_leaves_a_complete_log_and_transcript(tmp_path: Path, backend: str) -> None:
+    with anyio.CancelScope() as scope:
+
+        def observer(event: converse.Event) -> None:
+            if isinstance(event, Utterance) and event.conversation == ("top",) and event.period == "2024":
+                scope.cancel()
+
+        await converse.run_scenario("three-labs-councils", out=tmp_path, observer=observer)
+    assert scope.cancelled_caught
+    (run_dir,) = tmp_path.iterdir()
+    events = converse.read_events(run_dir / "events.jsonl")
+    assert isinstance(events[-1], RunFinished)
+    assert events[-1].status == "cancelled"
+    assert [e.seq for e in events] == list(range(len(events)))
+    transcript = (run_dir / "transcript.md").read_text(encoding="utf-8")
+    assert "cancelled" in transcript
+    assert "### 2024" in transcript
