@@ -261,15 +261,17 @@ async def test_an_observer_sees_every_event(tmp_path: Path, backend: str) -> Non
 
 
 async def test_a_cancelled_run_leaves_a_complete_log_and_transcript(tmp_path: Path, backend: str) -> None:
+    runs: list[str] = []
     with anyio.CancelScope() as scope:
 
         def observer(event: converse.Event) -> None:
+            runs.append(event.run)
             if isinstance(event, Utterance) and event.conversation == ("top",) and event.period == "2024":
                 scope.cancel()
 
         await converse.run_scenario("three-labs-councils", out=tmp_path, observer=observer)
     assert scope.cancelled_caught
-    (run_dir,) = tmp_path.iterdir()
+    run_dir = tmp_path / runs[0]
     events = converse.read_events(run_dir / "events.jsonl")
     assert isinstance(events[-1], RunFinished)
     assert events[-1].status == "cancelled"
