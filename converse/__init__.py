@@ -13,6 +13,7 @@ from ._events import ConversationEnded as ConversationEnded
 from ._events import ConversationStarted as ConversationStarted
 from ._events import Event as Event
 from ._events import Judged as Judged
+from ._events import LLMAttempt as LLMAttempt
 from ._events import LLMCall as LLMCall
 from ._events import PeriodStarted as PeriodStarted
 from ._events import RunError as RunError
@@ -58,6 +59,7 @@ __all__ = [
     "Event",
     "Hints",
     "Judged",
+    "LLMAttempt",
     "LLMCall",
     "LogError",
     "LogWriter",

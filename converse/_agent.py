@@ -17,11 +17,12 @@ from actors import Actor, ActorRef, Escalate
 
 from ._clock import period_label, periods
 from ._context import RunContext
-from ._events import ChatMessage, LLMCall, SharedPrefix
-from ._models import CompletionRequest, Hints
+from ._events import ChatMessage, LLMAttempt, LLMCall, SharedPrefix
+from ._models import CompletionRequest, CompletionResponse, Hints
 from ._moderator import CouncilModerator
 from ._protocol import Convene, Deliberate, Deliberated, Opening, Path, Pending, Said, TurnToken
 from ._scenario import Agent, Council, Scenario
+from ._scheduler import Attempt
 from ._templates import fill
 
 NO_NEW = "(Nothing new has been said since your last turn.)"
@@ -69,6 +70,7 @@ class AgentActor(Actor):
         self.last_call = 0  # my previous model call, whose prompt my next one extends
         self.last_prompt: list[ChatMessage] = []
         self.system_message = ChatMessage(role="system", content=self._system_prompt())
+        self.prompt_chars = len(self.system_message.content)  # of the prompt so far, for estimates
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -245,7 +247,36 @@ class AgentActor(Actor):
             ),
         )
         started = time.perf_counter()
-        response = await ctx.model.complete(request)
+        attempts = [1]
+
+        async def on_attempt(attempt: Attempt) -> None:
+            attempts[0] = attempt.attempt
+            if not attempt.ok:
+                await ctx.emit(
+                    LLMAttempt(
+                        run=ctx.run,
+                        conversation=self.path,
+                        actor=self.name,
+                        attempt=attempt.attempt,
+                        error_type=attempt.error_type or "error",
+                        error=attempt.error or "",
+                        status=attempt.status,
+                        retry_after=attempt.retry_after,
+                        next_delay=attempt.next_delay,
+                        queued=round(attempt.queued, 6),
+                        latency=round(attempt.latency, 6),
+                    )
+                )
+
+        estimate = (self.prompt_chars + len(user)) // 4 + settings.max_tokens
+        response = await ctx.scheduler.call(
+            ctx.endpoint,
+            ctx.run,
+            estimate,
+            partial(ctx.model.complete, request),
+            tokens_used=_tokens_used,
+            on_attempt=on_attempt,
+        )
         latency = time.perf_counter() - started
         call = ctx.next_call()
         shared, fresh = _shared_prefix(self.last_prompt, messages)
@@ -263,6 +294,7 @@ class AgentActor(Actor):
                 usage=response.usage,
                 latency=round(latency, 6),
                 shared=SharedPrefix(call=self.last_call, count=shared) if shared else None,
+                attempt=attempts[0],
             )
         )
         self.last_call, self.last_prompt = call, messages
@@ -271,6 +303,7 @@ class AgentActor(Actor):
             text = _strip_speaker(text, self.name)
         self.history.append(user_message)
         self.history.append(ChatMessage(role="assistant", content=response.text))
+        self.prompt_chars += len(user) + len(response.text)
         return text
 
 
@@ -296,3 +329,7 @@ def _shared_prefix(previous: list[ChatMessage], messages: list[ChatMessage]) -> 
             break
         n += 1
     return n, messages[n:]
+
+
+def _tokens_used(response: CompletionResponse) -> int:
+    return response.usage.total_tokens

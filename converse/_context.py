@@ -13,6 +13,7 @@ from actors import ActorSystem
 from ._events import Event, LLMCall, RunStatus
 from ._models import Model
 from ._scenario import Scenario
+from ._scheduler import Scheduler
 
 
 @dataclass(slots=True)
@@ -32,6 +33,7 @@ class RunContext:
     model: Model
     seed: int
     system: ActorSystem
+    scheduler: Scheduler
     started: float = field(default_factory=time.perf_counter)
     done: anyio.Event = field(default_factory=anyio.Event)
     outcome: Outcome = field(default_factory=Outcome)
@@ -52,6 +54,11 @@ class RunContext:
     def conversation_topic(self, path: tuple[str, ...]) -> str:
         """The bus topic of one conversation: its members and moderator listen to it."""
         return f"{self.run}/{'/'.join(path)}"
+
+    @property
+    def endpoint(self) -> str:
+        """The scheduler's key for this run's model (its server and name)."""
+        return str(getattr(self.model, "endpoint", self.model.spec.partition("?")[0]))
 
     def next_call(self) -> int:
         """A new call number (1, 2, ...), unique within the run."""

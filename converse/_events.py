@@ -130,6 +130,21 @@ class LLMCall(Event, tag="llm_call", kw_only=True):
     attempt: int = 1
 
 
+class LLMAttempt(Event, tag="llm_attempt", kw_only=True):
+    """A model call's attempt that failed; the scheduler retries it or gives up (``next_delay`` None)."""
+
+    conversation: tuple[str, ...]
+    actor: str
+    attempt: int
+    error_type: str
+    error: str
+    status: int | None = None
+    retry_after: float | None = None
+    next_delay: float | None = None
+    queued: float = 0.0
+    latency: float = 0.0
+
+
 class ConversationEnded(Event, tag="conversation_ended", kw_only=True):
     """A conversation closed, and why (``max_turns``, ``end_period``, ``end_token``, ...)."""
 
@@ -185,6 +200,7 @@ AnyEvent = (
     | TurnGranted
     | Utterance
     | LLMCall
+    | LLMAttempt
     | ConversationEnded
     | Judged
     | RunError
@@ -198,6 +214,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     TurnGranted,
     Utterance,
     LLMCall,
+    LLMAttempt,
     ConversationEnded,
     Judged,
     RunError,

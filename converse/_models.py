@@ -87,13 +87,37 @@ def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
     return kind, name, options
 
 
-def open_model(spec: str, *, seed: int = 0) -> Model:
-    """The model a spec names.
+def open_model(spec: str, *, seed: int = 0, base_url: str | None = None) -> Model:
+    """The model a spec names: ``offline[?latency=S]`` or ``openai:NAME[?stream=1&timeout=S]``.
+
+    Args:
+        spec: the model spec.
+        seed: the offline model's seed.
+        base_url: the OpenAI-compatible server for ``openai:`` (default ``OPENAI_BASE_URL``,
+            then OpenAI's own).
 
     Raises:
         ModelSpecError: unknown kind or bad options.
     """
     kind, name, options = parse_spec(spec)
+    if kind == "openai":
+        from ._openai import OpenAIModel
+
+        if not name:
+            raise ModelSpecError(spec, "name the model: openai:gpt-4o, openai:llama3.1, ...")
+        unknown = set(options) - {"stream", "timeout"}
+        if unknown:
+            raise ModelSpecError(spec, f"unknown option(s) {', '.join(sorted(unknown))}; openai takes stream, timeout")
+        stream = options.get("stream", "0").lower()
+        if stream not in ("0", "1", "true", "false"):
+            raise ModelSpecError(spec, f"stream must be 1 or 0, not {stream!r}")
+        return OpenAIModel(
+            name,
+            spec=spec,
+            base_url=base_url,
+            stream=stream in ("1", "true"),
+            timeout=_float_option(spec, options, "timeout", 120.0),
+        )
     if kind == "offline":
         from ._offline import OfflineModel
 
@@ -104,7 +128,7 @@ def open_model(spec: str, *, seed: int = 0) -> Model:
         if name:
             raise ModelSpecError(spec, "the offline model takes no name")
         return OfflineModel(seed=seed, latency=latency, spec=spec)
-    raise ModelSpecError(spec, f"unknown model kind {kind!r}; known: offline")
+    raise ModelSpecError(spec, f"unknown model kind {kind!r}; known: offline, openai:NAME")
 
 
 def _float_option(spec: str, options: dict[str, str], key: str, default: float) -> float:

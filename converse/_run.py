@@ -24,8 +24,23 @@ from ._protocol import Begin
 from ._recorder import Recorder
 from ._render import render_markdown
 from ._scenario import Scenario, load_scenario, scenario_to_dict
+from ._scheduler import Limits, Scheduler
 
 ENGINE_VERSION = "0.1.0"
+
+_default_scheduler: Scheduler | None = None
+
+
+def default_scheduler() -> Scheduler:
+    """The process's scheduler, made on first use: every run shares it unless given another.
+
+    The offline model's endpoint has no limits; other endpoints get the defaults of
+    ``Limits`` (make your own ``Scheduler`` to set budgets per endpoint).
+    """
+    global _default_scheduler
+    if _default_scheduler is None:
+        _default_scheduler = Scheduler({"offline": Limits(max_concurrency=1 << 30, timeout=None)})
+    return _default_scheduler
 
 
 class RunResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -134,6 +149,8 @@ async def run_scenario(
     out: str | os.PathLike[str] = "runs",
     overrides: list[str] | tuple[str, ...] = (),
     system: ActorSystem | None = None,
+    scheduler: Scheduler | None = None,
+    base_url: str | None = None,
     observer: Callable[[Event], None] | None = None,
 ) -> RunResult:
     """Run one simulation to the end and write its log and transcript.
@@ -147,6 +164,9 @@ async def run_scenario(
         overrides: ``key.path=value`` changes to the scenario file (``--set``).
         system: an ``ActorSystem`` to run in (many runs can share one); by default the
             run opens its own.
+        scheduler: the scheduler every model call goes through; by default the process's
+            own (``default_scheduler()``), shared by every run in the process.
+        base_url: the OpenAI-compatible server for ``openai:`` models.
         observer: called with every event as it is emitted (for progress displays).
 
     Returns:
@@ -159,17 +179,54 @@ async def run_scenario(
     if system is None:
         async with ActorSystem(name="converse") as own:
             return await run_scenario(
-                scenario, model=model, seed=seed, out=out, overrides=overrides, system=own, observer=observer
+                scenario,
+                model=model,
+                seed=seed,
+                out=out,
+                overrides=overrides,
+                system=own,
+                scheduler=scheduler,
+                base_url=base_url,
+                observer=observer,
             )
     if isinstance(scenario, Scenario):
         source = "<api>"
     else:
         source = str(scenario)
         scenario = load_scenario(scenario, list(overrides))
+    opened = isinstance(model, str) or model is None
     if isinstance(model, str) or model is None:
-        model = open_model(model or scenario.model.spec, seed=seed)
-    run, directory = new_run_directory(Path(out), scenario, seed)
-    ctx = RunContext(run=run, scenario=scenario, model=model, seed=seed, system=system, observer=observer)
+        model = open_model(model or scenario.model.spec, seed=seed, base_url=base_url)
+    try:
+        return await _run(scenario, source, model, seed, Path(out), overrides, system, scheduler, observer)
+    finally:
+        close = getattr(model, "aclose", None)
+        if opened and close is not None:
+            with anyio.CancelScope(shield=True):
+                await close()
+
+
+async def _run(
+    scenario: Scenario,
+    source: str,
+    model: Model,
+    seed: int,
+    out: Path,
+    overrides: list[str] | tuple[str, ...],
+    system: ActorSystem,
+    scheduler: Scheduler | None,
+    observer: Callable[[Event], None] | None,
+) -> RunResult:
+    run, directory = new_run_directory(out, scenario, seed)
+    ctx = RunContext(
+        run=run,
+        scenario=scenario,
+        model=model,
+        seed=seed,
+        system=system,
+        scheduler=scheduler or default_scheduler(),
+        observer=observer,
+    )
     events_path = directory / "events.jsonl"
     recorder = await system.spawn(partial(Recorder, events_path, ctx.clock), supervision=Stop())
     system.bus.subscribe(ctx.topic, recorder)

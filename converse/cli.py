@@ -65,7 +65,12 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run one simulation", description="Run one simulation.")
     run.add_argument("scenario", help="a scenario file, or the name of a built-in scenario")
-    run.add_argument("--model", help="model spec: offline, offline?latency=0.05 (default: the scenario's)")
+    run.add_argument(
+        "--model", help="model spec: offline, offline?latency=0.05, openai:NAME[?stream=1] (default: the scenario's)"
+    )
+    run.add_argument(
+        "--base-url", help="OpenAI-compatible server for openai: models (default: $OPENAI_BASE_URL, then OpenAI)"
+    )
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     run.add_argument("--out", type=Path, default=Path("runs"), help="directory for run directories (default runs/)")
     run.add_argument(
@@ -96,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_run(args: argparse.Namespace) -> int:
     observer = None if args.quiet else _Progress(sys.stderr)
     result: RunResult = anyio.run(
-        _run_async, args.scenario, args.model, args.seed, args.out, args.overrides, observer
+        _run_async, args.scenario, args.model, args.base_url, args.seed, args.out, args.overrides, observer
     )
     if result.status != "completed":
         print(f"converse: run {result.run} ended {result.status}: {result.reason}", file=sys.stderr)
@@ -107,12 +112,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
 async def _run_async(
     scenario: str,
     model: str | None,
+    base_url: str | None,
     seed: int,
     out: Path,
     overrides: list[str],
     observer: Callable[[Event], None] | None,
 ) -> RunResult:
-    return await run_scenario(scenario, model=model, seed=seed, out=out, overrides=overrides, observer=observer)
+    return await run_scenario(
+        scenario, model=model, base_url=base_url, seed=seed, out=out, overrides=overrides, observer=observer
+    )
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from ._models import CompletionRequest, CompletionResponse, Model
 from ._offline import OfflineModel
 from ._run import RunResult, run_scenario
 from ._scenario import Scenario
+from ._scheduler import Scheduler
 
 E = TypeVar("E", bound=Event)
 
@@ -82,9 +83,10 @@ async def run_and_read(
     seed: int = 0,
     out: str | os.PathLike[str] = "runs",
     overrides: list[str] | tuple[str, ...] = (),
+    scheduler: Scheduler | None = None,
 ) -> tuple[RunResult, list[AnyEvent]]:
     """Run a scenario and return its result with the events read back from its log."""
-    result = await run_scenario(scenario, model=model, seed=seed, out=out, overrides=overrides)
+    result = await run_scenario(scenario, model=model, seed=seed, out=out, overrides=overrides, scheduler=scheduler)
     return result, read_events(result.events)
 
 

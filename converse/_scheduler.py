@@ -1,0 +1,399 @@
+"""The one process-wide scheduler in front of every model call.
+
+Per ``endpoint``: a concurrency cap, request and token budgets (continuous-refill buckets)
+and a pause on ``Retry-After``, so one 429 does not become a storm. Waiting callers are served
+round-robin across tenants (one simulation run each), FIFO within one. It alone retries. No
+background task: one waiter per endpoint (the timekeeper) sleeps until budgets allow.
+
+Errors (part of ``ConverseError``)::
+
+    CallFailed              one attempt failed; ``retryable`` says whether another may help
+    └── RetriesExhausted    every allowed attempt failed (``endpoint``, ``attempts``, ``last``)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import anyio
+import msgspec
+import structlog
+
+from ._exceptions import ConverseError
+
+T = TypeVar("T")
+_SLACK = 1e-9  # of a bucket's capacity: a waiter woken on time is not sent back for rounding
+_log = structlog.get_logger()
+
+
+class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Limits of one endpoint.
+
+    Attributes:
+        max_concurrency: calls in flight at once.
+        rpm: requests per ``window`` (``None``: unlimited). The bucket holds one window's
+            budget and refills continuously, so a full bucket allows a burst of ``rpm``.
+        tpm: tokens per ``window`` (``None``: unlimited).
+        window: the budget window in seconds (60: "per minute").
+        timeout: seconds allowed per attempt (``None``: no limit); queueing does not count.
+        max_attempts: attempts per call, the first included.
+        backoff: the first retry's delay bound; it doubles per retry (full jitter).
+        max_backoff: the cap on that bound.
+    """
+
+    max_concurrency: int = 64
+    rpm: float | None = None
+    tpm: float | None = None
+    window: float = 60.0
+    timeout: float | None = 120.0
+    max_attempts: int = 6
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+
+    def __post_init__(self) -> None:
+        values = msgspec.structs.asdict(self)
+        bad = [n for n in ("max_concurrency", "max_attempts") if values[n] < 1]
+        bad += [n for n in ("rpm", "tpm", "window", "timeout") if values[n] is not None and values[n] <= 0]
+        bad += [n for n in ("backoff", "max_backoff") if values[n] < 0]
+        if bad:
+            raise ValueError(f"Limits: {', '.join(bad)} out of range (counts >= 1, budgets and times > 0)")
+
+
+class CallFailed(ConverseError):
+    """One attempt of a model call failed (what a model backend raises).
+
+    Args:
+        message: what happened, naming the server; ``str(err)`` is this message.
+        retryable: whether another attempt may succeed (overload, 429, timeout, 5xx).
+        retry_after: seconds the server asked us to wait, if it said.
+        status: the HTTP status, if any.
+        kind: a short category, e.g. ``rate_limit``, ``timeout``, ``auth``, ``error``.
+    """
+
+    def __init__(
+        self, message: str, *, retryable: bool, retry_after: float | None = None, status: int | None = None,
+        kind: str = "error",
+    ) -> None:
+        self.message, self.retryable, self.retry_after = message, retryable, retry_after
+        self.status, self.kind = status, kind
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        rebuild = functools.partial(type(self), self.message, retryable=self.retryable, kind=self.kind)
+        return (functools.partial(rebuild, retry_after=self.retry_after, status=self.status), ())
+
+
+class RetriesExhausted(CallFailed):
+    """Every allowed attempt at ``endpoint`` failed; ``last`` is the final attempt's error."""
+
+    def __init__(self, endpoint: str, attempts: int, last: CallFailed) -> None:
+        self.endpoint, self.attempts, self.last = endpoint, attempts, last
+        message = f"{endpoint}: gave up after {attempts} attempts; last: {last.message}"
+        super().__init__(message, retryable=False, status=last.status, kind=last.kind)
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (functools.partial(type(self), self.endpoint, self.attempts, self.last), ())
+
+
+class Attempt(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One attempt of a call, as reported to ``on_attempt``.
+
+    Attributes:
+        attempt: 1 for the first attempt, 2 for the first retry, ...
+        ok: whether it succeeded.
+        error_type: the failure's ``kind`` (``timeout`` for a per-attempt timeout).
+        error: the failure's message.
+        status: the failure's HTTP status.
+        retry_after: what the server asked us to wait.
+        queued: seconds this attempt waited for a slot or budget.
+        latency: seconds the attempt itself took.
+        next_delay: seconds until the next attempt; ``None`` if there is none.
+    """
+
+    attempt: int
+    ok: bool
+    error_type: str | None = None
+    error: str | None = None
+    status: int | None = None
+    retry_after: float | None = None
+    queued: float = 0.0
+    latency: float = 0.0
+    next_delay: float | None = None
+
+
+class EndpointStatistics(msgspec.Struct, frozen=True, kw_only=True):
+    """A snapshot of one endpoint.
+
+    Attributes:
+        in_flight: attempts running now.
+        queued: callers waiting for a slot or budget.
+        tenants_waiting: tenants with at least one waiting caller.
+        attempts: attempts started so far.
+        retries: attempts that were retries.
+        succeeded: calls that returned.
+        failed: calls that raised after their last attempt (cancellations excluded).
+        pauses: times a ``Retry-After`` paused the endpoint.
+        tokens: tokens used by successful attempts (as ``tokens_used`` said, else estimated).
+    """
+
+    in_flight: int
+    queued: int
+    tenants_waiting: int
+    attempts: int
+    retries: int
+    succeeded: int
+    failed: int
+    pauses: int
+    tokens: int
+
+
+class SchedulerStatistics(msgspec.Struct, frozen=True, kw_only=True):
+    """A snapshot of the scheduler: one entry per endpoint called so far."""
+
+    endpoints: dict[str, EndpointStatistics]
+
+
+class _Bucket:
+    """A continuous-refill budget; ``level`` may go negative (debt from under-estimates)."""
+
+    __slots__ = ("capacity", "level", "rate", "slack", "stamp")
+
+    def __init__(self, capacity: float, window: float) -> None:
+        self.capacity = self.level = capacity
+        self.rate, self.slack, self.stamp = capacity / window, _SLACK * capacity, -math.inf
+
+    def wait(self, need: float, now: float) -> float:  # refill; seconds until ``need`` is there
+        capacity, level = self.capacity, self.level + (now - self.stamp) * self.rate  # a monotonic clock
+        self.level, self.stamp = level if level < capacity else capacity, now
+        short = (need if need < capacity else capacity) - self.level
+        return short / self.rate if short > self.slack else 0.0
+
+
+class _Waiter:
+    __slots__ = ("event", "granted", "tenant", "tokens")
+
+    def __init__(self, tenant: str, tokens: int) -> None:
+        self.tenant, self.tokens, self.granted, self.event = tenant, tokens, False, anyio.Event()
+
+
+class _Endpoint:
+    """One endpoint: slots, budgets, pause, and per-tenant queues served round-robin."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits, self.cap = limits, limits.max_concurrency
+        self.in_flight = self.queued = self.attempts = self.retries = self.succeeded = self.failed = 0
+        self.pauses = self.used = 0
+        self.requests = None if limits.rpm is None else _Bucket(limits.rpm, limits.window)
+        self.tokens = None if limits.tpm is None else _Bucket(limits.tpm, limits.window)
+        self.timed = self.requests is not None or self.tokens is not None
+        self.paused_until = 0.0  # nonzero once paused: from then on admission reads the clock
+        self.queues: dict[str, deque[_Waiter]] = {}
+        self.rotation: deque[str] = deque()  # tenants with waiters; the head is served next
+        self.timekeeper: _Waiter | None = None  # the one waiter sleeping until budgets allow
+
+    def delay(self, tokens: int, now: float) -> float:  # until budgets and pause allow it; <= 0: now
+        wait = self.paused_until - now
+        if self.requests is not None and (more := self.requests.wait(1, now)) > wait:
+            wait = more
+        if self.tokens is not None and (more := self.tokens.wait(tokens, now)) > wait:
+            wait = more
+        return wait
+
+    def spend(self, requests: int, tokens: int, now: float) -> None:  # negative: give back
+        for bucket, amount in ((self.requests, requests), (self.tokens, tokens)):
+            if bucket is not None:
+                bucket.wait(0, now)
+                bucket.level = min(bucket.capacity, bucket.level - amount)
+
+    def admit(self, tokens: int) -> bool:  # take a slot and budget if all allow it now
+        if self.in_flight >= self.cap:
+            return False
+        if self.timed or self.paused_until:
+            now = anyio.current_time()
+            if self.delay(tokens, now) > 0:
+                return False
+            if self.requests is not None:  # ``delay`` refilled both buckets up to ``now``
+                self.requests.level -= 1
+            if self.tokens is not None:
+                self.tokens.level -= tokens
+        self.in_flight += 1
+        return True
+
+    def dispatch(self, caller: _Waiter | None) -> None:
+        """Grant waiters round-robin while slots and budgets allow; see that time is kept."""
+        rotation = self.rotation
+        while rotation:
+            queue = self.queues[rotation[0]]
+            waiter = queue[0]
+            if not self.admit(waiter.tokens):
+                break
+            queue.popleft()
+            if queue:
+                rotation.rotate(-1)
+            else:
+                del self.queues[rotation.popleft()]
+            self.queued -= 1
+            waiter.granted = True
+            if self.timekeeper is waiter:
+                self.timekeeper = None
+            waiter.event.set()
+        # Blocked on time alone and nobody keeps it: wake the head (a waiting caller keeps it).
+        keeps_it = caller is not None and not caller.granted
+        if rotation and self.in_flight < self.cap and self.timekeeper is None and not keeps_it:
+            self.timekeeper = self.queues[rotation[0]][0]
+            self.timekeeper.event.set()
+
+    async def acquire(self, tenant: str, tokens: int) -> None:
+        """Queue until granted a slot and budget."""
+        waiter = _Waiter(tenant, tokens)
+        if tenant not in self.queues:
+            self.queues[tenant] = deque()
+            self.rotation.append(tenant)
+        self.queues[tenant].append(waiter)
+        self.queued += 1
+        try:
+            self.dispatch(waiter)
+            while not waiter.granted:
+                delay = math.inf  # wait for a slot, or for the timekeeper to grant us
+                if self.timekeeper in (None, waiter) and self.in_flight < self.cap:
+                    head = self.queues[self.rotation[0]][0]
+                    delay = max(0.0, self.delay(head.tokens, anyio.current_time()))
+                    self.timekeeper = waiter
+                with anyio.move_on_after(delay):
+                    await waiter.event.wait()
+                if self.timekeeper is waiter:
+                    self.timekeeper = None
+                if not waiter.granted:
+                    waiter.event = anyio.Event()  # nobody else holds the old one
+                    self.dispatch(waiter)
+        except BaseException:
+            if waiter.granted:  # cancelled between grant and wake-up: hand it all back
+                self.in_flight -= 1
+                self.spend(-1, -tokens, anyio.current_time())
+            else:
+                (queue := self.queues[tenant]).remove(waiter)
+                self.queued -= 1
+                if not queue:
+                    del self.queues[tenant]
+                    self.rotation.remove(tenant)
+            if self.timekeeper is waiter:
+                self.timekeeper = None
+            self.dispatch(None)
+            raise
+
+    def statistics(self) -> EndpointStatistics:
+        return EndpointStatistics(
+            in_flight=self.in_flight, queued=self.queued, tenants_waiting=len(self.rotation),
+            attempts=self.attempts, retries=self.retries, succeeded=self.succeeded,
+            failed=self.failed, pauses=self.pauses, tokens=self.used,
+        )
+
+
+class Scheduler:
+    """Admits, paces and retries model calls; one per process, shared by every run.
+
+    Args:
+        limits: one ``Limits`` for every endpoint, or a mapping from endpoint to ``Limits``.
+        default: the limits of endpoints the mapping does not name.
+        seed: seeds the retry jitter (``None``: unpredictable).
+    """
+
+    def __init__(
+        self, limits: Limits | Mapping[str, Limits] | None = None, *,
+        default: Limits = Limits(), seed: int | None = None,  # noqa: B008 - frozen, safe to share
+    ) -> None:
+        self._limits = {} if limits is None or isinstance(limits, Limits) else dict(limits)
+        self._default = limits if isinstance(limits, Limits) else default
+        self._endpoints: dict[str, _Endpoint] = {}
+        self._random = random.Random(seed)
+
+    async def call(
+        self, endpoint: str, tenant: str, estimated_tokens: int, attempt_fn: Callable[[], Awaitable[T]], *,
+        tokens_used: Callable[[T], int] | None = None,
+        on_attempt: Callable[[Attempt], Awaitable[None]] | None = None,
+    ) -> T:
+        """Run ``attempt_fn`` within ``endpoint``'s limits; return its first success.
+
+        Args:
+            endpoint: keys the limits, e.g. ``https://api.openai.com/v1|gpt-4o``.
+            tenant: who asks (one simulation run); waiters are served round-robin by tenant.
+            estimated_tokens: tokens taken from the token budget before each attempt.
+            attempt_fn: makes one attempt; raises ``CallFailed`` when it fails (anything else
+                is a bug and propagates at once, unchanged).
+            tokens_used: the tokens a result really used, to correct the token budget.
+            on_attempt: awaited after every attempt, before any retry delay or return.
+
+        Raises:
+            CallFailed: a non-retryable failure, as the backend raised it.
+            RetriesExhausted: ``max_attempts`` attempts failed.
+        """
+        ep = self._endpoints.get(endpoint)
+        if ep is None:
+            ep = self._endpoints[endpoint] = _Endpoint(self._limits.get(endpoint, self._default))
+        limits, timeout, attempt = ep.limits, ep.limits.timeout, 0
+        while True:
+            attempt += 1
+            queued = 0.0
+            if ep.rotation or not ep.admit(estimated_tokens):
+                queued = anyio.current_time()
+                await ep.acquire(tenant, estimated_tokens)
+                queued = anyio.current_time() - queued
+            ep.attempts += 1
+            started = 0.0 if on_attempt is None else anyio.current_time()
+            failure: CallFailed | None = None
+            try:
+                if timeout is None:
+                    result = await attempt_fn()
+                else:
+                    with anyio.move_on_after(timeout) as scope:
+                        result = await attempt_fn()
+                    if scope.cancelled_caught:
+                        message = f"{endpoint}: no reply within {timeout:g} s"
+                        raise CallFailed(message, retryable=True, kind="timeout")
+                used = estimated_tokens if tokens_used is None else tokens_used(result)
+                if used != estimated_tokens and ep.tokens is not None:
+                    ep.spend(0, used - estimated_tokens, anyio.current_time())
+            except CallFailed as exc:
+                failure = exc
+            except Exception:
+                ep.failed += 1
+                raise
+            finally:
+                ep.in_flight -= 1
+                if ep.rotation:
+                    ep.dispatch(None)
+            took = 0.0 if on_attempt is None else anyio.current_time() - started
+            if failure is None:
+                ep.succeeded, ep.used = ep.succeeded + 1, ep.used + used
+                if on_attempt is not None:
+                    await on_attempt(Attempt(attempt=attempt, ok=True, queued=queued, latency=took))
+                return result
+            pause = failure.retry_after
+            if pause is not None and (until := anyio.current_time() + pause) > ep.paused_until:
+                ep.paused_until, ep.pauses = until, ep.pauses + 1
+                _log.info("model endpoint paused", endpoint=endpoint, seconds=round(pause, 3))
+            delay = None
+            if failure.retryable and attempt < limits.max_attempts:
+                bound = min(limits.max_backoff, limits.backoff * 2.0 ** min(attempt - 1, 64))
+                delay = max(pause or 0.0, self._random.uniform(0.0, bound))
+            if on_attempt is not None:
+                await on_attempt(Attempt(
+                    attempt=attempt, ok=False, next_delay=delay, error_type=failure.kind, queued=queued,
+                    error=failure.message, status=failure.status, retry_after=pause, latency=took,
+                ))
+            if delay is None:
+                ep.failed += 1
+                if not failure.retryable:
+                    raise failure
+                raise RetriesExhausted(endpoint, attempt, failure) from failure
+            ep.retries += 1
+            await anyio.sleep(delay)
+
+    def statistics(self) -> SchedulerStatistics:
+        """A snapshot per endpoint: in flight, queued, attempts, retries, failures, tokens."""
+        return SchedulerStatistics(endpoints={name: ep.statistics() for name, ep in self._endpoints.items()})
