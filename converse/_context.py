@@ -11,6 +11,7 @@ import anyio
 from actors import ActorSystem
 
 from ._events import Event, LLMCall, RunStatus
+from ._ledger import Ledger
 from ._models import Model
 from ._scenario import Scenario
 from ._scheduler import Scheduler
@@ -37,11 +38,9 @@ class RunContext:
     started: float = field(default_factory=time.perf_counter)
     done: anyio.Event = field(default_factory=anyio.Event)
     outcome: Outcome = field(default_factory=Outcome)
+    ledger: Ledger = field(default_factory=lambda: Ledger(None))
     periods: int = 0
     turns: int = 0
-    llm_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
     calls_numbered: int = 0
     observer: Callable[[Event], None] | None = None
     agent_names: dict[str, str] = field(default_factory=dict)  # actor name -> agent name
@@ -75,13 +74,14 @@ class RunContext:
 
     async def emit(self, event: Event) -> None:
         """Send an event to the log (and anyone else listening to the run)."""
-        if type(event) is LLMCall:
-            self.llm_calls += 1
-            self.prompt_tokens += event.usage.prompt_tokens
-            self.completion_tokens += event.usage.completion_tokens
         await self.system.bus.publish(self.topic, event)
         if self.observer is not None:
             self.observer(event)
+        if type(event) is LLMCall:
+            self.ledger.charge(event.actor, event.usage)
+            over = self.ledger.over(self.scenario.budget)
+            if over is not None:
+                self.finish("budget_exhausted", over)
 
     def finish(self, status: RunStatus, reason: str) -> None:
         """End the run (the first call wins)."""

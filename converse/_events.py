@@ -181,6 +181,25 @@ class RunError(Event, tag="error", kw_only=True):
     fatal: bool = False
 
 
+class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """What one agent (or ``total``) spent."""
+
+    agent: str
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+class Ledger(Event, tag="ledger", kw_only=True):
+    """The run's tokens and cost per agent, recorded just before it finishes."""
+
+    model: str
+    price_input: float | None = None
+    price_output: float | None = None
+    entries: list[LedgerEntry]
+
+
 class RunFinished(Event, tag="run_finished", kw_only=True):
     """The last event of a finished run."""
 
@@ -191,6 +210,7 @@ class RunFinished(Event, tag="run_finished", kw_only=True):
     llm_calls: int
     prompt_tokens: int
     completion_tokens: int
+    cost_usd: float = 0.0
 
 
 AnyEvent = (
@@ -203,6 +223,7 @@ AnyEvent = (
     | LLMAttempt
     | ConversationEnded
     | Judged
+    | Ledger
     | RunError
     | RunFinished
 )
@@ -217,6 +238,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     LLMAttempt,
     ConversationEnded,
     Judged,
+    Ledger,
     RunError,
     RunFinished,
 )

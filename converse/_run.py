@@ -16,7 +16,9 @@ from actors import Actor, ActorRef, ActorSystem, ChildFailedError, Escalate, Sto
 
 from ._agent import AgentActor, Role
 from ._context import RunContext
-from ._events import SCHEMA_VERSION, Event, RunError, RunFinished, RunStarted, RunStatus
+from ._events import SCHEMA_VERSION, Event, Ledger, RunError, RunFinished, RunStarted, RunStatus
+from ._ledger import Ledger as RunLedger
+from ._ledger import price_for
 from ._log import read_events
 from ._models import Model, open_model
 from ._moderator import TopModerator
@@ -58,6 +60,7 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
         llm_calls: model calls made.
         prompt_tokens: prompt tokens over all calls.
         completion_tokens: completion tokens over all calls.
+        cost_usd: what the calls cost at the scenario's price for the model (0 without one).
     """
 
     run: str
@@ -71,7 +74,7 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
     llm_calls: int
     prompt_tokens: int
     completion_tokens: int
-
+    cost_usd: float = 0.0
 
     @classmethod
     def of(cls, finished: RunFinished, *, directory: Path, events: Path, transcript: Path) -> RunResult:
@@ -226,6 +229,7 @@ async def _run(
         system=system,
         scheduler=scheduler or default_scheduler(),
         observer=observer,
+        ledger=RunLedger(price_for(scenario.prices, model.spec)),
     )
     events_path = directory / "events.jsonl"
     recorder = await system.spawn(partial(Recorder, events_path, ctx.clock), supervision=Stop())
@@ -256,15 +260,27 @@ async def _run(
         with anyio.CancelScope(shield=True):
             if root is not None and root.is_alive:
                 await root.stop(drain=False)
+            ledger = ctx.ledger
+            price = ledger.price
+            await ctx.emit(
+                Ledger(
+                    run=run,
+                    model=model.spec,
+                    price_input=price.input if price else None,
+                    price_output=price.output if price else None,
+                    entries=ledger.rows(),
+                )
+            )
             finished = RunFinished(
                 run=run,
                 status=ctx.outcome.status,
                 reason=ctx.outcome.reason,
                 periods=ctx.periods,
                 turns=ctx.turns,
-                llm_calls=ctx.llm_calls,
-                prompt_tokens=ctx.prompt_tokens,
-                completion_tokens=ctx.completion_tokens,
+                llm_calls=ledger.calls,
+                prompt_tokens=ledger.prompt_tokens,
+                completion_tokens=ledger.completion_tokens,
+                cost_usd=round(ledger.cost_usd, 6),
             )
             await ctx.emit(finished)
             system.bus.unsubscribe(ctx.topic, recorder)

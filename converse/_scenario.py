@@ -49,6 +49,20 @@ class ModelSettings(_Strict, frozen=True, kw_only=True):
     params: dict[str, DialValue] = {}
 
 
+class Price(_Strict, frozen=True, kw_only=True):
+    """What a model costs, in US dollars per million tokens."""
+
+    input: float = 0.0
+    output: float = 0.0
+
+
+class Budget(_Strict, frozen=True, kw_only=True):
+    """Limits on what one run may spend; reaching one ends the run as ``budget_exhausted``."""
+
+    tokens: int | None = None
+    usd: float | None = None
+
+
 class Prompts(_Strict, frozen=True, kw_only=True):
     """Prompt templates with ``{placeholders}``; see ``TEMPLATE_FIELDS`` for each one's."""
 
@@ -102,6 +116,8 @@ class Scenario(_Strict, frozen=True, kw_only=True):
     model: ModelSettings = ModelSettings()
     prompts: Prompts = Prompts()
     dials: dict[str, DialValue] = {}
+    prices: dict[str, Price] = {}
+    budget: Budget = Budget()
     agents: list[Agent]
 
 
@@ -274,6 +290,12 @@ def check_scenario(scenario: Scenario, file: str) -> None:
         raise ScenarioError(
             file, "$.termination", "nothing ends the conversation: set clock.end or termination.max_turns"
         )
+    for key, value in (("tokens", scenario.budget.tokens), ("usd", scenario.budget.usd)):
+        if value is not None and value <= 0:
+            raise ScenarioError(file, f"$.budget.{key}", "must be positive")
+    for name, price in scenario.prices.items():
+        if price.input < 0 or price.output < 0:
+            raise ScenarioError(file, f"$.prices.{name}", "prices must not be negative")
     if term.max_turns is not None and term.max_turns < 1:
         raise ScenarioError(file, "$.termination.max_turns", "must be at least 1")
     for key in scenario.dials:

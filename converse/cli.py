@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import anyio
 import structlog
 
-from ._events import ConversationEnded, Event, PeriodStarted, RunFinished, Utterance
+from ._events import ConversationEnded, Event, Ledger, PeriodStarted, RunFinished, Utterance
 from ._exceptions import ConverseError
 from ._log import TornTailWarning, read_events
 from ._render import render_markdown
@@ -180,10 +180,18 @@ class _Progress:
             self._write(self._fit(f"  {event.actor}{debate}: {head}"))
         elif isinstance(event, ConversationEnded) and len(event.conversation) == 1:
             self._write(f"── conversation ended: {event.reason} ──")
+        elif isinstance(event, Ledger):
+            self._write(f"{'agent':32} {'calls':>6} {'prompt tok':>11} {'output tok':>11} {'cost $':>9}")
+            for row in event.entries:
+                self._write(
+                    f"{row.agent[:32]:32} {row.calls:>6} {row.prompt_tokens:>11,} "
+                    f"{row.completion_tokens:>11,} {row.cost_usd:>9.4f}"
+                )
         elif isinstance(event, RunFinished):
+            cost = f", ${event.cost_usd:.4f}" if event.cost_usd else ""
             self._write(
                 f"{event.status}: {event.periods} periods, {event.turns} statements, "
-                f"{event.llm_calls} model calls, {event.prompt_tokens + event.completion_tokens} tokens"
+                f"{event.llm_calls} model calls, {event.prompt_tokens + event.completion_tokens:,} tokens{cost}"
             )
 
     def _fit(self, line: str) -> str:
