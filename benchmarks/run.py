@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import platform
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import structlog
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_actors, bench_engine
+from benchmarks import bench_actors, bench_engine, bench_sched
 
 # figure -> (comparison, target, what it measures)
 TARGETS: dict[str, tuple[str, float, str]] = {
@@ -33,12 +36,15 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "engine.cpu_us_per_call": ("<=", 25, "CPU microseconds per model call with 1,000 simulations"),
     "log.write_ev_per_s": (">=", 500_000, "events/s through the recorder actor onto disk"),
     "log.replay_ev_per_s": (">=", 500_000, "events/s from log file to Markdown transcript"),
+    "sched.budget_use": (">=", 0.95, "100 simulations against a budgeted server: throughput over the budget"),
+    "sched.overhead_us": ("<=", 10, "scheduler CPU microseconds per call with no limit hit"),
 }
 
 SUITES: dict[str, Callable[[bool], dict[str, float]]] = {
     "actors": bench_actors.run,
     "engine": bench_engine.engine_figures,
     "log": bench_engine.log_figures,
+    "sched": bench_sched.run,
 }
 
 
@@ -61,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(SUITES), help="comma-separated suites: " + ", ".join(SUITES))
     parser.add_argument("--json", type=Path, help="also write {figure: value} and the targets here")
     args = parser.parse_args(argv)
+    # Only warnings and errors from the library: the table is what this prints.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     figures: dict[str, float] = {}
     started = time.perf_counter()
     for name in args.only.split(","):

@@ -6,6 +6,8 @@ Run a scenario from code (inside your own anyio program if you like)::
     print(result.transcript.read_text())
 """
 
+from ._cache import CachedModel as CachedModel
+from ._cache import CacheStatistics as CacheStatistics
 from ._events import SCHEMA_VERSION as SCHEMA_VERSION
 from ._events import AnyEvent as AnyEvent
 from ._events import ChatMessage as ChatMessage
@@ -41,45 +43,71 @@ from ._offline import OfflineModel as OfflineModel
 from ._render import render_markdown as render_markdown
 from ._run import ENGINE_VERSION as ENGINE_VERSION
 from ._run import RunResult as RunResult
+from ._run import default_scheduler as default_scheduler
 from ._run import run_scenario as run_scenario
 from ._scenario import Scenario as Scenario
 from ._scenario import builtin_scenarios as builtin_scenarios
 from ._scenario import load_scenario as load_scenario
+from ._scheduler import Attempt as Attempt
+from ._scheduler import CallFailed as CallFailed
+from ._scheduler import EndpointStatistics as EndpointStatistics
+from ._scheduler import Limits as Limits
+from ._scheduler import RetriesExhausted as RetriesExhausted
+from ._scheduler import Scheduler as Scheduler
+from ._scheduler import SchedulerStatistics as SchedulerStatistics
+from ._structured import Structured as Structured
+from ._structured import StructuredAttempt as StructuredAttempt
+from ._structured import StructuredOutputError as StructuredOutputError
+from ._structured import complete_structured as complete_structured
 
 __all__ = [
     "ENGINE_VERSION",
     "SCHEMA_VERSION",
     "AnyEvent",
+    "Attempt",
+    "CacheStatistics",
+    "CachedModel",
+    "CallFailed",
     "ChatMessage",
     "CompletionRequest",
     "CompletionResponse",
     "ConversationEnded",
     "ConversationStarted",
     "ConverseError",
+    "EndpointStatistics",
     "Event",
     "Hints",
     "Judged",
     "LLMAttempt",
     "LLMCall",
+    "Limits",
     "LogError",
     "LogWriter",
     "Model",
     "ModelSpecError",
     "OfflineModel",
     "PeriodStarted",
+    "RetriesExhausted",
     "RunError",
     "RunFinished",
     "RunResult",
     "RunStarted",
     "Scenario",
     "ScenarioError",
+    "Scheduler",
+    "SchedulerStatistics",
     "Score",
     "SharedPrefix",
+    "Structured",
+    "StructuredAttempt",
+    "StructuredOutputError",
     "TornTailWarning",
     "TurnGranted",
     "Usage",
     "Utterance",
     "builtin_scenarios",
+    "complete_structured",
+    "default_scheduler",
     "load_scenario",
     "open_model",
     "prompts_of",

@@ -274,7 +274,7 @@ class AgentActor(Actor):
             ctx.run,
             estimate,
             partial(ctx.model.complete, request),
-            tokens_used=_tokens_used,
+            tokens_used=CompletionResponse.tokens_used,
             on_attempt=on_attempt,
         )
         latency = time.perf_counter() - started
@@ -329,7 +329,3 @@ def _shared_prefix(previous: list[ChatMessage], messages: list[ChatMessage]) -> 
             break
         n += 1
     return n, messages[n:]
-
-
-def _tokens_used(response: CompletionResponse) -> int:
-    return response.usage.total_tokens

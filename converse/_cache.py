@@ -110,13 +110,12 @@ class CachedModel:
 
     def key(self, request: CompletionRequest) -> str:
         """The cache key of ``request`` (64 hex digits)."""
-        offline = self._offline
         material = _Key(
             version=CACHE_VERSION,
             spec=self._spec,
             messages=request.messages,
             params=request.sent_params(),
-            hints=request.hints if offline else None,
+            hints=request.hints if self._offline else None,
             seed=self._seed,
         )
         return hashlib.blake2b(_key_encoder.encode(material), digest_size=32).hexdigest()

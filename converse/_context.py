@@ -12,7 +12,7 @@ from actors import ActorSystem
 
 from ._events import Event, LLMCall, RunStatus
 from ._ledger import Ledger
-from ._models import Model
+from ._models import Model, endpoint_of
 from ._scenario import Scenario
 from ._scheduler import Scheduler
 
@@ -57,7 +57,7 @@ class RunContext:
     @property
     def endpoint(self) -> str:
         """The scheduler's key for this run's model (its server and name)."""
-        return str(getattr(self.model, "endpoint", self.model.spec.partition("?")[0]))
+        return endpoint_of(self.model)
 
     def next_call(self) -> int:
         """A new call number (1, 2, ...), unique within the run."""

@@ -5,7 +5,10 @@ Hierarchy::
     ConverseError
     ├── ScenarioError      a scenario file or override is wrong (file and key path)
     ├── LogError           an event log is not a log, or is corrupt (file and line)
-    └── ModelSpecError     a ``--model`` spec names no known model
+    ├── ModelSpecError     a ``--model`` spec names no known model
+    ├── CallFailed         one model call failed (``converse._scheduler``; retryable or not)
+    │   └── RetriesExhausted   every attempt the scheduler allowed failed
+    └── StructuredOutputError  a model never answered with JSON of the asked-for schema
 
 Each is meant to be shown to a user as one line: ``str(err)`` names the place.
 """

@@ -59,6 +59,10 @@ class CompletionResponse(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     usage: Usage
     model: str
 
+    def tokens_used(self) -> int:
+        """Prompt and completion tokens: what a provider's token budget counts."""
+        return self.usage.total_tokens
+
 
 @runtime_checkable
 class Model(Protocol):
@@ -72,6 +76,12 @@ class Model(Protocol):
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         """Answer one request."""
         ...
+
+
+def endpoint_of(model: Model) -> str:
+    """What the scheduler keys limits by: the model's ``endpoint`` (server and name), if it
+    has one, else its spec without options (``offline``)."""
+    return str(getattr(model, "endpoint", model.spec.partition("?")[0]))
 
 
 def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:

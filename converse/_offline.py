@@ -139,6 +139,11 @@ class OfflineModel:
         self._spec = spec
 
     @property
+    def seed(self) -> int:
+        """The seed every answer depends on."""
+        return int(self._seed)
+
+    @property
     def spec(self) -> str:
         """The spec this model was opened from."""
         return self._spec

@@ -15,6 +15,7 @@ import msgspec
 from actors import Actor, ActorRef, ActorSystem, ChildFailedError, Escalate, Stop
 
 from ._agent import AgentActor, Role
+from ._cache import CachedModel
 from ._context import RunContext
 from ._events import SCHEMA_VERSION, Event, Ledger, RunError, RunFinished, RunStarted, RunStatus
 from ._ledger import Ledger as RunLedger
@@ -37,11 +38,14 @@ def default_scheduler() -> Scheduler:
     """The process's scheduler, made on first use: every run shares it unless given another.
 
     The offline model's endpoint has no limits; other endpoints get the defaults of
-    ``Limits`` (make your own ``Scheduler`` to set budgets per endpoint).
+    ``Limits`` except the per-attempt timeout, which the openai SDK enforces itself (make
+    your own ``Scheduler`` to set budgets per endpoint, or use ``converse run --rpm``).
     """
     global _default_scheduler
     if _default_scheduler is None:
-        _default_scheduler = Scheduler({"offline": Limits(max_concurrency=1 << 30, timeout=None)})
+        _default_scheduler = Scheduler(
+            {"offline": Limits(max_concurrency=1 << 30, timeout=None)}, default=Limits(timeout=None)
+        )
     return _default_scheduler
 
 
@@ -154,6 +158,7 @@ async def run_scenario(
     system: ActorSystem | None = None,
     scheduler: Scheduler | None = None,
     base_url: str | None = None,
+    cache: str | os.PathLike[str] | None = None,
     observer: Callable[[Event], None] | None = None,
 ) -> RunResult:
     """Run one simulation to the end and write its log and transcript.
@@ -170,6 +175,8 @@ async def run_scenario(
         scheduler: the scheduler every model call goes through; by default the process's
             own (``default_scheduler()``), shared by every run in the process.
         base_url: the OpenAI-compatible server for ``openai:`` models.
+        cache: a directory of cached answers: a request made before (same model, messages
+            and parameters) is answered from it instead of the model.
         observer: called with every event as it is emitted (for progress displays).
 
     Returns:
@@ -190,6 +197,7 @@ async def run_scenario(
                 system=own,
                 scheduler=scheduler,
                 base_url=base_url,
+                cache=cache,
                 observer=observer,
             )
     if isinstance(scenario, Scenario):
@@ -200,6 +208,8 @@ async def run_scenario(
     opened = isinstance(model, str) or model is None
     if isinstance(model, str) or model is None:
         model = open_model(model or scenario.model.spec, seed=seed, base_url=base_url)
+    if cache is not None:
+        model = CachedModel(model, Path(cache))
     try:
         return await _run(scenario, source, model, seed, Path(out), overrides, system, scheduler, observer)
     finally:

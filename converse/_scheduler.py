@@ -1,6 +1,6 @@
 """The one process-wide scheduler in front of every model call.
 
-Per ``endpoint``: a concurrency cap, request and token budgets (continuous-refill buckets)
+Per ``endpoint``: a concurrency cap, request and token budgets (sliding windows)
 and a pause on ``Retry-After``, so one 429 does not become a storm. Waiting callers are served
 round-robin across tenants (one simulation run each), FIFO within one. It alone retries. No
 background task: one waiter per endpoint (the timekeeper) sleeps until budgets allow.
@@ -27,7 +27,10 @@ import structlog
 from ._exceptions import ConverseError
 
 T = TypeVar("T")
-_SLACK = 1e-9  # of a bucket's capacity: a waiter woken on time is not sent back for rounding
+# Requests reach the server a moment after we count them, and not all after the same
+# moment: counting over a slightly longer window keeps our window inside the server's.
+_MARGIN = 0.03
+_SLACK = 1e-9  # of a budget's capacity: a waiter woken on time is not sent back for rounding
 _log = structlog.get_logger()
 
 
@@ -36,8 +39,8 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 
     Attributes:
         max_concurrency: calls in flight at once.
-        rpm: requests per ``window`` (``None``: unlimited). The bucket holds one window's
-            budget and refills continuously, so a full bucket allows a burst of ``rpm``.
+        rpm: requests per ``window`` (``None``: unlimited), counted over a sliding window as
+            servers count them: never more than ``rpm`` starts within any ``window`` seconds.
         tpm: tokens per ``window`` (``None``: unlimited).
         window: the budget window in seconds (60: "per minute").
         timeout: seconds allowed per attempt (``None``: no limit); queueing does not count.
@@ -158,20 +161,49 @@ class SchedulerStatistics(msgspec.Struct, frozen=True, kw_only=True):
     endpoints: dict[str, EndpointStatistics]
 
 
-class _Bucket:
-    """A continuous-refill budget; ``level`` may go negative (debt from under-estimates)."""
+class _Window:
+    """A budget counted the way servers count it: at most ``capacity`` within any ``window``.
 
-    __slots__ = ("capacity", "level", "rate", "slack", "stamp")
+    A token bucket would let a full window's budget go at once and then refill, so the first
+    window after a quiet spell could see twice the budget, and a server counting over a
+    sliding window answers 429. The log of what was spent, and when, never allows that.
+    """
+
+    __slots__ = ("capacity", "log", "used", "window")
 
     def __init__(self, capacity: float, window: float) -> None:
-        self.capacity = self.level = capacity
-        self.rate, self.slack, self.stamp = capacity / window, _SLACK * capacity, -math.inf
+        self.capacity, self.window = capacity, window
+        self.log: deque[list[float]] = deque()  # [when, amount], oldest first
+        self.used = 0.0
 
-    def wait(self, need: float, now: float) -> float:  # refill; seconds until ``need`` is there
-        capacity, level = self.capacity, self.level + (now - self.stamp) * self.rate  # a monotonic clock
-        self.level, self.stamp = level if level < capacity else capacity, now
-        short = (need if need < capacity else capacity) - self.level
-        return short / self.rate if short > self.slack else 0.0
+    def wait(self, need: float, now: float) -> float:  # seconds until ``need`` fits
+        log, edge = self.log, now - self.window
+        while log and log[0][0] <= edge:
+            self.used -= log.popleft()[1]
+        excess = self.used + (need if need < self.capacity else self.capacity) - self.capacity
+        if excess <= _SLACK * self.capacity:
+            return 0.0
+        freed = 0.0
+        for when, amount in log:
+            freed += amount
+            if freed >= excess:
+                return when + self.window - now
+        return self.window
+
+    def take(self, amount: float, now: float) -> None:
+        """Spend ``amount`` now; a negative amount gives back what the newest spending took."""
+        if amount >= 0:
+            self.log.append([now, amount])
+            self.used += amount
+            return
+        back = -amount
+        for entry in reversed(self.log):
+            part = entry[1] if entry[1] < back else back
+            entry[1] -= part
+            self.used -= part
+            back -= part
+            if back <= 0:
+                break
 
 
 class _Waiter:
@@ -188,8 +220,9 @@ class _Endpoint:
         self.limits, self.cap = limits, limits.max_concurrency
         self.in_flight = self.queued = self.attempts = self.retries = self.succeeded = self.failed = 0
         self.pauses = self.used = 0
-        self.requests = None if limits.rpm is None else _Bucket(limits.rpm, limits.window)
-        self.tokens = None if limits.tpm is None else _Bucket(limits.tpm, limits.window)
+        window = limits.window * (1 + _MARGIN)
+        self.requests = None if limits.rpm is None else _Window(limits.rpm, window)
+        self.tokens = None if limits.tpm is None else _Window(limits.tpm, window)
         self.timed = self.requests is not None or self.tokens is not None
         self.paused_until = 0.0  # nonzero once paused: from then on admission reads the clock
         self.queues: dict[str, deque[_Waiter]] = {}
@@ -205,10 +238,9 @@ class _Endpoint:
         return wait
 
     def spend(self, requests: int, tokens: int, now: float) -> None:  # negative: give back
-        for bucket, amount in ((self.requests, requests), (self.tokens, tokens)):
-            if bucket is not None:
-                bucket.wait(0, now)
-                bucket.level = min(bucket.capacity, bucket.level - amount)
+        for budget, amount in ((self.requests, requests), (self.tokens, tokens)):
+            if budget is not None and amount:
+                budget.take(amount, now)
 
     def admit(self, tokens: int) -> bool:  # take a slot and budget if all allow it now
         if self.in_flight >= self.cap:
@@ -217,10 +249,10 @@ class _Endpoint:
             now = anyio.current_time()
             if self.delay(tokens, now) > 0:
                 return False
-            if self.requests is not None:  # ``delay`` refilled both buckets up to ``now``
-                self.requests.level -= 1
+            if self.requests is not None:
+                self.requests.take(1, now)
             if self.tokens is not None:
-                self.tokens.level -= tokens
+                self.tokens.take(tokens, now)
         self.in_flight += 1
         return True
 

@@ -23,7 +23,7 @@ import msgspec
 
 from ._events import ChatMessage, Usage
 from ._exceptions import ConverseError
-from ._models import CompletionRequest, CompletionResponse, Model
+from ._models import CompletionRequest, CompletionResponse, Model, endpoint_of
 from ._scheduler import Attempt, Scheduler
 
 __all__ = ["Structured", "StructuredAttempt", "StructuredOutputError", "complete_structured", "decode_answer"]
@@ -142,7 +142,7 @@ async def complete_structured(
     base = [*request.messages, ChatMessage(role="user", content=instruction)]
     messages = base
     attempts: list[StructuredAttempt] = []
-    key = endpoint or str(getattr(model, "endpoint", model.spec.partition("?")[0]))
+    key = endpoint or endpoint_of(model)
     while True:
         sent = msgspec.structs.replace(request, messages=messages)
         started = time.perf_counter()
@@ -155,7 +155,7 @@ async def complete_structured(
                 tenant,
                 estimate,
                 partial(model.complete, sent),
-                tokens_used=_tokens_used,
+                tokens_used=CompletionResponse.tokens_used,
                 on_attempt=on_attempt,
             )
         latency = time.perf_counter() - started
@@ -210,7 +210,3 @@ def _candidate(text: str) -> str | None:
     if start == -1 or end < start:
         return text if fenced is not None else None
     return text[start : end + 1]
-
-
-def _tokens_used(response: CompletionResponse) -> int:
-    return response.usage.total_tokens

@@ -11,7 +11,8 @@ import logging
 import shutil
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,6 +25,7 @@ from ._log import TornTailWarning, read_events
 from ._render import render_markdown
 from ._run import ENGINE_VERSION, RunResult, run_scenario
 from ._scenario import builtin_scenarios, load_scenario
+from ._scheduler import Limits, Scheduler
 
 USER_ERROR = 2
 
@@ -77,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override a scenario value, e.g. clock.end=2027 or agents[0].council.rounds=3",
     )
+    run.add_argument("--cache", type=Path, help="answer repeated requests from this directory (and fill it)")
+    run.add_argument("--rpm", type=float, help="requests per minute allowed to the model's server")
+    run.add_argument("--tpm", type=float, help="tokens per minute allowed to the model's server")
+    run.add_argument("--concurrency", type=int, help="model calls in flight at once (default 64; offline: no limit)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     run.set_defaults(handler=_cmd_run)
 
@@ -100,27 +106,34 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     observer = None if args.quiet else _Progress(sys.stderr)
+    scheduler = None
+    if args.rpm is not None or args.tpm is not None or args.concurrency is not None:
+        try:
+            limits = Limits(
+                rpm=args.rpm, tpm=args.tpm, max_concurrency=args.concurrency or Limits().max_concurrency, timeout=None
+            )
+        except ValueError as exc:
+            print(f"converse: error: --rpm/--tpm/--concurrency: {exc}", file=sys.stderr)
+            return USER_ERROR
+        scheduler = Scheduler(limits)
     result: RunResult = anyio.run(
-        _run_async, args.scenario, args.model, args.base_url, args.seed, args.out, args.overrides, observer
+        partial(
+            run_scenario,
+            args.scenario,
+            model=args.model,
+            base_url=args.base_url,
+            seed=args.seed,
+            out=args.out,
+            overrides=args.overrides,
+            observer=observer,
+            scheduler=scheduler,
+            cache=args.cache,
+        )
     )
     if result.status != "completed":
         print(f"converse: run {result.run} ended {result.status}: {result.reason}", file=sys.stderr)
     print(result.directory)
     return 0 if result.status == "completed" else 1
-
-
-async def _run_async(
-    scenario: str,
-    model: str | None,
-    base_url: str | None,
-    seed: int,
-    out: Path,
-    overrides: list[str],
-    observer: Callable[[Event], None] | None,
-) -> RunResult:
-    return await run_scenario(
-        scenario, model=model, base_url=base_url, seed=seed, out=out, overrides=overrides, observer=observer
-    )
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
