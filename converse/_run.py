@@ -207,7 +207,7 @@ async def run_scenario(
         scenario = load_scenario(scenario, list(overrides))
     opened = isinstance(model, str) or model is None
     if isinstance(model, str) or model is None:
-        model = open_model(model or scenario.model.spec, seed=seed, base_url=base_url)
+        model = open_model(model or scenario.model.spec, seed=seed, base_url=base_url or scenario.model.base_url)
     if cache is not None:
         model = CachedModel(model, Path(cache))
     try:

@@ -44,6 +44,7 @@ class ModelSettings(_Strict, frozen=True, kw_only=True):
     """Which model answers, and its sampling parameters."""
 
     spec: str = "offline"
+    base_url: str | None = None
     temperature: float = 1.0
     max_tokens: int = 600
     params: dict[str, DialValue] = {}

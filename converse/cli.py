@@ -234,7 +234,9 @@ def _configure_logging(*, verbose: bool) -> None:
     processors.append(structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
     structlog.configure(
         processors=processors,
-        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG if verbose else logging.WARNING),
+        # Without -v, nothing but the command's own one-line messages: a failing run says why
+        # in its status line, and the actors' crash reports are detail for -v.
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG if verbose else logging.CRITICAL),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )

@@ -22,10 +22,12 @@ from ._offline import OfflineModel
 from ._run import RunResult, run_scenario
 from ._scenario import Scenario
 from ._scheduler import Scheduler
+from ._testserver import Faults as Faults
+from ._testserver import ModelServer as ModelServer
 
 E = TypeVar("E", bound=Event)
 
-__all__ = ["ScriptedModel", "events_of", "run_and_read"]
+__all__ = ["Faults", "ModelServer", "ScriptedModel", "events_of", "run_and_read"]
 
 
 class ScriptedModel:

@@ -25,4 +25,4 @@ def test_all_is_sorted_and_matches_the_reexports() -> None:
 
 
 def test_the_testing_helpers_are_public() -> None:
-    assert set(converse.testing.__all__) == {"ScriptedModel", "events_of", "run_and_read"}
+    assert set(converse.testing.__all__) == {"Faults", "ModelServer", "ScriptedModel", "events_of", "run_and_read"}

@@ -78,19 +78,19 @@ async def test_every_simulation_completes_through_a_fifth_of_failures(api_key: s
         async def one(seed: int) -> None:
             results.append(
                 await converse.run_scenario(
-                    "three-labs", model=model, seed=seed, out=tmp_path, overrides=["clock.end=2025"],
+                    "three-labs", model=model, seed=seed, out=tmp_path, overrides=["clock.end=2023"],
                     system=system, scheduler=scheduler,
                 )
             )
 
         try:
             async with ActorSystem() as system, anyio.create_task_group() as tg:
-                for seed in range(12):
+                for seed in range(50):
                     tg.start_soon(one, seed)
         finally:
             await model.aclose()  # type: ignore[attr-defined]
         stats = server.stats()
-    assert [r.status for r in results] == ["completed"] * 12
+    assert [r.status for r in results] == ["completed"] * 50
     events = [e for r in results for e in converse.read_events(r.events)]
     failed = events_of(events, LLMAttempt)
     assert {a.error_type for a in failed} == {"rate_limit", "server", "connection", "malformed"}
@@ -149,6 +149,17 @@ def test_the_command_line_against_a_local_server(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, done.stderr
         assert (Path(done.stdout.strip()) / "transcript.md").is_file()
+        wrong = subprocess.run(
+            [sys.executable, "-m", "converse", "run", "three-labs", "--model", "openai:offline-chat",
+             "--base-url", server.base_url, "--out", str(tmp_path / "wrong"), "-q"],
+            env={**env, "OPENAI_API_KEY": KEY}, capture_output=True, text=True, timeout=120,
+        )
+        assert wrong.returncode == 1
+        (line,) = wrong.stderr.strip().splitlines()
+        assert line.startswith("converse: run three-labs-seed0 ended failed: OpenAI: ")
+        assert line.endswith("rejected the API key: check OPENAI_API_KEY")
+        assert KEY not in wrong.stderr + wrong.stdout
+        no_key_anywhere(tmp_path / "wrong")
         no_key = subprocess.run(
             [sys.executable, "-m", "converse", "run", "three-labs", "--model", "openai:gpt-4o", "--out", str(tmp_path)],
             env=env, capture_output=True, text=True, timeout=120,
