@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -66,16 +67,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller workloads (a few minutes on 2 cores)")
     parser.add_argument("--only", default=",".join(SUITES), help="comma-separated suites: " + ", ".join(SUITES))
     parser.add_argument("--json", type=Path, help="also write {figure: value} and the targets here")
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # run one suite, print its figures as JSON
     args = parser.parse_args(argv)
     # Only warnings and errors from the library: the table is what this prints.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    if args.child:
+        print(json.dumps(SUITES[args.child](args.quick)))
+        return 0
     figures: dict[str, float] = {}
     started = time.perf_counter()
     for name in args.only.split(","):
         if name not in SUITES:
             parser.error(f"unknown suite {name!r}; choose from {', '.join(SUITES)}")
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        figures.update(SUITES[name](args.quick))
+        # Each suite in a fresh process: a thousand simulations leave a heap behind that
+        # would slow whatever is measured after them.
+        child = [sys.executable, __file__, "--child", name, *(["--quick"] if args.quick else [])]
+        done = subprocess.run(child, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(done.stderr, file=sys.stderr)
+            return done.returncode
+        figures.update(json.loads(done.stdout.strip().splitlines()[-1]))
     elapsed = time.perf_counter() - started
     print(f"{'figure':34} {'value':>14}  {'target':>12}  met")
     for figure, value in figures.items():
