@@ -249,9 +249,8 @@ class Cell:
         elif decision == "escalated":
             await self.terminate("failed")
             parent = self.parent
-            if parent is not None and parent.state > DRAINING:
-                pass  # the parent is stopping anyway: the failure is reported, nothing more
-            elif parent is not None:
+            # A parent that is stopping anyway takes nothing more: the failure was reported.
+            if parent is not None and parent.state <= DRAINING:
                 # Out of band: to the front of the parent's mailbox, and whatever the parent
                 # is doing (likely waiting on this child) is abandoned.
                 failure = ChildFailedError(self.name, error)
@@ -261,7 +260,7 @@ class Cell:
                     self.system.dispatcher.schedule(parent)
                 else:
                     parent.interrupt(failure)
-            else:
+            elif parent is None:
                 self.system.escalate(self.name, error)
 
     def _count_restart(self, policy: Restart) -> int:

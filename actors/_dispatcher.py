@@ -57,8 +57,9 @@ class Dispatcher:
 
     async def _work(self) -> None:
         try:
-            while await self._work_in_scope():
-                pass
+            more = True
+            while more:  # each round is one cancel scope; an interrupted cell ends a round
+                more = await self._work_in_scope()
         finally:
             self.workers -= 1
 

@@ -6,6 +6,7 @@ Run a scenario from code (inside your own anyio program if you like)::
     print(result.transcript.read_text())
 """
 
+from ._admission import EndpointStatistics as EndpointStatistics
 from ._cache import CachedModel as CachedModel
 from ._cache import CacheStatistics as CacheStatistics
 from ._events import SCHEMA_VERSION as SCHEMA_VERSION
@@ -50,7 +51,6 @@ from ._scenario import builtin_scenarios as builtin_scenarios
 from ._scenario import load_scenario as load_scenario
 from ._scheduler import Attempt as Attempt
 from ._scheduler import CallFailed as CallFailed
-from ._scheduler import EndpointStatistics as EndpointStatistics
 from ._scheduler import Limits as Limits
 from ._scheduler import RetriesExhausted as RetriesExhausted
 from ._scheduler import Scheduler as Scheduler
