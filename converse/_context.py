@@ -52,7 +52,7 @@ class RunContext:
 
     def conversation_topic(self, path: tuple[str, ...]) -> str:
         """The bus topic of one conversation: its members and moderator listen to it."""
-        return f"{self.run}/{'/'.join(path)}"
+        return f"{self.run} said in {path!r}"  # repr: no agent name can forge another topic
 
     @property
     def endpoint(self) -> str:
@@ -66,7 +66,7 @@ class RunContext:
 
     def turn_topic(self, path: tuple[str, ...], holder: str) -> str:
         """The bus topic on which ``holder`` receives its turn tokens in one conversation."""
-        return f"{self.run}/{'/'.join(path)}/turn/{holder}"
+        return f"{self.run} turn in {path!r} for {holder!r}"
 
     def clock(self) -> float:
         """Seconds since the run started (the ``t`` of events)."""

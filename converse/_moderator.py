@@ -33,6 +33,7 @@ class _Moderator(Actor):
         self.ctx = ctx
         self.path = path
         self.topic = ctx.conversation_topic(path)
+        self.turn_topics: dict[str, str] = {}
         self.members = members
         self.policy = policy
         self.order = order or members
@@ -80,7 +81,7 @@ class _Moderator(Actor):
             )
         )
         await ctx.system.bus.publish(
-            ctx.turn_topic(self.path, holder),
+            self.turn_topics.get(holder) or self.turn_topics.setdefault(holder, ctx.turn_topic(self.path, holder)),
             TurnToken(self.path, holder, self.token, self.turns, self.period, self.period_index),
         )
 

@@ -40,6 +40,8 @@ def default_scheduler() -> Scheduler:
     The offline model's endpoint has no limits; other endpoints get the defaults of
     ``Limits`` except the per-attempt timeout, which the openai SDK enforces itself (make
     your own ``Scheduler`` to set budgets per endpoint, or use ``converse run --rpm``).
+    Its budgets are kept on the event loop's clock: a program that runs several event loops
+    one after another should give each its own scheduler.
     """
     global _default_scheduler
     if _default_scheduler is None:
