@@ -32,12 +32,12 @@ class Hold:
 
 @dataclass(frozen=True)
 class History:
-    pass
+    """A message type of its own."""
 
 
 @dataclass(frozen=True)
 class Crash:
-    pass
+    """A message type of its own."""
 
 
 class Collector(Actor):

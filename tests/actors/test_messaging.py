@@ -335,19 +335,19 @@ async def test_sender_waiting_for_room_fails_when_the_actor_fails(backend: str) 
 
 
 class Base:
-    pass
+    """A message type of its own."""
 
 
 class Derived(Base):
-    pass
+    """A message type of its own."""
 
 
 class Apple:
-    pass
+    """A message type of its own."""
 
 
 class Pear:
-    pass
+    """A message type of its own."""
 
 
 @dataclass(frozen=True)
@@ -356,7 +356,7 @@ class Note:
 
 
 class Unknown:
-    pass
+    """A message type of its own."""
 
 
 class Typed(Actor):

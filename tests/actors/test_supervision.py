@@ -27,7 +27,7 @@ from actors import (
 
 
 class Boom(Exception):
-    pass
+    """A failure of its own."""
 
 
 @dataclass
