@@ -142,7 +142,3 @@ class Actor:
                 for each in typing.get_args(message_type) if union else (message_type,):
                     table[each] = fn
         return table
-
-    def overrides_receive(self) -> bool:
-        """Whether this class replaces ``receive`` instead of using ``@handler`` methods."""
-        return type(self).receive is not Actor.receive

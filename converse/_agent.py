@@ -18,7 +18,7 @@ from actors import Actor, ActorRef, Escalate
 from ._clock import period_label, periods
 from ._context import RunContext
 from ._events import ChatMessage, LLMAttempt, LLMCall, SharedPrefix
-from ._models import CompletionRequest, CompletionResponse, Hints
+from ._models import CompletionRequest, CompletionResponse, Hints, estimate_tokens
 from ._moderator import CouncilModerator
 from ._protocol import Convene, Deliberate, Deliberated, Opening, Path, Pending, Said, TurnToken
 from ._scenario import Agent, Council, Scenario
@@ -268,7 +268,7 @@ class AgentActor(Actor):
                     )
                 )
 
-        estimate = (self.prompt_chars + len(user)) // 4 + settings.max_tokens
+        estimate = estimate_tokens(self.prompt_chars + len(user)) + settings.max_tokens
         response = await ctx.scheduler.call(
             ctx.endpoint,
             ctx.run,

@@ -8,6 +8,8 @@ by side: ``offline`` (built in, deterministic) here, the openai SDK and replay l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import parse_qsl
 
@@ -15,6 +17,8 @@ import msgspec
 
 from ._events import ChatMessage, Usage
 from ._exceptions import ModelSpecError
+
+_CONTENT = attrgetter("content")
 
 AnswerKind = Literal["statement", "line", "judge", "other"]
 
@@ -76,6 +80,19 @@ class Model(Protocol):
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         """Answer one request."""
         ...
+
+
+CHARS_PER_TOKEN = 4  # a working estimate for English text; servers report the real count
+
+
+def estimate_tokens(chars: int) -> int:
+    """Tokens in ``chars`` characters of text, estimated offline (no tokenizer needed)."""
+    return -(-chars // CHARS_PER_TOKEN)
+
+
+def estimate_prompt_tokens(messages: Sequence[ChatMessage]) -> int:
+    """Tokens a chat prompt costs: its text plus a few for each message's framing."""
+    return 3 + estimate_tokens(sum(map(len, map(_CONTENT, messages)))) + 5 * len(messages)
 
 
 def endpoint_of(model: Model) -> str:

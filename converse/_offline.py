@@ -10,12 +10,11 @@ import hashlib
 import random
 import zlib
 from collections.abc import Sequence
-from operator import attrgetter
 
 import anyio
 
 from ._events import Usage
-from ._models import CompletionRequest, CompletionResponse
+from ._models import CompletionRequest, CompletionResponse, estimate_prompt_tokens, estimate_tokens
 from ._phrases import (
     ACTS,
     AGENDAS,
@@ -114,9 +113,6 @@ def _last_speaker(text: str, exclude: str) -> tuple[str, str] | None:
     return None
 
 
-_CONTENT = attrgetter("content")
-
-
 class OfflineModel:
     """A deterministic stand-in for an LLM that needs no network.
 
@@ -153,9 +149,9 @@ class OfflineModel:
         text = self.answer(request)
         if self._latency > 0:
             await anyio.sleep(self._latency)
-        messages = request.messages
-        prompt = 3 + sum(map(len, map(_CONTENT, messages))) // 4 + 5 * len(messages)
-        usage = Usage(prompt_tokens=prompt, completion_tokens=(len(text) + 3) // 4)
+        usage = Usage(
+            prompt_tokens=estimate_prompt_tokens(request.messages), completion_tokens=estimate_tokens(len(text))
+        )
         return CompletionResponse(text=text, usage=usage, model=self._spec)
 
     def answer(self, request: CompletionRequest) -> str:

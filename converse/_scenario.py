@@ -22,7 +22,7 @@ DialValue = str | int | float | bool
 
 
 class _Strict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    pass
+    """Anything a user writes: immutable, and an unknown key is an error."""
 
 
 class Clock(_Strict, frozen=True, kw_only=True):

@@ -23,7 +23,7 @@ import msgspec
 
 from ._events import ChatMessage, Usage
 from ._exceptions import ConverseError
-from ._models import CompletionRequest, CompletionResponse, Model, endpoint_of
+from ._models import CompletionRequest, CompletionResponse, Model, endpoint_of, estimate_prompt_tokens
 from ._scheduler import Attempt, Scheduler
 
 __all__ = ["Structured", "StructuredAttempt", "StructuredOutputError", "complete_structured", "decode_answer"]
@@ -149,7 +149,7 @@ async def complete_structured(
         if scheduler is None:
             response = await model.complete(sent)
         else:
-            estimate = sum(len(m.content) for m in messages) // 4 + sent.max_tokens
+            estimate = estimate_prompt_tokens(messages) + sent.max_tokens
             response = await scheduler.call(
                 key,
                 tenant,

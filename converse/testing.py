@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from ._events import AnyEvent, Event, Usage
 from ._log import read_events
-from ._models import CompletionRequest, CompletionResponse, Model
+from ._models import CompletionRequest, CompletionResponse, Model, estimate_prompt_tokens, estimate_tokens
 from ._offline import OfflineModel
 from ._run import RunResult, run_scenario
 from ._scenario import Scenario
@@ -72,10 +72,10 @@ class ScriptedModel:
                 answer = queue.popleft()
         if answer is None:
             return await self._fallback.complete(request)
-        prompt = sum(len(m.content) for m in request.messages) // 4 + 1
-        return CompletionResponse(
-            text=answer, usage=Usage(prompt_tokens=prompt, completion_tokens=len(answer) // 4 + 1), model=self.spec
+        usage = Usage(
+            prompt_tokens=estimate_prompt_tokens(request.messages), completion_tokens=estimate_tokens(len(answer))
         )
+        return CompletionResponse(text=answer, usage=usage, model=self.spec)
 
 
 async def run_and_read(
