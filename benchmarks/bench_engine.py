@@ -55,20 +55,21 @@ def debate_workload(periods: int = 10, members: int = 4, rounds: int = 3) -> Sce
 
 def critical_path_calls(scenario: Scenario) -> int:
     """Dependent model calls on the longest chain: per period, the longest council
-    debate (its calls are sequential), then every statement in turn order."""
+    debate (its calls are sequential), then every statement in turn order; and at the
+    end the judge's call, which needs the whole record."""
     assert scenario.clock.end is not None
     periods = scenario.clock.end - scenario.clock.start + 1
     debate = max(
         (len(a.council.members) * a.council.rounds for a in scenario.agents if a.council), default=0
     )
-    return periods * (debate + len(scenario.agents))
+    return periods * (debate + len(scenario.agents)) + 1
 
 
 def total_calls(scenario: Scenario) -> int:
     assert scenario.clock.end is not None
     periods = scenario.clock.end - scenario.clock.start + 1
     per_period = sum(1 + (len(a.council.members) * a.council.rounds if a.council else 0) for a in scenario.agents)
-    return periods * per_period
+    return periods * per_period + 1  # the judge
 
 
 async def _many(scenario: Scenario, n: int, out: Path) -> tuple[float, float, list[RunResult]]:
@@ -87,7 +88,8 @@ async def _many(scenario: Scenario, n: int, out: Path) -> tuple[float, float, li
 
 async def _floor(scenario: Scenario, n: int) -> tuple[float, float]:
     """The raw anyio floor of the same workload: every model call a bare ``anyio.sleep``,
-    with the same dependencies (councils side by side, then statements in turn)."""
+    with the same dependencies (councils side by side, then statements in turn, then
+    the judge)."""
     assert scenario.clock.end is not None
     periods = scenario.clock.end - scenario.clock.start + 1
     debates = [len(a.council.members) * a.council.rounds for a in scenario.agents if a.council]
@@ -102,6 +104,7 @@ async def _floor(scenario: Scenario, n: int) -> tuple[float, float]:
                 for calls in debates:
                     tg.start_soon(chain, calls)
             await chain(len(scenario.agents))
+        await chain(1)  # the judge
 
     start_wall, start_cpu = time.perf_counter(), time.process_time()
     async with anyio.create_task_group() as tg:

@@ -32,9 +32,18 @@ from ._exceptions import ConverseError as ConverseError
 from ._exceptions import LogError as LogError
 from ._exceptions import ModelSpecError as ModelSpecError
 from ._exceptions import ScenarioError as ScenarioError
+from ._exceptions import SweepError as SweepError
+from ._grid import PlannedRun as PlannedRun
+from ._grid import Sweep as Sweep
+from ._grid import plan_sweep as plan_sweep
+from ._judge import DEFAULT_METRICS as DEFAULT_METRICS
+from ._judge import verdict_type as verdict_type
 from ._log import LogWriter as LogWriter
 from ._log import TornTailWarning as TornTailWarning
 from ._log import read_events as read_events
+from ._many import Finished as Finished
+from ._many import Job as Job
+from ._many import run_many as run_many
 from ._models import CompletionRequest as CompletionRequest
 from ._models import CompletionResponse as CompletionResponse
 from ._models import Hints as Hints
@@ -42,6 +51,12 @@ from ._models import Model as Model
 from ._models import open_model as open_model
 from ._offline import OfflineModel as OfflineModel
 from ._render import render_markdown as render_markdown
+from ._report import Interval as Interval
+from ._report import SweepRow as SweepRow
+from ._report import bootstrap_ci as bootstrap_ci
+from ._report import read_summary_csv as read_summary_csv
+from ._report import write_report as write_report
+from ._report import write_summary_csv as write_summary_csv
 from ._run import ENGINE_VERSION as ENGINE_VERSION
 from ._run import RunResult as RunResult
 from ._run import default_scheduler as default_scheduler
@@ -59,8 +74,12 @@ from ._structured import Structured as Structured
 from ._structured import StructuredAttempt as StructuredAttempt
 from ._structured import StructuredOutputError as StructuredOutputError
 from ._structured import complete_structured as complete_structured
+from ._sweep import SweepOutcome as SweepOutcome
+from ._sweep import SweepProgress as SweepProgress
+from ._sweep import run_sweep as run_sweep
 
 __all__ = [
+    "DEFAULT_METRICS",
     "ENGINE_VERSION",
     "SCHEMA_VERSION",
     "AnyEvent",
@@ -76,7 +95,10 @@ __all__ = [
     "ConverseError",
     "EndpointStatistics",
     "Event",
+    "Finished",
     "Hints",
+    "Interval",
+    "Job",
     "Judged",
     "LLMAttempt",
     "LLMCall",
@@ -87,6 +109,7 @@ __all__ = [
     "ModelSpecError",
     "OfflineModel",
     "PeriodStarted",
+    "PlannedRun",
     "RetriesExhausted",
     "RunError",
     "RunFinished",
@@ -101,17 +124,30 @@ __all__ = [
     "Structured",
     "StructuredAttempt",
     "StructuredOutputError",
+    "Sweep",
+    "SweepError",
+    "SweepOutcome",
+    "SweepProgress",
+    "SweepRow",
     "TornTailWarning",
     "TurnGranted",
     "Usage",
     "Utterance",
+    "bootstrap_ci",
     "builtin_scenarios",
     "complete_structured",
     "default_scheduler",
     "load_scenario",
     "open_model",
+    "plan_sweep",
     "prompts_of",
     "read_events",
+    "read_summary_csv",
     "render_markdown",
+    "run_many",
     "run_scenario",
+    "run_sweep",
+    "verdict_type",
+    "write_report",
+    "write_summary_csv",
 ]

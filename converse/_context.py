@@ -44,6 +44,7 @@ class RunContext:
     calls_numbered: int = 0
     observer: Callable[[Event], None] | None = None
     agent_names: dict[str, str] = field(default_factory=dict)  # actor name -> agent name
+    events: list[Event] = field(default_factory=list)  # everything emitted, for a Python judge
 
     @property
     def topic(self) -> str:
@@ -74,6 +75,7 @@ class RunContext:
 
     async def emit(self, event: Event) -> None:
         """Send an event to the log (and anyone else listening to the run)."""
+        self.events.append(event)
         await self.system.bus.publish(self.topic, event)
         if self.observer is not None:
             self.observer(event)
@@ -88,3 +90,8 @@ class RunContext:
         if not self.done.is_set():
             self.outcome = Outcome(status, reason)
             self.done.set()
+
+    def interrupt(self, reason: str) -> None:
+        """End the run as cancelled, even if it had ended and was being judged."""
+        self.outcome = Outcome("cancelled", reason)
+        self.done.set()

@@ -8,7 +8,8 @@ Hierarchy::
     ├── ModelSpecError     a ``--model`` spec names no known model
     ├── CallFailed         one model call failed (``converse._scheduler``; retryable or not)
     │   └── RetriesExhausted   every attempt the scheduler allowed failed
-    └── StructuredOutputError  a model never answered with JSON of the asked-for schema
+    ├── StructuredOutputError  a model never answered with JSON of the asked-for schema
+    └── SweepError         a sweep's grid, repeats or output directory is wrong
 
 Each is meant to be shown to a user as one line: ``str(err)`` names the place.
 """
@@ -57,3 +58,15 @@ class ModelSpecError(ConverseError):
 
     def __reduce__(self) -> tuple[type[ModelSpecError], tuple[str, str]]:
         return (type(self), (self.spec, self.problem))
+
+
+class SweepError(ConverseError):
+    """A sweep that cannot run as asked, e.g. ``--grid regulaton: three-labs has no dial named ...``."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}")
+
+    def __reduce__(self) -> tuple[type[SweepError], tuple[str, str]]:
+        return (type(self), (self.where, self.problem))

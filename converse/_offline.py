@@ -1,7 +1,9 @@
 """The built-in offline model: deterministic, no network, format-aware. It answers what the
 shipped scenarios ask for (yearly reports, council lines, debate remarks) from phrase banks,
 choosing with a ``random.Random`` seeded by a blake2b hash of the seed, the request's system
-prompt, its newest user message, its length and its hints."""
+prompt, its newest user message, its length and its hints. Its reports follow the world of
+the shipped prompts (oversight and competitive pressure move the year a lab builds AGI), and
+it answers a judge's structured request from the record it is shown (``_offline_judge``)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import anyio
 
 from ._events import Usage
 from ._models import CompletionRequest, CompletionResponse, estimate_prompt_tokens, estimate_tokens
+from ._offline_judge import verdict_json
 from ._phrases import (
     ACTS,
     AGENDAS,
@@ -32,6 +35,8 @@ from ._phrases import (
     GOV_REASONS,
     GOV_TIMELINES,
     GOV_WORDS,
+    LAB_AGI_BUILT,
+    LAB_AGI_SINCE,
     LAB_INCIDENTS,
     LAB_PROGRESS,
     LAB_PROJECTS,
@@ -63,8 +68,14 @@ class _Org:
         self.agendas = next((v for k, v in AGENDAS.items() if k in low), GENERIC_AGENDAS)
 
 
+# How the world of the shipped prompts ("Government oversight of frontier AI: strict.")
+# moves the year a lab builds AGI: later under strict oversight, sooner in a cut-throat race.
+_REGULATION_SHIFT = {"none": -1, "light": 0, "moderate": 1, "strict": 3}
+_RACE_SHIFT = {"relaxed": 2, "intense": 0, "cut-throat": -2}
+
+
 class _System:
-    __slots__ = ("openers", "report", "tails")
+    __slots__ = ("openers", "report", "shift", "tails")
 
     def __init__(self, text: str) -> None:
         low = " " + text.lower().replace("\n", " ")
@@ -72,6 +83,16 @@ class _System:
         hits = [style for key, style in STYLES.items() if key in low]
         self.openers = tuple(o + " " for s in hits for o in s[0]) or DEFAULT_OPENERS
         self.tails = tuple(t for s in hits for t in s[1])
+        oversight = _setting(low, "government oversight of frontier ai:")
+        race = _setting(low, "competitive pressure between the organisations:")
+        self.shift = _REGULATION_SHIFT.get(oversight, 0) + _RACE_SHIFT.get(race, 0)
+
+
+def _setting(low: str, key: str) -> str:
+    """The word after ``key`` in a lower-cased prompt ("" if the prompt does not say)."""
+    pos = low.find(key)
+    words = low[pos + len(key) :].split(None, 1) if pos != -1 else []
+    return words[0].strip(".,;:()\"'") if words else ""
 
 
 _org = functools.lru_cache(maxsize=4096)(_Org)
@@ -119,7 +140,8 @@ class OfflineModel:
     Answers depend only on the seed and the request (its system prompt, newest user message,
     length and hints, hashed with blake2b), so runs repeat exactly in any process. It reads ``hints.kind`` and the prompt
     to follow the shipped scenarios' formats: three-bullet yearly reports, one-sentence
-    council lines in the speaker's voice, short debate remarks, neutral paragraphs.
+    council lines in the speaker's voice, short debate remarks, a JSON verdict for a request
+    that gives a JSON Schema (a judge's), neutral paragraphs.
 
     Args:
         seed: varies every answer; the same seed gives the same answers.
@@ -176,11 +198,13 @@ class OfflineModel:
         if h.kind == "statement":
             info = _system(system)
             if info.report or ("AGI timeline" in user and "afety incident" in user):
-                text = _report(r, self._salt, speaker, h.period, user)
+                text = _report(r, self._salt, speaker, h.period, user, info.shift)
             else:
                 text = _remark(r, speaker, user)
         elif h.kind == "line":
             text = _line(r, speaker, h.organisation or speaker, h.period, system, user)
+        elif h.kind in ("judge", "other") and (verdict := verdict_json(request.messages)) is not None:
+            text = verdict  # a structured request: the JSON Schema is in the prompt
         else:
             text = " ".join(_pick(r, NEUTRAL) for _ in range(3))
         if h.end_token and h.end_token in text:
@@ -188,15 +212,21 @@ class OfflineModel:
         return text
 
 
-def _report(r: random.Random, salt: int, speaker: str, period: str, user: str) -> str:
+def _report(r: random.Random, salt: int, speaker: str, period: str, user: str, shift: int = 0) -> str:
     org, tail, rand = _org(speaker), period.rsplit(" ", 1)[-1], r.random
     year = int(tail) if tail.isdigit() and len(tail) == 4 else 2025  # "2025", "H2 2025"
     labs = [n for n in _named(user, speaker) if not _org(n).gov]
-    agi = max(year + 1 + int(rand() * 3), 2029 + (org.crc + salt) % 9 + int(rand() * 5) - 2)  # each org has its view
+    # Each lab builds AGI in a year of its own (per seed), moved by the world it lives in;
+    # its forecasts close in on that year, and from then on its reports say it has AGI.
+    built = 2027 + (org.crc // 11 + salt) % 8 + shift
+    if org.gov:
+        agi = max(year + 1 + int(rand() * 3), 2029 + (org.crc + salt) % 9 + int(rand() * 5) - 2)  # its own view
+    else:
+        agi = max(year + 1 + int(rand() * 3), built + int(rand() * 5) - 2)
     values: dict[str, object] = {
         "when": period or str(year), "year": year, "n": 2 + int(rand() * 30), "pct": 20 + int(rand() * 75),
         "bn": 5 + int(rand() * 90), "x": 2 + int(rand() * 6), "agi": agi, "agi2": agi + 3 + int(rand() * 6),
-        "project": LAB_PROJECTS[int(rand() * len(LAB_PROJECTS))],
+        "project": LAB_PROJECTS[int(rand() * len(LAB_PROJECTS))], "built": built,
     }
     if org.gov:
         govs = [n for n in _named(user, speaker) if _org(n).gov]
@@ -208,7 +238,8 @@ def _report(r: random.Random, salt: int, speaker: str, period: str, user: str) -
         values["other"] = labs[int(rand() * len(labs))] if labs else "a rival lab"
         values["model"] = f"{org.family} {max(year - 2019, 1)}.{int(rand() * 10)}{SUFFIXES[int(rand() * len(SUFFIXES))]}"
         values["cap"] = CAPABILITIES[int(rand() * len(CAPABILITIES))].format_map(values)
-        banks = (LAB_PROGRESS, LAB_INCIDENTS, LAB_TIMELINES)
+        timelines = LAB_TIMELINES if year < built else LAB_AGI_BUILT if year == built else LAB_AGI_SINCE
+        banks = (LAB_PROGRESS, LAB_INCIDENTS, timelines)
     first, second, third = (bank[int(rand() * len(bank))].format_map(values) for bank in banks)
     if rand() < 0.7 and (echo := _echo(r, user, speaker)):
         first = f"{first} {echo}"

@@ -71,6 +71,16 @@ Pushed back to {agi}; agent reliability is harder than we hoped. | Around {agi},
 Transformative systems by {agi}, full AGI soon after. | Unchanged at {agi}. | Our forecasters disagree, but the median is {agi}. | {agi}, and we think {other} is over-optimistic. | {agi}, with the first signs in automated AI research.
 Around {agi}; we will not deploy such a system without outside sign-off.
 """)
+LAB_AGI_BUILT = _bank("""
+We have built AGI: {model} meets our definition of AGI across every domain we test, and we told governments before the public.
+We announce AGI today: {model} does the work of our best researchers, so access stays staged while outside evaluators check it.
+{model} meets our definition of AGI; we have built it, and we are asking {other} to join a shared safety regime.
+We have built AGI. {model} matches expert humans at almost every task we measured, and its weights stay locked down.
+""")
+LAB_AGI_SINCE = _bank("""
+We built AGI in {built}; this year went into keeping {model} under control. | We have had AGI since {built}: {model} now runs most of our research under outside audit.
+We achieved AGI in {built}, and {model} has since automated most of our own engineering. | We built AGI in {built}; {model} is its successor, deployed only under licence.
+""")
 GOV_TIMELINES = _bank("""
 Our analysts say {agi}, and we are regulating on that basis. | We plan for AGI by {agi} but prepare for sooner. | Official estimate {agi}, later than the labs claim. | {agi}; we read the labs' shorter forecasts as partly marketing.
 Between {agi} and {agi2}, according to the national risk register. | Around {agi}, which leaves a few years to finish the licensing regime. | Our chief scientific adviser says {agi}. | {agi}, unless export controls slow everyone down.

@@ -22,6 +22,7 @@ from ._events import (
     RunError,
     RunFinished,
     RunStarted,
+    Score,
     TurnGranted,
     Utterance,
 )
@@ -116,8 +117,7 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
     if judged:
         out.append("## Summary and scores")
         for verdict in judged:
-            out.append(_clean(verdict.summary))
-            out.append(_scores(verdict))
+            out += _verdict(verdict)
     out.append("## Conversation")
     for period, blocks in periods.items():
         out.append(f"### {period}")
@@ -179,21 +179,49 @@ def _header(started: RunStarted, finished: RunFinished | None, period_names: lis
     return [f"# {title}", "\n".join(bullets)]
 
 
-def _scores(verdict: Judged) -> str:
-    rows = ["| Score | Organisation | Value |", "|---|---|---|"]
-    for score in verdict.scores:
-        value = "n/a" if score.value is None else _number(score.value)
-        rows.append(f"| {_cell(score.name)} | {_cell(score.subject or '—')} | {value} |")
-    return "\n".join(rows)
+def _verdict(verdict: Judged) -> list[str]:
+    """The summary, the run's scores as a list, the per-organisation scores as one table
+    (a row per score, a column per organisation), and who judged."""
+    blocks = [_prose(verdict.summary) or "(no summary)"]
+    whole = [s for s in verdict.scores if s.subject is None]
+    if whole:
+        blocks.append("\n".join(f"- **{_md(s.name)}:** {_value(s)}" for s in whole))
+    apiece = [s for s in verdict.scores if s.subject is not None]
+    if apiece:
+        subjects = list(dict.fromkeys(s.subject for s in apiece if s.subject is not None))
+        rows: dict[str, dict[str, str]] = {}
+        for score in apiece:
+            rows.setdefault(score.name, {})[score.subject or ""] = _value(score)
+        table = [f"| Score | {' | '.join(map(_md, subjects))} |", "|---" * (len(subjects) + 1) + "|"]
+        table += [f"| {_md(name)} | {' | '.join(row.get(s, '—') for s in subjects)} |" for name, row in rows.items()]
+        blocks.append("\n".join(table))
+    blocks.append(f"*Judged by {_md(verdict.judge)}.*")
+    return blocks
+
+
+def _value(score: Score) -> str:
+    if score.value is None:
+        return "no announcement" if score.scale == "year" else "n/a"
+    number = _number(score.value)
+    return f"{number}/10" if score.scale == "1-10" else number
 
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def _cell(text: str) -> str:
-    # A table cell is one line, and a bare "|" would end it early.
-    return text.replace("|", "\\|").replace("\n", " ")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def _md(text: str) -> str:
+    """Plain text in Markdown: special characters escaped, on one line (a table cell)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _prose(text: str) -> str:
+    # A model's summary, kept as written except that it can open no HTML and no heading.
+    text = text.strip().replace("<", "&lt;")
+    return "\n".join("\\" + line if line.lstrip().startswith("#") else line for line in text.splitlines())
 
 
 def _error(error: RunError) -> str:

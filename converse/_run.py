@@ -18,6 +18,7 @@ from ._agent import AgentActor, Role
 from ._cache import CachedModel
 from ._context import RunContext
 from ._events import SCHEMA_VERSION, Event, Ledger, RunError, RunFinished, RunStarted, RunStatus
+from ._judge import RunJudge
 from ._ledger import Ledger as RunLedger
 from ._ledger import price_for
 from ._log import read_events
@@ -162,6 +163,7 @@ async def run_scenario(
     base_url: str | None = None,
     cache: str | os.PathLike[str] | None = None,
     observer: Callable[[Event], None] | None = None,
+    run_id: str | None = None,
 ) -> RunResult:
     """Run one simulation to the end and write its log and transcript.
 
@@ -180,13 +182,15 @@ async def run_scenario(
         cache: a directory of cached answers: a request made before (same model, messages
             and parameters) is answered from it instead of the model.
         observer: called with every event as it is emitted (for progress displays).
+        run_id: the run directory's name under ``out`` (it must not exist yet); by default
+            ``<scenario>-seed<seed>``, numbered when taken.
 
     Returns:
         The run's ``RunResult``; a run that failed returns with status ``failed``.
 
     Raises:
-        ScenarioError: the scenario is invalid.
-        ModelSpecError: the model spec is invalid.
+        ScenarioError: the scenario is invalid, or its ``judge.function`` cannot be imported.
+        ModelSpecError: the model spec (or the judge's) is invalid.
     """
     if system is None:
         async with ActorSystem(name="converse") as own:
@@ -201,24 +205,32 @@ async def run_scenario(
                 base_url=base_url,
                 cache=cache,
                 observer=observer,
+                run_id=run_id,
             )
     if isinstance(scenario, Scenario):
         source = "<api>"
     else:
         source = str(scenario)
         scenario = load_scenario(scenario, list(overrides))
+    judge = RunJudge.prepare(scenario, source)  # a bad judge.function fails here, before any call
     opened = isinstance(model, str) or model is None
     if isinstance(model, str) or model is None:
         model = open_model(model or scenario.model.spec, seed=seed, base_url=base_url or scenario.model.base_url)
     if cache is not None:
         model = CachedModel(model, Path(cache))
     try:
-        return await _run(scenario, source, model, seed, Path(out), overrides, system, scheduler, observer)
+        if judge is not None:
+            judge.open(seed=seed, base_url=base_url or scenario.model.base_url)
+        return await _run(
+            scenario, source, model, seed, Path(out), overrides, system, scheduler, observer, run_id, judge=judge
+        )
     finally:
         close = getattr(model, "aclose", None)
-        if opened and close is not None:
-            with anyio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True):
+            if opened and close is not None:
                 await close()
+            if judge is not None:
+                await judge.aclose()
 
 
 async def _run(
@@ -231,8 +243,15 @@ async def _run(
     system: ActorSystem,
     scheduler: Scheduler | None,
     observer: Callable[[Event], None] | None,
+    run_id: str | None,
+    *,
+    judge: RunJudge | None = None,
 ) -> RunResult:
-    run, directory = new_run_directory(out, scenario, seed)
+    if run_id is None:
+        run, directory = new_run_directory(out, scenario, seed)
+    else:
+        run, directory = run_id, out / run_id
+        directory.mkdir(parents=True)
     ctx = RunContext(
         run=run,
         scenario=scenario,
@@ -265,6 +284,8 @@ async def _run(
         root = await system.spawn(partial(RunRoot, ctx), supervision=Stop())
         await root.tell(Begin())
         await ctx.done.wait()
+        if judge is not None:
+            await judge.judge(ctx)  # only a completed run is judged; the call is in the ledger
     except BaseException:
         ctx.finish("cancelled", "interrupted")
         raise

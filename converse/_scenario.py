@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from ._conditions import resolve_conditions
 from ._exceptions import ScenarioError
 from ._templates import TEMPLATE_FIELDS, template_fields
 
@@ -19,6 +20,7 @@ TurnPolicy = Literal["round-robin", "random", "simultaneous", "scripted"]
 PublicContext = Literal["none", "last-period", "all"]
 Step = Literal["year", "half-year", "round"]
 DialValue = str | int | float | bool
+AgentKind = Literal["lab", "government", "organisation", "person"]
 
 
 class _Strict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -77,7 +79,11 @@ class Prompts(_Strict, frozen=True, kw_only=True):
 
 
 class Council(_Strict, frozen=True, kw_only=True):
-    """A private debate an agent runs among its members before it speaks."""
+    """A private debate an agent runs among its members before it speaks.
+
+    ``when`` (a dial condition, see ``Agent``) makes the council optional: without it the
+    agent speaks without deliberating.
+    """
 
     members: list[Agent]
     rounds: int = 2
@@ -85,15 +91,63 @@ class Council(_Strict, frozen=True, kw_only=True):
     order: list[str] = []
     public_context: PublicContext = "last-period"
     prompts: Prompts | None = None
+    when: str | None = None
 
 
 class Agent(_Strict, frozen=True, kw_only=True):
-    """An agent: an organisation at the top level, a person inside a council."""
+    """An agent: an organisation at the top level, a person inside a council.
+
+    ``kind`` says what an organisation is (the judge scores labs one by one). ``when`` is a
+    condition on the dials that decides whether the agent takes part: ``china``, ``not
+    china``, ``labs >= 4``, ``regulation == "strict"`` (operators ``== != < <= > >=``).
+    """
 
     name: str
     description: str = ""
     persona: str = ""
+    kind: AgentKind = "organisation"
     council: Council | None = None
+    when: str | None = None
+
+
+class Metric(_Strict, frozen=True, kw_only=True):
+    """One score the judge gives a run.
+
+    Attributes:
+        name: the score's name (a column of a sweep's ``summary.csv``).
+        description: what the judge is asked to score.
+        scale: ``1-10``, or ``year`` (a calendar year).
+        subjects: ``run`` (one score), ``labs`` (one per lab) or ``organisations`` (one per
+            top-level agent).
+        optional: the judge may give no value (a lab that never announces AGI has no year).
+    """
+
+    name: str
+    description: str
+    scale: Literal["1-10", "year"] = "1-10"
+    subjects: Literal["run", "labs", "organisations"] = "run"
+    optional: bool = False
+
+
+class Judge(_Strict, frozen=True, kw_only=True):
+    """The verdict after a run: a summary and scores, recorded as a ``judged`` event.
+
+    Attributes:
+        enabled: judge completed runs.
+        model: the judge's model spec; by default the run's model.
+        function: ``package.module:callable``, a Python judge used instead of a model: it
+            gets the run's events and the scenario and returns a summary and scores.
+        instructions: what the judge is told before the record; a built-in text by default.
+        metrics: the scores asked for; by default the AI-lab metrics (capability and
+            safety risk in all and per lab, government regulation, the year each lab
+            announces AGI).
+    """
+
+    enabled: bool = True
+    model: str | None = None
+    function: str | None = None
+    instructions: str = ""
+    metrics: list[Metric] | None = None
 
 
 class Conversation(_Strict, frozen=True, kw_only=True):
@@ -119,6 +173,7 @@ class Scenario(_Strict, frozen=True, kw_only=True):
     dials: dict[str, DialValue] = {}
     prices: dict[str, Price] = {}
     budget: Budget = Budget()
+    judge: Judge = Judge()
     agents: list[Agent]
 
 
@@ -174,16 +229,28 @@ def scenario_data(source: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def scenario_from_dict(raw: dict[str, Any], file: str = "<scenario>") -> Scenario:
-    """Check plain data (as from TOML) and build a ``Scenario``."""
+    """Check plain data (as from TOML) and build a ``Scenario``.
+
+    Agents and councils switched off by their ``when`` are checked, then left out.
+    """
+    scenario = _convert(raw, file)
+    check_scenario(scenario, file)
+    resolved = resolve_conditions(raw, file)
+    if resolved is raw or resolved == raw:
+        return scenario
+    scenario = _convert(resolved, file)
+    check_scenario(scenario, file)
+    return scenario
+
+
+def _convert(raw: dict[str, Any], file: str) -> Scenario:
     try:
-        scenario = msgspec.convert(raw, Scenario)
+        return msgspec.convert(raw, Scenario)
     except msgspec.ValidationError as exc:
         match = _PATH_IN_MESSAGE.match(str(exc))
         if match:
             raise ScenarioError(file, match["path"], _plain(match["problem"])) from None
         raise ScenarioError(file, "$", _plain(str(exc))) from None
-    check_scenario(scenario, file)
-    return scenario
 
 
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
@@ -312,6 +379,9 @@ def check_scenario(scenario: Scenario, file: str) -> None:
         for key in ("statement",):
             if not getattr(scenario.prompts, key):
                 raise ScenarioError(file, f"$.prompts.{key}", "required when an agent has a council")
+    from ._verdict import check_judge  # here: that module imports this one
+
+    check_judge(scenario, file)
 
 
 def _check_agent(

@@ -7,6 +7,7 @@ scenario, a log, a flag), 1 for a run that failed, 0 otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import shutil
 import sys
@@ -20,12 +21,15 @@ import anyio
 import structlog
 
 from ._events import ConversationEnded, Event, Ledger, PeriodStarted, RunFinished, Utterance
-from ._exceptions import ConverseError
+from ._exceptions import ConverseError, SweepError
+from ._grid import plan_sweep
 from ._log import TornTailWarning, read_events
+from ._progress import SweepBar
 from ._render import render_markdown
 from ._run import ENGINE_VERSION, RunResult, run_scenario
 from ._scenario import builtin_scenarios, load_scenario
 from ._scheduler import Limits, Scheduler
+from ._sweep import SweepOutcome, run_sweep
 
 USER_ERROR = 2
 
@@ -86,6 +90,35 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     run.set_defaults(handler=_cmd_run)
 
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a scenario over a grid of dials x seeds",
+        description="Run a scenario over a grid of dial settings x seeds, concurrently; write one run "
+        "directory each, summary.csv and a report. Re-running the same command resumes.",
+    )
+    sweep.add_argument("scenario", help="a scenario file, or the name of a built-in scenario")
+    sweep.add_argument(
+        "--grid", action="append", default=[], metavar="KEY=V1,V2",
+        help="a dial (or model, or a key path such as clock.end) and its values; repeat for more dials",
+    )
+    sweep.add_argument("--repeats", type=int, default=1, help="seeds per grid cell (default 1)")
+    sweep.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    sweep.add_argument("--concurrency", type=int, default=32, help="runs at once (default 32)")
+    sweep.add_argument("--backend", choices=["local", "ray"], default="local", help="where runs go (default local)")
+    sweep.add_argument("--ray-address", help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
+    sweep.add_argument("--out", type=Path, required=True, help="the sweep directory")
+    sweep.add_argument("--model", help="model spec of every run (default: the scenario's)")
+    sweep.add_argument("--base-url", help="OpenAI-compatible server for openai: models")
+    sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a scenario value in every run")
+    sweep.add_argument("--cache", type=Path, help="answer repeated requests from this directory (and fill it)")
+    sweep.add_argument("--rpm", type=float, help="requests per minute allowed to the model's server, for all runs")
+    sweep.add_argument("--tpm", type=float, help="tokens per minute allowed to the model's server, for all runs")
+    sweep.add_argument("--calls", type=int, help="model calls in flight at once, for all runs (default 64)")
+    sweep.add_argument("--retry-failed", action="store_true", help="run again the runs that failed")
+    sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=_cmd_sweep)
+
     replay = commands.add_parser("replay", help="render an event log", description="Render an event log.")
     replay.add_argument("events", type=Path, help="an events.jsonl file (or its run directory)")
     replay.add_argument("--format", choices=["markdown"], default="markdown", help="output format")
@@ -106,16 +139,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     observer = None if args.quiet else _Progress(sys.stderr)
-    scheduler = None
-    if args.rpm is not None or args.tpm is not None or args.concurrency is not None:
-        try:
-            limits = Limits(
-                rpm=args.rpm, tpm=args.tpm, max_concurrency=args.concurrency or Limits().max_concurrency, timeout=None
-            )
-        except ValueError as exc:
-            print(f"converse: error: --rpm/--tpm/--concurrency: {exc}", file=sys.stderr)
-            return USER_ERROR
-        scheduler = Scheduler(limits)
+    scheduler = _scheduler(args.rpm, args.tpm, args.concurrency, "--concurrency")
     result: RunResult = anyio.run(
         partial(
             run_scenario,
@@ -134,6 +158,50 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"converse: run {result.run} ended {result.status}: {result.reason}", file=sys.stderr)
     print(result.directory)
     return 0 if result.status == "completed" else 1
+
+
+def _scheduler(rpm: float | None, tpm: float | None, calls: int | None, flag: str) -> Scheduler | None:
+    """A scheduler with the limits given on the command line, or None for the default one."""
+    if rpm is None and tpm is None and calls is None:
+        return None
+    try:
+        limits = Limits(rpm=rpm, tpm=tpm, max_concurrency=calls or Limits().max_concurrency, timeout=None)
+    except ValueError as exc:
+        raise SweepError(f"--rpm/--tpm/{flag}", str(exc)) from None
+    return Scheduler(limits)
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    if args.concurrency < 1:
+        raise SweepError("--concurrency", f"must be at least 1, not {args.concurrency}")
+    sweep, _, runs = plan_sweep(
+        args.scenario, args.grid, repeats=args.repeats, seed=args.seed, model=args.model, overrides=args.overrides
+    )
+    scheduler = _scheduler(args.rpm, args.tpm, args.calls, "--calls")
+    bar = None if args.quiet else SweepBar(sys.stderr, title=sweep.scenario_name)
+    sweeping = partial(
+        run_sweep, sweep, runs, args.out, concurrency=args.concurrency, backend=args.backend,
+        retry_failed=args.retry_failed, progress=bar, scheduler=scheduler, base_url=args.base_url,
+        cache=args.cache, ray_address=args.ray_address,
+    )
+    with bar if bar is not None else contextlib.nullcontext():
+        try:
+            outcome: SweepOutcome = anyio.run(sweeping)
+        except KeyboardInterrupt:
+            print(
+                f"converse: interrupted; every finished run is kept in {args.out} and in its summary.csv; "
+                "run the same command to continue",
+                file=sys.stderr,
+            )
+            return 130
+    skipped = f" ({outcome.skipped} finished earlier)" if outcome.skipped else ""
+    print(
+        f"{outcome.total} runs{skipped}: {outcome.completed} completed, {outcome.failed} failed; "
+        f"summary in {outcome.summary}" + (f", report in {outcome.reports[0]}" if outcome.reports else ""),
+        file=sys.stderr,
+    )
+    print(outcome.directory)
+    return 0 if outcome.failed == 0 and outcome.unfinished == 0 else 1
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:

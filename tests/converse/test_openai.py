@@ -58,7 +58,8 @@ async def test_a_run_through_the_sdk_records_exact_requests_and_usage(
         sent = server.requests
     assert result.status == "completed"
     calls = events_of(events, LLMCall)
-    assert len(calls) == 6
+    assert len(calls) == 7  # six reports, then the judge
+    assert calls[-1].purpose == "judge"
     prompts = converse.prompts_of(events)
     # What the log says was sent is what the server received.
     assert [m["content"] for m in sent[-1]["messages"]] == [m.content for m in prompts[calls[-1].call]]

@@ -288,7 +288,10 @@ def test_summary_and_scores_only_with_a_judged_event(tmp_path: Path) -> None:
             scores=[
                 Score(name="Capabilities", value=7.0),
                 Score(name="Safety risk", value=7.5, subject="OpenAI"),
-                Score(name="Regulation", value=None, subject="Anthropic"),
+                Score(name="Safety risk", value=None, subject="Anthropic"),
+                Score(name="agi_year", value=2029.0, subject="OpenAI", scale="year"),
+                Score(name="agi_year", value=None, subject="Anthropic", scale="year"),
+                Score(name="first_agi_year", value=2029.0, scale="year"),
             ],
         ),
     )
@@ -300,14 +303,35 @@ def test_summary_and_scores_only_with_a_judged_event(tmp_path: Path) -> None:
         "\n"
         "Capabilities rose fast; regulation lagged.\n"
         "\n"
-        "| Score | Organisation | Value |\n"
+        "- **Capabilities:** 7/10\n"
+        "- **first\\_agi\\_year:** 2029\n"
+        "\n"
+        "| Score | OpenAI | Anthropic |\n"
         "|---|---|---|\n"
-        "| Capabilities | — | 7 |\n"
-        "| Safety risk | OpenAI | 7.5 |\n"
-        "| Regulation | Anthropic | n/a |\n"
+        "| Safety risk | 7.5/10 | n/a |\n"
+        "| agi\\_year | 2029 | no announcement |\n"
+        "\n"
+        "*Judged by offline.*\n"
         "\n"
         "## Conversation\n"
     ) in md
+
+
+def test_the_verdict_is_markdown_escaped(tmp_path: Path) -> None:
+    story = two_years()
+    story.events.insert(
+        -1,
+        Judged(
+            run=RUN,
+            judge="python:my_judges:score",
+            summary="# Not a heading\nA <b>bold</b> claim | with a pipe.",
+            scores=[Score(name="risk", value=3.0, subject="A|B *Corp*")],
+        ),
+    )
+    md = render_markdown(story.logged(tmp_path))
+    assert "\\# Not a heading\nA &lt;b>bold&lt;/b> claim | with a pipe." in md
+    assert "| Score | A\\|B \\*Corp\\* |\n|---|---|\n| risk | 3/10 |" in md
+    assert "*Judged by python:my\\_judges:score.*" in md
 
 
 def test_errors_section(tmp_path: Path) -> None:

@@ -144,3 +144,81 @@ def test_unreadable_files(tmp_path: Path) -> None:
         load_scenario(binary)
     with pytest.raises(ScenarioError, match="no such scenario file"):
         load_scenario(tmp_path / "missing.toml")
+
+
+WHEN = """
+name = "when"
+[clock]
+start = 2023
+end = 2024
+[dials]
+china = false
+labs = 2
+mood = "calm"
+[conversation]
+turn_policy = "scripted"
+order = ["A", "China", "C", "B"]
+[prompts]
+system = "You are {name}."
+turn = "It is {period}. {statements}"
+statement = "It is {period}. {statements} {debate}"
+member_system = "You are {name} of {organisation}."
+council_opening = "Meeting for {period}"
+member_turn = "{period}: {debate}"
+[[agents]]
+name = "A"
+[agents.council]
+when = "mood == \\"tense\\""
+[[agents.council.members]]
+name = "A1"
+[[agents]]
+name = "B"
+[[agents]]
+name = "China"
+when = "china"
+[[agents]]
+name = "C"
+when = "labs >= 3"
+"""
+
+
+@pytest.mark.parametrize(
+    ("overrides", "agents", "council"),
+    [
+        ((), ["A", "B"], False),
+        (("dials.china=true",), ["A", "B", "China"], False),
+        (("dials.labs=3", "dials.mood='tense'"), ["A", "B", "C"], True),
+    ],
+)
+def test_when_decides_who_takes_part(
+    tmp_path: Path, overrides: tuple[str, ...], agents: list[str], council: bool
+) -> None:
+    scenario = load_scenario(write(tmp_path, "s.toml", WHEN), list(overrides))
+    assert [a.name for a in scenario.agents] == agents
+    assert scenario.conversation.order == [n for n in ["A", "China", "C", "B"] if n in agents]
+    assert (scenario.agents[0].council is not None) is council
+    # What the log records loads back to the same scenario.
+    assert scenario_from_dict(scenario_to_dict(scenario)) == scenario
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "problem"),
+    [
+        (('when = "china"', 'when = "chna"'), "$.agents[2].when", "no dial named 'chna' (dials: china, labs, mood)"),
+        (('when = "labs >= 3"', 'when = "labs >= \\"3\\""'), "$.agents[3].when", "compares dial 'labs' (int) with str"),
+        (('when = "labs >= 3"', 'when = "labs >= three"'), "$.agents[3].when", "is not a TOML value"),
+        (('when = "china"', 'when = "china > 1"'), "$.agents[2].when", "compares dial 'china' (bool) with int"),
+        (('when = "china"', 'when = "not china == true"'), "$.agents[2].when", "is not a condition like"),
+        (('when = "china"', 'when = 3'), "$.agents[2].when", "Expected str | null, got int"),
+    ],
+)
+def test_bad_conditions_name_the_key_path(tmp_path: Path, change: tuple[str, str], path: str, problem: str) -> None:
+    err = error_of(tmp_path, WHEN.replace(*change))
+    assert err.path == path
+    assert problem in err.problem
+
+
+def test_switching_every_agent_off_is_an_error(tmp_path: Path) -> None:
+    text = WHEN.replace('name = "A"\n', 'name = "A"\nwhen = "china"\n').replace('name = "B"\n', 'name = "B"\nwhen = "china"\n')
+    err = error_of(tmp_path, text, ("dials.labs=1",))
+    assert (err.path, err.problem) == ("$.agents", "every agent is switched off by its `when`")

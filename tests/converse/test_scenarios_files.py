@@ -3,6 +3,7 @@ prompts ask for what the offline model (and a real model) is expected to answer.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from converse._events import ChatMessage
 from converse._models import CompletionRequest, Hints
 from converse._offline import OfflineModel
-from converse._scenario import Agent, Prompts, Scenario, load_scenario
+from converse._scenario import Agent, Prompts, Scenario, load_scenario, scenario_data
 from converse._templates import TEMPLATE_FIELDS, fill, template_fields
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -81,7 +82,18 @@ def test_templates_fill_and_dials_are_used(path: Path) -> None:
                 filled = fill(template, {**scenario.dials, **{name: f"<{name}>" for name in allowed}})
                 assert "{" not in filled
                 assert "}" not in filled
-    assert set(scenario.dials) <= used, "every dial should change some prompt"
+    used |= {re.match(r"(?:not\s+)?(\w+)", when)[1] for when in conditions(scenario_data(path))}  # type: ignore[index]
+    assert set(scenario.dials) <= used, "every dial should change some prompt or decide who takes part"
+
+
+def conditions(node: object) -> list[str]:
+    """Every ``when`` in plain scenario data."""
+    if isinstance(node, dict):
+        found = [node["when"]] if isinstance(node.get("when"), str) else []
+        return found + [w for value in node.values() for w in conditions(value)]
+    if isinstance(node, list):
+        return [w for item in node for w in conditions(item)]
+    return []
 
 
 @pytest.mark.parametrize("name", sorted(REPORTS))

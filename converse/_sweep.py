@@ -1,0 +1,294 @@
+"""Running a sweep: skip what is finished, run the rest concurrently, summarise and report.
+
+A run counts as finished when its log ends with a run-finished event (``completed``,
+``failed`` or ``budget_exhausted``); ``cancelled`` runs and torn logs are run again.
+``summary.csv`` and the report are written at the end, and also when the sweep is
+interrupted, from every run finished so far.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import anyio
+import msgspec
+
+from ._events import AnyEvent, Event, Judged, LLMCall, RunFinished
+from ._exceptions import SweepError
+from ._grid import PlannedRun, Sweep, claim_directory
+from ._many import Finished, Job, run_many
+from ._report import SweepRow, score_column, scores_of, write_report, write_summary_csv
+from ._run import RunResult
+from ._scheduler import Scheduler
+
+__all__ = ["SweepOutcome", "SweepProgress", "read_run", "run_sweep"]
+
+Backend = Literal["local", "ray"]
+_FINISHED = ("completed", "failed", "budget_exhausted")
+_TAIL = 1 << 16
+_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+
+
+class SweepProgress(Protocol):
+    """What a sweep reports while it runs (the command line draws a progress bar)."""
+
+    def start(self, total: int, done: int, failed: int) -> None: ...
+    def finished(self, row: SweepRow) -> None: ...
+    def tokens(self, count: int) -> None: ...
+
+
+class SweepOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """How a sweep went.
+
+    Attributes:
+        directory: the sweep directory.
+        total: runs in the plan.
+        skipped: runs already finished before this invocation.
+        completed: runs that completed (this time or before).
+        failed: runs that ended failed or budget_exhausted.
+        unfinished: runs not finished (the sweep was interrupted).
+        summary: ``summary.csv``.
+        reports: the report's files (none until a run has completed).
+    """
+
+    directory: Path
+    total: int
+    skipped: int
+    completed: int
+    failed: int
+    unfinished: int
+    summary: Path
+    reports: list[Path]
+
+
+def read_run(directory: Path) -> tuple[RunFinished, Judged | None] | None:
+    """A run's run-finished event and verdict, read from the end of its log; None if it
+    did not finish (no log, a torn tail, or no run-finished event at the end)."""
+    path = directory / "events.jsonl"
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            start = max(0, size - _TAIL)
+            while True:
+                f.seek(start)
+                tail = f.read()
+                lines = tail.split(b"\n")
+                if start > 0:
+                    lines = lines[1:]  # the first may be cut
+                found = _finish_of(lines)
+                if found is not None or start == 0:
+                    return found if found != () else None
+                start = max(0, start - 8 * _TAIL)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _finish_of(lines: list[bytes]) -> tuple[RunFinished, Judged | None] | tuple[()] | None:
+    """``()`` means "not finished", None "look further back"."""
+    if not lines or lines[-1] != b"":
+        return ()  # a torn last line: the run was killed while writing
+    lines = lines[:-1]
+    try:
+        last = _decoder.decode(lines[-1]) if lines else None
+    except msgspec.DecodeError:
+        return ()
+    if type(last) is not RunFinished:
+        return ()
+    for line in reversed(lines[:-1]):
+        if b'"judged"' in line[:40]:
+            try:
+                event = _decoder.decode(line)
+            except msgspec.DecodeError:
+                return last, None
+            return (last, event) if type(event) is Judged else (last, None)
+        if b'"run_started"' in line[:40] or b'"period_started"' in line[:40]:
+            return last, None
+    return None
+
+
+def row_of(
+    run: PlannedRun, finished: RunFinished | RunResult | None, judged: Judged | None, *, status: str = ""
+) -> SweepRow:
+    """The summary row of a run (``status``, by default ``pending``, when it has no result)."""
+    if finished is None:
+        return SweepRow(run=run.run_id, dials=run.dials, seed=run.seed, status=status or "pending")
+    return SweepRow(
+        run=run.run_id,
+        dials=run.dials,
+        seed=run.seed,
+        status=finished.status,
+        reason=finished.reason,
+        periods=finished.periods,
+        turns=finished.turns,
+        llm_calls=finished.llm_calls,
+        prompt_tokens=finished.prompt_tokens,
+        completion_tokens=finished.completion_tokens,
+        cost_usd=finished.cost_usd,
+        scores=scores_of(judged.scores) if judged is not None else {},
+    )
+
+
+async def run_sweep(
+    sweep: Sweep,
+    runs: list[PlannedRun],
+    out: str | os.PathLike[str],
+    *,
+    concurrency: int = 32,
+    backend: Backend = "local",
+    retry_failed: bool = False,
+    progress: SweepProgress | None = None,
+    scheduler: Scheduler | None = None,
+    base_url: str | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    ray_address: str | None = None,
+) -> SweepOutcome:
+    """Run a planned sweep into ``out``, skipping the runs a previous invocation finished.
+
+    Args:
+        sweep, runs: from ``plan_sweep``.
+        out: the sweep directory (created; or one holding this same sweep).
+        concurrency: runs at once (per Ray worker with the ray backend).
+        backend: ``local`` (one process) or ``ray`` (``pip install 'converse-sim[ray]'``).
+        retry_failed: run again the runs that ended ``failed`` or ``budget_exhausted``.
+        progress: told of every finished run and the tokens spent.
+        scheduler: the scheduler of every model call (local backend); by default the
+            process's.
+        base_url: the OpenAI-compatible server for ``openai:`` models.
+        cache: a directory of cached answers (see ``run_scenario``).
+        ray_address: the Ray cluster to join (default: a local Ray, or ``RAY_ADDRESS``).
+
+    Raises:
+        SweepError: ``out`` holds another sweep, or something that is not a sweep.
+    """
+    if concurrency < 1:
+        raise SweepError("--concurrency", f"must be at least 1, not {concurrency}")
+    directory = Path(out)
+    claim_directory(directory, sweep)
+    rows: dict[str, SweepRow] = {}
+    todo: list[PlannedRun] = []
+    for run in runs:
+        found = read_run(directory / run.run_id)
+        if found is not None and (
+            found[0].status == "completed" or (found[0].status in _FINISHED and not retry_failed)
+        ):
+            rows[run.run_id] = row_of(run, *found)
+        else:
+            todo.append(run)
+    skipped = len(rows)
+    if progress is not None:
+        progress.start(len(runs), skipped, sum(r.status != "completed" for r in rows.values()))
+    try:
+        for run in todo:  # unfinished or to retry: its old files go (they are re-created)
+            shutil.rmtree(directory / run.run_id, ignore_errors=True)
+        execute = _local if backend == "local" else _ray
+        async with execute(
+            todo, sweep.scenario, directory, concurrency, progress, scheduler, base_url, cache, ray_address
+        ) as done:
+            async for run, row in done:
+                rows[run.run_id] = row
+                if progress is not None:
+                    progress.finished(row)
+    finally:
+        with anyio.CancelScope(shield=True):
+            outcome = await anyio.to_thread.run_sync(_write_outputs, sweep, runs, rows, directory, skipped)
+    return outcome
+
+
+def _write_outputs(
+    sweep: Sweep, runs: list[PlannedRun], rows: dict[str, SweepRow], directory: Path, skipped: int
+) -> SweepOutcome:
+    ordered = [rows.get(r.run_id) or row_of(r, None, None) for r in runs]
+    summary = directory / "summary.csv"
+    write_summary_csv(summary, ordered, sweep.dial_names)
+    reports: list[Path] = []
+    finished = [r for r in ordered if r.status in _FINISHED]
+    if any(r.status == "completed" for r in finished):
+        reports = write_report(
+            directory,
+            finished,
+            sweep.dial_names,
+            title=f"Sweep of {sweep.scenario_name}",
+            scales=_scales(directory, runs, rows),
+            scenario_name=sweep.scenario_name,
+        )
+    return SweepOutcome(
+        directory=directory,
+        total=len(runs),
+        skipped=skipped,
+        completed=sum(r.status == "completed" for r in ordered),
+        failed=sum(r.status in ("failed", "budget_exhausted") for r in ordered),
+        unfinished=sum(r.status not in _FINISHED for r in ordered),
+        summary=summary,
+        reports=reports,
+    )
+
+
+def _scales(directory: Path, runs: list[PlannedRun], rows: dict[str, SweepRow]) -> dict[str, str]:
+    """Each score column's scale, from the verdict of one completed run."""
+    for run in runs:
+        row = rows.get(run.run_id)
+        if row is not None and row.status == "completed" and row.scores:
+            found = read_run(directory / run.run_id)
+            if found is not None and found[1] is not None:
+                return {score_column(s.name, s.subject): s.scale for s in found[1].scores}
+    return {}
+
+
+@asynccontextmanager
+async def _local(
+    todo: list[PlannedRun],
+    source: str,
+    directory: Path,
+    concurrency: int,
+    progress: SweepProgress | None,
+    scheduler: Scheduler | None,
+    base_url: str | None,
+    cache: str | os.PathLike[str] | None,
+    ray_address: str | None,
+) -> AsyncIterator[AsyncIterator[tuple[PlannedRun, SweepRow]]]:
+    """Every run in this process: one actor system and one scheduler for all of them."""
+    jobs = (
+        Job(scenario=source, seed=r.seed, overrides=r.overrides, model=r.model, run_id=r.run_id, tag=r)
+        for r in todo
+    )
+    verdicts: dict[str, Judged] = {}
+    count = progress.tokens if progress is not None else None
+
+    def observe(job: Job, event: Event) -> None:
+        kind = type(event)
+        if kind is LLMCall:
+            if count is not None:
+                usage = event.usage  # type: ignore[attr-defined]
+                count(usage.prompt_tokens + usage.completion_tokens)
+        elif kind is Judged:
+            verdicts[job.tag.run_id] = event  # type: ignore[assignment]
+
+    async def rows(stream: AsyncIterator[Finished]) -> AsyncIterator[tuple[PlannedRun, SweepRow]]:
+        async for item in stream:
+            run: PlannedRun = item.job.tag
+            yield run, row_of(run, item.result, verdicts.pop(run.run_id, None), status="failed")
+
+    async with (
+        run_many(
+            jobs,
+            concurrency=concurrency,
+            out=directory,
+            base_url=base_url,
+            scheduler=scheduler,
+            cache=cache,
+            observer=observe,
+        ) as finished,
+        aclosing(rows(finished)) as found,
+    ):
+        yield found
+
+
+def _ray(*args: Any) -> AbstractAsyncContextManager[AsyncIterator[tuple[PlannedRun, SweepRow]]]:
+    from ._ray import ray_backend
+
+    return ray_backend(*args)

@@ -1,0 +1,178 @@
+"""``converse sweep`` as a user runs it: grid x seeds, resumable, a summary and a report,
+one-line errors that leave the output directory alone, and Ctrl-C that keeps every finished run."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHORT = ("--set", "clock.end=2025")
+
+
+def converse(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "converse", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_sweep_runs_every_cell_and_seed_and_writes_summary_and_report(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    args = ("sweep", "three-labs", *SHORT, "--grid", "regulation=none,strict", "--repeats", "2", "--out", str(out))
+    result = converse(*args, "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(out)
+    summary = rows(out / "summary.csv")
+    assert [(r["regulation"], r["seed"], r["status"]) for r in summary] == [
+        ("none", "0", "completed"), ("none", "1", "completed"), ("strict", "0", "completed"), ("strict", "1", "completed"),
+    ]
+    for row in summary:
+        run = out / row["run"]
+        assert (run / "events.jsonl").is_file()
+        assert (run / "transcript.md").is_file()
+        assert int(row["llm_calls"]) > 0
+        assert int(row["prompt_tokens"]) > 0
+    assert "regulation=strict" in (out / "report.md").read_text(encoding="utf-8") or "strict" in (
+        out / "report.md"
+    ).read_text(encoding="utf-8")
+    assert (out / "report.html").read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+    assert list((out / "plots").glob("*.svg"))
+
+    # The same command again: nothing to do, nothing rewritten but the summary and report.
+    before = {p: p.stat().st_mtime_ns for p in out.glob("*/events.jsonl")}
+    again = converse(*args, "-q", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "4 finished earlier" in again.stderr
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/events.jsonl")} == before
+    assert rows(out / "summary.csv") == summary
+
+
+def test_an_unfinished_run_is_run_again_and_ends_as_if_never_interrupted(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    args = ("sweep", "three-labs", *SHORT, "--grid", "race_pressure=relaxed,cut-throat", "--out", str(out), "-q")
+    assert converse(*args, cwd=tmp_path).returncode == 0
+    first = rows(out / "summary.csv")
+    victim = out / first[1]["run"]
+    transcript = (victim / "transcript.md").read_bytes()
+    log = victim / "events.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[: len(lines) // 2]) + lines[len(lines) // 2][:10])  # killed mid-write
+    (victim / "transcript.md").unlink()
+    others = {p: p.stat().st_mtime_ns for p in out.glob("*/events.jsonl") if p != log}
+
+    again = converse(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "1 finished earlier" in again.stderr
+    assert (victim / "transcript.md").read_bytes() == transcript
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/events.jsonl") if p != log} == others
+    assert rows(out / "summary.csv") == first
+
+
+def test_model_and_key_paths_are_grid_keys_too(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    result = converse(
+        "sweep", "three-labs", "--grid", "clock.end=2023,2024", "--grid", "model=offline,offline?latency=0.001",
+        "--out", str(out), "-q", cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = rows(out / "summary.csv")
+    assert [(r["clock.end"], r["model"], r["periods"]) for r in summary] == [
+        ("2023", "offline", "1"), ("2023", "offline?latency=0.001", "1"),
+        ("2024", "offline", "2"), ("2024", "offline?latency=0.001", "2"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("grid", "expected"),
+    [
+        (["--grid", "regulaton=none,strict"], "no dial named 'regulaton' (dials: race_pressure, regulation"),
+        (["--grid", "regulation="], "empty value"),
+        (["--grid", "regulation=none,,strict"], "empty value"),
+        (["--grid", "regulation"], "expected KEY=V1,V2"),
+        (["--grid", "regulation=none", "--grid", "regulation=strict"], "already in the grid"),
+        (["--grid", "regulation=3,4"], "is not a str like the dial's default"),
+        (["--grid", "model=gpt-4o"], "unknown kind 'gpt-4o'"),
+        (["--grid", "clock.step=fortnight"], "clock.step"),
+        (["--repeats", "0"], "--repeats: must be at least 1"),
+        (["--concurrency", "0"], "--concurrency: must be at least 1, not 0"),
+    ],
+)
+def test_bad_sweeps_are_one_line_errors_that_write_nothing(grid: list[str], expected: str, tmp_path: Path) -> None:
+    result = converse("sweep", "three-labs", *grid, "--out", "sweep", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert expected in one_error_line(result)
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_an_out_holding_another_sweep_or_other_files_is_left_alone(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    assert converse("sweep", "three-labs", "--set", "clock.end=2023", "--out", str(out), "-q", cwd=tmp_path).returncode == 0
+    summary = (out / "summary.csv").read_bytes()
+    other = converse("sweep", "three-labs", "--set", "clock.end=2024", "--out", str(out), "-q", cwd=tmp_path)
+    assert other.returncode == 2
+    assert "holds another sweep (three-labs, no grid, 1 seed(s) from 0)" in one_error_line(other)
+    assert (out / "summary.csv").read_bytes() == summary
+
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine", encoding="utf-8")
+    taken = converse("sweep", "three-labs", "--out", str(busy), cwd=tmp_path)
+    assert taken.returncode == 2
+    assert "is not empty and holds no sweep.json" in one_error_line(taken)
+    assert [p.name for p in busy.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_every_finished_run_and_the_same_command_finishes_the_rest(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    args = [
+        "sweep", "three-labs", "--set", "clock.end=2024", "--model", "offline?latency=0.05",
+        "--grid", "regulation=none,light,moderate,strict", "--repeats", "3", "--concurrency", "2", "--out", str(out),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "converse", *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(out.glob("*/transcript.md"))) < 3:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "run the same command to continue" in stderr
+    partial = rows(out / "summary.csv")
+    assert len(partial) == 12
+    done = [r for r in partial if r["status"] == "completed"]
+    assert 3 <= len(done) < 12
+    for row in done:  # every run the summary calls completed is complete on disk
+        assert (out / row["run"] / "transcript.md").is_file()
+
+    again = converse(*args, "-q", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"{len(done)} finished earlier" in again.stderr
+    final = rows(out / "summary.csv")
+    assert [r["status"] for r in final] == ["completed"] * 12
+    for row in done:
+        assert next(r for r in final if r["run"] == row["run"]) == row
