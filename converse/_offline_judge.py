@@ -236,6 +236,7 @@ class _Record:
         self.labs = labs or [n for n in self.names if self.kinds.get(n) != "government"]
         self.years = [e.year for e in self.entries if e.year is not None]
         self._announced: dict[str, int | None] = {}
+        self._memo: dict[tuple[str, str], float] = {}
 
     def of(self, name: str | None) -> list[_Entry]:
         return [e for e in self.entries if name is None or e.name == name]
@@ -268,6 +269,20 @@ class _Record:
         return _clamp(base + min(0.15, 0.04 * actions) - 0.05)
 
     def capability(self, name: str) -> float:
+        """How far ``name`` got (every per-lab and total score reads it: computed once)."""
+        key = ("capability", name)
+        if key not in self._memo:
+            self._memo[key] = self._capability(name)
+        return self._memo[key]
+
+    def risk(self, name: str) -> float:
+        """How dangerous ``name``'s record is (computed once)."""
+        key = ("risk", name)
+        if key not in self._memo:
+            self._memo[key] = self._risk(name)
+        return self._memo[key]
+
+    def _capability(self, name: str) -> float:
         entries = self.of(name)
         if not entries:
             return 0.3
@@ -289,7 +304,7 @@ class _Record:
             boost = 0.7 + 0.3 * (max(self.years) - agi + 1) / span
         return _clamp(0.1 + 0.25 * vigour + 0.3 * closeness + 0.35 * boost)
 
-    def risk(self, name: str) -> float:
+    def _risk(self, name: str) -> float:
         entries = self.of(name)
         if not entries:
             return 0.3

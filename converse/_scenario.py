@@ -3,6 +3,7 @@ file and the key path (``three-labs.toml: $.agents[2].council.rounds: Expected i
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
@@ -183,6 +184,11 @@ _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
 
 def builtin_scenarios() -> dict[str, Path]:
     """The scenarios shipped with converse, by name (file stem)."""
+    return dict(_builtin())
+
+
+@functools.cache
+def _builtin() -> dict[str, Path]:
     found: dict[str, Path] = {}
     for base in _scenario_dirs():
         for path in sorted(base.glob("*.toml")):
@@ -217,10 +223,31 @@ def load_scenario(source: str | os.PathLike[str], overrides: list[str] | tuple[s
         ScenarioError: naming the file and the key path of the first problem.
     """
     path = resolve_path(source)
-    raw = _read_with_extends(path, ())
+    key = (str(path), tuple(overrides))
+    known = _loaded.get(key)
+    if known is not None and all(_stamp(f) == stamp for f, stamp in known[0]):
+        return known[1]  # a sweep loads the same file for each of its runs
+    files: list[tuple[Path, tuple[int, int]]] = []
+    raw = _read_with_extends(path, (), files)
     for item in overrides:
         apply_override(raw, item, str(path))
-    return scenario_from_dict(raw, str(path))
+    scenario = scenario_from_dict(raw, str(path))
+    if len(_loaded) >= 256:
+        _loaded.pop(next(iter(_loaded)))
+    _loaded[key] = (tuple(files), scenario)
+    return scenario
+
+
+# Scenarios loaded before, with the (mtime, size) of every file each was read from.
+_loaded: dict[tuple[str, tuple[str, ...]], tuple[tuple[tuple[Path, tuple[int, int]], ...], Scenario]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (st.st_mtime_ns, st.st_size)
 
 
 def scenario_data(source: str | os.PathLike[str]) -> dict[str, Any]:
@@ -263,11 +290,15 @@ def _plain(problem: str) -> str:
     return problem.replace("`", "")
 
 
-def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+def _read_with_extends(
+    path: Path, seen: tuple[Path, ...], files: list[tuple[Path, tuple[int, int]]] | None = None
+) -> dict[str, Any]:
     resolved = path.resolve()
     if resolved in seen:
         chain = " -> ".join(p.name for p in (*seen, resolved))
         raise ScenarioError(str(path), "$.extends", f"extends itself in a cycle: {chain}")
+    if files is not None:
+        files.append((path, _stamp(path)))  # before reading: a later change is seen as one
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -286,7 +317,7 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         return data
     if not isinstance(parent_name, str):
         raise ScenarioError(str(path), "$.extends", "Expected str (a path relative to this file)")
-    parent = _read_with_extends(resolved.parent / parent_name, (*seen, resolved))
+    parent = _read_with_extends(resolved.parent / parent_name, (*seen, resolved), files)
     merged = _merge(parent, data)
     if additions is not None:
         if not isinstance(additions, list):

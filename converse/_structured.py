@@ -137,8 +137,7 @@ async def complete_structured(
     """
     if max_repairs < 0:
         raise ValueError("max_repairs must not be negative")
-    decoder = msgspec.json.Decoder(schema)
-    instruction = _INSTRUCTION.format(schema=msgspec.json.encode(msgspec.json.schema(schema)).decode())
+    decoder, instruction = _prepared(schema)
     base = [*request.messages, ChatMessage(role="user", content=instruction)]
     messages = base
     attempts: list[StructuredAttempt] = []
@@ -183,6 +182,18 @@ async def complete_structured(
             ChatMessage(role="assistant", content=response.text),
             ChatMessage(role="user", content=_REPAIR.format(error=error)),
         ]
+
+
+def _prepared(schema: Any) -> tuple[msgspec.json.Decoder[Any], str]:
+    """A type's decoder and the instruction quoting its JSON Schema (made once per type)."""
+    known = _PREPARED.get(schema)
+    if known is None:
+        text = msgspec.json.encode(msgspec.json.schema(schema)).decode()
+        known = _PREPARED[schema] = (msgspec.json.Decoder(schema), _INSTRUCTION.format(schema=text))
+    return known
+
+
+_PREPARED: dict[Any, tuple[msgspec.json.Decoder[Any], str]] = {}
 
 
 def decode_answer(decoder: msgspec.json.Decoder[T], text: str) -> T:

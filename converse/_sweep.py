@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -81,24 +81,26 @@ def read_run(directory: Path) -> tuple[RunFinished, Judged | None] | None:
                 if start > 0:
                     lines = lines[1:]  # the first may be cut
                 found = _finish_of(lines)
-                if found is not None or start == 0:
-                    return found if found != () else None
+                if isinstance(found, tuple):
+                    return found
+                if found == "unfinished" or start == 0:
+                    return None
                 start = max(0, start - 8 * _TAIL)
     except (FileNotFoundError, NotADirectoryError):
         return None
 
 
-def _finish_of(lines: list[bytes]) -> tuple[RunFinished, Judged | None] | tuple[()] | None:
-    """``()`` means "not finished", None "look further back"."""
+def _finish_of(lines: list[bytes]) -> tuple[RunFinished, Judged | None] | Literal["unfinished", "look back"]:
+    """The run's end in the last ``lines`` of its log, if they show it."""
     if not lines or lines[-1] != b"":
-        return ()  # a torn last line: the run was killed while writing
+        return "unfinished"  # a torn last line: the run was killed while writing
     lines = lines[:-1]
     try:
         last = _decoder.decode(lines[-1]) if lines else None
     except msgspec.DecodeError:
-        return ()
+        return "unfinished"
     if type(last) is not RunFinished:
-        return ()
+        return "unfinished"
     for line in reversed(lines[:-1]):
         if b'"judged"' in line[:40]:
             try:
@@ -108,7 +110,7 @@ def _finish_of(lines: list[bytes]) -> tuple[RunFinished, Judged | None] | tuple[
             return (last, event) if type(event) is Judged else (last, None)
         if b'"run_started"' in line[:40] or b'"period_started"' in line[:40]:
             return last, None
-    return None
+    return "look back"
 
 
 def row_of(
@@ -268,7 +270,7 @@ async def _local(
         elif kind is Judged:
             verdicts[job.tag.run_id] = event  # type: ignore[assignment]
 
-    async def rows(stream: AsyncIterator[Finished]) -> AsyncIterator[tuple[PlannedRun, SweepRow]]:
+    async def rows(stream: AsyncIterator[Finished]) -> AsyncGenerator[tuple[PlannedRun, SweepRow]]:
         async for item in stream:
             run: PlannedRun = item.job.tag
             yield run, row_of(run, item.result, verdicts.pop(run.run_id, None), status="failed")
