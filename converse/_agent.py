@@ -17,12 +17,11 @@ from actors import Actor, ActorRef, Escalate
 
 from ._clock import period_label, periods
 from ._context import RunContext
-from ._events import ChatMessage, LLMAttempt, LLMCall, SharedPrefix
-from ._models import CompletionRequest, CompletionResponse, Hints, estimate_tokens
+from ._events import ChatMessage, LLMCall, SharedPrefix
+from ._models import CompletionRequest, Hints, estimate_tokens
 from ._moderator import CouncilModerator
 from ._protocol import Convene, Deliberate, Deliberated, Opening, Path, Pending, Said, TurnToken
 from ._scenario import Agent, Council, Scenario
-from ._scheduler import Attempt
 from ._templates import fill
 
 NO_NEW = "(Nothing new has been said since your last turn.)"
@@ -248,37 +247,11 @@ class AgentActor(Actor):
         )
         started = time.perf_counter()
         attempts = [1]
-
-        async def on_attempt(attempt: Attempt) -> None:
-            attempts[0] = attempt.attempt
-            if not attempt.ok:
-                await ctx.emit(
-                    LLMAttempt(
-                        run=ctx.run,
-                        conversation=self.path,
-                        actor=self.name,
-                        attempt=attempt.attempt,
-                        error_type=attempt.error_type or "error",
-                        error=attempt.error or "",
-                        status=attempt.status,
-                        retry_after=attempt.retry_after,
-                        next_delay=attempt.next_delay,
-                        queued=round(attempt.queued, 6),
-                        latency=round(attempt.latency, 6),
-                    )
-                )
-
         estimate = estimate_tokens(self.prompt_chars + len(user)) + settings.max_tokens
-        response = await ctx.scheduler.call(
-            ctx.endpoint,
-            ctx.run,
-            estimate,
-            partial(ctx.model.complete, request),
-            tokens_used=CompletionResponse.tokens_used,
-            on_attempt=on_attempt,
-        )
+        response = await ctx.complete(request, conversation=self.path, estimate=estimate, attempts=attempts)
         latency = time.perf_counter() - started
-        call = ctx.next_call()
+        recorded = response.recorded
+        call = recorded.call if recorded is not None else ctx.next_call()
         shared, fresh = _shared_prefix(self.last_prompt, messages)
         await ctx.emit(
             LLMCall(
@@ -292,9 +265,9 @@ class AgentActor(Actor):
                 params=request.sent_params(),
                 response=response.text,
                 usage=response.usage,
-                latency=round(latency, 6),
+                latency=recorded.latency if recorded is not None else round(latency, 6),
                 shared=SharedPrefix(call=self.last_call, count=shared) if shared else None,
-                attempt=attempts[0],
+                attempt=recorded.attempt if recorded is not None else attempts[0],
             )
         )
         self.last_call, self.last_prompt = call, messages

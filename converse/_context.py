@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import anyio
 
-from actors import ActorSystem
+from actors import ActorRef, ActorSystem
 
-from ._events import Event, LLMCall, RunStatus
+from ._events import Event, LLMAttempt, LLMCall, RunStatus
 from ._ledger import Ledger
-from ._models import Model, endpoint_of
+from ._models import CompletionRequest, CompletionResponse, Model, endpoint_of
+from ._protocol import FLUSH
+from ._replay import ReplayBook
 from ._scenario import Scenario
-from ._scheduler import Scheduler
+from ._scheduler import Attempt, Scheduler
 
 
 @dataclass(slots=True)
@@ -45,6 +48,8 @@ class RunContext:
     observer: Callable[[Event], None] | None = None
     agent_names: dict[str, str] = field(default_factory=dict)  # actor name -> agent name
     events: list[Event] = field(default_factory=list)  # everything emitted, for a Python judge
+    replay: ReplayBook | None = None  # recorded answers (resuming, or re-executing a log)
+    recorder: ActorRef | None = None  # told to flush each model call before anyone acts on it
 
     @property
     def topic(self) -> str:
@@ -74,16 +79,69 @@ class RunContext:
         return time.perf_counter() - self.started
 
     async def emit(self, event: Event) -> None:
-        """Send an event to the log (and anyone else listening to the run)."""
+        """Send an event to the log (and anyone else listening to the run).
+
+        A model call is in the log (handed to the OS) when this returns, before its answer
+        is acted on: a crash can lose what follows from an answer, which a resumed run
+        recomputes, but never an answer that was paid for. Other events are written in
+        batches.
+        """
         self.events.append(event)
         await self.system.bus.publish(self.topic, event)
         if self.observer is not None:
             self.observer(event)
         if type(event) is LLMCall:
+            if self.recorder is not None:
+                await self.recorder.ask(FLUSH)
             self.ledger.charge(event.actor, event.usage)
             over = self.ledger.over(self.scenario.budget)
             if over is not None:
                 self.finish("budget_exhausted", over)
+
+    async def complete(
+        self, request: CompletionRequest, *, conversation: tuple[str, ...], estimate: int, attempts: list[int]
+    ) -> CompletionResponse:
+        """Answer an agent's request: from the replay book when it holds the answer, else
+        from the model through the scheduler (``attempts[0]`` ends as the attempt that won)."""
+        if self.replay is not None:
+            recorded = self.replay.take(request)
+            if recorded is not None:
+                return recorded
+        return await self.scheduler.call(
+            self.endpoint,
+            self.run,
+            estimate,
+            partial(self.model.complete, request),
+            tokens_used=CompletionResponse.tokens_used,
+            on_attempt=self.attempt_reporter(conversation, request.hints.speaker, attempts),
+        )
+
+    def attempt_reporter(
+        self, conversation: tuple[str, ...], actor: str, attempts: list[int] | None = None
+    ) -> Callable[[Attempt], Awaitable[None]]:
+        """A scheduler ``on_attempt`` that logs each failed attempt as an ``LLMAttempt``."""
+
+        async def on_attempt(attempt: Attempt) -> None:
+            if attempts is not None:
+                attempts[0] = attempt.attempt
+            if not attempt.ok:
+                await self.emit(
+                    LLMAttempt(
+                        run=self.run,
+                        conversation=conversation,
+                        actor=actor,
+                        attempt=attempt.attempt,
+                        error_type=attempt.error_type or "error",
+                        error=attempt.error or "",
+                        status=attempt.status,
+                        retry_after=attempt.retry_after,
+                        next_delay=attempt.next_delay,
+                        queued=round(attempt.queued, 6),
+                        latency=round(attempt.latency, 6),
+                    )
+                )
+
+        return on_attempt
 
     def finish(self, status: RunStatus, reason: str) -> None:
         """End the run (the first call wins)."""

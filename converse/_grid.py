@@ -37,6 +37,7 @@ class PlannedRun(msgspec.Struct, frozen=True, kw_only=True):
     seed: int
     overrides: tuple[str, ...]
     model: str | None
+    resume: bool = False  # it was interrupted: continue it from its log
 
 
 class Sweep(msgspec.Struct, frozen=True, kw_only=True):

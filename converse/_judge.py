@@ -25,9 +25,10 @@ from typing import Any
 import msgspec
 
 from ._context import RunContext
-from ._events import ChatMessage, Event, Judged, LLMAttempt, LLMCall, RunError, Utterance
+from ._events import ChatMessage, Event, Judged, LLMCall, RunError, Utterance
 from ._exceptions import ScenarioError
 from ._models import CompletionRequest, CompletionResponse, Hints, Model, endpoint_of, open_model
+from ._replay import ReplayBook
 from ._scenario import Scenario
 from ._scheduler import Attempt, CallFailed
 from ._structured import StructuredOutputError, complete_structured
@@ -163,10 +164,12 @@ def _one_line(exc: BaseException) -> str:
 
 
 class _Capture:
-    """A model that keeps its last request and answer, for the judge's log events."""
+    """A model that keeps its last request and answer, for the judge's log events; a
+    recorded answer (resuming, or re-executing a log) is served without asking the model."""
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, replay: ReplayBook | None) -> None:
         self.model = model
+        self.replay = replay
         self.last: tuple[CompletionRequest, CompletionResponse] | None = None
 
     @property
@@ -174,7 +177,9 @@ class _Capture:
         return self.model.spec
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
-        response = await self.model.complete(request)
+        response = self.replay.take(request) if self.replay is not None else None
+        if response is None:
+            response = await self.model.complete(request)
         self.last = (request, response)
         return response
 
@@ -261,17 +266,21 @@ class RunJudge:
             params=dict(scenario.model.params) if model is ctx.model else {},
             hints=Hints(kind="judge", speaker=ACTOR, period=periods[-1] if periods else ""),
         )
-        capture = _Capture(model)
+        capture = _Capture(model, ctx.replay)
         since = [time.perf_counter()]
+        report_failure = ctx.attempt_reporter(CONVERSATION, ACTOR)
 
         async def on_attempt(attempt: Attempt) -> None:
-            if attempt.ok and capture.last is not None:
+            if not attempt.ok:
+                await report_failure(attempt)
+            elif capture.last is not None:
                 sent, response = capture.last
                 now = time.perf_counter()
+                recorded = response.recorded
                 await ctx.emit(
                     LLMCall(
                         run=ctx.run,
-                        call=ctx.next_call(),
+                        call=recorded.call if recorded is not None else ctx.next_call(),
                         conversation=CONVERSATION,
                         actor=ACTOR,
                         purpose="judge",
@@ -280,27 +289,11 @@ class RunJudge:
                         params=sent.sent_params(),
                         response=response.text,
                         usage=response.usage,
-                        latency=round(now - since[0], 6),
-                        attempt=attempt.attempt,
+                        latency=recorded.latency if recorded is not None else round(now - since[0], 6),
+                        attempt=recorded.attempt if recorded is not None else attempt.attempt,
                     )
                 )
                 since[0] = now
-            elif not attempt.ok:
-                await ctx.emit(
-                    LLMAttempt(
-                        run=ctx.run,
-                        conversation=CONVERSATION,
-                        actor=ACTOR,
-                        attempt=attempt.attempt,
-                        error_type=attempt.error_type or "error",
-                        error=attempt.error or "",
-                        status=attempt.status,
-                        retry_after=attempt.retry_after,
-                        next_delay=attempt.next_delay,
-                        queued=round(attempt.queued, 6),
-                        latency=round(attempt.latency, 6),
-                    )
-                )
 
         try:
             result = await complete_structured(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
@@ -27,8 +28,9 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from actors import ActorSystem
 
 from ._events import Event
-from ._exceptions import ConverseError
+from ._exceptions import ConverseError, LogError
 from ._models import Model, open_model, parse_spec
+from ._resume import resume_run
 from ._run import RunResult, run_scenario
 from ._scenario import Scenario
 from ._scheduler import Scheduler
@@ -48,6 +50,8 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
         model: a model spec for this run; by default ``run_many``'s, then the scenario's.
         run_id: the run directory's name (by default ``<scenario>-seed<seed>``, numbered).
         tag: anything of the caller's, handed back with the result (a sweep's grid cell).
+        resume: ``out/run_id`` holds an interrupted run of this job: continue it from its
+            log (``resume_run``) instead of starting again.
     """
 
     scenario: Scenario | str
@@ -56,6 +60,7 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     model: str | None = None
     run_id: str | None = None
     tag: Any = None
+    resume: bool = False
 
 
 class Finished(msgspec.Struct, frozen=True, kw_only=True):
@@ -175,6 +180,15 @@ async def _run_one(
     spec = job.model or model
     try:
         chosen: str | Model | None = shared.get(spec) if spec is not None else None
+        if job.resume and job.run_id is not None:
+            try:
+                result = await resume_run(
+                    out / job.run_id, model=chosen, system=system, scheduler=scheduler, base_url=base_url,
+                    observer=partial(observer, job) if observer is not None else None,
+                )
+                return Finished(job=job, result=result)
+            except LogError:  # nothing usable to resume from: start again
+                shutil.rmtree(out / job.run_id, ignore_errors=True)
         result = await run_scenario(
             job.scenario,
             model=chosen,

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 import msgspec
 
-from ._events import ChatMessage, Usage
+from ._events import ChatMessage, LLMCall, Usage
 from ._exceptions import ModelSpecError
 
 _CONTENT = attrgetter("content")
@@ -57,11 +57,12 @@ class CompletionRequest(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 class CompletionResponse(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """A model's answer."""
+    """A model's answer; ``recorded`` is the logged call it was served from, when replayed."""
 
     text: str
     usage: Usage
     model: str
+    recorded: LLMCall | None = None
 
     def tokens_used(self) -> int:
         """Prompt and completion tokens: what a provider's token budget counts."""

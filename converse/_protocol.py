@@ -94,3 +94,10 @@ class Opening(msgspec.Struct, frozen=True, gc=False):
     conversation: Path
     period: str
     public_record: str
+
+
+class Flush(msgspec.Struct, frozen=True, gc=False):
+    """To the recorder (asked): hand every event received so far to the OS, then reply."""
+
+
+FLUSH = Flush()

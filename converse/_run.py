@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import msgspec
@@ -27,8 +28,12 @@ from ._moderator import TopModerator
 from ._protocol import Begin
 from ._recorder import Recorder
 from ._render import render_markdown
+from ._replay import ReplayBook, ReplayOnlyModel
 from ._scenario import Scenario, load_scenario, scenario_to_dict
 from ._scheduler import Limits, Scheduler
+
+if TYPE_CHECKING:
+    from ._resume import Resumption
 
 ENGINE_VERSION = "0.1.0"
 
@@ -164,6 +169,7 @@ async def run_scenario(
     cache: str | os.PathLike[str] | None = None,
     observer: Callable[[Event], None] | None = None,
     run_id: str | None = None,
+    replay_from: str | os.PathLike[str] | None = None,
 ) -> RunResult:
     """Run one simulation to the end and write its log and transcript.
 
@@ -184,6 +190,9 @@ async def run_scenario(
         observer: called with every event as it is emitted (for progress displays).
         run_id: the run directory's name under ``out`` (it must not exist yet); by default
             ``<scenario>-seed<seed>``, numbered when taken.
+        replay_from: an earlier run's ``events.jsonl``: every model answer comes from it,
+            no model is asked (re-execution without model calls); a request it does not
+            hold ends the run ``failed``, naming the speaker and the call.
 
     Returns:
         The run's ``RunResult``; a run that failed returns with status ``failed``.
@@ -206,6 +215,7 @@ async def run_scenario(
                 cache=cache,
                 observer=observer,
                 run_id=run_id,
+                replay_from=replay_from,
             )
     if isinstance(scenario, Scenario):
         source = "<api>"
@@ -213,6 +223,10 @@ async def run_scenario(
         source = str(scenario)
         scenario = load_scenario(scenario, list(overrides))
     judge = RunJudge.prepare(scenario, source)  # a bad judge.function fails here, before any call
+    replay = None
+    if replay_from is not None:
+        replay = ReplayBook(read_events(replay_from), source=str(replay_from), strict=True)
+        model = ReplayOnlyModel(str(replay_from))
     opened = isinstance(model, str) or model is None
     if isinstance(model, str) or model is None:
         model = open_model(model or scenario.model.spec, seed=seed, base_url=base_url or scenario.model.base_url)
@@ -222,7 +236,8 @@ async def run_scenario(
         if judge is not None:
             judge.open(seed=seed, base_url=base_url or scenario.model.base_url)
         return await _run(
-            scenario, source, model, seed, Path(out), overrides, system, scheduler, observer, run_id, judge=judge
+            scenario, source, model, seed, Path(out), overrides, system, scheduler, observer, run_id,
+            judge=judge, replay=replay,
         )
     finally:
         close = getattr(model, "aclose", None)
@@ -246,8 +261,12 @@ async def _run(
     run_id: str | None,
     *,
     judge: RunJudge | None = None,
+    resume: Resumption | None = None,
+    replay: ReplayBook | None = None,
 ) -> RunResult:
-    if run_id is None:
+    if resume is not None:
+        run, directory = resume.started.run, resume.directory
+    elif run_id is None:
         run, directory = new_run_directory(out, scenario, seed)
     else:
         run, directory = run_id, out / run_id
@@ -261,24 +280,20 @@ async def _run(
         scheduler=scheduler or default_scheduler(),
         observer=observer,
         ledger=RunLedger(price_for(scenario.prices, model.spec)),
+        replay=resume.book if resume is not None else replay,
     )
     events_path = directory / "events.jsonl"
-    recorder = await system.spawn(partial(Recorder, events_path, ctx.clock), supervision=Stop())
+    next_seq, skip = 0, None
+    if resume is not None:
+        next_seq, skip = resume.next_seq, resume.skip
+        ctx.calls_numbered = resume.book.last_call
+        ctx.started -= resume.elapsed  # the clock goes on from the last event kept
+        ctx.events.append(resume.started)
+    recorder = await system.spawn(partial(Recorder, events_path, ctx.clock, next_seq, skip), supervision=Stop())
+    ctx.recorder = recorder
     system.bus.subscribe(ctx.topic, recorder)
-    await ctx.emit(
-        RunStarted(
-            run=run,
-            scenario_name=scenario.name,
-            source=source,
-            scenario=scenario_to_dict(scenario),
-            seed=seed,
-            model=model.spec,
-            engine_version=ENGINE_VERSION,
-            schema_version=SCHEMA_VERSION,
-            overrides=list(overrides),
-            started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        )
-    )
+    if resume is None:
+        await _started(ctx, source, overrides)
     root: ActorRef | None = None
     try:
         root = await system.spawn(partial(RunRoot, ctx), supervision=Stop())
@@ -322,3 +337,22 @@ async def _run(
             transcript = directory / "transcript.md"
             transcript.write_text(render_markdown(read_events(events_path)), encoding="utf-8")
     return RunResult.of(finished, directory=directory, events=events_path, transcript=transcript)
+
+
+async def _started(ctx: RunContext, source: str, overrides: list[str] | tuple[str, ...]) -> None:
+    """Record the run-started event: everything needed to run the same simulation again."""
+    scenario = ctx.scenario
+    await ctx.emit(
+        RunStarted(
+            run=ctx.run,
+            scenario_name=scenario.name,
+            source=source,
+            scenario=scenario_to_dict(scenario),
+            seed=ctx.seed,
+            model=ctx.model.spec,
+            engine_version=ENGINE_VERSION,
+            schema_version=SCHEMA_VERSION,
+            overrides=list(overrides),
+            started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
+    )

@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 import anyio
 import msgspec
 
-from ._events import AnyEvent, Event, Judged, LLMCall, RunFinished
+from ._events import AnyEvent, Event, Judged, LLMCall, RunFinished, RunStarted
 from ._exceptions import SweepError
 from ._grid import PlannedRun, Sweep, claim_directory
 from ._many import Finished, Job, run_many
@@ -113,6 +113,16 @@ def _finish_of(lines: list[bytes]) -> tuple[RunFinished, Judged | None] | Litera
     return "look back"
 
 
+def _resumable(directory: Path) -> bool:
+    """Whether a run directory's log starts with a run-started event (a run can go on from it)."""
+    try:
+        with (directory / "events.jsonl").open("rb") as f:
+            first = f.readline()
+        return first.endswith(b"\n") and type(_decoder.decode(first)) is RunStarted
+    except (OSError, msgspec.DecodeError):
+        return False
+
+
 def row_of(
     run: PlannedRun, finished: RunFinished | RunResult | None, judged: Judged | None, *, status: str = ""
 ) -> SweepRow:
@@ -185,8 +195,13 @@ async def run_sweep(
     if progress is not None:
         progress.start(len(runs), skipped, sum(r.status != "completed" for r in rows.values()))
     try:
-        for run in todo:  # unfinished or to retry: its old files go (they are re-created)
-            shutil.rmtree(directory / run.run_id, ignore_errors=True)
+        resumable = set()
+        for run in todo:  # interrupted or failed: continue it from its log if it has one
+            if _resumable(directory / run.run_id):
+                resumable.add(run.run_id)
+            else:
+                shutil.rmtree(directory / run.run_id, ignore_errors=True)
+        todo = [msgspec.structs.replace(r, resume=r.run_id in resumable) for r in todo]
         execute = _local if backend == "local" else _ray
         async with execute(
             todo, sweep.scenario, directory, concurrency, progress, scheduler, base_url, cache, ray_address
@@ -255,7 +270,9 @@ async def _local(
 ) -> AsyncIterator[AsyncIterator[tuple[PlannedRun, SweepRow]]]:
     """Every run in this process: one actor system and one scheduler for all of them."""
     jobs = (
-        Job(scenario=source, seed=r.seed, overrides=r.overrides, model=r.model, run_id=r.run_id, tag=r)
+        Job(
+            scenario=source, seed=r.seed, overrides=r.overrides, model=r.model, run_id=r.run_id, tag=r, resume=r.resume
+        )
         for r in todo
     )
     verdicts: dict[str, Judged] = {}
@@ -273,7 +290,8 @@ async def _local(
     async def rows(stream: AsyncIterator[Finished]) -> AsyncGenerator[tuple[PlannedRun, SweepRow]]:
         async for item in stream:
             run: PlannedRun = item.job.tag
-            yield run, row_of(run, item.result, verdicts.pop(run.run_id, None), status="failed")
+            row = row_of(run, item.result, verdicts.pop(run.run_id, None), status="failed")
+            yield run, row if item.error is None else msgspec.structs.replace(row, reason=item.error)
 
     async with (
         run_many(

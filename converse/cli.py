@@ -20,12 +20,13 @@ from typing import Any, TextIO
 import anyio
 import structlog
 
-from ._events import ConversationEnded, Event, Ledger, PeriodStarted, RunFinished, Utterance
-from ._exceptions import ConverseError, SweepError
+from ._events import ConversationEnded, Event, Ledger, PeriodStarted, RunFinished, RunStarted, Utterance
+from ._exceptions import ConverseError, LogError, SweepError
 from ._grid import plan_sweep
-from ._log import TornTailWarning, read_events
+from ._log import TornTailWarning, iter_events, read_events
 from ._progress import SweepBar
 from ._render import render_markdown
+from ._resume import NothingToResume, resume_run
 from ._run import ENGINE_VERSION, RunResult, run_scenario
 from ._scenario import builtin_scenarios, load_scenario
 from ._scheduler import Limits, Scheduler
@@ -77,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--base-url", help="OpenAI-compatible server for openai: models (default: $OPENAI_BASE_URL, then OpenAI)"
     )
-    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument("--seed", type=int, help="random seed (default 0)")
     run.add_argument("--out", type=Path, default=Path("runs"), help="directory for run directories (default runs/)")
     run.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -87,8 +88,27 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rpm", type=float, help="requests per minute allowed to the model's server")
     run.add_argument("--tpm", type=float, help="tokens per minute allowed to the model's server")
     run.add_argument("--concurrency", type=int, help="model calls in flight at once (default 64; offline: no limit)")
+    run.add_argument(
+        "--replay-from", type=Path, metavar="EVENTS",
+        help="answer every model call from this earlier log (no model is asked); the seed defaults to its run's",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     run.set_defaults(handler=_cmd_run)
+
+    resume = commands.add_parser(
+        "resume",
+        help="continue an interrupted run",
+        description="Continue an interrupted run from its log: every model answer it recorded is re-used, "
+        "then the run goes on live, appending to the same log.",
+    )
+    resume.add_argument("run_dir", type=Path, help="the run directory (or its events.jsonl)")
+    resume.add_argument("--model", help="model for what the log does not hold (default: the run's own)")
+    resume.add_argument("--base-url", help="OpenAI-compatible server for openai: models")
+    resume.add_argument("--rpm", type=float, help="requests per minute allowed to the model's server")
+    resume.add_argument("--tpm", type=float, help="tokens per minute allowed to the model's server")
+    resume.add_argument("--concurrency", type=int, help="model calls in flight at once")
+    resume.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    resume.set_defaults(handler=_cmd_resume)
 
     sweep = commands.add_parser(
         "sweep",
@@ -140,20 +160,58 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_run(args: argparse.Namespace) -> int:
     observer = None if args.quiet else _Progress(sys.stderr)
     scheduler = _scheduler(args.rpm, args.tpm, args.concurrency, "--concurrency")
+    seed = args.seed
+    if args.replay_from is not None:
+        if args.replay_from.is_dir():
+            args.replay_from = args.replay_from / "events.jsonl"
+        if seed is None:
+            seed = _seed_of(args.replay_from)
     result: RunResult = anyio.run(
         partial(
             run_scenario,
             args.scenario,
             model=args.model,
             base_url=args.base_url,
-            seed=args.seed,
+            seed=seed or 0,
             out=args.out,
             overrides=args.overrides,
             observer=observer,
             scheduler=scheduler,
             cache=args.cache,
+            replay_from=args.replay_from,
         )
     )
+    return _finished(result)
+
+
+def _seed_of(events: Path) -> int:
+    """The seed of the run that wrote ``events``."""
+    for event in iter_events(events):
+        if isinstance(event, RunStarted):
+            return event.seed
+        break
+    raise LogError(str(events), 1, "the log does not start with a run_started event")
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    observer = None if args.quiet else _Progress(sys.stderr)
+    scheduler = _scheduler(args.rpm, args.tpm, args.concurrency, "--concurrency")
+    try:
+        result: RunResult = anyio.run(
+            partial(
+                resume_run, args.run_dir, model=args.model, base_url=args.base_url, scheduler=scheduler,
+                observer=observer,
+            )
+        )
+    except NothingToResume as done:
+        print(f"converse: {done}", file=sys.stderr)
+        print(done.directory)
+        return 0 if done.finished.status == "completed" else 1
+    return _finished(result)
+
+
+def _finished(result: RunResult) -> int:
+    """Say how a run ended; print its directory last on stdout."""
     if result.status != "completed":
         print(f"converse: run {result.run} ended {result.status}: {result.reason}", file=sys.stderr)
     print(result.directory)
