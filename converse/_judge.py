@@ -231,8 +231,7 @@ class RunJudge:
                 name = f"python:{self.scenario.judge.function}"
             else:
                 model = self.model or ctx.model
-                verdict = await self._ask(ctx, model)
-                name = model.spec
+                verdict, name = await self._ask(ctx, model)
         except BaseException:
             ctx.interrupt("interrupted while judging")
             raise
@@ -256,7 +255,9 @@ class RunJudge:
             await self._error(ctx, "JudgeReturnError", f"{reference} returned no valid verdict: {exc}")
             return None
 
-    async def _ask(self, ctx: RunContext, model: Model) -> dict[str, Any] | None:
+    async def _ask(self, ctx: RunContext, model: Model) -> tuple[dict[str, Any] | None, str]:
+        """The verdict (None if none validated) and the judge's name: the model's spec, or
+        the recorded one when the answer came from a log."""
         scenario = ctx.scenario
         periods = [e.period for e in ctx.events if type(e) is Utterance and len(e.conversation) == 1]
         request = CompletionRequest(
@@ -307,9 +308,10 @@ class RunJudge:
             )
         except (StructuredOutputError, CallFailed) as exc:
             await self._error(ctx, type(exc).__name__, str(exc))
-            return None
+            return None, model.spec
         data: dict[str, Any] = msgspec.to_builtins(result.value)
-        return data
+        recorded = capture.last[1].recorded if capture.last is not None else None
+        return data, recorded.model if recorded is not None else model.spec
 
     async def _error(self, ctx: RunContext, error_type: str, message: str) -> None:
         await ctx.emit(

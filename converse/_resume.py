@@ -80,8 +80,10 @@ def read_resumption(directory: str | os.PathLike[str]) -> Resumption:
             line = f.read(good).count(b"\n") + 1
         warnings.warn(TornTailWarning(str(path), line), stacklevel=2)
         _truncate(path, good)
+    if good == 0:
+        raise LogError(str(path), 0, "the log is empty: the run stopped before its first event; run the scenario again")
     events = read_events(path)
-    if not events or type(events[0]) is not RunStarted:
+    if type(events[0]) is not RunStarted:
         raise LogError(str(path), 1, "the log does not start with a run_started event; run the scenario again")
     keep = _without_ending(directory, events)
     if len(keep) < len(events):
