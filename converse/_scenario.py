@@ -317,7 +317,10 @@ def _read_with_extends(
         return data
     if not isinstance(parent_name, str):
         raise ScenarioError(str(path), "$.extends", "Expected str (a path relative to this file)")
-    parent = _read_with_extends(resolved.parent / parent_name, (*seen, resolved), files)
+    parent_path = resolved.parent / parent_name
+    if not parent_path.is_file():
+        raise ScenarioError(str(path), "$.extends", f"no such scenario file: {parent_path}")
+    parent = _read_with_extends(parent_path, (*seen, resolved), files)
     merged = _merge(parent, data)
     if additions is not None:
         if not isinstance(additions, list):
