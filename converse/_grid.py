@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from ._exceptions import ConverseError, SweepError
+from ._many import Job
 from ._models import parse_spec
 from ._scenario import DialValue, Scenario, load_scenario
 
@@ -38,6 +39,13 @@ class PlannedRun(msgspec.Struct, frozen=True, kw_only=True):
     overrides: tuple[str, ...]
     model: str | None
     resume: bool = False  # it was interrupted: continue it from its log
+
+    def job(self, source: str) -> Job:
+        """The ``run_many`` job of this run of the scenario at ``source``."""
+        return Job(
+            scenario=source, seed=self.seed, overrides=self.overrides, model=self.model, run_id=self.run_id,
+            tag=self, resume=self.resume,
+        )
 
 
 class Sweep(msgspec.Struct, frozen=True, kw_only=True):

@@ -148,6 +148,12 @@ class Scheduler:
         self._endpoints: dict[str, Endpoint] = {}
         self._random = random.Random(seed)
 
+    @property
+    def limits(self) -> tuple[dict[str, Limits], Limits]:
+        """The limits of each named endpoint, and those of any other (to rebuild the scheduler
+        elsewhere, e.g. in a Ray worker)."""
+        return dict(self._limits), self._default
+
     async def call(
         self, endpoint: str, tenant: str, estimated_tokens: int, attempt_fn: Callable[[], Awaitable[T]], *,
         tokens_used: Callable[[T], int] | None = None,

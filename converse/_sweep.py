@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -121,6 +121,41 @@ def _resumable(directory: Path) -> bool:
         return first.endswith(b"\n") and type(_decoder.decode(first)) is RunStarted
     except (OSError, msgspec.DecodeError):
         return False
+
+
+class Watcher:
+    """Watches the events of a batch of runs for what their rows need: each run's verdict and
+    the tokens it spent (also passed on as they are spent, for a progress display)."""
+
+    def __init__(self, on_tokens: Callable[[int], None] | None = None) -> None:
+        self.on_tokens = on_tokens
+        self.verdicts: dict[str | None, Judged] = {}
+        self.spent: dict[str | None, int] = {}
+
+    def observe(self, job: Job, event: Event) -> None:
+        """A ``run_many`` observer."""
+        kind = type(event)
+        if kind is LLMCall:
+            usage = event.usage  # type: ignore[attr-defined]
+            tokens = usage.prompt_tokens + usage.completion_tokens
+            self.spent[job.run_id] = self.spent.get(job.run_id, 0) + tokens
+            if self.on_tokens is not None:
+                self.on_tokens(tokens)
+        elif kind is Judged:
+            self.verdicts[job.run_id] = event  # type: ignore[assignment]
+
+    def take(self, run_id: str | None) -> tuple[Judged | None, int]:
+        """A finished run's verdict and the tokens it spent (forgotten here)."""
+        return self.verdicts.pop(run_id, None), self.spent.pop(run_id, 0)
+
+
+def finished_row(
+    run: PlannedRun, result: RunResult | None, verdict: Judged | None, error: str | None
+) -> SweepRow:
+    """The row of a run ``run_many`` reported finished: ``failed``, with the error, if it
+    could not run at all."""
+    row = row_of(run, result, verdict, status="failed")
+    return row if error is None else msgspec.structs.replace(row, reason=error)
 
 
 def row_of(
@@ -269,39 +304,23 @@ async def _local(
     ray_address: str | None,
 ) -> AsyncIterator[AsyncIterator[tuple[PlannedRun, SweepRow]]]:
     """Every run in this process: one actor system and one scheduler for all of them."""
-    jobs = (
-        Job(
-            scenario=source, seed=r.seed, overrides=r.overrides, model=r.model, run_id=r.run_id, tag=r, resume=r.resume
-        )
-        for r in todo
-    )
-    verdicts: dict[str, Judged] = {}
-    count = progress.tokens if progress is not None else None
-
-    def observe(job: Job, event: Event) -> None:
-        kind = type(event)
-        if kind is LLMCall:
-            if count is not None:
-                usage = event.usage  # type: ignore[attr-defined]
-                count(usage.prompt_tokens + usage.completion_tokens)
-        elif kind is Judged:
-            verdicts[job.tag.run_id] = event  # type: ignore[assignment]
+    watcher = Watcher(progress.tokens if progress is not None else None)
 
     async def rows(stream: AsyncIterator[Finished]) -> AsyncGenerator[tuple[PlannedRun, SweepRow]]:
         async for item in stream:
             run: PlannedRun = item.job.tag
-            row = row_of(run, item.result, verdicts.pop(run.run_id, None), status="failed")
-            yield run, row if item.error is None else msgspec.structs.replace(row, reason=item.error)
+            verdict, _ = watcher.take(run.run_id)
+            yield run, finished_row(run, item.result, verdict, item.error)
 
     async with (
         run_many(
-            jobs,
+            (r.job(source) for r in todo),
             concurrency=concurrency,
             out=directory,
             base_url=base_url,
             scheduler=scheduler,
             cache=cache,
-            observer=observe,
+            observer=watcher.observe,
         ) as finished,
         aclosing(rows(finished)) as found,
     ):

@@ -47,10 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             code: int = args.handler(args)
             return code
     except ConverseError as exc:
-        print(f"converse: error: {exc}", file=sys.stderr)
+        print(f"converse: error: {one_line(str(exc))}", file=sys.stderr)
         return USER_ERROR
     except OSError as exc:
-        print(f"converse: error: {exc}", file=sys.stderr)
+        print(f"converse: error: {one_line(str(exc))}", file=sys.stderr)
         return USER_ERROR
     except KeyboardInterrupt:
         print("converse: interrupted", file=sys.stderr)
@@ -58,8 +58,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.verbose:
             raise
-        print(f"converse: internal error: {type(exc).__name__}: {exc} (run with -v for details)", file=sys.stderr)
+        print(
+            f"converse: internal error: {type(exc).__name__}: {one_line(str(exc))} (run with -v for details)",
+            file=sys.stderr,
+        )
         return 1
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped: an error message
+    quotes names from the user's files, and they may hold anything."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -213,7 +224,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 def _finished(result: RunResult) -> int:
     """Say how a run ended; print its directory last on stdout."""
     if result.status != "completed":
-        print(f"converse: run {result.run} ended {result.status}: {result.reason}", file=sys.stderr)
+        print(f"converse: run {result.run} ended {result.status}: {one_line(result.reason)}", file=sys.stderr)
     print(result.directory)
     return 0 if result.status == "completed" else 1
 
@@ -280,7 +291,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         try:
             scenario = load_scenario(source, args.overrides)
         except ConverseError as exc:
-            print(f"converse: error: {exc}", file=sys.stderr)
+            print(f"converse: error: {one_line(str(exc))}", file=sys.stderr)
             failed += 1
             continue
         print(f"{source}: ok ({scenario.name}, {len(scenario.agents)} agents)")
@@ -343,7 +354,7 @@ class _Progress:
 def _show_warning(
     message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
 ) -> None:
-    print(f"converse: warning: {message}", file=sys.stderr)
+    print(f"converse: warning: {one_line(str(message))}", file=sys.stderr)
 
 
 def _drop_traceback(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
