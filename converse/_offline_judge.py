@@ -18,6 +18,7 @@ world:" line of dial settings, a "The organisations:" line, "## period" headings
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import zlib
@@ -186,14 +187,27 @@ def _clamp(x: float) -> float:
     return 0.0 if x < 0 else 1.0 if x > 1 else x
 
 
-def _hits(text: str, words: Sequence[str]) -> int:
+@functools.lru_cache(maxsize=8192)
+def _hits(text: str, words: tuple[str, ...]) -> int:
+    """How many of ``words`` occur in ``text`` (each measure asks of the same bullets)."""
     low = text.lower()
     return sum(1 for w in words if w in low)
 
 
 def _bullet(text: str, label: str) -> str:
-    match = re.search(rf"^- {label}: (.*)$", text, re.MULTILINE)
-    return match[1] if match else text
+    """The text of the ``- label:`` line of a report, else the whole text."""
+    return _bullets(text).get(label, text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _bullets(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for match in _BULLET.finditer(text):
+        found.setdefault(match[1], match[2])  # the first line of a label, as a reader sees it
+    return found
+
+
+_BULLET = re.compile(r"^- ([^:\n]+): (.*)$", re.MULTILINE)
 
 
 def _excerpt(text: str, limit: int = 150) -> str:

@@ -335,7 +335,10 @@ async def _run(
             await recorder.stop()
             # Even an interrupted run leaves a complete log and its transcript behind.
             transcript = directory / "transcript.md"
-            transcript.write_text(render_markdown(read_events(events_path)), encoding="utf-8")
+            # A fresh run's events are the log, stamped in place as they were written; a
+            # resumed run's log also holds what only the first attempt emitted.
+            logged = ctx.events if resume is None and recorder_wrote_all(ctx) else read_events(events_path)
+            transcript.write_text(render_markdown(logged), encoding="utf-8")
     return RunResult.of(finished, directory=directory, events=events_path, transcript=transcript)
 
 
@@ -356,3 +359,9 @@ async def _started(ctx: RunContext, source: str, overrides: list[str] | tuple[st
             started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
     )
+
+
+def recorder_wrote_all(ctx: RunContext) -> bool:
+    """Whether every event emitted was written, in order, with ``seq`` 0, 1, 2, ..."""
+    events = ctx.events
+    return all(e.seq == i for i, e in enumerate(events))
