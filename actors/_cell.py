@@ -123,6 +123,9 @@ class Cell:
             return
         if self.waiters is None:
             self.waiters = deque()
+        if not self.waiters and self.running is None:
+            # The first sender to wait, and the cell is queued, not running: bring it forward.
+            self.system.dispatcher.expedite(self)
         waiter: list[Any] = [item, self.system.event_cls(), None]
         self.waiters.append(waiter)
         try:
@@ -206,7 +209,10 @@ class Cell:
         finally:
             self.running = None
         if items and self.state <= DRAINING:
-            self.system.dispatcher.schedule(self)  # stay scheduled, go to the back
+            if self.waiters:
+                self.system.dispatcher.expedite(self)  # senders wait for room: go again first
+            else:
+                self.system.dispatcher.schedule(self)  # stay scheduled, go to the back
         else:
             self.scheduled = False
 

@@ -7,6 +7,11 @@ up a cell while more are waiting brings in one more helper, so a burst of actors
 handlers block (on a model call, say) fans out to as many workers as it needs in a few
 scheduling rounds, while a burst of quick handlers is served by a few workers without a
 task switch per message. Idle workers beyond ``max_idle`` exit.
+
+The queue is first come, first served, with one exception: an actor with senders blocked
+on its full mailbox goes to the front. Each of those senders holds a worker, and behind a
+long queue (a million agents waiting for their first turn, say) a busy moderator would
+get one batch per pass over the whole queue while the senders pile up on it.
 """
 
 from __future__ import annotations
@@ -47,6 +52,15 @@ class Dispatcher:
         if not self.waking:
             self._recruit()
 
+    def expedite(self, cell: Cell) -> None:
+        """Put ``cell`` at the front of the ready queue: senders are blocked on its mailbox.
+
+        If it is queued further back already, that entry is skipped when it comes up.
+        """
+        self.ready.appendleft(cell)
+        if not self.waking:
+            self._recruit()
+
     def _recruit(self) -> None:
         self.waking += 1
         if self.idle:
@@ -77,6 +91,9 @@ class Dispatcher:
                 ran = 0
                 while ready:
                     cell = ready.popleft()
+                    if cell.running is not None or not cell.items:
+                        cell = None  # queued twice by ``expedite``, already run from the front
+                        continue
                     if ready and self.waking < 2:
                         self._recruit()  # a backlog: bring in help in case this cell blocks
                     await cell.run(scope)

@@ -24,7 +24,7 @@ import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_actors, bench_engine, bench_sched
+from benchmarks import bench_actors, bench_engine, bench_sched, bench_sweep
 
 # figure -> (comparison, target, what it measures)
 TARGETS: dict[str, tuple[str, float, str]] = {
@@ -39,6 +39,8 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "log.replay_ev_per_s": (">=", 500_000, "events/s from log file to Markdown transcript"),
     "sched.budget_use": (">=", 0.95, "100 simulations against a budgeted server: throughput over the budget"),
     "sched.overhead_us": ("<=", 10, "scheduler CPU microseconds per call with no limit hit"),
+    "sweep.overhead_ratio": ("<=", 1.2, "1,000 runs (100 quick) through converse sweep: wall over the critical-path bound"),
+    "sweep.agentscope_1m": ("<=", 60, "1,000,000 agents (100,000 quick), one 1 s dummy call each, one process: wall seconds"),
 }
 
 SUITES: dict[str, Callable[[bool], dict[str, float]]] = {
@@ -46,6 +48,7 @@ SUITES: dict[str, Callable[[bool], dict[str, float]]] = {
     "engine": bench_engine.engine_figures,
     "log": bench_engine.log_figures,
     "sched": bench_sched.run,
+    "sweep": bench_sweep.run,
 }
 
 
