@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import msgspec
@@ -337,7 +337,7 @@ async def _run(
             transcript = directory / "transcript.md"
             # A fresh run's events are the log, stamped in place as they were written; a
             # resumed run's log also holds what only the first attempt emitted.
-            logged = ctx.events if resume is None and recorder_wrote_all(ctx) else read_events(events_path)
+            logged: Sequence[Any] = ctx.events if resume is None and recorder_wrote_all(ctx) else read_events(events_path)
             transcript.write_text(render_markdown(logged), encoding="utf-8")
     return RunResult.of(finished, directory=directory, events=events_path, transcript=transcript)
 
