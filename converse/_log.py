@@ -116,6 +116,10 @@ class LogWriter:
         if fsync:
             os.fsync(self._file.fileno())
 
+    def fileno(self) -> int:
+        """The log file's descriptor (to ``os.fsync`` it from another thread)."""
+        return self._file.fileno()
+
     def close(self) -> None:
         """Flush and close; closing twice is harmless."""
         if self._closed:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import anyio
 import msgspec
 
 from actors import Actor
@@ -60,8 +62,16 @@ class Recorder(Actor):
             self.writer.flush()
 
     async def on_stop(self) -> None:
+        # The run is over: its log goes to disk (fsync, in a worker thread so that other
+        # runs go on meanwhile) before anyone is told it finished.
         if self.writer is not None:
-            self.writer.close()
+            writer = self.writer
+            try:
+                writer.flush()
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(os.fsync, writer.fileno())
+            finally:
+                writer.close()
 
 
 def identity(event: Event) -> bytes:
