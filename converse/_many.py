@@ -11,7 +11,6 @@ async with run_many(jobs, concurrency=20, out="runs") as finished:
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -111,7 +110,7 @@ async def run_many(
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, not {concurrency}")
-    send, receive = anyio.create_memory_object_stream[Finished](max_buffer_size=math.inf)
+    send, receive = anyio.create_memory_object_stream[Finished](max_buffer_size=concurrency)
     async with AsyncExitStack() as stack:
         if system is None:
             system = await stack.enter_async_context(ActorSystem(name="converse-many"))
@@ -158,11 +157,13 @@ async def _guarded(
 ) -> None:
     try:
         finished: Finished = await runner(job)
+        # The slot is held until the caller takes the result: a caller that stops reading
+        # stops new runs from starting, instead of collecting results without bound. If
+        # it stopped listening altogether, the run's files are complete all the same.
+        with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+            await send.send(finished)
     finally:
         limiter.release()
-    # If the caller stopped listening, the run's files are complete all the same.
-    with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
-        send.send_nowait(finished)
 
 
 async def _run_one(
