@@ -96,9 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         help="override a scenario value, e.g. clock.end=2027 or agents[0].council.rounds=3",
     )
     run.add_argument("--cache", type=Path, help="answer repeated requests from this directory (and fill it)")
-    run.add_argument("--rpm", type=float, help="requests per minute allowed to the model's server")
-    run.add_argument("--tpm", type=float, help="tokens per minute allowed to the model's server")
-    run.add_argument("--concurrency", type=int, help="model calls in flight at once (default 64; offline: no limit)")
+    _limit_flags(run, "--concurrency")
     run.add_argument(
         "--replay-from", type=Path, metavar="EVENTS",
         help="answer every model call from this earlier log (no model is asked); the seed defaults to its run's",
@@ -115,9 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("run_dir", type=Path, help="the run directory (or its events.jsonl)")
     resume.add_argument("--model", help="model for what the log does not hold (default: the run's own)")
     resume.add_argument("--base-url", help="OpenAI-compatible server for openai: models")
-    resume.add_argument("--rpm", type=float, help="requests per minute allowed to the model's server")
-    resume.add_argument("--tpm", type=float, help="tokens per minute allowed to the model's server")
-    resume.add_argument("--concurrency", type=int, help="model calls in flight at once")
+    _limit_flags(resume, "--concurrency")
     resume.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     resume.set_defaults(handler=_cmd_resume)
 
@@ -143,9 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a scenario value in every run")
     sweep.add_argument("--cache", type=Path, help="answer repeated requests from this directory (and fill it)")
-    sweep.add_argument("--rpm", type=float, help="requests per minute allowed to the model's server, for all runs")
-    sweep.add_argument("--tpm", type=float, help="tokens per minute allowed to the model's server, for all runs")
-    sweep.add_argument("--calls", type=int, help="model calls in flight at once, for all runs (default 64)")
+    _limit_flags(sweep, "--calls", every=", for all runs together")
     sweep.add_argument("--retry-failed", action="store_true", help="run again the runs that failed")
     sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(handler=_cmd_sweep)
@@ -170,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     observer = None if args.quiet else _Progress(sys.stderr)
-    scheduler = _scheduler(args.rpm, args.tpm, args.concurrency, "--concurrency")
+    scheduler = _scheduler(args.rpm, args.tpm, args.calls, "--concurrency")
     seed = args.seed
     if args.replay_from is not None:
         if args.replay_from.is_dir():
@@ -206,7 +200,7 @@ def _seed_of(events: Path) -> int:
 
 def _cmd_resume(args: argparse.Namespace) -> int:
     observer = None if args.quiet else _Progress(sys.stderr)
-    scheduler = _scheduler(args.rpm, args.tpm, args.concurrency, "--concurrency")
+    scheduler = _scheduler(args.rpm, args.tpm, args.calls, "--concurrency")
     try:
         result: RunResult = anyio.run(
             partial(
@@ -227,6 +221,15 @@ def _finished(result: RunResult) -> int:
         print(f"converse: run {result.run} ended {result.status}: {one_line(result.reason)}", file=sys.stderr)
     print(result.directory)
     return 0 if result.status == "completed" else 1
+
+
+def _limit_flags(parser: argparse.ArgumentParser, calls: str, every: str = "") -> None:
+    """The scheduler's flags: request and token budgets, and calls in flight (``calls``)."""
+    parser.add_argument("--rpm", type=float, help=f"requests per minute allowed to the model's server{every}")
+    parser.add_argument("--tpm", type=float, help=f"tokens per minute allowed to the model's server{every}")
+    parser.add_argument(
+        calls, dest="calls", type=int, help=f"model calls in flight at once{every} (default 64; offline: no limit)"
+    )
 
 
 def _scheduler(rpm: float | None, tpm: float | None, calls: int | None, flag: str) -> Scheduler | None:
