@@ -51,12 +51,15 @@ from ._models import Model as Model
 from ._models import open_model as open_model
 from ._offline import OfflineModel as OfflineModel
 from ._render import render_markdown as render_markdown
+from ._replay import ReplayError as ReplayError
 from ._report import Interval as Interval
 from ._report import SweepRow as SweepRow
 from ._report import bootstrap_ci as bootstrap_ci
 from ._report import read_summary_csv as read_summary_csv
 from ._report import write_report as write_report
 from ._report import write_summary_csv as write_summary_csv
+from ._resume import NothingToResume as NothingToResume
+from ._resume import resume_run as resume_run
 from ._run import ENGINE_VERSION as ENGINE_VERSION
 from ._run import RunResult as RunResult
 from ._run import default_scheduler as default_scheduler
@@ -107,9 +110,11 @@ __all__ = [
     "LogWriter",
     "Model",
     "ModelSpecError",
+    "NothingToResume",
     "OfflineModel",
     "PeriodStarted",
     "PlannedRun",
+    "ReplayError",
     "RetriesExhausted",
     "RunError",
     "RunFinished",
@@ -144,6 +149,7 @@ __all__ = [
     "read_events",
     "read_summary_csv",
     "render_markdown",
+    "resume_run",
     "run_many",
     "run_scenario",
     "run_sweep",

@@ -9,6 +9,8 @@ Hierarchy::
     ├── CallFailed         one model call failed (``converse._scheduler``; retryable or not)
     │   └── RetriesExhausted   every attempt the scheduler allowed failed
     ├── StructuredOutputError  a model never answered with JSON of the asked-for schema
+    ├── ReplayError        a log holds no answer to a request, or not this request (``converse._replay``)
+    ├── NothingToResume    the run to resume already ended for good (``converse._resume``)
     └── SweepError         a sweep's grid, repeats or output directory is wrong
 
 Each is meant to be shown to a user as one line: ``str(err)`` names the place.
