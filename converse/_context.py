@@ -11,7 +11,7 @@ import anyio
 
 from actors import ActorRef, ActorSystem
 
-from ._events import Event, LLMAttempt, LLMCall, RunStatus
+from ._events import Event, LLMAttempt, LLMCall, RunStatus, Utterance
 from ._ledger import Ledger
 from ._models import CompletionRequest, CompletionResponse, Model, endpoint_of
 from ._protocol import FLUSH
@@ -47,7 +47,11 @@ class RunContext:
     calls_numbered: int = 0
     observer: Callable[[Event], None] | None = None
     agent_names: dict[str, str] = field(default_factory=dict)  # actor name -> agent name
-    events: list[Event] = field(default_factory=list)  # everything emitted, for a Python judge
+    # What the judge reads: every event for a Python judge (keep_all), else the public
+    # statements. Keeping every event of a thousand concurrent runs alive would cost the
+    # garbage collector more than all the rest of the runs' work.
+    events: list[Event] = field(default_factory=list)
+    keep_all: bool = False
     replay: ReplayBook | None = None  # recorded answers (resuming, or re-executing a log)
     recorder: ActorRef | None = None  # told to flush each model call before anyone acts on it
 
@@ -86,7 +90,8 @@ class RunContext:
         recomputes, but never an answer that was paid for. Other events are written in
         batches.
         """
-        self.events.append(event)
+        if self.keep_all or (type(event) is Utterance and len(event.conversation) == 1):
+            self.events.append(event)
         await self.system.bus.publish(self.topic, event)
         if self.observer is not None:
             self.observer(event)

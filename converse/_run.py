@@ -281,6 +281,7 @@ async def _run(
         observer=observer,
         ledger=RunLedger(price_for(scenario.prices, model.spec)),
         replay=resume.book if resume is not None else replay,
+        keep_all=judge is not None and judge.function is not None,
     )
     events_path = directory / "events.jsonl"
     next_seq, skip = 0, None
@@ -337,7 +338,8 @@ async def _run(
             transcript = directory / "transcript.md"
             # A fresh run's events are the log, stamped in place as they were written; a
             # resumed run's log also holds what only the first attempt emitted.
-            logged: Sequence[Any] = ctx.events if resume is None and recorder_wrote_all(ctx) else read_events(events_path)
+            fresh = ctx.keep_all and resume is None and recorder_wrote_all(ctx)
+            logged: Sequence[Any] = ctx.events if fresh else read_events(events_path)
             transcript.write_text(render_markdown(logged), encoding="utf-8")
     return RunResult.of(finished, directory=directory, events=events_path, transcript=transcript)
 
