@@ -8,10 +8,8 @@ world:" line of dial settings, a "The organisations:" line, "## period" headings
 "Name: text" entries), so they follow what happened in the run:
 
 - ``agi_year``-like metrics: the year of a lab's first report announcing AGI, else null;
-- capability: how strong its reported progress was, how close its forecasts came, and
-  whether (and how early) it announced AGI;
-- risk: the severity of its reported incidents;
-- regulation: the ``regulation`` dial, nudged by the record's regulatory actions;
+- capability: its reported progress, how close its forecasts came, when it announced AGI;
+- risk: the severity of its reported incidents; regulation: the dial, nudged by the record;
 - agreement, rigour, persuasiveness (a debate): the record's vocabulary;
 - any other metric: a value derived from the record's text.
 """
@@ -27,50 +25,25 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from ._events import ChatMessage
+from ._phrases import (
+    JUDGE_AGI,
+    JUDGE_AGREE,
+    JUDGE_CONTAINED,
+    JUDGE_DISAGREE,
+    JUDGE_EVIDENCE,
+    JUDGE_HEDGE,
+    JUDGE_MODERATE,
+    JUDGE_REGULATION,
+    JUDGE_RULES,
+    JUDGE_SEVERE,
+    JUDGE_STRONG,
+    JUDGE_TONE,
+)
 
 __all__ = ["verdict_json"]
 
 _MARK = "JSON Schema:\n"  # the end of complete_structured's instruction
-_AGI = re.compile(
-    r"\b(?:built|achieved|reached|created|announc\w*|have had)\s+(?:\w+\s+){0,2}?AGI\b"
-    r"|\bmeets? our definition of AGI|\bAGI (?:is here|has arrived)",
-    re.IGNORECASE,
-)
-_HEDGE = re.compile(
-    r"\b(?:not|n't|no|never|expect\w*|will|would|could|may|might|hope\w*|plan\w*|before|until|if|whether|nobody)\b",
-    re.IGNORECASE,
-)
-
-
-def _words(text: str) -> tuple[str, ...]:
-    """Lower-case words and phrases to look for, written ``a|b|c`` (spaces count)."""
-    return tuple(text.split("|"))
-
-
 _YEAR = re.compile(r"\b(1[89]\d\d|2[0-4]\d\d)\b")
-_STRONG = _words(
-    "state of the art|overtook|largest|autonom|automat|agent|olympiad|zero-day|proved|expert"
-    "|top percentile|beat|matched|ahead of|ten million|a week|days|whole software|wrote a quarter|agi"
-)
-_SEVERE = _words(
-    "bioweapon|weights|copy its own|deceptive|backdoor|coordinated|election|flash crash"
-    "|monitoring hooks|sandbagging|stole|state-backed|malware|pathogen|dangerous|grid|blackout"
-    "|unsafe way|cyberattack"
-)
-_MODERATE = _words(
-    "jailbroken|prompt injection|deleted|lawsuit|disinformation|reward hacking|extremist|wrong"
-    "|mis-triaged|scam|fraud|hidden|flawed|leak|deepfake|unlawful|misidentified"
-)
-_CONTAINED = _words("patched|caught|held|stopped|withheld|closed the accounts|retrained|halted|suspended")
-_RULES = _words(
-    "licen|inspect|fine|pause| law| act |regulat|audit|evaluator|export control|mandatory|compulsory"
-    "|ban |treaty|statutory|enforce|oversight|sign-off"
-)
-_REGULATION = {"none": 0.05, "light": 0.25, "moderate": 0.55, "strict": 0.85}
-_TONE = {"collegial": 0.25, "combative": 0.0, "hostile": -0.2}
-_AGREE = _words("agree|fair point|has a point|is right|i'll back|can live with|concede|common ground")
-_DISAGREE = _words("wrong|fail|nonsense|mistaking|breaks|trouble|disagree|weakens|hard to falsify")
-_EVIDENCE = _words("evidence|eval|result|verify|falsif|measure|publish|test|checked|instructive")
 
 
 class _Entry(NamedTuple):
@@ -266,9 +239,9 @@ class _Record:
         year = None
         for entry in self.of(name):
             text = _bullet(entry.text, "AGI timeline")
-            for match in _AGI.finditer(text):
+            for match in JUDGE_AGI.finditer(text):
                 before = text[max(0, match.start() - 40) : match.start()].rsplit(". ", 1)[-1]
-                if not _HEDGE.search(before):
+                if not JUDGE_HEDGE.search(before):
                     year = entry.year
                     break
             if year is not None:
@@ -278,8 +251,8 @@ class _Record:
 
     @cached_property
     def regulation(self) -> float:
-        base = _REGULATION.get(self.dials.get("regulation", "").lower(), 0.3)
-        actions = sum(_hits(e.text, _RULES) for e in self.entries) / max(1, len(self.entries))
+        base = JUDGE_REGULATION.get(self.dials.get("regulation", "").lower(), 0.3)
+        actions = sum(_hits(e.text, JUDGE_RULES) for e in self.entries) / max(1, len(self.entries))
         return _clamp(base + min(0.15, 0.04 * actions) - 0.05)
 
     def capability(self, name: str) -> float:
@@ -300,7 +273,7 @@ class _Record:
         entries = self.of(name)
         if not entries:
             return 0.3
-        vigour = sum(min(3, _hits(_bullet(e.text, "Progress"), _STRONG)) for e in entries) / (
+        vigour = sum(min(3, _hits(_bullet(e.text, "Progress"), JUDGE_STRONG)) for e in entries) / (
             3 * len(entries)
         )
         gaps = []
@@ -327,8 +300,8 @@ class _Record:
             incident = _bullet(e.text, "Safety incident")
             if "nothing serious" in incident.lower():
                 continue
-            severity = 3.0 if _hits(incident, _SEVERE) else 2.0 if _hits(incident, _MODERATE) else 1.0
-            total += severity - (0.5 if _hits(incident, _CONTAINED) else 0.0)
+            severity = 3.0 if _hits(incident, JUDGE_SEVERE) else 2.0 if _hits(incident, JUDGE_MODERATE) else 1.0
+            total += severity - (0.5 if _hits(incident, JUDGE_CONTAINED) else 0.0)
         unchecked = 0.15 * (1 - self.regulation) if self.announced(name) is not None else 0.0
         return _clamp(0.05 + 0.75 * total / (3 * len(entries)) + unchecked)
 
@@ -346,14 +319,14 @@ class _Record:
         said = " ".join(e.text for e in self.of(subject))
         per = max(1, len(self.of(subject)))
         if "agree" in metric or "consensus" in metric or "converge" in metric:
-            tone = _TONE.get(self.dials.get("tone", "").lower(), 0.0)
-            yes, no = _hits(said, _AGREE), _hits(said, _DISAGREE)
+            tone = JUDGE_TONE.get(self.dials.get("tone", "").lower(), 0.0)
+            yes, no = _hits(said, JUDGE_AGREE), _hits(said, JUDGE_DISAGREE)
             return _clamp(0.35 + 0.4 * (yes - no) / (yes + no + 1) + tone)
         if "rigo" in metric or "evidence" in metric:
-            return _clamp(0.2 + 0.25 * (_hits(said, _EVIDENCE) + said.count("?")) / per)
+            return _clamp(0.2 + 0.25 * (_hits(said, JUDGE_EVIDENCE) + said.count("?")) / per)
         if "persua" in metric or "convinc" in metric:
             named = sum(1 for e in self.entries if subject and e.name != subject and subject in e.text)
-            answered = _hits(said, _EVIDENCE) / per
+            answered = _hits(said, JUDGE_EVIDENCE) / per
             return _clamp(0.45 + 0.15 * answered - 0.04 * named + (self._noise(metric, subject) - 0.5) * 0.3)
         return 0.15 + 0.7 * self._noise(metric, subject)
 
@@ -392,15 +365,15 @@ class _Record:
         else:
             sentences.append("No lab announced AGI within the record; the forecasts kept moving out.")
         lab_reports = [e for e in reports if e.name in self.labs] or reports
-        best = max(lab_reports, key=lambda e: (_hits(_bullet(e.text, "Progress"), _STRONG), e.year or 0))
+        best = max(lab_reports, key=lambda e: (_hits(_bullet(e.text, "Progress"), JUDGE_STRONG), e.year or 0))
         sentences.append(
             f'The biggest advance was {best.name}\'s in {best.period}: "{_excerpt(_bullet(best.text, "Progress"))}"'
         )
         worst = max(
             reports,
             key=lambda e: (
-                _hits(_bullet(e.text, "Safety incident"), _SEVERE),
-                _hits(_bullet(e.text, "Safety incident"), _MODERATE),
+                _hits(_bullet(e.text, "Safety incident"), JUDGE_SEVERE),
+                _hits(_bullet(e.text, "Safety incident"), JUDGE_MODERATE),
             ),
         )
         incident = _excerpt(_bullet(worst.text, "Safety incident"))
@@ -408,7 +381,7 @@ class _Record:
         governments = [e for e in reports if self.kinds.get(e.name) == "government"]
         dial = self.dials.get("regulation")
         if governments:
-            act = max(governments, key=lambda e: _hits(_bullet(e.text, "Progress"), _RULES))
+            act = max(governments, key=lambda e: _hits(_bullet(e.text, "Progress"), JUDGE_RULES))
             sentences.append(
                 f'On regulation, {act.name} reported in {act.period}: "{_excerpt(_bullet(act.text, "Progress"))}"'
             )

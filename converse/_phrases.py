@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def _bank(text: str) -> tuple[str, ...]:
     """Phrases written several to a line, separated by `` | ``."""
@@ -177,3 +179,46 @@ The exchange covered capability gains, safety incidents and regulation. | Views 
 The record shows steady progress alongside recurring safety concerns. | Regulators and labs continued to negotiate the terms of oversight. | No single organisation dominated the period.
 """)
 GOV_WORDS = ("government", "ministry", "parliament", "commission", "congress", "regulator", "agency", "department", "white house", "state council")
+
+
+# -- what the offline judge looks for in a record (converse._offline_judge) ---------------------
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """Lower-case words and phrases to look for, written ``a|b|c`` (spaces count)."""
+    return tuple(text.split("|"))
+
+
+JUDGE_STRONG = _words(
+    "state of the art|overtook|largest|autonom|automat|agent|olympiad|zero-day|proved|expert"
+    "|top percentile|beat|matched|ahead of|ten million|a week|days|whole software|wrote a quarter|agi"
+)
+JUDGE_SEVERE = _words(
+    "bioweapon|weights|copy its own|deceptive|backdoor|coordinated|election|flash crash"
+    "|monitoring hooks|sandbagging|stole|state-backed|malware|pathogen|dangerous|grid|blackout"
+    "|unsafe way|cyberattack"
+)
+JUDGE_MODERATE = _words(
+    "jailbroken|prompt injection|deleted|lawsuit|disinformation|reward hacking|extremist|wrong"
+    "|mis-triaged|scam|fraud|hidden|flawed|leak|deepfake|unlawful|misidentified"
+)
+JUDGE_CONTAINED = _words("patched|caught|held|stopped|withheld|closed the accounts|retrained|halted|suspended")
+JUDGE_RULES = _words(
+    "licen|inspect|fine|pause| law| act |regulat|audit|evaluator|export control|mandatory|compulsory"
+    "|ban |treaty|statutory|enforce|oversight|sign-off"
+)
+JUDGE_REGULATION = {"none": 0.05, "light": 0.25, "moderate": 0.55, "strict": 0.85}
+JUDGE_TONE = {"collegial": 0.25, "combative": 0.0, "hostile": -0.2}
+JUDGE_AGREE = _words("agree|fair point|has a point|is right|i'll back|can live with|concede|common ground")
+JUDGE_DISAGREE = _words("wrong|fail|nonsense|mistaking|breaks|trouble|disagree|weakens|hard to falsify")
+JUDGE_EVIDENCE = _words("evidence|eval|result|verify|falsif|measure|publish|test|checked|instructive")
+# A lab saying it has AGI (not forecasting it), and the words that make such a line a forecast.
+JUDGE_AGI = re.compile(
+    r"\b(?:built|achieved|reached|created|announc\w*|have had)\s+(?:\w+\s+){0,2}?AGI\b"
+    r"|\bmeets? our definition of AGI|\bAGI (?:is here|has arrived)",
+    re.IGNORECASE,
+)
+JUDGE_HEDGE = re.compile(
+    r"\b(?:not|n't|no|never|expect\w*|will|would|could|may|might|hope\w*|plan\w*|before|until|if|whether|nobody)\b",
+    re.IGNORECASE,
+)

@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 import msgspec
 
+from ._checks import check_scenario
 from ._conditions import resolve_conditions
 from ._exceptions import ScenarioError
-from ._templates import TEMPLATE_FIELDS, template_fields
 
 TurnPolicy = Literal["round-robin", "random", "simultaneous", "scripted"]
 PublicContext = Literal["none", "last-period", "all"]
@@ -378,105 +378,3 @@ def apply_override(raw: dict[str, Any], item: str, file: str) -> None:
             if isinstance(step, str) and step not in node:
                 node[step] = {} if isinstance(following, str) else []
             node = node[step]
-
-
-def check_scenario(scenario: Scenario, file: str) -> None:
-    """Checks the types alone cannot express: names, orders, clock, templates."""
-    if not scenario.agents:
-        raise ScenarioError(file, "$.agents", "a scenario needs at least one agent")
-    clock = scenario.clock
-    if clock.end is not None and clock.end < clock.start:
-        raise ScenarioError(file, "$.clock.end", f"ends ({clock.end}) before it starts ({clock.start})")
-    term = scenario.termination
-    if clock.end is None and term.max_turns is None and not term.end_token:
-        raise ScenarioError(
-            file, "$.termination", "nothing ends the conversation: set clock.end or termination.max_turns"
-        )
-    for key, value in (("tokens", scenario.budget.tokens), ("usd", scenario.budget.usd)):
-        if value is not None and value <= 0:
-            raise ScenarioError(file, f"$.budget.{key}", "must be positive")
-    for name, price in scenario.prices.items():
-        if price.input < 0 or price.output < 0:
-            raise ScenarioError(file, f"$.prices.{name}", "prices must not be negative")
-    if term.max_turns is not None and term.max_turns < 1:
-        raise ScenarioError(file, "$.termination.max_turns", "must be at least 1")
-    for key in scenario.dials:
-        if any(key in fields for fields, _ in TEMPLATE_FIELDS.values()):
-            raise ScenarioError(file, f"$.dials.{key}", "clashes with a built-in template placeholder")
-    _check_prompts(scenario.prompts, "$.prompts", scenario, file, required=True)
-    _check_order(scenario.conversation.turn_policy, scenario.conversation.order,
-                 [a.name for a in scenario.agents], "$.conversation", file)
-    seen: dict[str, str] = {}
-    for i, agent in enumerate(scenario.agents):
-        _check_agent(agent, f"$.agents[{i}]", (), seen, scenario, file)
-    if any(a.council for a in scenario.agents):
-        for key in ("statement",):
-            if not getattr(scenario.prompts, key):
-                raise ScenarioError(file, f"$.prompts.{key}", "required when an agent has a council")
-    from ._verdict import check_judge  # here: that module imports this one
-
-    check_judge(scenario, file)
-
-
-def _check_agent(
-    agent: Agent, path: str, ancestors: tuple[str, ...], seen: dict[str, str], scenario: Scenario, file: str
-) -> None:
-    if not agent.name.strip():
-        raise ScenarioError(file, f"{path}.name", "an agent needs a non-empty name")
-    if agent.name in ancestors:
-        raise ScenarioError(file, f"{path}.name", f"{agent.name!r} appears inside its own council (a cycle)")
-    if agent.name in seen:
-        raise ScenarioError(file, f"{path}.name", f"{agent.name!r} is already the name of {seen[agent.name]}")
-    seen[agent.name] = path
-    council = agent.council
-    if council is None:
-        return
-    cpath = f"{path}.council"
-    if not council.members:
-        raise ScenarioError(file, f"{cpath}.members", "a council needs at least one member")
-    if council.rounds < 1:
-        raise ScenarioError(file, f"{cpath}.rounds", "must be at least 1")
-    _check_order(council.turn_policy, council.order, [m.name for m in council.members], cpath, file)
-    if council.prompts is not None:
-        _check_prompts(council.prompts, f"{cpath}.prompts", scenario, file, required=False)
-    needs = ["member_system", "council_opening", "member_turn"]
-    if any(m.council for m in council.members):
-        needs.append("member_statement")
-    for key in needs:
-        if not _prompt(scenario, council, key):
-            raise ScenarioError(file, f"$.prompts.{key}", f"required by the council at {cpath}")
-    for j, member in enumerate(council.members):
-        _check_agent(member, f"{cpath}.members[{j}]", (*ancestors, agent.name), seen, scenario, file)
-
-
-def _prompt(scenario: Scenario, council: Council | None, key: str) -> str:
-    if council is not None and council.prompts is not None and getattr(council.prompts, key):
-        return str(getattr(council.prompts, key))
-    return str(getattr(scenario.prompts, key))
-
-
-def _check_order(policy: str, order: list[str], names: list[str], path: str, file: str) -> None:
-    if policy == "scripted":
-        if not order:
-            raise ScenarioError(file, f"{path}.order", "the scripted turn policy needs an order")
-        for k, name in enumerate(order):
-            if name not in names:
-                raise ScenarioError(file, f"{path}.order[{k}]", f"{name!r} is not a member here")
-    elif order:
-        raise ScenarioError(file, f"{path}.order", f"only the scripted turn policy takes an order, not {policy}")
-
-
-def _check_prompts(prompts: Prompts, path: str, scenario: Scenario, file: str, *, required: bool) -> None:
-    for key, (allowed, needed) in TEMPLATE_FIELDS.items():
-        template = getattr(prompts, key)
-        if not template:
-            if required and key in ("system", "turn"):
-                raise ScenarioError(file, f"{path}.{key}", "required")
-            continue
-        names = template_fields(template, f"{path}.{key}", file)
-        for name in sorted(names):
-            if name not in allowed and name not in scenario.dials:
-                options = ", ".join(sorted(allowed | set(scenario.dials)))
-                raise ScenarioError(file, f"{path}.{key}", f"unknown placeholder {{{name}}} (known: {options})")
-        for name in sorted(needed - names):
-            raise ScenarioError(file, f"{path}.{key}", f"must contain {{{name}}}")
