@@ -11,8 +11,7 @@ world:" line of dial settings, a "The organisations:" line, "## period" headings
 - capability: its reported progress, how close its forecasts came, when it announced AGI;
 - risk: the severity of its reported incidents; regulation: the dial, nudged by the record;
 - agreement, rigour, persuasiveness (a debate): the record's vocabulary;
-- any other metric: a value derived from the record's text.
-"""
+- any other metric: a value derived from the record's text."""
 
 from __future__ import annotations
 
