@@ -33,7 +33,7 @@ from ._log import TornTailWarning, last_good_offset, read_events
 from ._models import Model, open_model
 from ._recorder import identity
 from ._replay import ReplayBook
-from ._run import RunResult, _run
+from ._run import RunResult, _run, ensure_transcript
 from ._scenario import scenario_from_dict
 from ._scheduler import Scheduler
 
@@ -106,6 +106,7 @@ def _without_ending(directory: Path, events: list[AnyEvent]) -> list[AnyEvent]:
     if type(last) is not RunFinished:
         return events
     if last.status not in _RESUMABLE:
+        ensure_transcript(directory)
         raise NothingToResume(directory, last)
     end = len(events) - 1
     while end > 1 and (type(events[end - 1]) is Ledger or _fatal(events[end - 1])):

@@ -340,7 +340,7 @@ async def _run(
             # resumed run's log also holds what only the first attempt emitted.
             fresh = ctx.keep_all and resume is None and recorder_wrote_all(ctx)
             logged: Sequence[Any] = ctx.events if fresh else read_events(events_path)
-            transcript.write_text(render_markdown(logged), encoding="utf-8")
+            write_transcript(directory, logged)
     return RunResult.of(finished, directory=directory, events=events_path, transcript=transcript)
 
 
@@ -367,3 +367,19 @@ def recorder_wrote_all(ctx: RunContext) -> bool:
     """Whether every event emitted was written, in order, with ``seq`` 0, 1, 2, ..."""
     events = ctx.events
     return all(e.seq == i for i, e in enumerate(events))
+
+
+def ensure_transcript(directory: Path) -> Path:
+    """The run's ``transcript.md``, rendered from its log if it is missing (a crash can come
+    after the log's last line and before the transcript)."""
+    transcript = directory / "transcript.md"
+    if not transcript.exists():
+        write_transcript(directory, read_events(directory / "events.jsonl"))
+    return transcript
+
+
+def write_transcript(directory: Path, events: Sequence[Any]) -> None:
+    """Render ``events`` to ``directory/transcript.md``, whole or not at all."""
+    temporary = directory / ".transcript.md.tmp"
+    temporary.write_text(render_markdown(events), encoding="utf-8")
+    temporary.replace(directory / "transcript.md")

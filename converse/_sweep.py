@@ -23,7 +23,7 @@ from ._exceptions import SweepError
 from ._grid import PlannedRun, Sweep, claim_directory
 from ._many import Finished, Job, run_many
 from ._report import SweepRow, score_column, scores_of, write_report, write_summary_csv
-from ._run import RunResult
+from ._run import RunResult, ensure_transcript
 from ._scheduler import Scheduler
 
 __all__ = ["SweepOutcome", "SweepProgress", "read_run", "run_sweep"]
@@ -223,6 +223,7 @@ async def run_sweep(
         if found is not None and (
             found[0].status == "completed" or (found[0].status in _FINISHED and not retry_failed)
         ):
+            ensure_transcript(directory / run.run_id)  # a crash can fall between the log's end and it
             rows[run.run_id] = row_of(run, *found)
         else:
             todo.append(run)
@@ -251,10 +252,20 @@ async def run_sweep(
     return outcome
 
 
+def _on_disk(run: PlannedRun, directory: Path) -> SweepRow:
+    """The row of a run the sweep was not told of: it may have finished just as the sweep
+    was interrupted (its log says so), or not have finished."""
+    found = read_run(directory / run.run_id)
+    if found is None:
+        return row_of(run, None, None)
+    ensure_transcript(directory / run.run_id)
+    return row_of(run, *found)
+
+
 def _write_outputs(
     sweep: Sweep, runs: list[PlannedRun], rows: dict[str, SweepRow], directory: Path, skipped: int
 ) -> SweepOutcome:
-    ordered = [rows.get(r.run_id) or row_of(r, None, None) for r in runs]
+    ordered = [rows.get(r.run_id) or _on_disk(r, directory) for r in runs]
     summary = directory / "summary.csv"
     write_summary_csv(summary, ordered, sweep.dial_names)
     reports: list[Path] = []
