@@ -24,7 +24,6 @@ from ._events import ConversationEnded, Event, Ledger, PeriodStarted, RunFinishe
 from ._exceptions import ConverseError, LogError, SweepError
 from ._grid import plan_sweep
 from ._log import TornTailWarning, iter_events, read_events
-from ._progress import SweepBar
 from ._render import render_markdown
 from ._resume import NothingToResume, resume_run
 from ._run import ENGINE_VERSION, RunResult, run_scenario
@@ -250,6 +249,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         args.scenario, args.grid, repeats=args.repeats, seed=args.seed, model=args.model, overrides=args.overrides
     )
     scheduler = _scheduler(args.rpm, args.tpm, args.calls, "--calls")
+    from ._progress import SweepBar  # rich: imported only by the command that draws with it
+
     bar = None if args.quiet else SweepBar(sys.stderr, title=sweep.scenario_name)
     sweeping = partial(
         run_sweep, sweep, runs, args.out, concurrency=args.concurrency, backend=args.backend,
