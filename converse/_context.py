@@ -96,7 +96,7 @@ class RunContext:
         if self.observer is not None:
             self.observer(event)
         if type(event) is LLMCall:
-            if self.recorder is not None:
+            if self.recorder is not None and self.recorder.is_alive:  # not once the run is over
                 await self.recorder.ask(FLUSH)
             self.ledger.charge(event.actor, event.usage)
             over = self.ledger.over(self.scenario.budget)

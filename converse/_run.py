@@ -307,7 +307,7 @@ async def _run(
         raise
     finally:
         with anyio.CancelScope(shield=True):
-            if root is not None and root.is_alive:
+            if root is not None:  # also waits for a root stopping on its own (a failure) to be done
                 await root.stop(drain=False)
             ledger = ctx.ledger
             price = ledger.price
