@@ -20,11 +20,11 @@ import msgspec
 import structlog
 
 from ._events import ChatMessage
-from ._models import CompletionRequest, CompletionResponse, Hints, Model
+from ._models import CompletionRequest, CompletionResponse, Hints, Model, endpoint_of
 
 __all__ = ["CacheStatistics", "CachedModel"]
 
-CACHE_VERSION = 1  # part of every key: a new entry format (or key recipe) starts afresh
+CACHE_VERSION = 2  # part of every key: a new entry format (or key recipe) starts afresh
 _log = structlog.get_logger()
 
 
@@ -68,8 +68,9 @@ _entry_decoder = msgspec.json.Decoder(_Entry)
 class CachedModel:
     """A ``Model`` that answers from a cache directory when it can and from ``inner`` otherwise.
 
-    The key is the blake2b hash (32 bytes, hex) of the inner model's spec without
-    ``?options`` (``openai:gpt-4o``, ``offline``), the messages and ``request.sent_params()``.
+    The key is the blake2b hash (32 bytes, hex) of the inner model's endpoint (its server and
+    name, ``https://api.openai.com/v1|gpt-4o``; for a model that names no server, its spec
+    without ``?options``: ``offline``), the messages and ``request.sent_params()``.
     ``hints`` stay out of it, since no provider sees them, except for the offline model
     (spec kind ``offline``): its answer is a function of the hints (speaker, period, ...) and
     of its seed, so for it both are part of the key. The seed is read from the inner
@@ -89,7 +90,10 @@ class CachedModel:
         self.inner = inner
         self.directory = Path(directory)
         head = inner.spec.partition("?")[0]
-        self._spec = head
+        # The server is part of what answered: the same model name at another base URL (a
+        # local vLLM, say, against OpenAI) is another model. ``endpoint_of`` is the spec
+        # without options for a model that names no server.
+        self._spec = endpoint_of(inner)
         self._offline = head.partition(":")[0] == "offline"
         seed = getattr(inner, "seed", None) if self._offline else None
         self._seed = seed if isinstance(seed, int) else None

@@ -8,8 +8,10 @@ appears in an error message: the SDK's messages are scrubbed of it before they g
 
 from __future__ import annotations
 
+import email.utils
 import json
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 from ._events import Usage
@@ -162,16 +164,29 @@ class OpenAIModel:
         await self._client.close()
 
 
-def retry_after(headers: Any) -> float | None:
-    """Seconds the server asked us to wait (``retry-after-ms`` or ``retry-after``), if any."""
+def retry_after(headers: Any, *, now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms``, or ``retry-after`` as seconds
+    or as an HTTP date), if any; ``now`` is the Unix time a date is counted from."""
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         value = headers.get(name) if headers is not None else None
         if value is None:
             continue
+        seconds: float | None
         try:
             seconds = float(value) * scale
         except ValueError:
-            continue  # an HTTP date: rare from model servers; the backoff applies instead
-        if seconds >= 0:
+            seconds = None if name == "retry-after-ms" else _until(value, time.time() if now is None else now)
+        if seconds is not None and seconds >= 0:
             return seconds
     return None
+
+
+def _until(date: str, now: float) -> float | None:
+    """Seconds from ``now`` to an HTTP date (``Wed, 21 Oct 2026 07:28:00 GMT``); 0 if past."""
+    try:
+        when = email.utils.parsedate_to_datetime(date)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now)

@@ -135,6 +135,20 @@ async def test_the_spec_is_part_of_the_key_but_not_its_options(backend: str, tmp
     assert cached.spec == "openai:gpt-4o?stream=1&timeout=5"
 
 
+async def test_the_server_is_part_of_the_key(backend: str, tmp_path: Path) -> None:
+    openai = Counting("openai:llama3")
+    openai.endpoint = "https://api.openai.com/v1|llama3"  # type: ignore[attr-defined]
+    local = Counting("openai:llama3")
+    local.endpoint = "http://127.0.0.1:8000/v1|llama3"  # type: ignore[attr-defined]
+    await CachedModel(openai, tmp_path).complete(request())
+    await CachedModel(local, tmp_path).complete(request())
+    assert (openai.calls, local.calls) == (1, 1)  # the same name elsewhere is another model
+    again = Counting("openai:llama3?stream=1")
+    again.endpoint = "http://127.0.0.1:8000/v1|llama3"  # type: ignore[attr-defined]
+    await CachedModel(again, tmp_path).complete(request())
+    assert again.calls == 0
+
+
 async def test_hints_are_not_part_of_the_key_for_a_provider(backend: str, tmp_path: Path) -> None:
     inner = Counting("openai:gpt-4o")
     cached = CachedModel(inner, tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 import converse
 from actors import ActorSystem
 from converse import LLMAttempt, LLMCall, RunError, RunFinished
+from converse._openai import retry_after
 from converse._scheduler import Limits, Scheduler
 from converse._testserver import Faults, ModelServer
 from converse.testing import events_of, run_and_read
@@ -169,3 +171,20 @@ def test_the_command_line_against_a_local_server(tmp_path: Path) -> None:
     assert no_key.stderr.strip() == (
         "converse: error: model 'openai:gpt-4o': no API key: set OPENAI_API_KEY (or --base-url for a local server)"
     )
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after": "3"}, 3.0),
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
+        ({"retry-after": "Sun, 22 Nov 2026 00:00:30 GMT"}, 30.0),  # an HTTP date, 30 s ahead
+        ({"retry-after": "Sat, 21 Nov 2026 23:00:00 GMT"}, 0.0),  # a date already past
+        ({"retry-after": "soon"}, None),
+        ({"retry-after": "Sun, 22 Nov 2026 00:00:30"}, None),  # no time zone: not a valid HTTP date
+        ({}, None),
+    ],
+)
+def test_retry_after_reads_seconds_milliseconds_and_http_dates(headers: dict[str, str], seconds: float | None) -> None:
+    now = datetime.datetime(2026, 11, 22, tzinfo=datetime.UTC).timestamp()
+    assert retry_after(headers, now=now) == seconds
