@@ -68,6 +68,14 @@ class _Batch(msgspec.Struct, frozen=True, kw_only=True):
     default: Limits
 
 
+class _Waiting:
+    """No run of the batch ended within a tick (the worker's thread gets a moment to itself)."""
+
+
+_WAITING = _Waiting()
+_TICK = 0.1  # seconds a worker's thread waits for an outcome at a time: how soon Ray can cancel it
+
+
 class _Outcome(msgspec.Struct, frozen=True, kw_only=True):
     """What a worker sends back for each run (Ray pickles it): what the local backend has."""
 
@@ -274,17 +282,24 @@ def _stop(ray: Any, generators: list[Any], limiter: Any) -> None:
 def _run_batch(batch: _Batch, limiter: Any) -> Iterator[_Outcome]:
     """A Ray task: run one batch on an event loop in this worker, yielding each run's outcome
     as it ends. (Ray takes no ``async def`` tasks; a blocking portal lets it yield meanwhile.)
-    When Ray cancels the task, leaving the ``with`` cancels the runs, and their logs end."""
+    When Ray cancels the task, leaving the ``with`` cancels the runs, and their logs end.
+
+    Ray cancels a task by raising in its thread, which only happens while the thread runs
+    Python: so the thread waits for the next outcome a moment at a time, not until a run ends.
+    """
     with (
         start_blocking_portal("asyncio") as portal,
         portal.wrap_async_context_manager(_outcomes(batch, limiter)) as next_outcome,
     ):
         while (item := portal.call(next_outcome)) is not None:
-            yield item
+            if isinstance(item, _Outcome):
+                yield item
 
 
 @asynccontextmanager
-async def _outcomes(batch: _Batch, limiter: Any) -> AsyncIterator[Callable[[], Awaitable[_Outcome | None]]]:
+async def _outcomes(
+    batch: _Batch, limiter: Any
+) -> AsyncIterator[Callable[[], Awaitable[_Outcome | _Waiting | None]]]:
     watcher = Watcher()
     if limiter is None:
         scheduler = Scheduler(batch.limits, default=batch.default)
@@ -300,11 +315,15 @@ async def _outcomes(batch: _Batch, limiter: Any) -> AsyncIterator[Callable[[], A
         observer=watcher.observe,
     ) as stream:
 
-        async def next_outcome() -> _Outcome | None:
-            try:
-                item = await stream.receive()
-            except anyio.EndOfStream:
-                return None
+        async def next_outcome() -> _Outcome | _Waiting | None:
+            item = None
+            with anyio.move_on_after(_TICK):
+                try:
+                    item = await stream.receive()
+                except anyio.EndOfStream:
+                    return None
+            if item is None:
+                return _WAITING
             run = item.job.run_id
             assert run is not None
             judged, tokens = watcher.take(run)
