@@ -164,20 +164,12 @@ def row_of(
     """The summary row of a run (``status``, by default ``pending``, when it has no result)."""
     if finished is None:
         return SweepRow(run=run.run_id, dials=run.dials, seed=run.seed, status=status or "pending")
-    return SweepRow(
-        run=run.run_id,
-        dials=run.dials,
-        seed=run.seed,
-        status=finished.status,
-        reason=finished.reason,
-        periods=finished.periods,
-        turns=finished.turns,
-        llm_calls=finished.llm_calls,
-        prompt_tokens=finished.prompt_tokens,
-        completion_tokens=finished.completion_tokens,
-        cost_usd=finished.cost_usd,
-        scores=scores_of(judged.scores) if judged is not None else {},
-    )
+    totals = {name: getattr(finished, name) for name in _TOTALS}  # as RunFinished and RunResult name them
+    scores = scores_of(judged.scores) if judged is not None else {}
+    return SweepRow(run=run.run_id, dials=run.dials, seed=run.seed, scores=scores, **totals)
+
+
+_TOTALS = ("status", "reason", "periods", "turns", "llm_calls", "prompt_tokens", "completion_tokens", "cost_usd")
 
 
 async def run_sweep(
