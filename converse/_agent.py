@@ -9,15 +9,15 @@ advises except through that agent's public statement.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from functools import partial
 
 from actors import Actor, ActorRef, Escalate
 
+from ._calling import PromptChain, call_and_record
 from ._clock import period_label, periods
 from ._context import RunContext
-from ._events import ChatMessage, LLMCall, SharedPrefix
+from ._events import ChatMessage
 from ._models import CompletionRequest, Hints, estimate_tokens
 from ._moderator import CouncilModerator
 from ._protocol import Convene, Deliberate, Deliberated, Opening, Path, Pending, Said, TurnToken
@@ -66,8 +66,7 @@ class AgentActor(Actor):
         self.prepared: dict[str, list[tuple[str, str]]] = {}  # debates held ahead of my turn
         self.council: ActorRef | None = None
         self.first_turn = True
-        self.last_call = 0  # my previous model call, whose prompt my next one extends
-        self.last_prompt: list[ChatMessage] = []
+        self.chain = PromptChain()  # my previous model call, whose prompt my next one extends
         self.system_message = ChatMessage(role="system", content=self._system_prompt())
         self.prompt_chars = len(self.system_message.content)  # of the prompt so far, for estimates
 
@@ -245,32 +244,10 @@ class AgentActor(Actor):
                 end_token=ctx.scenario.termination.end_token,
             ),
         )
-        started = time.perf_counter()
-        attempts = [1]
         estimate = estimate_tokens(self.prompt_chars + len(user)) + settings.max_tokens
-        response = await ctx.complete(request, conversation=self.path, estimate=estimate, attempts=attempts)
-        latency = time.perf_counter() - started
-        recorded = response.recorded
-        call = recorded.call if recorded is not None else ctx.next_call()
-        shared, fresh = _shared_prefix(self.last_prompt, messages)
-        await ctx.emit(
-            LLMCall(
-                run=ctx.run,
-                call=call,
-                conversation=self.path,
-                actor=self.name,
-                purpose=kind,
-                model=response.model,
-                messages=fresh,
-                params=request.sent_params(),
-                response=response.text,
-                usage=response.usage,
-                latency=recorded.latency if recorded is not None else round(latency, 6),
-                shared=SharedPrefix(call=self.last_call, count=shared) if shared else None,
-                attempt=recorded.attempt if recorded is not None else attempts[0],
-            )
+        response = await call_and_record(
+            ctx, request, conversation=self.path, actor=self.name, purpose=kind, estimate=estimate, chain=self.chain
         )
-        self.last_call, self.last_prompt = call, messages
         text = response.text.strip()
         if kind == "line":
             text = _strip_speaker(text, self.name)
@@ -290,15 +267,3 @@ def _strip_speaker(text: str, name: str) -> str:
     return text[len(prefix) :].lstrip() if text.startswith(prefix) else text
 
 
-
-def _shared_prefix(previous: list[ChatMessage], messages: list[ChatMessage]) -> tuple[int, list[ChatMessage]]:
-    """How many leading messages ``messages`` shares with ``previous``."""
-    n = len(previous)
-    if n <= len(messages) and messages[:n] == previous:  # identical objects: a C-speed check
-        return n, messages[n:]
-    n = 0
-    for mine, theirs in zip(previous, messages, strict=False):
-        if mine is not theirs:
-            break
-        n += 1
-    return n, messages[n:]

@@ -112,11 +112,29 @@ class RunContext:
             recorded = self.replay.take(request)
             if recorded is not None:
                 return recorded
+        return await self.call_model(request, conversation=conversation, estimate=estimate, attempts=attempts)
+
+    def take_recorded(self, request: CompletionRequest) -> CompletionResponse | None:
+        """The recorded answer to ``request`` when replaying (``None`` otherwise, or when the
+        log holds none): for turns that ask several requests at once, taken in order first."""
+        return self.replay.take(request) if self.replay is not None else None
+
+    async def call_model(
+        self,
+        request: CompletionRequest,
+        *,
+        conversation: tuple[str, ...],
+        estimate: int,
+        attempts: list[int],
+        model: Model | None = None,
+    ) -> CompletionResponse:
+        """Ask ``model`` (the run's by default) through the scheduler, never the replay book."""
+        model = model or self.model
         return await self.scheduler.call(
-            self.endpoint,
+            self.endpoint if model is self.model else endpoint_of(model),
             self.run,
             estimate,
-            partial(self.model.complete, request),
+            partial(model.complete, request),
             tokens_used=CompletionResponse.tokens_used,
             on_attempt=self.attempt_reporter(conversation, request.hints.speaker, attempts),
         )
