@@ -32,20 +32,24 @@ async def call_and_record(
     purpose: str,
     estimate: int,
     chain: PromptChain,
-    recorded: CompletionResponse | None = None,
+    answered: CompletionResponse | None = None,
     model: Model | None = None,
+    latency: float | None = None,
+    attempt: int | None = None,
 ) -> CompletionResponse:
     """Answer ``request`` and log it as ``actor``'s call for ``purpose``.
 
     Args:
-        recorded: an answer already taken from the replay book (``ctx.take_recorded``);
-            without one the replay book is asked first, then the model.
+        answered: an answer already had: taken from the replay book (``ctx.take_recorded``)
+            or given by a person; without one the replay book is asked first, then the model.
         model: a model other than the run's (a critic's, say): asked directly, never
-            served from the replay book unless ``recorded`` is given.
+            served from the replay book unless ``answered`` is given.
+        latency: how long a live ``answered`` took (recorded as the call's latency).
+        attempt: which attempt gave a live ``answered``.
     """
     started = time.perf_counter()
     attempts = [1]
-    response = recorded
+    response = answered
     if response is None:
         if model is None:
             response = await ctx.complete(request, conversation=conversation, estimate=estimate, attempts=attempts)
@@ -53,7 +57,10 @@ async def call_and_record(
             response = ctx.take_recorded(request) or await ctx.call_model(
                 request, conversation=conversation, estimate=estimate, attempts=attempts, model=model
             )
-    latency = time.perf_counter() - started
+    if latency is None:
+        latency = time.perf_counter() - started
+    if attempt is not None:
+        attempts[0] = attempt
     logged = response.recorded
     call = logged.call if logged is not None else ctx.next_call()
     messages = request.messages

@@ -17,8 +17,11 @@ __all__ = ["check_scenario"]
 
 def check_scenario(scenario: Scenario, file: str) -> None:
     """Checks the types alone cannot express: names, orders, clock, templates."""
+    if scenario.roleplay is not None:
+        _check_roleplay(scenario, file)
+        return
     if not scenario.agents:
-        raise ScenarioError(file, "$.agents", "a scenario needs at least one agent")
+        raise ScenarioError(file, "$.agents", "a scenario needs at least one agent (or a [roleplay] table)")
     clock = scenario.clock
     if clock.end is not None and clock.end < clock.start:
         raise ScenarioError(file, "$.clock.end", f"ends ({clock.end}) before it starts ({clock.start})")
@@ -27,12 +30,7 @@ def check_scenario(scenario: Scenario, file: str) -> None:
         raise ScenarioError(
             file, "$.termination", "nothing ends the conversation: set clock.end or termination.max_turns"
         )
-    for key, value in (("tokens", scenario.budget.tokens), ("usd", scenario.budget.usd)):
-        if value is not None and value <= 0:
-            raise ScenarioError(file, f"$.budget.{key}", "must be positive")
-    for name, price in scenario.prices.items():
-        if price.input < 0 or price.output < 0:
-            raise ScenarioError(file, f"$.prices.{name}", "prices must not be negative")
+    _check_money(scenario, file)
     if term.max_turns is not None and term.max_turns < 1:
         raise ScenarioError(file, "$.termination.max_turns", "must be at least 1")
     for key in scenario.dials:
@@ -115,3 +113,54 @@ def _check_prompts(prompts: Prompts, path: str, scenario: Scenario, file: str, *
                 raise ScenarioError(file, f"{path}.{key}", f"unknown placeholder {{{name}}} (known: {options})")
         for name in sorted(needed - names):
             raise ScenarioError(file, f"{path}.{key}", f"must contain {{{name}}}")
+
+
+def _check_money(scenario: Scenario, file: str) -> None:
+    for key, value in (("tokens", scenario.budget.tokens), ("usd", scenario.budget.usd)):
+        if value is not None and value <= 0:
+            raise ScenarioError(file, f"$.budget.{key}", "must be positive")
+    for name, price in scenario.prices.items():
+        if price.input < 0 or price.output < 0:
+            raise ScenarioError(file, f"$.prices.{name}", "prices must not be negative")
+
+
+def _check_roleplay(scenario: Scenario, file: str) -> None:
+    """A role-play's table: non-empty roles and task, sensible limits, known placeholders."""
+    from .camel._prompts import PROMPT_FIELDS  # here: camel builds on the scenario module
+
+    play = scenario.roleplay
+    assert play is not None
+    if scenario.agents:
+        raise ScenarioError(file, "$.agents", "a role-play has no agents list: its agents are the AI user and assistant")
+    for key in ("assistant_role", "user_role", "task", "end_token"):
+        if not str(getattr(play, key)).strip():
+            raise ScenarioError(file, f"$.roleplay.{key}", "must not be empty")
+    limits = {
+        "max_messages": (play.max_messages, 1), "user_no_instruct": (play.user_no_instruct, 1),
+        "assistant_instruct": (play.assistant_instruct, 1), "repeat_messages": (play.repeat_messages, 0),
+        "token_limit": (play.token_limit, 1), "specifier.word_limit": (play.specifier.word_limit, 1),
+        "critic.retries": (play.critic.retries, 0),
+    }
+    for key, (value, least) in limits.items():
+        if value < least:
+            raise ScenarioError(file, f"$.roleplay.{key}", f"must be at least {least}, not {value}")
+    if play.critic.kind != "none" and play.critic.candidates < 2:
+        raise ScenarioError(file, "$.roleplay.critic.candidates", "a critic needs at least 2 candidates to choose from")
+    for key, (allowed, needed) in PROMPT_FIELDS.items():
+        template = getattr(play.prompts, key)
+        if not template:
+            continue
+        path = f"$.roleplay.prompts.{key}"
+        names = template_fields(template, path, file)
+        for name in sorted(names - allowed):
+            raise ScenarioError(file, path, f"unknown placeholder {{{name}}} (known: {', '.join(sorted(allowed))})")
+        for name in sorted(needed - names):
+            raise ScenarioError(file, path, f"must contain {{{name}}}")
+    _check_money(scenario, file)
+    for i, metric in enumerate(scenario.judge.metrics or []):
+        if metric.subjects != "run":
+            raise ScenarioError(file, f"$.judge.metrics[{i}].subjects", "a role-play's scores are of the whole run")
+    if scenario.judge.metrics is not None:
+        from ._verdict import check_judge
+
+        check_judge(scenario, file)

@@ -171,6 +171,37 @@ class Judged(Event, tag="judged", kw_only=True):
     scores: list[Score]
 
 
+class TaskSpecified(Event, tag="task_specified", kw_only=True):
+    """A role-play's task, as given and as the task specifier (and planner) made it.
+
+    ``specified`` is the task both agents are told: the original one when no specifier
+    runs. ``planned`` is the planner's list of subtasks, when one runs (the agents are told
+    it after the task).
+    """
+
+    assistant_role: str
+    user_role: str
+    original: str
+    specified: str
+    planned: str | None = None
+
+
+class CriticChoice(Event, tag="critic_choice", kw_only=True):
+    """A critic chose one of an agent's candidate messages (1-based ``choice``).
+
+    ``by`` is ``critic`` (a model), ``human`` (at the terminal) or ``fallback`` (no valid
+    choice after every retry: a seeded random pick, as CAMEL did).
+    """
+
+    conversation: tuple[str, ...]
+    proposer: str
+    critic: str
+    options: list[str]
+    choice: int
+    by: Literal["critic", "human", "fallback"]
+    explanation: str = ""
+
+
 class RunError(Event, tag="error", kw_only=True):
     """Something went wrong; ``fatal`` errors end the run."""
 
@@ -222,6 +253,8 @@ AnyEvent = (
     | LLMCall
     | LLMAttempt
     | ConversationEnded
+    | TaskSpecified
+    | CriticChoice
     | Judged
     | Ledger
     | RunError
@@ -237,6 +270,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     LLMCall,
     LLMAttempt,
     ConversationEnded,
+    TaskSpecified,
+    CriticChoice,
     Judged,
     Ledger,
     RunError,

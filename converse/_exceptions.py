@@ -11,7 +11,8 @@ Hierarchy::
     ├── StructuredOutputError  a model never answered with JSON of the asked-for schema
     ├── ReplayError        a log holds no answer to a request, or not this request (``converse._replay``)
     ├── NothingToResume    the run to resume already ended for good (``converse._resume``)
-    └── SweepError         a sweep's grid, repeats or output directory is wrong
+    ├── SweepError         a sweep's grid, repeats or output directory is wrong
+    └── DatasetError       a role-play dataset's roles, tasks or output directory is wrong
 
 Each is meant to be shown to a user as one line: ``str(err)`` names the place.
 """
@@ -71,4 +72,16 @@ class SweepError(ConverseError):
         super().__init__(f"{where}: {problem}")
 
     def __reduce__(self) -> tuple[type[SweepError], tuple[str, str]]:
+        return (type(self), (self.where, self.problem))
+
+
+class DatasetError(ConverseError):
+    """A role-play dataset that cannot be made as asked, e.g. ``--user-roles users.txt: no such file``."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}")
+
+    def __reduce__(self) -> tuple[type[DatasetError], tuple[str, str]]:
         return (type(self), (self.where, self.problem))

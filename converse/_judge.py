@@ -202,6 +202,8 @@ class RunJudge:
         judge = scenario.judge
         if not judge.enabled:
             return None
+        if scenario.roleplay is not None and judge.metrics is None and judge.function is None:
+            return None  # the default metrics score AI labs; a role-play is judged only when asked
         return cls(scenario, load_function(judge.function, file) if judge.function else None)
 
     def open(self, *, seed: int, base_url: str | None) -> None:

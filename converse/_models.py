@@ -20,7 +20,11 @@ from ._exceptions import ModelSpecError
 
 _CONTENT = attrgetter("content")
 
-AnswerKind = Literal["statement", "line", "judge", "other"]
+AnswerKind = Literal[
+    "statement", "line", "judge", "other",
+    # role-playing (converse.camel)
+    "specify", "plan", "instruction", "solution", "acknowledge", "critic", "roles", "tasks",
+]
 
 
 class Hints(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -28,11 +32,17 @@ class Hints(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
     Attributes:
         kind: ``statement`` (an agent's public statement for a period), ``line`` (one line
-            in a council debate), ``judge`` or ``other``.
+            in a council debate), ``judge`` or ``other``; for role-playing, ``specify``
+            (the task specifier), ``plan`` (the planner), ``instruction`` (the AI user),
+            ``solution`` (the AI assistant), ``acknowledge`` (the assistant's reply to its
+            own rules, in the 2023 kick-off), ``critic``, and ``roles`` or ``tasks`` (lists
+            for dataset generation).
         speaker: who is answering.
         organisation: the speaker's organisation (for council members).
         period: the current period label.
         end_token: the token that ends the conversation, if any.
+        candidate: which of several candidate answers this is (1, 2, ...), 0 for a single
+            answer; candidates of one turn are the same request, sampled apart.
     """
 
     kind: AnswerKind = "other"
@@ -40,6 +50,7 @@ class Hints(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     organisation: str = ""
     period: str = ""
     end_token: str | None = None
+    candidate: int = 0
 
 
 class CompletionRequest(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -3,7 +3,8 @@ shipped scenarios ask for (yearly reports, council lines, debate remarks) from p
 choosing with a ``random.Random`` seeded by a blake2b hash of the seed, the request's system
 prompt, its newest user message, its length and its hints. Its reports follow the world of
 the shipped prompts (oversight and competitive pressure move the year a lab builds AGI), and
-it answers a judge's structured request from the record it is shown (``_offline_judge``)."""
+it answers a judge's structured request from the record it is shown (``_offline_judge``). It
+also plays every part of a CAMEL role-play (``camel._offline``)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ from ._phrases import (
     STYLES,
     SUFFIXES,
 )
+from .camel._offline import KINDS as CAMEL_KINDS
+from .camel._offline import answer as camel_answer
 
 
 def _pick(r: random.Random, bank: Sequence[str]) -> str:
@@ -190,8 +193,10 @@ class OfflineModel:
                 break
         # The system prompt, the newest user message, the hints and the prompt's length
         # identify a turn; hashing the whole (growing) history would cost more and more.
-        parts = (self._seed, h.kind, h.speaker, h.organisation, h.period, h.end_token or "",
+        parts: tuple[str, ...] = (self._seed, h.kind, h.speaker, h.organisation, h.period, h.end_token or "",
                  str(len(request.messages)), system, user)
+        if h.candidate:  # candidates of one turn are sampled apart
+            parts += (str(h.candidate),)
         digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=8).digest()
         r = random.Random(int.from_bytes(digest, "big"))
         speaker = h.speaker or h.organisation or "Agent"
@@ -203,6 +208,10 @@ class OfflineModel:
                 text = _remark(r, speaker, user)
         elif h.kind == "line":
             text = _line(r, speaker, h.organisation or speaker, h.period, system, user)
+        elif h.kind in CAMEL_KINDS:
+            text = camel_answer(r, request, system, user, seed=self._seed)
+            if h.kind == "instruction":
+                return text  # the AI user says the end token when the task is done
         elif h.kind in ("judge", "other") and (verdict := verdict_json(request.messages)) is not None:
             text = verdict  # a structured request: the JSON Schema is in the prompt
         else:

@@ -28,14 +28,14 @@ class SweepBar:
     bar's own refresh rate, so a busy sweep does not redraw per call.
     """
 
-    def __init__(self, file: IO[str], *, title: str) -> None:
+    def __init__(self, file: IO[str], *, title: str, unit: str = "runs") -> None:
         self.console = Console(file=file, stderr=True)
         self.bar = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn(
-                "runs · {task.fields[failed]} failed · {task.fields[tokens]} tokens · ${task.fields[cost]}"
+                unit + " · {task.fields[failed]} failed · {task.fields[tokens]} tokens · ${task.fields[cost]}"
             ),
             TimeElapsedColumn(),
             TextColumn("eta"),
@@ -68,9 +68,13 @@ class SweepBar:
 
     def finished(self, row: SweepRow) -> None:
         """A run ended (its tokens replace the live count's share)."""
-        self.failed += row.status != "completed"
-        self.done_tokens += row.prompt_tokens + row.completion_tokens
-        self.cost += row.cost_usd
+        self.ended(row.status == "completed", row.prompt_tokens + row.completion_tokens, row.cost_usd)
+
+    def ended(self, completed: bool, tokens: int, cost: float) -> None:
+        """A run ended, completed or not, having spent ``tokens`` and ``cost``."""
+        self.failed += not completed
+        self.done_tokens += tokens
+        self.cost += cost
         if self.task is not None:
             self.bar.advance(self.task)
         self._show()

@@ -49,6 +49,10 @@ def render_markdown(events: Sequence[AnyEvent]) -> str:
     """
     if not events or not isinstance(events[0], RunStarted):
         raise ValueError("render_markdown needs a run's events, starting with run_started")
+    if events[0].scenario.get("roleplay") is not None:  # a role-play has its own layout
+        from .camel._render import render_roleplay_markdown
+
+        return render_roleplay_markdown(events)
     with gc_paused():
         return _render(events[0], events)
 

@@ -297,7 +297,12 @@ async def _run(
         await _started(ctx, source, overrides)
     root: ActorRef | None = None
     try:
-        root = await system.spawn(partial(RunRoot, ctx), supervision=Stop())
+        root_type: type[RunRoot] = RunRoot
+        if scenario.roleplay is not None:
+            from .camel._session import RolePlayRoot  # it builds on this module
+
+            root_type = RolePlayRoot
+        root = await system.spawn(partial(root_type, ctx), supervision=Stop())
         await root.tell(Begin())
         await ctx.done.wait()
         if judge is not None:

@@ -16,6 +16,8 @@ import msgspec
 from ._checks import check_scenario
 from ._conditions import resolve_conditions
 from ._exceptions import ScenarioError
+from ._roleplay import RolePlay
+from ._strict import Strict
 
 TurnPolicy = Literal["round-robin", "random", "simultaneous", "scripted"]
 PublicContext = Literal["none", "last-period", "all"]
@@ -24,8 +26,7 @@ DialValue = str | int | float | bool
 AgentKind = Literal["lab", "government", "organisation", "person"]
 
 
-class _Strict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Anything a user writes: immutable, and an unknown key is an error."""
+_Strict = Strict
 
 
 class Clock(_Strict, frozen=True, kw_only=True):
@@ -161,7 +162,8 @@ class Conversation(_Strict, frozen=True, kw_only=True):
 
 
 class Scenario(_Strict, frozen=True, kw_only=True):
-    """A whole simulation, as written in a scenario file."""
+    """A whole simulation, as written in a scenario file: ``agents`` in a public
+    conversation, or a ``roleplay`` (CAMEL's AI user and AI assistant)."""
 
     name: str
     title: str = ""
@@ -175,7 +177,8 @@ class Scenario(_Strict, frozen=True, kw_only=True):
     prices: dict[str, Price] = {}
     budget: Budget = Budget()
     judge: Judge = Judge()
-    agents: list[Agent]
+    agents: list[Agent] = []
+    roleplay: RolePlay | None = None
 
 
 _PATH_IN_MESSAGE = re.compile(r"^(?P<problem>.*) - at `(?P<path>[^`]*)`$", re.S)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import shutil
 import sys
@@ -145,7 +146,11 @@ def _parser() -> argparse.ArgumentParser:
 
     replay = commands.add_parser("replay", help="render an event log", description="Render an event log.")
     replay.add_argument("events", type=Path, help="an events.jsonl file (or its run directory)")
-    replay.add_argument("--format", choices=["markdown"], default="markdown", help="output format")
+    replay.add_argument(
+        "--format", choices=["markdown", "camel", "finetune"], default="markdown",
+        help="markdown (the transcript), camel (a role-play in CAMEL's chat format, JSON) or finetune "
+        "(OpenAI fine-tuning JSONL)",
+    )
     replay.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
     replay.set_defaults(handler=_cmd_replay)
 
@@ -158,6 +163,9 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("scenarios", help="list the built-in scenarios")
     listing.set_defaults(handler=_cmd_scenarios)
+    from .camel._cli import add_parser as add_camel  # it builds on this module's helpers
+
+    add_camel(commands)
     return parser
 
 
@@ -281,12 +289,23 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     path: Path = args.events
     if path.is_dir():
         path = path / "events.jsonl"
-    text = render_markdown(read_events(path))
+    text = _render(read_events(path), args.format, str(path))
     if args.output is None:
         sys.stdout.write(text)
     else:
         args.output.write_text(text, encoding="utf-8")
     return 0
+
+
+def _render(events: list[Any], form: str, source: str) -> str:
+    if form == "markdown":
+        return render_markdown(events)
+    from .camel._dataset import chat_record, finetune_record
+
+    if form == "camel":
+        return json.dumps(chat_record(events, source=source), ensure_ascii=False, indent=2) + "\n"
+    example = finetune_record(events, source=source)
+    return "" if example is None else json.dumps(example, ensure_ascii=False) + "\n"
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -1,0 +1,1 @@
+"""CAMEL role-playing and dataset generation."""

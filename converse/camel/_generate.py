@@ -1,0 +1,332 @@
+"""Dataset generation at scale: CAMEL's recipe on the engine's actors, scheduler and logs.
+
+Assistant roles x user roles x tasks role-plays, each one run of the base scenario (its
+``[roleplay]`` settings, with the roles and task of the chat), run concurrently through
+``run_many`` and so through one scheduler. The role lists and tasks come from files or
+from the model (one call per list, one per pair of roles, as CAMEL made them).
+
+Layout of the output directory::
+
+    generate.json              what this dataset is (a second run continues it)
+    assistant_roles.txt        "1. Accountant" ...
+    user_roles.txt
+    tasks/001_002.txt          the tasks of assistant role 1 and user role 2
+    metadata/events.jsonl      the model calls that made the lists
+    runs/001_002_003/          each chat's run directory (events.jsonl, transcript.md)
+    chat/001_002_003.json      each completed chat in CAMEL's chat format
+    instructions.json          every instruction pair (CAMEL's instruction format)
+    finetune.jsonl             one OpenAI fine-tuning example per chat (the assistant's side)
+    stats.json, stats.md       termination reasons, messages per chat, tokens
+
+Running the same command again skips finished chats and resumes interrupted ones from
+their logs; lists and tasks already made are read back, not asked for again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import msgspec
+
+from .._events import Event, LLMCall, RunFinished
+from .._exceptions import ConverseError, DatasetError
+from .._log import read_events
+from .._many import Job, run_many
+from .._run import RunResult, ensure_transcript
+from .._scenario import Scenario, load_scenario
+from .._scheduler import Scheduler
+from .._summary import write_text_atomic
+from .._sweep import read_run
+from ._dataset import chat_record, finetune_record, instruction_records, read_list_file
+from ._metadata import Lists, make_lists
+from ._stats import DatasetStats, RunTotals, dataset_stats, stats_json, stats_markdown
+
+__all__ = ["DatasetOutcome", "GenerateProgress", "Recipe", "generate"]
+
+MANIFEST = "generate.json"
+
+
+class Recipe(msgspec.Struct, frozen=True, kw_only=True):
+    """What a dataset is: recorded in ``generate.json``; a directory holds one recipe.
+
+    Attributes:
+        scenario: the base role-play scenario (file or built-in name).
+        overrides: ``--set`` changes to it.
+        model: the model spec (None: the scenario's).
+        seed: chat ``k`` (0-based, in id order) runs with seed ``seed + k``.
+        assistant_roles: the roles given, or None to have the model list ``num_assistant_roles``.
+        user_roles: likewise.
+        tasks: tasks given for every pair, or None to have the model list ``tasks_per_pair``.
+    """
+
+    scenario: str
+    overrides: tuple[str, ...] = ()
+    model: str | None = None
+    seed: int = 0
+    assistant_roles: tuple[str, ...] | None = None
+    user_roles: tuple[str, ...] | None = None
+    tasks: tuple[str, ...] | None = None
+    num_assistant_roles: int = 50
+    num_user_roles: int = 50
+    tasks_per_pair: int = 10
+
+
+class DatasetOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """What a generation left behind."""
+
+    directory: Path
+    chats: int
+    completed: int
+    failed: int
+    skipped: int
+    stats: DatasetStats
+
+
+class GenerateProgress(Protocol):
+    """What a progress display is told (``converse._progress.SweepBar`` is one)."""
+
+    def start(self, total: int, done: int, failed: int) -> None: ...
+    def ended(self, completed: bool, tokens: int, cost: float) -> None: ...
+    def tokens(self, count: int) -> None: ...
+
+
+def recipe_from_files(
+    scenario: str,
+    *,
+    assistant_roles: str | os.PathLike[str] | int = 50,
+    user_roles: str | os.PathLike[str] | int = 50,
+    tasks: str | os.PathLike[str] | int = 10,
+    **settings: Any,
+) -> Recipe:
+    """A recipe whose lists are read from files (a path) or made by the model (a count).
+
+    Raises:
+        DatasetError: a file is missing, unreadable or empty; a count is below 1.
+    """
+    given: dict[str, Any] = {}
+    for key, value, count_key in (
+        ("assistant_roles", assistant_roles, "num_assistant_roles"),
+        ("user_roles", user_roles, "num_user_roles"),
+        ("tasks", tasks, "tasks_per_pair"),
+    ):
+        if isinstance(value, int):
+            if value < 1:
+                raise DatasetError(f"--{count_key.replace('_', '-')}", f"must be at least 1, not {value}")
+            given[count_key] = value
+        else:
+            try:
+                given[key] = tuple(read_list_file(value))
+            except ConverseError as exc:
+                raise DatasetError(f"--{key.replace('_', '-')}", str(exc)) from None
+    return Recipe(scenario=scenario, **given, **settings)
+
+
+def base_scenario(recipe: Recipe) -> Scenario:
+    """The recipe's scenario, checked to be a role-play."""
+    scenario = load_scenario(recipe.scenario, list(recipe.overrides))
+    if scenario.roleplay is None:
+        raise DatasetError(recipe.scenario, "is not a role-play scenario (it has no [roleplay] table)")
+    return scenario
+
+
+def claim(out: Path, recipe: Recipe) -> None:
+    """Make ``out`` this recipe's directory, or check that it already is."""
+    manifest = out / MANIFEST
+    if manifest.exists():
+        try:
+            held = msgspec.json.decode(manifest.read_bytes(), type=Recipe)
+        except (msgspec.DecodeError, OSError) as exc:
+            raise DatasetError(str(manifest), f"not a dataset manifest ({exc}); choose another --out") from None
+        if msgspec.structs.replace(held, scenario="") != msgspec.structs.replace(recipe, scenario=""):
+            raise DatasetError(f"--out {out}", "holds another dataset (other roles, tasks or settings); choose another --out")
+        return
+    if out.exists() and not out.is_dir():
+        raise DatasetError(f"--out {out}", "is a file, not a directory")
+    if out.exists() and any(out.iterdir()):
+        raise DatasetError(f"--out {out}", f"is not empty and holds no {MANIFEST}; choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / MANIFEST, msgspec.json.format(msgspec.json.encode(recipe), indent=2).decode() + "\n")
+
+
+async def generate(
+    recipe: Recipe,
+    out: str | os.PathLike[str],
+    *,
+    concurrency: int = 64,
+    scheduler: Scheduler | None = None,
+    base_url: str | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    retry_failed: bool = False,
+    progress: GenerateProgress | None = None,
+) -> DatasetOutcome:
+    """Make (or continue) the dataset ``recipe`` describes in ``out``.
+
+    Raises:
+        DatasetError: the recipe or the directory is wrong, or the model gave no usable list.
+        ScenarioError: the base scenario is invalid.
+    """
+    if concurrency < 1:
+        raise DatasetError("--concurrency", f"must be at least 1, not {concurrency}")
+    scenario = base_scenario(recipe)
+    if scenario.roleplay is not None and scenario.roleplay.critic.kind == "human":
+        raise DatasetError("roleplay.critic.kind", "a person cannot critique many chats at once: use camel roleplay")
+    directory = Path(out)
+    claim(directory, recipe)
+    lists = await make_lists(recipe, scenario, directory, concurrency=concurrency, scheduler=scheduler,
+                             base_url=base_url, cache=cache)
+    harvest = _Harvest(directory)
+    jobs = list(_plan(recipe, scenario, lists, directory, harvest, retry_failed))
+    total = harvest.skipped + harvest.failed_before + len(jobs)
+    if progress is not None:
+        progress.start(total, harvest.skipped + harvest.failed_before, harvest.failed_before)
+
+    def observe(job: Job, event: Event) -> None:
+        if type(event) is LLMCall and progress is not None:
+            progress.tokens(event.usage.total_tokens)
+
+    try:
+        async with run_many(
+            jobs, concurrency=concurrency, out=directory / "runs", model=recipe.model, base_url=base_url,
+            scheduler=scheduler, cache=cache, observer=observe if progress is not None else None,
+        ) as finished:
+            async for item in finished:
+                completed = harvest.take(str(item.job.run_id), item.result, item.error)
+                if progress is not None:
+                    result = item.result
+                    tokens = result.prompt_tokens + result.completion_tokens if result else 0
+                    progress.ended(completed, tokens, result.cost_usd if result else 0.0)
+    finally:
+        stats = harvest.write()
+    return DatasetOutcome(
+        directory=directory, chats=total, completed=harvest.completed, failed=harvest.failed,
+        skipped=harvest.skipped, stats=stats,
+    )
+
+
+def chat_ids(lists: Lists) -> Iterator[tuple[str, int, int, int]]:
+    """Every chat's id (``001_002_003``: 1-based assistant role, user role, task) and indices."""
+    for a in range(len(lists.assistant_roles)):
+        for u in range(len(lists.user_roles)):
+            for t in range(len(lists.tasks[a][u])):
+                yield f"{a + 1:03}_{u + 1:03}_{t + 1:03}", a, u, t
+
+
+def _plan(recipe: Recipe, scenario: Scenario, lists: Lists, out: Path, harvest: _Harvest,
+          retry_failed: bool) -> Iterator[Job]:
+    play = scenario.roleplay
+    assert play is not None
+    for k, (chat, a, u, t) in enumerate(chat_ids(lists)):
+        run_dir = out / "runs" / chat
+        resume = False
+        if (out / "chat" / f"{chat}.json").exists():
+            harvest.skipped += 1
+            harvest.ids.append(chat)
+            continue
+        if run_dir.exists():
+            ended = read_run(run_dir)
+            if ended is not None and (ended[0].status == "completed" or not retry_failed):
+                harvest.take(chat, None, None, earlier=True)
+                continue
+            resume = ended is None and (run_dir / "events.jsonl").exists()
+            if not resume:
+                _remove(run_dir)
+        roleplay = msgspec.structs.replace(
+            play, assistant_role=lists.assistant_roles[a], user_role=lists.user_roles[u], task=lists.tasks[a][u][t]
+        )
+        title = f"Role-play {chat}: {roleplay.assistant_role} helps {roleplay.user_role}"
+        yield Job(
+            scenario=msgspec.structs.replace(scenario, title=title, roleplay=roleplay), seed=recipe.seed + k, run_id=chat,
+            resume=resume,
+        )
+
+
+def _remove(directory: Path) -> None:
+    import shutil
+
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+class _Harvest:
+    """Collects finished chats: writes each one's chat record as it ends, and the dataset's
+    instruction pairs, fine-tuning examples and statistics at the end."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.chats = out / "chat"
+        self.chats.mkdir(exist_ok=True)
+        self.ids: list[str] = []  # chats with a record, in the order found
+        self.finetune: dict[str, dict[str, Any] | None] = {}  # made this time, by chat
+        self.totals: dict[str, RunTotals] = {}
+        self.skipped = self.failed_before = self.completed = self.failed = 0
+
+    def take(self, chat: str, result: RunResult | None, error: str | None, *, earlier: bool = False) -> bool:
+        """A chat ended (now, or ``earlier``): keep its record; whether it completed."""
+        directory = self.out / "runs" / chat
+        try:
+            events = read_events(directory / "events.jsonl") if error is None else []
+        except ConverseError:
+            events = []
+        ended = next((e for e in reversed(events) if isinstance(e, RunFinished)), None)
+        completed = ended is not None and ended.status == "completed"
+        if completed:
+            record = chat_record(events, chat)
+            write_text_atomic(self.chats / f"{chat}.json", msgspec.json.encode(record).decode() + "\n")
+            self.finetune[chat] = finetune_record(events)
+            self.ids.append(chat)
+            if earlier:
+                ensure_transcript(directory)
+        if ended is not None:
+            self.totals[chat] = _totals(ended)
+        if earlier:
+            if completed:
+                self.skipped += 1
+            else:
+                self.failed_before += 1
+        elif completed:
+            self.completed += 1
+        else:
+            self.failed += 1
+        return completed
+
+    def write(self) -> DatasetStats:
+        """Write ``instructions.json``, ``finetune.jsonl`` and the statistics; return them."""
+        chats: list[dict[str, Any]] = []
+        pairs: list[dict[str, Any]] = []
+        lines: list[bytes] = []
+        for chat in sorted(set(self.ids)):
+            try:
+                record = msgspec.json.decode((self.chats / f"{chat}.json").read_bytes())
+            except (OSError, msgspec.DecodeError):
+                continue
+            chats.append(record)
+            pairs.extend(instruction_records(record))
+            example = self.finetune[chat] if chat in self.finetune else self._finetune_of(chat)
+            if example is not None:
+                lines.append(msgspec.json.encode(example))
+            if chat not in self.totals:
+                ended = read_run(self.out / "runs" / chat)
+                if ended is not None:
+                    self.totals[chat] = _totals(ended[0])
+        write_text_atomic(self.out / "instructions.json", msgspec.json.format(msgspec.json.encode(pairs)).decode())
+        write_text_atomic(self.out / "finetune.jsonl", b"".join(line + b"\n" for line in lines).decode())
+        failures = self.failed + self.failed_before
+        stats = dataset_stats(chats, list(self.totals.values()), failures)
+        write_text_atomic(self.out / "stats.json", stats_json(stats).decode())
+        write_text_atomic(self.out / "stats.md", stats_markdown(stats))
+        return stats
+
+    def _finetune_of(self, chat: str) -> dict[str, Any] | None:
+        try:
+            return finetune_record(read_events(self.out / "runs" / chat / "events.jsonl"))
+        except ConverseError:
+            return None
+
+
+def _totals(finished: RunFinished) -> RunTotals:
+    return RunTotals(
+        llm_calls=finished.llm_calls, prompt_tokens=finished.prompt_tokens,
+        completion_tokens=finished.completion_tokens, cost_usd=finished.cost_usd,
+    )

@@ -1,0 +1,218 @@
+"""The lists a dataset is made from: assistant roles, user roles, and tasks per pair of
+roles, read from files or asked of the model (one call per list, one per pair, as CAMEL
+made them), written as numbered text files, and never asked for twice.
+
+The calls are recorded in ``metadata/events.jsonl`` (a log like a run's), so what the
+lists cost, and the exact prompts that made them, are on file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+import structlog
+
+from .._cache import CachedModel
+from .._events import SCHEMA_VERSION, ChatMessage, LLMCall, RunFinished, RunStarted
+from .._exceptions import DatasetError
+from .._log import LogWriter
+from .._models import CompletionRequest, CompletionResponse, Hints, Model, estimate_prompt_tokens, open_model
+from .._run import ENGINE_VERSION, default_scheduler
+from .._scenario import Scenario, scenario_to_dict
+from .._scheduler import Scheduler
+from . import _prompts
+from ._dataset import parse_list, read_list_file, write_list_file
+
+if TYPE_CHECKING:
+    from ._generate import Recipe
+
+log = structlog.get_logger("converse.camel")
+
+_ONLY_THE_LIST = "Reply with the numbered list only, one item per line."
+
+
+@dataclass(slots=True)
+class Lists:
+    """The roles, and ``tasks[a][u]`` for assistant role ``a`` and user role ``u``."""
+
+    assistant_roles: list[str]
+    user_roles: list[str]
+    tasks: list[list[list[str]]] = field(default_factory=list)
+    missing: int = 0  # pairs the model gave no tasks for (asked again next time)
+
+
+class _Asker:
+    """Asks the model for lists through the scheduler and records every call."""
+
+    def __init__(self, model: Model, scheduler: Scheduler, out: Path, scenario: Scenario, recipe: Recipe) -> None:
+        self.model, self.scheduler, self.out = model, scheduler, out
+        self.scenario, self.recipe = scenario, recipe
+        self.writer: LogWriter | None = None
+        self.run = "metadata"
+        self.started = time.perf_counter()
+        self.calls = self.prompt_tokens = self.completion_tokens = 0
+
+    def _log(self) -> LogWriter:
+        if self.writer is None:
+            n, path = 1, self.out / "metadata" / "events.jsonl"
+            while path.exists():  # one log per session that asked for anything
+                n += 1
+                path = self.out / "metadata" / f"events-{n}.jsonl"
+            self.run = f"metadata-{n}"
+            self.writer = LogWriter(path, clock=lambda: time.perf_counter() - self.started)
+            self.writer.write(
+                RunStarted(
+                    run=self.run, scenario_name=self.scenario.name, source=self.recipe.scenario,
+                    scenario=scenario_to_dict(self.scenario), seed=self.recipe.seed, model=self.model.spec,
+                    engine_version=ENGINE_VERSION, schema_version=SCHEMA_VERSION,
+                    started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                )
+            )
+        return self.writer
+
+    async def ask_list(self, what: str, system: str, user: str, count: int, kind: str) -> list[str]:
+        """A list of at most ``count`` items; asked again once if the answer holds none."""
+        messages = [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
+        for _ in range(2):
+            text = await self._call(messages, what, kind)
+            items = parse_list(text, count)
+            if items:
+                return items
+            messages = [*messages, ChatMessage(role="assistant", content=text),
+                        ChatMessage(role="user", content=_ONLY_THE_LIST)]
+        return []
+
+    async def _call(self, messages: list[ChatMessage], what: str, kind: str) -> str:
+        settings = self.scenario.model
+        request = CompletionRequest(
+            messages=messages, temperature=settings.temperature, max_tokens=max(settings.max_tokens, 1500),
+            params=dict(settings.params), hints=Hints(kind=kind, speaker="metadata"),  # type: ignore[arg-type]
+        )
+        started = time.perf_counter()
+        response: CompletionResponse = await self.scheduler.call(
+            str(getattr(self.model, "endpoint", self.model.spec.partition("?")[0])), "metadata",
+            estimate_prompt_tokens(messages) + request.max_tokens, partial(self.model.complete, request),
+            tokens_used=CompletionResponse.tokens_used,
+        )
+        self.calls += 1
+        self.prompt_tokens += response.usage.prompt_tokens
+        self.completion_tokens += response.usage.completion_tokens
+        writer = self._log()
+        writer.write(
+            LLMCall(
+                run=self.run, call=self.calls, conversation=("metadata",), actor="metadata",
+                purpose=what, model=response.model, messages=messages, params=request.sent_params(),
+                response=response.text, usage=response.usage, latency=round(time.perf_counter() - started, 6),
+            )
+        )
+        return response.text
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.write(
+                RunFinished(
+                    run=self.run, status="completed", reason="lists made", periods=0, turns=0,
+                    llm_calls=self.calls, prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens,
+                )
+            )
+            self.writer.close()
+
+
+async def make_lists(
+    recipe: Recipe,
+    scenario: Scenario,
+    out: Path,
+    *,
+    concurrency: int,
+    scheduler: Scheduler | None,
+    base_url: str | None,
+    cache: str | os.PathLike[str] | None,
+) -> Lists:
+    """The dataset's roles and tasks: from the recipe, from files made earlier, or asked now.
+
+    Raises:
+        DatasetError: the model gave no usable list of roles.
+    """
+    model: Model = open_model(recipe.model or scenario.model.spec, seed=recipe.seed,
+                              base_url=base_url or scenario.model.base_url)
+    if cache is not None:
+        model = CachedModel(model, Path(cache))
+    asker = _Asker(model, scheduler or default_scheduler(), out, scenario, recipe)
+    try:
+        assistants = await _roles(asker, out / "assistant_roles.txt", recipe.assistant_roles,
+                                  recipe.num_assistant_roles, "assistant roles",
+                                  _prompts.ASSISTANT_ROLES_SYSTEM, _prompts.ASSISTANT_ROLES)
+        users = await _roles(asker, out / "user_roles.txt", recipe.user_roles, recipe.num_user_roles,
+                             "user roles", _prompts.USER_ROLES_SYSTEM, _prompts.USER_ROLES)
+        lists = Lists(assistants, users)
+        await _tasks(asker, lists, recipe, out, concurrency)
+    finally:
+        asker.close()
+        close = getattr(model, "aclose", None)
+        if close is not None:
+            with anyio.CancelScope(shield=True):
+                await close()
+    if lists.missing:
+        log.warning("pairs of roles without tasks", pairs=lists.missing, hint="run the same command again to retry them")
+    return lists
+
+
+async def _roles(asker: _Asker, path: Path, given: tuple[str, ...] | None, count: int, what: str,
+                 system: str, prompt: str) -> list[str]:
+    known = _known(path, given)
+    if known is not None:
+        return known
+    roles = await asker.ask_list(what, system, prompt.format(count=count), count, "roles")
+    if not roles:
+        raise DatasetError(f"the model's {what}", "its answer held no list, twice; give the roles in a file")
+    write_list_file(path, roles)
+    return roles
+
+
+def _known(path: Path, given: tuple[str, ...] | None) -> list[str] | None:
+    """A list given (and written down) or written earlier; None if it is still to be made."""
+    if given is not None:
+        if not path.exists():
+            write_list_file(path, given)
+        return list(given)
+    return read_list_file(path) if path.exists() else None
+
+
+async def _tasks(asker: _Asker, lists: Lists, recipe: Recipe, out: Path, concurrency: int) -> None:
+    a_count, u_count = len(lists.assistant_roles), len(lists.user_roles)
+    lists.tasks = [[[] for _ in range(u_count)] for _ in range(a_count)]
+    if recipe.tasks is not None:
+        for row in lists.tasks:
+            for u in range(u_count):
+                row[u] = list(recipe.tasks)
+        return
+    limiter = anyio.Semaphore(concurrency)
+
+    async def one(a: int, u: int) -> None:
+        path = out / "tasks" / f"{a + 1:03}_{u + 1:03}.txt"
+        known = _known(path, None)
+        if known is not None:
+            lists.tasks[a][u] = known
+            return
+        async with limiter:
+            prompt = _prompts.TASKS.format(
+                count=recipe.tasks_per_pair, assistant_role=lists.assistant_roles[a], user_role=lists.user_roles[u]
+            )
+            tasks = await asker.ask_list("tasks", _prompts.TASKS_SYSTEM, prompt, recipe.tasks_per_pair, "tasks")
+        if tasks:
+            write_list_file(path, tasks)
+        else:
+            lists.missing += 1
+        lists.tasks[a][u] = tasks
+
+    async with anyio.create_task_group() as tg:
+        for a in range(a_count):
+            for u in range(u_count):
+                tg.start_soon(one, a, u)
