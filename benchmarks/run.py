@@ -24,7 +24,7 @@ import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_actors, bench_engine, bench_sched, bench_sweep
+from benchmarks import bench_actors, bench_camel, bench_engine, bench_sched, bench_sweep
 
 # figure -> (comparison, target, what it measures)
 TARGETS: dict[str, tuple[str, float, str]] = {
@@ -40,6 +40,7 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "sched.budget_use": (">=", 0.95, "100 simulations against a budgeted server: throughput over the budget"),
     "sched.overhead_us": ("<=", 10, "scheduler CPU microseconds per call with no limit hit"),
     "sweep.overhead_ratio": ("<=", 1.2, "1,000 runs (100 quick) through converse sweep: wall over the critical-path bound"),
+    "camel.society_ratio": ("<=", 1.2, "200 role-play chats (10 x 10 roles x 2 tasks) at once: wall over the longest chat's critical path"),
     "sweep.agentscope_1m": ("<=", 60, "1,000,000 agents (100,000 quick), one 1 s dummy call each, one process: wall seconds"),
 }
 
@@ -49,6 +50,7 @@ SUITES: dict[str, Callable[[bool], dict[str, float]]] = {
     "log": bench_engine.log_figures,
     "sched": bench_sched.run,
     "sweep": bench_sweep.run,
+    "camel": bench_camel.run,
 }
 
 

@@ -281,7 +281,8 @@ async def _run(
         observer=observer,
         ledger=RunLedger(price_for(scenario.prices, model.spec)),
         replay=resume.book if resume is not None else replay,
-        keep_all=judge is not None and judge.function is not None,
+        # A Python judge reads every event; a role-play's few are rendered from memory.
+        keep_all=(judge is not None and judge.function is not None) or scenario.roleplay is not None,
     )
     events_path = directory / "events.jsonl"
     next_seq, skip = 0, None

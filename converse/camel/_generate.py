@@ -35,10 +35,9 @@ from .._events import Event, LLMCall, RunFinished
 from .._exceptions import ConverseError, DatasetError
 from .._log import read_events
 from .._many import Job, run_many
-from .._run import RunResult, ensure_transcript
+from .._run import ensure_transcript
 from .._scenario import Scenario, load_scenario
 from .._scheduler import Scheduler
-from .._summary import write_text_atomic
 from .._sweep import read_run
 from ._dataset import chat_record, finetune_record, instruction_records, read_list_file
 from ._metadata import Lists, make_lists
@@ -148,7 +147,7 @@ def claim(out: Path, recipe: Recipe) -> None:
     if out.exists() and any(out.iterdir()):
         raise DatasetError(f"--out {out}", f"is not empty and holds no {MANIFEST}; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / MANIFEST, msgspec.json.format(msgspec.json.encode(recipe), indent=2).decode() + "\n")
+    _write(out / MANIFEST, msgspec.json.format(msgspec.json.encode(recipe), indent=2) + b"\n")
 
 
 async def generate(
@@ -183,17 +182,23 @@ async def generate(
     if progress is not None:
         progress.start(total, harvest.skipped + harvest.failed_before, harvest.failed_before)
 
+    emitted: dict[str, list[Event]] = {}  # each chat's events as they happen, for its record
+
     def observe(job: Job, event: Event) -> None:
+        if job.run_id is not None:
+            emitted.setdefault(job.run_id, []).append(event)
         if type(event) is LLMCall and progress is not None:
             progress.tokens(event.usage.total_tokens)
 
     try:
         async with run_many(
             jobs, concurrency=concurrency, out=directory / "runs", model=recipe.model, base_url=base_url,
-            scheduler=scheduler, cache=cache, observer=observe if progress is not None else None,
+            scheduler=scheduler, cache=cache, observer=observe,
         ) as finished:
             async for item in finished:
-                completed = harvest.take(str(item.job.run_id), item.result, item.error)
+                chat = str(item.job.run_id)
+                events = emitted.pop(chat, None)
+                completed = harvest.take(chat, None if item.job.resume else events, item.error)
                 if progress is not None:
                     result = item.result
                     tokens = result.prompt_tokens + result.completion_tokens if result else 0
@@ -258,22 +263,29 @@ class _Harvest:
         self.chats = out / "chat"
         self.chats.mkdir(exist_ok=True)
         self.ids: list[str] = []  # chats with a record, in the order found
-        self.finetune: dict[str, dict[str, Any] | None] = {}  # made this time, by chat
+        self.records: dict[str, dict[str, Any]] = {}  # made this time, by chat
+        self.finetune: dict[str, dict[str, Any] | None] = {}
         self.totals: dict[str, RunTotals] = {}
         self.skipped = self.failed_before = self.completed = self.failed = 0
 
-    def take(self, chat: str, result: RunResult | None, error: str | None, *, earlier: bool = False) -> bool:
-        """A chat ended (now, or ``earlier``): keep its record; whether it completed."""
+    def take(self, chat: str, events: list[Any] | None, error: str | None, *, earlier: bool = False) -> bool:
+        """A chat ended (now, or ``earlier``): keep its record; whether it completed.
+
+        ``events`` are the run's, as emitted; without them the log is read.
+        """
         directory = self.out / "runs" / chat
-        try:
-            events = read_events(directory / "events.jsonl") if error is None else []
-        except ConverseError:
-            events = []
-        ended = next((e for e in reversed(events) if isinstance(e, RunFinished)), None)
+        if events is None and error is None:
+            try:
+                events = read_events(directory / "events.jsonl")
+            except ConverseError:
+                events = None
+        ended = next((e for e in reversed(events) if isinstance(e, RunFinished)), None) if events else None
         completed = ended is not None and ended.status == "completed"
         if completed:
+            assert events is not None
             record = chat_record(events, chat)
-            write_text_atomic(self.chats / f"{chat}.json", msgspec.json.encode(record).decode() + "\n")
+            _write(self.chats / f"{chat}.json", msgspec.json.encode(record) + b"\n")
+            self.records[chat] = record
             self.finetune[chat] = finetune_record(events)
             self.ids.append(chat)
             if earlier:
@@ -297,10 +309,12 @@ class _Harvest:
         pairs: list[dict[str, Any]] = []
         lines: list[bytes] = []
         for chat in sorted(set(self.ids)):
-            try:
-                record = msgspec.json.decode((self.chats / f"{chat}.json").read_bytes())
-            except (OSError, msgspec.DecodeError):
-                continue
+            record = self.records.get(chat)
+            if record is None:
+                try:
+                    record = msgspec.json.decode((self.chats / f"{chat}.json").read_bytes())
+                except (OSError, msgspec.DecodeError):
+                    continue
             chats.append(record)
             pairs.extend(instruction_records(record))
             example = self.finetune[chat] if chat in self.finetune else self._finetune_of(chat)
@@ -310,12 +324,12 @@ class _Harvest:
                 ended = read_run(self.out / "runs" / chat)
                 if ended is not None:
                     self.totals[chat] = _totals(ended[0])
-        write_text_atomic(self.out / "instructions.json", msgspec.json.format(msgspec.json.encode(pairs)).decode())
-        write_text_atomic(self.out / "finetune.jsonl", b"".join(line + b"\n" for line in lines).decode())
+        _write(self.out / "instructions.json", msgspec.json.format(msgspec.json.encode(pairs)))
+        _write(self.out / "finetune.jsonl", b"".join(line + b"\n" for line in lines))
         failures = self.failed + self.failed_before
-        stats = dataset_stats(chats, list(self.totals.values()), failures)
-        write_text_atomic(self.out / "stats.json", stats_json(stats).decode())
-        write_text_atomic(self.out / "stats.md", stats_markdown(stats))
+        stats = dataset_stats(chats, list(self.totals.values()), failures, pairs=len(pairs))
+        _write(self.out / "stats.json", stats_json(stats))
+        _write(self.out / "stats.md", stats_markdown(stats).encode())
         return stats
 
     def _finetune_of(self, chat: str) -> dict[str, Any] | None:
@@ -323,6 +337,13 @@ class _Harvest:
             return finetune_record(read_events(self.out / "runs" / chat / "events.jsonl"))
         except ConverseError:
             return None
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all (through a temporary file beside it)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
 
 
 def _totals(finished: RunFinished) -> RunTotals:

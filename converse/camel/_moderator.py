@@ -31,6 +31,7 @@ INSTRUCTION = "Instruction:"
 
 # What a message of an endless thank-you/goodbye exchange is made of.
 _PLEASANTRY = re.compile(r"\b(thank|thanks|bye|goodbye|good bye|farewell|welcome|pleasure|language model)\b", re.I)
+_COURTESY_WORDS = ("thank", "bye", "farewell", "welcome", "pleasure", "language model")  # a quick first look
 _MARKERS = re.compile(r"^\s*solution:\s*|\s*next request\.?\s*$", re.I)
 _PLEASANTRY_WORDS = 40
 
@@ -38,7 +39,10 @@ _PLEASANTRY_WORDS = 40
 def is_pleasantry(text: str) -> bool:
     """Whether a message is only courtesy: thanks, goodbyes, "you're welcome", "as a
     language model", short and with no instruction in it."""
-    if INSTRUCTION in text or not _PLEASANTRY.search(text):
+    if INSTRUCTION in text:
+        return False
+    low = text.lower()
+    if not any(word in low for word in _COURTESY_WORDS) or not _PLEASANTRY.search(low):
         return False
     return len(_MARKERS.sub("", text).split()) <= _PLEASANTRY_WORDS
 

@@ -15,13 +15,13 @@ import functools
 import hashlib
 import random
 import re
-from collections.abc import Sequence
 from typing import NamedTuple
 
 from .._models import CompletionRequest
 from .._roleplay import TASK_DONE
 from . import _phrases as P
-from ._phrases_roles import ASSISTANT_ROLES, ROLE_VARIANTS, USER_ROLES
+from ._draw import Values, between, full_stop, main_phrase, pick, sample, template_values, word_count
+from ._offline_shots import critic, dataset_list, plan_subtasks, specify
 
 KINDS = frozenset({"specify", "plan", "instruction", "solution", "acknowledge", "critic", "roles", "tasks"})
 
@@ -31,41 +31,6 @@ _THANKS = re.compile(r"\b(thank|thanks|bye|goodbye|welcome|appreciate|grateful)\
 _ROLES = re.compile(r"you are an? (.+?) and I am an? (.+?)[.!]")
 _NUMBERED = re.compile(r"^\s*\d+[.)]\s*(.+)$")
 _ECHO_STOPS = frozenset(("and", "so", "with", "using", "including", "that", "which", "who", "without"))
-
-
-def _pick(r: random.Random, bank: Sequence[str]) -> str:
-    return bank[int(r.random() * len(bank))]
-
-
-def _between(r: random.Random, lo: int, hi: int) -> int:
-    """A whole number from ``lo`` to ``hi``, both included."""
-    return lo + int(r.random() * (hi - lo + 1))
-
-
-def _sample(r: random.Random, pool: Sequence[str], count: int) -> list[str]:
-    """``count`` distinct items of ``pool`` in random order (a partial Fisher-Yates shuffle)."""
-    items = list(pool)
-    for i in range(min(count, len(items))):
-        j = i + int(r.random() * (len(items) - i))
-        items[i], items[j] = items[j], items[i]
-    return items[:count]
-
-
-def _a(word: str) -> str:
-    """``word`` with its indefinite article: "an Accountant", "a UX Designer"."""
-    if len(word) > 1 and word[:2].isupper():
-        vowel = word[0] in "AEFHILMNORSX"  # letters whose names start with a vowel sound
-    else:
-        vowel = word[:1].lower() in "aeiou" and not word.lower().startswith(("uni", "use", "eu", "one"))
-    return f"{'an' if vowel else 'a'} {word}"
-
-
-def _words(text: str) -> int:
-    return len(text.split())
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 class _Task:
@@ -79,8 +44,8 @@ class _Task:
         block = system[start + len("Here is the task:") : end] if -1 < start < end else ""
         lines = [line.strip() for line in block.splitlines() if line.strip()]
         self.task = lines[0] if lines else ""
-        self.subtasks = tuple(_end_stop(m.group(1)) for line in lines[1:] if (m := _NUMBERED.match(line)))
-        self.thing = _thing(self.task)
+        self.subtasks = tuple(full_stop(m.group(1)) for line in lines[1:] if (m := _NUMBERED.match(line)))
+        self.thing = main_phrase(self.task)
         roles = _ROLES.search(system)
         self.me, self.other = (roles.group(1), roles.group(2)) if roles else ("", "")
         low = f"{self.task} {self.me} {self.other}".lower()
@@ -88,29 +53,6 @@ class _Task:
 
 
 _task = functools.lru_cache(maxsize=1024)(_Task)
-
-
-def _end_stop(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def _thing(task: str) -> str:
-    """The task's main noun phrase: "Develop a trading bot for stocks" -> "trading bot"."""
-    words = task.split(". ", 1)[0].split()
-    if len(words) > 1 and (words[1].lower() in P.ARTICLES or words[0].lower() in P.VERBS):
-        words = words[1:]  # an imperative verb: develop, help, write, plan, design, create, ...
-    while words and words[0].lower() in P.ARTICLES:
-        words = words[1:]
-    kept: list[str] = []
-    for word in words:
-        bare = word.strip(",;:.!?()\"'")
-        if not bare or bare.lower() in P.STOP_WORDS or len(kept) == 5:
-            break
-        kept.append(bare)
-        if bare != word.rstrip("'\""):  # punctuation after it ends the phrase
-            break
-    return " ".join(kept) if kept else "project"
 
 
 class _Plan(NamedTuple):
@@ -129,25 +71,9 @@ def _plan(seed: str, side: str, system: str) -> _Plan:
     x = r.random()
     if side == "user":
         fate = "stall" if x < 0.11 else "thanks" if x < 0.22 else "long" if x < 0.36 else "done"
-        return _Plan(fate, _between(r, 3, 14), _between(r, 0, 99))
+        return _Plan(fate, between(r, 3, 14), between(r, 0, 99))
     fate = "flip" if x < 0.34 else "verbose" if x < 0.41 else "normal"
-    return _Plan(fate, _between(r, 2, 10), _between(r, 0, 99))
-
-
-def _values(r: random.Random, thing: str, user: str, assistant: str, component: str = "",
-            tech: bool = False) -> dict[str, object]:
-    """Everything a template may ask for, numbers and names drawn from ``r``."""
-    rand = r.random
-    slug = "_".join(re.sub(r"[^a-z0-9]+", " ", thing.lower()).split()[:3]) or "task"
-    return {
-        "thing": thing, "user": user, "assistant": assistant, "a_user": _a(user), "a_assistant": _a(assistant),
-        "component": component or _pick(r, P.COMPONENTS_TECH if tech and rand() < 0.6 else P.COMPONENTS),
-        "extra": _pick(r, P.EXTRAS), "n": 3 + int(rand() * 7), "m": 5 + int(rand() * 26),
-        "pct": 10 + 5 * int(rand() * 17), "money": f"{(5 + int(rand() * 96)) * 100:,}", "weeks": 2 + int(rand() * 9),
-        "day": 1 + int(rand() * 28), "hours": 2 + int(rand() * 9), "month": _pick(r, P.MONTHS),
-        "weekday": _pick(r, P.WEEKDAYS), "city": _pick(r, P.CITIES), "name": _pick(r, P.NAMES),
-        "tool": _pick(r, P.TOOLS), "field": _pick(r, P.FIELDS), "slug": slug,
-    }
+    return _Plan(fate, between(r, 2, 10), between(r, 0, 99))
 
 
 def answer(r: random.Random, request: CompletionRequest, system: str, user: str, *, seed: str = "") -> str:
@@ -158,11 +84,11 @@ def answer(r: random.Random, request: CompletionRequest, system: str, user: str,
         return (_instruction if kind == "instruction" else _solution)(r, request, system, user, seed)
     if kind == "acknowledge":
         t = _task(system)
-        ack = _pick(r, P.ACKNOWLEDGEMENTS).format_map(_values(r, t.thing, t.other or "user", t.me or "assistant"))
+        ack = pick(r, P.ACKNOWLEDGEMENTS).format_map(template_values(r, t.thing, t.other or "user", t.me or "assistant"))
         return f"{ack} I am ready for your first instruction."
     if kind == "critic":
-        return _critic(r, request)
-    one_shot = {"specify": _specify, "plan": _subtasks, "roles": _roles, "tasks": _tasks}.get(kind)
+        return critic(r, request)
+    one_shot = {"specify": specify, "plan": plan_subtasks, "roles": dataset_list, "tasks": dataset_list}.get(kind)
     if one_shot is not None:
         return one_shot(r, user)
     raise ValueError(f"not a role-play kind: {kind!r}")
@@ -182,7 +108,7 @@ def _own_answers(request: CompletionRequest, system: str) -> int:
 
 def _instruction(r: random.Random, request: CompletionRequest, system: str, user: str, seed: str) -> str:
     plan, step, t = _plan(seed, "user", system), _own_answers(request, system), _task(system)
-    values = _values(r, t.thing, t.me or "client", t.other or "expert", tech=t.tech)
+    values = template_values(r, t.thing, t.me or "client", t.other or "expert", tech=t.tech)
     if plan.fate == "done" and step >= plan.step:
         return request.hints.end_token or TASK_DONE
     if plan.fate in ("stall", "thanks") and step >= plan.step:  # a different line each round
@@ -199,11 +125,11 @@ def _instruction(r: random.Random, request: CompletionRequest, system: str, user
         bank = P.INSTRUCTIONS[phase]
     # Consecutive steps of one stage (and candidates of one step) take different templates.
     sentence = bank[(plan.offset + step + request.hints.candidate) % len(bank)].format_map(values)
-    given = _pick(r, P.INPUTS).format_map(values) if r.random() < 0.55 else "None"
-    if _words(f"{sentence} {given}") > 43:  # 20 to 45 words with the two labels
+    given = pick(r, P.INPUTS).format_map(values) if r.random() < 0.55 else "None"
+    if word_count(f"{sentence} {given}") > 43:  # 20 to 45 words with the two labels
         given = "None"
-    if _words(f"{sentence} {given}") < 18:
-        sentence = f"{sentence} {_pick(r, P.ADDENDA)}"
+    if word_count(f"{sentence} {given}") < 18:
+        sentence = f"{sentence} {pick(r, P.ADDENDA)}"
     return f"{INSTRUCTION} {sentence}\nInput: {given}"
 
 
@@ -215,16 +141,16 @@ def _solution(r: random.Random, request: CompletionRequest, system: str, user: s
     line = next((ln for ln in user.splitlines() if ln.strip().startswith(INSTRUCTION)), "")
     said = line.strip()[len(INSTRUCTION) :].strip()
     component = next((c for c in (*P.COMPONENTS_TECH, *P.COMPONENTS) if c in said), "")
-    values = _values(r, t.thing, t.other or "client", t.me or "expert", component, t.tech)
+    values = template_values(r, t.thing, t.other or "client", t.me or "expert", component, t.tech)
     if INSTRUCTION not in user:
         bank = P.WELCOMES if _THANKS.search(user) else P.READY
-        return f"Solution: {_pick(r, bank).format_map(values)} Next request."
+        return f"Solution: {pick(r, bank).format_map(values)} Next request."
     given = next((ln.strip()[6:].strip() for ln in user.splitlines() if ln.strip().startswith("Input:")), "None")
     phase = next((p for p, words in P.PHASE_WORDS.items() if any(w in said.lower() for w in words)), "build")
     if plan.fate == "flip" and step >= plan.step and (step == plan.step or r.random() < 0.6):
         body = _body(r, values, said, given, phase, t.tech, 35, 70)
-        flip = _pick(r, P.FLIPS).format_map(values)
-        return f"Solution: {body}\n{flip}\n{_pick(r, P.FLIP_INPUTS).format_map(values)}"
+        flip = pick(r, P.FLIPS).format_map(values)
+        return f"Solution: {body}\n{flip}\n{pick(r, P.FLIP_INPUTS).format_map(values)}"
     if plan.fate == "verbose":
         return f"Solution: {_verbose(r, values, said, t.tech)}\nNext request."
     return f"Solution: {_body(r, values, said, given, phase, t.tech, 50, 106)} Next request."
@@ -245,152 +171,55 @@ def _echo(said: str) -> str:
     return text[:1].lower() + text[1:] if not text[:2].isupper() else text
 
 
-def _body(r: random.Random, values: dict[str, object], said: str, given: str, phase: str, tech: bool,
+def _body(r: random.Random, values: Values, said: str, given: str, phase: str, tech: bool,
           least: int, most: int) -> str:
     """A specific solution of ``least`` to ``most`` words: an opening that echoes the
     instruction, a short list, perhaps a code snippet, a closing."""
-    opening = _pick(r, P.OPENINGS).format_map({**values, "echo": _echo(said)})
+    values["echo"] = _echo(said)
+    opening = pick(r, P.OPENINGS).format_map(values)
     if given != "None" and r.random() < 0.5:
         opening += f" It takes the input into account: {given}"
     bank = P.ITEMS.get(phase, P.ITEMS["build"])
-    items = [item.format_map(values) for item in _sample(r, bank, _between(r, 3, 4))]
+    items = [item.format_map(values) for item in sample(r, bank, between(r, 3, 4))]
     code = ""
     if tech and phase in ("build", "test", "design") and r.random() < 0.6:
-        code = "\n```python\n" + _pick(r, P.CODE_SNIPPETS).format_map(values) + "\n```"
-    closing = _pick(r, P.CLOSINGS).format_map(values)
-    extras = [e.format_map(values) for e in _sample(r, P.EXPLANATIONS, 4)]
+        code = "\n```python\n" + pick(r, P.CODE_SNIPPETS).format_map(values) + "\n```"
+    closing = pick(r, P.CLOSINGS).format_map(values)
+    extras = [e.format_map(values) for e in sample(r, P.EXPLANATIONS, 4)]
 
     def render() -> str:
         listed = "".join(f"\n{i}. {item}" for i, item in enumerate(items, 1))
         return f"{opening}{listed}{code}\n{closing}"
 
     text = render()
-    while _words(text) > most and (len(items) > 2 or code):
+    while word_count(text) > most and (len(items) > 2 or code):
         if code:
             code = ""
         else:
             items.pop()
         text = render()
-    while _words(text) < least and extras:
+    while word_count(text) < least and extras:
         closing += " " + extras.pop()
         text = render()
     return text
 
 
-def _verbose(r: random.Random, values: dict[str, object], said: str, tech: bool) -> str:
+def _verbose(r: random.Random, values: Values, said: str, tech: bool) -> str:
     """A long solution (about 250 to 350 words): a long list of explained items, then a
     code block for a technical task; the kind that fills a context window in a few rounds."""
-    target = _between(r, 250, 350)
-    opening = _pick(r, P.OPENINGS).format_map({**values, "echo": _echo(said)})
+    target = between(r, 250, 350)
+    values["echo"] = _echo(said)
+    opening = pick(r, P.OPENINGS).format_map(values)
     pool = [item for phase in ("gather", "design", "build", "test", "document") for item in P.ITEMS[phase]]
-    items = _sample(r, pool, len(pool))
-    why = _sample(r, P.EXPLANATIONS, len(P.EXPLANATIONS))
+    items = sample(r, pool, len(pool))
+    why = sample(r, P.EXPLANATIONS, len(P.EXPLANATIONS))
     code = ""
     if tech:
-        snippets = (s.format_map(values) for s in _sample(r, P.CODE_SNIPPETS, 3))
+        snippets = (s.format_map(values) for s in sample(r, P.CODE_SNIPPETS, 3))
         code = "\n```python\n" + "\n\n".join(snippets) + "\n```"
     parts = [opening, ""]
-    while _words("\n".join(parts) + code) < target - 25 and items:
+    while word_count("\n".join(parts) + code) < target - 25 and items:
         parts.append(f"{len(parts) - 1}. {items.pop().format_map(values)} {why[len(parts) % len(why)].format_map(values)}")
-    closings = "\n".join(c.format_map(values) for c in _sample(r, P.CLOSINGS, 3))
+    closings = "\n".join(c.format_map(values) for c in sample(r, P.CLOSINGS, 3))
     return "\n".join(parts) + code + "\n\n" + closings
 
-
-# One-shot agents ------------------------------------------------------------------------
-
-
-def _specify(r: random.Random, user: str) -> str:
-    """A more specific task, within the word limit the request sets (50 if it sets none)."""
-    found = re.search(r"task that (.+?) will help (.+?) to complete: (.+)", user)
-    assistant, role, task = found.groups() if found else ("the assistant", "the user", user.split("\n", 1)[0])
-    task = task.strip().rstrip(".!?") or "Complete the project"
-    limit_match = re.search(r"in (\d+) words or fewer", user)
-    limit = int(limit_match.group(1)) if limit_match else 50
-    values = _values(r, _thing(task), role, assistant)
-    context = _pick(r, P.SPEC_CONTEXTS).format_map(values)
-    sentences = [
-        f"{_cap(task)}{' ' if context.startswith(('for ', 'so ')) else ', '}{context}.",
-        _pick(r, P.SPEC_DELIVERS).format_map(values),
-        _pick(r, P.SPEC_SUCCESSES).format_map(values),
-    ]
-    kept: list[str] = []
-    for sentence in sentences:
-        if _words(" ".join([*kept, sentence])) > limit:
-            break
-        kept.append(sentence)
-    if not kept:  # even the first sentence is too long: cut it
-        return " ".join(sentences[0].split()[: max(limit, 1)]).rstrip(",;:.") + "."
-    return " ".join(kept)
-
-
-def _subtasks(r: random.Random, user: str) -> str:
-    """The planner's answer: three to six short numbered subtasks, in order."""
-    found = re.search(r"subtasks:\s*(.+?)(?:\nBe concise\.|$)", user, re.S)
-    task = found.group(1).strip() if found else user
-    values = _values(r, _thing(task), "user", "assistant")
-    optional = _sample(r, ("design", "test", "document"), _between(r, 0, 3))
-    phases = [p for p in ("gather", "design", "build", "test", "document", "deliver")
-              if p in ("gather", "build", "deliver") or p in optional]
-    return "\n".join(f"{i}. {_pick(r, P.PLAN_STEPS[p]).format_map(values)}" for i, p in enumerate(phases, 1))
-
-
-def _critic(r: random.Random, request: CompletionRequest) -> str:
-    """The critic's choice: the most specific (longest) option, ties broken at random."""
-    menu = next((m.content for m in reversed(request.messages) if m.role == "user" and "Option 1:" in m.content), "")
-    options = re.findall(r"^Option (\d+):\n(.*?)(?=\n\nOption \d+:\n|\n\nEnter your choice|\Z)", menu, re.S | re.M)
-    listed = re.search(r"Enter your choice \(\[([\d, ]+)\]\)", menu)
-    valid = [int(c) for c in listed.group(1).split(",")] if listed else [int(n) for n, _ in options]
-    scored = [(_words(text), r.random(), int(n)) for n, text in options if int(n) in valid]
-    if not scored:
-        return f"{valid[0] if valid else 1}. It is the only usable proposal."
-    scored.sort(reverse=True)
-    choice = scored[0][2]
-    if len(scored) == 1:
-        return f"{choice}. Option {choice} is the only proposal, and it is usable as it stands."
-    values = {"other": scored[1][2]}
-    reason = _pick(r, P.CRITIC_REASONS).format_map(values)
-    tail = f" {_pick(r, P.CRITIC_TAILS).format_map(values)}" if r.random() < 0.5 else ""
-    return f"{choice}. Option {choice} is the most specific of the {len(scored)} options: {reason}{tail}"
-
-
-# Dataset lists ---------------------------------------------------------------------------
-
-
-def _count(user: str) -> int:
-    found = re.search(r"List (?:the )?(\d+)", user)
-    return min(int(found.group(1)), 100_000) if found else 10
-
-
-def _roles(r: random.Random, user: str) -> str:
-    """``count`` distinct roles, numbered and sorted alphabetically."""
-    count = _count(user)
-    bank = USER_ROLES if "internet users" in user or "occupations" in user else ASSISTANT_ROLES
-    pool = list(bank)
-    if count > len(pool):  # more than the bank holds: qualified roles, then numbered ones
-        pool += [f"{v} {role}" for v in ROLE_VARIANTS for role in bank]
-    round_ = 2
-    while count > len(pool):
-        pool += [f"{role} {round_}" for role in bank]
-        round_ += 1
-    chosen = sorted(_sample(r, pool, count), key=str.casefold)
-    return "\n".join(f"{i}. {role}" for i, role in enumerate(chosen, 1))
-
-
-def _tasks(r: random.Random, user: str) -> str:
-    """``count`` distinct, concrete tasks that the assistant role can help the user role with."""
-    count = _count(user)
-    found = re.search(r"tasks that (.+?) can help (.+?) with\.", user)
-    assistant, role = found.groups() if found else ("an assistant", "a user")
-    low = assistant.lower()
-    domain = next((d for d, words in P.DOMAIN_WORDS.items() if any(w in low for w in words)), "general")
-    a_user = _a(role)
-
-    def combos(d: str) -> list[str]:
-        return [f.format(artifact=a, a_user=a_user, goal=g) for a in P.ARTIFACTS[d] for g in P.GOALS[d] for f in P.TASK_FORMS]
-
-    pool = combos(domain)
-    if count > len(pool) and domain != "general":  # the domain's own tasks first
-        pool += combos("general")
-    chosen = _sample(r, pool, count)
-    chosen += [f"{_pick(r, pool)} (variant {i})" for i in range(2, count - len(chosen) + 2)]
-    return "\n".join(f"{i}. {task}" for i, task in enumerate(chosen, 1))

@@ -93,14 +93,17 @@ class DatasetStats(msgspec.Struct, frozen=True, kw_only=True):
     cost_usd: float
 
 
-def dataset_stats(chats: Sequence[dict[str, Any]], runs: Sequence[RunTotals], failures: int) -> DatasetStats:
+def dataset_stats(
+    chats: Sequence[dict[str, Any]], runs: Sequence[RunTotals], failures: int, *, pairs: int | None = None
+) -> DatasetStats:
     """The figures of a dataset: ``chats`` are its chat records (``chat_record``), ``runs``
     what each run spent (failed ones too, if their cost should count), ``failures`` the chats
-    that did not complete."""
+    that did not complete, ``pairs`` their instruction pairs if already counted."""
     counts = Counter(str(chat.get("termination_reason", "")) for chat in chats)
     reasons = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
     sizes = [int(chat.get("num_messages", 0)) for chat in chats]
-    pairs = sum(len(instruction_records(chat)) for chat in chats)
+    if pairs is None:
+        pairs = sum(len(instruction_records(chat)) for chat in chats)
     prompt = sum(run.prompt_tokens for run in runs)
     completion = sum(run.completion_tokens for run in runs)
     return DatasetStats(
