@@ -14,6 +14,7 @@ from ._events import AnyEvent as AnyEvent
 from ._events import ChatMessage as ChatMessage
 from ._events import ConversationEnded as ConversationEnded
 from ._events import ConversationStarted as ConversationStarted
+from ._events import CriticChoice as CriticChoice
 from ._events import Event as Event
 from ._events import Judged as Judged
 from ._events import LLMAttempt as LLMAttempt
@@ -24,11 +25,13 @@ from ._events import RunFinished as RunFinished
 from ._events import RunStarted as RunStarted
 from ._events import Score as Score
 from ._events import SharedPrefix as SharedPrefix
+from ._events import TaskSpecified as TaskSpecified
 from ._events import TurnGranted as TurnGranted
 from ._events import Usage as Usage
 from ._events import Utterance as Utterance
 from ._events import prompts_of as prompts_of
 from ._exceptions import ConverseError as ConverseError
+from ._exceptions import DatasetError as DatasetError
 from ._exceptions import LogError as LogError
 from ._exceptions import ModelSpecError as ModelSpecError
 from ._exceptions import ScenarioError as ScenarioError
@@ -60,6 +63,7 @@ from ._report import write_report as write_report
 from ._report import write_summary_csv as write_summary_csv
 from ._resume import NothingToResume as NothingToResume
 from ._resume import resume_run as resume_run
+from ._roleplay import RolePlay as RolePlay
 from ._run import ENGINE_VERSION as ENGINE_VERSION
 from ._run import RunResult as RunResult
 from ._run import default_scheduler as default_scheduler
@@ -96,6 +100,8 @@ __all__ = [
     "ConversationEnded",
     "ConversationStarted",
     "ConverseError",
+    "CriticChoice",
+    "DatasetError",
     "EndpointStatistics",
     "Event",
     "Finished",
@@ -116,6 +122,7 @@ __all__ = [
     "PlannedRun",
     "ReplayError",
     "RetriesExhausted",
+    "RolePlay",
     "RunError",
     "RunFinished",
     "RunResult",
@@ -134,6 +141,7 @@ __all__ = [
     "SweepOutcome",
     "SweepProgress",
     "SweepRow",
+    "TaskSpecified",
     "TornTailWarning",
     "TurnGranted",
     "Usage",
