@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from ._exceptions import ConverseError, SweepError
+from ._manifest import claim_directory as claim
 from ._many import Job
 from ._models import parse_spec
 from ._scenario import DialValue, Scenario, load_scenario
@@ -180,28 +181,7 @@ def claim_directory(out: Path, sweep: Sweep) -> None:
     Raises:
         SweepError: ``out`` holds another sweep, or files that are not a sweep's.
     """
-    manifest = out / MANIFEST
-    if manifest.exists():
-        try:
-            held = msgspec.json.decode(manifest.read_bytes(), type=Sweep)
-        except (msgspec.DecodeError, OSError) as exc:
-            raise SweepError(str(manifest), f"not a sweep manifest ({exc}); choose another --out") from None
-        if msgspec.to_builtins(_identity(held)) != msgspec.to_builtins(_identity(sweep)):
-            raise SweepError(f"--out {out}", f"holds another sweep ({held.describe()}); choose another --out")
-        return
-    if out.exists() and not out.is_dir():
-        raise SweepError(f"--out {out}", "is a file, not a directory")
-    if out.exists() and any(p.name != ".DS_Store" for p in out.iterdir()):
-        raise SweepError(f"--out {out}", f"is not empty and holds no {MANIFEST}; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    temporary = out / f".{MANIFEST}.tmp"
-    temporary.write_bytes(msgspec.json.format(msgspec.json.encode(sweep), indent=2) + b"\n")
-    temporary.replace(manifest)
-
-
-def _identity(sweep: Sweep) -> Sweep:
-    """What must match for a directory to continue a sweep (the scenario's file may move)."""
-    return msgspec.structs.replace(sweep, scenario="")
+    claim(out, MANIFEST, sweep, error=SweepError, what="sweep", describe=Sweep.describe)
 
 
 def _check_key(key: str, values: list[DialValue], scenario: Scenario, file: str, where: str) -> None:

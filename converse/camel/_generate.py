@@ -34,6 +34,7 @@ import msgspec
 from .._events import Event, LLMCall, RunFinished
 from .._exceptions import ConverseError, DatasetError
 from .._log import read_events
+from .._manifest import claim_directory
 from .._many import Job, run_many
 from .._run import ensure_transcript
 from .._scenario import Scenario, load_scenario
@@ -71,6 +72,18 @@ class Recipe(msgspec.Struct, frozen=True, kw_only=True):
     num_assistant_roles: int = 50
     num_user_roles: int = 50
     tasks_per_pair: int = 10
+
+    def describe(self) -> str:
+        """A few words on what the dataset is, for errors."""
+        def count(given: tuple[str, ...] | None, asked: int, what: str) -> str:
+            return f"{len(given)} {what} given" if given is not None else f"{asked} {what} asked for"
+
+        return ", ".join((
+            count(self.assistant_roles, self.num_assistant_roles, "assistant roles"),
+            count(self.user_roles, self.num_user_roles, "user roles"),
+            count(self.tasks, self.tasks_per_pair, "tasks per pair"),
+            f"seed {self.seed}",
+        ))
 
 
 class DatasetOutcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -133,21 +146,7 @@ def base_scenario(recipe: Recipe) -> Scenario:
 
 def claim(out: Path, recipe: Recipe) -> None:
     """Make ``out`` this recipe's directory, or check that it already is."""
-    manifest = out / MANIFEST
-    if manifest.exists():
-        try:
-            held = msgspec.json.decode(manifest.read_bytes(), type=Recipe)
-        except (msgspec.DecodeError, OSError) as exc:
-            raise DatasetError(str(manifest), f"not a dataset manifest ({exc}); choose another --out") from None
-        if msgspec.structs.replace(held, scenario="") != msgspec.structs.replace(recipe, scenario=""):
-            raise DatasetError(f"--out {out}", "holds another dataset (other roles, tasks or settings); choose another --out")
-        return
-    if out.exists() and not out.is_dir():
-        raise DatasetError(f"--out {out}", "is a file, not a directory")
-    if out.exists() and any(out.iterdir()):
-        raise DatasetError(f"--out {out}", f"is not empty and holds no {MANIFEST}; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    _write(out / MANIFEST, msgspec.json.format(msgspec.json.encode(recipe), indent=2) + b"\n")
+    claim_directory(out, MANIFEST, recipe, error=DatasetError, what="dataset", describe=Recipe.describe)
 
 
 async def generate(
