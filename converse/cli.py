@@ -10,21 +10,21 @@ import argparse
 import contextlib
 import json
 import logging
-import shutil
 import sys
 import warnings
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import anyio
 import structlog
 
-from ._events import ConversationEnded, Event, Ledger, PeriodStarted, RunFinished, RunStarted, Utterance
+from ._events import RunStarted
 from ._exceptions import ConverseError, LogError, SweepError
 from ._grid import plan_sweep
 from ._log import TornTailWarning, iter_events, read_events
+from ._printers import RunPrinter
 from ._render import render_markdown
 from ._resume import NothingToResume, resume_run
 from ._run import ENGINE_VERSION, RunResult, run_scenario
@@ -170,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    observer = None if args.quiet else _Progress(sys.stderr)
+    observer = None if args.quiet else RunPrinter(sys.stderr)
     scheduler = _scheduler(args.rpm, args.tpm, args.calls, "--concurrency")
     seed = args.seed
     if args.replay_from is not None:
@@ -206,7 +206,7 @@ def _seed_of(events: Path) -> int:
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
-    observer = None if args.quiet else _Progress(sys.stderr)
+    observer = None if args.quiet else RunPrinter(sys.stderr)
     scheduler = _scheduler(args.rpm, args.tpm, args.calls, "--concurrency")
     try:
         result: RunResult = anyio.run(
@@ -329,49 +329,6 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
             title = f"(invalid: {exc})"
         print(f"{name:28} {title}")
     return 0
-
-
-class _Progress:
-    """A few readable lines on stderr while a run goes: periods and who said what."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.width = max(40, min(120, shutil.get_terminal_size((100, 20)).columns))
-        self.debate_lines: dict[str, int] = {}  # council lines since each organisation last spoke
-
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, PeriodStarted):
-            self._write(f"── {event.period} ──")
-        elif isinstance(event, Utterance):
-            if len(event.conversation) > 1:
-                owner = event.conversation[1]
-                self.debate_lines[owner] = self.debate_lines.get(owner, 0) + 1
-                return
-            head = " ".join(event.text.split())
-            lines = self.debate_lines.pop(event.actor, 0)
-            debate = f" (after {lines} lines of council debate)" if lines else ""
-            self._write(self._fit(f"  {event.actor}{debate}: {head}"))
-        elif isinstance(event, ConversationEnded) and len(event.conversation) == 1:
-            self._write(f"── conversation ended: {event.reason} ──")
-        elif isinstance(event, Ledger):
-            self._write(f"{'agent':32} {'calls':>6} {'prompt tok':>11} {'output tok':>11} {'cost $':>9}")
-            for row in event.entries:
-                self._write(
-                    f"{row.agent[:32]:32} {row.calls:>6} {row.prompt_tokens:>11,} "
-                    f"{row.completion_tokens:>11,} {row.cost_usd:>9.4f}"
-                )
-        elif isinstance(event, RunFinished):
-            cost = f", ${event.cost_usd:.4f}" if event.cost_usd else ""
-            self._write(
-                f"{event.status}: {event.periods} periods, {event.turns} statements, "
-                f"{event.llm_calls} model calls, {event.prompt_tokens + event.completion_tokens:,} tokens{cost}"
-            )
-
-    def _fit(self, line: str) -> str:
-        return line if len(line) <= self.width else line[: self.width - 1] + "…"
-
-    def _write(self, line: str) -> None:
-        print(line, file=self.stream, flush=True)
 
 
 def _show_warning(
