@@ -18,7 +18,9 @@ from ._calling import PromptChain, call_and_record
 from ._clock import period_label, periods
 from ._context import RunContext
 from ._events import ChatMessage
-from ._models import CompletionRequest, Hints, estimate_tokens
+from ._memory import AgentMemory
+from ._memory_prompts import BRIEFING_RECORD, briefing_request, notes_request
+from ._models import CompletionRequest, Hints, estimate_prompt_tokens
 from ._moderator import CouncilModerator
 from ._protocol import Convene, Deliberate, Deliberated, Opening, Path, Pending, Said, TurnToken
 from ._scenario import Agent, Council, Scenario
@@ -59,7 +61,6 @@ class AgentActor(Actor):
         self.path = role.path
         self.topic = ctx.conversation_topic(role.path)
         self.values: dict[str, object] = dict(ctx.scenario.dials)
-        self.history: list[ChatMessage] = []
         self.unheard: list[str] = []  # what was said since my last turn
         self.heard: list[tuple[str, str, str]] = []  # (speaker, period, text) said in my conversation
         self.opening: str | None = None  # a council session's opening, until my first turn in it
@@ -68,7 +69,11 @@ class AgentActor(Actor):
         self.first_turn = True
         self.chain = PromptChain()  # my previous model call, whose prompt my next one extends
         self.system_message = ChatMessage(role="system", content=self._system_prompt())
-        self.prompt_chars = len(self.system_message.content)  # of the prompt so far, for estimates
+        self.memory = AgentMemory(
+            self.name, spec.memory or ctx.scenario.memory, ctx.window, ctx.scenario.model.max_tokens,
+            self.system_message,
+        )
+        self.notes_chain = PromptChain()  # my calls that write my notes and briefings
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -160,8 +165,13 @@ class AgentActor(Actor):
     async def _convene(self, period: str, period_index: int) -> list[tuple[str, str]]:
         assert self.council is not None
         assert self.spec.council is not None
+        record = self._public_record(period_index)
+        if self.spec.council.public_context == "summary" and record != EMPTY_RECORD:
+            words = self.memory.policy.summary_words
+            summary = await self._summarise(briefing_request(record, self.role.organisation, words), period, "briefing")
+            record = BRIEFING_RECORD.format(summary=summary)
         result = Pending()
-        await self.council.tell(Convene(period, period_index, self._public_record(period_index), result))
+        await self.council.tell(Convene(period, period_index, record, result))
         return await result.wait()
 
     def _public_record(self, period_index: int) -> str:
@@ -230,7 +240,15 @@ class AgentActor(Actor):
         ctx = self.ctx
         settings = ctx.scenario.model
         user_message = ChatMessage(role="user", content=user)
-        messages = [self.system_message, *self.history, user_message]
+        memory = self.memory
+        if memory.policy.policy == "summary":
+            forgotten = memory.to_forget(user_message)
+            if forgotten:
+                notes = await self._summarise(
+                    notes_request(memory.notes, forgotten, memory.policy.summary_words), period, "summary"
+                )
+                memory.remember_notes(notes, len(forgotten))
+        messages = memory.prompt(user_message)
         request = CompletionRequest(
             messages=messages,
             temperature=settings.temperature,
@@ -244,17 +262,31 @@ class AgentActor(Actor):
                 end_token=ctx.scenario.termination.end_token,
             ),
         )
-        estimate = estimate_tokens(self.prompt_chars + len(user)) + settings.max_tokens
+        estimate = memory.needed + settings.max_tokens
         response = await call_and_record(
             ctx, request, conversation=self.path, actor=self.name, purpose=kind, estimate=estimate, chain=self.chain
         )
         text = response.text.strip()
         if kind == "line":
             text = _strip_speaker(text, self.name)
-        self.history.append(user_message)
-        self.history.append(ChatMessage(role="assistant", content=response.text))
-        self.prompt_chars += len(user) + len(response.text)
+        memory.remember(messages, user_message, ChatMessage(role="assistant", content=response.text), response.usage)
         return text
+
+    async def _summarise(self, messages: list[ChatMessage], period: str, purpose: str) -> str:
+        """Ask the model for my notes, or a briefing for my council (a recorded call)."""
+        settings = self.ctx.scenario.model
+        request = CompletionRequest(
+            messages=messages,
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            params=dict(settings.params),
+            hints=Hints(kind="summary", speaker=self.name, organisation=self.role.organisation, period=period),
+        )
+        response = await call_and_record(
+            self.ctx, request, conversation=self.path, actor=self.name, purpose=purpose,
+            estimate=estimate_prompt_tokens(messages) + settings.max_tokens, chain=self.notes_chain,
+        )
+        return response.text.strip()
 
 
 def _debate(lines: list[tuple[str, str]]) -> str:

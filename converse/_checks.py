@@ -31,6 +31,7 @@ def check_scenario(scenario: Scenario, file: str) -> None:
             file, "$.termination", "nothing ends the conversation: set clock.end or termination.max_turns"
         )
     _check_money(scenario, file)
+    _check_memory(scenario, file)
     if term.max_turns is not None and term.max_turns < 1:
         raise ScenarioError(file, "$.termination.max_turns", "must be at least 1")
     for key in scenario.dials:
@@ -113,6 +114,24 @@ def _check_prompts(prompts: Prompts, path: str, scenario: Scenario, file: str, *
                 raise ScenarioError(file, f"{path}.{key}", f"unknown placeholder {{{name}}} (known: {options})")
         for name in sorted(needed - names):
             raise ScenarioError(file, f"{path}.{key}", f"must contain {{{name}}}")
+
+
+def _check_memory(scenario: Scenario, file: str) -> None:
+    """The model's window and every agent's memory: sizes that leave room for a turn."""
+    model = scenario.model
+    if model.context_window is not None and model.context_window <= model.max_tokens:
+        raise ScenarioError(
+            file, "$.model.context_window", f"must be more than model.max_tokens ({model.max_tokens}), not {model.context_window}"
+        )
+    places = [("$.memory", scenario.memory)]
+    places += [(f"$.agents[{i}].memory", a.memory) for i, a in enumerate(scenario.agents) if a.memory is not None]
+    for path, memory in places:
+        if memory is None:
+            continue
+        if memory.tokens is not None and memory.tokens < 100:
+            raise ScenarioError(file, f"{path}.tokens", f"must be at least 100, not {memory.tokens}")
+        if memory.summary_words < 10:
+            raise ScenarioError(file, f"{path}.summary_words", f"must be at least 10, not {memory.summary_words}")
 
 
 def _check_money(scenario: Scenario, file: str) -> None:

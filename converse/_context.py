@@ -54,6 +54,7 @@ class RunContext:
     keep_all: bool = False
     replay: ReplayBook | None = None  # recorded answers (resuming, or re-executing a log)
     recorder: ActorRef | None = None  # told to flush each model call before anyone acts on it
+    window: int | None = None  # the model's context window in tokens (None: unknown)
 
     @property
     def topic(self) -> str:

@@ -24,6 +24,8 @@ AnswerKind = Literal[
     "statement", "line", "judge", "other",
     # role-playing (converse.camel)
     "specify", "plan", "instruction", "solution", "acknowledge", "critic", "roles", "tasks",
+    # an agent's notes on what it is about to forget, or a briefing on the public record
+    "summary",
 ]
 
 
@@ -36,7 +38,8 @@ class Hints(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             (the task specifier), ``plan`` (the planner), ``instruction`` (the AI user),
             ``solution`` (the AI assistant), ``acknowledge`` (the assistant's reply to its
             own rules, in the 2023 kick-off), ``critic``, and ``roles`` or ``tasks`` (lists
-            for dataset generation).
+            for dataset generation); ``summary`` (an agent's running notes, or a council's
+            briefing on the public record).
         speaker: who is answering.
         organisation: the speaker's organisation (for council members).
         period: the current period label.

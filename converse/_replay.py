@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from ._events import ChatMessage, Event, LLMCall, prompts_of
+from ._events import ChatMessage, Event, LLMCall, RunStarted, prompts_of
 from ._exceptions import ConverseError
 from ._models import CompletionRequest, CompletionResponse
 
@@ -57,8 +57,11 @@ class ReplayBook:
         self.prompts = prompts
         self.asked: dict[str, int] = {}
         self.last_call = 0
+        self.model: str | None = None  # the spec of the model that answered
         for event in events:
-            if type(event) is LLMCall:
+            if type(event) is RunStarted and self.model is None:
+                self.model = event.model
+            elif type(event) is LLMCall:
                 self.calls.setdefault(event.actor, deque()).append(event)
                 self.last_call = max(self.last_call, event.call)
 

@@ -31,6 +31,7 @@ from ._render import render_markdown
 from ._replay import ReplayBook, ReplayOnlyModel
 from ._scenario import Scenario, load_scenario, scenario_to_dict
 from ._scheduler import Limits, Scheduler
+from ._windows import context_window
 
 if TYPE_CHECKING:
     from ._resume import Resumption
@@ -284,6 +285,10 @@ async def _run(
         # A Python judge reads every event; a role-play's few are rendered from memory.
         keep_all=(judge is not None and judge.function is not None) or scenario.roleplay is not None,
     )
+    # The window is the first run's, even when its answers are replayed or another model
+    # finishes it: every prompt is then the one recorded.
+    answered_by = ctx.replay.model if ctx.replay is not None and ctx.replay.model else model.spec
+    ctx.window = context_window(scenario.model, answered_by)
     events_path = directory / "events.jsonl"
     next_seq, skip = 0, None
     if resume is not None:

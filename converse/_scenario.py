@@ -16,11 +16,13 @@ import msgspec
 from ._checks import check_scenario
 from ._conditions import resolve_conditions
 from ._exceptions import ScenarioError
+from ._overrides import apply_override
 from ._roleplay import RolePlay
 from ._strict import Strict
 
 TurnPolicy = Literal["round-robin", "random", "simultaneous", "scripted"]
-PublicContext = Literal["none", "last-period", "all"]
+PublicContext = Literal["none", "last-period", "all", "summary"]
+MemoryPolicy = Literal["everything", "window", "summary"]
 Step = Literal["year", "half-year", "round"]
 DialValue = str | int | float | bool
 AgentKind = Literal["lab", "government", "organisation", "person"]
@@ -45,13 +47,38 @@ class Termination(_Strict, frozen=True, kw_only=True):
 
 
 class ModelSettings(_Strict, frozen=True, kw_only=True):
-    """Which model answers, and its sampling parameters."""
+    """Which model answers, and its sampling parameters.
+
+    ``context_window`` is the model's window in tokens (prompt and answer together); by
+    default the known window of an ``openai:`` model's name, else unknown (no limit).
+    """
 
     spec: str = "offline"
     base_url: str | None = None
     temperature: float = 1.0
     max_tokens: int = 600
+    context_window: int | None = None
     params: dict[str, DialValue] = {}
+
+
+class Memory(_Strict, frozen=True, kw_only=True):
+    """What an agent keeps of its earlier turns in each prompt.
+
+    Attributes:
+        policy: ``everything`` (every earlier turn, as the original did: prompts grow each
+            turn); ``window`` (the most recent turns that fit in ``tokens``); ``summary``
+            (the most recent turns that fit, and a running summary of the older ones,
+            written by the model in recorded calls). Every policy keeps the system prompt
+            and the current turn's message, which holds the period and everything said
+            since the agent's last turn.
+        tokens: the prompt's budget; by default the model's context window less
+            ``max_tokens`` (room for the answer).
+        summary_words: the most words the running summary may have.
+    """
+
+    policy: MemoryPolicy = "everything"
+    tokens: int | None = None
+    summary_words: int = 250
 
 
 class Price(_Strict, frozen=True, kw_only=True):
@@ -84,7 +111,10 @@ class Council(_Strict, frozen=True, kw_only=True):
     """A private debate an agent runs among its members before it speaks.
 
     ``when`` (a dial condition, see ``Agent``) makes the council optional: without it the
-    agent speaks without deliberating.
+    agent speaks without deliberating. ``public_context`` is what the members are told of
+    the world outside: ``none``, ``last-period`` (the public statements of this period and
+    the last), ``all`` (every public statement) or ``summary`` (a summary of the whole
+    public record, written for them by the model in a recorded call).
     """
 
     members: list[Agent]
@@ -102,6 +132,7 @@ class Agent(_Strict, frozen=True, kw_only=True):
     ``kind`` says what an organisation is (the judge scores labs one by one). ``when`` is a
     condition on the dials that decides whether the agent takes part: ``china``, ``not
     china``, ``labs >= 4``, ``regulation == "strict"`` (operators ``== != < <= > >=``).
+    ``memory`` overrides the scenario's ``[memory]`` for this agent (not its members).
     """
 
     name: str
@@ -110,6 +141,7 @@ class Agent(_Strict, frozen=True, kw_only=True):
     kind: AgentKind = "organisation"
     council: Council | None = None
     when: str | None = None
+    memory: Memory | None = None
 
 
 class Metric(_Strict, frozen=True, kw_only=True):
@@ -173,6 +205,7 @@ class Scenario(_Strict, frozen=True, kw_only=True):
     termination: Termination = Termination()
     model: ModelSettings = ModelSettings()
     prompts: Prompts = Prompts()
+    memory: Memory = Memory()
     dials: dict[str, DialValue] = {}
     prices: dict[str, Price] = {}
     budget: Budget = Budget()
@@ -182,7 +215,6 @@ class Scenario(_Strict, frozen=True, kw_only=True):
 
 
 _PATH_IN_MESSAGE = re.compile(r"^(?P<problem>.*) - at `(?P<path>[^`]*)`$", re.S)
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
 
 
 def builtin_scenarios() -> dict[str, Path]:
@@ -340,44 +372,3 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-def apply_override(raw: dict[str, Any], item: str, file: str) -> None:
-    """Apply one ``key.path=value`` override (``agents[0].council.rounds=3``) to plain data.
-
-    The value is read as a TOML value when it parses as one (``3``, ``true``, ``"x"``,
-    ``[1, 2]``) and as a plain string otherwise.
-    """
-    key, sep, text = item.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise ScenarioError(file, "--set", f"{item!r} is not of the form key=value")
-    steps: list[str | int] = []
-    pos = 0
-    for match in _KEY.finditer(key):
-        between = key[pos : match.start()]
-        if between not in ("", "."):
-            break
-        steps.append(match[1] if match[1] is not None else int(match[2]))
-        pos = match.end()
-    if pos != len(key) or not steps or not isinstance(steps[0], str):
-        raise ScenarioError(file, "--set", f"{key!r} is not a key path like clock.end or agents[0].name")
-    try:
-        value: Any = tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = text
-    node: Any = raw
-    shown = "$"
-    for step, following in zip(steps, [*steps[1:], None], strict=True):
-        shown += f"[{step}]" if isinstance(step, int) else f".{step}"
-        if isinstance(step, int):
-            if not isinstance(node, list) or step >= len(node):
-                raise ScenarioError(file, shown, "no such list item to override")
-        elif not isinstance(node, dict):
-            raise ScenarioError(file, shown, "cannot set a key inside a non-table value")
-        if following is None:
-            node[step] = value
-        else:
-            if isinstance(step, str) and step not in node:
-                node[step] = {} if isinstance(following, str) else []
-            node = node[step]
