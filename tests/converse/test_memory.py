@@ -28,7 +28,8 @@ def test_a_window_keeps_the_system_prompt_the_current_turn_and_the_newest_turns_
     for turn in range(30):
         user = ChatMessage(role="user", content=f"Period {turn}: " + "news " * 60)
         prompt = memory.prompt(user)
-        assert prompt[0] is system and prompt[-1] is user
+        assert prompt[0] is system
+        assert prompt[-1] is user
         assert [m.role for m in prompt[1:-1]] == ["user", "assistant"] * ((len(prompt) - 2) // 2)
         assert converse._models.estimate_prompt_tokens(prompt) <= 800
         sent.append(len(prompt))
@@ -36,7 +37,8 @@ def test_a_window_keeps_the_system_prompt_the_current_turn_and_the_newest_turns_
     # Once full, it drops down to LOW_WATER of the budget at once, then grows again: the
     # prompt's beginning stays the same for several turns.
     assert max(sent) >= min(sent[10:]) + 4
-    assert memory.start > 0 and memory._tokens(memory.held) <= 800
+    assert memory.start > 0
+    assert memory._tokens(memory.held) <= 800
 
 
 def test_the_servers_count_corrects_the_estimate() -> None:
@@ -65,8 +67,10 @@ async def test_everything_overflows_a_small_window_with_a_recorded_error_where_a
     result, events = await run_and_read("three-labs-councils", out=tmp_path / "a", overrides=small)
     assert result.status == "failed"
     [error] = events_of(events, RunError)
-    assert error.error_type == "ContextWindowExceeded" and error.fatal
-    assert "over the model's window of 4,000" in error.message and 'memory.policy = "window"' in error.message
+    assert error.error_type == "ContextWindowExceeded"
+    assert error.fatal
+    assert "over the model's window of 4,000" in error.message
+    assert 'memory.policy = "window"' in error.message
     calls = events_of(events, LLMCall)
     assert all(c.usage.prompt_tokens + c.params["max_tokens"] <= 4000 for c in calls)  # none was sent too big
 
@@ -84,7 +88,8 @@ async def test_summary_notes_are_recorded_calls_and_replay_like_any_other(backen
     first, events = await run_and_read("three-labs", out=tmp_path / "a", overrides=overrides)
     assert first.status == "completed", first.reason
     notes = [c for c in events_of(events, LLMCall) if c.purpose == "summary"]
-    assert notes and {c.actor for c in notes} <= {"OpenAI", "Google DeepMind", "Anthropic"}
+    assert notes
+    assert {c.actor for c in notes} <= {"OpenAI", "Google DeepMind", "Anthropic"}
     prompts = converse.prompts_of(events)
     later = [c for c in events_of(events, LLMCall) if c.purpose == "statement" and c.seq > notes[0].seq]
     assert any(prompts[c.call][1].content.startswith("Your notes on the periods before") for c in later)
@@ -104,7 +109,8 @@ async def test_a_council_can_be_briefed_with_a_summary_of_the_public_record(back
     prompts = converse.prompts_of(events)
     member_calls = [c for c in events_of(events, LLMCall) if c.conversation == ("top", "OpenAI")]
     briefed = [c for c in member_calls if "A summary of the public record so far:" in prompts[c.call][-1].content]
-    assert briefed and all(briefings[0].response in prompts[c.call][-1].content for c in briefed[:1])
+    assert briefed
+    assert all(briefings[0].response in prompts[c.call][-1].content for c in briefed[:1])
 
 
 class Doubled:
