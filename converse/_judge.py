@@ -27,9 +27,17 @@ import msgspec
 from ._context import RunContext
 from ._events import ChatMessage, Event, Judged, LLMCall, RunError, Utterance
 from ._exceptions import ScenarioError
-from ._models import CompletionRequest, CompletionResponse, Hints, Model, endpoint_of, open_model
+from ._models import (
+    CompletionRequest,
+    CompletionResponse,
+    Hints,
+    Model,
+    endpoint_of,
+    estimate_prompt_tokens,
+    open_model,
+)
 from ._replay import ReplayBook
-from ._scenario import Scenario
+from ._scenario import ModelSettings, Scenario
 from ._scheduler import Attempt, CallFailed
 from ._structured import StructuredOutputError, complete_structured
 from ._verdict import DEFAULT_METRICS as DEFAULT_METRICS
@@ -43,6 +51,7 @@ from ._verdict import (
     verdict_type,
 )
 from ._verdict import check_judge as check_judge
+from ._windows import context_window
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -269,6 +278,16 @@ class RunJudge:
             params=dict(scenario.model.params) if model is ctx.model else {},
             hints=Hints(kind="judge", speaker=ACTOR, period=periods[-1] if periods else ""),
         )
+        # The run's window is the run's model's; another judge model's is known by its name.
+        window = ctx.window if model is ctx.model else context_window(ModelSettings(), model.spec)
+        needed = estimate_prompt_tokens(request.messages)
+        if window is not None and needed + MAX_TOKENS > window:
+            await self._error(
+                ctx, "ContextWindowExceeded",
+                f"the public record needs about {needed:,} tokens and {MAX_TOKENS:,} more for the verdict, over "
+                f"the judge's window of {window:,}: give the judge a model with a larger window (judge.model)",
+            )
+            return None, model.spec
         capture = _Capture(model, ctx.replay)
         since = [time.perf_counter()]
         report_failure = ctx.attempt_reporter(CONVERSATION, ACTOR)

@@ -35,8 +35,12 @@ from converse._verdict import DEFAULT_METRICS, labs, metrics_of, verdict_type
 from converse.testing import ModelServer, ScriptedModel, events_of, run_and_read
 
 ROOT = Path(__file__).resolve().parents[2]
-# The labs' scenarios; a role-play is judged only when its scenario asks (test_camel_roleplay).
-SCENARIOS = sorted(p for p in ROOT.joinpath("scenarios").glob("*.toml") if not p.stem.startswith("camel-"))
+# The scenarios with a judge; a role-play is judged only when its scenario asks
+# (test_camel_roleplay), and the long scenario's record outgrows its 8k model (test_memory).
+SCENARIOS = sorted(
+    p for p in ROOT.joinpath("scenarios").glob("*.toml")
+    if converse.load_scenario(p).judge.enabled and converse.load_scenario(p).roleplay is None
+)
 SHORT = ["clock.end=2025"]
 
 

@@ -155,3 +155,15 @@ def test_bad_memory_settings_name_their_key_path(override: str, message: str) ->
     with pytest.raises(converse.ScenarioError) as caught:
         converse.load_scenario("three-labs", [override])
     assert str(caught.value).endswith(message)
+
+
+async def test_a_record_too_long_for_the_judges_window_is_a_recorded_error(backend: str, tmp_path: Path) -> None:
+    overrides = ("model.context_window=3000", 'memory.policy="window"')
+    result, events = await run_and_read("three-labs", out=tmp_path, overrides=overrides)
+    assert result.status == "completed"  # the run itself is fine; only the verdict is missing
+    [error] = events_of(events, RunError)
+    assert error.error_type == "ContextWindowExceeded"
+    assert not error.fatal
+    assert "give the judge a model with a larger window" in error.message
+    assert not events_of(events, converse.Judged)
+    assert not [c for c in events_of(events, LLMCall) if c.purpose == "judge"]
