@@ -75,7 +75,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help="tasks the model lists per pair of roles (default 10)")
     _common(gen)
     gen.add_argument("--seed", type=int, default=0, help="seed of the first chat; chat k gets seed+k (default 0)")
-    gen.add_argument("--concurrency", type=int, default=64, help="chats at once (default 64)")
+    gen.add_argument("--concurrency", type=int, default=64, help="chats at once, in all (default 64)")
     _limit_flags(gen, "--calls", every=", for all chats together")
     gen.add_argument("--retry-failed", action="store_true", help="run again the chats that failed")
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -159,6 +159,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             print(f"converse: interrupted; finished chats are kept in {args.out}; run the same command to continue",
                   file=sys.stderr)
             return 130
+    return _report(outcome)
+
+
+def _report(outcome: DatasetOutcome) -> int:
     print(stats_markdown(outcome.stats))
     earlier = f" ({outcome.skipped} finished earlier)" if outcome.skipped else ""
     print(f"{outcome.chats} chats{earlier}: {outcome.completed} completed now, {outcome.failed} failed",

@@ -25,24 +25,24 @@ their logs; lists and tasks already made are read back, not asked for again.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
 
-from .._events import Event, LLMCall, RunFinished
+from .._events import Event, LLMCall
 from .._exceptions import ConverseError, DatasetError
-from .._log import read_events
 from .._manifest import claim_directory
 from .._many import Job, run_many
-from .._run import ensure_transcript
+from .._run import RunResult
 from .._scenario import Scenario, load_scenario
 from .._scheduler import Scheduler
 from .._sweep import read_run
-from ._dataset import chat_record, finetune_record, instruction_records, read_list_file
+from ._dataset import read_list_file
+from ._harvest import Harvest
 from ._metadata import Lists, make_lists
-from ._stats import DatasetStats, RunTotals, dataset_stats, stats_json, stats_markdown
+from ._stats import DatasetStats
 
 __all__ = ["DatasetOutcome", "GenerateProgress", "Recipe", "generate"]
 
@@ -149,7 +149,16 @@ def claim(out: Path, recipe: Recipe) -> None:
     claim_directory(out, MANIFEST, recipe, error=DatasetError, what="dataset", describe=Recipe.describe)
 
 
-async def generate(
+class Plan(msgspec.Struct, kw_only=True):
+    """A dataset ready to run: its directory, what is done, the chats still to run."""
+
+    directory: Path
+    harvest: Harvest
+    jobs: list[Job]
+    total: int
+
+
+async def prepare(
     recipe: Recipe,
     out: str | os.PathLike[str],
     *,
@@ -158,9 +167,8 @@ async def generate(
     base_url: str | None = None,
     cache: str | os.PathLike[str] | None = None,
     retry_failed: bool = False,
-    progress: GenerateProgress | None = None,
-) -> DatasetOutcome:
-    """Make (or continue) the dataset ``recipe`` describes in ``out``.
+) -> Plan:
+    """Claim ``out``, make (or read) the lists, and plan the chats still to run.
 
     Raises:
         DatasetError: the recipe or the directory is wrong, or the model gave no usable list.
@@ -175,37 +183,89 @@ async def generate(
     claim(directory, recipe)
     lists = await make_lists(recipe, scenario, directory, concurrency=concurrency, scheduler=scheduler,
                              base_url=base_url, cache=cache)
-    harvest = _Harvest(directory)
+    harvest = Harvest(directory)
     jobs = list(_plan(recipe, scenario, lists, directory, harvest, retry_failed))
-    total = harvest.skipped + harvest.failed_before + len(jobs)
-    if progress is not None:
-        progress.start(total, harvest.skipped + harvest.failed_before, harvest.failed_before)
+    return Plan(directory=directory, harvest=harvest, jobs=jobs,
+                total=harvest.skipped + harvest.failed_before + len(jobs))
 
+
+Ended = Callable[[str, bool, "RunResult | None"], None]
+
+
+async def run_chats(
+    plan: Plan,
+    jobs: list[Job],
+    *,
+    model: str | None,
+    concurrency: int,
+    scheduler: Scheduler | None,
+    base_url: str | None,
+    cache: str | os.PathLike[str] | None,
+    ended: Ended,
+    on_tokens: Callable[[int], None] | None = None,
+) -> None:
+    """Run ``jobs`` (chats of ``plan``), keeping each one's record as it ends, and tell ``ended``."""
     emitted: dict[str, list[Event]] = {}  # each chat's events as they happen, for its record
 
     def observe(job: Job, event: Event) -> None:
         if job.run_id is not None:
             emitted.setdefault(job.run_id, []).append(event)
-        if type(event) is LLMCall and progress is not None:
-            progress.tokens(event.usage.total_tokens)
+        if on_tokens is not None and type(event) is LLMCall:
+            on_tokens(event.usage.total_tokens)
+
+    async with run_many(
+        jobs, concurrency=concurrency, out=plan.directory / "runs", model=model, base_url=base_url,
+        scheduler=scheduler, cache=cache, observer=observe,
+    ) as finished:
+        async for item in finished:
+            chat = str(item.job.run_id)
+            events = emitted.pop(chat, None)
+            completed = plan.harvest.take(chat, None if item.job.resume else events, item.error)
+            ended(chat, completed, item.result)
+
+
+async def generate(
+    recipe: Recipe,
+    out: str | os.PathLike[str],
+    *,
+    concurrency: int = 64,
+    scheduler: Scheduler | None = None,
+    base_url: str | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    retry_failed: bool = False,
+    progress: GenerateProgress | None = None,
+) -> DatasetOutcome:
+    """Make (or continue) the dataset ``recipe`` describes in ``out``, in this process.
+
+    Raises:
+        DatasetError: the recipe or the directory is wrong, or the model gave no usable list.
+        ScenarioError: the base scenario is invalid.
+    """
+    plan = await prepare(recipe, out, concurrency=concurrency, scheduler=scheduler, base_url=base_url,
+                         cache=cache, retry_failed=retry_failed)
+    harvest = plan.harvest
+    if progress is not None:
+        progress.start(plan.total, harvest.skipped + harvest.failed_before, harvest.failed_before)
+
+    def ended(chat: str, completed: bool, result: RunResult | None) -> None:
+        if progress is not None:
+            tokens = result.prompt_tokens + result.completion_tokens if result else 0
+            progress.ended(completed, tokens, result.cost_usd if result else 0.0)
 
     try:
-        async with run_many(
-            jobs, concurrency=concurrency, out=directory / "runs", model=recipe.model, base_url=base_url,
-            scheduler=scheduler, cache=cache, observer=observe,
-        ) as finished:
-            async for item in finished:
-                chat = str(item.job.run_id)
-                events = emitted.pop(chat, None)
-                completed = harvest.take(chat, None if item.job.resume else events, item.error)
-                if progress is not None:
-                    result = item.result
-                    tokens = result.prompt_tokens + result.completion_tokens if result else 0
-                    progress.ended(completed, tokens, result.cost_usd if result else 0.0)
+        await run_chats(plan, plan.jobs, model=recipe.model, concurrency=concurrency, scheduler=scheduler,
+                        base_url=base_url, cache=cache, ended=ended,
+                        on_tokens=progress.tokens if progress is not None else None)
     finally:
         stats = harvest.write()
+    return outcome_of(plan, stats)
+
+
+def outcome_of(plan: Plan, stats: DatasetStats) -> DatasetOutcome:
+    """What a generation left behind, from its plan's harvest."""
+    harvest = plan.harvest
     return DatasetOutcome(
-        directory=directory, chats=total, completed=harvest.completed, failed=harvest.failed,
+        directory=plan.directory, chats=plan.total, completed=harvest.completed, failed=harvest.failed,
         skipped=harvest.skipped, stats=stats,
     )
 
@@ -218,7 +278,7 @@ def chat_ids(lists: Lists) -> Iterator[tuple[str, int, int, int]]:
                 yield f"{a + 1:03}_{u + 1:03}_{t + 1:03}", a, u, t
 
 
-def _plan(recipe: Recipe, scenario: Scenario, lists: Lists, out: Path, harvest: _Harvest,
+def _plan(recipe: Recipe, scenario: Scenario, lists: Lists, out: Path, harvest: Harvest,
           retry_failed: bool) -> Iterator[Job]:
     play = scenario.roleplay
     assert play is not None
@@ -251,102 +311,3 @@ def _remove(directory: Path) -> None:
     import shutil
 
     shutil.rmtree(directory, ignore_errors=True)
-
-
-class _Harvest:
-    """Collects finished chats: writes each one's chat record as it ends, and the dataset's
-    instruction pairs, fine-tuning examples and statistics at the end."""
-
-    def __init__(self, out: Path) -> None:
-        self.out = out
-        self.chats = out / "chat"
-        self.chats.mkdir(exist_ok=True)
-        self.ids: list[str] = []  # chats with a record, in the order found
-        self.records: dict[str, dict[str, Any]] = {}  # made this time, by chat
-        self.finetune: dict[str, dict[str, Any] | None] = {}
-        self.totals: dict[str, RunTotals] = {}
-        self.skipped = self.failed_before = self.completed = self.failed = 0
-
-    def take(self, chat: str, events: list[Any] | None, error: str | None, *, earlier: bool = False) -> bool:
-        """A chat ended (now, or ``earlier``): keep its record; whether it completed.
-
-        ``events`` are the run's, as emitted; without them the log is read.
-        """
-        directory = self.out / "runs" / chat
-        if events is None and error is None:
-            try:
-                events = read_events(directory / "events.jsonl")
-            except ConverseError:
-                events = None
-        ended = next((e for e in reversed(events) if isinstance(e, RunFinished)), None) if events else None
-        completed = ended is not None and ended.status == "completed"
-        if completed:
-            assert events is not None
-            record = chat_record(events, chat)
-            _write(self.chats / f"{chat}.json", msgspec.json.encode(record) + b"\n")
-            self.records[chat] = record
-            self.finetune[chat] = finetune_record(events)
-            self.ids.append(chat)
-            if earlier:
-                ensure_transcript(directory)
-        if ended is not None:
-            self.totals[chat] = _totals(ended)
-        if earlier:
-            if completed:
-                self.skipped += 1
-            else:
-                self.failed_before += 1
-        elif completed:
-            self.completed += 1
-        else:
-            self.failed += 1
-        return completed
-
-    def write(self) -> DatasetStats:
-        """Write ``instructions.json``, ``finetune.jsonl`` and the statistics; return them."""
-        chats: list[dict[str, Any]] = []
-        pairs: list[dict[str, Any]] = []
-        lines: list[bytes] = []
-        for chat in sorted(set(self.ids)):
-            record = self.records.get(chat)
-            if record is None:
-                try:
-                    record = msgspec.json.decode((self.chats / f"{chat}.json").read_bytes())
-                except (OSError, msgspec.DecodeError):
-                    continue
-            chats.append(record)
-            pairs.extend(instruction_records(record))
-            example = self.finetune[chat] if chat in self.finetune else self._finetune_of(chat)
-            if example is not None:
-                lines.append(msgspec.json.encode(example))
-            if chat not in self.totals:
-                ended = read_run(self.out / "runs" / chat)
-                if ended is not None:
-                    self.totals[chat] = _totals(ended[0])
-        _write(self.out / "instructions.json", msgspec.json.format(msgspec.json.encode(pairs)))
-        _write(self.out / "finetune.jsonl", b"".join(line + b"\n" for line in lines))
-        failures = self.failed + self.failed_before
-        stats = dataset_stats(chats, list(self.totals.values()), failures, pairs=len(pairs))
-        _write(self.out / "stats.json", stats_json(stats))
-        _write(self.out / "stats.md", stats_markdown(stats).encode())
-        return stats
-
-    def _finetune_of(self, chat: str) -> dict[str, Any] | None:
-        try:
-            return finetune_record(read_events(self.out / "runs" / chat / "events.jsonl"))
-        except ConverseError:
-            return None
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all (through a temporary file beside it)."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
-
-
-def _totals(finished: RunFinished) -> RunTotals:
-    return RunTotals(
-        llm_calls=finished.llm_calls, prompt_tokens=finished.prompt_tokens,
-        completion_tokens=finished.completion_tokens, cost_usd=finished.cost_usd,
-    )
