@@ -24,7 +24,7 @@ import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_actors, bench_camel, bench_engine, bench_sched, bench_sweep
+from benchmarks import bench_actors, bench_camel, bench_engine, bench_memory, bench_sched, bench_sweep
 
 # figure -> (comparison, target, what it measures)
 TARGETS: dict[str, tuple[str, float, str]] = {
@@ -42,6 +42,7 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "sweep.overhead_ratio": ("<=", 1.2, "1,000 runs (100 quick) through converse sweep: wall over the critical-path bound"),
     "camel.society_ratio": ("<=", 1.2, "200 role-play chats (10 x 10 roles x 2 tasks) at once: wall over the longest chat's critical path"),
     "sweep.agentscope_1m": ("<=", 60, "1,000,000 agents (100,000 quick), one 1 s dummy call each, one process: wall seconds"),
+    "memory.prompt_growth": ("<=", 1.3, "long scenario, window memory: median prompt tokens of the last 10 periods over periods 5-15"),
 }
 
 SUITES: dict[str, Callable[[bool], dict[str, float]]] = {
@@ -51,6 +52,7 @@ SUITES: dict[str, Callable[[bool], dict[str, float]]] = {
     "sched": bench_sched.run,
     "sweep": bench_sweep.run,
     "camel": bench_camel.run,
+    "memory": bench_memory.run,
 }
 
 

@@ -74,6 +74,8 @@ class AgentActor(Actor):
             self.system_message,
         )
         self.notes_chain = PromptChain()  # my calls that write my notes and briefings
+        self.briefing = ""  # my council's summary of the public record (public_context "summary")
+        self.briefed = 0  # how much of what I heard it covers
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -165,14 +167,30 @@ class AgentActor(Actor):
     async def _convene(self, period: str, period_index: int) -> list[tuple[str, str]]:
         assert self.council is not None
         assert self.spec.council is not None
-        record = self._public_record(period_index)
-        if self.spec.council.public_context == "summary" and record != EMPTY_RECORD:
-            words = self.memory.policy.summary_words
-            summary = await self._summarise(briefing_request(record, self.role.organisation, words), period, "briefing")
-            record = BRIEFING_RECORD.format(summary=summary)
+        if self.spec.council.public_context == "summary":
+            record = await self._briefing(period)
+        else:
+            record = self._public_record(period_index)
         result = Pending()
         await self.council.tell(Convene(period, period_index, record, result))
         return await result.wait()
+
+    async def _briefing(self, period: str) -> str:
+        """A summary of the public record for my council, brought up to date with what was
+        said since the last one (a recorded call; none when nothing new was said)."""
+        new = self.heard[self.briefed :]
+        if new:
+            record = self._render_record(new)
+            words = self.memory.policy.summary_words
+            request = briefing_request(self.briefing, record, self.role.organisation, words)
+            self.briefing = await self._summarise(request, period, "briefing")
+            self.briefed = len(self.heard)
+        return BRIEFING_RECORD.format(summary=self.briefing) if self.briefing else EMPTY_RECORD
+
+    def _render_record(self, heard: list[tuple[str, str, str]]) -> str:
+        if self.top:
+            return "\n\n".join(f"{s} ({p}): {t}" for s, p, t in heard)
+        return "\n".join(f"{s}: {t}" for s, _, t in heard)
 
     def _public_record(self, period_index: int) -> str:
         """What this agent's council is told of the world outside it."""
@@ -185,11 +203,7 @@ class AgentActor(Actor):
             clock = self.ctx.scenario.clock
             keep = {period_label(clock, i) for i in (period_index - 1, period_index) if i >= 0}
             heard = [h for h in heard if h[1] in keep]
-        if not heard:
-            return EMPTY_RECORD
-        if self.top:
-            return "\n\n".join(f"{s} ({p}): {t}" for s, p, t in heard)
-        return "\n".join(f"{s}: {t}" for s, _, t in heard)
+        return self._render_record(heard) if heard else EMPTY_RECORD
 
     # -- speaking -------------------------------------------------------------------------
 

@@ -101,12 +101,13 @@ class AgentMemory:
         """Where the history held by the next prompt would start."""
         if self.policy.policy == "everything" or self.limit is None:
             return self.start
-        room = self.limit - self._tokens(self._fixed(user))
-        if self._tokens(self.held) <= room:
+        fixed = self._fixed(user)
+        if self._tokens(fixed + self.held) <= self.limit:  # as ``prompt`` counts it
             return self.start
         start, held = self.start, self.held
-        target = max(room * LOW_WATER, 0)
-        while start < len(self.history) and self._tokens(held) > target:
+        floor = self._tokens(fixed)
+        target = floor + max(self.limit - floor, 0) * LOW_WATER
+        while start < len(self.history) and self._tokens(fixed + held) > target:
             held -= self.sizes[start] + self.sizes[start + 1]
             start += 2
         return start

@@ -24,11 +24,14 @@ NO_NOTES = "(none yet)"
 TURN = "You were told:\n{told}\n\nYou said:\n{said}"
 TURN_SEPARATOR = "\n\n---\n\n"
 
-BRIEFING = """The public record so far:
+BRIEFING = """The public record so far, in brief:
+{summary}
+
+Public statements since then:
 {record}
 
-Summarise it for {organisation}'s council in at most {words} words: what each organisation \
-said, period by period, and where each stands now. Reply with the summary only."""
+Summarise the whole public record for {organisation}'s council in at most {words} words: what \
+each organisation said, period by period, and where each stands now. Reply with the summary only."""
 
 NOTES_MESSAGE = "Your notes on the periods before the turns below:\n{notes}"
 BRIEFING_RECORD = "A summary of the public record so far:\n{summary}"
@@ -43,9 +46,8 @@ def notes_request(notes: str, turns: list[tuple[str, str]], words: int) -> list[
     ]
 
 
-def briefing_request(record: str, organisation: str, words: int) -> list[ChatMessage]:
-    """The request for a summary of the public record, for ``organisation``'s council."""
-    return [
-        ChatMessage(role="system", content=NOTES_SYSTEM),
-        ChatMessage(role="user", content=BRIEFING.format(record=record, organisation=organisation, words=words)),
-    ]
+def briefing_request(summary: str, record: str, organisation: str, words: int) -> list[ChatMessage]:
+    """The request that brings ``summary`` (of the record so far) up to date with ``record``
+    (the statements since), for ``organisation``'s council: its size does not grow with the run."""
+    content = BRIEFING.format(summary=summary or NO_NOTES, record=record, organisation=organisation, words=words)
+    return [ChatMessage(role="system", content=NOTES_SYSTEM), ChatMessage(role="user", content=content)]

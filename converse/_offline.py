@@ -3,8 +3,9 @@ shipped scenarios ask for (yearly reports, council lines, debate remarks) from p
 choosing with a ``random.Random`` seeded by a blake2b hash of the seed, the request's system
 prompt, its newest user message, its length and its hints. Its reports follow the world of
 the shipped prompts (oversight and competitive pressure move the year a lab builds AGI), and
-it answers a judge's structured request from the record it is shown (``_offline_judge``). It
-also plays every part of a CAMEL role-play (``camel._offline``)."""
+it answers a judge's structured request from the record it is shown (``_offline_judge``) and
+a request for notes or a briefing with an extractive summary (``_offline_summary``). It also
+plays every part of a CAMEL role-play (``camel._offline``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import anyio
 from ._events import Usage
 from ._models import CompletionRequest, CompletionResponse, estimate_prompt_tokens, estimate_tokens
 from ._offline_judge import verdict_json
+from ._offline_summary import summary_answer
 from ._phrases import (
     ACTS,
     AGENDAS,
@@ -212,6 +214,8 @@ class OfflineModel:
             text = camel_answer(r, request, system, user, seed=self._seed)
             if h.kind == "instruction":
                 return text  # the AI user says the end token when the task is done
+        elif h.kind == "summary":
+            text = summary_answer(user, h.speaker)  # extractive notes or briefing: no draws
         elif h.kind in ("judge", "other") and (verdict := verdict_json(request.messages)) is not None:
             text = verdict  # a structured request: the JSON Schema is in the prompt
         else:
