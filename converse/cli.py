@@ -161,6 +161,15 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     validate.set_defaults(handler=_cmd_validate)
 
+    audit = commands.add_parser(
+        "audit", help="check a run's prompts against the fidelity rules",
+        description="Check every model call of a run against the fidelity rules (period, heard, private, "
+        "debate-once, duplicate, window); exit 1 if any is broken.",
+    )
+    audit.add_argument("events", type=Path, help="an events.jsonl file (or its run directory)")
+    audit.add_argument("--window", type=int, metavar="N", help="context window in tokens (default: the model's)")
+    audit.set_defaults(handler=_cmd_audit)
+
     listing = commands.add_parser("scenarios", help="list the built-in scenarios")
     listing.set_defaults(handler=_cmd_scenarios)
     from .camel._cli import add_parser as add_camel  # it builds on this module's helpers
@@ -319,6 +328,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             continue
         print(f"{source}: ok ({scenario.name}, {len(scenario.agents)} agents)")
     return USER_ERROR if failed else 0
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from ._audit_report import audit_file, format_report
+
+    path, report = audit_file(args.events, window=args.window)
+    sys.stdout.write(format_report(report, path))
+    return 1 if report.violations else 0
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
