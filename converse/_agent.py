@@ -283,7 +283,7 @@ class AgentActor(Actor):
         text = response.text.strip()
         if kind == "line":
             text = _strip_speaker(text, self.name)
-        memory.remember(messages, user_message, ChatMessage(role="assistant", content=response.text), response.usage)
+        memory.remember(user_message, ChatMessage(role="assistant", content=response.text), response.usage)
         return text
 
     async def _summarise(self, messages: list[ChatMessage], period: str, purpose: str) -> str:

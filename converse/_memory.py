@@ -73,6 +73,7 @@ class AgentMemory:
         limits = [x for x in (policy.tokens, window - answer if window is not None else None) if x is not None]
         self.limit: int | None = min(limits) if limits else None  # the prompt's budget
         self.system = system
+        self.head = _PROMPT + message_tokens(system)  # what every prompt costs before its history
         self.history: list[ChatMessage] = []
         self.sizes: list[int] = []  # estimated tokens of each history message
         self.start = 0  # the first history message prompts still hold (always a turn's own)
@@ -80,13 +81,14 @@ class AgentMemory:
         self.notes = ""
         self.notes_message: ChatMessage | None = None
         self.scale = 1.0  # the server's count over our estimate, from the last call
-        self.needed = 0  # the estimated tokens of the last prompt made
+        self.needed = 0  # the tokens of the last prompt made, as the server would count them
+        self.estimated = 0  # and as we estimated them
 
     def _tokens(self, estimate: int) -> int:
         return int(estimate * self.scale + 0.5)
 
     def _fixed(self, user: ChatMessage) -> int:
-        fixed = _PROMPT + message_tokens(self.system) + message_tokens(user)
+        fixed = self.head + message_tokens(user)
         if self.notes_message is not None:
             fixed += message_tokens(self.notes_message)
         return fixed
@@ -130,17 +132,17 @@ class AgentMemory:
             ContextWindowExceeded: it cannot fit the model's window.
         """
         self._drop(self._new_start(user))
-        self.needed = needed = self._tokens(self._fixed(user) + self.held)
+        self.estimated = self._fixed(user) + self.held
+        self.needed = needed = self._tokens(self.estimated)
         if self.limit is not None and needed > self.limit:
             raise ContextWindowExceeded(self.agent, needed, self.limit, self.answer, self.policy.policy)
         head = [self.system] if self.notes_message is None else [self.system, self.notes_message]
         return [*head, *self.history[self.start :], user]
 
-    def remember(self, sent: list[ChatMessage], user: ChatMessage, answer: ChatMessage, usage: Usage) -> None:
-        """A call was made with ``sent``: keep its turn, and learn from the server's count."""
-        if usage.prompt_tokens > 0:
-            estimated = _PROMPT + sum(map(message_tokens, sent))
-            self.scale = min(max(usage.prompt_tokens / estimated, 0.5), 3.0)
+    def remember(self, user: ChatMessage, answer: ChatMessage, usage: Usage) -> None:
+        """The prompt last made was sent: keep its turn, and learn from the server's count."""
+        if usage.prompt_tokens > 0 and self.estimated > 0:
+            self.scale = min(max(usage.prompt_tokens / self.estimated, 0.5), 3.0)
         for message in (user, answer):
             size = message_tokens(message)
             self.history.append(message)

@@ -21,16 +21,17 @@ from actors import Actor, ActorRef
 from .._calling import PromptChain, call_and_record
 from .._context import RunContext
 from .._events import ChatMessage
+from .._memory import AgentMemory, ContextWindowExceeded
 from .._models import CompletionRequest, CompletionResponse, Hints, estimate_tokens
 from .._protocol import Said, TurnToken
 from .._roleplay import RolePlay
+from .._scenario import Memory
 from . import _prompts
 from ._critic import Proposals
 
 Side = Literal["user", "assistant"]
 
 ROLE_TYPE: dict[Side, str] = {"user": "USER", "assistant": "ASSISTANT"}
-_FRAMING = 5  # tokens a message costs beyond its text (as ``estimate_prompt_tokens`` counts)
 
 
 class OutOfContext(msgspec.Struct, frozen=True, gc=False):
@@ -103,7 +104,8 @@ class RolePlayAgent(Actor):
         self.path = ("top",)
         self.topic = ctx.conversation_topic(self.path)
         self.system_message = ChatMessage(role="system", content=_prompts.system_prompt(play, side, task))
-        self.history: list[ChatMessage] = []
+        # The whole chat, as in CAMEL; a prompt of token_limit tokens or more is not sent.
+        self.memory = AgentMemory(side, Memory(tokens=play.token_limit - 1), None, 0, self.system_message)
         self.incoming: ChatMessage | None = None  # the other's newest message
         if side == "user":  # the kick-off, attributed to the assistant
             self.incoming = ChatMessage(role="user", content=_prompts.kickoff(play, task))
@@ -111,10 +113,6 @@ class RolePlayAgent(Actor):
         applies = play.critic.proposers in ("both", side)
         self.candidates = play.critic.candidates if critic is not None and applies else 1
         self.chain = PromptChain()
-        # Tokens of the prompt so far: the server's count for the first ``counted`` messages
-        # (system and history), plus an estimate of those that followed.
-        self.counted = 1
-        self.tokens = 3 + _estimate(self.system_message)
 
     async def on_start(self) -> None:
         bus = self.ctx.system.bus
@@ -130,16 +128,13 @@ class RolePlayAgent(Actor):
         elif isinstance(message, Acknowledge):
             await self._acknowledge()
 
-    def _prompt_tokens(self, messages: list[ChatMessage]) -> int:
-        return self.tokens + sum(_estimate(m) for m in messages[self.counted :])
-
     async def _take_turn(self, token: TurnToken) -> None:
         incoming = self.incoming or ChatMessage(role="user", content="")
-        messages = [self.system_message, *self.history, incoming]
-        needed = self._prompt_tokens(messages)
-        if needed >= self.play.token_limit:
+        try:
+            messages = self.memory.prompt(incoming)
+        except ContextWindowExceeded as full:
             await self.ctx.system.bus.publish(
-                self.topic, OutOfContext(self.path, self.side, token.token, needed), sender=self.ref
+                self.topic, OutOfContext(self.path, self.side, token.token, full.needed), sender=self.ref
             )
             return
         kind: Literal["instruction", "solution"] = "instruction" if self.side == "user" else "solution"
@@ -148,7 +143,7 @@ class RolePlayAgent(Actor):
         else:
             response = await self._call(messages, kind, token.period, purpose=kind)
             text = response.text
-        self._remember(messages, incoming, text, response)
+        self.memory.remember(incoming, ChatMessage(role="assistant", content=text), response.usage)
         self.incoming = None
         await self.ctx.system.bus.publish(
             self.topic, Said(self.path, self.side, token.token, token.period, text.strip()), sender=self.ref
@@ -157,19 +152,9 @@ class RolePlayAgent(Actor):
     async def _acknowledge(self) -> None:
         """CAMEL's 2023 start: the assistant is shown its own rules and answers them."""
         rules = ChatMessage(role="user", content=self.system_message.content)
-        messages = [self.system_message, rules]
+        messages = self.memory.prompt(rules)
         response = await self._call(messages, "acknowledge", "", purpose="acknowledge")
-        self._remember(messages, rules, response.text, response)
-
-    def _remember(self, messages: list[ChatMessage], incoming: ChatMessage, text: str,
-                  response: CompletionResponse) -> None:
-        self.history.append(incoming)
-        self.history.append(ChatMessage(role="assistant", content=text))
-        usage = response.usage
-        if usage.prompt_tokens > 0:  # the server's count of the prompt just sent
-            self.counted, self.tokens = len(messages), usage.prompt_tokens
-        else:
-            self.counted, self.tokens = len(messages), self._prompt_tokens(messages)
+        self.memory.remember(rules, ChatMessage(role="assistant", content=response.text), response.usage)
 
     def _request(self, messages: list[ChatMessage], kind: str, period: str, *, candidate: int = 0,
                  temperature: float | None = None) -> CompletionRequest:
@@ -185,7 +170,7 @@ class RolePlayAgent(Actor):
 
     async def _call(self, messages: list[ChatMessage], kind: str, period: str, *, purpose: str) -> CompletionResponse:
         request = self._request(messages, kind, period)
-        estimate = self._prompt_tokens(messages) + self.ctx.scenario.model.max_tokens
+        estimate = self.memory.needed + self.ctx.scenario.model.max_tokens
         return await call_and_record(
             self.ctx, request, conversation=self.path, actor=self.side, purpose=purpose, estimate=estimate,
             chain=self.chain,
@@ -201,7 +186,7 @@ class RolePlayAgent(Actor):
         # concurrent calls below happen to start or end in; the log records them in that order.
         answers: list[CompletionResponse | None] = [ctx.take_recorded(r) for r in requests]
         timings: list[tuple[float | None, int | None]] = [(None, None)] * n
-        estimate = self._prompt_tokens(messages) + ctx.scenario.model.max_tokens
+        estimate = self.memory.needed + ctx.scenario.model.max_tokens
 
         async def one(i: int) -> None:
             started, attempts = time.perf_counter(), [1]
@@ -227,6 +212,3 @@ class RolePlayAgent(Actor):
         )
         return options[choice - 1], responses[choice - 1]
 
-
-def _estimate(message: ChatMessage) -> int:
-    return estimate_tokens(len(message.content)) + _FRAMING

@@ -33,7 +33,7 @@ def test_a_window_keeps_the_system_prompt_the_current_turn_and_the_newest_turns_
         assert [m.role for m in prompt[1:-1]] == ["user", "assistant"] * ((len(prompt) - 2) // 2)
         assert converse._models.estimate_prompt_tokens(prompt) <= 800
         sent.append(len(prompt))
-        memory.remember(prompt, user, message("assistant", 50), Usage())
+        memory.remember(user, message("assistant", 50), Usage())
     # Once full, it drops down to LOW_WATER of the budget at once, then grows again: the
     # prompt's beginning stays the same for several turns.
     assert max(sent) >= min(sent[10:]) + 4
@@ -45,13 +45,13 @@ def test_the_servers_count_corrects_the_estimate() -> None:
     memory = AgentMemory("Lab", Memory(policy="window"), window=2_000, answer=0, system=message("system", 10))
     user = message("user", 100)
     prompt = memory.prompt(user)
-    memory.remember(prompt, user, message("assistant", 100), Usage(prompt_tokens=2 * memory.needed))
+    memory.remember(user, message("assistant", 100), Usage(prompt_tokens=2 * memory.needed))
     assert memory.scale == pytest.approx(2.0, rel=0.05)
     for _ in range(20):
         user = message("user", 100)
         prompt = memory.prompt(user)
         assert memory.needed <= 2_000  # in the server's tokens, not ours
-        memory.remember(prompt, user, message("assistant", 100), Usage(prompt_tokens=2 * memory.needed // 2))
+        memory.remember(user, message("assistant", 100), Usage(prompt_tokens=2 * memory.needed // 2))
 
 
 def test_a_turn_that_cannot_fit_is_an_error_not_a_request() -> None:
