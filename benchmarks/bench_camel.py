@@ -68,6 +68,9 @@ def society(assistants: int = 10, users: int = 10, tasks: int = 2, concurrency: 
         "context.camel.longest_chat_calls": longest,
         "context.camel.cpu_ms_per_chat": 1000 * cpu / chats,
         "context.camel.cpu_us_per_call": 1e6 * cpu / calls,
+        # Every call one after another, as one process running one chat at a time would.
+        "context.camel.sequential_s": calls * LATENCY,
+        "context.camel.speedup_over_sequential": calls * LATENCY / wall,
     }
     for reason, count in reasons.items():
         key = reason.replace("<", "").replace(">", "").replace(": ", "_").replace(".", "_")
