@@ -326,7 +326,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(f"converse: error: {one_line(str(exc))}", file=sys.stderr)
             failed += 1
             continue
-        print(f"{source}: ok ({scenario.name}, {len(scenario.agents)} agents)")
+        what = "a role-play" if scenario.roleplay is not None else f"{len(scenario.agents)} agents"
+        print(f"{source}: ok ({scenario.name}, {what})")
     return USER_ERROR if failed else 0
 
 
