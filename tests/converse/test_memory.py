@@ -44,14 +44,15 @@ def test_a_window_keeps_the_system_prompt_the_current_turn_and_the_newest_turns_
 def test_the_servers_count_corrects_the_estimate() -> None:
     memory = AgentMemory("Lab", Memory(policy="window"), window=2_000, answer=0, system=message("system", 10))
     user = message("user", 100)
-    prompt = memory.prompt(user)
-    memory.remember(user, message("assistant", 100), Usage(prompt_tokens=2 * memory.needed))
-    assert memory.scale == pytest.approx(2.0, rel=0.05)
-    for _ in range(20):
+    memory.prompt(user)
+    memory.remember(user, message("assistant", 100), Usage(prompt_tokens=2 * memory.estimated))
+    assert memory.scale == pytest.approx(2.0)
+    for _ in range(20):  # the server keeps counting twice what we estimate
         user = message("user", 100)
-        prompt = memory.prompt(user)
-        assert memory.needed <= 2_000  # in the server's tokens, not ours
-        memory.remember(user, message("assistant", 100), Usage(prompt_tokens=2 * memory.needed // 2))
+        memory.prompt(user)
+        assert 2 * memory.estimated <= 2_000  # the window holds in the server's tokens, not ours
+        memory.remember(user, message("assistant", 100), Usage(prompt_tokens=2 * memory.estimated))
+    assert memory.start > 0  # and turns were dropped to keep it
 
 
 def test_a_turn_that_cannot_fit_is_an_error_not_a_request() -> None:
