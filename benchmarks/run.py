@@ -24,7 +24,15 @@ import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_actors, bench_camel, bench_engine, bench_memory, bench_sched, bench_sweep
+from benchmarks import (
+    bench_actors,
+    bench_camel,
+    bench_engine,
+    bench_memory,
+    bench_peers,
+    bench_sched,
+    bench_sweep,
+)
 
 # figure -> (comparison, target, what it measures)
 TARGETS: dict[str, tuple[str, float, str]] = {
@@ -43,6 +51,9 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "camel.society_ratio": ("<=", 1.2, "200 role-play chats (10 x 10 roles x 2 tasks) at once: wall over the longest chat's critical path"),
     "sweep.agentscope_1m": ("<=", 60, "1,000,000 agents (100,000 quick), one 1 s dummy call each, one process: wall seconds"),
     "memory.prompt_growth": ("<=", 1.3, "long scenario, window memory: median prompt tokens of the last 10 periods over periods 5-15"),
+    "peer.autogen_rt_ratio": (">=", 20, "ask round trips/s: converse actors over autogen-core's send_message, same echo, interleaved"),
+    "peer.autogen_200sims_ratio": (">=", 5, "200 debate simulations at once: autogen-core's wall over converse's"),
+    "peer.sequential_ratio": (">=", 1, "one debate simulation: the original's one-call-at-a-time loop's wall over converse's"),
 }
 
 SUITES: dict[str, Callable[[bool], dict[str, float]]] = {
@@ -53,6 +64,7 @@ SUITES: dict[str, Callable[[bool], dict[str, float]]] = {
     "sweep": bench_sweep.run,
     "camel": bench_camel.run,
     "memory": bench_memory.run,
+    "peers": bench_peers.run,  # needs the [bench] extra (autogen-core, matplotlib)
 }
 
 
