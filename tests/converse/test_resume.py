@@ -174,6 +174,7 @@ def test_resume_cli(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # 80 kills over ten scenarios, a fresh process each: about two minutes here
 def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
     """Kill ``converse run`` with SIGKILL at random moments in every shipped scenario, resume
     each, and compare with the run that was never interrupted."""
