@@ -40,6 +40,7 @@ import anyio
 from benchmarks import bench_actors, bench_engine
 from benchmarks.bench_engine import critical_path_calls, total_calls
 from converse import ChatMessage, CompletionRequest, Hints, OfflineModel
+from converse._agent import EMPTY_RECORD, NO_NEW, SPEAKS_FIRST  # the same texts as the engine
 from converse._clock import period_label, periods
 from converse._scenario import Prompts, Scenario
 from converse._templates import fill
@@ -47,9 +48,6 @@ from converse._templates import fill
 ROOT = Path(__file__).resolve().parent.parent
 FIGURE = ROOT / "benchmarks" / "figures" / "scaling.png"  # the full run's; --quick draws its own beside it
 QUICK_FIGURE = ROOT / "benchmarks" / "figures" / "scaling-quick.png"
-SPEAKS_FIRST = "(Nobody has spoken yet in this session: you open the debate.)"
-NO_NEW = "(Nothing new has been said since your last turn.)"
-EMPTY_RECORD = "(No public statements have been made yet.)"
 
 
 # -- the workload both peers run ------------------------------------------------------------------

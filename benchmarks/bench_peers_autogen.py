@@ -48,7 +48,7 @@ class Ping:
 
 @dataclass
 class RunSimulation:
-    pass
+    """Asks a simulation's moderator to run the whole simulation (it carries nothing)."""
 
 
 @dataclass
