@@ -175,6 +175,9 @@ def _parser() -> argparse.ArgumentParser:
     from .camel._cli import add_parser as add_camel  # it builds on this module's helpers
 
     add_camel(commands)
+    from .web._cli import add_parser as add_view
+
+    add_view(commands)
     return parser
 
 

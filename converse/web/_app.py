@@ -1,0 +1,242 @@
+"""The viewer's routes: the page and its assets, and a read-only JSON and event-stream API.
+
+- ``/``, ``/app.js``, ``/app.css``, ``/favicon.svg``: the page, from the package (no CDN).
+- ``/api/index``: the runs, sweeps and datasets under the root.
+- ``/api/group?path=P``: one sweep's or dataset's runs, with dials and scores.
+- ``/api/run?path=P``: a run's page items at once (what the stream sends, for scripts).
+- ``/api/stream?path=P``: server-sent events: the run's items, then new ones as its log
+  grows, until the run finishes (``event: end``).
+- ``/api/call?path=P&call=N``: one model call in full: its whole prompt, parameters, answer.
+- ``/api/file?path=P&name=transcript.md|events.jsonl``: a run's transcript or log, as a download.
+
+Static files are served from a fixed table and run directories go through
+``_catalog.inside``, so no request reaches a file outside the root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import anyio
+import msgspec
+
+from .._events import AnyEvent, ChatMessage, LLMCall, prompts_of
+from ._catalog import Catalog, OutsideRoot, inside
+from ._http import EventStream, Request, Response, error
+from ._runview import RunView
+
+__all__ = ["App"]
+
+_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+_encode = msgspec.json.Encoder().encode
+_ASSETS = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/app.css": ("app.css", "text/css; charset=utf-8"),
+    "/favicon.svg": ("favicon.svg", "image/svg+xml"),
+}
+_DOWNLOADS = {"transcript.md": "text/markdown; charset=utf-8", "events.jsonl": "application/x-ndjson"}
+_POLL = 0.2  # seconds between looks at a log that has not grown
+_HEARTBEAT = 15.0  # seconds between comments on an idle stream, to notice a closed page
+_READ = 4 << 20  # bytes of log read at a time
+_BATCH = 2000  # items per server-sent event
+
+
+@dataclass(slots=True)
+class _Calls:
+    stamp: tuple[int, int]
+    calls: dict[int, LLMCall]
+    prompts: dict[int, list[ChatMessage]]
+
+
+class App:
+    """The viewer over ``root``: ``handle`` answers one request."""
+
+    def __init__(self, root: Path, *, poll: float = _POLL) -> None:
+        self.catalog = Catalog(root)
+        self.root = self.catalog.root
+        self.poll = poll
+        package = resources.files(__package__).joinpath("static")
+        self.assets = {route: (package.joinpath(name).read_bytes(), kind) for route, (name, kind) in _ASSETS.items()}
+        self._calls: dict[Path, _Calls] = {}
+
+    async def handle(self, request: Request) -> Response | EventStream:
+        asset = self.assets.get(request.path)
+        if asset is not None:
+            return Response(body=asset[0], content_type=asset[1], headers={"Cache-Control": "no-cache"})
+        route = {
+            "/api/index": self._index,
+            "/api/group": self._group,
+            "/api/run": self._run,
+            "/api/stream": self._stream,
+            "/api/call": self._call,
+            "/api/file": self._file,
+        }.get(request.path)
+        if route is None:
+            return error(404, "not found")
+        try:
+            return await route(request)
+        except (OutsideRoot, FileNotFoundError, NotADirectoryError):
+            return error(404, "no such run or sweep under this directory")
+        except _BadQuery as exc:
+            return error(400, str(exc))
+
+    # --- routes ------------------------------------------------------------------------
+
+    async def _index(self, request: Request) -> Response:
+        return _json(await anyio.to_thread.run_sync(self.catalog.index))
+
+    async def _group(self, request: Request) -> Response:
+        path = self._dir(request)
+        return _json(await anyio.to_thread.run_sync(self.catalog.group, path))
+
+    async def _run(self, request: Request) -> Response:
+        log = self._log(request)
+        view = RunView()
+        items = view.feed(_decode_lines(log.read_bytes()))
+        return _json({"path": self.catalog.relative(log.parent), "items": [*items, *view.updates()]})
+
+    async def _stream(self, request: Request) -> EventStream:
+        log = self._log(request)
+        return EventStream(self._tail(log))
+
+    async def _call(self, request: Request) -> Response:
+        log = self._log(request)
+        try:
+            number = int(request.query.get("call", ""))
+        except ValueError:
+            raise _BadQuery("call must be a call number") from None
+        calls = self._calls_of(log)
+        call = calls.calls.get(number)
+        if call is None:
+            return error(404, f"no call {number} in this run")
+        return _json(
+            {
+                "call": call.call,
+                "seq": call.seq,
+                "t": call.t,
+                "actor": call.actor,
+                "purpose": call.purpose,
+                "conversation": list(call.conversation),
+                "model": call.model,
+                "params": call.params,
+                "messages": [{"role": m.role, "content": m.content} for m in calls.prompts[number]],
+                "response": call.response,
+                "usage": {"prompt_tokens": call.usage.prompt_tokens, "completion_tokens": call.usage.completion_tokens},
+                "latency": call.latency,
+                "attempt": call.attempt,
+            }
+        )
+
+    async def _file(self, request: Request) -> Response:
+        name = request.query.get("name", "")
+        kind = _DOWNLOADS.get(name)
+        if kind is None:
+            raise _BadQuery("name must be transcript.md or events.jsonl")
+        path = self._dir(request) / name
+        if not path.is_file():
+            return error(404, f"this run has no {name}")
+        stem = self.catalog.relative(path.parent).replace("/", "_") or "run"
+        disposition = f'attachment; filename="{_ascii(stem)}-{name}"'
+        return Response(body=path.read_bytes(), content_type=kind, headers={"Content-Disposition": disposition})
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _dir(self, request: Request) -> Path:
+        path = inside(self.root, request.query.get("path", ""))
+        if not path.is_dir():
+            raise FileNotFoundError(path)
+        return path
+
+    def _log(self, request: Request) -> Path:
+        log = self._dir(request) / "events.jsonl"
+        if not log.is_file():
+            raise FileNotFoundError(log)
+        return log
+
+    def _calls_of(self, log: Path) -> _Calls:
+        stat = log.stat()
+        stamp = (stat.st_size, stat.st_mtime_ns)
+        cached = self._calls.get(log)
+        if cached is None or cached.stamp != stamp:
+            events = _decode_lines(log.read_bytes())
+            calls = {e.call: e for e in events if type(e) is LLMCall}
+            cached = self._calls[log] = _Calls(stamp, calls, prompts_of(events))
+        return cached
+
+    async def _tail(self, log: Path) -> AsyncIterator[bytes]:
+        """The run's items as server-sent events, following the log until the run ends."""
+        yield b"retry: 2000\n\n"
+        view, offset, rest = RunView(), 0, b""
+        yield _sse("reset", {"path": self.catalog.relative(log.parent)})
+        quiet = 0.0
+        while True:
+            try:
+                size = os.stat(log).st_size
+            except OSError:
+                yield _sse("gone", {})
+                return
+            if size < offset:  # the log was cut (a resume drops a torn last line): start over
+                view, offset, rest = RunView(), 0, b""
+                yield _sse("reset", {"path": self.catalog.relative(log.parent)})
+            if size == offset:
+                await anyio.sleep(self.poll)
+                quiet += self.poll
+                if quiet >= _HEARTBEAT:
+                    quiet = 0.0
+                    yield b": still here\n\n"
+                continue
+            quiet = 0.0
+            with log.open("rb") as f:
+                f.seek(offset)
+                data = f.read(min(size - offset, _READ))
+            offset += len(data)
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            data, rest = data[:cut], data[cut:]
+            if not data:
+                continue
+            items = view.feed(_decode_lines(data))
+            items += view.updates()
+            for start in range(0, len(items), _BATCH):
+                yield _sse("items", items[start : start + _BATCH])
+            if view.finished is not None:
+                yield _sse("end", {})
+                return
+            await anyio.sleep(0)
+
+
+class _BadQuery(ValueError):
+    pass
+
+
+def _decode_lines(data: bytes) -> list[AnyEvent]:
+    """The events of whole log lines; a line that does not decode is skipped."""
+    out: list[AnyEvent] = []
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    for line in lines:
+        try:
+            out.append(_decoder.decode(line))
+        except msgspec.DecodeError:
+            continue
+    return out
+
+
+def _sse(event: str, data: Any) -> bytes:
+    return b"event: " + event.encode() + b"\ndata: " + _encode(data) + b"\n\n"
+
+
+def _json(value: Any) -> Response:
+    return Response(body=json.dumps(value, ensure_ascii=False, allow_nan=False, default=str).encode())
+
+
+def _ascii(text: str) -> str:
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_.=,") else "_" for c in text)

@@ -1,0 +1,278 @@
+"""What the viewer shows of a directory: its runs, sweeps and datasets, found on disk.
+
+A *run* is a directory holding ``events.jsonl`` whose first line is a run-started event. A
+*sweep* is a directory holding ``sweep.json``, a *dataset* one holding ``generate.json``;
+the runs beneath them are theirs. Everything is read from the files each time they change
+(a run's row is cached by its log's size and modification time), so the list follows runs
+that are still being written.
+
+Every path a request names goes through ``inside``: relative, no ``..``, and still under
+the root once symbolic links are resolved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from .._events import AnyEvent, Judged, LLMCall, PeriodStarted, RunFinished, RunStarted
+from .._report import scores_of
+from .._summary import _scalar
+from .._sweep import read_run
+
+__all__ = ["Catalog", "OutsideRoot", "inside"]
+
+_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+_DEPTH = 4  # how deep under the root runs are looked for
+_LIVE = 120.0  # a log written to within this many seconds, and not finished, is "running"
+_SKIP = {"node_modules", "__pycache__", "plots", "chat", "tasks", "metadata"}
+
+
+class OutsideRoot(ValueError):
+    """A requested path is not a directory under the viewer's root."""
+
+
+def inside(root: Path, relative: str) -> Path:
+    """``relative`` resolved under ``root`` (itself resolved).
+
+    Raises:
+        OutsideRoot: the path is absolute, has a ``..`` part, or leads (through a link)
+            outside ``root``.
+    """
+    if "\x00" in relative or "\\" in relative or relative.startswith("/"):
+        raise OutsideRoot(relative)
+    parts = [p for p in relative.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise OutsideRoot(relative)
+    path = root.joinpath(*parts).resolve()
+    if path != root and not path.is_relative_to(root):
+        raise OutsideRoot(relative)
+    return path
+
+
+@dataclass(slots=True)
+class _Cached:
+    stamp: tuple[int, int]
+    row: dict[str, Any]
+
+
+class Catalog:
+    """The runs, sweeps and datasets under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._rows: dict[Path, _Cached] = {}
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix() if path != self.root else ""
+
+    def index(self) -> dict[str, Any]:
+        """Every group, and every run that belongs to none."""
+        runs, groups = self._walk()
+        group_rows = [self._group_row(path, kind, members) for path, (kind, members) in groups.items()]
+        return {
+            "root": str(self.root),
+            "groups": group_rows,
+            "runs": [self.run_row(path) for path in runs],
+        }
+
+    def group(self, path: Path) -> dict[str, Any]:
+        """One sweep or dataset: its dials and one row per run."""
+        kind = _group_kind(path)
+        if kind is None:
+            raise FileNotFoundError(path)
+        runs: list[Path] = []
+        self._collect(path, 0, runs, None)
+        spec = _read_json(path / ("sweep.json" if kind == "sweep" else "generate.json"))
+        dials = [str(d[0]) for d in spec.get("grid", []) if isinstance(d, list) and d] if kind == "sweep" else []
+        rows = []
+        for run in runs:
+            row = self.run_row(run)
+            row["dials"] = _dials_of(row.pop("overrides", []), dials)
+            rows.append(row)
+        columns = list(dict.fromkeys(c for row in rows for c in row["scores"]))
+        return {
+            "path": self.relative(path),
+            "kind": kind,
+            "name": path.name,
+            "scenario": spec.get("scenario") or (rows[0]["scenario"] if rows else ""),
+            "spec": spec,
+            "dials": dials,
+            "columns": columns,
+            "rows": rows,
+        }
+
+    def run_row(self, path: Path) -> dict[str, Any]:
+        """A run's line in a list: scenario, status, periods, tokens, cost, scores."""
+        log = path / "events.jsonl"
+        try:
+            stat = log.stat()
+        except OSError:
+            return {"path": self.relative(path), "status": "missing", "scenario": "", "scores": {}}
+        stamp = (stat.st_size, stat.st_mtime_ns)
+        cached = self._rows.get(path)
+        if cached is None or cached.stamp != stamp:
+            cached = self._rows[path] = _Cached(stamp, self._read_row(path, log))
+        row = dict(cached.row)
+        if row["status"] == "unfinished" and time.time() - stat.st_mtime < _LIVE:
+            row["status"] = "running"
+        return row
+
+    def _read_row(self, path: Path, log: Path) -> dict[str, Any]:
+        started = _first_event(log)
+        row: dict[str, Any] = {
+            "path": self.relative(path),
+            "run": started.run if started else path.name,
+            "scenario": started.scenario_name if started else "",
+            "title": str(started.scenario.get("title") or "") if started else "",
+            "kind": "roleplay" if started and started.scenario.get("roleplay") is not None else "lab",
+            "model": started.model if started else "",
+            "seed": started.seed if started else None,
+            "started_at": started.started_at if started else "",
+            "overrides": list(started.overrides) if started else [],
+            "status": "unfinished",
+            "reason": "",
+            "periods": 0,
+            "llm_calls": 0,
+            "tokens": 0,
+            "cost_usd": 0.0,
+            "scores": {},
+        }
+        end = read_run(path)
+        if end is not None:
+            finished, judged = end
+            row.update(
+                status=finished.status,
+                reason=finished.reason,
+                periods=finished.periods,
+                llm_calls=finished.llm_calls,
+                tokens=finished.prompt_tokens + finished.completion_tokens,
+                cost_usd=finished.cost_usd,
+                scores=scores_of(judged.scores) if judged else {},
+            )
+            return row
+        # Unfinished: count what the log holds so far.
+        for event in _events(log):
+            if type(event) is LLMCall:
+                row["llm_calls"] += 1
+                row["tokens"] += event.usage.total_tokens
+            elif type(event) is PeriodStarted and len(event.conversation) == 1:
+                row["periods"] += 1
+            elif type(event) is Judged:
+                row["scores"] = scores_of(event.scores)
+            elif type(event) is RunFinished:  # finished, but not at the end: a damaged log
+                row["status"] = event.status
+        return row
+
+    def _walk(self) -> tuple[list[Path], dict[Path, tuple[str, list[Path]]]]:
+        runs: list[Path] = []
+        groups: dict[Path, tuple[str, list[Path]]] = {}
+        self._collect(self.root, 0, runs, groups)
+        return runs, groups
+
+    def _collect(
+        self, path: Path, depth: int, runs: list[Path], groups: dict[Path, tuple[str, list[Path]]] | None
+    ) -> None:
+        """Runs under ``path`` into ``runs``; a group found below ``path`` takes its own runs
+        into ``groups`` (``groups`` None: collecting one group's runs, which skips its own
+        folders of plots, chats, tasks and metadata)."""
+        if (path / "events.jsonl").is_file() and _first_event(path / "events.jsonl") is not None:
+            runs.append(path)
+            return
+        if depth > 0 and groups is not None:
+            kind = _group_kind(path)
+            if kind is not None:
+                members: list[Path] = []
+                self._collect(path, 0, members, None)
+                groups[path] = (kind, members)
+                return
+        if depth >= _DEPTH:
+            return
+        try:
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith(".") or (groups is None and entry.name in _SKIP):
+                continue
+            try:
+                if not entry.is_dir():
+                    continue
+                child = Path(entry.path).resolve()
+            except OSError:
+                continue
+            if child.is_relative_to(self.root) and child != self.root:
+                self._collect(child, depth + 1, runs, groups)
+
+    def _group_row(self, path: Path, kind: str, members: list[Path]) -> dict[str, Any]:
+        rows = [self.run_row(p) for p in members]
+        statuses: dict[str, int] = {}
+        for row in rows:
+            statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+        spec = _read_json(path / ("sweep.json" if kind == "sweep" else "generate.json"))
+        return {
+            "path": self.relative(path),
+            "kind": kind,
+            "name": path.name,
+            "scenario": spec.get("scenario") or (rows[0]["scenario"] if rows else ""),
+            "runs": len(rows),
+            "statuses": statuses,
+            "tokens": sum(r.get("tokens", 0) for r in rows),
+            "cost_usd": sum(r.get("cost_usd", 0.0) for r in rows),
+        }
+
+
+def _group_kind(path: Path) -> str | None:
+    if (path / "sweep.json").is_file():
+        return "sweep"
+    if (path / "generate.json").is_file():
+        return "dataset"
+    return None
+
+
+def _dials_of(overrides: list[str], dials: list[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for item in overrides:
+        key, eq, value = item.partition("=")
+        if eq and key in dials:
+            values[key] = _scalar(value)
+    return values
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _first_event(log: Path) -> RunStarted | None:
+    try:
+        with log.open("rb") as f:
+            line = f.readline()
+        event = _decoder.decode(line)
+    except (OSError, msgspec.DecodeError):
+        return None
+    return event if type(event) is RunStarted else None
+
+
+def _events(log: Path) -> list[AnyEvent]:
+    """Every whole, readable line of a log (a torn or unreadable line is skipped)."""
+    try:
+        data = log.read_bytes()
+    except OSError:
+        return []
+    out = []
+    for line in data.split(b"\n")[:-1]:
+        try:
+            out.append(_decoder.decode(line))
+        except msgspec.DecodeError:
+            continue
+    return out

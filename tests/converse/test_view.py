@@ -1,0 +1,288 @@
+"""``converse view``: what the viewer serves, over real HTTP on 127.0.0.1, and what it refuses.
+
+The page itself is tested in a real browser in ``test_view_browser.py``; here the requests
+are written byte for byte on a socket, so ``..`` and odd Host headers reach the server as a
+hostile page or client would send them (an HTTP library would tidy them first).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import anyio
+import pytest
+
+from converse import LLMCall, Utterance, prompts_of, read_events
+from converse.web import RunView, view_server
+from converse.web._catalog import Catalog, OutsideRoot, inside
+
+SECRET = "the-secret-outside-the-root"
+
+
+def converse(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "converse", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory of runs as users leave them: a run with nested debates, a sweep, a
+    role-play, a run cut off half-way; and a secret file beside the directory."""
+    base = tmp_path_factory.mktemp("view")
+    (base / "secret").mkdir()
+    (base / "secret" / "events.jsonl").write_text(SECRET + "\n")
+    root = base / "runs"
+    for args in (
+        ("run", "nested-councils", "--out", str(root)),
+        ("sweep", "three-labs-councils", "--grid", "clock.end=2024,2025", "--repeats", "2", "--out", str(root / "sw"), "-q"),
+        ("camel", "roleplay", "--out", str(root / "rp"), "--max-messages", "6"),
+    ):
+        done = converse(*args, cwd=base)
+        assert done.returncode == 0, done.stderr
+    lines = (root / "nested-councils-seed0" / "events.jsonl").read_bytes().splitlines(keepends=True)
+    (root / "cut").mkdir()
+    (root / "cut" / "events.jsonl").write_bytes(b"".join(lines[: len(lines) // 2]) + lines[len(lines) // 2][:20])
+    return root
+
+
+async def fetch(url: str, target: str, *, host: str | None = None, method: str = "GET", extra: str = "") -> tuple[int, dict[str, str], bytes]:
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None
+    async with await anyio.connect_tcp(parts.hostname, parts.port) as stream:
+        head = f"{method} {target} HTTP/1.1\r\nHost: {host or parts.netloc}\r\nConnection: close\r\n{extra}\r\n"
+        await stream.send(head.encode())
+        data = b""
+        with anyio.fail_after(10):
+            while True:
+                try:
+                    data += await stream.receive()
+                except (anyio.EndOfStream, anyio.BrokenResourceError):
+                    break
+    head_bytes, _, body = data.partition(b"\r\n\r\n")
+    lines = head_bytes.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split(" ")[1]), headers, body
+
+
+async def test_the_index_lists_runs_sweeps_and_datasets_with_their_figures(library: Path, backend: str) -> None:
+    async with view_server(library) as url:
+        status, headers, body = await fetch(url, "/api/index")
+    assert status == 200 and headers["content-type"] == "application/json"
+    index = json.loads(body)
+    runs = {r["path"]: r for r in index["runs"]}
+    nested = runs["nested-councils-seed0"]
+    finished = read_events(library / "nested-councils-seed0" / "events.jsonl")[-1]
+    assert nested["status"] == "completed" and nested["scenario"] == "nested-councils"
+    assert nested["periods"] == finished.periods == 5  # type: ignore[attr-defined]
+    assert nested["tokens"] == finished.prompt_tokens + finished.completion_tokens  # type: ignore[attr-defined]
+    assert nested["scores"]["capability_progress"] is not None
+    assert runs["rp/camel-trading-bot-seed0"]["kind"] == "roleplay"
+    assert runs["cut"]["status"] == "running"  # written just now, not finished
+    assert runs["cut"]["periods"] >= 1 and runs["cut"]["llm_calls"] > 0
+    (sweep,) = index["groups"]
+    assert (sweep["path"], sweep["kind"], sweep["runs"], sweep["statuses"]) == ("sw", "sweep", 4, {"completed": 4})
+    assert not any(path.startswith("sw/") for path in runs)  # a sweep's runs are on its own page
+
+
+async def test_a_sweep_page_has_each_runs_dials_and_scores(library: Path, backend: str) -> None:
+    async with view_server(library) as url:
+        status, _, body = await fetch(url, "/api/group?path=sw")
+    group = json.loads(body)
+    assert status == 200 and group["dials"] == ["clock.end"]
+    assert sorted((r["dials"]["clock.end"], r["seed"]) for r in group["rows"]) == [(2024, 0), (2024, 1), (2025, 0), (2025, 1)]
+    assert "safety_risk" in group["columns"] and all(r["status"] == "completed" for r in group["rows"])
+
+
+def test_an_old_unfinished_log_is_unfinished_not_running(library: Path) -> None:
+    log = library / "cut" / "events.jsonl"
+    old = time.time() - 3600
+    os.utime(log, (old, old))
+    try:
+        assert Catalog(library).run_row(library / "cut")["status"] == "unfinished"
+    finally:
+        os.utime(log)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/api/run?path=../secret",
+        "/api/run?path=..%2Fsecret",
+        "/api/run?path=%2e%2e/secret",
+        "/api/run?path=sw/../../secret",
+        "/api/run?path=" + quote("/etc"),
+        "/api/run?path=link-out",
+        "/api/stream?path=../secret",
+        "/api/file?path=../secret&name=events.jsonl",
+        "/api/file?path=cut&name=../../secret/events.jsonl",
+        "/api/call?path=../secret&call=1",
+        "/api/group?path=..",
+        "/../secret/events.jsonl",
+        "/%2e%2e/secret/events.jsonl",
+        "/app.js/../../secret/events.jsonl",
+        "/secret/events.jsonl",
+    ],
+)
+async def test_no_path_escapes_the_directory(library: Path, target: str, backend: str) -> None:
+    link = library / "link-out"
+    if not link.exists():
+        link.symlink_to(library.parent / "secret", target_is_directory=True)
+    async with view_server(library) as url:
+        status, _, body = await fetch(url, target)
+    assert status in (400, 404)
+    assert SECRET.encode() not in body
+
+
+def test_inside_refuses_every_way_out(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    assert inside(tmp_path.resolve(), "a") == (tmp_path / "a").resolve()
+    assert inside(tmp_path.resolve(), "./a/") == (tmp_path / "a").resolve()
+    for bad in ("..", "a/../..", "/etc", "a\\..\\..", "a\x00"):
+        with pytest.raises(OutsideRoot):
+            inside(tmp_path.resolve(), bad)
+
+
+async def test_it_answers_only_reads_for_its_own_host(library: Path, backend: str) -> None:
+    async with view_server(library) as url:
+        port = urlsplit(url).port
+        assert (await fetch(url, "/api/index", host=f"localhost:{port}"))[0] == 200
+        assert (await fetch(url, "/api/index", host="attacker.example"))[0] == 421  # DNS rebinding
+        assert (await fetch(url, "/api/index", host=f"attacker.example:{port}"))[0] == 421
+        status, headers, _ = await fetch(url, "/api/index", method="POST", extra="Content-Length: 0\r\n")
+        assert status in (400, 405)
+        status, headers, _ = await fetch(url, "/api/index", method="DELETE")
+        assert status == 405 and headers["allow"] == "GET, HEAD"
+        assert (await fetch(url, "/nothing-here"))[0] == 404
+
+
+async def test_the_page_loads_nothing_from_elsewhere(library: Path, backend: str) -> None:
+    async with view_server(library) as url:
+        pages = {target: await fetch(url, target) for target in ("/", "/app.js", "/app.css", "/favicon.svg")}
+    for target, (status, headers, body) in pages.items():
+        assert status == 200, target
+        policy = headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "script-src 'self'" in policy
+        assert headers["x-content-type-options"] == "nosniff"
+        text = body.decode().replace("http://www.w3.org/2000/svg", "")  # a namespace name, never fetched
+        assert "http://" not in text and "https://" not in text and "//cdn" not in text, target
+    assert b'<script src="/app.js"' in pages["/"][2]
+    assert b"innerHTML" not in pages["/app.js"][2]  # model text only ever goes in as text
+
+
+async def test_a_calls_whole_prompt_is_served_on_demand(library: Path, backend: str) -> None:
+    events = read_events(library / "nested-councils-seed0" / "events.jsonl")
+    prompts = prompts_of(events)
+    call = next(e for e in events if isinstance(e, LLMCall) and e.shared is not None)
+    async with view_server(library) as url:
+        status, _, body = await fetch(url, f"/api/call?path=nested-councils-seed0&call={call.call}")
+        missing = await fetch(url, "/api/call?path=nested-councils-seed0&call=99999")
+        bad = await fetch(url, "/api/call?path=nested-councils-seed0&call=first")
+    served = json.loads(body)
+    assert status == 200 and served["actor"] == call.actor and served["response"] == call.response
+    assert served["messages"] == [{"role": m.role, "content": m.content} for m in prompts[call.call]]
+    assert len(served["messages"]) > len(call.messages)  # the shared prefix is put back
+    assert missing[0] == 404 and bad[0] == 400
+
+
+async def test_the_transcript_and_log_download(library: Path, backend: str) -> None:
+    async with view_server(library) as url:
+        status, headers, body = await fetch(url, "/api/file?path=nested-councils-seed0&name=transcript.md")
+        other = await fetch(url, "/api/file?path=nested-councils-seed0&name=report.html")
+    assert status == 200 and headers["content-disposition"].startswith("attachment;")
+    assert body == (library / "nested-councils-seed0" / "transcript.md").read_bytes()
+    assert other[0] == 400
+
+
+def test_every_debate_folds_under_the_line_that_follows_it(library: Path) -> None:
+    events = read_events(library / "nested-councils-seed0" / "events.jsonl")
+    view = RunView()
+    items = view.feed(events) + view.updates()
+    debates = {i["id"]: i for i in items if i["k"] == "debate"}
+    speeches = [i for i in items if i["k"] in ("statement", "line")]
+    claimed = [(s, d) for s in speeches for d in s["claims"]]
+    assert sorted(d for _, d in claimed) == sorted(debates)  # each debate, once
+    for speech, debate_id in claimed:
+        assert speech["actor"] == debates[debate_id]["owner"]
+        assert speech["k"] == ("statement" if debates[debate_id]["depth"] == 1 else "line")
+    assert any(d["depth"] == 2 for d in debates.values())  # advisers inside a council
+    statements = [i for i in items if i["k"] == "statement"]
+    said = [e for e in events if isinstance(e, Utterance) and len(e.conversation) == 1]
+    assert [s["text"] for s in statements] == [u.text for u in said]
+    assert all(s["call"] is not None for s in speeches)
+    status = next(i for i in items if i["k"] == "status")
+    assert status["status"] == "completed" and status["periods"] == 5
+
+
+async def test_the_stream_follows_a_log_as_it_grows(library: Path, tmp_path: Path, backend: str) -> None:
+    lines = (library / "nested-councils-seed0" / "events.jsonl").read_bytes().splitlines(keepends=True)
+    run = tmp_path / "live"
+    run.mkdir()
+    log = run / "events.jsonl"
+    log.write_bytes(b"".join(lines[:40]))
+    received: list[str] = []
+    async with view_server(tmp_path, poll=0.02) as url:
+        parts = urlsplit(url)
+        assert parts.hostname is not None and parts.port is not None
+        async with await anyio.connect_tcp(parts.hostname, parts.port) as stream:
+            await stream.send(f"GET /api/stream?path=live HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode())
+            buffer = b""
+            with anyio.fail_after(20):
+                while b"event: items" not in buffer:
+                    buffer += await stream.receive()
+                first = len([c for c in buffer.split(b"\n\n") if c.startswith(b"event: items")])
+                half = len(lines) // 2
+                with log.open("ab") as f:  # the rest arrives in two writes, one cut mid-line
+                    f.write(b"".join(lines[40:half]) + lines[half][:10])
+                    f.flush()
+                    await anyio.sleep(0.1)
+                    f.write(lines[half][10:] + b"".join(lines[half + 1 :]))
+                while b"event: end" not in buffer:
+                    buffer += await stream.receive()
+    chunks = [c for c in buffer.split(b"\r\n\r\n", 1)[1].split(b"\n\n") if c.startswith(b"event: items")]
+    assert len(chunks) > first
+    for chunk in chunks:
+        received += [i["k"] for i in json.loads(chunk.split(b"data: ", 1)[1])]
+    view = RunView()
+    expected = [i["k"] for i in view.feed(read_events(log))]
+    assert [k for k in received if k not in ("status", "usage", "turn")] == expected
+
+
+def test_bad_arguments_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    missing = converse("view", str(tmp_path / "nope"), cwd=tmp_path)
+    assert missing.returncode == 2
+    assert missing.stderr.strip().count("\n") == 0 and "no such directory" in missing.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = converse("view", str(tmp_path), "--port", str(taken.getsockname()[1]), cwd=tmp_path)
+    assert busy.returncode == 2 and "in use" in busy.stderr and busy.stderr.strip().count("\n") == 0
+    port = converse("view", str(tmp_path), "--port", "70000", cwd=tmp_path)
+    assert port.returncode == 2 and "--port" in port.stderr
+
+
+def test_the_command_serves_until_stopped(library: Path) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "converse", "view", str(library), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            assert "serving" in line and "http://127.0.0.1:" in line
+            url = line.split(" at ")[1].split(" ")[0]
+
+            async def index() -> dict[str, object]:
+                return json.loads((await fetch(url, "/api/index"))[2])
+
+            assert len(anyio.run(index)["runs"]) >= 3  # type: ignore[arg-type]
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
