@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import msgspec
 
 from .._events import AnyEvent, ChatMessage, LLMCall, prompts_of
@@ -70,14 +71,15 @@ class App:
         asset = self.assets.get(request.path)
         if asset is not None:
             return Response(body=asset[0], content_type=asset[1], headers={"Cache-Control": "no-cache"})
-        route = {
+        routes: dict[str, Callable[[Request], Awaitable[Response | EventStream]]] = {
             "/api/index": self._index,
             "/api/group": self._group,
             "/api/run": self._run,
             "/api/stream": self._stream,
             "/api/call": self._call,
             "/api/file": self._file,
-        }.get(request.path)
+        }
+        route = routes.get(request.path)
         if route is None:
             return error(404, "not found")
         try:
@@ -209,7 +211,7 @@ class App:
             if view.finished is not None:
                 yield _sse("end", {})
                 return
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
 
 
 class _BadQuery(ValueError):

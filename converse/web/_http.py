@@ -118,9 +118,11 @@ async def _connection(stream: SocketStream, handler: Handler, allowed_hosts: fro
         if "content-length" in request.headers or "transfer-encoding" in request.headers:
             await _send(stream, request.method, error(400, "this server takes no request bodies"), keep=False)
             return
+        response: Response | EventStream
         if request.method not in ("GET", "HEAD"):
-            response: Response | EventStream = error(405, "read-only: GET and HEAD only")
-            response.headers["Allow"] = "GET, HEAD"
+            refused = error(405, "read-only: GET and HEAD only")
+            refused.headers["Allow"] = "GET, HEAD"
+            response = refused
         elif allowed_hosts is not None and request.headers.get("host", "").lower() not in allowed_hosts:
             response = error(421, "unexpected Host header")
         else:

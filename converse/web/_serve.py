@@ -33,7 +33,7 @@ async def view_server(
         OSError: the address cannot be listened on.
     """
     path = Path(root)
-    if not path.is_dir():
+    if not await anyio.Path(path).is_dir():
         raise NotADirectoryError(f"{root}: not a directory")
     app = App(path, poll=poll)
     listener = await anyio.create_tcp_listener(local_host=host, local_port=port, reuse_port=False)

