@@ -4,8 +4,9 @@
 - ``/api/index``: the runs, sweeps and datasets under the root.
 - ``/api/group?path=P``: one sweep's or dataset's runs, with dials and scores.
 - ``/api/run?path=P``: a run's page items at once (what the stream sends, for scripts).
-- ``/api/stream?path=P``: server-sent events: the run's items, then new ones as its log
-  grows, until the run finishes (``event: end``).
+- ``/api/stream?path=P``: server-sent events: the run's items (``event: items``), ``event:
+  live`` once they have caught up with the log, then new ones as it grows, until the run
+  finishes (``event: end``); ``event: reset`` starts the page over.
 - ``/api/call?path=P&call=N``: one model call in full: its whole prompt, parameters, answer.
 - ``/api/file?path=P&name=transcript.md|events.jsonl``: a run's transcript or log, as a download.
 
@@ -177,7 +178,7 @@ class App:
         yield b"retry: 2000\n\n"
         view, offset, rest = RunView(), 0, b""
         yield _sse("reset", {"path": self.catalog.relative(log.parent)})
-        quiet = 0.0
+        quiet, live = 0.0, False
         while True:
             try:
                 size = os.stat(log).st_size
@@ -185,9 +186,12 @@ class App:
                 yield _sse("gone", {})
                 return
             if size < offset:  # the log was cut (a resume drops a torn last line): start over
-                view, offset, rest = RunView(), 0, b""
+                view, offset, rest, live = RunView(), 0, b"", False
                 yield _sse("reset", {"path": self.catalog.relative(log.parent)})
             if size == offset:
+                if not live:  # all the log holds has been sent: what comes next is new
+                    live = True
+                    yield _sse("live", {})
                 await anyio.sleep(self.poll)
                 quiet += self.poll
                 if quiet >= _HEARTBEAT:

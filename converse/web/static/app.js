@@ -77,9 +77,11 @@ function fail(message) {
 // --- sortable tables ----------------------------------------------------------------------
 
 // columns: [{key, label, value(row) -> sortable, cell(row) -> node|string, num}]
+// opts.state ({sortKey, sortDir}) keeps the sort across a refresh of the page.
 function sortableTable(columns, rows, opts = {}) {
-  let sortKey = opts.sortKey || null;
-  let sortDir = opts.sortDir || 1;
+  const state = opts.state || { sortKey: opts.sortKey || null, sortDir: opts.sortDir || 1 };
+  let sortKey = state.sortKey;
+  let sortDir = state.sortDir;
   const thead = h("thead");
   const tbody = h("tbody");
   const table = h("table", { class: "grid" + (opts.class ? " " + opts.class : "") }, thead, tbody);
@@ -110,6 +112,7 @@ function sortableTable(columns, rows, opts = {}) {
               onclick: () => {
                 sortDir = sortKey === c.key ? -sortDir : c.num ? -1 : 1;
                 sortKey = c.key;
+                Object.assign(state, { sortKey, sortDir });
                 draw();
               },
             }),
@@ -146,16 +149,25 @@ function compare(a, b) {
 
 // --- the list of runs -----------------------------------------------------------------------
 
-async function showIndex(gen) {
+async function showIndex(gen, keep) {
   setCrumbs({ text: "runs" });
   const data = await getJSON("/api/index");
   if (gen !== generation) return;
-  const filter = h("input", { type: "search", placeholder: "Filter by run, scenario or status", "aria-label": "Filter runs" });
+  const state = keep || { q: "", groups: {}, runs: {}, seen: "" };
+  const again = () => {
+    timer = setTimeout(() => gen === generation && showIndex(gen, state).catch(() => again()), 5000);
+  };
+  const seen = JSON.stringify(data);
+  if (seen === state.seen) return again(); // nothing changed: leave the page as the reader has it
+  state.seen = seen;
+  const hadFocus = document.activeElement && document.activeElement.matches("input[type=search]");
+  const filter = h("input", { type: "search", placeholder: "Filter by run, scenario or status", "aria-label": "Filter runs", value: state.q });
   const runsBox = h("div");
   const drawRuns = () => {
     const q = filter.value.trim().toLowerCase();
     const rows = data.runs.filter((r) => !q || [r.path, r.scenario, r.status].join(" ").toLowerCase().includes(q));
-    runsBox.replaceChildren(rows.length ? runsTable(rows) : h("p", { class: "muted", text: "No runs match." }));
+    state.q = filter.value;
+    runsBox.replaceChildren(rows.length ? runsTable(rows, [], state.runs) : h("p", { class: "muted", text: "No runs match." }));
   };
   filter.addEventListener("input", drawRuns);
   const parts = [h("h1", { text: "Runs" }), h("p", { class: "muted path", text: data.root })];
@@ -178,6 +190,7 @@ async function showIndex(gen) {
           { key: "cost_usd", label: "Cost", num: true, cell: (g) => usd(g.cost_usd) },
         ],
         data.groups,
+        { state: state.groups },
       ),
     );
   }
@@ -188,7 +201,8 @@ async function showIndex(gen) {
     parts.push(h("p", { class: "muted", text: "No runs here yet. Runs written by converse run, sweep or camel appear as they start." }));
   main.replaceChildren(...parts);
   drawRuns();
-  timer = setTimeout(() => gen === generation && showIndex(gen).catch(() => {}), 5000);
+  if (hadFocus) filter.focus();
+  again();
 }
 
 function scoreText(scores) {
@@ -197,7 +211,7 @@ function scoreText(scores) {
     .join(" · ");
 }
 
-function runsTable(rows, extra = []) {
+function runsTable(rows, extra = [], state = undefined) {
   return sortableTable(
     [
       { key: "path", label: "Run", cell: (r) => h("a", { href: runHref(r.path), text: r.path }) },
@@ -220,6 +234,7 @@ function runsTable(rows, extra = []) {
       { key: "started_at", label: "Started", cell: (r) => (r.started_at || "").replace("T", " ").slice(0, 19) },
     ],
     rows,
+    { state },
   );
 }
 
@@ -239,7 +254,9 @@ function showRun(path, gen) {
   es.addEventListener("items", (e) => {
     if (gen !== generation) return;
     for (const item of JSON.parse(e.data)) page.place(item, caughtUp);
-    caughtUp = true;
+  });
+  es.addEventListener("live", () => {
+    caughtUp = true; // from here on, what arrives is new: it is highlighted as it comes
   });
   es.addEventListener("end", () => {
     es.close();
@@ -605,7 +622,7 @@ async function showGroup(path, gen, keep) {
   setCrumbs({ text: "runs", href: "#/" }, { text: path });
   const data = await getJSON(api("group", { path }));
   if (gen !== generation) return;
-  const state = keep || { score: null };
+  const state = keep || { score: null, table: {} };
   const scored = data.columns.filter((c) => data.rows.some((r) => typeof r.scores[c] === "number"));
   if (!scored.includes(state.score)) state.score = scored.find((c) => !c.includes("[")) || scored[0] || null;
   const statuses = {};
@@ -644,7 +661,7 @@ async function showGroup(path, gen, keep) {
       ...scoreCols,
     ],
     data.rows,
-    { class: "summary-table" },
+    { class: "summary-table", state: state.table },
   );
   parts.push(h("h2", { text: "Summary" }), h("div", { class: "scroll" }, table));
   main.replaceChildren(...parts);
