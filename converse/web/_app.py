@@ -219,7 +219,7 @@ class App:
 
 
 class _BadQuery(ValueError):
-    pass
+    """A request's query is not one this route takes (answered 400 with the message)."""
 
 
 def _decode_lines(data: bytes) -> list[AnyEvent]:

@@ -90,7 +90,7 @@ async def serve_http(
             try:
                 await _connection(stream, handler, allowed_hosts)
             except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, ConnectionError):
-                pass
+                return  # the client went away: nothing to answer
             except Exception:  # one bad connection must not end the server
                 structlog.get_logger().exception("view.connection_failed")
 
