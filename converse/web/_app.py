@@ -31,7 +31,7 @@ import msgspec
 from .._events import AnyEvent, ChatMessage, LLMCall, prompts_of
 from ._catalog import Catalog, OutsideRoot, inside
 from ._http import EventStream, Request, Response, error
-from ._runview import RunView
+from ._runview import Item, RunView
 
 __all__ = ["App"]
 
@@ -101,9 +101,8 @@ class App:
 
     async def _run(self, request: Request) -> Response:
         log = self._log(request)
-        view = RunView()
-        items = view.feed(_decode_lines(log.read_bytes()))
-        return _json({"path": self.catalog.relative(log.parent), "items": [*items, *view.updates()]})
+        items = await anyio.to_thread.run_sync(_all_items, log)
+        return _json({"path": self.catalog.relative(log.parent), "items": items})
 
     async def _stream(self, request: Request) -> EventStream:
         log = self._log(request)
@@ -115,7 +114,7 @@ class App:
             number = int(request.query.get("call", ""))
         except ValueError:
             raise _BadQuery("call must be a call number") from None
-        calls = self._calls_of(log)
+        calls = await anyio.to_thread.run_sync(self._calls_of, log)
         call = calls.calls.get(number)
         if call is None:
             return error(404, f"no call {number} in this run")
@@ -147,7 +146,8 @@ class App:
             return error(404, f"this run has no {name}")
         stem = self.catalog.relative(path.parent).replace("/", "_") or "run"
         disposition = f'attachment; filename="{_ascii(stem)}-{name}"'
-        return Response(body=path.read_bytes(), content_type=kind, headers={"Content-Disposition": disposition})
+        body = await anyio.to_thread.run_sync(path.read_bytes)
+        return Response(body=body, content_type=kind, headers={"Content-Disposition": disposition})
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -199,23 +199,39 @@ class App:
                     yield b": still here\n\n"
                 continue
             quiet = 0.0
-            with log.open("rb") as f:
-                f.seek(offset)
-                data = f.read(min(size - offset, _READ))
-            offset += len(data)
-            data = rest + data
-            cut = data.rfind(b"\n") + 1
-            data, rest = data[:cut], data[cut:]
-            if not data:
-                continue
-            items = view.feed(_decode_lines(data))
-            items += view.updates()
+            # Reading and decoding a large log takes a while: off the event loop, so other
+            # pages keep being served meanwhile.
+            items, offset, rest = await anyio.to_thread.run_sync(_advance, log, view, offset, size, rest)
             for start in range(0, len(items), _BATCH):
                 yield _sse("items", items[start : start + _BATCH])
             if view.finished is not None:
                 yield _sse("end", {})
                 return
             await anyio.lowlevel.checkpoint()
+
+
+def _advance(log: Path, view: RunView, offset: int, size: int, rest: bytes) -> tuple[list[Item], int, bytes]:
+    """The items of the log's next whole lines after ``offset`` (with ``rest``, the
+    unfinished line before it); returns them, the new offset and the new unfinished line."""
+    with log.open("rb") as f:
+        f.seek(offset)
+        data = f.read(min(size - offset, _READ))
+    offset += len(data)
+    data = rest + data
+    cut = data.rfind(b"\n") + 1
+    data, rest = data[:cut], data[cut:]
+    items = [*view.feed(_decode_lines(data)), *view.updates()] if data else []
+    return items, offset, rest
+
+
+def _all_items(log: Path) -> list[Item]:
+    """Every item of the log as it is now."""
+    view, offset, rest, size = RunView(), 0, b"", log.stat().st_size
+    items: list[Item] = []
+    while offset < size:
+        more, offset, rest = _advance(log, view, offset, size, rest)
+        items += more
+    return items
 
 
 class _BadQuery(ValueError):

@@ -306,3 +306,26 @@ def test_the_command_serves_until_stopped(library: Path) -> None:
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+async def test_a_long_run_comes_whole_in_one_answer_and_in_the_stream(tmp_path: Path, backend: str) -> None:
+    """A log longer than one read (the viewer reads 4 MB at a time) arrives whole."""
+    done = converse("run", "five-orgs-long", "--out", str(tmp_path / "runs"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    log = tmp_path / "runs" / "five-orgs-long-seed0" / "events.jsonl"
+    assert log.stat().st_size > 4 << 20
+    events = read_events(log)
+    statements = sum(1 for e in events if isinstance(e, Utterance) and len(e.conversation) == 1)
+    async with view_server(tmp_path / "runs") as url:
+        status, _, body = await fetch(url, "/api/run?path=five-orgs-long-seed0")
+        stream = (await fetch(url, "/api/stream?path=five-orgs-long-seed0"))[2]
+    items = json.loads(body)["items"]
+    assert status == 200
+    assert sum(1 for i in items if i["k"] == "statement") == statements == 250
+    assert next(i for i in reversed(items) if i["k"] == "status")["status"] == "completed"
+    streamed = [i for chunk in stream.split(b"\n\n") if chunk.startswith(b"event: items")
+                for i in json.loads(chunk.split(b"data: ", 1)[1])]
+    assert [i["k"] for i in streamed if i["k"] not in ("status", "usage", "turn")] == [
+        i["k"] for i in items if i["k"] not in ("status", "usage", "turn")
+    ]
+    assert stream.rstrip().endswith(b"event: end\ndata: {}")
