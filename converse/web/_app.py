@@ -8,6 +8,8 @@
   live`` once they have caught up with the log, then new ones as it grows, until the run
   finishes (``event: end``); ``event: reset`` starts the page over.
 - ``/api/call?path=P&call=N``: one model call in full: its whole prompt, parameters, answer.
+- ``/api/audit?path=P``: ``converse audit`` of the run: each call checked against the
+  fidelity rules, with the violations.
 - ``/api/file?path=P&name=transcript.md|events.jsonl``: a run's transcript or log, as a download.
 
 Static files are served from a fixed table and run directories go through
@@ -79,6 +81,7 @@ class App:
             "/api/stream": self._stream,
             "/api/call": self._call,
             "/api/file": self._file,
+            "/api/audit": self._audit,
         }
         route = routes.get(request.path)
         if route is None:
@@ -135,6 +138,14 @@ class App:
                 "attempt": call.attempt,
             }
         )
+
+    async def _audit(self, request: Request) -> Response:
+        log = self._log(request)
+        try:
+            report = await anyio.to_thread.run_sync(_audit, log)
+        except ValueError as exc:
+            return error(422, f"this log cannot be audited: {exc}")
+        return _json(report)
 
     async def _file(self, request: Request) -> Response:
         name = request.query.get("name", "")
@@ -222,6 +233,18 @@ def _advance(log: Path, view: RunView, offset: int, size: int, rest: bytes) -> t
     data, rest = data[:cut], data[cut:]
     items = [*view.feed(_decode_lines(data)), *view.updates()] if data else []
     return items, offset, rest
+
+
+def _audit(log: Path) -> dict[str, Any]:
+    """``converse audit`` of the log as it is now, each violation with its call's number."""
+    from .._audit_report import audit_run
+
+    events = _decode_lines(log.read_bytes())
+    report = msgspec.to_builtins(audit_run(events))
+    calls = {e.seq: e.call for e in events if type(e) is LLMCall}
+    for violation in report["violations"]:
+        violation["call"] = calls.get(violation["seq"])
+    return report
 
 
 def _all_items(log: Path) -> list[Item]:

@@ -226,3 +226,52 @@ def test_the_list_links_every_run(viewer: str, page: Any) -> None:
     assert {"sweep", "nested-councils-seed0", "hostile"} <= set(links)
     page.locator("input[type=search]").fill("hostile")
     assert page.locator("table.grid a", has_text="nested-councils-seed0").count() == 0
+
+
+def test_find_in_a_run_and_jump_to_a_period(viewer: str, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(viewer + "#/run/nested-councils-seed0")
+    statements = page.locator("article.statement")
+    statements.nth(14).wait_for()
+    # Words said only deep down: an adviser's line, inside a member's line, inside a council debate.
+    adviser_line = page.locator("details.debate[data-depth='2'] article.line").first
+    words = adviser_line.locator(".text").text_content().strip()[:40]
+    page.locator("input.find").fill(words)
+    page.locator(".found", has_text="match").wait_for()
+    visible = statements.filter(has=page.locator("article.line.match"))
+    assert visible.count() >= 1
+    assert all(s.is_hidden() for s in statements.all() if not s.locator("article.match").count() and "match" not in (s.get_attribute("class") or ""))
+    match = page.locator("article.line.match").first
+    assert match.is_visible()  # the debates that hold it were opened
+    page.locator("input.find").fill("")
+    expect(page.locator("article.statement:not([hidden])")).to_have_count(15)
+
+    # (The page's Content-Security-Policy forbids evaluating strings, so no wait_for_function.)
+    page.locator(".period-nav button", has_text="2026").click()
+    section = page.locator("section.period[data-period='2026']")
+    deadline = time.monotonic() + 10
+    while abs(section.bounding_box()["y"]) > 120:
+        assert time.monotonic() < deadline, section.bounding_box()
+        page.wait_for_timeout(50)
+
+
+def test_the_fidelity_audit_on_demand(viewer: str, page: Any) -> None:
+    page.goto(viewer + "#/run/nested-councils-seed0")
+    page.locator("article.statement").nth(14).wait_for()
+    page.locator("button.run-audit").click()
+    assert page.locator(".audit .verdict-ok").inner_text() == "No violations in 186 calls."
+
+    # The hostile run's log was edited after the fact: the statement it changed is not what
+    # the other agents were told, and the audit says so, call by call.
+    page.goto(viewer + "#/run/hostile")
+    page.locator("article.statement").nth(14).wait_for()
+    page.locator("button.run-audit").click()
+    bad = page.locator(".audit .verdict-bad")
+    bad.wait_for()
+    assert "violation" in bad.inner_text()
+    rules = set(page.locator("table.violations tbody tr td:nth-child(3)").all_inner_texts())
+    assert "heard" in rules
+    assert page.locator(".calls-table tr.violated").count() >= 1
+    page.locator("table.violations button.prompt").first.click()
+    page.locator("dialog#call .message.role-user").first.wait_for()

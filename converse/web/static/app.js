@@ -287,6 +287,21 @@ class RunPage {
     this.verdicts = h("section", { class: "verdicts", hidden: true }, h("h2", { text: "Summary and scores" }));
     this.taskBox = h("section", { class: "task", hidden: true });
     this.periods = h("div", { class: "periods" });
+    this.periodNav = h("nav", { class: "period-nav", "aria-label": "Periods" });
+    this.find = h("input", { type: "search", class: "find", placeholder: "Find in this run (speaker or words)", "aria-label": "Find in this run" });
+    this.found = h("span", { class: "muted found", "aria-live": "polite" });
+    let pending = null;
+    this.find.addEventListener("input", () => {
+      clearTimeout(pending);
+      pending = setTimeout(() => this.applyFind(), 150);
+    });
+    this.auditBox = h(
+      "section",
+      { class: "audit" },
+      h("h2", { text: "Fidelity audit" }),
+      h("p", { class: "muted", text: "Checks every prompt: the period is stated, everything said since the agent's last turn is there, nothing leaks from another organisation's private debate, its own debate appears once, nothing is repeated, and each call fits the context window." }),
+      h("button", { type: "button", class: "run-audit", text: "Audit every prompt", onclick: () => this.audit() }),
+    );
     const fold = (open) => () => this.root.querySelectorAll("details.debate").forEach((d) => (d.open = open));
     this.conversation = h(
       "section",
@@ -298,6 +313,8 @@ class RunPage {
         h("button", { type: "button", class: "unfold-all", text: "Unfold all debates", onclick: fold(true) }),
         h("button", { type: "button", class: "fold-all", text: "Fold all", onclick: fold(false) }),
       ),
+      this.periodNav,
+      h("div", { class: "finder" }, this.find, this.found),
       this.periods,
     );
     this.usageBox = h("section", { class: "usage" }, h("h2", { text: "Tokens by agent" }));
@@ -327,7 +344,78 @@ class RunPage {
       ),
     );
     this.note = h("p", { class: "notice", role: "status", hidden: true });
-    this.root.replaceChildren(this.headBox, this.note, this.statusBox, this.turnBox, this.taskBox, this.verdicts, this.conversation, this.usageBox, this.calls, this.errors);
+    this.root.replaceChildren(this.headBox, this.note, this.statusBox, this.turnBox, this.taskBox, this.verdicts, this.conversation, this.usageBox, this.auditBox, this.calls, this.errors);
+  }
+
+  // Shows the statements and lines that mention the words (or are said by a matching
+  // speaker), each with the statement it belongs to, and opens the debates that hold them.
+  applyFind() {
+    const q = this.find.value.trim().toLowerCase();
+    const speeches = this.root.querySelectorAll("article.statement, article.line");
+    speeches.forEach((a) => a.classList.remove("match"));
+    this.root.querySelectorAll("article.statement, section.period").forEach((el) => (el.hidden = false));
+    if (!q) {
+      this.found.textContent = "";
+      return;
+    }
+    let count = 0;
+    for (const a of speeches) {
+      const said = (a.dataset.actor + "\n" + a.querySelector(":scope > .text").textContent).toLowerCase();
+      if (!said.includes(q)) continue;
+      a.classList.add("match");
+      count += 1;
+      for (let d = a.parentElement.closest("details.debate"); d; d = d.parentElement.closest("details.debate")) d.open = true;
+    }
+    for (const st of this.root.querySelectorAll("article.statement"))
+      st.hidden = !st.classList.contains("match") && !st.querySelector("article.line.match");
+    for (const sec of this.root.querySelectorAll("section.period"))
+      sec.hidden = !sec.querySelector("article.match") && !sec.querySelector("details.debate article.line.match");
+    this.found.textContent = count === 1 ? "1 match" : count + " matches";
+  }
+
+  async audit() {
+    const button = this.auditBox.querySelector("button.run-audit");
+    button.disabled = true;
+    button.textContent = "Auditing…";
+    this.auditBox.querySelector(".audit-result")?.remove();
+    const result = h("div", { class: "audit-result", role: "status" });
+    this.auditBox.append(result);
+    try {
+      const a = await getJSON(api("audit", { path: this.path }));
+      const window = a.window.tokens ? `the ${num(a.window.tokens)}-token window (${a.window.source})` : "no known context window";
+      const n = a.violations.length;
+      result.append(
+        h("p", { class: n ? "verdict-bad" : "verdict-ok", text: n ? `${n} violation${n > 1 ? "s" : ""} in ${num(a.calls)} calls.` : `No violations in ${num(a.calls)} calls.` }),
+        h("p", { class: "muted", text: `Rules: ${a.rules.join(", ")}; held to ${window}.` }),
+      );
+      if (n) {
+        result.append(
+          sortableTable(
+            [
+              { key: "seq", label: "seq", num: true },
+              { key: "actor", label: "Agent" },
+              { key: "rule", label: "Rule" },
+              { key: "detail", label: "What is wrong", cell: (v) => h("span", { class: "text", text: v.detail }) },
+              { key: "call", label: "", cell: (v) => (v.call ? h("button", { type: "button", class: "prompt", text: "prompt", onclick: () => showCall(this.path, v.call) }) : "") },
+            ],
+            a.violations,
+            { class: "violations" },
+          ),
+        );
+        for (const v of a.violations) {
+          const row = this.callRows.querySelector(`tr[data-call="${v.call}"]`);
+          if (row) {
+            row.classList.add("violated");
+            row.title = (row.title ? row.title + "\n" : "") + v.rule + ": " + v.detail;
+          }
+        }
+      }
+    } catch (err) {
+      result.append(h("p", { class: "error", text: String(err.message || err) }));
+    } finally {
+      button.disabled = false;
+      button.textContent = "Audit again";
+    }
   }
 
   notice(text) {
@@ -403,6 +491,9 @@ class RunPage {
     const section = h("section", { class: "period", "data-period": item.label }, h("h3", { text: item.label }), body);
     this.nodes.set(item.id, body);
     this.periods.append(section);
+    this.periodNav.append(
+      h("button", { type: "button", class: "chip", text: item.label, onclick: () => section.scrollIntoView({ block: "start" }) }),
+    );
     return section;
   }
 
@@ -509,6 +600,7 @@ class RunPage {
 
   usage(item) {
     const total = item.rows.reduce((a, r) => a + r.prompt_tokens + r.completion_tokens, 0) || 1;
+    const most = Math.max(1e-9, ...item.rows.map((r) => (100 * (r.prompt_tokens + r.completion_tokens)) / total));
     this.usageBox.replaceChildren(
       h("h2", { text: "Tokens by agent" }),
       sortableTable(
@@ -525,7 +617,7 @@ class RunPage {
             value: (r) => r.prompt_tokens + r.completion_tokens,
             cell: (r) => {
               const pct = (100 * (r.prompt_tokens + r.completion_tokens)) / total;
-              return h("span", { class: "share" }, h("meter", { min: 0, max: 100, value: pct.toFixed(1) }), " " + pct.toFixed(1) + "%");
+              return h("span", { class: "share" }, h("meter", { min: 0, max: most.toFixed(1), value: pct.toFixed(1) }), " " + pct.toFixed(1) + "%");
             },
           },
         ],
