@@ -32,6 +32,7 @@ from benchmarks import (
     bench_peers,
     bench_sched,
     bench_sweep,
+    bench_view,
 )
 
 # figure -> (comparison, target, what it measures)
@@ -54,6 +55,8 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "peer.autogen_rt_ratio": (">=", 20, "ask round trips/s: converse actors over autogen-core's send_message, same echo, interleaved"),
     "peer.autogen_200sims_ratio": (">=", 5, "200 debate simulations at once: autogen-core's wall over converse's"),
     "peer.sequential_ratio": (">=", 1, "one debate simulation: the original's one-call-at-a-time loop's wall over converse's"),
+    "view.stream_ratio": ("<=", 3, "the long run's whole page through /api/stream over HTTP, over read_events of its log"),
+    "view.live_lag_ratio": ("<=", 1, "an appended event's median time to a stream client, over the viewer's poll interval"),
 }
 
 SUITES: dict[str, Callable[[bool], dict[str, float]]] = {
@@ -65,6 +68,7 @@ SUITES: dict[str, Callable[[bool], dict[str, float]]] = {
     "camel": bench_camel.run,
     "memory": bench_memory.run,
     "peers": bench_peers.run,  # needs the [bench] extra (autogen-core, matplotlib)
+    "view": bench_view.run,
 }
 
 

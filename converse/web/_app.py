@@ -30,14 +30,13 @@ import anyio
 import anyio.lowlevel
 import msgspec
 
-from .._events import AnyEvent, ChatMessage, LLMCall, prompts_of
-from ._catalog import Catalog, OutsideRoot, inside
+from .._events import ChatMessage, LLMCall, prompts_of
+from ._catalog import Catalog, OutsideRoot, decode_lines, inside
 from ._http import EventStream, Request, Response, error
-from ._runview import Item, RunView
+from ._runview import Item, RunView, view_decoder
 
 __all__ = ["App"]
 
-_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 _encode = msgspec.json.Encoder().encode
 _ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -179,7 +178,7 @@ class App:
         stamp = (stat.st_size, stat.st_mtime_ns)
         cached = self._calls.get(log)
         if cached is None or cached.stamp != stamp:
-            events = _decode_lines(log.read_bytes())
+            events = decode_lines(log.read_bytes())
             calls = {e.call: e for e in events if type(e) is LLMCall}
             cached = self._calls[log] = _Calls(stamp, calls, prompts_of(events))
         return cached
@@ -231,7 +230,7 @@ def _advance(log: Path, view: RunView, offset: int, size: int, rest: bytes) -> t
     data = rest + data
     cut = data.rfind(b"\n") + 1
     data, rest = data[:cut], data[cut:]
-    items = [*view.feed(_decode_lines(data)), *view.updates()] if data else []
+    items = [*view.feed(decode_lines(data, view_decoder)), *view.updates()] if data else []
     return items, offset, rest
 
 
@@ -239,8 +238,8 @@ def _audit(log: Path) -> dict[str, Any]:
     """``converse audit`` of the log as it is now, each violation with its call's number."""
     from .._audit_report import audit_run
 
-    events = _decode_lines(log.read_bytes())
-    report = msgspec.to_builtins(audit_run(events))
+    events = decode_lines(log.read_bytes())
+    report: dict[str, Any] = msgspec.to_builtins(audit_run(events))
     calls = {e.seq: e.call for e in events if type(e) is LLMCall}
     for violation in report["violations"]:
         violation["call"] = calls.get(violation["seq"])
@@ -259,20 +258,6 @@ def _all_items(log: Path) -> list[Item]:
 
 class _BadQuery(ValueError):
     """A request's query is not one this route takes (answered 400 with the message)."""
-
-
-def _decode_lines(data: bytes) -> list[AnyEvent]:
-    """The events of whole log lines; a line that does not decode is skipped."""
-    out: list[AnyEvent] = []
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    for line in lines:
-        try:
-            out.append(_decoder.decode(line))
-        except msgspec.DecodeError:
-            continue
-    return out
 
 
 def _sse(event: str, data: Any) -> bytes:

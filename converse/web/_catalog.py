@@ -21,12 +21,14 @@ from typing import Any
 
 import msgspec
 
-from .._events import AnyEvent, Judged, LLMCall, PeriodStarted, RunFinished, RunStarted
+from .._events import AnyEvent, Judged, PeriodStarted, RunFinished, RunStarted
+from .._log import gc_paused
 from .._report import scores_of
 from .._summary import _scalar
 from .._sweep import read_run
+from ._runview import CallSeen, view_decoder
 
-__all__ = ["Catalog", "OutsideRoot", "inside"]
+__all__ = ["Catalog", "OutsideRoot", "decode_lines", "inside"]
 
 _decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 _DEPTH = 4  # how deep under the root runs are looked for
@@ -68,6 +70,7 @@ class Catalog:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self._rows: dict[Path, _Cached] = {}
+        self._runs: set[Path] = set()  # folders known to hold a run's log (a log's first line never changes)
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix() if path != self.root else ""
@@ -159,7 +162,7 @@ class Catalog:
             return row
         # Unfinished: count what the log holds so far.
         for event in _events(log):
-            if type(event) is LLMCall:
+            if type(event) is CallSeen:
                 row["llm_calls"] += 1
                 row["tokens"] += event.usage.total_tokens
             elif type(event) is PeriodStarted and len(event.conversation) == 1:
@@ -182,7 +185,8 @@ class Catalog:
         """Runs under ``path`` into ``runs``; a group found below ``path`` takes its own runs
         into ``groups`` (``groups`` None: collecting one group's runs, which skips its own
         folders of plots, chats, tasks and metadata)."""
-        if (path / "events.jsonl").is_file() and _first_event(path / "events.jsonl") is not None:
+        if path in self._runs or _first_event(path / "events.jsonl") is not None:
+            self._runs.add(path)
             runs.append(path)
             return
         if depth > 0 and groups is not None:
@@ -263,16 +267,31 @@ def _first_event(log: Path) -> RunStarted | None:
     return event if type(event) is RunStarted else None
 
 
-def _events(log: Path) -> list[AnyEvent]:
-    """Every whole, readable line of a log (a torn or unreadable line is skipped)."""
+def _events(log: Path) -> list[Any]:
+    """Every whole, readable line of a log, without the prompts and answers of its calls
+    (a torn or unreadable line is skipped)."""
     try:
         data = log.read_bytes()
     except OSError:
         return []
-    out = []
-    for line in data.split(b"\n")[:-1]:
+    return decode_lines(data, view_decoder)
+
+
+def decode_lines(data: bytes, decoder: msgspec.json.Decoder[Any] = _decoder) -> list[Any]:
+    """The events of the whole lines of ``data`` (an unfinished last line is left out); a
+    line that does not decode is skipped. ``decoder`` decodes each line (by default into
+    an ``AnyEvent``; ``view_decoder`` leaves out what a page does not show)."""
+    end = data.rfind(b"\n") + 1
+    with gc_paused(), memoryview(data) as whole:
         try:
-            out.append(_decoder.decode(line))
+            return decoder.decode_lines(whole[:end])  # one call for the lot: the common case
         except msgspec.DecodeError:
-            continue
-    return out
+            pass  # some line is bad: decode them one by one and skip it
+        out: list[Any] = []
+        for line in data[:end].split(b"\n"):
+            if line:
+                try:
+                    out.append(decoder.decode(line))
+                except msgspec.DecodeError:
+                    continue
+        return out
