@@ -154,7 +154,8 @@ class App:
         path = self._dir(request) / name
         if not path.is_file():
             return error(404, f"this run has no {name}")
-        stem = self.catalog.relative(path.parent).replace("/", "_") or "run"
+        folder = path.parent
+        stem = self.root.name if folder == self.root else self.catalog.relative(folder).replace("/", "_")
         disposition = f'attachment; filename="{_ascii(stem)}-{name}"'
         body = await anyio.to_thread.run_sync(path.read_bytes)
         return Response(body=body, content_type=kind, headers={"Content-Disposition": disposition})

@@ -73,7 +73,8 @@ class Catalog:
         self._runs: set[Path] = set()  # folders known to hold a run's log (a log's first line never changes)
 
     def relative(self, path: Path) -> str:
-        return path.relative_to(self.root).as_posix() if path != self.root else ""
+        """``path`` relative to the root, as the page names it (``.`` for the root itself)."""
+        return path.relative_to(self.root).as_posix() if path != self.root else "."
 
     def index(self) -> dict[str, Any]:
         """Every group, and every run that belongs to none."""
@@ -189,7 +190,7 @@ class Catalog:
             self._runs.add(path)
             runs.append(path)
             return
-        if depth > 0 and groups is not None:
+        if groups is not None:  # the root itself may be a sweep or a dataset
             kind = _group_kind(path)
             if kind is not None:
                 members: list[Path] = []

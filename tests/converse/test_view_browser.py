@@ -62,6 +62,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = base / "runs"
     converse("run", "nested-councils", "--out", str(root), cwd=base)
     converse("sweep", "three-labs-councils", "--grid", "clock.end=2024,2025", "--repeats", "3", "--out", str(root / "sweep"), "-q", cwd=base)
+    converse("camel", "roleplay", "--critic", "model", "--max-messages", "6", "--out", str(root / "chat"), cwd=base)
     # A run whose model said something hostile: the first public statement carries a payload.
     source = root / "nested-councils-seed0" / "events.jsonl"
     hostile = root / "hostile"
@@ -275,3 +276,20 @@ def test_the_fidelity_audit_on_demand(viewer: str, page: Any) -> None:
     assert page.locator(".calls-table tr.violated").count() >= 1
     page.locator("table.violations button.prompt").first.click()
     page.locator("dialog#call .message.role-user").first.wait_for()
+
+
+def test_a_role_play_shows_its_task_roles_and_critic(viewer: str, page: Any) -> None:
+    page.goto(viewer + "#/run/chat%2Fcamel-trading-bot-seed0")
+    first = page.locator("article.statement").first
+    first.wait_for()
+    assert first.locator(".actor").inner_text() == "Stock Trader (AI user)"
+    assert page.locator("article.statement .actor", has_text="Python Programmer (AI assistant)").count() >= 1
+    task = page.locator("section.task")
+    assert "Python Programmer helps Stock Trader" in task.inner_text()
+    assert "null" not in task.inner_text() and "undefined" not in page.locator("main").inner_text()
+    assert page.locator("button.unfold-all").is_hidden()  # no debates to unfold
+    critic = first.locator("details.critic")
+    critic.locator("summary").click()
+    chosen = critic.locator("li.chosen")
+    assert chosen.count() == 1
+    assert chosen.inner_text() == first.locator(":scope > .text").inner_text()

@@ -61,8 +61,13 @@ function statusBadge(status, reason) {
   return h("span", { class: "status status-" + status, title: reason || null, text: status });
 }
 
+// Replaces an element's children; null, undefined and false children are left out, arrays flattened.
+function fill(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 function setCrumbs(...parts) {
-  crumbs.replaceChildren(
+  fill(crumbs,
     ...parts.flatMap((part, i) => [
       i ? h("span", { class: "sep", text: "/" }) : null,
       part.href ? h("a", { href: part.href, text: part.text }) : h("span", { text: part.text }),
@@ -71,7 +76,7 @@ function setCrumbs(...parts) {
 }
 
 function fail(message) {
-  main.replaceChildren(h("p", { class: "error", role: "alert", text: message }));
+  fill(main, h("p", { class: "error", role: "alert", text: message }));
 }
 
 // --- sortable tables ----------------------------------------------------------------------
@@ -92,7 +97,7 @@ function sortableTable(columns, rows, opts = {}) {
       const value = col.value || ((r) => r[col.key]);
       sorted.sort((a, b) => compare(value(a), value(b)) * sortDir);
     }
-    thead.replaceChildren(
+    fill(thead,
       h(
         "tr",
         null,
@@ -120,7 +125,7 @@ function sortableTable(columns, rows, opts = {}) {
         ),
       ),
     );
-    tbody.replaceChildren(
+    fill(tbody,
       ...sorted.map((row) =>
         h(
           "tr",
@@ -167,7 +172,7 @@ async function showIndex(gen, keep) {
     const q = filter.value.trim().toLowerCase();
     const rows = data.runs.filter((r) => !q || [r.path, r.scenario, r.status].join(" ").toLowerCase().includes(q));
     state.q = filter.value;
-    runsBox.replaceChildren(rows.length ? runsTable(rows, [], state.runs) : h("p", { class: "muted", text: "No runs match." }));
+    fill(runsBox, rows.length ? runsTable(rows, [], state.runs) : h("p", { class: "muted", text: "No runs match." }));
   };
   filter.addEventListener("input", drawRuns);
   const parts = [h("h1", { text: "Runs" }), h("p", { class: "muted path", text: data.root })];
@@ -199,7 +204,7 @@ async function showIndex(gen, keep) {
   parts.push(runsBox);
   if (!data.runs.length && !data.groups.length)
     parts.push(h("p", { class: "muted", text: "No runs here yet. Runs written by converse run, sweep or camel appear as they start." }));
-  main.replaceChildren(...parts);
+  fill(main, ...parts);
   drawRuns();
   if (hadFocus) filter.focus();
   again();
@@ -243,7 +248,7 @@ function runsTable(rows, extra = [], state = undefined) {
 function showRun(path, gen) {
   setCrumbs({ text: "runs", href: "#/" }, { text: path });
   const page = new RunPage(path);
-  main.replaceChildren(page.root);
+  fill(main, page.root);
   const es = new EventSource(api("stream", { path }));
   stream = es;
   let caughtUp = false;
@@ -310,8 +315,8 @@ class RunPage {
         "div",
         { class: "section-head" },
         h("h2", { text: "Conversation" }),
-        h("button", { type: "button", class: "unfold-all", text: "Unfold all debates", onclick: fold(true) }),
-        h("button", { type: "button", class: "fold-all", text: "Fold all", onclick: fold(false) }),
+        h("button", { type: "button", class: "unfold-all", text: "Unfold all debates", onclick: fold(true), hidden: true }),
+        h("button", { type: "button", class: "fold-all", text: "Fold all", onclick: fold(false), hidden: true }),
       ),
       this.periodNav,
       h("div", { class: "finder" }, this.find, this.found),
@@ -344,7 +349,7 @@ class RunPage {
       ),
     );
     this.note = h("p", { class: "notice", role: "status", hidden: true });
-    this.root.replaceChildren(this.headBox, this.note, this.statusBox, this.turnBox, this.taskBox, this.verdicts, this.conversation, this.usageBox, this.auditBox, this.calls, this.errors);
+    fill(this.root, this.headBox, this.note, this.statusBox, this.turnBox, this.taskBox, this.verdicts, this.conversation, this.usageBox, this.auditBox, this.calls, this.errors);
   }
 
   // Shows the statements and lines that mention the words (or are said by a matching
@@ -452,7 +457,7 @@ class RunPage {
       " · ",
       h("a", { href: api("file", { path: this.path, name: "events.jsonl" }), text: "events.jsonl" }),
     );
-    this.headBox.replaceChildren(
+    fill(this.headBox,
       h("h1", { text: item.title }),
       item.description ? h("p", { class: "description", text: item.description }) : null,
       h("dl", { class: "meta" }, meta.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })])),
@@ -471,7 +476,7 @@ class RunPage {
       ["tokens", num(item.prompt_tokens + item.completion_tokens)],
       ["cost", usd(item.cost_usd)],
     ];
-    this.statusBox.replaceChildren(
+    fill(this.statusBox,
       statusBadge(item.status, item.reason),
       item.reason ? h("span", { class: "muted", text: " " + item.reason.replaceAll("_", " ") }) : null,
       h("ul", { class: "facts" }, facts.map(([k, v]) => h("li", null, h("b", { text: v }), " " + k))),
@@ -482,7 +487,7 @@ class RunPage {
   turn(item) {
     this.turnBox.hidden = !item.actor;
     if (item.actor)
-      this.turnBox.replaceChildren("Turn: ", h("b", { text: item.actor }), ` (${item.conversation}, ${item.period})`);
+      fill(this.turnBox, "Turn: ", h("b", { text: item.actor }), ` (${item.conversation}, ${item.period})`);
     return null;
   }
 
@@ -534,6 +539,7 @@ class RunPage {
   }
 
   debate(item) {
+    this.conversation.querySelectorAll(".unfold-all, .fold-all").forEach((b) => (b.hidden = false));
     const lines = h("div", { class: "lines" });
     const count = h("span", { class: "count", text: "0 lines" });
     const state = h("span", { class: "state running", text: "debating…" });
@@ -563,7 +569,7 @@ class RunPage {
 
   task(item) {
     this.taskBox.hidden = false;
-    this.taskBox.replaceChildren(
+    fill(this.taskBox,
       h("h2", { text: "Task" }),
       h("p", null, h("b", { text: item.assistant_role }), " helps ", h("b", { text: item.user_role })),
       h("p", { class: "text", text: item.specified }),
@@ -601,7 +607,7 @@ class RunPage {
   usage(item) {
     const total = item.rows.reduce((a, r) => a + r.prompt_tokens + r.completion_tokens, 0) || 1;
     const most = Math.max(1e-9, ...item.rows.map((r) => (100 * (r.prompt_tokens + r.completion_tokens)) / total));
-    this.usageBox.replaceChildren(
+    fill(this.usageBox,
       h("h2", { text: "Tokens by agent" }),
       sortableTable(
         [
@@ -683,11 +689,11 @@ async function showCall(path, number) {
   const dialog = document.getElementById("call");
   const body = document.getElementById("call-body");
   document.getElementById("call-title").textContent = "Model call " + number;
-  body.replaceChildren(h("p", { class: "muted", text: "Loading…" }));
+  fill(body, h("p", { class: "muted", text: "Loading…" }));
   if (!dialog.open) dialog.showModal();
   try {
     const c = await getJSON(api("call", { path, call: number }));
-    body.replaceChildren(
+    fill(body,
       h("dl", { class: "meta" }, [
         ["agent", c.actor],
         ["purpose", c.purpose],
@@ -704,7 +710,7 @@ async function showCall(path, number) {
       h("div", { class: "message role-answer" }, h("pre", { text: c.response })),
     );
   } catch (err) {
-    body.replaceChildren(h("p", { class: "error", text: String(err.message || err) }));
+    fill(body, h("p", { class: "error", text: String(err.message || err) }));
   }
 }
 
@@ -730,7 +736,7 @@ async function showGroup(path, gen, keep) {
       { "aria-label": "Score to chart", class: "score-select", onchange: () => { state.score = select.value; drawCharts(); } },
       scored.map((c) => h("option", { value: c, selected: c === state.score, text: c })),
     );
-    const drawCharts = () => charts.replaceChildren(...data.dials.map((d) => distributionChart(data.rows, d, state.score)));
+    const drawCharts = () => fill(charts, ...data.dials.map((d) => distributionChart(data.rows, d, state.score)));
     parts.push(h("h2", { text: "Scores by dial" }), h("label", { class: "picker" }, "Score ", select), charts);
     drawCharts();
   } else if (data.rows.length) {
@@ -756,7 +762,7 @@ async function showGroup(path, gen, keep) {
     { class: "summary-table", state: state.table },
   );
   parts.push(h("h2", { text: "Summary" }), h("div", { class: "scroll" }, table));
-  main.replaceChildren(...parts);
+  fill(main, ...parts);
   if (data.rows.some((r) => r.status === "running"))
     timer = setTimeout(() => gen === generation && showGroup(path, gen, state).catch(() => {}), 3000);
 }
