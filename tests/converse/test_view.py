@@ -336,11 +336,13 @@ async def test_a_sweep_or_a_run_can_be_the_directory_itself(library: Path, backe
         index = json.loads((await fetch(url, "/api/index"))[2])
         group = json.loads((await fetch(url, "/api/group?path=."))[2])
     assert [(g["path"], g["kind"], g["runs"]) for g in index["groups"]] == [(".", "sweep", 4)]
-    assert index["runs"] == [] and len(group["rows"]) == 4
+    assert index["runs"] == []
+    assert len(group["rows"]) == 4
     async with view_server(library / "nested-councils-seed0") as url:
         index = json.loads((await fetch(url, "/api/index"))[2])
         status, _, body = await fetch(url, "/api/run?path=.")
         _, headers, _ = await fetch(url, "/api/file?path=.&name=transcript.md")
     assert [r["path"] for r in index["runs"]] == ["."]
-    assert status == 200 and any(i["k"] == "statement" for i in json.loads(body)["items"])
+    assert status == 200
+    assert any(i["k"] == "statement" for i in json.loads(body)["items"])
     assert headers["content-disposition"] == 'attachment; filename="nested-councils-seed0-transcript.md"'

@@ -286,7 +286,8 @@ def test_a_role_play_shows_its_task_roles_and_critic(viewer: str, page: Any) -> 
     assert page.locator("article.statement .actor", has_text="Python Programmer (AI assistant)").count() >= 1
     task = page.locator("section.task")
     assert "Python Programmer helps Stock Trader" in task.inner_text()
-    assert "null" not in task.inner_text() and "undefined" not in page.locator("main").inner_text()
+    assert "null" not in task.inner_text()
+    assert "undefined" not in page.locator("main").inner_text()
     assert page.locator("button.unfold-all").is_hidden()  # no debates to unfold
     critic = first.locator("details.critic")
     critic.locator("summary").click()
