@@ -91,7 +91,8 @@ class RunView:
         self.period = ""  # the public conversation's current period
         self.open: dict[tuple[str, ...], str] = {}  # open debate ids by conversation path
         self.waiting: dict[str, list[tuple[tuple[str, ...], str]]] = {}  # closed debates by owner
-        self.last_call: dict[tuple[str, tuple[str, ...]], int] = {}
+        # each speaker's calls since its last line: (call number, purpose)
+        self.calls_since: dict[tuple[str, tuple[str, ...]], list[tuple[int, str]]] = {}
         self.names: dict[str, str] = {}  # how a speaker is shown, when not by its name (role-plays)
         self.choices: dict[str, Item] = {}  # a critic's choice, until the proposer's line
         self.usage: dict[str, list[float]] = {}  # agent -> calls, prompt, completion, cost
@@ -158,9 +159,12 @@ class RunView:
             "text": event.text,
             "seq": event.seq,
             "period": event.period,
-            "call": self.last_call.pop((actor, path), None),
+            "call": None,
             "claims": claims,
         }
+        calls = self.calls_since.pop((actor, path), [])
+        if calls:
+            item["call"] = calls[-1][0]  # the call that made the line (after any notes it took)
         if len(path) == 1:
             out += self._ensure_period(event.period)
             item["k"] = "statement"
@@ -168,6 +172,9 @@ class RunView:
             choice = self.choices.pop(actor, None)
             if choice is not None:
                 item["critic"] = choice
+                candidates = [number for number, purpose in calls if purpose == "candidate"]
+                if len(candidates) >= choice["choice"]:  # candidates are recorded in option order
+                    item["call"] = candidates[choice["choice"] - 1]
         else:
             item["k"] = "line"
             item["in"] = self.open.get(path) or self._orphan(path, out)
@@ -178,7 +185,7 @@ class RunView:
 
     def _call(self, event: LLMCall | CallSeen) -> Item:
         path = tuple(event.conversation)
-        self.last_call[(event.actor, path)] = event.call
+        self.calls_since.setdefault((event.actor, path), []).append((event.call, event.purpose))
         usage = event.usage
         self.calls += 1
         self.tokens[0] += usage.prompt_tokens

@@ -346,3 +346,18 @@ async def test_a_sweep_or_a_run_can_be_the_directory_itself(library: Path, backe
     assert status == 200
     assert any(i["k"] == "statement" for i in json.loads(body)["items"])
     assert headers["content-disposition"] == 'attachment; filename="nested-councils-seed0-transcript.md"'
+
+
+def test_a_critics_choice_links_the_chosen_candidates_call(tmp_path: Path) -> None:
+    done = converse("camel", "roleplay", "--critic", "model", "--candidates", "3", "--max-messages", "4",
+                    "--out", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    events = read_events(tmp_path / "camel-trading-bot-seed0" / "events.jsonl")
+    answers = {e.call: e.response for e in events if isinstance(e, LLMCall)}
+    view = RunView()
+    statements = [i for i in view.feed(events) if i["k"] == "statement"]
+    chosen = [s for s in statements if "critic" in s]
+    assert chosen
+    assert any(s["critic"]["choice"] != len(s["critic"]["options"]) for s in chosen)  # not always the last
+    for statement in statements:  # the prompt button opens the call whose answer was kept
+        assert answers[statement["call"]].strip().startswith(statement["text"].strip()[:40])
