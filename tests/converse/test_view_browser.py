@@ -193,6 +193,34 @@ def test_a_running_simulation_updates_without_reload(library: Path, viewer: str,
     page.screenshot(path=str(tmp_path / "live.png"))
 
 
+def test_a_simulation_running_now_streams_into_the_page(library: Path, viewer: str, page: Any) -> None:
+    """The engine itself writes the log (a real run, 0.15 s a model call) while the page is open."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "converse", "run", "three-labs", "--model", "offline?latency=0.15",
+         "--out", str(library / "now")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    ) as run:
+        try:
+            log = library / "now" / "three-labs-seed0" / "events.jsonl"
+            deadline = time.monotonic() + 30
+            while not log.exists():
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            page.goto(viewer + "#/run/now%2Fthree-labs-seed0")
+            page.locator(".run-status .status", has_text="running").wait_for()
+            page.evaluate("window.__same_page = true")
+            page.locator(".turn", has_text="Turn:").wait_for()  # whose turn it is, as it changes
+            early = page.locator("article.statement").count()
+            page.locator(".run-status .status", has_text="completed").wait_for(timeout=60_000)
+            assert run.wait(timeout=30) == 0
+        finally:
+            if run.poll() is None:
+                run.kill()
+    assert page.locator("article.statement").count() == 30 > early
+    assert page.evaluate("window.__same_page") is True
+    assert page.locator(".verdict .summary").inner_text().strip()  # the judge's verdict came in live too
+
+
 def test_a_sweep_chart_renders_and_the_table_sorts(viewer: str, page: Any, tmp_path: Path) -> None:
     page.goto(viewer)
     page.get_by_role("link", name="sweep", exact=True).click()
