@@ -31,9 +31,10 @@ import anyio.lowlevel
 import msgspec
 
 from .._events import ChatMessage, LLMCall, prompts_of
-from ._catalog import Catalog, OutsideRoot, decode_lines, inside
+from ._catalog import Catalog, OutsideRoot, inside
 from ._http import EventStream, Request, Response, error
-from ._runview import Item, RunView, view_decoder
+from ._reading import decode_lines, view_decoder
+from ._runview import Item, RunView
 
 __all__ = ["App"]
 

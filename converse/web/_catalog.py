@@ -22,15 +22,14 @@ from typing import Any
 import msgspec
 
 from .._events import AnyEvent, Judged, PeriodStarted, RunFinished, RunStarted
-from .._log import gc_paused
 from .._report import scores_of
 from .._summary import _scalar
 from .._sweep import read_run
-from ._runview import CallSeen, view_decoder
+from ._reading import CallSeen, decode_lines, view_decoder
 
-__all__ = ["Catalog", "OutsideRoot", "decode_lines", "inside"]
+__all__ = ["Catalog", "OutsideRoot", "inside"]
 
-_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)  # a log's first line
 _DEPTH = 4  # how deep under the root runs are looked for
 _LIVE = 120.0  # a log written to within this many seconds, and not finished, is "running"
 _SKIP = {"node_modules", "__pycache__", "plots", "chat", "tasks", "metadata"}
@@ -276,23 +275,3 @@ def _events(log: Path) -> list[Any]:
     except OSError:
         return []
     return decode_lines(data, view_decoder)
-
-
-def decode_lines(data: bytes, decoder: msgspec.json.Decoder[Any] = _decoder) -> list[Any]:
-    """The events of the whole lines of ``data`` (an unfinished last line is left out); a
-    line that does not decode is skipped. ``decoder`` decodes each line (by default into
-    an ``AnyEvent``; ``view_decoder`` leaves out what a page does not show)."""
-    end = data.rfind(b"\n") + 1
-    with gc_paused(), memoryview(data) as whole:
-        try:
-            return decoder.decode_lines(whole[:end])  # one call for the lot: the common case
-        except msgspec.DecodeError:
-            pass  # some line is bad: decode them one by one and skip it
-        out: list[Any] = []
-        for line in data[:end].split(b"\n"):
-            if line:
-                try:
-                    out.append(decoder.decode(line))
-                except msgspec.DecodeError:
-                    continue
-        return out

@@ -9,6 +9,7 @@ the socket until the handler's generator ends or the client goes away).
 from __future__ import annotations
 
 import email.utils
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -69,8 +70,6 @@ Handler = Callable[[Request], Awaitable[Response | EventStream]]
 
 def error(status: int, message: str) -> Response:
     """A JSON error response: ``{"error": message}``."""
-    import json
-
     return Response(status, json.dumps({"error": message}).encode())
 
 

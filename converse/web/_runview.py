@@ -19,14 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import msgspec
-
 from .._events import (
     AnyEvent,
     ConversationEnded,
     ConversationStarted,
     CriticChoice,
-    Event,
     Judged,
     Ledger,
     LLMAttempt,
@@ -37,48 +34,15 @@ from .._events import (
     RunStarted,
     TaskSpecified,
     TurnGranted,
-    Usage,
     Utterance,
 )
+from ._reading import CallSeen, ViewEvent
 
-__all__ = ["CallSeen", "RunView", "ViewEvent", "view_decoder"]
+__all__ = ["Item", "RunView"]
 
 Item = dict[str, Any]
 
 
-class CallSeen(Event, tag="llm_call", kw_only=True, gc=False):
-    """What the page shows of a model call: an ``LLMCall`` without its prompt, parameters
-    and answer (most of a log's bytes), which are fetched one call at a time on demand.
-    Decoding a log into these instead takes about 40% less time."""
-
-    call: int
-    conversation: tuple[str, ...]
-    actor: str
-    purpose: str
-    model: str
-    usage: Usage
-    latency: float
-    attempt: int = 1
-
-
-ViewEvent = (
-    RunStarted
-    | ConversationStarted
-    | PeriodStarted
-    | TurnGranted
-    | Utterance
-    | CallSeen
-    | LLMAttempt
-    | ConversationEnded
-    | TaskSpecified
-    | CriticChoice
-    | Judged
-    | Ledger
-    | RunError
-    | RunFinished
-)
-
-view_decoder: msgspec.json.Decoder[ViewEvent] = msgspec.json.Decoder(ViewEvent)
 
 
 class RunView:
