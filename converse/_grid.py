@@ -80,29 +80,39 @@ class Sweep(msgspec.Struct, frozen=True, kw_only=True):
         grid = " ".join(f"{k}={','.join(_show(v) for v in vs)}" for k, vs in self.grid) or "no grid"
         return f"{self.scenario_name}, {grid}, {self.repeats} seed(s) from {self.seed}"
 
-    def runs(self, scenario: Scenario) -> list[PlannedRun]:
-        """Every run, cell by cell and seed by seed (``scenario`` decides what a key means)."""
-        planned: list[PlannedRun] = []
+    def cells(self) -> list[tuple[str, dict[str, DialValue], int]]:
+        """Every run's directory name, grid cell and seed, cell by cell and seed by seed
+        (what ``runs`` plans, without the scenario: a sweep's runs can be named from
+        ``sweep.json`` alone)."""
+        out: list[tuple[str, dict[str, DialValue], int]] = []
         taken: set[str] = set()
         keys = self.dial_names
         for index, values in enumerate(itertools.product(*(vs for _, vs in self.grid))):
             cell = dict(zip(keys, values, strict=True))
-            overrides = list(self.overrides)
-            model = self.model
-            for key, value in cell.items():
-                if key == "model" and key not in scenario.dials:
-                    model = str(value)
-                else:
-                    overrides.append(f"{_path(key, scenario)}={_toml(value)}")
             slug = ",".join(f"{_safe(k)}={_safe(_show(v))}" for k, v in cell.items())
             if slug in taken:
                 slug = f"{slug},cell={index}"
             taken.add(slug)
             for seed in range(self.seed, self.seed + self.repeats):
-                run_id = f"{slug},seed={seed}" if slug else f"seed={seed}"
-                planned.append(
-                    PlannedRun(run_id=run_id, dials=cell, seed=seed, overrides=tuple(overrides), model=model)
-                )
+                out.append((f"{slug},seed={seed}" if slug else f"seed={seed}", cell, seed))
+        return out
+
+    def runs(self, scenario: Scenario) -> list[PlannedRun]:
+        """Every run, cell by cell and seed by seed (``scenario`` decides what a key means)."""
+        planned: list[PlannedRun] = []
+        changes: dict[int, tuple[tuple[str, ...], str | None]] = {}  # by cell (a cell's runs share it)
+        for run_id, cell, seed in self.cells():
+            change = changes.get(id(cell))
+            if change is None:
+                overrides = list(self.overrides)
+                model = self.model
+                for key, value in cell.items():
+                    if key == "model" and key not in scenario.dials:
+                        model = str(value)
+                    else:
+                        overrides.append(f"{_path(key, scenario)}={_toml(value)}")
+                change = changes[id(cell)] = (tuple(overrides), model)
+            planned.append(PlannedRun(run_id=run_id, dials=cell, seed=seed, overrides=change[0], model=change[1]))
         return planned
 
 

@@ -22,8 +22,8 @@ from typing import Any
 import msgspec
 
 from .._events import AnyEvent, Judged, PeriodStarted, RunFinished, RunStarted
+from .._grid import Sweep
 from .._report import scores_of
-from .._summary import _scalar
 from .._sweep import read_run
 from ._reading import CallSeen, decode_lines, view_decoder
 
@@ -93,18 +93,27 @@ class Catalog:
         runs: list[Path] = []
         self._collect(path, 0, runs, None)
         spec = _read_json(path / ("sweep.json" if kind == "sweep" else "generate.json"))
-        dials = [str(d[0]) for d in spec.get("grid", []) if isinstance(d, list) and d] if kind == "sweep" else []
+        dials: list[str] = []
+        cells: dict[str, dict[str, Any]] = {}
+        if kind == "sweep":
+            try:
+                sweep = msgspec.convert(spec, Sweep)
+            except msgspec.ValidationError:
+                sweep = None  # not a manifest this version wrote: runs without their dials
+            if sweep is not None:
+                dials = sweep.dial_names
+                cells = {run_id: cell for run_id, cell, _ in sweep.cells()}
         rows = []
         for run in runs:
             row = self.run_row(run)
-            row["dials"] = _dials_of(row.pop("overrides", []), dials)
+            row["dials"] = cells.get(run.name, {})
             rows.append(row)
         columns = list(dict.fromkeys(c for row in rows for c in row["scores"]))
         return {
             "path": self.relative(path),
             "kind": kind,
             "name": path.name,
-            "scenario": spec.get("scenario") or (rows[0]["scenario"] if rows else ""),
+            "scenario": spec.get("scenario_name") or spec.get("scenario") or (rows[0]["scenario"] if rows else ""),
             "spec": spec,
             "dials": dials,
             "columns": columns,
@@ -138,7 +147,6 @@ class Catalog:
             "model": started.model if started else "",
             "seed": started.seed if started else None,
             "started_at": started.started_at if started else "",
-            "overrides": list(started.overrides) if started else [],
             "status": "unfinished",
             "reason": "",
             "periods": 0,
@@ -238,15 +246,6 @@ def _group_kind(path: Path) -> str | None:
     if (path / "generate.json").is_file():
         return "dataset"
     return None
-
-
-def _dials_of(overrides: list[str], dials: list[str]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for item in overrides:
-        key, eq, value = item.partition("=")
-        if eq and key in dials:
-            values[key] = _scalar(value)
-    return values
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -42,7 +42,9 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = base / "runs"
     for args in (
         ("run", "nested-councils", "--out", str(root)),
-        ("sweep", "three-labs-councils", "--grid", "clock.end=2024,2025", "--repeats", "2", "--out", str(root / "sw"), "-q"),
+        # A named dial (its override is dials.councils) and a key path, two runs each.
+        ("sweep", "three-labs-councils", "--grid", "councils=true,false", "--grid", "clock.end=2024,2025",
+         "--out", str(root / "sw"), "-q"),
         ("camel", "roleplay", "--out", str(root / "rp"), "--max-messages", "6"),
     ):
         done = converse(*args, cwd=base)
@@ -101,8 +103,9 @@ async def test_a_sweep_page_has_each_runs_dials_and_scores(library: Path, backen
         status, _, body = await fetch(url, "/api/group?path=sw")
     group = json.loads(body)
     assert status == 200
-    assert group["dials"] == ["clock.end"]
-    assert sorted((r["dials"]["clock.end"], r["seed"]) for r in group["rows"]) == [(2024, 0), (2024, 1), (2025, 0), (2025, 1)]
+    assert group["dials"] == ["councils", "clock.end"]
+    cells = sorted((r["dials"]["councils"], r["dials"]["clock.end"], r["seed"]) for r in group["rows"])
+    assert cells == [(False, 2024, 0), (False, 2025, 0), (True, 2024, 0), (True, 2025, 0)]
     assert "safety_risk" in group["columns"]
     assert all(r["status"] == "completed" for r in group["rows"])
 
