@@ -20,10 +20,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._events import (
-    AnyEvent,
     ConversationEnded,
     ConversationStarted,
     CriticChoice,
+    Event,
     Judged,
     Ledger,
     LLMAttempt,
@@ -36,7 +36,7 @@ from .._events import (
     TurnGranted,
     Utterance,
 )
-from ._reading import CallSeen, ViewEvent
+from ._reading import CallSeen
 
 __all__ = ["Item", "RunView"]
 
@@ -68,7 +68,7 @@ class RunView:
         self._dirty = True
         self._turn_dirty = False
 
-    def feed(self, events: Iterable[AnyEvent | ViewEvent]) -> list[Item]:
+    def feed(self, events: Iterable[Event]) -> list[Item]:
         """The items ``events`` add to the page."""
         out: list[Item] = []
         for event in events:
@@ -253,7 +253,7 @@ class RunView:
 
     # --- the rare events ---------------------------------------------------------------
 
-    def _rare(self, event: AnyEvent | ViewEvent) -> list[Item]:
+    def _rare(self, event: Event) -> list[Item]:
         match event:
             case RunStarted():
                 return [self._head(event)]
