@@ -21,15 +21,14 @@ from typing import Any
 
 import msgspec
 
-from .._events import AnyEvent, Judged, PeriodStarted, RunFinished, RunStarted
+from .._events import Judged, PeriodStarted, RunFinished, RunStarted
 from .._grid import Sweep
 from .._report import scores_of
 from .._sweep import read_run
-from ._reading import CallSeen, decode_lines, view_decoder
+from ._reading import CallSeen, decode_lines, event_decoder, view_decoder
 
 __all__ = ["Catalog", "OutsideRoot", "inside"]
 
-_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)  # a log's first line
 _DEPTH = 4  # how deep under the root runs are looked for
 _LIVE = 120.0  # a log written to within this many seconds, and not finished, is "running"
 _SKIP = {"node_modules", "__pycache__", "plots", "chat", "tasks", "metadata"}
@@ -260,7 +259,7 @@ def _first_event(log: Path) -> RunStarted | None:
     try:
         with log.open("rb") as f:
             line = f.readline()
-        event = _decoder.decode(line)
+        event = event_decoder.decode(line)
     except (OSError, msgspec.DecodeError):
         return None
     return event if type(event) is RunStarted else None

@@ -12,9 +12,9 @@ import msgspec
 from .._events import EVENT_TYPES, AnyEvent, Event, LLMCall, Usage
 from .._log import gc_paused
 
-__all__ = ["CallSeen", "ViewEvent", "decode_lines", "view_decoder"]
+__all__ = ["CallSeen", "ViewEvent", "decode_lines", "event_decoder", "view_decoder"]
 
-_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+event_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 
 
 class CallSeen(Event, tag="llm_call", kw_only=True, gc=False):
@@ -38,7 +38,7 @@ ViewEvent: Any = functools.reduce(operator.or_, (CallSeen if t is LLMCall else t
 view_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(ViewEvent)
 
 
-def decode_lines(data: bytes, decoder: msgspec.json.Decoder[Any] = _decoder) -> list[Any]:
+def decode_lines(data: bytes, decoder: msgspec.json.Decoder[Any] = event_decoder) -> list[Any]:
     """The events of the whole lines of ``data`` (an unfinished last line is left out); a
     line that does not decode is skipped. ``decoder`` decodes each line (by default into
     an ``AnyEvent``; ``view_decoder`` leaves out what a page does not show)."""

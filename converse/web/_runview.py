@@ -49,7 +49,6 @@ class RunView:
     """Turns a run's events, in log order, into the items of its page."""
 
     def __init__(self) -> None:
-        self.started: RunStarted | None = None
         self.finished: RunFinished | None = None
         self.periods: set[str] = set()
         self.period = ""  # the public conversation's current period
@@ -314,7 +313,6 @@ class RunView:
         return []
 
     def _head(self, event: RunStarted) -> Item:
-        self.started = event
         scenario = event.scenario
         agents = [a for a in scenario.get("agents") or [] if isinstance(a, dict)]
         roleplay = scenario.get("roleplay")

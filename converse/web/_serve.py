@@ -36,7 +36,7 @@ async def view_server(
     if not await anyio.Path(path).is_dir():
         raise NotADirectoryError(f"{root}: not a directory")
     app = App(path, poll=poll)
-    listener = await anyio.create_tcp_listener(local_host=host, local_port=port, reuse_port=False)
+    listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
     bound = listener.listeners[0].extra(SocketAttribute.local_port)
     allowed = _allowed_hosts(host, bound)
     name = f"[{host}]" if ":" in host else host

@@ -172,7 +172,7 @@ async function showIndex(gen, keep) {
     const q = filter.value.trim().toLowerCase();
     const rows = data.runs.filter((r) => !q || [r.path, r.scenario, r.status].join(" ").toLowerCase().includes(q));
     state.q = filter.value;
-    fill(runsBox, rows.length ? runsTable(rows, [], state.runs) : h("p", { class: "muted", text: "No runs match." }));
+    fill(runsBox, rows.length ? runsTable(rows, state.runs) : h("p", { class: "muted", text: "No runs match." }));
   };
   filter.addEventListener("input", drawRuns);
   const parts = [h("h1", { text: "Runs" }), h("p", { class: "muted path", text: data.root })];
@@ -216,11 +216,10 @@ function scoreText(scores) {
     .join(" · ");
 }
 
-function runsTable(rows, extra = [], state = undefined) {
+function runsTable(rows, state) {
   return sortableTable(
     [
       { key: "path", label: "Run", cell: (r) => h("a", { href: runHref(r.path), text: r.path }) },
-      ...extra,
       { key: "scenario", label: "Scenario" },
       { key: "status", label: "Status", cell: (r) => statusBadge(r.status, r.reason) },
       { key: "periods", label: "Periods", num: true },
