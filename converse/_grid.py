@@ -93,8 +93,8 @@ class Sweep(msgspec.Struct, frozen=True, kw_only=True):
             if slug in taken:
                 slug = f"{slug},cell={index}"
             taken.add(slug)
-            for seed in range(self.seed, self.seed + self.repeats):
-                out.append((f"{slug},seed={seed}" if slug else f"seed={seed}", cell, seed))
+            seeds = range(self.seed, self.seed + self.repeats)
+            out.extend((f"{slug},seed={seed}" if slug else f"seed={seed}", cell, seed) for seed in seeds)
         return out
 
     def runs(self, scenario: Scenario) -> list[PlannedRun]:
