@@ -302,9 +302,11 @@ def _checked(
 def _problem(line: bytes, exc: Exception) -> str:
     if not line.strip():
         return "blank line"
-    if isinstance(exc, UnicodeDecodeError):
-        return "not UTF-8 text"
     text = str(exc).replace("`", "")
     if isinstance(exc, msgspec.ValidationError):
         return f"not an event: {text}"
+    # msgspec before 0.23 raises UnicodeDecodeError for a string that is not UTF-8; 0.23 and
+    # later raise a DecodeError saying so. Both name the same problem.
+    if isinstance(exc, UnicodeDecodeError) or "Invalid UTF-8" in text:
+        return "not UTF-8 text"
     return f"not JSON: {text.removeprefix('JSON is malformed: ')}"
