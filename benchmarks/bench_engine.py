@@ -27,8 +27,8 @@ import anyio
 
 from actors import ActorSystem
 from converse import RunResult, Utterance, read_events, render_markdown, run_scenario
-from converse._recorder import Recorder
-from converse._scenario import Scenario, scenario_data, scenario_from_dict
+from converse.engine._recorder import Recorder
+from converse.scenario._scenario import Scenario, scenario_data, scenario_from_dict
 
 LATENCY = 0.02
 ROOT = Path(__file__).resolve().parent.parent

@@ -32,8 +32,8 @@ from pathlib import Path
 import anyio
 
 from converse import AnyEvent, LLMCall, PeriodStarted, read_events, run_scenario
-from converse._scenario import load_scenario
-from converse._scheduler import Limits, Scheduler
+from converse.models._scheduler import Limits, Scheduler
+from converse.scenario._scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "five-orgs-long.toml"

@@ -40,10 +40,10 @@ import anyio
 from benchmarks import bench_actors, bench_engine
 from benchmarks.bench_engine import critical_path_calls, total_calls
 from converse import ChatMessage, CompletionRequest, Hints, OfflineModel
-from converse._agent import EMPTY_RECORD, NO_NEW, SPEAKS_FIRST  # the same texts as the engine
-from converse._clock import period_label, periods
-from converse._scenario import Prompts, Scenario
-from converse._templates import fill
+from converse.councils._agent import EMPTY_RECORD, NO_NEW, SPEAKS_FIRST  # the same texts as the engine
+from converse.scenario._clock import period_label, periods
+from converse.scenario._scenario import Prompts, Scenario
+from converse.scenario._templates import fill
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURE = ROOT / "benchmarks" / "figures" / "scaling.png"  # the full run's; --quick draws its own beside it

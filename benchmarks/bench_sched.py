@@ -22,8 +22,8 @@ import anyio
 
 from actors import ActorSystem
 from converse import Limits, RunResult, Scheduler, run_scenario
-from converse._openai import OpenAIModel
-from converse._testserver import ModelServer
+from converse.models._openai import OpenAIModel
+from converse.models.offline._testserver import ModelServer
 
 WINDOW = 2.0  # seconds: the budget's window, shortened from a minute to keep the run short
 

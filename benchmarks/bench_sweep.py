@@ -54,7 +54,7 @@ from converse import (
     Scheduler,
     Usage,
 )
-from converse._models import estimate_prompt_tokens
+from converse.models._model import estimate_prompt_tokens
 
 ENDPOINT = "dummy"
 TENANT = "agentscope"

@@ -6,11 +6,11 @@ Hierarchy::
     ├── ScenarioError      a scenario file or override is wrong (file and key path)
     ├── LogError           an event log is not a log, or is corrupt (file and line)
     ├── ModelSpecError     a ``--model`` spec names no known model
-    ├── CallFailed         one model call failed (``converse._scheduler``; retryable or not)
+    ├── CallFailed         one model call failed (``converse.models._scheduler``; retryable or not)
     │   └── RetriesExhausted   every attempt the scheduler allowed failed
     ├── StructuredOutputError  a model never answered with JSON of the asked-for schema
-    ├── ReplayError        a log holds no answer to a request, or not this request (``converse._replay``)
-    ├── NothingToResume    the run to resume already ended for good (``converse._resume``)
+    ├── ReplayError        a log holds no answer to a request, or not this request (``converse.engine._replay``)
+    ├── NothingToResume    the run to resume already ended for good (``converse.engine._resume``)
     ├── SweepError         a sweep's grid, repeats or output directory is wrong
     └── DatasetError       a role-play dataset's roles, tasks or output directory is wrong
 

@@ -15,15 +15,21 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
-from ._events import AnyEvent, Event, Usage
-from ._log import read_events
-from ._models import CompletionRequest, CompletionResponse, Model, estimate_prompt_tokens, estimate_tokens
-from ._offline import OfflineModel
-from ._run import RunResult, run_scenario
-from ._scenario import Scenario
-from ._scheduler import Scheduler
-from ._testserver import Faults as Faults
-from ._testserver import ModelServer as ModelServer
+from .engine._run import RunResult, run_scenario
+from .log._events import AnyEvent, Event, Usage
+from .log._log import read_events
+from .models._model import (
+    CompletionRequest,
+    CompletionResponse,
+    Model,
+    estimate_prompt_tokens,
+    estimate_tokens,
+)
+from .models._scheduler import Scheduler
+from .models.offline._model import OfflineModel
+from .models.offline._testserver import Faults as Faults
+from .models.offline._testserver import ModelServer as ModelServer
+from .scenario._scenario import Scenario
 
 E = TypeVar("E", bound=Event)
 

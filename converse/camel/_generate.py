@@ -31,15 +31,15 @@ from typing import Any, Protocol
 
 import msgspec
 
-from .._events import Event, LLMCall
 from .._exceptions import ConverseError, DatasetError
-from .._manifest import claim_directory
-from .._many import Job, run_many
-from .._run import RunResult
-from .._scenario import Scenario, load_scenario
-from .._scheduler import Scheduler
-from .._sweep import read_run
-from ._dataset import read_list_file
+from ..engine._run import RunResult
+from ..log._events import Event, LLMCall
+from ..models._scheduler import Scheduler
+from ..scenario._scenario import Scenario, load_scenario
+from ..sweeps._manifest import claim_directory
+from ..sweeps._many import Job, run_many
+from ..sweeps._sweep import read_run
+from ..transcript._camel import read_list_file
 from ._harvest import Harvest
 from ._metadata import Lists, make_lists
 from ._stats import DatasetStats
@@ -98,7 +98,7 @@ class DatasetOutcome(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class GenerateProgress(Protocol):
-    """What a progress display is told (``converse._progress.SweepBar`` is one)."""
+    """What a progress display is told (``converse.cli._progress.SweepBar`` is one)."""
 
     def start(self, total: int, done: int, failed: int) -> None: ...
     def ended(self, completed: bool, tokens: int, cost: float) -> None: ...

@@ -8,12 +8,12 @@ from typing import Any
 
 import msgspec
 
-from .._events import RunFinished
 from .._exceptions import ConverseError
-from .._log import read_events
-from .._run import ensure_transcript
-from .._sweep import read_run
-from ._dataset import chat_record, finetune_record, instruction_records
+from ..engine._run import ensure_transcript
+from ..log._events import RunFinished
+from ..log._log import read_events
+from ..sweeps._sweep import read_run
+from ..transcript._camel import chat_record, finetune_record, instruction_records
 from ._stats import DatasetStats, RunTotals, dataset_stats, stats_json, stats_markdown
 
 

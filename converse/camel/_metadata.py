@@ -19,16 +19,23 @@ from typing import TYPE_CHECKING
 import anyio
 import structlog
 
-from .._cache import CachedModel
-from .._events import SCHEMA_VERSION, ChatMessage, LLMCall, RunFinished, RunStarted
 from .._exceptions import DatasetError
-from .._log import LogWriter
-from .._models import CompletionRequest, CompletionResponse, Hints, Model, estimate_prompt_tokens, open_model
-from .._run import ENGINE_VERSION, default_scheduler
-from .._scenario import Scenario, scenario_to_dict
-from .._scheduler import Scheduler
-from . import _prompts
-from ._dataset import parse_list, read_list_file, write_list_file
+from ..engine._run import ENGINE_VERSION, default_scheduler
+from ..log._events import SCHEMA_VERSION, ChatMessage, LLMCall, RunFinished, RunStarted
+from ..log._log import LogWriter
+from ..models._cache import CachedModel
+from ..models._model import (
+    CompletionRequest,
+    CompletionResponse,
+    Hints,
+    Model,
+    estimate_prompt_tokens,
+    open_model,
+)
+from ..models._scheduler import Scheduler
+from ..roleplay import _prompts
+from ..scenario._scenario import Scenario, scenario_to_dict
+from ..transcript._camel import parse_list, read_list_file, write_list_file
 
 if TYPE_CHECKING:
     from ._generate import Recipe

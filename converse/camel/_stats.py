@@ -14,8 +14,8 @@ from typing import Any
 
 import msgspec
 
-from .._render import _md
-from ._dataset import instruction_records
+from ..transcript._camel import instruction_records
+from ..transcript._markdown import _md
 
 __all__ = [
     "DatasetStats",

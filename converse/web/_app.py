@@ -30,7 +30,7 @@ import anyio
 import anyio.lowlevel
 import msgspec
 
-from .._events import ChatMessage, LLMCall, prompts_of
+from ..log._events import ChatMessage, LLMCall, prompts_of
 from ._catalog import Catalog, OutsideRoot, inside
 from ._http import EventStream, Request, Response, error
 from ._reading import decode_lines, view_decoder
@@ -238,7 +238,7 @@ def _advance(log: Path, view: RunView, offset: int, size: int, rest: bytes) -> t
 
 def _audit(log: Path) -> dict[str, Any]:
     """``converse audit`` of the log as it is now, each violation with its call's number."""
-    from .._audit_report import audit_run
+    from ..audit._report import audit_run
 
     events = decode_lines(log.read_bytes())
     report: dict[str, Any] = msgspec.to_builtins(audit_run(events))

@@ -21,10 +21,10 @@ from typing import Any
 
 import msgspec
 
-from .._events import Judged, PeriodStarted, RunFinished, RunStarted
-from .._grid import Sweep
-from .._report import scores_of
-from .._sweep import read_run
+from ..log._events import Judged, PeriodStarted, RunFinished, RunStarted
+from ..sweeps._grid import Sweep
+from ..sweeps._report import scores_of
+from ..sweeps._sweep import read_run
 from ._reading import CallSeen, decode_lines, event_decoder, view_decoder
 
 __all__ = ["Catalog", "OutsideRoot", "inside"]

@@ -9,8 +9,8 @@ from typing import Any
 
 import msgspec
 
-from .._events import EVENT_TYPES, AnyEvent, Event, LLMCall, Usage
-from .._log import gc_paused
+from ..log._events import EVENT_TYPES, AnyEvent, Event, LLMCall, Usage
+from ..log._log import gc_paused
 
 __all__ = ["CallSeen", "ViewEvent", "decode_lines", "event_decoder", "view_decoder"]
 

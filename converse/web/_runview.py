@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .._events import (
+from ..log._events import (
     ConversationEnded,
     ConversationStarted,
     CriticChoice,

@@ -17,8 +17,8 @@ import pytest
 
 import converse
 from converse import AnyEvent, ChatMessage, LLMCall, TurnGranted, Utterance
-from converse._audit_report import audit_run
-from converse._scenario import Agent
+from converse.audit._report import audit_run
+from converse.scenario._scenario import Agent
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))

@@ -19,7 +19,7 @@ import pytest
 import converse
 from actors import Actor, ActorSystem
 from converse import Event, Job, RunFinished, RunStarted, run_many
-from converse._recorder import Recorder
+from converse.engine._recorder import Recorder
 
 TOPIC = "firehose"
 PAYLOAD = 1024

@@ -11,11 +11,11 @@ import msgspec
 import pytest
 
 import converse
-from converse._cache import CachedModel, CacheStatistics
-from converse._events import ChatMessage, Usage
-from converse._models import CompletionRequest, CompletionResponse, Hints, Model
-from converse._offline import OfflineModel
-from converse._scheduler import CallFailed
+from converse.log._events import ChatMessage, Usage
+from converse.models._cache import CachedModel, CacheStatistics
+from converse.models._model import CompletionRequest, CompletionResponse, Hints, Model
+from converse.models._scheduler import CallFailed
+from converse.models.offline._model import OfflineModel
 
 
 class Counting:

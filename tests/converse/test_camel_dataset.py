@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from converse._events import (
+from converse.camel._stats import RunTotals, dataset_stats, stats_json, stats_markdown
+from converse.log._events import (
     AnyEvent,
     ChatMessage,
     ConversationEnded,
@@ -28,9 +29,8 @@ from converse._events import (
     Usage,
     Utterance,
 )
-from converse._log import LogWriter, read_events
-from converse._render import render_markdown
-from converse.camel._dataset import (
+from converse.log._log import LogWriter, read_events
+from converse.transcript._camel import (
     ChatUnfinished,
     ListFileError,
     NotARolePlay,
@@ -42,8 +42,8 @@ from converse.camel._dataset import (
     roleplay_log,
     write_list_file,
 )
-from converse.camel._render import render_roleplay_markdown
-from converse.camel._stats import RunTotals, dataset_stats, stats_json, stats_markdown
+from converse.transcript._markdown import render_markdown
+from converse.transcript._roleplay import render_roleplay_markdown
 
 RUN = "rp-1"
 TOP = ("top",)

@@ -10,9 +10,9 @@ from collections import Counter
 import pytest
 
 from converse import ChatMessage, CompletionRequest, Hints, OfflineModel
-from converse._models import AnswerKind, estimate_prompt_tokens
-from converse._roleplay import TASK_DONE, Critic, Planner, RolePlay, Specifier
-from converse.camel import _prompts
+from converse.models._model import AnswerKind, estimate_prompt_tokens
+from converse.roleplay import _prompts
+from converse.scenario._roleplay import TASK_DONE, Critic, Planner, RolePlay, Specifier
 
 PAIRS = [
     ("Python Programmer", "Stock Trader", "Develop a trading bot for the stock market"),

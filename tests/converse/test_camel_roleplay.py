@@ -14,9 +14,9 @@ import pytest
 
 import converse
 from converse import CompletionRequest, LLMCall, TurnGranted, Utterance
-from converse._events import ConversationEnded, CriticChoice, TaskSpecified
-from converse.camel._dataset import chat_record
+from converse.log._events import ConversationEnded, CriticChoice, TaskSpecified
 from converse.testing import ScriptedModel, events_of, run_and_read
+from converse.transcript._camel import chat_record
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = "camel-trading-bot"
@@ -134,7 +134,7 @@ async def test_a_full_context_ends_the_chat_instead_of_calling(backend: str, tmp
     result, events = await play(tmp_path, model, f"roleplay.token_limit={limit}")
     assert result.reason == f"RoleType.{side}: max_tokens_exceeded"
     prompts = converse.prompts_of(events)
-    assert all(converse._models.estimate_prompt_tokens(prompts[c.call]) < limit for c in events_of(events, LLMCall))
+    assert all(converse.models._model.estimate_prompt_tokens(prompts[c.call]) < limit for c in events_of(events, LLMCall))
     assert events_of(events, TurnGranted)[-1].actor == side.lower()  # it held the turn and did not call
 
 

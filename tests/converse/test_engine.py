@@ -23,8 +23,8 @@ from converse import (
     TurnGranted,
     Utterance,
 )
-from converse._audit import audit_events
-from converse._models import CompletionRequest
+from converse.audit._audit import audit_events
+from converse.models._model import CompletionRequest
 from converse.testing import ScriptedModel, events_of, run_and_read
 
 SCENARIOS = sorted(Path(__file__).resolve().parents[2].joinpath("scenarios").glob("*.toml"))

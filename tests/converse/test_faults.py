@@ -13,10 +13,10 @@ import pytest
 import converse
 from actors import FAILURES, ActorFailed, ActorSystem
 from converse import Finished, Job, LLMAttempt, LLMCall, RunError, RunFinished, Utterance, run_many
-from converse._agent import AgentActor
-from converse._models import CompletionRequest
-from converse._run import RunRoot
-from converse._scheduler import Limits, Scheduler
+from converse.councils._agent import AgentActor
+from converse.engine._run import RunRoot
+from converse.models._model import CompletionRequest
+from converse.models._scheduler import Limits, Scheduler
 from converse.testing import Faults, ModelServer, ScriptedModel, events_of
 
 KEY = "test-key-faults"

@@ -24,8 +24,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from converse._scenario import scenario_data
-from converse.cli import main
+from converse.cli._main import main
+from converse.scenario._scenario import scenario_data
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.toml"))

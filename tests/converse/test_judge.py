@@ -29,9 +29,9 @@ from converse import (
     ScenarioError,
     complete_structured,
 )
-from converse._events import Ledger
-from converse._scheduler import Limits, Scheduler
-from converse._verdict import DEFAULT_METRICS, labs, metrics_of, verdict_type
+from converse.log._events import Ledger
+from converse.models._scheduler import Limits, Scheduler
+from converse.scenario._verdict import DEFAULT_METRICS, labs, metrics_of, verdict_type
 from converse.testing import ModelServer, ScriptedModel, events_of, run_and_read
 
 ROOT = Path(__file__).resolve().parents[2]

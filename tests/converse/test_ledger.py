@@ -8,7 +8,7 @@ import pytest
 
 import converse
 from converse import LLMCall, RunFinished
-from converse._events import Ledger
+from converse.log._events import Ledger
 from converse.testing import events_of, run_and_read
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from converse._events import (
+from converse._exceptions import LogError
+from converse.log._events import (
     AnyEvent,
     ConversationStarted,
     Event,
@@ -20,8 +21,7 @@ from converse._events import (
     TurnGranted,
     Utterance,
 )
-from converse._exceptions import LogError
-from converse._log import LogWriter, TornTailWarning, iter_events, last_good_offset, read_events
+from converse.log._log import LogWriter, TornTailWarning, iter_events, last_good_offset, read_events
 
 RUN = "run-1"
 Reader = Callable[[Path], list[AnyEvent]]

@@ -9,7 +9,7 @@ import pytest
 
 from actors import ActorSystem
 from converse import Job, Limits, Scheduler, read_events, run_many
-from converse._events import LLMCall, RunFinished
+from converse.log._events import LLMCall, RunFinished
 
 SHORT = ("clock.end=2024",)
 

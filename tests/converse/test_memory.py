@@ -9,9 +9,9 @@ import pytest
 
 import converse
 from converse import CompletionRequest, CompletionResponse, LLMCall, OfflineModel, RunError, Usage
-from converse._events import ChatMessage
-from converse._memory import LOW_WATER, AgentMemory, ContextWindowExceeded
-from converse._scenario import Memory
+from converse.engine._memory import LOW_WATER, AgentMemory, ContextWindowExceeded
+from converse.log._events import ChatMessage
+from converse.scenario._scenario import Memory
 from converse.testing import events_of, run_and_read
 
 TURNS = ("statement", "line")
@@ -31,7 +31,7 @@ def test_a_window_keeps_the_system_prompt_the_current_turn_and_the_newest_turns_
         assert prompt[0] is system
         assert prompt[-1] is user
         assert [m.role for m in prompt[1:-1]] == ["user", "assistant"] * ((len(prompt) - 2) // 2)
-        assert converse._models.estimate_prompt_tokens(prompt) <= 800
+        assert converse.models._model.estimate_prompt_tokens(prompt) <= 800
         sent.append(len(prompt))
         memory.remember(user, message("assistant", 50), Usage())
     # Once full, it drops down to LOW_WATER of the budget at once, then grows again: the

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from converse._events import ChatMessage
-from converse._memory_prompts import briefing_request, notes_request
-from converse._models import CompletionRequest, Hints
-from converse._offline import OfflineModel
-from converse._offline_summary import NOTHING, summary_answer
+from converse.log._events import ChatMessage
+from converse.models._model import CompletionRequest, Hints
+from converse.models.offline._model import OfflineModel
+from converse.models.offline._summary import NOTHING, summary_answer
+from converse.scenario._memory_prompts import briefing_request, notes_request
 
 LINE = re.compile(r"- (H[12] \d{4}|\d{4}|Round \d+), ([^:\n]+): (\S.*)")
 LABS = ("OpenAI", "Google DeepMind", "Anthropic")

@@ -14,9 +14,9 @@ import pytest
 import converse
 from actors import ActorSystem
 from converse import LLMAttempt, LLMCall, RunError, RunFinished
-from converse._openai import retry_after
-from converse._scheduler import Limits, Scheduler
-from converse._testserver import Faults, ModelServer
+from converse.models._openai import retry_after
+from converse.models._scheduler import Limits, Scheduler
+from converse.models.offline._testserver import Faults, ModelServer
 from converse.testing import events_of, run_and_read
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,12 +18,12 @@ import msgspec
 import pytest
 
 from converse import cli
-from converse._events import RunFinished
-from converse._grid import plan_sweep
-from converse._report import SweepRow
-from converse._scheduler import Limits, Scheduler
-from converse._sweep import run_sweep
-from converse._testserver import ModelServer
+from converse.log._events import RunFinished
+from converse.models._scheduler import Limits, Scheduler
+from converse.models.offline._testserver import ModelServer
+from converse.sweeps._grid import plan_sweep
+from converse.sweeps._report import SweepRow
+from converse.sweeps._sweep import run_sweep
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_a_ray_sweep_gives_what_the_local_backend_gives(
 ) -> None:
     sweep = ["sweep", "three-labs", "--grid", "regulation=none,strict", "--repeats", "2", "-q"]
     with monkeypatch.context() as local:
-        local.setattr("converse._sweep._local", None)  # not quietly run here instead
+        local.setattr("converse.sweeps._sweep._local", None)  # not quietly run here instead
         code = cli.main([*sweep, "--backend", "ray", "--out", str(tmp_path / "ray")])
     assert code == 0, capsys.readouterr().err
     code = cli.main([*sweep, "--backend", "local", "--out", str(tmp_path / "local")])

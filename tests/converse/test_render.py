@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from converse._events import (
+from converse.log._events import (
     AnyEvent,
     ConversationEnded,
     ConversationStarted,
@@ -24,8 +24,8 @@ from converse._events import (
     Usage,
     Utterance,
 )
-from converse._log import LogWriter, read_events
-from converse._render import render_markdown
+from converse.log._log import LogWriter, read_events
+from converse.transcript._markdown import render_markdown
 
 RUN = "run-1"
 TOP = ("top",)

@@ -11,8 +11,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from converse._events import Score
-from converse._report import (
+from converse.log._events import Score
+from converse.sweeps._report import (
     Interval,
     SweepRow,
     aggregate,

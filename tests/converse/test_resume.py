@@ -17,7 +17,7 @@ import pytest
 
 import converse
 from converse import LLMCall, LogError, RunFinished, RunStarted, TornTailWarning
-from converse._resume import NothingToResume, resume_run
+from converse.engine._resume import NothingToResume, resume_run
 from converse.testing import ScriptedModel
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from converse._events import ChatMessage
-from converse._models import CompletionRequest, Hints
-from converse._offline import OfflineModel
-from converse._scenario import Agent, Prompts, Scenario, load_scenario, scenario_data
-from converse._templates import TEMPLATE_FIELDS, fill, template_fields
+from converse.log._events import ChatMessage
+from converse.models._model import CompletionRequest, Hints
+from converse.models.offline._model import OfflineModel
+from converse.scenario._scenario import Agent, Prompts, Scenario, load_scenario, scenario_data
+from converse.scenario._templates import TEMPLATE_FIELDS, fill, template_fields
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 FILES = sorted(SCENARIOS.glob("*.toml"))

@@ -16,7 +16,7 @@ import msgspec
 import pytest
 from anyio.lowlevel import checkpoint
 
-from converse._scheduler import (
+from converse.models._scheduler import (
     Attempt,
     CallFailed,
     EndpointStatistics,

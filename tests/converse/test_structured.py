@@ -10,11 +10,11 @@ import anyio.lowlevel
 import msgspec
 import pytest
 
-from converse._events import ChatMessage, Usage
 from converse._exceptions import ConverseError
-from converse._models import CompletionRequest, CompletionResponse, Hints
-from converse._scheduler import Attempt, CallFailed, Limits, Scheduler
-from converse._structured import StructuredOutputError, complete_structured, decode_answer
+from converse.log._events import ChatMessage, Usage
+from converse.models._model import CompletionRequest, CompletionResponse, Hints
+from converse.models._scheduler import Attempt, CallFailed, Limits, Scheduler
+from converse.models._structured import StructuredOutputError, complete_structured, decode_answer
 
 
 class Score(msgspec.Struct, frozen=True, kw_only=True):

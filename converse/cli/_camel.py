@@ -1,0 +1,199 @@
+"""``converse camel``: one role-play chat (``roleplay``), or a dataset of them (``generate``)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from functools import partial
+from pathlib import Path
+from typing import TextIO
+
+import anyio
+
+from .._exceptions import DatasetError
+from ..camel._generate import DatasetOutcome, generate, recipe_from_files
+from ..camel._stats import stats_markdown
+from ..engine._run import RunResult, run_scenario
+from ..log._events import ConversationEnded, CriticChoice, Event, TaskSpecified, Utterance
+from ..scenario._scenario import load_scenario
+from ._main import _finished, _limit_flags, _scheduler, one_line
+
+DEFAULT_SCENARIO = "camel-trading-bot"
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``converse camel`` and its subcommands."""
+    camel = commands.add_parser(
+        "camel", help="role-playing chats and datasets (CAMEL)",
+        description="CAMEL's role-playing society: an AI user instructs an AI assistant to complete a task.",
+    )
+    sub = camel.add_subparsers(dest="camel_command", required=True, metavar="COMMAND")
+
+    play = sub.add_parser(
+        "roleplay", help="run one role-play chat, printing it as it happens",
+        description="Run one role-play chat; print it as it happens, and the run directory last.",
+    )
+    play.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO,
+                      help=f"a role-play scenario file or built-in name (default {DEFAULT_SCENARIO})")
+    play.add_argument("--assistant-role", help="who the AI assistant plays (e.g. 'Python Programmer')")
+    play.add_argument("--user-role", help="who the AI user plays (e.g. 'Stock Trader')")
+    play.add_argument("--task", help="what they are to do together")
+    play.add_argument("--no-specify", action="store_true", help="use the task as given (no task specifier)")
+    play.add_argument("--word-limit", type=int, help="words the specified task may have (default 50)")
+    play.add_argument("--plan", action="store_true", help="let a planner divide the task into subtasks")
+    play.add_argument("--critic", choices=["none", "model", "human"], help="choose among candidate messages")
+    play.add_argument("--critic-model", help="the critic's model spec (default: the run's)")
+    play.add_argument("--candidates", type=int, help="candidate messages per turn for the critic (default 3)")
+    play.add_argument("--max-messages", type=int, help="messages after which the chat ends (default 40)")
+    play.add_argument("--kickoff", choices=["instructions", "echo"], help="how the chat starts (default instructions)")
+    play.add_argument("--language", help="the language both agents answer in")
+    _common(play)
+    play.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    play.add_argument("--out", type=Path, default=Path("runs"), help="directory for run directories (default runs/)")
+    _limit_flags(play, "--concurrency")
+    play.add_argument("-q", "--quiet", action="store_true", help="print only the run directory")
+    play.set_defaults(handler=_cmd_roleplay)
+
+    gen = sub.add_parser(
+        "generate", help="generate a CAMEL-style dataset of role-play chats",
+        description="Assistant roles x user roles x tasks role-plays, concurrently; CAMEL's chat and "
+        "instruction formats, fine-tuning JSONL and statistics. Running it again continues.",
+    )
+    gen.add_argument("--out", type=Path, required=True, help="the dataset directory")
+    gen.add_argument("--scenario", default=DEFAULT_SCENARIO,
+                     help=f"the role-play scenario every chat starts from (default {DEFAULT_SCENARIO})")
+    for who in ("assistant", "user"):
+        group = gen.add_mutually_exclusive_group()
+        group.add_argument(f"--{who}-roles", type=Path, metavar="FILE", help=f"{who} roles, one per line")
+        group.add_argument(f"--num-{who}-roles", type=int, default=50, metavar="N",
+                           help=f"{who} roles the model lists (default 50)")
+    group = gen.add_mutually_exclusive_group()
+    group.add_argument("--tasks", type=Path, metavar="FILE", help="tasks for every pair of roles, one per line")
+    group.add_argument("--tasks-per-pair", type=int, default=10, metavar="N",
+                       help="tasks the model lists per pair of roles (default 10)")
+    _common(gen)
+    gen.add_argument("--seed", type=int, default=0, help="seed of the first chat; chat k gets seed+k (default 0)")
+    gen.add_argument("--concurrency", type=int, default=64, help="chats at once, in all (default 64)")
+    _limit_flags(gen, "--calls", every=", for all chats together")
+    gen.add_argument("--retry-failed", action="store_true", help="run again the chats that failed")
+    gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    gen.set_defaults(handler=_cmd_generate)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model spec (default: the scenario's)")
+    parser.add_argument("--base-url", help="OpenAI-compatible server for openai: models")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a scenario value, e.g. roleplay.token_limit=8192")
+    parser.add_argument("--cache", type=Path, help="answer repeated requests from this directory (and fill it)")
+
+
+def _toml(value: object) -> str:
+    """A value as TOML (a JSON string is a TOML basic string)."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value).lower()
+
+
+def _roleplay_overrides(args: argparse.Namespace) -> list[str]:
+    for flag in ("assistant_role", "user_role", "task"):
+        value = getattr(args, flag)
+        if value is not None and not value.strip():
+            raise DatasetError(f"--{flag.replace('_', '-')}", "must not be empty")
+    settings: dict[str, object | None] = {
+        "roleplay.assistant_role": args.assistant_role,
+        "roleplay.user_role": args.user_role,
+        "roleplay.task": args.task,
+        "roleplay.specifier.enabled": False if args.no_specify else None,
+        "roleplay.specifier.word_limit": args.word_limit,
+        "roleplay.planner.enabled": True if args.plan else None,
+        "roleplay.critic.kind": args.critic,
+        "roleplay.critic.model": args.critic_model,
+        "roleplay.critic.candidates": args.candidates,
+        "roleplay.max_messages": args.max_messages,
+        "roleplay.kickoff": args.kickoff,
+        "roleplay.language": args.language,
+    }
+    return [f"{key}={_toml(value)}" for key, value in settings.items() if value is not None]
+
+
+def _cmd_roleplay(args: argparse.Namespace) -> int:
+    if load_scenario(args.scenario).roleplay is None:
+        raise DatasetError(args.scenario, "is not a role-play scenario (it has no [roleplay] table)")
+    overrides = [*_roleplay_overrides(args), *args.overrides]
+    observer = None if args.quiet else _Printer(sys.stdout)
+    result: RunResult = anyio.run(
+        partial(
+            run_scenario, args.scenario, model=args.model, base_url=args.base_url, seed=args.seed, out=args.out,
+            overrides=overrides, observer=observer, scheduler=_scheduler(args.rpm, args.tpm, args.calls, "--concurrency"),
+            cache=args.cache,
+        )
+    )
+    if result.status == "completed" and not args.quiet:
+        print(f"converse: the chat ended: {one_line(result.reason)}", file=sys.stderr)
+    return _finished(result)
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    recipe = recipe_from_files(
+        args.scenario,
+        assistant_roles=args.assistant_roles or args.num_assistant_roles,
+        user_roles=args.user_roles or args.num_user_roles,
+        tasks=args.tasks or args.tasks_per_pair,
+        overrides=tuple(args.overrides),
+        model=args.model,
+        seed=args.seed,
+    )
+    from ._progress import SweepBar  # rich: imported only by the command that draws with it
+
+    bar = None if args.quiet else SweepBar(sys.stderr, title="chats", unit="chats")
+    making = partial(
+        generate, recipe, args.out, concurrency=args.concurrency,
+        scheduler=_scheduler(args.rpm, args.tpm, args.calls, "--calls"), base_url=args.base_url, cache=args.cache,
+        retry_failed=args.retry_failed, progress=bar,
+    )
+    with bar if bar is not None else contextlib.nullcontext():
+        try:
+            outcome: DatasetOutcome = anyio.run(making)
+        except KeyboardInterrupt:
+            print(f"converse: interrupted; finished chats are kept in {args.out}; run the same command to continue",
+                  file=sys.stderr)
+            return 130
+    return _report(outcome)
+
+
+def _report(outcome: DatasetOutcome) -> int:
+    print(stats_markdown(outcome.stats))
+    earlier = f" ({outcome.skipped} finished earlier)" if outcome.skipped else ""
+    print(f"{outcome.chats} chats{earlier}: {outcome.completed} completed now, {outcome.failed} failed",
+          file=sys.stderr)
+    print(outcome.directory)
+    return 0 if outcome.failed == 0 else 1
+
+
+class _Printer:
+    """Prints a role-play as it happens: the task, then each message in full."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.names = {"user": "AI user", "assistant": "AI assistant"}
+        self.count = 0
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, TaskSpecified):
+            self.names = {"user": f"{event.user_role} (AI user)", "assistant": f"{event.assistant_role} (AI assistant)"}
+            self._write(f"Task: {event.original}")
+            if event.specified != event.original:
+                self._write(f"Specified task: {event.specified}")
+            if event.planned:
+                self._write(f"Plan:\n{event.planned}")
+        elif isinstance(event, Utterance) and event.conversation == ("top",):
+            self.count += 1
+            self._write(f"\n[{self.count}] {self.names.get(event.actor, event.actor)}:\n{event.text}")
+        elif isinstance(event, CriticChoice):
+            self._write(f"({event.by} chose option {event.choice} of {len(event.options)})")
+        elif isinstance(event, ConversationEnded) and event.conversation == ("top",):
+            self._write(f"\n-- the chat ended: {event.reason} --")
+
+    def _write(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)

@@ -1,0 +1,384 @@
+"""The ``converse`` command line.
+
+Every command prints its errors as one line on stderr: exit code 2 for bad input (a
+scenario, a log, a flag), 1 for a run that failed, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import anyio
+import structlog
+
+from .._exceptions import ConverseError, LogError, SweepError
+from ..engine._resume import NothingToResume, resume_run
+from ..engine._run import ENGINE_VERSION, RunResult, run_scenario
+from ..log._events import RunStarted
+from ..log._log import TornTailWarning, iter_events, read_events
+from ..models._scheduler import Limits, Scheduler
+from ..scenario._scenario import builtin_scenarios, load_scenario
+from ..sweeps._grid import plan_sweep
+from ..sweeps._sweep import SweepOutcome, run_sweep
+from ..transcript._markdown import render_markdown
+from ._printers import RunPrinter
+
+USER_ERROR = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _configure_logging(verbose=args.verbose)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", TornTailWarning)
+            warnings.showwarning = _show_warning
+            code: int = args.handler(args)
+            return code
+    except ConverseError as exc:
+        print(f"converse: error: {one_line(str(exc))}", file=sys.stderr)
+        return USER_ERROR
+    except OSError as exc:
+        print(f"converse: error: {one_line(str(exc))}", file=sys.stderr)
+        return USER_ERROR
+    except KeyboardInterrupt:
+        print("converse: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.verbose:
+            raise
+        print(
+            f"converse: internal error: {type(exc).__name__}: {one_line(str(exc))} (run with -v for details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped: an error message
+    quotes names from the user's files, and they may hold anything."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="converse", description="Simulate conversations between LLM agents, as actors."
+    )
+    parser.add_argument("--version", action="version", version=f"converse {ENGINE_VERSION}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run one simulation", description="Run one simulation.")
+    run.add_argument("scenario", help="a scenario file, or the name of a built-in scenario")
+    run.add_argument(
+        "--model", help="model spec: offline, offline?latency=0.05, openai:NAME[?stream=1] (default: the scenario's)"
+    )
+    run.add_argument(
+        "--base-url", help="OpenAI-compatible server for openai: models (default: $OPENAI_BASE_URL, then OpenAI)"
+    )
+    run.add_argument("--seed", type=int, help="random seed (default 0)")
+    run.add_argument("--out", type=Path, default=Path("runs"), help="directory for run directories (default runs/)")
+    run.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a scenario value, e.g. clock.end=2027 or agents[0].council.rounds=3",
+    )
+    run.add_argument("--cache", type=Path, help="answer repeated requests from this directory (and fill it)")
+    _limit_flags(run, "--concurrency")
+    run.add_argument(
+        "--replay-from", type=Path, metavar="EVENTS",
+        help="answer every model call from this earlier log (no model is asked); the seed defaults to its run's",
+    )
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    run.set_defaults(handler=_cmd_run)
+
+    resume = commands.add_parser(
+        "resume",
+        help="continue an interrupted run",
+        description="Continue an interrupted run from its log: every model answer it recorded is re-used, "
+        "then the run goes on live, appending to the same log.",
+    )
+    resume.add_argument("run_dir", type=Path, help="the run directory (or its events.jsonl)")
+    resume.add_argument("--model", help="model for what the log does not hold (default: the run's own)")
+    resume.add_argument("--base-url", help="OpenAI-compatible server for openai: models")
+    _limit_flags(resume, "--concurrency")
+    resume.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    resume.set_defaults(handler=_cmd_resume)
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a scenario over a grid of dials x seeds",
+        description="Run a scenario over a grid of dial settings x seeds, concurrently; write one run "
+        "directory each, summary.csv and a report. Re-running the same command resumes.",
+    )
+    sweep.add_argument("scenario", help="a scenario file, or the name of a built-in scenario")
+    sweep.add_argument(
+        "--grid", action="append", default=[], metavar="KEY=V1,V2",
+        help="a dial (or model, or a key path such as clock.end) and its values; repeat for more dials",
+    )
+    sweep.add_argument("--repeats", type=int, default=1, help="seeds per grid cell (default 1)")
+    sweep.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    sweep.add_argument("--concurrency", type=int, default=32, help="runs at once (default 32)")
+    sweep.add_argument("--backend", choices=["local", "ray"], default="local", help="where runs go (default local)")
+    sweep.add_argument("--ray-address", help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
+    sweep.add_argument("--out", type=Path, required=True, help="the sweep directory")
+    sweep.add_argument("--model", help="model spec of every run (default: the scenario's)")
+    sweep.add_argument("--base-url", help="OpenAI-compatible server for openai: models")
+    sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a scenario value in every run")
+    sweep.add_argument("--cache", type=Path, help="answer repeated requests from this directory (and fill it)")
+    _limit_flags(sweep, "--calls", every=", for all runs together")
+    sweep.add_argument("--retry-failed", action="store_true", help="run again the runs that failed")
+    sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=_cmd_sweep)
+
+    replay = commands.add_parser("replay", help="render an event log", description="Render an event log.")
+    replay.add_argument("events", type=Path, help="an events.jsonl file (or its run directory)")
+    replay.add_argument(
+        "--format", choices=["markdown", "camel", "finetune"], default="markdown",
+        help="markdown (the transcript), camel (a role-play in CAMEL's chat format, JSON) or finetune "
+        "(OpenAI fine-tuning JSONL)",
+    )
+    replay.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    replay.set_defaults(handler=_cmd_replay)
+
+    validate = commands.add_parser(
+        "validate", help="check scenario files", description="Check scenario files without running them."
+    )
+    validate.add_argument("scenarios", nargs="+", help="scenario files or built-in names")
+    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    validate.set_defaults(handler=_cmd_validate)
+
+    audit = commands.add_parser(
+        "audit", help="check a run's prompts against the fidelity rules",
+        description="Check every model call of a run against the fidelity rules (period, heard, private, "
+        "debate-once, duplicate, window); exit 1 if any is broken.",
+    )
+    audit.add_argument("events", type=Path, help="an events.jsonl file (or its run directory)")
+    audit.add_argument("--window", type=int, metavar="N", help="context window in tokens (default: the model's)")
+    audit.set_defaults(handler=_cmd_audit)
+
+    listing = commands.add_parser("scenarios", help="list the built-in scenarios")
+    listing.set_defaults(handler=_cmd_scenarios)
+    from ._camel import add_parser as add_camel  # it builds on this module's helpers
+
+    add_camel(commands)
+    from ._view import add_parser as add_view
+
+    add_view(commands)
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    observer = None if args.quiet else RunPrinter(sys.stderr)
+    scheduler = _scheduler(args.rpm, args.tpm, args.calls, "--concurrency")
+    seed = args.seed
+    if args.replay_from is not None:
+        if args.replay_from.is_dir():
+            args.replay_from = args.replay_from / "events.jsonl"
+        if seed is None:
+            seed = _seed_of(args.replay_from)
+    result: RunResult = anyio.run(
+        partial(
+            run_scenario,
+            args.scenario,
+            model=args.model,
+            base_url=args.base_url,
+            seed=seed or 0,
+            out=args.out,
+            overrides=args.overrides,
+            observer=observer,
+            scheduler=scheduler,
+            cache=args.cache,
+            replay_from=args.replay_from,
+        )
+    )
+    return _finished(result)
+
+
+def _seed_of(events: Path) -> int:
+    """The seed of the run that wrote ``events``."""
+    for event in iter_events(events):
+        if isinstance(event, RunStarted):
+            return event.seed
+        break
+    raise LogError(str(events), 1, "the log does not start with a run_started event")
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    observer = None if args.quiet else RunPrinter(sys.stderr)
+    scheduler = _scheduler(args.rpm, args.tpm, args.calls, "--concurrency")
+    try:
+        result: RunResult = anyio.run(
+            partial(
+                resume_run, args.run_dir, model=args.model, base_url=args.base_url, scheduler=scheduler,
+                observer=observer,
+            )
+        )
+    except NothingToResume as done:
+        print(f"converse: {done}", file=sys.stderr)
+        print(done.directory)
+        return 0 if done.finished.status == "completed" else 1
+    return _finished(result)
+
+
+def _finished(result: RunResult) -> int:
+    """Say how a run ended; print its directory last on stdout."""
+    if result.status != "completed":
+        print(f"converse: run {result.run} ended {result.status}: {one_line(result.reason)}", file=sys.stderr)
+    print(result.directory)
+    return 0 if result.status == "completed" else 1
+
+
+def _limit_flags(parser: argparse.ArgumentParser, calls: str, every: str = "") -> None:
+    """The scheduler's flags: request and token budgets, and calls in flight (``calls``)."""
+    parser.add_argument("--rpm", type=float, help=f"requests per minute allowed to the model's server{every}")
+    parser.add_argument("--tpm", type=float, help=f"tokens per minute allowed to the model's server{every}")
+    parser.add_argument(
+        calls, dest="calls", type=int, help=f"model calls in flight at once{every} (default 64; offline: no limit)"
+    )
+
+
+def _scheduler(rpm: float | None, tpm: float | None, calls: int | None, flag: str) -> Scheduler | None:
+    """A scheduler with the limits given on the command line, or None for the default one."""
+    if rpm is None and tpm is None and calls is None:
+        return None
+    try:
+        limits = Limits(rpm=rpm, tpm=tpm, max_concurrency=calls or Limits().max_concurrency, timeout=None)
+    except ValueError as exc:
+        raise SweepError(f"--rpm/--tpm/{flag}", str(exc)) from None
+    return Scheduler(limits)
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    if args.concurrency < 1:
+        raise SweepError("--concurrency", f"must be at least 1, not {args.concurrency}")
+    sweep, _, runs = plan_sweep(
+        args.scenario, args.grid, repeats=args.repeats, seed=args.seed, model=args.model, overrides=args.overrides
+    )
+    scheduler = _scheduler(args.rpm, args.tpm, args.calls, "--calls")
+    from ._progress import SweepBar  # rich: imported only by the command that draws with it
+
+    bar = None if args.quiet else SweepBar(sys.stderr, title=sweep.scenario_name)
+    sweeping = partial(
+        run_sweep, sweep, runs, args.out, concurrency=args.concurrency, backend=args.backend,
+        retry_failed=args.retry_failed, progress=bar, scheduler=scheduler, base_url=args.base_url,
+        cache=args.cache, ray_address=args.ray_address,
+    )
+    with bar if bar is not None else contextlib.nullcontext():
+        try:
+            outcome: SweepOutcome = anyio.run(sweeping)
+        except KeyboardInterrupt:
+            print(
+                f"converse: interrupted; every finished run is kept in {args.out} and in its summary.csv; "
+                "run the same command to continue",
+                file=sys.stderr,
+            )
+            return 130
+    skipped = f" ({outcome.skipped} finished earlier)" if outcome.skipped else ""
+    print(
+        f"{outcome.total} runs{skipped}: {outcome.completed} completed, {outcome.failed} failed; "
+        f"summary in {outcome.summary}" + (f", report in {outcome.reports[0]}" if outcome.reports else ""),
+        file=sys.stderr,
+    )
+    print(outcome.directory)
+    return 0 if outcome.failed == 0 and outcome.unfinished == 0 else 1
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    path: Path = args.events
+    if path.is_dir():
+        path = path / "events.jsonl"
+    text = _render(read_events(path), args.format, str(path))
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+    return 0
+
+
+def _render(events: list[Any], form: str, source: str) -> str:
+    if form == "markdown":
+        return render_markdown(events)
+    from ..transcript._camel import chat_record, finetune_record
+
+    if form == "camel":
+        return json.dumps(chat_record(events, source=source), ensure_ascii=False, indent=2) + "\n"
+    example = finetune_record(events, source=source)
+    return "" if example is None else json.dumps(example, ensure_ascii=False) + "\n"
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for source in args.scenarios:
+        try:
+            scenario = load_scenario(source, args.overrides)
+        except ConverseError as exc:
+            print(f"converse: error: {one_line(str(exc))}", file=sys.stderr)
+            failed += 1
+            continue
+        what = "a role-play" if scenario.roleplay is not None else f"{len(scenario.agents)} agents"
+        print(f"{source}: ok ({scenario.name}, {what})")
+    return USER_ERROR if failed else 0
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from ..audit._report import audit_file, format_report
+
+    path, report = audit_file(args.events, window=args.window)
+    sys.stdout.write(format_report(report, path))
+    return 1 if report.violations else 0
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    for name, path in builtin_scenarios().items():
+        try:
+            title = load_scenario(path).title
+        except ConverseError as exc:
+            title = f"(invalid: {exc})"
+        print(f"{name:28} {title}")
+    return 0
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
+    print(f"converse: warning: {one_line(str(message))}", file=sys.stderr)
+
+
+def _drop_traceback(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    event_dict.pop("exc_info", None)
+    return event_dict
+
+
+def _configure_logging(*, verbose: bool) -> None:
+    processors: list[Any] = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level]
+    if not verbose:
+        processors.append(_drop_traceback)
+    else:
+        processors.append(structlog.processors.format_exc_info)
+    processors.append(structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
+    structlog.configure(
+        processors=processors,
+        # Without -v, nothing but the command's own one-line messages: a failing run says why
+        # in its status line, and the actors' crash reports are detail for -v.
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG if verbose else logging.CRITICAL),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,315 @@
+"""Agents: one actor per agent and per council member, each with its own private memory.
+
+An agent hears its conversation on the bus (``Said``), remembers what was said since its
+last turn, and when the moderator's ``TurnToken`` names it, it (first lets its council
+debate, if it has one, then) asks the model and says its piece. Its memory is its own:
+nothing outside this actor reads it, and a council's debate never leaves the agent it
+advises except through that agent's public statement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from actors import Actor, ActorRef, Escalate
+
+from ..engine._calling import PromptChain, call_and_record
+from ..engine._context import RunContext
+from ..engine._memory import AgentMemory
+from ..engine._moderator import CouncilModerator
+from ..engine._protocol import Convene, Deliberate, Deliberated, Opening, Path, Pending, Said, TurnToken
+from ..log._events import ChatMessage
+from ..models._model import CompletionRequest, Hints, estimate_prompt_tokens
+from ..scenario._clock import period_label, periods
+from ..scenario._memory_prompts import BRIEFING_RECORD, briefing_request, notes_request
+from ..scenario._scenario import Agent, Council, Scenario
+from ..scenario._templates import fill
+
+NO_NEW = "(Nothing new has been said since your last turn.)"
+SPEAKS_FIRST = "(Nobody has spoken yet in this session: you open the debate.)"
+NO_RECORD = "(Your council has not been shown the public statements.)"
+EMPTY_RECORD = "(No public statements have been made yet.)"
+
+
+@dataclass(slots=True, frozen=True)
+class Role:
+    """Where an agent sits: the conversation it speaks in and whom it works for."""
+
+    path: Path
+    organisation: str  # its own name at the top level
+    organisation_description: str
+    colleagues: str
+    council: Council | None  # the council it belongs to (None at the top level)
+
+
+def _template(scenario: Scenario, council: Council | None, key: str) -> str:
+    if council is not None and council.prompts is not None and getattr(council.prompts, key):
+        return str(getattr(council.prompts, key))
+    return str(getattr(scenario.prompts, key))
+
+
+class AgentActor(Actor):
+    """An agent or council member."""
+
+    def __init__(self, ctx: RunContext, spec: Agent, role: Role) -> None:
+        self.ctx = ctx
+        self.spec = spec
+        self.name = spec.name
+        self.role = role
+        self.top = len(role.path) == 1
+        self.path = role.path
+        self.topic = ctx.conversation_topic(role.path)
+        self.values: dict[str, object] = dict(ctx.scenario.dials)
+        self.unheard: list[str] = []  # what was said since my last turn
+        self.heard: list[tuple[str, str, str]] = []  # (speaker, period, text) said in my conversation
+        self.opening: str | None = None  # a council session's opening, until my first turn in it
+        self.prepared: dict[str, list[tuple[str, str]]] = {}  # debates held ahead of my turn
+        self.council: ActorRef | None = None
+        self.first_turn = True
+        self.chain = PromptChain()  # my previous model call, whose prompt my next one extends
+        self.system_message = ChatMessage(role="system", content=self._system_prompt())
+        self.memory = AgentMemory(
+            self.name, spec.memory or ctx.scenario.memory, ctx.window, ctx.scenario.model.max_tokens,
+            self.system_message,
+        )
+        self.notes_chain = PromptChain()  # my calls that write my notes and briefings
+        self.briefing = ""  # my council's summary of the public record (public_context "summary")
+        self.briefed = 0  # how much of what I heard it covers
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _system_prompt(self) -> str:
+        scenario = self.ctx.scenario
+        if self.top:
+            names = [a.name for a in scenario.agents]
+            labels = periods(scenario.clock)
+            values = {
+                "name": self.name,
+                "description": self.spec.description,
+                "organisations": ", ".join(names),
+                "others": ", ".join(n for n in names if n != self.name),
+                "first_period": period_label(scenario.clock, 0),
+                "last_period": labels[-1] if labels else "the end",
+                "unit": scenario.clock.step,
+            }
+            return fill(scenario.prompts.system, {**self.values, **values})
+        values = {
+            "name": self.name,
+            "persona": self.spec.persona or self.spec.description,
+            "organisation": self.role.organisation,
+            "organisation_description": self.role.organisation_description,
+            "colleagues": self.role.colleagues,
+        }
+        return fill(_template(scenario, self.role.council, "member_system"), {**self.values, **values})
+
+    async def on_start(self) -> None:
+        bus = self.ctx.system.bus
+        bus.subscribe(self.topic, self.ref)
+        bus.subscribe(self.ctx.turn_topic(self.role.path, self.name), self.ref)
+        council = self.spec.council
+        if council is None:
+            return
+        path = (*self.role.path, self.name)
+        organisation = self.name if self.top else self.role.organisation
+        description = self.spec.description if self.top else self.role.organisation_description
+        names = [m.name for m in council.members]
+        for member in council.members:
+            role = Role(
+                path=path,
+                organisation=organisation,
+                organisation_description=description,
+                colleagues=", ".join(n for n in names if n != member.name),
+                council=council,
+            )
+            ref = await self.spawn(partial(AgentActor, self.ctx, member, role), supervision=Escalate())
+            self.ctx.agent_names[ref.name] = member.name
+        self.council = await self.spawn(
+            partial(
+                CouncilModerator,
+                self.ctx,
+                path,
+                self.name,
+                names,
+                council.turn_policy,
+                council.order,
+                council.rounds,
+            ),
+            supervision=Escalate(),
+        )
+
+    # -- messages -------------------------------------------------------------------------
+
+    async def receive(self, message: object) -> None:
+        if isinstance(message, Said):
+            self.unheard.append(self._line(message.speaker, message.period, message.text))
+            self.heard.append((message.speaker, message.period, message.text))
+        elif isinstance(message, TurnToken):
+            await self._take_turn(message)
+        elif isinstance(message, Opening):
+            self.opening = fill(
+                _template(self.ctx.scenario, self.role.council, "council_opening"),
+                {
+                    **self.values,
+                    "organisation": self.role.organisation,
+                    "period": message.period,
+                    "public_record": message.public_record,
+                },
+            )
+            self.heard.clear()
+        elif isinstance(message, Deliberate):
+            self.prepared[message.period] = await self._convene(message.period, message.period_index)
+            await message.reply_to.tell(Deliberated(self.name))
+
+    def _line(self, speaker: str, period: str, text: str) -> str:
+        return f"{speaker} ({period}): {text}" if self.top else f"{speaker}: {text}"
+
+    async def _convene(self, period: str, period_index: int) -> list[tuple[str, str]]:
+        assert self.council is not None
+        assert self.spec.council is not None
+        if self.spec.council.public_context == "summary":
+            record = await self._briefing(period)
+        else:
+            record = self._public_record(period_index)
+        result = Pending()
+        await self.council.tell(Convene(period, period_index, record, result))
+        return await result.wait()
+
+    async def _briefing(self, period: str) -> str:
+        """A summary of the public record for my council, brought up to date with what was
+        said since the last one (a recorded call; none when nothing new was said)."""
+        new = self.heard[self.briefed :]
+        if new:
+            record = self._render_record(new)
+            words = self.memory.policy.summary_words
+            request = briefing_request(self.briefing, record, self.role.organisation, words)
+            self.briefing = await self._summarise(request, period, "briefing")
+            self.briefed = len(self.heard)
+        return BRIEFING_RECORD.format(summary=self.briefing) if self.briefing else EMPTY_RECORD
+
+    def _render_record(self, heard: list[tuple[str, str, str]]) -> str:
+        if self.top:
+            return "\n\n".join(f"{s} ({p}): {t}" for s, p, t in heard)
+        return "\n".join(f"{s}: {t}" for s, _, t in heard)
+
+    def _public_record(self, period_index: int) -> str:
+        """What this agent's council is told of the world outside it."""
+        assert self.spec.council is not None
+        context = self.spec.council.public_context
+        if context == "none":
+            return NO_RECORD
+        heard = self.heard
+        if context == "last-period" and self.top:
+            clock = self.ctx.scenario.clock
+            keep = {period_label(clock, i) for i in (period_index - 1, period_index) if i >= 0}
+            heard = [h for h in heard if h[1] in keep]
+        return self._render_record(heard) if heard else EMPTY_RECORD
+
+    # -- speaking -------------------------------------------------------------------------
+
+    async def _take_turn(self, token: TurnToken) -> None:
+        scenario = self.ctx.scenario
+        period = token.period
+        debate: list[tuple[str, str]] | None = None
+        if self.council is not None:
+            debate = self.prepared.pop(period, None)
+            if debate is None:
+                debate = await self._convene(period, token.period_index)
+        if self.top:
+            statements = "\n\n".join(self.unheard) or NO_NEW
+            if self.first_turn and scenario.conversation.opening:
+                statements = f"{scenario.conversation.opening}\n\n{statements}" if self.unheard else scenario.conversation.opening
+            values = {**self.values, "name": self.name, "period": period, "statements": statements}
+            if debate is None:
+                user = fill(scenario.prompts.turn, values)
+            else:
+                user = fill(scenario.prompts.statement, {**values, "debate": _debate(debate)})
+            kind = "statement"
+        else:
+            values = {
+                **self.values,
+                "name": self.name,
+                "organisation": self.role.organisation,
+                "period": period,
+                "debate": "\n".join(self.unheard) or SPEAKS_FIRST,
+            }
+            council = self.role.council
+            if debate is None:
+                user = fill(_template(scenario, council, "member_turn"), values)
+            else:
+                user = fill(_template(scenario, council, "member_statement"), {**values, "advice": _debate(debate)})
+            if self.opening is not None:
+                user = f"{self.opening}\n\n{user}"
+                self.opening = None
+            kind = "line"
+        text = await self._ask_model(user, kind, period)
+        self.first_turn = False
+        self.unheard = []
+        self.heard.append((self.name, period, text))
+        await self.ctx.system.bus.publish(
+            self.topic, Said(self.role.path, self.name, token.token, period, text), sender=self.ref
+        )
+
+    async def _ask_model(self, user: str, kind: str, period: str) -> str:
+        ctx = self.ctx
+        settings = ctx.scenario.model
+        user_message = ChatMessage(role="user", content=user)
+        memory = self.memory
+        if memory.policy.policy == "summary":
+            forgotten = memory.to_forget(user_message)
+            if forgotten:
+                notes = await self._summarise(
+                    notes_request(memory.notes, forgotten, memory.policy.summary_words), period, "summary"
+                )
+                memory.remember_notes(notes, len(forgotten))
+        messages = memory.prompt(user_message)
+        request = CompletionRequest(
+            messages=messages,
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            params=dict(settings.params),
+            hints=Hints(
+                kind="statement" if kind == "statement" else "line",
+                speaker=self.name,
+                organisation=self.role.organisation,
+                period=period,
+                end_token=ctx.scenario.termination.end_token,
+            ),
+        )
+        estimate = memory.needed + settings.max_tokens
+        response = await call_and_record(
+            ctx, request, conversation=self.path, actor=self.name, purpose=kind, estimate=estimate, chain=self.chain
+        )
+        text = response.text.strip()
+        if kind == "line":
+            text = _strip_speaker(text, self.name)
+        memory.remember(user_message, ChatMessage(role="assistant", content=response.text), response.usage)
+        return text
+
+    async def _summarise(self, messages: list[ChatMessage], period: str, purpose: str) -> str:
+        """Ask the model for my notes, or a briefing for my council (a recorded call)."""
+        settings = self.ctx.scenario.model
+        request = CompletionRequest(
+            messages=messages,
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            params=dict(settings.params),
+            hints=Hints(kind="summary", speaker=self.name, organisation=self.role.organisation, period=period),
+        )
+        response = await call_and_record(
+            self.ctx, request, conversation=self.path, actor=self.name, purpose=purpose,
+            estimate=estimate_prompt_tokens(messages) + settings.max_tokens, chain=self.notes_chain,
+        )
+        return response.text.strip()
+
+
+def _debate(lines: list[tuple[str, str]]) -> str:
+    return "\n".join(f"{speaker}: {text}" for speaker, text in lines)
+
+
+def _strip_speaker(text: str, name: str) -> str:
+    """Council lines are shown as ``Name: text``; drop the name if the model wrote it too."""
+    prefix = f"{name}:"
+    return text[len(prefix) :].lstrip() if text.startswith(prefix) else text
+
+

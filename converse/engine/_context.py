@@ -1,0 +1,179 @@
+"""Per-run shared state: identity, model, scenario, the event topic and the run's tallies."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+import anyio
+
+from actors import ActorRef, ActorSystem
+
+from ..log._events import Event, LLMAttempt, LLMCall, RunStatus, Utterance
+from ..models._model import CompletionRequest, CompletionResponse, Model, endpoint_of
+from ..models._scheduler import Attempt, Scheduler
+from ..scenario._scenario import Scenario
+from ._ledger import Ledger
+from ._protocol import FLUSH
+from ._replay import ReplayBook
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How the run ended, set once by whoever ends it."""
+
+    status: RunStatus = "completed"
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class RunContext:
+    """What every actor of one run shares. Plain data: only its own run's actors touch it."""
+
+    run: str
+    scenario: Scenario
+    model: Model
+    seed: int
+    system: ActorSystem
+    scheduler: Scheduler
+    started: float = field(default_factory=time.perf_counter)
+    done: anyio.Event = field(default_factory=anyio.Event)
+    outcome: Outcome = field(default_factory=Outcome)
+    ledger: Ledger = field(default_factory=lambda: Ledger(None))
+    periods: int = 0
+    turns: int = 0
+    calls_numbered: int = 0
+    observer: Callable[[Event], None] | None = None
+    agent_names: dict[str, str] = field(default_factory=dict)  # actor name -> agent name
+    # What the judge reads: every event for a Python judge (keep_all), else the public
+    # statements. Keeping every event of a thousand concurrent runs alive would cost the
+    # garbage collector more than all the rest of the runs' work.
+    events: list[Event] = field(default_factory=list)
+    keep_all: bool = False
+    replay: ReplayBook | None = None  # recorded answers (resuming, or re-executing a log)
+    recorder: ActorRef | None = None  # told to flush each model call before anyone acts on it
+    window: int | None = None  # the model's context window in tokens (None: unknown)
+
+    @property
+    def topic(self) -> str:
+        """The bus topic carrying this run's events (the recorder listens to it)."""
+        return f"{self.run}/events"
+
+    def conversation_topic(self, path: tuple[str, ...]) -> str:
+        """The bus topic of one conversation: its members and moderator listen to it."""
+        return f"{self.run} said in {path!r}"  # repr: no agent name can forge another topic
+
+    @property
+    def endpoint(self) -> str:
+        """The scheduler's key for this run's model (its server and name)."""
+        return endpoint_of(self.model)
+
+    def next_call(self) -> int:
+        """A new call number (1, 2, ...), unique within the run."""
+        self.calls_numbered += 1
+        return self.calls_numbered
+
+    def turn_topic(self, path: tuple[str, ...], holder: str) -> str:
+        """The bus topic on which ``holder`` receives its turn tokens in one conversation."""
+        return f"{self.run} turn in {path!r} for {holder!r}"
+
+    def clock(self) -> float:
+        """Seconds since the run started (the ``t`` of events)."""
+        return time.perf_counter() - self.started
+
+    async def emit(self, event: Event) -> None:
+        """Send an event to the log (and anyone else listening to the run).
+
+        A model call is in the log (handed to the OS) when this returns, before its answer
+        is acted on: a crash can lose what follows from an answer, which a resumed run
+        recomputes, but never an answer that was paid for. Other events are written in
+        batches.
+        """
+        if self.keep_all or (type(event) is Utterance and len(event.conversation) == 1):
+            self.events.append(event)
+        await self.system.bus.publish(self.topic, event)
+        if self.observer is not None:
+            self.observer(event)
+        if type(event) is LLMCall:
+            if self.recorder is not None and self.recorder.is_alive:  # not once the run is over
+                await self.recorder.ask(FLUSH)
+            self.ledger.charge(event.actor, event.usage)
+            over = self.ledger.over(self.scenario.budget)
+            if over is not None:
+                self.finish("budget_exhausted", over)
+
+    async def complete(
+        self, request: CompletionRequest, *, conversation: tuple[str, ...], estimate: int, attempts: list[int]
+    ) -> CompletionResponse:
+        """Answer an agent's request: from the replay book when it holds the answer, else
+        from the model through the scheduler (``attempts[0]`` ends as the attempt that won)."""
+        if self.replay is not None:
+            recorded = self.replay.take(request)
+            if recorded is not None:
+                return recorded
+        return await self.call_model(request, conversation=conversation, estimate=estimate, attempts=attempts)
+
+    def take_recorded(self, request: CompletionRequest) -> CompletionResponse | None:
+        """The recorded answer to ``request`` when replaying (``None`` otherwise, or when the
+        log holds none): for turns that ask several requests at once, taken in order first."""
+        return self.replay.take(request) if self.replay is not None else None
+
+    async def call_model(
+        self,
+        request: CompletionRequest,
+        *,
+        conversation: tuple[str, ...],
+        estimate: int,
+        attempts: list[int],
+        model: Model | None = None,
+    ) -> CompletionResponse:
+        """Ask ``model`` (the run's by default) through the scheduler, never the replay book."""
+        model = model or self.model
+        return await self.scheduler.call(
+            self.endpoint if model is self.model else endpoint_of(model),
+            self.run,
+            estimate,
+            partial(model.complete, request),
+            tokens_used=CompletionResponse.tokens_used,
+            on_attempt=self.attempt_reporter(conversation, request.hints.speaker, attempts),
+        )
+
+    def attempt_reporter(
+        self, conversation: tuple[str, ...], actor: str, attempts: list[int] | None = None
+    ) -> Callable[[Attempt], Awaitable[None]]:
+        """A scheduler ``on_attempt`` that logs each failed attempt as an ``LLMAttempt``."""
+
+        async def on_attempt(attempt: Attempt) -> None:
+            if attempts is not None:
+                attempts[0] = attempt.attempt
+            if not attempt.ok:
+                await self.emit(
+                    LLMAttempt(
+                        run=self.run,
+                        conversation=conversation,
+                        actor=actor,
+                        attempt=attempt.attempt,
+                        error_type=attempt.error_type or "error",
+                        error=attempt.error or "",
+                        status=attempt.status,
+                        retry_after=attempt.retry_after,
+                        next_delay=attempt.next_delay,
+                        queued=round(attempt.queued, 6),
+                        latency=round(attempt.latency, 6),
+                    )
+                )
+
+        return on_attempt
+
+    def finish(self, status: RunStatus, reason: str) -> None:
+        """End the run (the first call wins)."""
+        if not self.done.is_set():
+            self.outcome = Outcome(status, reason)
+            self.done.set()
+
+    def interrupt(self, reason: str) -> None:
+        """End the run as cancelled, even if it had ended and was being judged."""
+        self.outcome = Outcome("cancelled", reason)
+        self.done.set()

@@ -1,0 +1,150 @@
+"""An agent's memory of its earlier turns, and how much of it goes into each prompt.
+
+Every policy keeps the system prompt and the current turn's message (which states the
+period and holds everything said since the agent's last turn):
+
+- ``everything`` sends every earlier turn, as the original Converse did; prompts grow
+  with each turn until the model's window is full;
+- ``window`` sends the most recent turns that fit in the prompt's budget;
+- ``summary`` does the same, and folds the turns it drops into running notes that the
+  model writes (recorded calls like any other, so replay and resume cover them).
+
+Tokens are counted offline (about four characters a token, plus each message's framing)
+and the count is corrected by the prompt tokens the server reports for each call. When the
+budget is reached, turns are dropped down to ``LOW_WATER`` of it, not one by one: the prompt
+then keeps the same beginning for several turns, which the log (and a server's prompt
+cache) shares between calls.
+"""
+
+from __future__ import annotations
+
+from .._exceptions import ConverseError
+from ..log._events import ChatMessage, Usage
+from ..models._model import estimate_tokens
+from ..scenario._memory_prompts import NOTES_MESSAGE
+from ..scenario._scenario import Memory
+
+__all__ = ["LOW_WATER", "AgentMemory", "ContextWindowExceeded"]
+
+LOW_WATER = 0.6
+_FRAMING = 5  # tokens a message costs beyond its text
+_PROMPT = 3  # tokens a prompt costs beyond its messages
+
+
+class ContextWindowExceeded(ConverseError):
+    """A turn's prompt cannot fit the model's context window, whatever the memory drops."""
+
+    def __init__(self, agent: str, needed: int, limit: int, answer: int, policy: str) -> None:
+        self.agent, self.needed, self.limit, self.answer, self.policy = agent, needed, limit, answer, policy
+        hint = (
+            "set memory.policy = \"window\" or \"summary\", or a larger model.context_window"
+            if policy == "everything"
+            else "the turn's own message is too long for it: shorten the prompts or raise model.context_window"
+        )
+        super().__init__(
+            f"{agent}'s prompt needs about {needed:,} tokens and {answer:,} more for the answer, "
+            f"over the model's window of {limit + answer:,} ({hint})"
+        )
+
+    def __reduce__(self) -> tuple[type[ContextWindowExceeded], tuple[str, int, int, int, str]]:
+        return (type(self), (self.agent, self.needed, self.limit, self.answer, self.policy))
+
+
+def message_tokens(message: ChatMessage) -> int:
+    """The estimated tokens of one message, framing included."""
+    return estimate_tokens(len(message.content)) + _FRAMING
+
+
+class AgentMemory:
+    """One agent's history and the policy that decides what of it each prompt holds.
+
+    Args:
+        agent: the agent's name (for errors).
+        policy: the agent's ``Memory`` settings.
+        window: the model's context window (None: unknown, no limit).
+        answer: tokens kept free for the answer (``max_tokens``).
+        system: the agent's system message.
+    """
+
+    def __init__(self, agent: str, policy: Memory, window: int | None, answer: int, system: ChatMessage) -> None:
+        self.agent = agent
+        self.policy = policy
+        self.answer = answer
+        limits = [x for x in (policy.tokens, window - answer if window is not None else None) if x is not None]
+        self.limit: int | None = min(limits) if limits else None  # the prompt's budget
+        self.system = system
+        self.head = _PROMPT + message_tokens(system)  # what every prompt costs before its history
+        self.history: list[ChatMessage] = []
+        self.sizes: list[int] = []  # estimated tokens of each history message
+        self.start = 0  # the first history message prompts still hold (always a turn's own)
+        self.held = 0  # estimated tokens of history[start:]
+        self.notes = ""
+        self.notes_message: ChatMessage | None = None
+        self.scale = 1.0  # the server's count over our estimate, from the last call
+        self.needed = 0  # the tokens of the last prompt made, as the server would count them
+        self.estimated = 0  # and as we estimated them
+
+    def _tokens(self, estimate: int) -> int:
+        return int(estimate * self.scale + 0.5)
+
+    def _fixed(self, user: ChatMessage) -> int:
+        fixed = self.head + message_tokens(user)
+        if self.notes_message is not None:
+            fixed += message_tokens(self.notes_message)
+        return fixed
+
+    def to_forget(self, user: ChatMessage) -> list[tuple[str, str]]:
+        """The turns (what the agent was told, what it said) the next prompt will not hold:
+        under the ``summary`` policy, fold them into the notes first (``remember_notes``)."""
+        end = self._new_start(user)
+        return [(self.history[i].content, self.history[i + 1].content) for i in range(self.start, end, 2)]
+
+    def _new_start(self, user: ChatMessage) -> int:
+        """Where the history held by the next prompt would start."""
+        if self.policy.policy == "everything" or self.limit is None:
+            return self.start
+        fixed = self._fixed(user)
+        if self._tokens(fixed + self.held) <= self.limit:  # as ``prompt`` counts it
+            return self.start
+        start, held = self.start, self.held
+        floor = self._tokens(fixed)
+        target = floor + max(self.limit - floor, 0) * LOW_WATER
+        while start < len(self.history) and self._tokens(fixed + held) > target:
+            held -= self.sizes[start] + self.sizes[start + 1]
+            start += 2
+        return start
+
+    def remember_notes(self, notes: str, upto: int) -> None:
+        """The notes now cover the history before ``upto`` (a ``to_forget`` count of turns)."""
+        self._drop(self.start + 2 * upto)
+        self.notes = notes.strip()
+        self.notes_message = ChatMessage(role="user", content=NOTES_MESSAGE.format(notes=self.notes))
+
+    def _drop(self, start: int) -> None:
+        for i in range(self.start, start):
+            self.held -= self.sizes[i]
+        self.start = start
+
+    def prompt(self, user: ChatMessage) -> list[ChatMessage]:
+        """The messages of the next call, ``user`` last.
+
+        Raises:
+            ContextWindowExceeded: it cannot fit the model's window.
+        """
+        self._drop(self._new_start(user))
+        self.estimated = self._fixed(user) + self.held
+        self.needed = needed = self._tokens(self.estimated)
+        if self.limit is not None and needed > self.limit:
+            raise ContextWindowExceeded(self.agent, needed, self.limit, self.answer, self.policy.policy)
+        head = [self.system] if self.notes_message is None else [self.system, self.notes_message]
+        return [*head, *self.history[self.start :], user]
+
+    def remember(self, user: ChatMessage, answer: ChatMessage, usage: Usage) -> None:
+        """The prompt last made was sent: keep its turn, and learn from the server's count."""
+        if usage.prompt_tokens > 0 and self.estimated > 0:
+            self.scale = min(max(usage.prompt_tokens / self.estimated, 0.5), 3.0)
+        for message in (user, answer):
+            size = message_tokens(message)
+            self.history.append(message)
+            self.sizes.append(size)
+            self.held += size

@@ -1,0 +1,117 @@
+"""Model answers served from a log: for resuming a run, and for re-executing one offline.
+
+Every agent asks the model one request at a time, so "the k-th call of OpenAI" names the
+same request in any execution of the same scenario and seed, however the concurrent
+councils interleave. A ``ReplayBook`` holds each speaker's recorded calls in order and hands
+the k-th back for the k-th request, after checking that the request is the one recorded
+(same messages): a scenario or engine that asks something else is an error, not a silent
+mix of two runs.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from .._exceptions import ConverseError
+from ..log._events import ChatMessage, Event, LLMCall, RunStarted, prompts_of
+from ..models._model import CompletionRequest, CompletionResponse
+
+__all__ = ["ReplayBook", "ReplayError", "ReplayOnlyModel"]
+
+
+class ReplayError(ConverseError):
+    """A request the log cannot answer: none recorded, or not the one recorded.
+
+    Args:
+        source: the log the answers come from.
+        speaker: who asked.
+        index: which of the speaker's calls (1, 2, ...).
+        problem: what is wrong.
+    """
+
+    def __init__(self, source: str, speaker: str, index: int, problem: str) -> None:
+        self.source, self.speaker, self.index, self.problem = source, speaker, index, problem
+        super().__init__(f"{source}: {speaker}'s call {index}: {problem}")
+
+    def __reduce__(self) -> tuple[type[ReplayError], tuple[str, str, int, str]]:
+        return (type(self), (self.source, self.speaker, self.index, self.problem))
+
+
+class ReplayBook:
+    """The recorded calls of a log, per speaker, served in order.
+
+    Args:
+        events: the log's events.
+        source: the log's name, for errors.
+        strict: a request with no recorded answer is an error (re-execution); otherwise
+            ``take`` returns None and the caller asks the live model (resuming).
+    """
+
+    def __init__(self, events: Iterable[Event], *, source: str, strict: bool) -> None:
+        events = list(events)
+        prompts = prompts_of(events)
+        self.source = source
+        self.strict = strict
+        self.calls: dict[str, deque[LLMCall]] = {}
+        self.prompts = prompts
+        self.asked: dict[str, int] = {}
+        self.last_call = 0
+        self.model: str | None = None  # the spec of the model that answered
+        for event in events:
+            if type(event) is RunStarted and self.model is None:
+                self.model = event.model
+            elif type(event) is LLMCall:
+                self.calls.setdefault(event.actor, deque()).append(event)
+                self.last_call = max(self.last_call, event.call)
+
+    @property
+    def remaining(self) -> int:
+        """Recorded calls not served yet."""
+        return sum(len(q) for q in self.calls.values())
+
+    def take(self, request: CompletionRequest) -> CompletionResponse | None:
+        """The recorded answer to ``request`` (its ``recorded`` is the logged call), or None.
+
+        Raises:
+            ReplayError: the request is not the one recorded for this speaker's turn, or
+                (strict) nothing is recorded for it.
+        """
+        hints = request.hints
+        speaker = hints.speaker
+        index = self.asked.get(speaker, 0) + 1
+        self.asked[speaker] = index
+        queue = self.calls.get(speaker)
+        if not queue:
+            if self.strict:
+                what = f"{hints.kind} for {hints.period}" if hints.period else hints.kind
+                raise ReplayError(self.source, speaker, index, f"the log holds no answer to it (a {what})")
+            return None
+        call = queue.popleft()
+        recorded = self.prompts[call.call]
+        if recorded != request.messages:
+            raise ReplayError(self.source, speaker, index, _difference(recorded, request.messages))
+        return CompletionResponse(text=call.response, usage=call.usage, model=call.model, recorded=call)
+
+
+def _difference(recorded: list[ChatMessage], asked: list[ChatMessage]) -> str:
+    """Where a request departs from the recorded one, in a few words."""
+    for i, (a, b) in enumerate(zip(recorded, asked, strict=False)):
+        if a != b:
+            return f"the request differs from the recorded one at message {i + 1} ({b.role})"
+    return f"the request has {len(asked)} messages, the recorded one {len(recorded)}"
+
+
+class ReplayOnlyModel:
+    """The model of a run re-executed from a log: every answer comes from the log, so this
+    one is never asked (the book raises first); its spec names the log."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    @property
+    def spec(self) -> str:
+        return f"replay:{self.source}"
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        raise ReplayError(self.source, request.hints.speaker, 0, "the log holds no answer to it")

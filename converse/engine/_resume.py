@@ -1,0 +1,199 @@
+"""Resuming a run from its log: the log is the checkpoint.
+
+A resumed run starts again from its first period with the same scenario and seed, and
+every model call its log holds is answered from the log (``ReplayBook``): so each agent's
+memory, the clock, the moderators' places and random draws and the ledger come back exactly
+as they were. The events the log already holds are recognised and not written again
+(``Recorder.skip``); from the first answer the log does not hold, the run goes on live and
+appends to the same log, ``seq`` following on without a gap.
+
+What the log must hold for this to work is its model answers, and those are written before
+anything acts on them (``RunContext.emit``). A run that ended ``cancelled`` or ``failed``
+resumes too: its ending (the fatal error, the ledger, the run-finished event) is cut off
+first. A torn last line, left by a crash in the middle of a write, is cut off as well.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from actors import ActorSystem
+
+from .._exceptions import ConverseError, LogError
+from ..judge._judge import RunJudge
+from ..log._events import AnyEvent, Event, Ledger, RunError, RunFinished, RunStarted
+from ..log._log import TornTailWarning, last_good_offset, read_events
+from ..models._model import Model, open_model
+from ..models._scheduler import Scheduler
+from ..scenario._scenario import scenario_from_dict
+from ._recorder import identity
+from ._replay import ReplayBook
+from ._run import RunResult, _run, ensure_transcript
+
+__all__ = ["Resumption", "resume_run"]
+
+_RESUMABLE = ("cancelled", "failed")
+
+
+@dataclass(slots=True)
+class Resumption:
+    """What a resumed run needs from its log."""
+
+    directory: Path
+    started: RunStarted
+    next_seq: int
+    elapsed: float  # the ``t`` of the last event kept
+    skip: Counter[bytes]
+    book: ReplayBook
+
+
+class NothingToResume(ConverseError):
+    """The run finished (completed, or out of budget): there is nothing to continue."""
+
+    def __init__(self, directory: Path, finished: RunFinished) -> None:
+        self.directory, self.finished = directory, finished
+        super().__init__(f"{directory}: the run already ended {finished.status} ({finished.reason}); nothing to resume")
+
+
+def read_resumption(directory: str | os.PathLike[str]) -> Resumption:
+    """Read a run directory's log and cut off what a resumed run replaces.
+
+    Raises:
+        LogError: there is no log, it is empty, or it does not start with a run-started event.
+        NothingToResume: the run completed or ran out of budget.
+    """
+    directory = Path(directory)
+    path = directory / "events.jsonl" if directory.is_dir() or not directory.exists() else directory
+    directory = path.parent
+    if not path.is_file():
+        raise LogError(str(path), 0, "no such log (is this a run directory?)")
+    good = last_good_offset(path)
+    if good < path.stat().st_size:
+        with path.open("rb") as f:
+            line = f.read(good).count(b"\n") + 1
+        warnings.warn(TornTailWarning(str(path), line), stacklevel=2)
+        _truncate(path, good)
+    if good == 0:
+        raise LogError(str(path), 0, "the log is empty: the run stopped before its first event; run the scenario again")
+    events = read_events(path)
+    if type(events[0]) is not RunStarted:
+        raise LogError(str(path), 1, "the log does not start with a run_started event; run the scenario again")
+    keep = _without_ending(directory, events)
+    if len(keep) < len(events):
+        _truncate(path, _offset_of_line(path, len(keep)))
+    started = keep[0]
+    assert type(started) is RunStarted
+    return Resumption(
+        directory=directory,
+        started=started,
+        next_seq=keep[-1].seq + 1,
+        elapsed=keep[-1].t,
+        skip=Counter(identity(e) for e in keep[1:]),
+        book=ReplayBook(keep, source=str(path), strict=False),
+    )
+
+
+def _without_ending(directory: Path, events: list[AnyEvent]) -> list[AnyEvent]:
+    """``events`` without a cancelled or failed run's ending (fatal error, ledger, finish)."""
+    last = events[-1]
+    if type(last) is not RunFinished:
+        return events
+    if last.status not in _RESUMABLE:
+        ensure_transcript(directory)
+        raise NothingToResume(directory, last)
+    end = len(events) - 1
+    while end > 1 and (type(events[end - 1]) is Ledger or _fatal(events[end - 1])):
+        end -= 1
+    return events[:end]
+
+
+def _fatal(event: Event) -> bool:
+    return type(event) is RunError and event.fatal
+
+
+def _offset_of_line(path: Path, count: int) -> int:
+    """The byte offset where line ``count`` (0-based) of ``path`` starts."""
+    offset = 0
+    with path.open("rb") as f:
+        for _ in range(count):
+            offset += len(f.readline())
+    return offset
+
+
+def _truncate(path: Path, size: int) -> None:
+    with path.open("r+b") as f:
+        f.truncate(size)
+        os.fsync(f.fileno())
+
+
+async def resume_run(
+    run_dir: str | os.PathLike[str],
+    *,
+    model: str | Model | None = None,
+    system: ActorSystem | None = None,
+    scheduler: Scheduler | None = None,
+    base_url: str | None = None,
+    observer: Callable[[Event], None] | None = None,
+) -> RunResult:
+    """Continue an interrupted run from its log, re-using every model answer it recorded.
+
+    Args:
+        run_dir: the run directory (or its ``events.jsonl``).
+        model: the model that answers what the log does not hold; by default the one the
+            run started with.
+        system: an ``ActorSystem`` to run in; by default one is opened for the run.
+        scheduler: the scheduler of the live calls; by default the process's.
+        base_url: the OpenAI-compatible server for ``openai:`` models.
+        observer: called with every event as it is emitted (re-created ones included).
+
+    Returns:
+        The run's ``RunResult``, as if it had never been interrupted.
+
+    Raises:
+        LogError: no log, or not a log a run can resume from.
+        NothingToResume: the run already completed (or ran out of budget).
+        ScenarioError: the scenario recorded in the log no longer loads.
+    """
+    if system is None:
+        async with ActorSystem(name="converse") as own:
+            return await resume_run(
+                run_dir, model=model, system=own, scheduler=scheduler, base_url=base_url, observer=observer
+            )
+    resumption = read_resumption(run_dir)
+    started = resumption.started
+    scenario = scenario_from_dict(started.scenario, f"{resumption.directory}/events.jsonl (run_started)")
+    judge = RunJudge.prepare(scenario, started.source)
+    opened = not isinstance(model, Model)
+    if not isinstance(model, Model):
+        model = open_model(model or started.model, seed=started.seed, base_url=base_url or scenario.model.base_url)
+    try:
+        if judge is not None:
+            judge.open(seed=started.seed, base_url=base_url or scenario.model.base_url)
+        return await _run(
+            scenario,
+            started.source,
+            model,
+            started.seed,
+            resumption.directory.parent,
+            started.overrides,
+            system,
+            scheduler,
+            observer,
+            resumption.directory.name,
+            judge=judge,
+            resume=resumption,
+        )
+    finally:
+        with anyio.CancelScope(shield=True):
+            close = getattr(model, "aclose", None)
+            if opened and close is not None:
+                await close()
+            if judge is not None:
+                await judge.aclose()

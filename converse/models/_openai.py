@@ -1,0 +1,192 @@
+"""The ``openai:NAME`` model: the official ``openai`` SDK against any OpenAI-compatible server.
+
+The SDK's own retries are off (``max_retries=0``): the scheduler alone retries, so it sees
+(and the log records) every attempt. Each failure is turned into a ``CallFailed`` that says
+whether trying again can help and how long the server asked us to wait. The API key never
+appears in an error message: the SDK's messages are scrubbed of it before they go anywhere.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from .._exceptions import ModelSpecError
+from ..log._events import Usage
+from ._model import CompletionRequest, CompletionResponse
+from ._scheduler import CallFailed
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+OPENAI_URL = "https://api.openai.com/v1"
+PLACEHOLDER_KEY = "EMPTY"  # local servers ignore the key, but the SDK insists on one
+
+
+class OpenAIModel:
+    """A chat model reached through ``openai.AsyncOpenAI``.
+
+    Args:
+        name: the model name the server knows (``gpt-4o``, ``llama3.1:8b``, ...).
+        spec: the spec this model was opened from (recorded in the log).
+        base_url: the server (``--base-url`` / ``OPENAI_BASE_URL``); OpenAI's by default.
+        api_key: the key (``OPENAI_API_KEY``); a placeholder is used for a local server.
+        stream: stream the answer (token usage comes with the last chunk).
+        timeout: seconds before one attempt gives up.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        spec: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        stream: bool = False,
+        timeout: float = 120.0,
+    ) -> None:
+        from openai import AsyncOpenAI
+
+        self.name = name
+        self._spec = spec
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).rstrip("/")
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        if not key:
+            if self.base_url == OPENAI_URL:
+                raise ModelSpecError(spec, "no API key: set OPENAI_API_KEY (or --base-url for a local server)")
+            key = PLACEHOLDER_KEY
+        self._key = key
+        self.stream = stream
+        self._client: AsyncOpenAI = AsyncOpenAI(
+            base_url=self.base_url, api_key=key, max_retries=0, timeout=timeout
+        )
+
+    @property
+    def spec(self) -> str:
+        """The spec this model was opened from."""
+        return self._spec
+
+    @property
+    def endpoint(self) -> str:
+        """What the scheduler keys limits by: the server and the model."""
+        return f"{self.base_url}|{self.name}"
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        """One attempt at one request.
+
+        Raises:
+            CallFailed: the attempt failed; ``retryable`` says whether another can help.
+        """
+        import openai
+
+        arguments: dict[str, Any] = {
+            "model": self.name,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+            **request.params,
+        }
+        try:
+            if self.stream:
+                return await self._streamed(arguments)
+            response = await self._client.chat.completions.create(**arguments)
+        except (openai.APIError, json.JSONDecodeError) as exc:
+            # The SDK lets a body that is not JSON through as a bare JSONDecodeError.
+            raise self._failure(exc) from None
+        choice = response.choices[0] if response.choices else None
+        text = (choice.message.content if choice is not None else None) or ""
+        usage = response.usage
+        return CompletionResponse(
+            text=text,
+            usage=Usage(
+                prompt_tokens=usage.prompt_tokens if usage else 0,
+                completion_tokens=usage.completion_tokens if usage else 0,
+            ),
+            model=self._spec,
+        )
+
+    async def _streamed(self, arguments: dict[str, Any]) -> CompletionResponse:
+        pieces: list[str] = []
+        usage = Usage()
+        stream = await self._client.chat.completions.create(
+            **arguments, stream=True, stream_options={"include_usage": True}
+        )
+        async with stream:
+            async for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    pieces.append(chunk.choices[0].delta.content)
+                if chunk.usage is not None:
+                    usage = Usage(
+                        prompt_tokens=chunk.usage.prompt_tokens, completion_tokens=chunk.usage.completion_tokens
+                    )
+        return CompletionResponse(text="".join(pieces), usage=usage, model=self._spec)
+
+    def _failure(self, exc: Exception) -> CallFailed:
+        import openai
+
+        where = f"{self.base_url} ({self.name})"
+        if isinstance(exc, openai.APITimeoutError):
+            return CallFailed(f"{where} did not answer in time", retryable=True, kind="timeout")
+        if isinstance(exc, openai.APIConnectionError):
+            return CallFailed(f"cannot reach {where}: {self._scrub(exc)}", retryable=True, kind="connection")
+        if isinstance(exc, openai.AuthenticationError):
+            return CallFailed(
+                f"{where} rejected the API key: check OPENAI_API_KEY", retryable=False, status=401, kind="auth"
+            )
+        if isinstance(exc, openai.NotFoundError):
+            return CallFailed(
+                f"{where}: no such model {self.name!r}; check the model name", retryable=False, status=404,
+                kind="not_found",
+            )
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            retryable = status in (408, 409, 429) or status >= 500
+            kind = "rate_limit" if status == 429 else "server" if status >= 500 else "request"
+            return CallFailed(
+                f"{where} answered {status}: {self._scrub(exc)}",
+                retryable=retryable,
+                retry_after=retry_after(exc.response.headers) if retryable else None,
+                status=status,
+                kind=kind,
+            )
+        # A 200 whose body is not a chat completion (malformed JSON, a proxy's error page).
+        return CallFailed(f"{where} sent a malformed answer: {self._scrub(exc)}", retryable=True, kind="malformed")
+
+    def _scrub(self, exc: Exception) -> str:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return text.replace(self._key, "***") if self._key != PLACEHOLDER_KEY else text
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._client.close()
+
+
+def retry_after(headers: Any, *, now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms``, or ``retry-after`` as seconds
+    or as an HTTP date), if any; ``now`` is the Unix time a date is counted from."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name) if headers is not None else None
+        if value is None:
+            continue
+        seconds: float | None
+        try:
+            seconds = float(value) * scale
+        except ValueError:
+            seconds = None if name == "retry-after-ms" else _until(value, time.time() if now is None else now)
+        if seconds is not None and seconds >= 0:
+            return seconds
+    return None
+
+
+def _until(date: str, now: float) -> float | None:
+    """Seconds from ``now`` to an HTTP date (``Wed, 21 Oct 2026 07:28:00 GMT``); 0 if past."""
+    try:
+        when = email.utils.parsedate_to_datetime(date)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now)

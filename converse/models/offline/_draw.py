@@ -1,0 +1,120 @@
+"""Drawing the offline model's words: picks from phrase banks, numbers, names, and the
+template values of one answer, all from the answer's own ``random.Random``."""
+
+from __future__ import annotations
+
+import functools
+import random
+import re
+from collections.abc import Callable, Sequence
+
+from . import _roleplay_phrases as P
+
+
+def pick(r: random.Random, bank: Sequence[str]) -> str:
+    return bank[int(r.random() * len(bank))]
+
+
+def between(r: random.Random, lo: int, hi: int) -> int:
+    """A whole number from ``lo`` to ``hi``, both included."""
+    return lo + int(r.random() * (hi - lo + 1))
+
+
+def sample(r: random.Random, pool: Sequence[str], count: int) -> list[str]:
+    """``count`` distinct items of ``pool`` in random order (a partial Fisher-Yates shuffle)."""
+    items = list(pool)
+    for i in range(min(count, len(items))):
+        j = i + int(r.random() * (len(items) - i))
+        items[i], items[j] = items[j], items[i]
+    return items[:count]
+
+
+def with_article(word: str) -> str:
+    """``word`` with its indefinite article: "an Accountant", "a UX Designer"."""
+    if len(word) > 1 and word[:2].isupper():
+        vowel = word[0] in "AEFHILMNORSX"  # letters whose names start with a vowel sound
+    else:
+        vowel = word[:1].lower() in "aeiou" and not word.lower().startswith(("uni", "use", "eu", "one"))
+    return f"{'an' if vowel else 'a'} {word}"
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+def capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def full_stop(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def main_phrase(task: str) -> str:
+    """The task's main noun phrase: "Develop a trading bot for stocks" -> "trading bot"."""
+    words = task.split(". ", 1)[0].split()
+    if len(words) > 1 and (words[1].lower() in P.ARTICLES or words[0].lower() in P.VERBS):
+        words = words[1:]  # an imperative verb: develop, help, write, plan, design, create, ...
+    while words and words[0].lower() in P.ARTICLES:
+        words = words[1:]
+    kept: list[str] = []
+    for word in words:
+        bare = word.strip(",;:.!?()\"'")
+        if not bare or bare.lower() in P.STOP_WORDS or len(kept) == 5:
+            break
+        kept.append(bare)
+        if bare != word.rstrip("'\""):  # punctuation after it ends the phrase
+            break
+    return " ".join(kept) if kept else "project"
+
+
+# How each template value is drawn, when a template asks for it.
+_DRAW: dict[str, Callable[[random.Random, bool], object]] = {
+    "component": lambda r, tech: pick(r, P.COMPONENTS_TECH if tech and r.random() < 0.6 else P.COMPONENTS),
+    "extra": lambda r, tech: pick(r, P.EXTRAS),
+    "n": lambda r, tech: 3 + int(r.random() * 7),
+    "m": lambda r, tech: 5 + int(r.random() * 26),
+    "pct": lambda r, tech: 10 + 5 * int(r.random() * 17),
+    "money": lambda r, tech: f"{(5 + int(r.random() * 96)) * 100:,}",
+    "weeks": lambda r, tech: 2 + int(r.random() * 9),
+    "day": lambda r, tech: 1 + int(r.random() * 28),
+    "hours": lambda r, tech: 2 + int(r.random() * 9),
+    "month": lambda r, tech: pick(r, P.MONTHS),
+    "weekday": lambda r, tech: pick(r, P.WEEKDAYS),
+    "city": lambda r, tech: pick(r, P.CITIES),
+    "name": lambda r, tech: pick(r, P.NAMES),
+    "tool": lambda r, tech: pick(r, P.TOOLS),
+    "field": lambda r, tech: pick(r, P.FIELDS),
+}
+
+
+class Values(dict[str, object]):
+    """Everything a template may ask for: names fixed by the chat, and numbers and names
+    drawn from ``r`` the first time a template asks for them (most ask for a few)."""
+
+    __slots__ = ("r", "tech")
+
+    def __init__(self, r: random.Random, tech: bool, fixed: dict[str, object]) -> None:
+        super().__init__(fixed)
+        self.r, self.tech = r, tech
+
+    def __missing__(self, key: str) -> object:
+        value = self[key] = _DRAW[key](self.r, self.tech)
+        return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _fixed_names(thing: str, user: str, assistant: str) -> dict[str, object]:
+    slug = "_".join(re.sub(r"[^a-z0-9]+", " ", thing.lower()).split()[:3]) or "task"
+    return {"thing": thing, "user": user, "assistant": assistant, "a_user": with_article(user),
+            "a_assistant": with_article(assistant), "slug": slug}
+
+
+def template_values(r: random.Random, thing: str, user: str, assistant: str, component: str = "",
+                    tech: bool = False) -> Values:
+    """The values of one answer's templates."""
+    values = Values(r, tech, _fixed_names(thing, user, assistant))
+    if component:
+        values["component"] = component
+    return values

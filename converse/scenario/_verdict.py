@@ -1,0 +1,275 @@
+"""What a judge scores and what it must answer: metrics, subjects, the verdict's type.
+
+``verdict_type`` builds, per scenario, the msgspec Struct a judge's answer must decode to (a
+``summary`` and one field per metric, a per-lab metric being a nested Struct with a field
+per lab); ``check_judge`` checks a scenario's ``[judge]`` table; ``verdict_from_return``
+checks what a Python judge returned; ``scores_of`` turns a checked verdict into ``Score``s.
+"""
+
+from __future__ import annotations
+
+import functools
+import keyword
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import msgspec
+
+from .._exceptions import ScenarioError
+from ..log._events import Judged, Score
+from ._scenario import Metric, Scenario
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "RESERVED",
+    "JudgeReturnError",
+    "check_judge",
+    "labs",
+    "metrics_of",
+    "scores_of",
+    "subjects_of",
+    "verdict_from_return",
+    "verdict_type",
+]
+
+DEFAULT_METRICS: tuple[Metric, ...] = (
+    Metric(
+        name="capability_progress",
+        description="How far AI capabilities advanced over the whole record, all organisations together: "
+        "1 = hardly at all, 10 = to systems that match or exceed people at most intellectual work.",
+    ),
+    Metric(
+        name="capability",
+        subjects="labs",
+        description="How far the lab's own AI capabilities advanced over the record: "
+        "1 = it stood still, 10 = it reached AGI-level systems.",
+    ),
+    Metric(
+        name="safety_risk",
+        description="How much risk of serious harm from AI the record shows, all organisations together: "
+        "1 = minor, contained incidents, 10 = near-catastrophic incidents or loss of control.",
+    ),
+    Metric(
+        name="risk",
+        subjects="labs",
+        description="How much risk of serious harm the lab's systems and conduct created: "
+        "1 = careful and contained, 10 = reckless, with severe incidents.",
+    ),
+    Metric(
+        name="regulation_level",
+        description="How strongly governments regulated frontier AI in the record: "
+        "1 = no regulation at all, 10 = binding rules with licensing, inspection and enforcement.",
+    ),
+    Metric(
+        name="agi_year",
+        subjects="labs",
+        scale="year",
+        optional=True,
+        description="The year of the period in which the lab announced that it had built AGI; "
+        "null if it never announced it within the record (a forecast is not an announcement).",
+    ),
+)
+# Names a metric may not take: the verdict's summary, the derived score, and the columns
+# of a sweep's summary.csv (a dial's name is taken too: see check_judge).
+RESERVED = frozenset(
+    {"summary", "first_agi_year", "run", "seed", "status", "reason", "periods", "turns", "llm_calls",
+     "prompt_tokens", "completion_tokens", "cost_usd", "model"}
+)
+SUMMARY = (
+    "One paragraph of three to five sentences on the overall course of the record, naming specific "
+    "events from it (releases, incidents, rules, announcements) and who was behind them."
+)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_FUNCTION = "$.judge.function"
+_AT = re.compile(r" - at `\$(?P<rest>[^`]*)`$")
+
+
+# -- metrics and their subjects ---------------------------------------------------------------
+
+
+def labs(scenario: Scenario) -> list[str]:
+    """The agents the judge scores one by one as labs: those of kind ``lab``, or, if no
+    agent says it is one, every top-level agent that is not a government."""
+    named = [a.name for a in scenario.agents if a.kind == "lab"]
+    return named or [a.name for a in scenario.agents if a.kind != "government"]
+
+
+def metrics_of(scenario: Scenario) -> tuple[Metric, ...]:
+    """The metrics the scenario's judge scores."""
+    metrics = scenario.judge.metrics
+    return DEFAULT_METRICS if metrics is None else tuple(metrics)
+
+
+def subjects_of(scenario: Scenario, metric: Metric) -> list[str] | None:
+    """Whom a metric scores one by one (None: the run as a whole)."""
+    if metric.subjects == "run":
+        return None
+    return labs(scenario) if metric.subjects == "labs" else [a.name for a in scenario.agents]
+
+
+def verdict_type(scenario: Scenario) -> type[msgspec.Struct]:
+    """The judge's answer as a msgspec Struct: ``summary`` and one field per metric.
+
+    A per-lab (or per-organisation) metric is a nested Struct with one field per subject,
+    named as the agent is. Every field carries its metric's description and bounds, so the
+    JSON Schema shown to a model says what to give.
+    """
+    return _verdict_type(metrics_of(scenario), tuple(labs(scenario)), tuple(a.name for a in scenario.agents))
+
+
+@functools.lru_cache(maxsize=256)
+def _verdict_type(
+    metrics: tuple[Metric, ...], lab_names: tuple[str, ...], organisations: tuple[str, ...]
+) -> type[msgspec.Struct]:
+    fields: list[tuple[Any, ...]] = [("summary", Annotated[str, msgspec.Meta(description=SUMMARY)])]
+    for i, metric in enumerate(metrics):
+        value: Any = _value_type(metric)
+        description = metric.description
+        if metric.subjects != "run":
+            subjects = lab_names if metric.subjects == "labs" else organisations
+            nested = [_field(name, value, j) for j, name in enumerate(subjects)]
+            value = msgspec.defstruct(
+                f"Verdict_{metric.name}", nested, kw_only=True, frozen=True, forbid_unknown_fields=True
+            )
+            one = "lab" if metric.subjects == "labs" else "organisation"
+            description = f"{description} One value per {one}: {', '.join(subjects)}."
+        fields.append(_field(metric.name, Annotated[value, msgspec.Meta(description=description)], i))
+    return msgspec.defstruct("Verdict", fields, kw_only=True, frozen=True, forbid_unknown_fields=True)
+
+
+def _value_type(metric: Metric) -> Any:
+    low, high = (1900, 2500) if metric.scale == "year" else (1, 10)
+    value: Any = Annotated[int, msgspec.Meta(ge=low, le=high)]
+    return value | None if metric.optional else value
+
+
+def _field(name: str, kind: Any, index: int) -> tuple[Any, ...]:
+    if name.isidentifier() and not keyword.iskeyword(name):
+        return (name, kind)
+    return (f"field_{index}_", kind, msgspec.field(name=name))  # "Google DeepMind" is no identifier
+
+
+def check_judge(scenario: Scenario, file: str) -> None:
+    """Checks of the ``[judge]`` table the types cannot express (called by ``check_scenario``).
+
+    Raises:
+        ScenarioError: naming the key path (``$.judge.metrics[1].subjects``).
+    """
+    judge = scenario.judge
+    if judge.function is not None and judge.model is not None:
+        raise ScenarioError(file, "$.judge.model", "give the judge a model or a function, not both")
+    if judge.function is not None and not re.fullmatch(r"[\w.]+:[\w.]+", judge.function):
+        raise ScenarioError(file, _FUNCTION, f"{judge.function!r} is not of the form package.module:function")
+    if judge.metrics is None:
+        if judge.enabled and not labs(scenario):
+            raise ScenarioError(
+                file,
+                "$.judge.metrics",
+                "the default metrics score labs, and every agent is a government: list metrics",
+            )
+        return
+    seen: set[str] = set()
+    for i, metric in enumerate(judge.metrics):
+        path = f"$.judge.metrics[{i}]"
+        if not _NAME.match(metric.name):
+            raise ScenarioError(
+                file, f"{path}.name", f"{metric.name!r} is not a name: use letters, digits and _"
+            )
+        if metric.name in RESERVED:
+            raise ScenarioError(file, f"{path}.name", f"{metric.name!r} is reserved")
+        if metric.name in scenario.dials:
+            raise ScenarioError(
+                file, f"{path}.name", f"{metric.name!r} is the name of a dial (a sweep's summary needs both)"
+            )
+        if metric.name in seen:
+            raise ScenarioError(
+                file, f"{path}.name", f"{metric.name!r} is already the name of another metric"
+            )
+        seen.add(metric.name)
+        if not metric.description.strip():
+            raise ScenarioError(file, f"{path}.description", "say what the judge scores")
+        if metric.subjects == "labs" and not labs(scenario):
+            raise ScenarioError(file, f"{path}.subjects", "scores labs, and every agent is a government")
+
+
+# -- verdicts ---------------------------------------------------------------------------------
+
+
+class JudgeReturnError(Exception):
+    """A Python judge returned something that is not a verdict (the message names the key path)."""
+
+
+def verdict_from_return(returned: object, scenario: Scenario) -> dict[str, Any]:
+    """Check what a Python judge returned against ``verdict_type`` and give it as plain data.
+
+    Raises:
+        JudgeReturnError: it is not a verdict; the message names the key path
+            (``$.scores.agi_year.OpenAI``).
+    """
+    if isinstance(returned, Judged):
+        scores: dict[str, Any] = {}
+        for score in returned.scores:
+            if score.name in RESERVED:
+                continue
+            if score.subject is None:
+                scores[score.name] = score.value
+            else:
+                scores.setdefault(score.name, {})[score.subject] = score.value
+        returned = {"summary": returned.summary, "scores": scores}
+    if not isinstance(returned, Mapping):
+        raise JudgeReturnError(f"Expected a mapping or a Judged, got {type(returned).__name__} - at `$`")
+    unknown = sorted(str(k) for k in returned if k not in ("summary", "scores"))
+    if unknown:
+        raise JudgeReturnError(f"Object contains unknown field `{unknown[0]}` - at `$`")
+    scores = returned.get("scores", {})
+    if not isinstance(scores, Mapping):
+        raise JudgeReturnError(f"Expected a mapping, got {type(scores).__name__} - at `$.scores`")
+    if "summary" in scores:
+        raise JudgeReturnError("Object contains unknown field `summary` - at `$.scores`")
+    flat = dict(scores)
+    if "summary" in returned:
+        flat["summary"] = returned["summary"]
+    try:
+        verdict = msgspec.convert(flat, verdict_type(scenario), strict=False)
+    except msgspec.ValidationError as exc:
+        raise JudgeReturnError(_scores_path(str(exc))) from None
+    data: dict[str, Any] = msgspec.to_builtins(verdict)
+    return data
+
+
+def _scores_path(message: str) -> str:
+    """msgspec's message about the flat verdict, with paths as the function wrote them."""
+    match = _AT.search(message)
+    if match is None:  # a missing field of the verdict itself
+        return message + (" - at `$`" if "`summary`" in message else " - at `$.scores`")
+    rest = match["rest"]
+    path = f"${rest}" if rest == ".summary" else f"$.scores{rest}"
+    return f"{message[: match.start()]} - at `{path}`"
+
+
+def scores_of(scenario: Scenario, verdict: Mapping[str, Any]) -> list[Score]:
+    """The scores of a checked verdict, in metric order, then ``first_agi_year`` (if the
+    metrics include ``agi_year``): the earliest lab's year, None if no lab announced AGI."""
+    scores: list[Score] = []
+    first: Score | None = None
+    for metric in metrics_of(scenario):
+        subjects = subjects_of(scenario, metric)
+        value = verdict[metric.name]
+        if subjects is None:
+            scores.append(Score(name=metric.name, value=_number(value), scale=metric.scale))
+        else:
+            scores.extend(
+                Score(name=metric.name, value=_number(value[s]), subject=s, scale=metric.scale)
+                for s in subjects
+            )
+        if metric.name == "agi_year":
+            years = [v for v in (value.values() if isinstance(value, Mapping) else [value]) if v is not None]
+            first = Score(name="first_agi_year", value=_number(min(years)) if years else None, scale="year")
+    if first is not None:
+        scores.append(first)
+    return scores
+
+
+def _number(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]

@@ -1,0 +1,356 @@
+"""Sweep reports: ``report.md``, one self-contained ``report.html`` and ``plots/*.svg``.
+
+A pure function of the sweep's rows (``converse.sweeps._summary``): the same rows always give the
+same files, byte for byte. The layout: a title and a header paragraph (what ran, how it
+went, what it cost), one section per dial with two or more settings (a table of its
+settings, the other dials pooled, and a strip plot per score), then a table of every grid
+cell. Headline scores share one table; a per-subject score (``agi_year[OpenAI]``) gets a
+table of its own with the subjects as columns, so twenty scores stay readable.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from pathlib import Path
+from typing import NamedTuple
+
+from ..log._events import Score
+from ._summary import Aggregates as Aggregates
+from ._summary import DialValue as DialValue
+from ._summary import Group as Group
+from ._summary import Interval as Interval
+from ._summary import SweepRow as SweepRow
+from ._summary import aggregate as aggregate
+from ._summary import bootstrap_ci as bootstrap_ci
+from ._summary import cell_text, partition, write_text_atomic
+from ._summary import read_summary_csv as read_summary_csv
+from ._summary import write_summary_csv as write_summary_csv
+from ._svg import Strip, strip_plot
+
+# The report, and the rows and statistics it is made of (most defined in _summary).
+__all__ = [
+    "Aggregates",
+    "DialValue",
+    "Group",
+    "Interval",
+    "SweepRow",
+    "aggregate",
+    "bootstrap_ci",
+    "read_summary_csv",
+    "score_column",
+    "scores_of",
+    "write_report",
+    "write_summary_csv",
+]
+
+
+def score_column(name: str, subject: str | None) -> str:
+    """The column of a score: ``name``, or ``name[subject]`` for a per-organisation score."""
+    return name if subject is None else f"{name}[{subject}]"
+
+
+def scores_of(judged_scores: Iterable[Score]) -> dict[str, float | None]:
+    """A judge's scores by column, in the judge's order."""
+    return {score_column(s.name, s.subject): s.value for s in judged_scores}
+
+
+def write_report(
+    directory: str | os.PathLike[str],
+    rows: Sequence[SweepRow],
+    dial_names: Sequence[str],
+    *,
+    title: str,
+    scales: Mapping[str, str],
+    scenario_name: str,
+    command: str | None = None,
+) -> list[Path]:
+    """Write ``report.md``, ``report.html`` (one self-contained page) and ``plots/*.svg``.
+
+    Args:
+        directory: the sweep's directory.
+        rows: the sweep's runs, any status.
+        dial_names: the grid's dials, in the order to show them.
+        title: the report's title.
+        scales: each score column's scale (``"1-10"``, ``"year"``, ...) to pick its plots' axis;
+            a column not in it gets the data's range.
+        scenario_name: named in the header.
+        command: the command line that ran the sweep, shown in the header.
+
+    Returns:
+        The files written: the Markdown, the HTML, then the plots.
+    """
+    out = Path(directory)
+    stats = aggregate(rows, dial_names)
+    blocks = _document(stats, rows, title, scenario_name, command)
+    plots: dict[str, str] = {}
+    varying = [d for d in stats.dial_names if len(stats.settings[d]) > 1]
+    for dial in varying:
+        runs = [members for _, members in partition(rows, [dial], stats.settings)]
+        blocks += [_Heading(2, dial), *_tables([dial], stats.by_dial[dial], stats.columns)]
+        blocks += _plots(dial, stats.by_dial[dial], runs, stats.columns, scales, plots)
+    blocks += [_Heading(2, "Every cell" if stats.dial_names else "All runs")]
+    blocks += _tables(stats.dial_names, stats.cells, stats.columns)
+    if not varying:
+        blocks += _plots("all runs", [stats.overall], [list(rows)], stats.columns, scales, plots)
+    written = []
+    for name, svg in plots.items():
+        write_text_atomic(out / "plots" / name, svg)
+        written.append(out / "plots" / name)
+    write_text_atomic(out / "report.md", _markdown(blocks))
+    write_text_atomic(out / "report.html", _html(title, blocks))
+    return [out / "report.md", out / "report.html", *written]
+
+
+_NO_DATA = "\u2013"  # an en dash
+_MD_SPECIAL = re.compile(r"([\\`*<>|])")
+
+
+class _Heading(NamedTuple):
+    level: int
+    text: str
+
+
+class _Text(NamedTuple):
+    text: str
+    code: str = ""  # shown after the text as code
+
+
+class _Table(NamedTuple):
+    header: list[str]
+    rows: list[list[str]]
+
+
+class _Plot(NamedTuple):
+    file: str
+    alt: str
+    svg: str
+
+
+_Block = _Heading | _Text | _Table | _Plot
+
+
+def _document(
+    stats: Aggregates, rows: Sequence[SweepRow], title: str, scenario_name: str, command: str | None
+) -> list[_Block]:
+    """The title and the header: what ran, how it went, what it cost, how to read the tables."""
+    total = stats.overall
+    sizes = sorted({cell.runs for cell in stats.cells}) or [0]
+    seeds = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}"
+    cells = f"{len(stats.cells)} grid cell" + ("s" if len(stats.cells) != 1 else "")
+    pending = total.runs - total.completed - total.failed
+    outcome = f"{total.completed} completed, {total.failed} failed" + (
+        f", {pending} unfinished" if pending else ""
+    )
+    tokens = sum(r.prompt_tokens + r.completion_tokens for r in rows)
+    cost = sum(r.cost_usd for r in rows)
+    fixed = [f"{d} = {cell_text(s[0])}" for d, s in stats.settings.items() if len(s) == 1]
+    header = (
+        f"Scenario {scenario_name}: {total.runs} runs ({cells} of {seeds} seeds), {outcome}; "
+        f"{tokens:,} tokens and {_usd(cost)} in all." + (f" Fixed: {', '.join(fixed)}." if fixed else "")
+    )
+    blocks: list[_Block] = [_Heading(1, title), _Text(header)]
+    if command:
+        blocks.append(_Text("Command:", command))
+    blocks.append(
+        _Text(
+            "A score is its mean over the completed runs, with its 95% bootstrap interval: "
+            "mean [low, high]. “(k of n)”: only k of the n completed runs gave it (a lab that "
+            "never announced AGI gives no AGI year), and the mean is over those k. Tokens and "
+            "cost are means per run."
+        )
+    )
+    return blocks
+
+
+def _tables(labels: list[str], groups: list[Group], columns: list[str]) -> list[_Block]:
+    """The headline scores in one table, then one table per per-subject score (subjects as columns)."""
+    headline = [c for c in columns if "[" not in c]
+    by_name: dict[str, list[str]] = {}
+    for column in columns:
+        if "[" in column:
+            by_name.setdefault(column.split("[", 1)[0], []).append(column)
+    keys = [[cell_text(g.dials[d]) for d in labels] for g in groups]
+    first = _Table(
+        [*labels, "runs", *headline, "tokens", "cost"],
+        [
+            [
+                *key,
+                _runs(g),
+                *(_estimate(g, c) for c in headline),
+                _amount(g.tokens.mean),
+                _usd(g.cost_usd.mean),
+            ]
+            for key, g in zip(keys, groups, strict=True)
+        ],
+    )
+    blocks: list[_Block] = [first]
+    for name, subject_columns in by_name.items():
+        subjects = [c[len(name) + 1 : -1] for c in subject_columns]
+        rows = [
+            [*key, *(_estimate(g, c) for c in subject_columns)] for key, g in zip(keys, groups, strict=True)
+        ]
+        blocks += [_Text(f"{name}, by subject:"), _Table([*labels, *subjects], rows)]
+    return blocks
+
+
+def _plots(
+    name: str,
+    groups: list[Group],
+    members: list[list[SweepRow]],
+    columns: list[str],
+    scales: Mapping[str, str],
+    files: dict[str, str],
+) -> list[_Block]:
+    """A strip plot of each score column, one strip per group, added to ``files``; their blocks.
+
+    ``name`` is the dial, or "all runs" for the one group of every run; ``members`` the runs of
+    each group.
+    """
+    blocks: list[_Block] = []
+    for column in columns:
+        strips = []
+        for group, runs in zip(groups, members, strict=True):
+            given = [
+                (r.run, v)
+                for r in runs
+                if r.status == "completed" and (v := r.scores.get(column)) is not None
+            ]
+            label = " / ".join(cell_text(v) for v in group.dials.values()) or name
+            i = group.scores[column]
+            strips.append(
+                Strip(label=label, points=given, runs=group.completed, mean=i.mean, low=i.low, high=i.high)
+            )
+        title = f"{column} by {name}" if groups[0].dials else f"{column}: {name}"
+        scale = scales.get(column)
+        y_label = f"{column} ({scale})" if scale else column
+        svg = strip_plot(strips, title=title, x_label=name, y_label=y_label, scale=scale)
+        file = _unique(f"{_slug(name)}--{_slug(column)}.svg", files)
+        files[file] = svg
+        blocks.append(_Plot(file, title, svg))
+    return blocks
+
+
+def _markdown(blocks: list[_Block]) -> str:
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, _Heading):
+            out.append(f"{'#' * block.level} {_md(block.text)}")
+        elif isinstance(block, _Text):
+            out.append(f"{_md(block.text)} {_code(block.code)}" if block.code else _md(block.text))
+        elif isinstance(block, _Table):
+            lines = [block.header, ["---"] * len(block.header), *block.rows]
+            out.append("\n".join("| " + " | ".join(_md(c) for c in line) + " |" for line in lines))
+        else:
+            image = f"![{_md(block.alt)}](plots/{block.file})"
+            if out and out[-1].startswith("!["):
+                out[-1] += "\n" + image  # one paragraph: the plots side by side
+            else:
+                out.append(image)
+    return "\n\n".join(out) + "\n"
+
+
+def _code(text: str) -> str:
+    # A code span's fence is longer than any run of backticks inside it.
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}" if "`" in text else f"`{text}`"
+
+
+_CSS = """body{font-family:system-ui,sans-serif;color:#222;max-width:72rem;margin:2rem auto;padding:0 1rem;line-height:1.45}
+table{border-collapse:collapse;margin:0.5rem 0 1.2rem;font-size:0.9rem}
+th,td{border:1px solid #ddd;padding:0.25rem 0.6rem;text-align:right;white-space:nowrap}
+th{background:#f3f3f3}td.label,th.label{text-align:left}
+code{background:#f3f3f3;padding:0.1rem 0.3rem}
+.plots{display:flex;flex-wrap:wrap;gap:1rem}.plots svg{max-width:100%;height:auto}"""
+
+
+def _html(title: str, blocks: list[_Block]) -> str:
+    out = [
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">',
+        f"<title>{escape(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>",
+    ]
+    in_plots = False
+    for block in blocks:
+        if in_plots and not isinstance(block, _Plot):
+            out.append("</div>")
+            in_plots = False
+        if isinstance(block, _Heading):
+            out.append(f"<h{block.level}>{escape(block.text)}</h{block.level}>")
+        elif isinstance(block, _Text):
+            code = f" <code>{escape(block.code)}</code>" if block.code else ""
+            out.append(f"<p>{escape(block.text)}{code}</p>")
+        elif isinstance(block, _Table):
+            out.append(_html_table(block))
+        else:
+            if not in_plots:
+                out.append('<div class="plots">')
+                in_plots = True
+            out.append(f"<figure>{block.svg}</figure>")
+    out.append("</div>\n</body>\n</html>\n" if in_plots else "</body>\n</html>\n")
+    return "\n".join(out)
+
+
+def _html_table(table: _Table) -> str:
+    # The dials' columns, left of "runs" (or the first column), are labels: left-aligned.
+    labels = table.header.index("runs") if "runs" in table.header else 1
+
+    def row(cells: list[str], tag: str) -> str:
+        return "<tr>" + "".join(_html_cell(tag, c, i < labels) for i, c in enumerate(cells)) + "</tr>"
+
+    body = "\n".join(row(cells, "td") for cells in table.rows)
+    return f"<table>\n<thead>{row(table.header, 'th')}</thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+
+
+def _html_cell(tag: str, text: str, label: bool) -> str:
+    return f'<{tag} class="label">{escape(text)}</{tag}>' if label else f"<{tag}>{escape(text)}</{tag}>"
+
+
+def _estimate(group: Group, column: str) -> str:
+    i = group.scores[column]
+    if i.mean is None or i.low is None or i.high is None:
+        return _NO_DATA
+    places = _places(i.mean, i.high - i.low)
+    text = f"{i.mean:.{places}f} [{i.low:.{places}f}, {i.high:.{places}f}]"
+    return text if i.n == group.completed else f"{text} ({i.n} of {group.completed})"
+
+
+def _runs(group: Group) -> str:
+    pending = group.runs - group.completed - group.failed
+    notes = [f"{group.failed} failed"] * bool(group.failed) + [f"{pending} unfinished"] * bool(pending)
+    return f"{group.runs} ({', '.join(notes)})" if notes else str(group.runs)
+
+
+def _amount(value: float | None) -> str:
+    return _NO_DATA if value is None else f"{value:.{_places(value, 0.0)}f}"
+
+
+def _places(value: float, width: float) -> int:
+    """Decimals to show: two; none from 100 (years, tokens) unless the interval is narrower
+    than one; two significant digits below 1."""
+    size = abs(value)
+    if size >= 100:
+        return 1 if 0 < width < 1 else 0
+    return 2 if size >= 1 or size == 0 else 1 - math.floor(math.log10(size))
+
+
+def _usd(value: float | None) -> str:
+    return _NO_DATA if value is None else f"${_amount(value)}"
+
+
+def _md(text: str) -> str:
+    # Data as Markdown text on one line: no table cell ends early, no HTML opens.
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.]+", "-", text).strip("-.") or "column"
+
+
+def _unique(name: str, taken: Mapping[str, str]) -> str:
+    stem, number = name.removesuffix(".svg"), 2
+    while name in taken:
+        name, number = f"{stem}-{number}.svg", number + 1
+    return name

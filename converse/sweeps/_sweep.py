@@ -1,0 +1,336 @@
+"""Running a sweep: skip what is finished, run the rest concurrently, summarise and report.
+
+A run counts as finished when its log ends with a run-finished event (``completed``,
+``failed`` or ``budget_exhausted``); ``cancelled`` runs and torn logs are run again.
+``summary.csv`` and the report are written at the end, and also when the sweep is
+interrupted, from every run finished so far.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import anyio
+import msgspec
+
+from .._exceptions import SweepError
+from ..engine._run import RunResult, ensure_transcript
+from ..log._events import AnyEvent, Event, Judged, LLMCall, RunFinished, RunStarted
+from ..models._scheduler import Scheduler
+from ._grid import PlannedRun, Sweep, claim_directory
+from ._many import Finished, Job, run_many
+from ._report import SweepRow, score_column, scores_of, write_report, write_summary_csv
+
+__all__ = ["SweepOutcome", "SweepProgress", "read_run", "run_sweep"]
+
+Backend = Literal["local", "ray"]
+_FINISHED = ("completed", "failed", "budget_exhausted")
+_TAIL = 1 << 16
+_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+
+
+class SweepProgress(Protocol):
+    """What a sweep reports while it runs (the command line draws a progress bar)."""
+
+    def start(self, total: int, done: int, failed: int) -> None: ...
+    def finished(self, row: SweepRow) -> None: ...
+    def tokens(self, count: int) -> None: ...
+
+
+class SweepOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """How a sweep went.
+
+    Attributes:
+        directory: the sweep directory.
+        total: runs in the plan.
+        skipped: runs already finished before this invocation.
+        completed: runs that completed (this time or before).
+        failed: runs that ended failed or budget_exhausted.
+        unfinished: runs not finished (the sweep was interrupted).
+        summary: ``summary.csv``.
+        reports: the report's files (none until a run has completed).
+    """
+
+    directory: Path
+    total: int
+    skipped: int
+    completed: int
+    failed: int
+    unfinished: int
+    summary: Path
+    reports: list[Path]
+
+
+def read_run(directory: Path) -> tuple[RunFinished, Judged | None] | None:
+    """A run's run-finished event and verdict, read from the end of its log; None if it
+    did not finish (no log, a torn tail, or no run-finished event at the end)."""
+    path = directory / "events.jsonl"
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            start = max(0, size - _TAIL)
+            while True:
+                f.seek(start)
+                tail = f.read()
+                lines = tail.split(b"\n")
+                if start > 0:
+                    lines = lines[1:]  # the first may be cut
+                found = _finish_of(lines)
+                if isinstance(found, tuple):
+                    return found
+                if found == "unfinished" or start == 0:
+                    return None
+                start = max(0, start - 8 * _TAIL)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _finish_of(lines: list[bytes]) -> tuple[RunFinished, Judged | None] | Literal["unfinished", "look back"]:
+    """The run's end in the last ``lines`` of its log, if they show it."""
+    if not lines or lines[-1] != b"":
+        return "unfinished"  # a torn last line: the run was killed while writing
+    lines = lines[:-1]
+    try:
+        last = _decoder.decode(lines[-1]) if lines else None
+    except msgspec.DecodeError:
+        return "unfinished"
+    if type(last) is not RunFinished:
+        return "unfinished"
+    for line in reversed(lines[:-1]):
+        if b'"judged"' in line[:40]:
+            try:
+                event = _decoder.decode(line)
+            except msgspec.DecodeError:
+                return last, None
+            return (last, event) if type(event) is Judged else (last, None)
+        if b'"run_started"' in line[:40] or b'"period_started"' in line[:40]:
+            return last, None
+    return "look back"
+
+
+def _resumable(directory: Path) -> bool:
+    """Whether a run directory's log starts with a run-started event (a run can go on from it)."""
+    try:
+        with (directory / "events.jsonl").open("rb") as f:
+            first = f.readline()
+        return first.endswith(b"\n") and type(_decoder.decode(first)) is RunStarted
+    except (OSError, msgspec.DecodeError):
+        return False
+
+
+class Watcher:
+    """Watches the events of a batch of runs for what their rows need: each run's verdict and
+    the tokens it spent (also passed on as they are spent, for a progress display)."""
+
+    def __init__(self, on_tokens: Callable[[int], None] | None = None) -> None:
+        self.on_tokens = on_tokens
+        self.verdicts: dict[str | None, Judged] = {}
+        self.spent: dict[str | None, int] = {}
+
+    def observe(self, job: Job, event: Event) -> None:
+        """A ``run_many`` observer."""
+        kind = type(event)
+        if kind is LLMCall:
+            usage = event.usage  # type: ignore[attr-defined]
+            tokens = usage.prompt_tokens + usage.completion_tokens
+            self.spent[job.run_id] = self.spent.get(job.run_id, 0) + tokens
+            if self.on_tokens is not None:
+                self.on_tokens(tokens)
+        elif kind is Judged:
+            self.verdicts[job.run_id] = event  # type: ignore[assignment]
+
+    def take(self, run_id: str | None) -> tuple[Judged | None, int]:
+        """A finished run's verdict and the tokens it spent (forgotten here)."""
+        return self.verdicts.pop(run_id, None), self.spent.pop(run_id, 0)
+
+
+def finished_row(
+    run: PlannedRun, result: RunResult | None, verdict: Judged | None, error: str | None
+) -> SweepRow:
+    """The row of a run ``run_many`` reported finished: ``failed``, with the error, if it
+    could not run at all."""
+    row = row_of(run, result, verdict, status="failed")
+    return row if error is None else msgspec.structs.replace(row, reason=error)
+
+
+def row_of(
+    run: PlannedRun, finished: RunFinished | RunResult | None, judged: Judged | None, *, status: str = ""
+) -> SweepRow:
+    """The summary row of a run (``status``, by default ``pending``, when it has no result)."""
+    if finished is None:
+        return SweepRow(run=run.run_id, dials=run.dials, seed=run.seed, status=status or "pending")
+    totals = {name: getattr(finished, name) for name in _TOTALS}  # as RunFinished and RunResult name them
+    scores = scores_of(judged.scores) if judged is not None else {}
+    return SweepRow(run=run.run_id, dials=run.dials, seed=run.seed, scores=scores, **totals)
+
+
+_TOTALS = ("status", "reason", "periods", "turns", "llm_calls", "prompt_tokens", "completion_tokens", "cost_usd")
+
+
+async def run_sweep(
+    sweep: Sweep,
+    runs: list[PlannedRun],
+    out: str | os.PathLike[str],
+    *,
+    concurrency: int = 32,
+    backend: Backend = "local",
+    retry_failed: bool = False,
+    progress: SweepProgress | None = None,
+    scheduler: Scheduler | None = None,
+    base_url: str | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    ray_address: str | None = None,
+) -> SweepOutcome:
+    """Run a planned sweep into ``out``, skipping the runs a previous invocation finished.
+
+    Args:
+        sweep, runs: from ``plan_sweep``.
+        out: the sweep directory (created; or one holding this same sweep).
+        concurrency: runs at once (per Ray worker with the ray backend).
+        backend: ``local`` (one process) or ``ray`` (``pip install 'converse-sim[ray]'``).
+        retry_failed: run again the runs that ended ``failed`` or ``budget_exhausted``.
+        progress: told of every finished run and the tokens spent.
+        scheduler: the scheduler of every model call (local backend); by default the
+            process's.
+        base_url: the OpenAI-compatible server for ``openai:`` models.
+        cache: a directory of cached answers (see ``run_scenario``).
+        ray_address: the Ray cluster to join (default: a local Ray, or ``RAY_ADDRESS``).
+
+    Raises:
+        SweepError: ``out`` holds another sweep, or something that is not a sweep.
+    """
+    if concurrency < 1:
+        raise SweepError("--concurrency", f"must be at least 1, not {concurrency}")
+    directory = Path(out)
+    claim_directory(directory, sweep)
+    rows: dict[str, SweepRow] = {}
+    todo: list[PlannedRun] = []
+    for run in runs:
+        found = read_run(directory / run.run_id)
+        if found is not None and (
+            found[0].status == "completed" or (found[0].status in _FINISHED and not retry_failed)
+        ):
+            ensure_transcript(directory / run.run_id)  # a crash can fall between the log's end and it
+            rows[run.run_id] = row_of(run, *found)
+        else:
+            todo.append(run)
+    skipped = len(rows)
+    if progress is not None:
+        progress.start(len(runs), skipped, sum(r.status != "completed" for r in rows.values()))
+    try:
+        resumable = set()
+        for run in todo:  # interrupted or failed: continue it from its log if it has one
+            if _resumable(directory / run.run_id):
+                resumable.add(run.run_id)
+            else:
+                shutil.rmtree(directory / run.run_id, ignore_errors=True)
+        todo = [msgspec.structs.replace(r, resume=r.run_id in resumable) for r in todo]
+        execute = _local if backend == "local" else _ray
+        async with execute(
+            todo, sweep.scenario, directory, concurrency, progress, scheduler, base_url, cache, ray_address
+        ) as done:
+            async for run, row in done:
+                rows[run.run_id] = row
+                if progress is not None:
+                    progress.finished(row)
+    finally:
+        with anyio.CancelScope(shield=True):
+            outcome = await anyio.to_thread.run_sync(_write_outputs, sweep, runs, rows, directory, skipped)
+    return outcome
+
+
+def _on_disk(run: PlannedRun, directory: Path) -> SweepRow:
+    """The row of a run the sweep was not told of: it may have finished just as the sweep
+    was interrupted (its log says so), or not have finished."""
+    found = read_run(directory / run.run_id)
+    if found is None:
+        return row_of(run, None, None)
+    ensure_transcript(directory / run.run_id)
+    return row_of(run, *found)
+
+
+def _write_outputs(
+    sweep: Sweep, runs: list[PlannedRun], rows: dict[str, SweepRow], directory: Path, skipped: int
+) -> SweepOutcome:
+    ordered = [rows.get(r.run_id) or _on_disk(r, directory) for r in runs]
+    summary = directory / "summary.csv"
+    write_summary_csv(summary, ordered, sweep.dial_names)
+    reports: list[Path] = []
+    finished = [r for r in ordered if r.status in _FINISHED]
+    if any(r.status == "completed" for r in finished):
+        reports = write_report(
+            directory,
+            finished,
+            sweep.dial_names,
+            title=f"Sweep of {sweep.scenario_name}",
+            scales=_scales(directory, runs, rows),
+            scenario_name=sweep.scenario_name,
+        )
+    return SweepOutcome(
+        directory=directory,
+        total=len(runs),
+        skipped=skipped,
+        completed=sum(r.status == "completed" for r in ordered),
+        failed=sum(r.status in ("failed", "budget_exhausted") for r in ordered),
+        unfinished=sum(r.status not in _FINISHED for r in ordered),
+        summary=summary,
+        reports=reports,
+    )
+
+
+def _scales(directory: Path, runs: list[PlannedRun], rows: dict[str, SweepRow]) -> dict[str, str]:
+    """Each score column's scale, from the verdict of one completed run."""
+    for run in runs:
+        row = rows.get(run.run_id)
+        if row is not None and row.status == "completed" and row.scores:
+            found = read_run(directory / run.run_id)
+            if found is not None and found[1] is not None:
+                return {score_column(s.name, s.subject): s.scale for s in found[1].scores}
+    return {}
+
+
+@asynccontextmanager
+async def _local(
+    todo: list[PlannedRun],
+    source: str,
+    directory: Path,
+    concurrency: int,
+    progress: SweepProgress | None,
+    scheduler: Scheduler | None,
+    base_url: str | None,
+    cache: str | os.PathLike[str] | None,
+    ray_address: str | None,
+) -> AsyncIterator[AsyncIterator[tuple[PlannedRun, SweepRow]]]:
+    """Every run in this process: one actor system and one scheduler for all of them."""
+    watcher = Watcher(progress.tokens if progress is not None else None)
+
+    async def rows(stream: AsyncIterator[Finished]) -> AsyncGenerator[tuple[PlannedRun, SweepRow]]:
+        async for item in stream:
+            run: PlannedRun = item.job.tag
+            verdict, _ = watcher.take(run.run_id)
+            yield run, finished_row(run, item.result, verdict, item.error)
+
+    async with (
+        run_many(
+            (r.job(source) for r in todo),
+            concurrency=concurrency,
+            out=directory,
+            base_url=base_url,
+            scheduler=scheduler,
+            cache=cache,
+            observer=watcher.observe,
+        ) as finished,
+        aclosing(rows(finished)) as found,
+    ):
+        yield found
+
+
+def _ray(*args: Any) -> AbstractAsyncContextManager[AsyncIterator[tuple[PlannedRun, SweepRow]]]:
+    from ._ray import ray_backend
+
+    return ray_backend(*args)

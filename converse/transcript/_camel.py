@@ -1,0 +1,398 @@
+"""A role-play's log as a CAMEL-style dataset: chat records, instruction pairs, fine-tuning examples.
+
+The records follow the layout of CAMEL's 2023 releases (chat format and instruction format),
+and which messages are kept follows its generation script: a chat that ends on a rule
+violation (no instruction, a role flip, a thanks/goodbye loop, a full context) loses the round
+it ended in; a chat that ends on the end token keeps the user's last message; a chat cut at
+the message limit keeps everything. The same module reads and writes the numbered role and
+task lists that feed a dataset run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._exceptions import ConverseError
+from ..log._events import (
+    AnyEvent,
+    ConversationEnded,
+    CriticChoice,
+    Event,
+    LLMCall,
+    RunError,
+    RunFinished,
+    RunStarted,
+    TaskSpecified,
+    TurnGranted,
+    Utterance,
+    prompts_of,
+)
+from ..scenario._roleplay import TASK_DONE
+from ..sweeps._summary import write_text_atomic
+
+__all__ = [
+    "ChatUnfinished",
+    "ListFileError",
+    "NotARolePlay",
+    "RolePlayLog",
+    "chat_record",
+    "finetune_record",
+    "instruction_records",
+    "parse_list",
+    "read_list_file",
+    "roleplay_log",
+    "write_list_file",
+]
+
+Events = Sequence[AnyEvent] | Sequence[Event]
+TOP = ("top",)
+SPEAKERS = ("user", "assistant")
+
+# Reasons whose final round CAMEL's script did not save.
+DROPS_FINAL_ROUND = frozenset(
+    [f"{who}_threshold" for who in ("user_no_instruct", "assistant_instruct", "repeat_word")]
+    + [f"RoleType.{role}: max_tokens_exceeded" for role in ("USER", "ASSISTANT")]
+)
+
+
+class _Error(ConverseError):
+    """A one-line error that pickles with the arguments it was made with."""
+
+    def __init__(self, message: str, *args: str) -> None:
+        self._args = args
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[type[_Error], tuple[str, ...]]:
+        return (type(self), self._args)
+
+
+class NotARolePlay(_Error):
+    """The events are not a role-play's, e.g. ``run.jsonl: not a role-play (...)``."""
+
+    def __init__(self, source: str, problem: str = "not a role-play (no [roleplay] table)") -> None:
+        self.source, self.problem = source, problem
+        super().__init__(f"{source}: {problem}", source, problem)
+
+
+class ChatUnfinished(_Error):
+    """The role-play's run did not complete, so it has no chat to save, e.g.
+    ``run.jsonl: the run did not complete: failed (RateLimitError)``."""
+
+    def __init__(self, source: str, status: str, reason: str) -> None:
+        self.source, self.status, self.reason = source, status, reason
+        detail = f"{status} ({reason})" if reason else status
+        super().__init__(f"{source}: the run did not complete: {detail}", source, status, reason)
+
+
+class ListFileError(_Error):
+    """A roles or tasks file that cannot be used, e.g. ``roles.txt: holds no entries``."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        self.path, self.problem = os.fspath(path), problem
+        super().__init__(f"{self.path}: {problem}", self.path, problem)
+
+
+@dataclass(slots=True)
+class RolePlayLog:
+    """What a role-play's events say, gathered in one pass (shared by the dataset and the renderer).
+
+    ``messages`` are the utterances of the AI user and AI assistant in the public
+    conversation, in order; ``saved[i]`` says whether ``messages[i]`` goes into the dataset
+    (all False while the chat has not ended); ``choices[i]`` is the critic's choice that
+    produced ``messages[i]``.
+    """
+
+    started: RunStarted
+    table: dict[str, Any]
+    task: TaskSpecified  # from the log, or else as the scenario gives it
+    messages: list[Utterance] = field(default_factory=list)
+    saved: list[bool] = field(default_factory=list)
+    choices: dict[int, CriticChoice] = field(default_factory=dict)
+    ended: ConversationEnded | None = None
+    finished: RunFinished | None = None
+    errors: list[RunError] = field(default_factory=list)
+    final_round: str | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the chat ended (CAMEL's reason names), or why the run did, or None."""
+        end = self.ended or self.finished
+        return end.reason if end is not None else None
+
+    @property
+    def end_token(self) -> str:
+        return str(self.table.get("end_token") or TASK_DONE)
+
+    def kept(self) -> list[Utterance]:
+        """The messages saved to the dataset."""
+        return [message for message, saved in zip(self.messages, self.saved, strict=True) if saved]
+
+    def role_name(self, actor: str) -> str:
+        return self.task.assistant_role if actor == "assistant" else self.task.user_role
+
+
+def roleplay_log(events: Events, *, source: str = "<events>") -> RolePlayLog:
+    """Gather a role-play's events (finished or not) into a ``RolePlayLog``.
+
+    Raises:
+        NotARolePlay: the events do not start with ``run_started``, or its scenario has no
+            ``roleplay`` table.
+    """
+    if not events or not isinstance(events[0], RunStarted):
+        raise NotARolePlay(source, "not a run's events (no run_started first)")
+    started = events[0]
+    table = started.scenario.get("roleplay")
+    if not isinstance(table, dict):
+        raise NotARolePlay(source)
+    assistant, user, given = (str(table.get(key, "")) for key in ("assistant_role", "user_role", "task"))
+    task = TaskSpecified(
+        run=started.run, assistant_role=assistant, user_role=user, original=given, specified=given
+    )
+    log = RolePlayLog(started, table, task)
+    pending: dict[str, CriticChoice] = {}
+    last_turn: str | None = None
+    for event in events:
+        if type(event) is Utterance and event.actor in SPEAKERS and tuple(event.conversation) == TOP:
+            if (choice := pending.pop(event.actor, None)) is not None:
+                log.choices[len(log.messages)] = choice
+            log.messages.append(event)
+        elif type(event) is TurnGranted and event.actor in SPEAKERS and tuple(event.conversation) == TOP:
+            last_turn = event.period
+        elif type(event) is CriticChoice:
+            pending[event.proposer] = event
+        elif type(event) is TaskSpecified:
+            log.task = event
+        elif type(event) is ConversationEnded and tuple(event.conversation) == TOP:
+            log.ended = event
+        elif type(event) is RunFinished:
+            log.finished = event
+        elif type(event) is RunError:
+            log.errors.append(event)
+    # The round the chat ended in: as the end says, else the last turn granted, else the last said.
+    ended_in = log.ended.period if log.ended is not None else None
+    log.final_round = ended_in or last_turn or (log.messages[-1].period if log.messages else None)
+    log.saved = _saved(log)
+    return log
+
+
+def _saved(log: RolePlayLog) -> list[bool]:
+    """Which messages CAMEL's script would have saved, by the reason the chat ended."""
+    reason = log.ended.reason if log.ended is not None else None
+    if reason is None:
+        return [False] * len(log.messages)
+    final = log.final_round
+    if reason in DROPS_FINAL_ROUND:
+        return [m.period != final for m in log.messages]
+    if reason in (log.end_token, TASK_DONE):  # the user's last word stays; no reply follows it
+        return [not (m.actor == "assistant" and m.period == final) for m in log.messages]
+    return [True] * len(log.messages)  # max_num_messages, and any reason we do not know
+
+
+def _completed(log: RolePlayLog, source: str) -> None:
+    finished = log.finished
+    if finished is None:
+        raise ChatUnfinished(source, "unfinished", "no run_finished: the run crashed or is still going")
+    if finished.status != "completed":
+        raise ChatUnfinished(source, finished.status, finished.reason)
+
+
+def chat_record(events: Events, chat_id: str | None = None, *, source: str = "<events>") -> dict[str, Any]:
+    """One chat in CAMEL's chat format (the keys in CAMEL's order; ``planned_task`` only
+    when a planner ran): ``id``, ``role_1`` (the assistant), ``role_2`` (the user),
+    ``original_task``, ``specified_task``, ``message_1`` ... ``message_N`` (the saved
+    messages), ``termination_reason`` and ``num_messages``.
+
+    Raises:
+        NotARolePlay: the events are not a role-play's.
+        ChatUnfinished: the run did not complete.
+    """
+    log = roleplay_log(events, source=source)
+    _completed(log, source)
+    record: dict[str, Any] = {
+        "id": chat_id if chat_id is not None else log.started.run,
+        "role_1": f"{log.task.assistant_role}_RoleType.ASSISTANT",
+        "role_2": f"{log.task.user_role}_RoleType.USER",
+        "original_task": log.task.original,
+        "specified_task": log.task.specified,
+    }
+    if log.task.planned is not None:
+        record["planned_task"] = log.task.planned
+    kept = log.kept()
+    for number, message in enumerate(kept, 1):
+        record[f"message_{number}"] = {
+            "role_type": message.actor.upper(),
+            "role_name": log.role_name(message.actor),
+            "role": "user",  # CAMEL's 2023 code set this for both speakers
+            "content": message.text,
+        }
+    record["termination_reason"] = log.reason or ""
+    record["num_messages"] = len(kept)
+    return record
+
+
+_MARK = r"[*_`]*\s*{word}\s*[*_`]*\s*:[*_`]*"
+_INSTRUCTION = re.compile(_MARK.format(word="instructions?"), re.IGNORECASE)
+_INPUT_LINE = re.compile(r"^[ \t>#-]*" + _MARK.format(word="input"), re.IGNORECASE | re.MULTILINE)
+_INPUT_ANY = re.compile(r"(?<![A-Za-z])" + _MARK.format(word="input"), re.IGNORECASE)
+_SOLUTION = re.compile(r"^\s*" + _MARK.format(word="solution"), re.IGNORECASE)
+_NEXT_REQUEST = re.compile(r"[*_`]*\s*next\s+request\s*[.!]?\s*[*_`]*\s*$", re.IGNORECASE)
+
+
+_CHAT_KEYS = ("id", "role_1", "role_2", "original_task", "specified_task")
+
+
+def _messages(chat: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """The chat's ``message_k`` entries by number."""
+    found = [(key[8:], value) for key, value in chat.items() if key.startswith("message_")]
+    return sorted(((int(k), m) for k, m in found if k.isdigit() and isinstance(m, dict)), key=lambda n: n[0])
+
+
+def _split_instruction(text: str) -> tuple[str, str, str] | None:
+    """(text before the instruction, the instruction, its input) of a user message, or None."""
+    mark = _INSTRUCTION.search(text)
+    if mark is None:
+        return None
+    rest = text[mark.end() :]
+    found = _INPUT_LINE.search(rest) or _INPUT_ANY.search(rest)
+    instruction, given = (rest[: found.start()], rest[found.end() :]) if found else (rest, "")
+    return text[: mark.start()].strip(), instruction.strip(), given.strip()
+
+
+def solution_text(text: str) -> str:
+    """An assistant message without its leading ``Solution:`` and trailing ``Next request.``"""
+    text = _SOLUTION.sub("", text, count=1).strip()
+    return _NEXT_REQUEST.sub("", text).strip()
+
+
+def instruction_records(chat: dict[str, Any]) -> list[dict[str, Any]]:
+    """CAMEL's instruction format for one chat record: a record per saved user message with an
+    ``Instruction:`` that a saved assistant message answers.
+
+    Markers are found case-insensitively, anywhere in the message, with or without Markdown
+    emphasis; a missing ``Input:`` gives ``input`` ``""``. Never raises on odd messages.
+    """
+    messages = _messages(chat)
+    records: list[dict[str, Any]] = []
+    for (number, message), (_, reply) in itertools.pairwise(messages):
+        if message.get("role_type") != "USER" or reply.get("role_type") != "ASSISTANT":
+            continue
+        parts = _split_instruction(str(message.get("content", "")))
+        if parts is None:
+            continue
+        preamble, instruction, given = parts
+        records.append(
+            {
+                **{key: chat.get(key, "") for key in _CHAT_KEYS},
+                "role_1_response": preamble,
+                "role_1_message_id": number,
+                "instruction": instruction,
+                "input": given,
+                "output": solution_text(str(reply.get("content", ""))),
+                "termination_reason": chat.get("termination_reason", ""),
+            }
+        )
+    return records
+
+
+def finetune_record(events: Events, *, source: str = "<events>") -> dict[str, Any] | None:
+    """An OpenAI chat fine-tuning example for the assistant: its system prompt as sent, then
+    the saved messages (user messages as ``user``, assistant messages as ``assistant``),
+    ending with an assistant message; None when no instruction/solution pair was saved.
+
+    Raises:
+        NotARolePlay: the events are not a role-play's.
+        ChatUnfinished: the run did not complete.
+    """
+    log = roleplay_log(events, source=source)
+    _completed(log, source)
+    turns = [{"role": message.actor, "content": message.text} for message in log.kept()]
+    while turns and turns[-1]["role"] != "assistant":
+        turns.pop()
+    if not any(turn["role"] == "user" for turn in turns):
+        return None
+    system = _assistant_system_prompt(events)
+    head = [{"role": "system", "content": system}] if system is not None else []
+    return {"messages": head + turns}
+
+
+def _assistant_system_prompt(events: Events) -> str | None:
+    """The system message of the assistant's first answer, as sent (None if it made none)."""
+    for e in events:
+        if type(e) is LLMCall and e.actor == "assistant" and e.purpose in ("solution", "candidate"):
+            prompt = prompts_of(events).get(e.call) or []
+            return prompt[0].content if prompt and prompt[0].role == "system" else None
+    return None
+
+
+_NUMBERED = re.compile(r"^\s*[*_#>]*\s*\(?\d{1,4}\s*[.):\]][*_]*(?:\s+|(?=[^\d\s]))(?P<item>.*)$")
+_BULLET = re.compile(r"^\s*[-*•+]\s+(?P<item>.*)$")
+_QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "«": "»", "`": "`"}
+
+
+def _clean_item(text: str) -> str:
+    """A list item without Markdown emphasis and surrounding quotes."""
+    text = text.strip()
+    for _ in range(3):  # peel nested wrappers: **"X"**
+        for mark in ("**", "__", "*", "_"):
+            if len(text) > 2 * len(mark) and text.startswith(mark) and text.endswith(mark):
+                text = text[len(mark) : -len(mark)].strip()
+        if len(text) >= 2 and _QUOTES.get(text[0]) == text[-1]:
+            text = text[1:-1].strip()
+    # Bold that covers only a leading name ("**Accountant** - ..."): drop the markers.
+    text = re.sub(r"^(\*\*|__)(.+?)\1", r"\2", text)
+    if text.count("**") == 1:  # half of a bold pair the number's markup split off
+        text = text.replace("**", "")
+    return text.strip()
+
+
+def parse_list(text: str, limit: int | None = None) -> list[str]:
+    """The items of a model's list: numbered (``1. X``, ``1) X``, ``1: X``) or bulleted
+    (``- X``, ``* X``) lines, or every non-empty line when none is; Markdown emphasis and
+    surrounding quotes removed, any explanation after the item kept, duplicates (ignoring
+    case) dropped, order kept, at most ``limit``.
+    """
+    lines = text.splitlines()
+    listed = [m["item"] for line in lines if (m := _NUMBERED.match(line) or _BULLET.match(line))]
+    if not listed:
+        listed = [line for line in lines if line.strip()]
+    unique: dict[str, str] = {}
+    for item in filter(None, map(_clean_item, listed)):
+        unique.setdefault(item.casefold(), item)
+    items = list(unique.values())
+    return items if limit is None else items[: max(limit, 0)]
+
+
+def read_list_file(path: str | os.PathLike[str]) -> list[str]:
+    """The entries of a roles or tasks file: one per non-empty line, a ``1.`` style number
+    stripped, lines starting with ``#`` ignored.
+
+    Raises:
+        ListFileError: the file is missing or unreadable, not UTF-8, or holds no entries.
+    """
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ListFileError(path, "not UTF-8 text") from None
+    except OSError as exc:
+        missing = isinstance(exc, FileNotFoundError)
+        raise ListFileError(
+            path, "no such file" if missing else f"cannot read: {exc.strerror or exc}"
+        ) from None
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    entries = [item for line in lines if (item := _clean_item(_NUMBERED.sub(r"\g<item>", line)))]
+    if not entries:
+        raise ListFileError(path, "holds no entries")
+    return entries
+
+
+def write_list_file(path: str | os.PathLike[str], items: Iterable[str]) -> None:
+    """Write ``items`` as ``1. X`` lines (each item on one line), atomically: the file is
+    whole or untouched."""
+    lines = [f"{n}. {' '.join(str(item).split())}\n" for n, item in enumerate(items, 1)]
+    write_text_atomic(Path(path), "".join(lines))

@@ -1,0 +1,234 @@
+"""Markdown transcripts: a pure function of a run's events, in the Converse layout.
+
+The layout: a title and a header list, the judge's summary and scores (when judged), one
+section per period with the public statements in the order they were made, each statement's
+council debate folded inside it in ``<details>`` (and a member's advisers' debate folded
+inside the member's line, at any depth), and the run's errors at the end.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ..log._events import (
+    AnyEvent,
+    ConversationEnded,
+    ConversationStarted,
+    Judged,
+    LLMCall,
+    PeriodStarted,
+    RunError,
+    RunFinished,
+    RunStarted,
+    Score,
+    TurnGranted,
+    Utterance,
+)
+from ..log._log import gc_paused
+
+__all__ = ["render_markdown"]
+
+_CLOSE_DETAILS = re.compile(r"</(details\s*)>", re.IGNORECASE)
+_UNITS = {"year": ("year", "years"), "half-year": ("half-year", "half-years"), "round": ("round", "rounds")}
+
+
+# A closed debate waiting for its owner's next line: the path of the conversation the owner
+# speaks in, and the debate's blocks (already rendered, wrapped in <details>).
+_Waiting = dict[str, list[tuple[tuple[str, ...], list[str]]]]
+
+
+def render_markdown(events: Sequence[AnyEvent]) -> str:
+    """The Markdown transcript of a run, from its events in log order.
+
+    The same events always give the same text, byte for byte: nothing but the events is read.
+
+    Raises:
+        ValueError: ``events`` does not start with ``run_started``.
+    """
+    if not events or not isinstance(events[0], RunStarted):
+        raise ValueError("render_markdown needs a run's events, starting with run_started")
+    if events[0].scenario.get("roleplay") is not None:  # a role-play has its own layout
+        from ._roleplay import render_roleplay_markdown
+
+        return render_roleplay_markdown(events)
+    with gc_paused():
+        return _render(events[0], events)
+
+
+def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
+    finished: RunFinished | None = None
+    judged: list[Judged] = []
+    errors: list[RunError] = []
+    periods: dict[str, list[str]] = {}  # blocks of the public statements, by period in log order
+    clock_periods: list[str] = []  # the periods the clock actually started
+    opened: dict[tuple[str, ...], list[str]] = {}  # blocks of each open sub-conversation
+    waiting: _Waiting = {}  # closed debates by owner (the last name of the debate's path)
+
+    # One pass renders each line as it comes: a debate is complete (and rendered) before its
+    # owner speaks, so the owner's line takes the finished blocks along.
+    for event in events:
+        # type() is, not isinstance: events are exact classes, and this loop is the hot path.
+        if type(event) is Utterance:
+            path = event.conversation
+            actor = event.actor
+            text = event.text
+            if "</" in text:
+                text = _clean(text)
+            debate = _claim(waiting, actor, path) if actor in waiting else None
+            if len(path) == 1:
+                blocks = periods.get(event.period)
+                if blocks is None:
+                    blocks = periods[event.period] = []
+                blocks.append(f"<details><summary><b>{actor} {event.period}</b></summary>\n\n{text}")
+                if debate:
+                    blocks += debate
+                blocks.append("</details>")
+            else:
+                key = tuple(path)
+                blocks = opened.get(key)
+                if blocks is None:
+                    blocks = opened[key] = []
+                blocks.append(f"**{actor}:** {text}")
+                if debate:
+                    blocks += debate
+        elif type(event) is TurnGranted or type(event) is LLMCall:
+            continue  # the most common events after utterances; they do not show
+        elif type(event) is ConversationStarted:
+            if len(event.conversation) > 1:
+                opened[tuple(event.conversation)] = []
+        elif type(event) is ConversationEnded:
+            path = event.conversation
+            lines = opened.pop(tuple(path), None)
+            if lines is not None:
+                owner = path[-1]
+                label = f"{owner} council debate" if len(path) == 2 else f"{owner} advisers"
+                debate = [f"<details><summary><b>{label}</b></summary>", *lines, "</details>"]
+                waiting.setdefault(owner, []).append((path[:-1], debate))
+        elif type(event) is PeriodStarted:
+            if len(event.conversation) == 1 and event.period not in periods:
+                periods[event.period] = []
+                clock_periods.append(event.period)
+        elif type(event) is RunFinished:
+            finished = event
+        elif type(event) is Judged:
+            judged.append(event)
+        elif type(event) is RunError:
+            errors.append(event)
+
+    out = _header(started, finished, clock_periods)
+    if judged:
+        out.append("## Summary and scores")
+        for verdict in judged:
+            out += _verdict(verdict)
+    out.append("## Conversation")
+    for period, blocks in periods.items():
+        out.append(f"### {period}")
+        if blocks:
+            out.append("**Statements**")
+            out += blocks
+    if errors:
+        out.append("## Errors")
+        out.append("\n".join(_error(e) for e in errors))
+    return "\n\n".join(out) + "\n"
+
+
+def _claim(waiting: _Waiting, owner: str, path: tuple[str, ...]) -> list[str] | None:
+    """Take the closed debates of ``owner``'s council that lead up to its line in ``path``."""
+    entries = waiting[owner]
+    if len(entries) == 1 and entries[0][0] == path:
+        del waiting[owner]
+        return entries[0][1]
+    mine = [block for parent, debate in entries if parent == path for block in debate]
+    rest = [(parent, debate) for parent, debate in entries if parent != path]
+    if rest:
+        waiting[owner] = rest
+    else:
+        del waiting[owner]
+    return mine or None
+
+
+def _clean(text: str) -> str:
+    # Model text is kept as written, except that it must not close our <details> blocks.
+    return _CLOSE_DETAILS.sub(r"&lt;/\1&gt;", text)
+
+
+def _header(started: RunStarted, finished: RunFinished | None, period_names: list[str]) -> list[str]:
+    scenario: dict[str, Any] = started.scenario
+    agents = [a for a in scenario.get("agents") or [] if isinstance(a, dict)]
+    names = [str(a.get("name", "")) for a in agents]
+    councils = [str(a.get("name", "")) for a in agents if a.get("council")]
+    clock = scenario.get("clock")
+    step = clock.get("step", "year") if isinstance(clock, dict) else "year"
+    one, many = _UNITS.get(step, ("period", "periods"))
+    if not period_names:
+        span = "none"
+    elif len(period_names) == 1:
+        span = f"{period_names[0]} (1 {one})"
+    else:
+        span = f"{period_names[0]} to {period_names[-1]} ({len(period_names)} {many})"
+    status = f"{finished.status} ({finished.reason})" if finished is not None else "unfinished"
+    debates = f"with council debates ({', '.join(councils)})" if councils else "none"
+    bullets = [
+        f"- **Scenario:** {started.scenario_name}",
+        f"- **Organisations:** {', '.join(names) or 'none'}",
+        f"- **Periods:** {span}",
+        f"- **Model:** {started.model}",
+        f"- **Seed:** {started.seed}",
+        f"- **Councils:** {debates}",
+        f"- **Status:** {status}",
+    ]
+    title = scenario.get("title") or started.scenario_name
+    return [f"# {title}", "\n".join(bullets)]
+
+
+def _verdict(verdict: Judged) -> list[str]:
+    """The summary, the run's scores as a list, the per-organisation scores as one table
+    (a row per score, a column per organisation), and who judged."""
+    blocks = [_prose(verdict.summary) or "(no summary)"]
+    whole = [s for s in verdict.scores if s.subject is None]
+    if whole:
+        blocks.append("\n".join(f"- **{_md(s.name)}:** {_value(s)}" for s in whole))
+    apiece = [s for s in verdict.scores if s.subject is not None]
+    if apiece:
+        subjects = list(dict.fromkeys(s.subject for s in apiece if s.subject is not None))
+        rows: dict[str, dict[str, str]] = {}
+        for score in apiece:
+            rows.setdefault(score.name, {})[score.subject or ""] = _value(score)
+        table = [f"| Score | {' | '.join(map(_md, subjects))} |", "|---" * (len(subjects) + 1) + "|"]
+        table += [f"| {_md(name)} | {' | '.join(row.get(s, '—') for s in subjects)} |" for name, row in rows.items()]
+        blocks.append("\n".join(table))
+    blocks.append(f"*Judged by {_md(verdict.judge)}.*")
+    return blocks
+
+
+def _value(score: Score) -> str:
+    if score.value is None:
+        return "no announcement" if score.scale == "year" else "n/a"
+    number = _number(score.value)
+    return f"{number}/10" if score.scale == "1-10" else number
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def _md(text: str) -> str:
+    """Plain text in Markdown: special characters escaped, on one line (a table cell)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _prose(text: str) -> str:
+    # A model's summary, kept as written except that it can open no HTML and no heading.
+    text = text.strip().replace("<", "&lt;")
+    return "\n".join("\\" + line if line.lstrip().startswith("#") else line for line in text.splitlines())
+
+
+def _error(error: RunError) -> str:
+    where = error.actor or (" / ".join(error.conversation) if error.conversation else "")
+    place = f"{where}, seq {error.seq}" if where else f"seq {error.seq}"
+    return f"- {error.error_type}: {error.message} ({place})"
