@@ -36,7 +36,8 @@ def society(assistants: int = 10, users: int = 10, tasks: int = 2, concurrency: 
             where: str | None = None) -> dict[str, float]:
     """Generate the reduced AI Society dataset in a directory under ``where``; return the
     ratio and its context."""
-    from converse.camel._generate import generate, recipe_from_files
+    from converse.camel._generate import generate
+    from converse.camel._recipe import recipe_from_files
     from converse.camel._stats import DatasetStats
 
     with tempfile.TemporaryDirectory(dir=where) as tmp:

@@ -28,7 +28,8 @@ import anyio
 from actors import ActorSystem
 from converse import RunResult, Utterance, read_events, render_markdown, run_scenario
 from converse.engine._recorder import Recorder
-from converse.scenario._scenario import Scenario, scenario_data, scenario_from_dict
+from converse.scenario._load import scenario_data, scenario_from_dict
+from converse.scenario._scenario import Scenario
 
 LATENCY = 0.02
 ROOT = Path(__file__).resolve().parent.parent

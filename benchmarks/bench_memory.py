@@ -32,8 +32,9 @@ from pathlib import Path
 import anyio
 
 from converse import AnyEvent, LLMCall, PeriodStarted, read_events, run_scenario
-from converse.models._scheduler import Limits, Scheduler
-from converse.scenario._scenario import load_scenario
+from converse.models._limits import Limits
+from converse.models._scheduler import Scheduler
+from converse.scenario._load import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "five-orgs-long.toml"

@@ -11,8 +11,8 @@ agent of that role in that simulation, as autogen's own group chats do. Every tu
 (``asyncio.sleep(latency)`` and ``OfflineModel.answer``, the same text converse's offline
 model writes), publishes what it said and returns it.
 
-The prompts and memories are ``bench_peers.Workload`` and ``bench_peers.Memory``, the same
-as the sequential original's. Messages carry the depth of the chain of model calls they
+The prompts and memories are ``_peer_workload.Workload`` and ``_peer_workload.Memory``, the
+same as the sequential original's. Messages carry the depth of the chain of model calls they
 depend on, so a run reports its critical path as measured, not assumed.
 """
 
@@ -35,7 +35,7 @@ from autogen_core import (
     message_handler,
 )
 
-from benchmarks.bench_peers import Memory, Workload, strip_speaker
+from benchmarks._peer_workload import Memory, Workload, strip_speaker
 from converse import Hints, OfflineModel
 
 # -- messages ---------------------------------------------------------------------------------

@@ -14,11 +14,9 @@ from ._exceptions import ScenarioError as ScenarioError
 from ._exceptions import SweepError as SweepError
 from .engine._replay import ReplayError as ReplayError
 from .engine._resume import NothingToResume as NothingToResume
-from .engine._resume import resume_run as resume_run
 from .engine._run import ENGINE_VERSION as ENGINE_VERSION
 from .engine._run import RunResult as RunResult
 from .engine._run import default_scheduler as default_scheduler
-from .engine._run import run_scenario as run_scenario
 from .judge._judge import DEFAULT_METRICS as DEFAULT_METRICS
 from .judge._judge import verdict_type as verdict_type
 from .log._events import SCHEMA_VERSION as SCHEMA_VERSION
@@ -48,14 +46,14 @@ from .log._log import read_events as read_events
 from .models._admission import EndpointStatistics as EndpointStatistics
 from .models._cache import CachedModel as CachedModel
 from .models._cache import CacheStatistics as CacheStatistics
+from .models._limits import Limits as Limits
 from .models._model import CompletionRequest as CompletionRequest
 from .models._model import CompletionResponse as CompletionResponse
 from .models._model import Hints as Hints
 from .models._model import Model as Model
-from .models._model import open_model as open_model
+from .models._open import open_model as open_model
 from .models._scheduler import Attempt as Attempt
 from .models._scheduler import CallFailed as CallFailed
-from .models._scheduler import Limits as Limits
 from .models._scheduler import RetriesExhausted as RetriesExhausted
 from .models._scheduler import Scheduler as Scheduler
 from .models._scheduler import SchedulerStatistics as SchedulerStatistics
@@ -64,10 +62,12 @@ from .models._structured import StructuredAttempt as StructuredAttempt
 from .models._structured import StructuredOutputError as StructuredOutputError
 from .models._structured import complete_structured as complete_structured
 from .models.offline._model import OfflineModel as OfflineModel
+from .runner._run import resume_run as resume_run
+from .runner._run import run_scenario as run_scenario
+from .scenario._load import builtin_scenarios as builtin_scenarios
+from .scenario._load import load_scenario as load_scenario
 from .scenario._roleplay import RolePlay as RolePlay
 from .scenario._scenario import Scenario as Scenario
-from .scenario._scenario import builtin_scenarios as builtin_scenarios
-from .scenario._scenario import load_scenario as load_scenario
 from .sweeps._grid import PlannedRun as PlannedRun
 from .sweeps._grid import Sweep as Sweep
 from .sweeps._grid import plan_sweep as plan_sweep
@@ -80,8 +80,8 @@ from .sweeps._report import bootstrap_ci as bootstrap_ci
 from .sweeps._report import read_summary_csv as read_summary_csv
 from .sweeps._report import write_report as write_report
 from .sweeps._report import write_summary_csv as write_summary_csv
+from .sweeps._rows import SweepProgress as SweepProgress
 from .sweeps._sweep import SweepOutcome as SweepOutcome
-from .sweeps._sweep import SweepProgress as SweepProgress
 from .sweeps._sweep import run_sweep as run_sweep
 from .transcript._markdown import render_markdown as render_markdown
 

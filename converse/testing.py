@@ -15,7 +15,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
-from .engine._run import RunResult, run_scenario
+from .engine._run import RunResult
 from .log._events import AnyEvent, Event, Usage
 from .log._log import read_events
 from .models._model import (
@@ -29,6 +29,7 @@ from .models._scheduler import Scheduler
 from .models.offline._model import OfflineModel
 from .models.offline._testserver import Faults as Faults
 from .models.offline._testserver import ModelServer as ModelServer
+from .runner._run import run_scenario
 from .scenario._scenario import Scenario
 
 E = TypeVar("E", bound=Event)

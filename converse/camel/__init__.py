@@ -12,7 +12,7 @@ and the functions below turn any role-play's log into CAMEL's formats.
 
 from ..roleplay._critic import HumanCritic as HumanCritic
 from ..roleplay._moderator import is_pleasantry as is_pleasantry
-from ..roleplay._prompts import PROMPT_FIELDS as PROMPT_FIELDS
+from ..scenario._roleplay import PROMPT_FIELDS as PROMPT_FIELDS
 from ..transcript._camel import ChatUnfinished as ChatUnfinished
 from ..transcript._camel import NotARolePlay as NotARolePlay
 from ..transcript._camel import chat_record as chat_record
@@ -21,9 +21,9 @@ from ..transcript._camel import instruction_records as instruction_records
 from ..transcript._camel import parse_list as parse_list
 from ..transcript._roleplay import render_roleplay_markdown as render_roleplay_markdown
 from ._generate import DatasetOutcome as DatasetOutcome
-from ._generate import Recipe as Recipe
 from ._generate import generate as generate
-from ._generate import recipe_from_files as recipe_from_files
+from ._recipe import Recipe as Recipe
+from ._recipe import recipe_from_files as recipe_from_files
 from ._stats import DatasetStats as DatasetStats
 from ._stats import dataset_stats as dataset_stats
 

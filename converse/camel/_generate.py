@@ -27,63 +27,27 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 
-from .._exceptions import ConverseError, DatasetError
+from .._exceptions import DatasetError
 from ..engine._run import RunResult
 from ..log._events import Event, LLMCall
 from ..models._scheduler import Scheduler
-from ..scenario._scenario import Scenario, load_scenario
+from ..scenario._load import load_scenario
+from ..scenario._scenario import Scenario
 from ..sweeps._manifest import claim_directory
 from ..sweeps._many import Job, run_many
 from ..sweeps._sweep import read_run
-from ..transcript._camel import read_list_file
 from ._harvest import Harvest
 from ._metadata import Lists, make_lists
+from ._recipe import Recipe
 from ._stats import DatasetStats
 
-__all__ = ["DatasetOutcome", "GenerateProgress", "Recipe", "generate"]
+__all__ = ["DatasetOutcome", "GenerateProgress", "generate"]
 
 MANIFEST = "generate.json"
-
-
-class Recipe(msgspec.Struct, frozen=True, kw_only=True):
-    """What a dataset is: recorded in ``generate.json``; a directory holds one recipe.
-
-    Attributes:
-        scenario: the base role-play scenario (file or built-in name).
-        overrides: ``--set`` changes to it.
-        model: the model spec (None: the scenario's).
-        seed: chat ``k`` (0-based, in id order) runs with seed ``seed + k``.
-        assistant_roles: the roles given, or None to have the model list ``num_assistant_roles``.
-        user_roles: likewise.
-        tasks: tasks given for every pair, or None to have the model list ``tasks_per_pair``.
-    """
-
-    scenario: str
-    overrides: tuple[str, ...] = ()
-    model: str | None = None
-    seed: int = 0
-    assistant_roles: tuple[str, ...] | None = None
-    user_roles: tuple[str, ...] | None = None
-    tasks: tuple[str, ...] | None = None
-    num_assistant_roles: int = 50
-    num_user_roles: int = 50
-    tasks_per_pair: int = 10
-
-    def describe(self) -> str:
-        """A few words on what the dataset is, for errors."""
-        def count(given: tuple[str, ...] | None, asked: int, what: str) -> str:
-            return f"{len(given)} {what} given" if given is not None else f"{asked} {what} asked for"
-
-        return ", ".join((
-            count(self.assistant_roles, self.num_assistant_roles, "assistant roles"),
-            count(self.user_roles, self.num_user_roles, "user roles"),
-            count(self.tasks, self.tasks_per_pair, "tasks per pair"),
-            f"seed {self.seed}",
-        ))
 
 
 class DatasetOutcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -103,37 +67,6 @@ class GenerateProgress(Protocol):
     def start(self, total: int, done: int, failed: int) -> None: ...
     def ended(self, completed: bool, tokens: int, cost: float) -> None: ...
     def tokens(self, count: int) -> None: ...
-
-
-def recipe_from_files(
-    scenario: str,
-    *,
-    assistant_roles: str | os.PathLike[str] | int = 50,
-    user_roles: str | os.PathLike[str] | int = 50,
-    tasks: str | os.PathLike[str] | int = 10,
-    **settings: Any,
-) -> Recipe:
-    """A recipe whose lists are read from files (a path) or made by the model (a count).
-
-    Raises:
-        DatasetError: a file is missing, unreadable or empty; a count is below 1.
-    """
-    given: dict[str, Any] = {}
-    for key, value, count_key in (
-        ("assistant_roles", assistant_roles, "num_assistant_roles"),
-        ("user_roles", user_roles, "num_user_roles"),
-        ("tasks", tasks, "tasks_per_pair"),
-    ):
-        if isinstance(value, int):
-            if value < 1:
-                raise DatasetError(f"--{count_key.replace('_', '-')}", f"must be at least 1, not {value}")
-            given[count_key] = value
-        else:
-            try:
-                given[key] = tuple(read_list_file(value))
-            except ConverseError as exc:
-                raise DatasetError(f"--{key.replace('_', '-')}", str(exc)) from None
-    return Recipe(scenario=scenario, **given, **settings)
 
 
 def base_scenario(recipe: Recipe) -> Scenario:

@@ -9,9 +9,10 @@ from typing import Any
 import msgspec
 
 from .._exceptions import ConverseError
-from ..engine._run import ensure_transcript
+from .._files import write_atomic
 from ..log._events import RunFinished
 from ..log._log import read_events
+from ..runner._run import ensure_transcript
 from ..sweeps._sweep import read_run
 from ..transcript._camel import chat_record, finetune_record, instruction_records
 from ._stats import DatasetStats, RunTotals, dataset_stats, stats_json, stats_markdown
@@ -48,7 +49,7 @@ class Harvest:
         if completed:
             assert events is not None
             record = chat_record(events, chat)
-            write_whole(self.chats / f"{chat}.json", msgspec.json.encode(record) + b"\n")
+            write_atomic(self.chats / f"{chat}.json", msgspec.json.encode(record) + b"\n")
             finetune = finetune_record(events)
             if earlier:
                 ensure_transcript(directory)
@@ -95,12 +96,12 @@ class Harvest:
                 ended = read_run(self.out / "runs" / chat)
                 if ended is not None:
                     self.totals[chat] = totals_of(ended[0])
-        write_whole(self.out / "instructions.json", msgspec.json.format(msgspec.json.encode(pairs)))
-        write_whole(self.out / "finetune.jsonl", b"".join(line + b"\n" for line in lines))
+        write_atomic(self.out / "instructions.json", msgspec.json.format(msgspec.json.encode(pairs)))
+        write_atomic(self.out / "finetune.jsonl", b"".join(line + b"\n" for line in lines))
         failures = self.failed + self.failed_before
         stats = dataset_stats(chats, list(self.totals.values()), failures, pairs=len(pairs))
-        write_whole(self.out / "stats.json", stats_json(stats))
-        write_whole(self.out / "stats.md", stats_markdown(stats).encode())
+        write_atomic(self.out / "stats.json", stats_json(stats))
+        write_atomic(self.out / "stats.md", stats_markdown(stats).encode())
         return stats
 
     def _finetune_of(self, chat: str) -> dict[str, Any] | None:
@@ -108,13 +109,6 @@ class Harvest:
             return finetune_record(read_events(self.out / "runs" / chat / "events.jsonl"))
         except ConverseError:
             return None
-
-
-def write_whole(path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all (through a temporary file beside it)."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
 
 
 def totals_of(finished: RunFinished) -> RunTotals:

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import anyio
 import structlog
@@ -24,21 +23,14 @@ from ..engine._run import ENGINE_VERSION, default_scheduler
 from ..log._events import SCHEMA_VERSION, ChatMessage, LLMCall, RunFinished, RunStarted
 from ..log._log import LogWriter
 from ..models._cache import CachedModel
-from ..models._model import (
-    CompletionRequest,
-    CompletionResponse,
-    Hints,
-    Model,
-    estimate_prompt_tokens,
-    open_model,
-)
+from ..models._model import CompletionRequest, CompletionResponse, Hints, Model, estimate_prompt_tokens
+from ..models._open import open_model
 from ..models._scheduler import Scheduler
 from ..roleplay import _prompts
-from ..scenario._scenario import Scenario, scenario_to_dict
+from ..scenario._load import scenario_to_dict
+from ..scenario._scenario import Scenario
 from ..transcript._camel import parse_list, read_list_file, write_list_file
-
-if TYPE_CHECKING:
-    from ._generate import Recipe
+from ._recipe import Recipe
 
 log = structlog.get_logger("converse.camel")
 

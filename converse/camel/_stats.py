@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from ..transcript._camel import instruction_records
-from ..transcript._markdown import _md
+from ..transcript._text import md
 
 __all__ = [
     "DatasetStats",
@@ -171,7 +171,7 @@ def stats_markdown(stats: DatasetStats) -> str:
         rows = ["| Reason | Chats | Share |", "|---|---:|---:|"]
         for reason, count in stats.reasons.items():
             share = 100 * count / stats.conversations if stats.conversations else 0.0
-            rows.append(f"| {_md(reason) or '(none)'} | {count} | {share:.1f}% |")
+            rows.append(f"| {md(reason) or '(none)'} | {count} | {share:.1f}% |")
         out.append("\n".join(rows))
     else:
         out.append("No completed conversations.")

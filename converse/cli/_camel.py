@@ -13,12 +13,14 @@ from typing import TextIO
 import anyio
 
 from .._exceptions import DatasetError
-from ..camel._generate import DatasetOutcome, generate, recipe_from_files
+from ..camel._generate import DatasetOutcome, generate
+from ..camel._recipe import recipe_from_files
 from ..camel._stats import stats_markdown
-from ..engine._run import RunResult, run_scenario
+from ..engine._run import RunResult
 from ..log._events import ConversationEnded, CriticChoice, Event, TaskSpecified, Utterance
-from ..scenario._scenario import load_scenario
-from ._main import _finished, _limit_flags, _scheduler, one_line
+from ..runner._run import run_scenario
+from ..scenario._load import load_scenario
+from ._common import limit_flags, one_line, report_run, scheduler_from_flags
 
 DEFAULT_SCENARIO = "camel-trading-bot"
 
@@ -52,7 +54,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _common(play)
     play.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     play.add_argument("--out", type=Path, default=Path("runs"), help="directory for run directories (default runs/)")
-    _limit_flags(play, "--concurrency")
+    limit_flags(play, "--concurrency")
     play.add_argument("-q", "--quiet", action="store_true", help="print only the run directory")
     play.set_defaults(handler=_cmd_roleplay)
 
@@ -76,7 +78,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _common(gen)
     gen.add_argument("--seed", type=int, default=0, help="seed of the first chat; chat k gets seed+k (default 0)")
     gen.add_argument("--concurrency", type=int, default=64, help="chats at once, in all (default 64)")
-    _limit_flags(gen, "--calls", every=", for all chats together")
+    limit_flags(gen, "--calls", every=", for all chats together")
     gen.add_argument("--retry-failed", action="store_true", help="run again the chats that failed")
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     gen.set_defaults(handler=_cmd_generate)
@@ -125,13 +127,13 @@ def _cmd_roleplay(args: argparse.Namespace) -> int:
     result: RunResult = anyio.run(
         partial(
             run_scenario, args.scenario, model=args.model, base_url=args.base_url, seed=args.seed, out=args.out,
-            overrides=overrides, observer=observer, scheduler=_scheduler(args.rpm, args.tpm, args.calls, "--concurrency"),
-            cache=args.cache,
+            overrides=overrides, observer=observer, cache=args.cache,
+            scheduler=scheduler_from_flags(args.rpm, args.tpm, args.calls, "--concurrency"),
         )
     )
     if result.status == "completed" and not args.quiet:
         print(f"converse: the chat ended: {one_line(result.reason)}", file=sys.stderr)
-    return _finished(result)
+    return report_run(result)
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -149,8 +151,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     bar = None if args.quiet else SweepBar(sys.stderr, title="chats", unit="chats")
     making = partial(
         generate, recipe, args.out, concurrency=args.concurrency,
-        scheduler=_scheduler(args.rpm, args.tpm, args.calls, "--calls"), base_url=args.base_url, cache=args.cache,
-        retry_failed=args.retry_failed, progress=bar,
+        scheduler=scheduler_from_flags(args.rpm, args.tpm, args.calls, "--calls"), base_url=args.base_url,
+        cache=args.cache, retry_failed=args.retry_failed, progress=bar,
     )
     with bar if bar is not None else contextlib.nullcontext():
         try:

@@ -21,16 +21,19 @@ import anyio
 import structlog
 
 from .._exceptions import ConverseError, LogError, SweepError
-from ..engine._resume import NothingToResume, resume_run
-from ..engine._run import ENGINE_VERSION, RunResult, run_scenario
+from ..engine._resume import NothingToResume
+from ..engine._run import ENGINE_VERSION, RunResult
 from ..log._events import RunStarted
 from ..log._log import TornTailWarning, iter_events, read_events
-from ..models._scheduler import Limits, Scheduler
-from ..scenario._scenario import builtin_scenarios, load_scenario
+from ..runner._run import resume_run, run_scenario
+from ..scenario._load import builtin_scenarios, load_scenario
 from ..sweeps._grid import plan_sweep
 from ..sweeps._sweep import SweepOutcome, run_sweep
 from ..transcript._markdown import render_markdown
+from ._camel import add_parser as add_camel
+from ._common import limit_flags, one_line, report_run, scheduler_from_flags
 from ._printers import RunPrinter
+from ._view import add_parser as add_view
 
 USER_ERROR = 2
 
@@ -65,14 +68,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def one_line(text: str) -> str:
-    """``text`` with line breaks and other control characters escaped: an error message
-    quotes names from the user's files, and they may hold anything."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="converse", description="Simulate conversations between LLM agents, as actors."
@@ -96,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         help="override a scenario value, e.g. clock.end=2027 or agents[0].council.rounds=3",
     )
     run.add_argument("--cache", type=Path, help="answer repeated requests from this directory (and fill it)")
-    _limit_flags(run, "--concurrency")
+    limit_flags(run, "--concurrency")
     run.add_argument(
         "--replay-from", type=Path, metavar="EVENTS",
         help="answer every model call from this earlier log (no model is asked); the seed defaults to its run's",
@@ -113,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("run_dir", type=Path, help="the run directory (or its events.jsonl)")
     resume.add_argument("--model", help="model for what the log does not hold (default: the run's own)")
     resume.add_argument("--base-url", help="OpenAI-compatible server for openai: models")
-    _limit_flags(resume, "--concurrency")
+    limit_flags(resume, "--concurrency")
     resume.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     resume.set_defaults(handler=_cmd_resume)
 
@@ -139,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a scenario value in every run")
     sweep.add_argument("--cache", type=Path, help="answer repeated requests from this directory (and fill it)")
-    _limit_flags(sweep, "--calls", every=", for all runs together")
+    limit_flags(sweep, "--calls", every=", for all runs together")
     sweep.add_argument("--retry-failed", action="store_true", help="run again the runs that failed")
     sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(handler=_cmd_sweep)
@@ -172,18 +167,14 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("scenarios", help="list the built-in scenarios")
     listing.set_defaults(handler=_cmd_scenarios)
-    from ._camel import add_parser as add_camel  # it builds on this module's helpers
-
     add_camel(commands)
-    from ._view import add_parser as add_view
-
     add_view(commands)
     return parser
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     observer = None if args.quiet else RunPrinter(sys.stderr)
-    scheduler = _scheduler(args.rpm, args.tpm, args.calls, "--concurrency")
+    scheduler = scheduler_from_flags(args.rpm, args.tpm, args.calls, "--concurrency")
     seed = args.seed
     if args.replay_from is not None:
         if args.replay_from.is_dir():
@@ -205,7 +196,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             replay_from=args.replay_from,
         )
     )
-    return _finished(result)
+    return report_run(result)
 
 
 def _seed_of(events: Path) -> int:
@@ -219,7 +210,7 @@ def _seed_of(events: Path) -> int:
 
 def _cmd_resume(args: argparse.Namespace) -> int:
     observer = None if args.quiet else RunPrinter(sys.stderr)
-    scheduler = _scheduler(args.rpm, args.tpm, args.calls, "--concurrency")
+    scheduler = scheduler_from_flags(args.rpm, args.tpm, args.calls, "--concurrency")
     try:
         result: RunResult = anyio.run(
             partial(
@@ -231,35 +222,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
         print(f"converse: {done}", file=sys.stderr)
         print(done.directory)
         return 0 if done.finished.status == "completed" else 1
-    return _finished(result)
-
-
-def _finished(result: RunResult) -> int:
-    """Say how a run ended; print its directory last on stdout."""
-    if result.status != "completed":
-        print(f"converse: run {result.run} ended {result.status}: {one_line(result.reason)}", file=sys.stderr)
-    print(result.directory)
-    return 0 if result.status == "completed" else 1
-
-
-def _limit_flags(parser: argparse.ArgumentParser, calls: str, every: str = "") -> None:
-    """The scheduler's flags: request and token budgets, and calls in flight (``calls``)."""
-    parser.add_argument("--rpm", type=float, help=f"requests per minute allowed to the model's server{every}")
-    parser.add_argument("--tpm", type=float, help=f"tokens per minute allowed to the model's server{every}")
-    parser.add_argument(
-        calls, dest="calls", type=int, help=f"model calls in flight at once{every} (default 64; offline: no limit)"
-    )
-
-
-def _scheduler(rpm: float | None, tpm: float | None, calls: int | None, flag: str) -> Scheduler | None:
-    """A scheduler with the limits given on the command line, or None for the default one."""
-    if rpm is None and tpm is None and calls is None:
-        return None
-    try:
-        limits = Limits(rpm=rpm, tpm=tpm, max_concurrency=calls or Limits().max_concurrency, timeout=None)
-    except ValueError as exc:
-        raise SweepError(f"--rpm/--tpm/{flag}", str(exc)) from None
-    return Scheduler(limits)
+    return report_run(result)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -268,7 +231,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     sweep, _, runs = plan_sweep(
         args.scenario, args.grid, repeats=args.repeats, seed=args.seed, model=args.model, overrides=args.overrides
     )
-    scheduler = _scheduler(args.rpm, args.tpm, args.calls, "--calls")
+    scheduler = scheduler_from_flags(args.rpm, args.tpm, args.calls, "--calls")
     from ._progress import SweepBar  # rich: imported only by the command that draws with it
 
     bar = None if args.quiet else SweepBar(sys.stderr, title=sweep.scenario_name)

@@ -17,7 +17,6 @@ from actors import Actor, ActorRef, Escalate
 from ..engine._calling import PromptChain, call_and_record
 from ..engine._context import RunContext
 from ..engine._memory import AgentMemory
-from ..engine._moderator import CouncilModerator
 from ..engine._protocol import Convene, Deliberate, Deliberated, Opening, Path, Pending, Said, TurnToken
 from ..log._events import ChatMessage
 from ..models._model import CompletionRequest, Hints, estimate_prompt_tokens
@@ -25,6 +24,7 @@ from ..scenario._clock import period_label, periods
 from ..scenario._memory_prompts import BRIEFING_RECORD, briefing_request, notes_request
 from ..scenario._scenario import Agent, Council, Scenario
 from ..scenario._templates import fill
+from ._moderators import CouncilModerator
 
 NO_NEW = "(Nothing new has been said since your last turn.)"
 SPEAKS_FIRST = "(Nobody has spoken yet in this session: you open the debate.)"

@@ -1,17 +1,38 @@
-"""One model call of an agent, made and recorded: the request goes to the replay book or
-the scheduler, and the exact prompt, answer, usage and latency go to the log as an
-``LLMCall`` (sharing the prefix it has in common with the agent's previous prompt)."""
+"""One model call, made and recorded. The answer comes from the run's log when it holds one
+(replay, resume), else from the model through the scheduler, each failed attempt logged as an
+``LLMAttempt``; then the exact prompt, answer, usage, latency and the attempt that won go to
+the log as an ``LLMCall`` (sharing the prefix it has in common with the actor's previous prompt).
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
-from ..log._events import ChatMessage, LLMCall, SharedPrefix
-from ..models._model import CompletionRequest, CompletionResponse, Model
+from ..log._events import ChatMessage, LLMAttempt, LLMCall, SharedPrefix
+from ..models._model import CompletionRequest, CompletionResponse, Model, endpoint_of
+from ..models._scheduler import Attempt
 from ._context import RunContext
 
-__all__ = ["PromptChain", "call_and_record", "shared_prefix"]
+__all__ = ["Answer", "PromptChain", "ask_model", "attempt_logger", "call_and_record", "from_log", "shared_prefix"]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer had before it is recorded: a model's (with the attempt that won and how long
+    it took) or a person's.
+
+    Attributes:
+        response: the answer.
+        attempt: the attempt that gave it (1 when nothing was retried).
+        latency: seconds it took; ``None`` has ``call_and_record`` time it itself.
+    """
+
+    response: CompletionResponse
+    attempt: int = 1
+    latency: float | None = None
 
 
 @dataclass(slots=True)
@@ -23,6 +44,72 @@ class PromptChain:
     messages: list[ChatMessage] = field(default_factory=list)
 
 
+def from_log(ctx: RunContext, request: CompletionRequest) -> CompletionResponse | None:
+    """The answer the run's log recorded for ``request`` (replaying or resuming), or ``None``
+    (not replaying, or the log holds none). Several requests of one turn are taken in order."""
+    return ctx.replay.take(request) if ctx.replay is not None else None
+
+
+async def ask_model(
+    ctx: RunContext,
+    request: CompletionRequest,
+    *,
+    conversation: tuple[str, ...],
+    estimate: int,
+    model: Model | None = None,
+) -> Answer:
+    """Ask ``model`` (the run's by default) through the scheduler, never the log.
+
+    Each failed attempt is logged as an ``LLMAttempt``; the answer comes with the attempt
+    that won and the time it took, retries included.
+    """
+    model = model or ctx.model
+    started = time.perf_counter()
+    won = 1
+    log_failure = attempt_logger(ctx, conversation, request.hints.speaker)
+
+    async def on_attempt(attempt: Attempt) -> None:
+        nonlocal won
+        won = attempt.attempt
+        await log_failure(attempt)
+
+    response = await ctx.scheduler.call(
+        ctx.endpoint if model is ctx.model else endpoint_of(model),
+        ctx.run,
+        estimate,
+        partial(model.complete, request),
+        tokens_used=CompletionResponse.tokens_used,
+        on_attempt=on_attempt,
+    )
+    return Answer(response, won, time.perf_counter() - started)
+
+
+def attempt_logger(
+    ctx: RunContext, conversation: tuple[str, ...], actor: str
+) -> Callable[[Attempt], Awaitable[None]]:
+    """A scheduler ``on_attempt`` that logs each failed attempt as an ``LLMAttempt``."""
+
+    async def on_attempt(attempt: Attempt) -> None:
+        if not attempt.ok:
+            await ctx.emit(
+                LLMAttempt(
+                    run=ctx.run,
+                    conversation=conversation,
+                    actor=actor,
+                    attempt=attempt.attempt,
+                    error_type=attempt.error_type or "error",
+                    error=attempt.error or "",
+                    status=attempt.status,
+                    retry_after=attempt.retry_after,
+                    next_delay=attempt.next_delay,
+                    queued=round(attempt.queued, 6),
+                    latency=round(attempt.latency, 6),
+                )
+            )
+
+    return on_attempt
+
+
 async def call_and_record(
     ctx: RunContext,
     request: CompletionRequest,
@@ -32,35 +119,25 @@ async def call_and_record(
     purpose: str,
     estimate: int,
     chain: PromptChain,
-    answered: CompletionResponse | None = None,
+    answered: Answer | None = None,
     model: Model | None = None,
-    latency: float | None = None,
-    attempt: int | None = None,
 ) -> CompletionResponse:
     """Answer ``request`` and log it as ``actor``'s call for ``purpose``.
 
     Args:
-        answered: an answer already had: taken from the replay book (``ctx.take_recorded``)
-            or given by a person; without one the replay book is asked first, then the model.
-        model: a model other than the run's (a critic's, say): asked directly, never
-            served from the replay book unless ``answered`` is given.
-        latency: how long a live ``answered`` took (recorded as the call's latency).
-        attempt: which attempt gave a live ``answered``.
+        answered: an answer already had (several asked at once, or a person's); without
+            one the log is asked first (``from_log``), then the model (``ask_model``).
+        model: a model other than the run's (a critic's, say).
     """
     started = time.perf_counter()
-    attempts = [1]
-    response = answered
-    if response is None:
-        if model is None:
-            response = await ctx.complete(request, conversation=conversation, estimate=estimate, attempts=attempts)
+    if answered is None:
+        response = from_log(ctx, request)
+        if response is None:
+            answered = await ask_model(ctx, request, conversation=conversation, estimate=estimate, model=model)
         else:
-            response = ctx.take_recorded(request) or await ctx.call_model(
-                request, conversation=conversation, estimate=estimate, attempts=attempts, model=model
-            )
-    if latency is None:
-        latency = time.perf_counter() - started
-    if attempt is not None:
-        attempts[0] = attempt
+            answered = Answer(response)
+    response = answered.response
+    latency = time.perf_counter() - started if answered.latency is None else answered.latency
     logged = response.recorded
     call = logged.call if logged is not None else ctx.next_call()
     messages = request.messages
@@ -79,7 +156,7 @@ async def call_and_record(
             usage=response.usage,
             latency=logged.latency if logged is not None else round(latency, 6),
             shared=SharedPrefix(call=chain.call, count=shared) if shared else None,
-            attempt=logged.attempt if logged is not None else attempts[0],
+            attempt=logged.attempt if logged is not None else answered.attempt,
         )
     )
     chain.call, chain.messages = call, messages

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 
 import anyio
 
 from actors import ActorRef, ActorSystem
 
-from ..log._events import Event, LLMAttempt, LLMCall, RunStatus, Utterance
-from ..models._model import CompletionRequest, CompletionResponse, Model, endpoint_of
-from ..models._scheduler import Attempt, Scheduler
+from ..log._events import Event, LLMCall, RunStatus, Utterance
+from ..models._model import Model, endpoint_of
+from ..models._scheduler import Scheduler
 from ..scenario._scenario import Scenario
 from ._ledger import Ledger
 from ._protocol import FLUSH
@@ -103,69 +102,6 @@ class RunContext:
             over = self.ledger.over(self.scenario.budget)
             if over is not None:
                 self.finish("budget_exhausted", over)
-
-    async def complete(
-        self, request: CompletionRequest, *, conversation: tuple[str, ...], estimate: int, attempts: list[int]
-    ) -> CompletionResponse:
-        """Answer an agent's request: from the replay book when it holds the answer, else
-        from the model through the scheduler (``attempts[0]`` ends as the attempt that won)."""
-        if self.replay is not None:
-            recorded = self.replay.take(request)
-            if recorded is not None:
-                return recorded
-        return await self.call_model(request, conversation=conversation, estimate=estimate, attempts=attempts)
-
-    def take_recorded(self, request: CompletionRequest) -> CompletionResponse | None:
-        """The recorded answer to ``request`` when replaying (``None`` otherwise, or when the
-        log holds none): for turns that ask several requests at once, taken in order first."""
-        return self.replay.take(request) if self.replay is not None else None
-
-    async def call_model(
-        self,
-        request: CompletionRequest,
-        *,
-        conversation: tuple[str, ...],
-        estimate: int,
-        attempts: list[int],
-        model: Model | None = None,
-    ) -> CompletionResponse:
-        """Ask ``model`` (the run's by default) through the scheduler, never the replay book."""
-        model = model or self.model
-        return await self.scheduler.call(
-            self.endpoint if model is self.model else endpoint_of(model),
-            self.run,
-            estimate,
-            partial(model.complete, request),
-            tokens_used=CompletionResponse.tokens_used,
-            on_attempt=self.attempt_reporter(conversation, request.hints.speaker, attempts),
-        )
-
-    def attempt_reporter(
-        self, conversation: tuple[str, ...], actor: str, attempts: list[int] | None = None
-    ) -> Callable[[Attempt], Awaitable[None]]:
-        """A scheduler ``on_attempt`` that logs each failed attempt as an ``LLMAttempt``."""
-
-        async def on_attempt(attempt: Attempt) -> None:
-            if attempts is not None:
-                attempts[0] = attempt.attempt
-            if not attempt.ok:
-                await self.emit(
-                    LLMAttempt(
-                        run=self.run,
-                        conversation=conversation,
-                        actor=actor,
-                        attempt=attempt.attempt,
-                        error_type=attempt.error_type or "error",
-                        error=attempt.error or "",
-                        status=attempt.status,
-                        retry_after=attempt.retry_after,
-                        next_delay=attempt.next_delay,
-                        queued=round(attempt.queued, 6),
-                        latency=round(attempt.latency, 6),
-                    )
-                )
-
-        return on_attempt
 
     def finish(self, status: RunStatus, reason: str) -> None:
         """End the run (the first call wins)."""

@@ -18,26 +18,16 @@ from __future__ import annotations
 import os
 import warnings
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import anyio
-
-from actors import ActorSystem
-
 from .._exceptions import ConverseError, LogError
-from ..judge._judge import RunJudge
 from ..log._events import AnyEvent, Event, Ledger, RunError, RunFinished, RunStarted
 from ..log._log import TornTailWarning, last_good_offset, read_events
-from ..models._model import Model, open_model
-from ..models._scheduler import Scheduler
-from ..scenario._scenario import scenario_from_dict
 from ._recorder import identity
 from ._replay import ReplayBook
-from ._run import RunResult, _run, ensure_transcript
 
-__all__ = ["Resumption", "resume_run"]
+__all__ = ["NothingToResume", "Resumption", "read_resumption"]
 
 _RESUMABLE = ("cancelled", "failed")
 
@@ -106,7 +96,6 @@ def _without_ending(directory: Path, events: list[AnyEvent]) -> list[AnyEvent]:
     if type(last) is not RunFinished:
         return events
     if last.status not in _RESUMABLE:
-        ensure_transcript(directory)
         raise NothingToResume(directory, last)
     end = len(events) - 1
     while end > 1 and (type(events[end - 1]) is Ledger or _fatal(events[end - 1])):
@@ -131,69 +120,3 @@ def _truncate(path: Path, size: int) -> None:
     with path.open("r+b") as f:
         f.truncate(size)
         os.fsync(f.fileno())
-
-
-async def resume_run(
-    run_dir: str | os.PathLike[str],
-    *,
-    model: str | Model | None = None,
-    system: ActorSystem | None = None,
-    scheduler: Scheduler | None = None,
-    base_url: str | None = None,
-    observer: Callable[[Event], None] | None = None,
-) -> RunResult:
-    """Continue an interrupted run from its log, re-using every model answer it recorded.
-
-    Args:
-        run_dir: the run directory (or its ``events.jsonl``).
-        model: the model that answers what the log does not hold; by default the one the
-            run started with.
-        system: an ``ActorSystem`` to run in; by default one is opened for the run.
-        scheduler: the scheduler of the live calls; by default the process's.
-        base_url: the OpenAI-compatible server for ``openai:`` models.
-        observer: called with every event as it is emitted (re-created ones included).
-
-    Returns:
-        The run's ``RunResult``, as if it had never been interrupted.
-
-    Raises:
-        LogError: no log, or not a log a run can resume from.
-        NothingToResume: the run already completed (or ran out of budget).
-        ScenarioError: the scenario recorded in the log no longer loads.
-    """
-    if system is None:
-        async with ActorSystem(name="converse") as own:
-            return await resume_run(
-                run_dir, model=model, system=own, scheduler=scheduler, base_url=base_url, observer=observer
-            )
-    resumption = read_resumption(run_dir)
-    started = resumption.started
-    scenario = scenario_from_dict(started.scenario, f"{resumption.directory}/events.jsonl (run_started)")
-    judge = RunJudge.prepare(scenario, started.source)
-    opened = not isinstance(model, Model)
-    if not isinstance(model, Model):
-        model = open_model(model or started.model, seed=started.seed, base_url=base_url or scenario.model.base_url)
-    try:
-        if judge is not None:
-            judge.open(seed=started.seed, base_url=base_url or scenario.model.base_url)
-        return await _run(
-            scenario,
-            started.source,
-            model,
-            started.seed,
-            resumption.directory.parent,
-            started.overrides,
-            system,
-            scheduler,
-            observer,
-            resumption.directory.name,
-            judge=judge,
-            resume=resumption,
-        )
-    finally:
-        with anyio.CancelScope(shield=True):
-            close = getattr(model, "aclose", None)
-            if opened and close is not None:
-                await close()
-            if judge is not None:
-                await judge.aclose()

@@ -1,11 +1,13 @@
-"""Running one simulation: spawn its actors, record it, render its transcript."""
+"""A run's machinery: its directory, its actors' root, its recorder and log, its ledger and its
+end. The engine is handed the kind of conversation it runs (the actor at the top of it, the
+transcript renderer) and what follows it (the judge); it imports none of them."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,25 +15,23 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import msgspec
 
-from actors import Actor, ActorRef, ActorSystem, ChildFailedError, Escalate, Stop
+from actors import Actor, ActorRef, ActorSystem, ChildFailedError, Stop
 
-from ..councils._agent import AgentActor, Role
-from ..judge._judge import RunJudge
+from .._files import write_atomic
 from ..log._events import SCHEMA_VERSION, Event, Ledger, RunError, RunFinished, RunStarted, RunStatus
 from ..log._log import read_events
-from ..models._cache import CachedModel
-from ..models._model import Model, open_model
-from ..models._scheduler import Limits, Scheduler
+from ..models._limits import Limits
+from ..models._model import Model
+from ..models._scheduler import Scheduler
 from ..models._windows import context_window
-from ..scenario._scenario import Scenario, load_scenario, scenario_to_dict
-from ..transcript._markdown import render_markdown
+from ..scenario._load import scenario_to_dict
+from ..scenario._scenario import Scenario
 from ._context import RunContext
 from ._ledger import Ledger as RunLedger
 from ._ledger import price_for
-from ._moderator import TopModerator
 from ._protocol import Begin
 from ._recorder import Recorder
-from ._replay import ReplayBook, ReplayOnlyModel
+from ._replay import ReplayBook
 
 if TYPE_CHECKING:
     from ._resume import Resumption
@@ -97,32 +97,15 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class RunRoot(Actor):
-    """Parent of every actor of one run; a failure anywhere below it ends the run."""
+    """Parent of every actor of one run; a failure anywhere below it ends the run.
+
+    A kind of run subclasses it: ``on_start`` spawns the run's agents and its top moderator
+    (``self.moderator``), which ``Begin`` is passed on to.
+    """
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.moderator: ActorRef | None = None
-
-    async def on_start(self) -> None:
-        ctx = self.ctx
-        scenario = ctx.scenario
-        names = [a.name for a in scenario.agents]
-        deliberators = []
-        for spec in scenario.agents:
-            role = Role(
-                path=("top",),
-                organisation=spec.name,
-                organisation_description=spec.description,
-                colleagues=", ".join(n for n in names if n != spec.name),
-                council=None,
-            )
-            ref = await self.spawn(partial(AgentActor, ctx, spec, role), supervision=Escalate())
-            ctx.agent_names[ref.name] = spec.name
-            if spec.council is not None:
-                deliberators.append(ref)
-        self.moderator = await self.spawn(
-            partial(TopModerator, ctx, names, deliberators), supervision=Escalate()
-        )
 
     async def receive(self, message: object) -> None:
         if isinstance(message, Begin):
@@ -142,6 +125,22 @@ class RunRoot(Actor):
         ctx.finish("failed", reason)
 
 
+@dataclass(frozen=True, slots=True)
+class RunKind:
+    """What the engine is handed about the conversation a run holds.
+
+    Attributes:
+        root: makes the actor at the top of the run's tree (a ``RunRoot``) from its context.
+        render: the transcript (Markdown) of a run from its events.
+        keep_events: keep every event in memory as it is emitted, so the transcript is
+            rendered from them rather than read back from the log.
+    """
+
+    root: Callable[[RunContext], RunRoot]
+    render: Callable[[Sequence[Any]], str]
+    keep_events: bool = False
+
+
 def new_run_directory(out: Path, scenario: Scenario, seed: int) -> tuple[str, Path]:
     """Create ``out/<scenario>-seed<seed>[-N]`` and return its id and path (never reuses one)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -157,99 +156,8 @@ def new_run_directory(out: Path, scenario: Scenario, seed: int) -> tuple[str, Pa
     raise FileExistsError(f"{out}: too many runs named {base}")
 
 
-async def run_scenario(
-    scenario: Scenario | str | os.PathLike[str],
-    *,
-    model: str | Model | None = None,
-    seed: int = 0,
-    out: str | os.PathLike[str] = "runs",
-    overrides: list[str] | tuple[str, ...] = (),
-    system: ActorSystem | None = None,
-    scheduler: Scheduler | None = None,
-    base_url: str | None = None,
-    cache: str | os.PathLike[str] | None = None,
-    observer: Callable[[Event], None] | None = None,
-    run_id: str | None = None,
-    replay_from: str | os.PathLike[str] | None = None,
-) -> RunResult:
-    """Run one simulation to the end and write its log and transcript.
-
-    Args:
-        scenario: a ``Scenario``, a scenario file, or the name of a built-in scenario.
-        model: a model spec (``offline``, ``offline?latency=0.05``) or a ``Model``; by
-            default the scenario's ``model.spec``.
-        seed: the seed; the same scenario, seed and model give the same run.
-        out: the directory that receives the run directory.
-        overrides: ``key.path=value`` changes to the scenario file (``--set``).
-        system: an ``ActorSystem`` to run in (many runs can share one); by default the
-            run opens its own.
-        scheduler: the scheduler every model call goes through; by default the process's
-            own (``default_scheduler()``), shared by every run in the process.
-        base_url: the OpenAI-compatible server for ``openai:`` models.
-        cache: a directory of cached answers: a request made before (same model, messages
-            and parameters) is answered from it instead of the model.
-        observer: called with every event as it is emitted (for progress displays).
-        run_id: the run directory's name under ``out`` (it must not exist yet); by default
-            ``<scenario>-seed<seed>``, numbered when taken.
-        replay_from: an earlier run's ``events.jsonl``: every model answer comes from it,
-            no model is asked (re-execution without model calls); a request it does not
-            hold ends the run ``failed``, naming the speaker and the call.
-
-    Returns:
-        The run's ``RunResult``; a run that failed returns with status ``failed``.
-
-    Raises:
-        ScenarioError: the scenario is invalid, or its ``judge.function`` cannot be imported.
-        ModelSpecError: the model spec (or the judge's) is invalid.
-    """
-    if system is None:
-        async with ActorSystem(name="converse") as own:
-            return await run_scenario(
-                scenario,
-                model=model,
-                seed=seed,
-                out=out,
-                overrides=overrides,
-                system=own,
-                scheduler=scheduler,
-                base_url=base_url,
-                cache=cache,
-                observer=observer,
-                run_id=run_id,
-                replay_from=replay_from,
-            )
-    if isinstance(scenario, Scenario):
-        source = "<api>"
-    else:
-        source = str(scenario)
-        scenario = load_scenario(scenario, list(overrides))
-    judge = RunJudge.prepare(scenario, source)  # a bad judge.function fails here, before any call
-    replay = None
-    if replay_from is not None:
-        replay = ReplayBook(read_events(replay_from), source=str(replay_from), strict=True)
-        model = ReplayOnlyModel(str(replay_from))
-    opened = isinstance(model, str) or model is None
-    if isinstance(model, str) or model is None:
-        model = open_model(model or scenario.model.spec, seed=seed, base_url=base_url or scenario.model.base_url)
-    if cache is not None:
-        model = CachedModel(model, Path(cache))
-    try:
-        if judge is not None:
-            judge.open(seed=seed, base_url=base_url or scenario.model.base_url)
-        return await _run(
-            scenario, source, model, seed, Path(out), overrides, system, scheduler, observer, run_id,
-            judge=judge, replay=replay,
-        )
-    finally:
-        close = getattr(model, "aclose", None)
-        with anyio.CancelScope(shield=True):
-            if opened and close is not None:
-                await close()
-            if judge is not None:
-                await judge.aclose()
-
-
-async def _run(
+async def execute(
+    kind: RunKind,
     scenario: Scenario,
     source: str,
     model: Model,
@@ -261,10 +169,16 @@ async def _run(
     observer: Callable[[Event], None] | None,
     run_id: str | None,
     *,
-    judge: RunJudge | None = None,
+    judge: Callable[[RunContext], Awaitable[None]] | None = None,
+    keep_events: bool = False,
     resume: Resumption | None = None,
     replay: ReplayBook | None = None,
 ) -> RunResult:
+    """Run one conversation of ``kind`` to its end: its actors, its log, its judge, its transcript.
+
+    ``judge`` is awaited after a completed conversation (its calls go into the ledger);
+    ``keep_events`` keeps every event in memory for it (on top of ``kind.keep_events``).
+    """
     if resume is not None:
         run, directory = resume.started.run, resume.directory
     elif run_id is None:
@@ -282,8 +196,7 @@ async def _run(
         observer=observer,
         ledger=RunLedger(price_for(scenario.prices, model.spec)),
         replay=resume.book if resume is not None else replay,
-        # A Python judge reads every event; a role-play's few are rendered from memory.
-        keep_all=(judge is not None and judge.function is not None) or scenario.roleplay is not None,
+        keep_all=keep_events or kind.keep_events,
     )
     # The window is the first run's, even when its answers are replayed or another model
     # finishes it: every prompt is then the one recorded.
@@ -303,16 +216,11 @@ async def _run(
         await _started(ctx, source, overrides)
     root: ActorRef | None = None
     try:
-        root_type: type[RunRoot] = RunRoot
-        if scenario.roleplay is not None:
-            from ..roleplay._session import RolePlayRoot  # it builds on this module
-
-            root_type = RolePlayRoot
-        root = await system.spawn(partial(root_type, ctx), supervision=Stop())
+        root = await system.spawn(partial(kind.root, ctx), supervision=Stop())
         await root.tell(Begin())
         await ctx.done.wait()
         if judge is not None:
-            await judge.judge(ctx)  # only a completed run is judged; the call is in the ledger
+            await judge(ctx)  # only a completed run is judged; the call is in the ledger
     except BaseException:
         ctx.finish("cancelled", "interrupted")
         raise
@@ -351,7 +259,7 @@ async def _run(
             # resumed run's log also holds what only the first attempt emitted.
             fresh = ctx.keep_all and resume is None and recorder_wrote_all(ctx)
             logged: Sequence[Any] = ctx.events if fresh else read_events(events_path)
-            write_transcript(directory, logged)
+            write_transcript(directory, logged, kind.render)
     return RunResult.of(finished, directory=directory, events=events_path, transcript=transcript)
 
 
@@ -380,17 +288,6 @@ def recorder_wrote_all(ctx: RunContext) -> bool:
     return all(e.seq == i for i, e in enumerate(events))
 
 
-def ensure_transcript(directory: Path) -> Path:
-    """The run's ``transcript.md``, rendered from its log if it is missing (a crash can come
-    after the log's last line and before the transcript)."""
-    transcript = directory / "transcript.md"
-    if not transcript.exists():
-        write_transcript(directory, read_events(directory / "events.jsonl"))
-    return transcript
-
-
-def write_transcript(directory: Path, events: Sequence[Any]) -> None:
+def write_transcript(directory: Path, events: Sequence[Any], render: Callable[[Sequence[Any]], str]) -> None:
     """Render ``events`` to ``directory/transcript.md``, whole or not at all."""
-    temporary = directory / ".transcript.md.tmp"
-    temporary.write_text(render_markdown(events), encoding="utf-8")
-    temporary.replace(directory / "transcript.md")
+    write_atomic(directory / "transcript.md", render(events))

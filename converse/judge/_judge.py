@@ -25,6 +25,7 @@ from typing import Any
 import msgspec
 
 from .._exceptions import ScenarioError
+from ..engine._calling import attempt_logger
 from ..engine._context import RunContext
 from ..engine._replay import ReplayBook
 from ..log._events import ChatMessage, Event, Judged, LLMCall, RunError, Utterance
@@ -35,8 +36,8 @@ from ..models._model import (
     Model,
     endpoint_of,
     estimate_prompt_tokens,
-    open_model,
 )
+from ..models._open import open_model
 from ..models._scheduler import Attempt, CallFailed
 from ..models._structured import StructuredOutputError, complete_structured
 from ..models._windows import context_window
@@ -290,7 +291,7 @@ class RunJudge:
             return None, model.spec
         capture = _Capture(model, ctx.replay)
         since = [time.perf_counter()]
-        report_failure = ctx.attempt_reporter(CONVERSATION, ACTOR)
+        report_failure = attempt_logger(ctx, CONVERSATION, ACTOR)
 
         async def on_attempt(attempt: Attempt) -> None:
             if not attempt.ok:

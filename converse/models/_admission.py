@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING
 
 import anyio
 import msgspec
 
-if TYPE_CHECKING:
-    from ._scheduler import Limits
+from ._limits import Limits
 
 # Requests reach the server a moment after we count them, and not all after the same
 # moment: counting over a slightly longer window keeps our window inside the server's.

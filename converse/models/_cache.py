@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import structlog
 
+from .._files import write_atomic
 from ..log._events import ChatMessage
 from ._model import CompletionRequest, CompletionResponse, Hints, Model, endpoint_of
 
@@ -165,23 +165,12 @@ class CachedModel:
 
     def _store(self, key: str, path: Path, response: CompletionResponse) -> None:
         data = _entry_encoder.encode(_Entry(key=key, response=response))
-        temporary: str | None = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # A unique name in the same directory: ``os.replace`` is then atomic, and two
-            # writers (tasks or processes) of one key never share a temporary file.
-            fd, temporary = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".tmp", dir=path.parent)
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-            os.replace(temporary, path)
-            temporary = None
+            write_atomic(path, data)  # two writers of one key (tasks or processes) never collide
         except OSError as exc:
             _log.warning("model cache entry not written", path=str(path), error=str(exc))
         else:
             self._writes += 1
-        finally:
-            if temporary is not None:
-                Path(temporary).unlink(missing_ok=True)
 
     def statistics(self) -> CacheStatistics:
         """Hits, misses and writes so far."""

@@ -3,7 +3,8 @@
 The engine builds a ``CompletionRequest`` (the exact messages and parameters a provider
 would get, plus ``hints`` that never leave the process: what kind of answer the engine
 expects, from whom, for which period) and a ``Model`` answers it. Implementations sit side
-by side: ``offline`` (built in, deterministic) here, the openai SDK and replay later.
+by side: ``offline`` (built in, deterministic), the openai SDK, replay and the cache;
+``open_model`` (``converse.models._open``) makes one from a spec.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any, Literal, Protocol, runtime_checkable
-from urllib.parse import parse_qsl
 
 import msgspec
 
-from .._exceptions import ModelSpecError
 from ..log._events import ChatMessage, LLMCall, Usage
 
 _CONTENT = attrgetter("content")
@@ -114,72 +113,3 @@ def endpoint_of(model: Model) -> str:
     """What the scheduler keys limits by: the model's ``endpoint`` (server and name), if it
     has one, else its spec without options (``offline``)."""
     return str(getattr(model, "endpoint", model.spec.partition("?")[0]))
-
-
-def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
-    """Split ``kind:name?key=value&...`` into its parts; ``offline?latency=0.05`` has no name."""
-    head, _, query = spec.partition("?")
-    kind, _, name = head.partition(":")
-    if not kind:
-        raise ModelSpecError(spec, "empty model spec")
-    try:
-        options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
-    except ValueError:
-        raise ModelSpecError(spec, f"bad options {query!r}: use key=value&key=value") from None
-    return kind, name, options
-
-
-def open_model(spec: str, *, seed: int = 0, base_url: str | None = None) -> Model:
-    """The model a spec names: ``offline[?latency=S]`` or ``openai:NAME[?stream=1&timeout=S]``.
-
-    Args:
-        spec: the model spec.
-        seed: the offline model's seed.
-        base_url: the OpenAI-compatible server for ``openai:`` (default ``OPENAI_BASE_URL``,
-            then OpenAI's own).
-
-    Raises:
-        ModelSpecError: unknown kind or bad options.
-    """
-    kind, name, options = parse_spec(spec)
-    if kind == "openai":
-        from ._openai import OpenAIModel
-
-        if not name:
-            raise ModelSpecError(spec, "name the model: openai:gpt-4o, openai:llama3.1, ...")
-        unknown = set(options) - {"stream", "timeout"}
-        if unknown:
-            raise ModelSpecError(spec, f"unknown option(s) {', '.join(sorted(unknown))}; openai takes stream, timeout")
-        stream = options.get("stream", "0").lower()
-        if stream not in ("0", "1", "true", "false"):
-            raise ModelSpecError(spec, f"stream must be 1 or 0, not {stream!r}")
-        return OpenAIModel(
-            name,
-            spec=spec,
-            base_url=base_url,
-            stream=stream in ("1", "true"),
-            timeout=_float_option(spec, options, "timeout", 120.0),
-        )
-    if kind == "offline":
-        from .offline._model import OfflineModel
-
-        latency = _float_option(spec, options, "latency", 0.0)
-        unknown = set(options) - {"latency"}
-        if unknown:
-            raise ModelSpecError(spec, f"unknown option(s) {', '.join(sorted(unknown))}; offline takes latency")
-        if name:
-            raise ModelSpecError(spec, "the offline model takes no name")
-        return OfflineModel(seed=seed, latency=latency, spec=spec)
-    raise ModelSpecError(spec, f"unknown model kind {kind!r}; known: offline, openai:NAME")
-
-
-def _float_option(spec: str, options: dict[str, str], key: str, default: float) -> float:
-    if key not in options:
-        return default
-    try:
-        value = float(options[key])
-    except ValueError:
-        raise ModelSpecError(spec, f"{key} must be a number, not {options[key]!r}") from None
-    if value < 0:
-        raise ModelSpecError(spec, f"{key} must not be negative")
-    return value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..scenario._scenario import ModelSettings
-from ._model import parse_spec
+from ._open import parse_spec
 
 # Known windows of OpenAI models, by name prefix (the longest matching prefix wins).
 KNOWN: dict[str, int] = {

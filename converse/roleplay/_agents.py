@@ -10,7 +10,6 @@ context limit is not sent, and the agent tells the moderator instead.
 
 from __future__ import annotations
 
-import time
 from typing import Literal
 
 import anyio
@@ -18,7 +17,7 @@ import msgspec
 
 from actors import Actor, ActorRef
 
-from ..engine._calling import PromptChain, call_and_record
+from ..engine._calling import Answer, PromptChain, ask_model, call_and_record, from_log
 from ..engine._context import RunContext
 from ..engine._memory import AgentMemory, ContextWindowExceeded
 from ..engine._protocol import Said, TurnToken
@@ -184,14 +183,11 @@ class RolePlayAgent(Actor):
                     for i in range(1, n + 1)]
         # A replayed run takes its recorded answers in candidate order, whatever order the
         # concurrent calls below happen to start or end in; the log records them in that order.
-        answers: list[CompletionResponse | None] = [ctx.take_recorded(r) for r in requests]
-        timings: list[tuple[float | None, int | None]] = [(None, None)] * n
+        answers: list[Answer | None] = [None if (r := from_log(ctx, q)) is None else Answer(r) for q in requests]
         estimate = self.memory.needed + ctx.scenario.model.max_tokens
 
         async def one(i: int) -> None:
-            started, attempts = time.perf_counter(), [1]
-            answers[i] = await ctx.call_model(requests[i], conversation=self.path, estimate=estimate, attempts=attempts)
-            timings[i] = (round(time.perf_counter() - started, 6), attempts[0])
+            answers[i] = await ask_model(ctx, requests[i], conversation=self.path, estimate=estimate)
 
         async with anyio.create_task_group() as tg:
             for i in range(n):
@@ -200,10 +196,9 @@ class RolePlayAgent(Actor):
         responses = []
         for i, answer in enumerate(answers):
             assert answer is not None
-            latency, attempt = timings[i]
             responses.append(await call_and_record(
                 ctx, requests[i], conversation=self.path, actor=self.side, purpose="candidate", estimate=estimate,
-                chain=self.chain, answered=answer, latency=latency, attempt=attempt,
+                chain=self.chain, answered=answer,
             ))
         assert self.critic is not None
         options = [r.text.strip() for r in responses]

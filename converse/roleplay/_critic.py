@@ -20,7 +20,7 @@ import msgspec
 
 from actors import Actor
 
-from ..engine._calling import PromptChain, call_and_record
+from ..engine._calling import Answer, PromptChain, call_and_record, from_log
 from ..engine._context import RunContext
 from ..log._events import ChatMessage, CriticChoice, Usage
 from ..models._model import CompletionRequest, CompletionResponse, Hints, Model, estimate_prompt_tokens
@@ -141,7 +141,7 @@ class CriticActor(Actor):
         answered = None
         if self.human:  # not a model: no scheduler, no timeout; recorded all the same
             assert isinstance(self.model, HumanCritic)
-            answered = ctx.take_recorded(request) or await self.model.complete(request)
+            answered = Answer(from_log(ctx, request) or await self.model.complete(request))
         response = await call_and_record(
             ctx, request, conversation=("top", "critic"), actor=self.name, purpose="critic",
             estimate=estimate_prompt_tokens(messages) + settings.max_tokens, chain=self.chain,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from ..engine._context import RunContext
-from ..engine._moderator import _Moderator
+from ..engine._moderator import Moderator
 from ..engine._protocol import Begin, Said
 from ..log._events import ConversationEnded, ConversationStarted
 from ..scenario._roleplay import RolePlay
@@ -47,7 +47,7 @@ def is_pleasantry(text: str) -> bool:
     return len(_MARKERS.sub("", text).split()) <= _PLEASANTRY_WORDS
 
 
-class RolePlayModerator(_Moderator):
+class RolePlayModerator(Moderator):
     """Hands the turn to the user, then the assistant, round after round, until a rule ends it."""
 
     def __init__(self, ctx: RunContext) -> None:

@@ -91,22 +91,6 @@ TASKS = (
     "Number them, one per line. Be concise. Be creative."
 )
 
-# Placeholders each prompt may use, and those it must use.
-PROMPT_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "assistant": (frozenset({"assistant_role", "user_role", "task", "end_token"}), frozenset({"task"})),
-    "user": (frozenset({"assistant_role", "user_role", "task", "end_token"}), frozenset({"task"})),
-    "kickoff": (frozenset({"assistant_role", "user_role", "task", "end_token"}), frozenset()),
-    "specifier": (
-        frozenset({"assistant_role", "user_role", "task", "word_limit"}),
-        frozenset({"task"}),
-    ),
-    "planner": (frozenset({"assistant_role", "user_role", "task"}), frozenset({"task"})),
-    "critic": (
-        frozenset({"critic", "assistant_role", "user_role", "task", "criteria"}),
-        frozenset(),
-    ),
-}
-
 _BUILT_IN = {
     "assistant": ASSISTANT,
     "user": USER,

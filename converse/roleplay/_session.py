@@ -13,7 +13,8 @@ from ..engine._context import RunContext
 from ..engine._protocol import Begin
 from ..engine._run import RunRoot
 from ..log._events import TaskSpecified
-from ..models._model import Model, open_model
+from ..models._model import Model
+from ..models._open import open_model
 from . import _prompts
 from ._agents import Acknowledge, OneShot, RolePlayAgent, TaskAgent
 from ._critic import CriticActor, HumanCritic

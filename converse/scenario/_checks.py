@@ -4,13 +4,11 @@ names the file and the key path."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .._exceptions import ScenarioError
+from ._roleplay import PROMPT_FIELDS
+from ._scenario import Agent, Council, Prompts, Scenario
 from ._templates import TEMPLATE_FIELDS, template_fields
-
-if TYPE_CHECKING:
-    from ._scenario import Agent, Council, Prompts, Scenario
+from ._verdict import check_judge
 
 __all__ = ["check_scenario"]
 
@@ -47,7 +45,6 @@ def check_scenario(scenario: Scenario, file: str) -> None:
         for key in ("statement",):
             if not getattr(scenario.prompts, key):
                 raise ScenarioError(file, f"$.prompts.{key}", "required when an agent has a council")
-    from ._verdict import check_judge  # here: it imports _scenario, which imports this module
 
     check_judge(scenario, file)
 
@@ -145,8 +142,6 @@ def _check_money(scenario: Scenario, file: str) -> None:
 
 def _check_roleplay(scenario: Scenario, file: str) -> None:
     """A role-play's table: non-empty roles and task, sensible limits, known placeholders."""
-    from ..roleplay._prompts import PROMPT_FIELDS  # here: camel builds on the scenario module
-
     play = scenario.roleplay
     assert play is not None
     if scenario.agents:
@@ -180,6 +175,4 @@ def _check_roleplay(scenario: Scenario, file: str) -> None:
         if metric.subjects != "run":
             raise ScenarioError(file, f"$.judge.metrics[{i}].subjects", "a role-play's scores are of the whole run")
     if scenario.judge.metrics is not None:
-        from ._verdict import check_judge
-
         check_judge(scenario, file)

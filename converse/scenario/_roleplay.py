@@ -62,9 +62,26 @@ class Critic(Strict, frozen=True, kw_only=True):
     proposers: Literal["both", "user", "assistant"] = "both"
 
 
+# Placeholders each prompt may use, and those it must use.
+PROMPT_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "assistant": (frozenset({"assistant_role", "user_role", "task", "end_token"}), frozenset({"task"})),
+    "user": (frozenset({"assistant_role", "user_role", "task", "end_token"}), frozenset({"task"})),
+    "kickoff": (frozenset({"assistant_role", "user_role", "task", "end_token"}), frozenset()),
+    "specifier": (
+        frozenset({"assistant_role", "user_role", "task", "word_limit"}),
+        frozenset({"task"}),
+    ),
+    "planner": (frozenset({"assistant_role", "user_role", "task"}), frozenset({"task"})),
+    "critic": (
+        frozenset({"critic", "assistant_role", "user_role", "task", "criteria"}),
+        frozenset(),
+    ),
+}
+
+
 class RolePlayPrompts(Strict, frozen=True, kw_only=True):
     """Replacements for the built-in inception prompts (``{placeholders}`` as in
-    ``converse.camel.PROMPT_FIELDS``); empty means the built-in one."""
+    ``PROMPT_FIELDS``); empty means the built-in one."""
 
     assistant: str = ""
     user: str = ""

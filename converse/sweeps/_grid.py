@@ -19,8 +19,9 @@ from typing import Any
 import msgspec
 
 from .._exceptions import ConverseError, SweepError
-from ..models._model import parse_spec
-from ..scenario._scenario import DialValue, Scenario, load_scenario
+from ..models._open import parse_spec
+from ..scenario._load import load_scenario
+from ..scenario._scenario import DialValue, Scenario
 from ._manifest import claim_directory as claim
 from ._many import Job
 

@@ -10,6 +10,7 @@ from typing import TypeVar
 import msgspec
 
 from .._exceptions import ConverseError
+from .._files import write_atomic
 
 M = TypeVar("M", bound=msgspec.Struct)
 
@@ -43,9 +44,7 @@ def claim_directory(
     if out.exists() and any(p.name != ".DS_Store" for p in out.iterdir()):
         raise error(f"--out {out}", f"is not empty and holds no {name}; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
-    temporary = out / f".{name}.tmp"
-    temporary.write_bytes(msgspec.json.format(msgspec.json.encode(manifest), indent=2) + b"\n")
-    temporary.replace(path)
+    write_atomic(path, msgspec.json.format(msgspec.json.encode(manifest), indent=2) + b"\n")
 
 
 def _identity(manifest: M) -> M:

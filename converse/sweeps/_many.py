@@ -27,11 +27,12 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from actors import ActorSystem
 
 from .._exceptions import ConverseError, LogError
-from ..engine._resume import resume_run
-from ..engine._run import RunResult, run_scenario
+from ..engine._run import RunResult
 from ..log._events import Event
-from ..models._model import Model, open_model, parse_spec
+from ..models._model import Model
+from ..models._open import open_model, parse_spec
 from ..models._scheduler import Scheduler
+from ..runner._run import resume_run, run_scenario
 from ..scenario._scenario import Scenario
 
 __all__ = ["Finished", "Job", "run_many"]

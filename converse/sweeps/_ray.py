@@ -23,7 +23,7 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import msgspec
@@ -32,17 +32,15 @@ from anyio.from_thread import start_blocking_portal
 from .._exceptions import SweepError
 from ..engine._run import RunResult, default_scheduler
 from ..log._events import Judged
-from ..models._model import parse_spec
-from ..models._scheduler import Limits, Scheduler
-from ..scenario._scenario import load_scenario
+from ..models._limits import Limits
+from ..models._open import parse_spec
+from ..models._scheduler import Scheduler
+from ..scenario._load import load_scenario
 from ._grid import PlannedRun
 from ._many import run_many
 from ._ray_limits import RateLimiter, SharedLimits, budgeted
-from ._sweep import Watcher, finished_row
-
-if TYPE_CHECKING:
-    from ._report import SweepRow
-    from ._sweep import SweepProgress
+from ._report import SweepRow
+from ._rows import SweepProgress, Watcher, finished_row
 
 __all__ = ["RateLimiter", "ray_backend"]
 

@@ -13,7 +13,8 @@ import anyio
 import msgspec
 
 from ..models._admission import Endpoint
-from ..models._scheduler import Attempt, CallFailed, Limits, Scheduler
+from ..models._limits import Limits
+from ..models._scheduler import Attempt, CallFailed, Scheduler
 
 __all__ = ["RateLimiter", "SharedLimits", "budgeted"]
 

@@ -18,6 +18,7 @@ from html import escape
 from pathlib import Path
 from typing import NamedTuple
 
+from .._files import write_atomic
 from ..log._events import Score
 from ._summary import Aggregates as Aggregates
 from ._summary import DialValue as DialValue
@@ -26,7 +27,7 @@ from ._summary import Interval as Interval
 from ._summary import SweepRow as SweepRow
 from ._summary import aggregate as aggregate
 from ._summary import bootstrap_ci as bootstrap_ci
-from ._summary import cell_text, partition, write_text_atomic
+from ._summary import cell_text, partition
 from ._summary import read_summary_csv as read_summary_csv
 from ._summary import write_summary_csv as write_summary_csv
 from ._svg import Strip, strip_plot
@@ -98,10 +99,10 @@ def write_report(
         blocks += _plots("all runs", [stats.overall], [list(rows)], stats.columns, scales, plots)
     written = []
     for name, svg in plots.items():
-        write_text_atomic(out / "plots" / name, svg)
+        write_atomic(out / "plots" / name, svg)
         written.append(out / "plots" / name)
-    write_text_atomic(out / "report.md", _markdown(blocks))
-    write_text_atomic(out / "report.html", _html(title, blocks))
+    write_atomic(out / "report.md", _markdown(blocks))
+    write_atomic(out / "report.html", _html(title, blocks))
     return [out / "report.md", out / "report.html", *written]
 
 

@@ -6,20 +6,20 @@ and cost from every run that finished. ``converse.sweeps._report`` makes a repor
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import math
 import os
 import random
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter, truediv
 from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from .._files import write_atomic
 
 __all__ = [
     "Aggregates",
@@ -33,7 +33,6 @@ __all__ = [
     "partition",
     "read_summary_csv",
     "write_summary_csv",
-    "write_text_atomic",
 ]
 
 DialValue = str | int | float | bool
@@ -124,7 +123,7 @@ def write_summary_csv(
         counts = [getattr(row, c) for c in _COUNTS]
         fixed = [row.seed, row.status, row.reason, *counts, cell_text(row.cost_usd)]
         writer.writerow([row.run, *dials, *fixed, *(cell_text(row.scores.get(c)) for c in columns)])
-    write_text_atomic(Path(path), buffer.getvalue())
+    write_atomic(Path(path), buffer.getvalue())
 
 
 def read_summary_csv(path: str | os.PathLike[str], dial_names: Sequence[str]) -> list[SweepRow]:
@@ -382,18 +381,3 @@ def _scalar(text: str) -> DialValue:
     if _FLOAT.fullmatch(text):
         return float(text)
     return text
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``path`` through a temporary file beside it, so it is whole or not there."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide a report from everyone else
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise

@@ -10,36 +10,30 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal
 
 import anyio
 import msgspec
 
 from .._exceptions import SweepError
-from ..engine._run import RunResult, ensure_transcript
-from ..log._events import AnyEvent, Event, Judged, LLMCall, RunFinished, RunStarted
+from ..log._events import AnyEvent, Judged, RunFinished, RunStarted
 from ..models._scheduler import Scheduler
+from ..runner._run import ensure_transcript
 from ._grid import PlannedRun, Sweep, claim_directory
-from ._many import Finished, Job, run_many
-from ._report import SweepRow, score_column, scores_of, write_report, write_summary_csv
+from ._many import Finished, run_many
+from ._ray import ray_backend
+from ._report import SweepRow, score_column, write_report, write_summary_csv
+from ._rows import SweepProgress, Watcher, finished_row, row_of
 
-__all__ = ["SweepOutcome", "SweepProgress", "read_run", "run_sweep"]
+__all__ = ["SweepOutcome", "read_run", "run_sweep"]
 
 Backend = Literal["local", "ray"]
 _FINISHED = ("completed", "failed", "budget_exhausted")
 _TAIL = 1 << 16
 _decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
-
-
-class SweepProgress(Protocol):
-    """What a sweep reports while it runs (the command line draws a progress bar)."""
-
-    def start(self, total: int, done: int, failed: int) -> None: ...
-    def finished(self, row: SweepRow) -> None: ...
-    def tokens(self, count: int) -> None: ...
 
 
 class SweepOutcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -123,55 +117,6 @@ def _resumable(directory: Path) -> bool:
         return False
 
 
-class Watcher:
-    """Watches the events of a batch of runs for what their rows need: each run's verdict and
-    the tokens it spent (also passed on as they are spent, for a progress display)."""
-
-    def __init__(self, on_tokens: Callable[[int], None] | None = None) -> None:
-        self.on_tokens = on_tokens
-        self.verdicts: dict[str | None, Judged] = {}
-        self.spent: dict[str | None, int] = {}
-
-    def observe(self, job: Job, event: Event) -> None:
-        """A ``run_many`` observer."""
-        kind = type(event)
-        if kind is LLMCall:
-            usage = event.usage  # type: ignore[attr-defined]
-            tokens = usage.prompt_tokens + usage.completion_tokens
-            self.spent[job.run_id] = self.spent.get(job.run_id, 0) + tokens
-            if self.on_tokens is not None:
-                self.on_tokens(tokens)
-        elif kind is Judged:
-            self.verdicts[job.run_id] = event  # type: ignore[assignment]
-
-    def take(self, run_id: str | None) -> tuple[Judged | None, int]:
-        """A finished run's verdict and the tokens it spent (forgotten here)."""
-        return self.verdicts.pop(run_id, None), self.spent.pop(run_id, 0)
-
-
-def finished_row(
-    run: PlannedRun, result: RunResult | None, verdict: Judged | None, error: str | None
-) -> SweepRow:
-    """The row of a run ``run_many`` reported finished: ``failed``, with the error, if it
-    could not run at all."""
-    row = row_of(run, result, verdict, status="failed")
-    return row if error is None else msgspec.structs.replace(row, reason=error)
-
-
-def row_of(
-    run: PlannedRun, finished: RunFinished | RunResult | None, judged: Judged | None, *, status: str = ""
-) -> SweepRow:
-    """The summary row of a run (``status``, by default ``pending``, when it has no result)."""
-    if finished is None:
-        return SweepRow(run=run.run_id, dials=run.dials, seed=run.seed, status=status or "pending")
-    totals = {name: getattr(finished, name) for name in _TOTALS}  # as RunFinished and RunResult name them
-    scores = scores_of(judged.scores) if judged is not None else {}
-    return SweepRow(run=run.run_id, dials=run.dials, seed=run.seed, scores=scores, **totals)
-
-
-_TOTALS = ("status", "reason", "periods", "turns", "llm_calls", "prompt_tokens", "completion_tokens", "cost_usd")
-
-
 async def run_sweep(
     sweep: Sweep,
     runs: list[PlannedRun],
@@ -230,7 +175,7 @@ async def run_sweep(
             else:
                 shutil.rmtree(directory / run.run_id, ignore_errors=True)
         todo = [msgspec.structs.replace(r, resume=r.run_id in resumable) for r in todo]
-        execute = _local if backend == "local" else _ray
+        execute = _local if backend == "local" else ray_backend
         async with execute(
             todo, sweep.scenario, directory, concurrency, progress, scheduler, base_url, cache, ray_address
         ) as done:
@@ -328,9 +273,3 @@ async def _local(
         aclosing(rows(finished)) as found,
     ):
         yield found
-
-
-def _ray(*args: Any) -> AbstractAsyncContextManager[AsyncIterator[tuple[PlannedRun, SweepRow]]]:
-    from ._ray import ray_backend
-
-    return ray_backend(*args)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConverseError
+from .._files import write_atomic
 from ..log._events import (
     AnyEvent,
     ConversationEnded,
@@ -34,7 +35,6 @@ from ..log._events import (
     prompts_of,
 )
 from ..scenario._roleplay import TASK_DONE
-from ..sweeps._summary import write_text_atomic
 
 __all__ = [
     "ChatUnfinished",
@@ -395,4 +395,4 @@ def write_list_file(path: str | os.PathLike[str], items: Iterable[str]) -> None:
     """Write ``items`` as ``1. X`` lines (each item on one line), atomically: the file is
     whole or untouched."""
     lines = [f"{n}. {' '.join(str(item).split())}\n" for n, item in enumerate(items, 1)]
-    write_text_atomic(Path(path), "".join(lines))
+    write_atomic(Path(path), "".join(lines))

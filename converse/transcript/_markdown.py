@@ -27,6 +27,8 @@ from ..log._events import (
     Utterance,
 )
 from ..log._log import gc_paused
+from ._roleplay import render_roleplay_markdown
+from ._text import error_line, md, prose
 
 __all__ = ["render_markdown"]
 
@@ -50,8 +52,6 @@ def render_markdown(events: Sequence[AnyEvent]) -> str:
     if not events or not isinstance(events[0], RunStarted):
         raise ValueError("render_markdown needs a run's events, starting with run_started")
     if events[0].scenario.get("roleplay") is not None:  # a role-play has its own layout
-        from ._roleplay import render_roleplay_markdown
-
         return render_roleplay_markdown(events)
     with gc_paused():
         return _render(events[0], events)
@@ -130,7 +130,7 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
             out += blocks
     if errors:
         out.append("## Errors")
-        out.append("\n".join(_error(e) for e in errors))
+        out.append("\n".join(error_line(e) for e in errors))
     return "\n\n".join(out) + "\n"
 
 
@@ -186,20 +186,20 @@ def _header(started: RunStarted, finished: RunFinished | None, period_names: lis
 def _verdict(verdict: Judged) -> list[str]:
     """The summary, the run's scores as a list, the per-organisation scores as one table
     (a row per score, a column per organisation), and who judged."""
-    blocks = [_prose(verdict.summary) or "(no summary)"]
+    blocks = [prose(verdict.summary) or "(no summary)"]
     whole = [s for s in verdict.scores if s.subject is None]
     if whole:
-        blocks.append("\n".join(f"- **{_md(s.name)}:** {_value(s)}" for s in whole))
+        blocks.append("\n".join(f"- **{md(s.name)}:** {_value(s)}" for s in whole))
     apiece = [s for s in verdict.scores if s.subject is not None]
     if apiece:
         subjects = list(dict.fromkeys(s.subject for s in apiece if s.subject is not None))
         rows: dict[str, dict[str, str]] = {}
         for score in apiece:
             rows.setdefault(score.name, {})[score.subject or ""] = _value(score)
-        table = [f"| Score | {' | '.join(map(_md, subjects))} |", "|---" * (len(subjects) + 1) + "|"]
-        table += [f"| {_md(name)} | {' | '.join(row.get(s, '—') for s in subjects)} |" for name, row in rows.items()]
+        table = [f"| Score | {' | '.join(map(md, subjects))} |", "|---" * (len(subjects) + 1) + "|"]
+        table += [f"| {md(name)} | {' | '.join(row.get(s, '—') for s in subjects)} |" for name, row in rows.items()]
         blocks.append("\n".join(table))
-    blocks.append(f"*Judged by {_md(verdict.judge)}.*")
+    blocks.append(f"*Judged by {md(verdict.judge)}.*")
     return blocks
 
 
@@ -212,23 +212,3 @@ def _value(score: Score) -> str:
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
-
-
-def _md(text: str) -> str:
-    """Plain text in Markdown: special characters escaped, on one line (a table cell)."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
-
-
-def _prose(text: str) -> str:
-    # A model's summary, kept as written except that it can open no HTML and no heading.
-    text = text.strip().replace("<", "&lt;")
-    return "\n".join("\\" + line if line.lstrip().startswith("#") else line for line in text.splitlines())
-
-
-def _error(error: RunError) -> str:
-    where = error.actor or (" / ".join(error.conversation) if error.conversation else "")
-    place = f"{where}, seq {error.seq}" if where else f"seq {error.seq}"
-    return f"- {error.error_type}: {error.message} ({place})"

@@ -15,7 +15,7 @@ from typing import Any
 from ..log._events import CriticChoice, LLMCall, RunStarted
 from ..log._log import gc_paused
 from ._camel import Events, RolePlayLog, roleplay_log
-from ._markdown import _error, _md, _prose
+from ._text import error_line, md, prose
 
 __all__ = ["render_roleplay_markdown"]
 
@@ -47,14 +47,14 @@ def render_roleplay_markdown(events: Events) -> str:
         out += _ending(log)
         if log.errors:
             out.append("## Errors")
-            out.append("\n".join(_error(e) for e in log.errors))
+            out.append("\n".join(error_line(e) for e in log.errors))
     return "\n\n".join(out) + "\n"
 
 
 def _quote(text: str) -> str:
     """Model text as a block quote: kept as written, but it can open no HTML, no heading, and
     nothing that outlives the quote."""
-    body = _prose(text)
+    body = prose(text)
     if not body:
         return "> _(empty message)_"
     return "\n".join(f"> {line}" if line.strip() else ">" for line in body.splitlines())
@@ -63,8 +63,8 @@ def _quote(text: str) -> str:
 def _header(log: RolePlayLog, events: Events) -> list[str]:
     started, finished, table = log.started, log.finished, log.table
     scenario: dict[str, Any] = started.scenario
-    status = f"{finished.status} ({_md(finished.reason)})" if finished is not None else "unfinished"
-    reason = _md(log.reason) if log.ended is not None and log.reason else "none (the chat did not end)"
+    status = f"{finished.status} ({md(finished.reason)})" if finished is not None else "unfinished"
+    reason = md(log.reason) if log.ended is not None and log.reason else "none (the chat did not end)"
     said = len(log.messages)
     if log.ended is not None:
         messages = f"{said} said, {sum(log.saved)} saved to the dataset"
@@ -85,9 +85,9 @@ def _header(log: RolePlayLog, events: Events) -> list[str]:
         completion = sum(e.usage.completion_tokens for e in made)
         spent = f"{len(made)} calls so far, {prompt + completion:,} tokens ({prompt:,} prompt, {completion:,} completion)"
     bullets = [
-        f"- **Scenario:** {_md(started.scenario_name)}",
-        f"- **Roles:** {_md(log.task.user_role)} (AI user) instructs {_md(log.task.assistant_role)} (AI assistant)",
-        f"- **Model:** {_md(started.model)}",
+        f"- **Scenario:** {md(started.scenario_name)}",
+        f"- **Roles:** {md(log.task.user_role)} (AI user) instructs {md(log.task.assistant_role)} (AI assistant)",
+        f"- **Model:** {md(started.model)}",
         f"- **Seed:** {started.seed}",
         f"- **Status:** {status}",
         f"- **Termination:** {reason}",
@@ -97,11 +97,11 @@ def _header(log: RolePlayLog, events: Events) -> list[str]:
     critic = table.get("critic")
     if isinstance(critic, dict) and critic.get("kind") not in (None, "none"):
         bullets.append(
-            f"- **Critic:** {_md(str(critic.get('kind')))}, {critic.get('candidates', '?')} candidates "
-            f"for {_md(str(critic.get('proposers', 'both')))}"
+            f"- **Critic:** {md(str(critic.get('kind')))}, {critic.get('candidates', '?')} candidates "
+            f"for {md(str(critic.get('proposers', 'both')))}"
         )
     title = scenario.get("title") or started.scenario_name
-    return [f"# {_md(str(title))}", "\n".join(bullets)]
+    return [f"# {md(str(title))}", "\n".join(bullets)]
 
 
 def _task(log: RolePlayLog) -> list[str]:
@@ -119,7 +119,7 @@ def _task(log: RolePlayLog) -> list[str]:
 
 def _message(log: RolePlayLog, index: int) -> list[str]:
     message = log.messages[index]
-    name = f"{_md(log.role_name(message.actor))} ({_KIND.get(message.actor, message.actor)})"
+    name = f"{md(log.role_name(message.actor))} ({_KIND.get(message.actor, message.actor)})"
     out = [f"### {index + 1}. {name}"]
     if log.ended is not None and not log.saved[index]:
         out.append(_NOT_SAVED)
@@ -137,7 +137,7 @@ def _choice(choice: CriticChoice) -> list[str]:
     if choice.by == "fallback":
         line = f"_Picked at random (seeded) from {total} candidates, option {choice.choice}: the critic gave no valid choice._"
     else:
-        who = "a human critic" if choice.by == "human" else f"the critic ({_md(choice.critic)})"
+        who = "a human critic" if choice.by == "human" else f"the critic ({md(choice.critic)})"
         line = f"_Chosen by {who} from {total} candidates: option {choice.choice}._"
     folded: list[str] = []
     for number, option in enumerate(choice.options, 1):
@@ -159,12 +159,12 @@ def _ending(log: RolePlayLog) -> list[str]:
     said = len(log.messages)
     if log.ended is not None:
         out.append(
-            f"The chat ended ({_md(log.ended.reason)}) after {said} message{'s' if said != 1 else ''}; "
+            f"The chat ended ({md(log.ended.reason)}) after {said} message{'s' if said != 1 else ''}; "
             f"{sum(log.saved)} saved to the dataset."
         )
     elif log.finished is not None:
         out.append(
-            f"The run ended {log.finished.status} ({_md(log.finished.reason)}) before the chat did, "
+            f"The run ended {log.finished.status} ({md(log.finished.reason)}) before the chat did, "
             f"after {said} message{'s' if said != 1 else ''}."
         )
     else:

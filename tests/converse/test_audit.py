@@ -3,10 +3,7 @@ on purpose is reported at the right call under the right rule, and bad input get
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,30 +13,17 @@ import msgspec
 import pytest
 
 import converse
+from _helpers import ROOT, SCENARIOS, run_cli
 from converse import AnyEvent, ChatMessage, LLMCall, TurnGranted, Utterance
 from converse.audit._report import audit_run
 from converse.scenario._scenario import Agent
 
-ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
 CLI_SCENARIOS = {
     "three-labs-councils",
     "nested-councils",
     "camel-trading-bot",
 }  # the rest: through the library
 SEQ_LINE = re.compile(r"^seq (\d+)  (.+?)  ([a-z-]+): ")
-
-
-def converse_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "converse", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def run(scenario: str | Path, out: Path, overrides: tuple[str, ...] = ()) -> Path:
@@ -107,7 +91,7 @@ def test_every_shipped_scenario_audits_clean(path: Path, shipped: dict[str, Path
         assert speakers <= {a.actor for a in report.agents}
         assert report.calls == calls_in(events)
         return
-    done = converse_cli("audit", str(directory), cwd=tmp_path)
+    done = run_cli("audit", str(directory), cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stderr == ""
     rows = table_rows(done.stdout)
@@ -118,7 +102,7 @@ def test_every_shipped_scenario_audits_clean(path: Path, shipped: dict[str, Path
 
 
 def test_the_report_says_what_was_checked(shipped: dict[str, Path], tmp_path: Path) -> None:
-    done = converse_cli("audit", str(shipped["three-labs-councils"] / "events.jsonl"), cwd=tmp_path)
+    done = run_cli("audit", str(shipped["three-labs-councils"] / "events.jsonl"), cwd=tmp_path, timeout=300)
     lines = done.stdout.splitlines()
     assert "rules: period, heard, private, debate-once, duplicate, window" in lines
     assert "window: unknown, not checked" in lines  # the offline model has no window
@@ -132,7 +116,7 @@ def test_the_report_says_what_was_checked(shipped: dict[str, Path], tmp_path: Pa
 
 
 def test_a_roleplay_log_audits_clean(shipped: dict[str, Path], tmp_path: Path) -> None:
-    done = converse_cli("audit", str(shipped["camel-trading-bot"]), cwd=tmp_path)
+    done = run_cli("audit", str(shipped["camel-trading-bot"]), cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert "rules: heard, duplicate, window" in lines
@@ -206,7 +190,7 @@ def with_last(call: LLMCall, change: Callable[[str], str]) -> list[ChatMessage]:
 
 
 def audited(directory: Path, *flags: str) -> tuple[list[tuple[int, str, str]], str]:
-    done = converse_cli("audit", str(directory), *flags, cwd=directory)
+    done = run_cli("audit", str(directory), *flags, cwd=directory, timeout=300)
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stderr == ""
     return violations(done.stdout), done.stdout.splitlines()[-1]
@@ -276,7 +260,7 @@ def test_a_repeated_message_is_reported_where_it_was_repeated(
 def test_calls_over_the_window_are_reported(shipped: dict[str, Path], tmp_path: Path) -> None:
     directory = shipped["three-labs-councils"]
     events = converse.read_events(directory / "events.jsonl")
-    done = converse_cli("audit", str(directory), "--window", "50", cwd=tmp_path)
+    done = run_cli("audit", str(directory), "--window", "50", cwd=tmp_path, timeout=300)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "window: 50 tokens (--window; prompt + max_tokens)" in done.stdout.splitlines()
     found = violations(done.stdout)
@@ -295,7 +279,7 @@ def test_bad_input_gets_one_line_and_exit_2(kind: str, shipped: dict[str, Path],
         "not-a-log": [str(ROOT / "scenarios" / "three-labs.toml")],
         "bad-window": [str(shipped["three-labs"]), "--window", "0"],
     }[kind]
-    done = converse_cli("audit", *args, cwd=tmp_path)
+    done = run_cli("audit", *args, cwd=tmp_path, timeout=300)
     assert done.returncode == 2
     assert done.stdout == ""
     assert len(done.stderr.splitlines()) == 1

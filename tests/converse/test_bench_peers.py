@@ -11,13 +11,16 @@ from pathlib import Path
 import anyio
 import pytest
 
+from _helpers import ROOT
+
 pytest.importorskip("autogen_core")
 pytest.importorskip("matplotlib")
 
 # The benchmarks live beside the packages, not in them: import them from the repository root.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(ROOT))
 
 from benchmarks import bench_engine, bench_peers, bench_peers_autogen
+from benchmarks._peer_workload import Workload
 from benchmarks.bench_engine import critical_path_calls, total_calls
 from converse import Scenario
 
@@ -30,7 +33,7 @@ def scenario() -> Scenario:
 
 
 def test_both_peers_make_the_workloads_calls_along_its_critical_path(scenario: Scenario) -> None:
-    w = bench_peers.Workload.of(scenario)
+    w = Workload.of(scenario)
     calls = total_calls(scenario)
     assert calls == 2 * 3 * (1 + 4 * 3) + 1
     assert anyio.run(bench_peers.sequential, w, 0, LATENCY) == calls

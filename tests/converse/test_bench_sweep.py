@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+
+from _helpers import ROOT
 
 # The benchmarks live beside the packages, not in them: import them from the repository root.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(ROOT))
 
 from benchmarks import bench_sweep
 

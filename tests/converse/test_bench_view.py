@@ -9,8 +9,10 @@ from pathlib import Path
 
 import anyio
 
+from _helpers import ROOT
+
 # The benchmarks live beside the packages, not in them: import them from the repository root.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(ROOT))
 
 from benchmarks import bench_view
 from converse import run_scenario

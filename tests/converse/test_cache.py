@@ -11,11 +11,18 @@ import msgspec
 import pytest
 
 import converse
-from converse.log._events import ChatMessage, Usage
-from converse.models._cache import CachedModel, CacheStatistics
-from converse.models._model import CompletionRequest, CompletionResponse, Hints, Model
-from converse.models._scheduler import CallFailed
-from converse.models.offline._model import OfflineModel
+from converse import (
+    CachedModel,
+    CacheStatistics,
+    CallFailed,
+    ChatMessage,
+    CompletionRequest,
+    CompletionResponse,
+    Hints,
+    Model,
+    OfflineModel,
+    Usage,
+)
 
 
 class Counting:

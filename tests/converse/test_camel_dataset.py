@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from converse.camel._stats import RunTotals, dataset_stats, stats_json, stats_markdown
-from converse.log._events import (
+from converse import (
     AnyEvent,
     ChatMessage,
     ConversationEnded,
@@ -20,6 +19,7 @@ from converse.log._events import (
     CriticChoice,
     Event,
     LLMCall,
+    LogWriter,
     RunError,
     RunFinished,
     RunStarted,
@@ -28,22 +28,21 @@ from converse.log._events import (
     TurnGranted,
     Usage,
     Utterance,
+    read_events,
+    render_markdown,
 )
-from converse.log._log import LogWriter, read_events
-from converse.transcript._camel import (
+from converse.camel import (
     ChatUnfinished,
-    ListFileError,
     NotARolePlay,
     chat_record,
+    dataset_stats,
     finetune_record,
     instruction_records,
     parse_list,
-    read_list_file,
-    roleplay_log,
-    write_list_file,
+    render_roleplay_markdown,
 )
-from converse.transcript._markdown import render_markdown
-from converse.transcript._roleplay import render_roleplay_markdown
+from converse.camel._stats import RunTotals, stats_json, stats_markdown
+from converse.transcript._camel import ListFileError, read_list_file, roleplay_log, write_list_file
 
 RUN = "rp-1"
 TOP = ("top",)

@@ -4,9 +4,6 @@ CAMEL's formats, with its statistics; and what bad input gets."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -14,17 +11,10 @@ import msgspec
 import pytest
 
 import converse
-from converse.camel._generate import generate, recipe_from_files
+from _helpers import run_cli
+from converse.camel import generate, recipe_from_files
 
-ROOT = Path(__file__).resolve().parents[2]
 SMALL = ("--num-assistant-roles", "3", "--num-user-roles", "2", "--tasks-per-pair", "2")
-
-
-def converse_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "converse", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
@@ -32,7 +22,7 @@ def snapshot(directory: Path) -> dict[str, bytes]:
 
 
 def test_generate_writes_camel_formats_and_statistics(tmp_path: Path) -> None:
-    done = converse_cli("camel", "generate", "--out", "data", *SMALL, "-q", cwd=tmp_path)
+    done = run_cli("camel", "generate", "--out", "data", *SMALL, "-q", cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     data = tmp_path / "data"
     assert done.stdout.splitlines()[-1] == "data"
@@ -75,10 +65,10 @@ def test_generate_writes_camel_formats_and_statistics(tmp_path: Path) -> None:
 
 
 def test_running_again_continues_and_a_finished_dataset_costs_nothing(tmp_path: Path) -> None:
-    assert converse_cli("camel", "generate", "--out", "data", *SMALL, "-q", cwd=tmp_path).returncode == 0
+    assert run_cli("camel", "generate", "--out", "data", *SMALL, "-q", cwd=tmp_path, timeout=300).returncode == 0
     data = tmp_path / "data"
     whole = snapshot(data)
-    again = converse_cli("camel", "generate", "--out", "data", *SMALL, "-q", cwd=tmp_path)
+    again = run_cli("camel", "generate", "--out", "data", *SMALL, "-q", cwd=tmp_path, timeout=300)
     assert again.returncode == 0, again.stderr
     assert "12 chats (12 finished earlier)" in again.stderr
     assert snapshot(data) == whole  # nothing asked, nothing rewritten but identical aggregates
@@ -92,7 +82,7 @@ def test_running_again_continues_and_a_finished_dataset_costs_nothing(tmp_path: 
     import shutil
 
     shutil.rmtree(data / "runs" / "003_002_001")
-    resumed = converse_cli("camel", "generate", "--out", "data", *SMALL, "-q", cwd=tmp_path)
+    resumed = run_cli("camel", "generate", "--out", "data", *SMALL, "-q", cwd=tmp_path, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert "2 completed now" in resumed.stderr
     after = snapshot(data)
@@ -105,8 +95,8 @@ def test_lists_from_files(tmp_path: Path) -> None:
     (tmp_path / "assistants.txt").write_text("1. Chef\n2. Nurse\n", encoding="utf-8")
     (tmp_path / "users.txt").write_text("# who asks\nStudent\n", encoding="utf-8")
     (tmp_path / "tasks.txt").write_text("Plan a week of meals\n", encoding="utf-8")
-    done = converse_cli("camel", "generate", "--out", "data", "--assistant-roles", "assistants.txt", "--user-roles",
-                        "users.txt", "--tasks", "tasks.txt", "-q", cwd=tmp_path)
+    done = run_cli("camel", "generate", "--out", "data", "--assistant-roles", "assistants.txt", "--user-roles",
+                   "users.txt", "--tasks", "tasks.txt", "-q", cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     records = [json.loads(p.read_text()) for p in sorted((tmp_path / "data" / "chat").glob("*.json"))]
     assert [(r["id"], r["role_1"], r["role_2"], r["original_task"]) for r in records] == [
@@ -136,7 +126,7 @@ def test_bad_input_gets_one_line_exit_2_and_loses_nothing(
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
     before = snapshot(tmp_path)
-    done = converse_cli("camel", "generate", "--out", "data", "--tasks-per-pair", "1", *args, "-q", cwd=tmp_path)
+    done = run_cli("camel", "generate", "--out", "data", "--tasks-per-pair", "1", *args, "-q", cwd=tmp_path, timeout=300)
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
@@ -144,9 +134,9 @@ def test_bad_input_gets_one_line_exit_2_and_loses_nothing(
 
 
 def test_another_dataset_in_the_directory_is_refused(tmp_path: Path) -> None:
-    assert converse_cli("camel", "generate", "--out", "data", *SMALL, "-q", cwd=tmp_path).returncode == 0
+    assert run_cli("camel", "generate", "--out", "data", *SMALL, "-q", cwd=tmp_path, timeout=300).returncode == 0
     before = snapshot(tmp_path)
-    done = converse_cli("camel", "generate", "--out", "data", *SMALL[:4], "--tasks-per-pair", "3", "-q", cwd=tmp_path)
+    done = run_cli("camel", "generate", "--out", "data", *SMALL[:4], "--tasks-per-pair", "3", "-q", cwd=tmp_path, timeout=300)
     assert done.returncode == 2
     assert "holds another dataset" in done.stderr
     assert snapshot(tmp_path) == before
@@ -167,16 +157,16 @@ async def test_the_offline_model_exercises_every_termination_rule(backend: str, 
 
 
 def test_replay_formats_a_roleplay_log_like_the_dataset(tmp_path: Path) -> None:
-    assert converse_cli("camel", "generate", "--out", "data", *SMALL, "-q", cwd=tmp_path).returncode == 0
+    assert run_cli("camel", "generate", "--out", "data", *SMALL, "-q", cwd=tmp_path, timeout=300).returncode == 0
     run = tmp_path / "data" / "runs" / "001_002_001"
-    chat = converse_cli("replay", str(run), "--format", "camel", cwd=tmp_path)
+    chat = run_cli("replay", str(run), "--format", "camel", cwd=tmp_path, timeout=300)
     assert chat.returncode == 0, chat.stderr
     ours = json.loads(chat.stdout)
     theirs = json.loads((tmp_path / "data" / "chat" / "001_002_001.json").read_text())
     assert ours == {**theirs, "id": ours["id"]}
-    tune = converse_cli("replay", str(run), "--format", "finetune", cwd=tmp_path)
+    tune = run_cli("replay", str(run), "--format", "finetune", cwd=tmp_path, timeout=300)
     assert json.loads(tune.stdout)["messages"][0]["role"] == "system"
-    lab = converse_cli("run", "three-labs", "--set", "clock.end=2023", "-q", "--out", "runs", cwd=tmp_path)
-    refused = converse_cli("replay", lab.stdout.splitlines()[-1], "--format", "camel", cwd=tmp_path)
+    lab = run_cli("run", "three-labs", "--set", "clock.end=2023", "-q", "--out", "runs", cwd=tmp_path, timeout=300)
+    refused = run_cli("replay", lab.stdout.splitlines()[-1], "--format", "camel", cwd=tmp_path, timeout=300)
     assert refused.returncode == 2
     assert "not a role-play" in refused.stderr

@@ -9,10 +9,10 @@ from collections import Counter
 
 import pytest
 
-from converse import ChatMessage, CompletionRequest, Hints, OfflineModel
+from converse import ChatMessage, CompletionRequest, Hints, OfflineModel, RolePlay
 from converse.models._model import AnswerKind, estimate_prompt_tokens
 from converse.roleplay import _prompts
-from converse.scenario._roleplay import TASK_DONE, Critic, Planner, RolePlay, Specifier
+from converse.scenario._roleplay import TASK_DONE, Critic, Planner, Specifier
 
 PAIRS = [
     ("Python Programmer", "Stock Trader", "Develop a trading bot for the stock market"),

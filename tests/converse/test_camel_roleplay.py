@@ -3,9 +3,6 @@ task specifier and planner, the critic (model, fallback, person), and re-executi
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,12 +10,19 @@ import msgspec
 import pytest
 
 import converse
-from converse import CompletionRequest, LLMCall, TurnGranted, Utterance
-from converse.log._events import ConversationEnded, CriticChoice, TaskSpecified
+from _helpers import run_cli
+from converse import (
+    CompletionRequest,
+    ConversationEnded,
+    CriticChoice,
+    LLMCall,
+    TaskSpecified,
+    TurnGranted,
+    Utterance,
+)
+from converse.camel import chat_record
 from converse.testing import ScriptedModel, events_of, run_and_read
-from converse.transcript._camel import chat_record
 
-ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = "camel-trading-bot"
 NO_SPECIFIER = ("roleplay.specifier.enabled=false",)
 
@@ -243,17 +247,9 @@ async def test_a_roleplay_log_re_executes_without_the_model(backend: str, tmp_pa
     assert [c.response for c in events_of(after, LLMCall)] == [c.response for c in events_of(before, LLMCall)]
 
 
-def converse_cli(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "converse", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-        input=stdin,
-    )
-
-
 def test_roleplay_command_prints_the_chat_and_the_run_directory_last(tmp_path: Path) -> None:
-    done = converse_cli("camel", "roleplay", "--assistant-role", "Chef", "--user-role", "Student", "--task",
-                        "Plan a week of cheap dinners", "--max-messages", "4", "--out", "runs", cwd=tmp_path)
+    done = run_cli("camel", "roleplay", "--assistant-role", "Chef", "--user-role", "Student", "--task",
+                   "Plan a week of cheap dinners", "--max-messages", "4", "--out", "runs", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "Task: Plan a week of cheap dinners"
@@ -264,8 +260,8 @@ def test_roleplay_command_prints_the_chat_and_the_run_directory_last(tmp_path: P
 
 
 def test_a_person_can_be_the_critic(tmp_path: Path) -> None:
-    done = converse_cli("camel", "roleplay", "--critic", "human", "--candidates", "2", "--max-messages", "2",
-                        "--no-specify", "--out", "runs", cwd=tmp_path, stdin="2\nnot a number\n1\n")
+    done = run_cli("camel", "roleplay", "--critic", "human", "--candidates", "2", "--max-messages", "2",
+                   "--no-specify", "--out", "runs", cwd=tmp_path, stdin="2\nnot a number\n1\n")
     assert done.returncode == 0, done.stderr
     assert "Choose an option:" in done.stderr
     assert "Option 2:" in done.stderr
@@ -275,8 +271,8 @@ def test_a_person_can_be_the_critic(tmp_path: Path) -> None:
 
 
 def test_no_one_at_the_terminal_falls_back_instead_of_hanging(tmp_path: Path) -> None:
-    done = converse_cli("camel", "roleplay", "--critic", "human", "--max-messages", "1", "--no-specify",
-                        "--out", "runs", cwd=tmp_path, stdin="")
+    done = run_cli("camel", "roleplay", "--critic", "human", "--max-messages", "1", "--no-specify",
+                   "--out", "runs", cwd=tmp_path, stdin="")
     assert done.returncode == 0, done.stderr
     events = converse.read_events(tmp_path / done.stdout.splitlines()[-1] / "events.jsonl")
     assert [c.by for c in events_of(events, CriticChoice)] == ["fallback"]
@@ -293,7 +289,7 @@ def test_no_one_at_the_terminal_falls_back_instead_of_hanging(tmp_path: Path) ->
     ],
 )
 def test_bad_roleplay_input_gets_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
-    done = converse_cli("camel", "roleplay", *args, "--out", "runs", cwd=tmp_path)
+    done = run_cli("camel", "roleplay", *args, "--out", "runs", cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -11,8 +11,10 @@ import msgspec
 import pytest
 
 import converse
+from _helpers import SCENARIOS
 from actors import ActorSystem
 from converse import (
+    CompletionRequest,
     ConversationEnded,
     ConversationStarted,
     LLMCall,
@@ -24,10 +26,7 @@ from converse import (
     Utterance,
 )
 from converse.audit._audit import audit_events
-from converse.models._model import CompletionRequest
 from converse.testing import ScriptedModel, events_of, run_and_read
-
-SCENARIOS = sorted(Path(__file__).resolve().parents[2].joinpath("scenarios").glob("*.toml"))
 
 
 def _top(events: list[converse.AnyEvent]) -> list[Utterance]:

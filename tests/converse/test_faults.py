@@ -12,11 +12,21 @@ import pytest
 
 import converse
 from actors import FAILURES, ActorFailed, ActorSystem
-from converse import Finished, Job, LLMAttempt, LLMCall, RunError, RunFinished, Utterance, run_many
+from converse import (
+    CompletionRequest,
+    Finished,
+    Job,
+    Limits,
+    LLMAttempt,
+    LLMCall,
+    RunError,
+    RunFinished,
+    Scheduler,
+    Utterance,
+    run_many,
+)
 from converse.councils._agent import AgentActor
-from converse.engine._run import RunRoot
-from converse.models._model import CompletionRequest
-from converse.models._scheduler import Limits, Scheduler
+from converse.councils._root import CouncilsRoot
 from converse.testing import Faults, ModelServer, ScriptedModel, events_of
 
 KEY = "test-key-faults"
@@ -206,4 +216,4 @@ async def test_a_council_member_that_crashes_fails_its_run_and_only_its_run(
     assert agent.actor in root.error
     assert member.actor.startswith(AgentActor.__name__)
     assert agent.actor.startswith(AgentActor.__name__)
-    assert root.actor.startswith(RunRoot.__name__)
+    assert root.actor.startswith(CouncilsRoot.__name__)

@@ -24,11 +24,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from converse.cli._main import main
-from converse.scenario._scenario import scenario_data
+from _helpers import ROOT, SCENARIOS
+from converse.cli import main
+from converse.scenario._load import scenario_data
 
-ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = sorted((ROOT / "scenarios").glob("*.toml"))
 EXAMPLES = int(os.environ.get("CONVERSE_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(
     max_examples=EXAMPLES, deadline=None, derandomize=True,
@@ -142,7 +141,7 @@ def test_random_toml_through_validate(workdir: Path, data: dict[str, Any]) -> No
 
 
 @FUZZ
-@given(st.sampled_from(SHIPPED), st.integers(0, 2**32), values, st.integers(1, 3))
+@given(st.sampled_from(SCENARIOS), st.integers(0, 2**32), values, st.integers(1, 3))
 def test_mutated_shipped_scenarios_through_validate(
     workdir: Path, shipped: Path, seed: int, replacement: Any, changes: int
 ) -> None:
@@ -157,7 +156,7 @@ def test_mutated_shipped_scenarios_through_validate(
 
 
 @FUZZ
-@given(st.sampled_from(SHIPPED), st.binary(max_size=40), st.integers(0, 2**32))
+@given(st.sampled_from(SCENARIOS), st.binary(max_size=40), st.integers(0, 2**32))
 def test_scenario_text_with_bytes_spliced_in_through_validate(
     workdir: Path, shipped: Path, noise: bytes, seed: int
 ) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,26 +12,29 @@ import msgspec
 import pytest
 
 import converse
+from _helpers import ROOT, one_error_line, run_cli
 from actors import ActorSystem
 from converse import (
+    DEFAULT_METRICS,
     CallFailed,
     ChatMessage,
     CompletionRequest,
     CompletionResponse,
     Judged,
+    Limits,
     LLMAttempt,
     LLMCall,
     RunError,
     RunFinished,
     ScenarioError,
+    Scheduler,
     complete_structured,
+    verdict_type,
 )
 from converse.log._events import Ledger
-from converse.models._scheduler import Limits, Scheduler
-from converse.scenario._verdict import DEFAULT_METRICS, labs, metrics_of, verdict_type
+from converse.scenario._verdict import labs, metrics_of
 from converse.testing import ModelServer, ScriptedModel, events_of, run_and_read
 
-ROOT = Path(__file__).resolve().parents[2]
 # The scenarios with a judge; a role-play is judged only when its scenario asks
 # (test_camel_roleplay), and the long scenario's record outgrows its 8k model (test_memory).
 SCENARIOS = sorted(
@@ -458,29 +458,12 @@ async def test_a_judge_function_that_cannot_be_imported_stops_the_run_before_it_
 
 
 def test_the_command_line_names_a_judge_it_cannot_import(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "converse",
-            "run",
-            "three-labs",
-            "--set",
-            "judge.function=no_such_judges:score",
-            "--out",
-            str(tmp_path),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = run_cli(
+        "run", "three-labs", "--set", "judge.function=no_such_judges:score", "--out", str(tmp_path),
+        cwd=tmp_path, timeout=60,
     )
     assert done.returncode == 2
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stderr
-    assert "$.judge.function: cannot import no_such_judges" in lines[0]
+    assert "$.judge.function: cannot import no_such_judges" in one_error_line(done)
 
 
 # -- scenario checks and the schema -----------------------------------------------------------

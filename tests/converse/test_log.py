@@ -11,17 +11,20 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from converse._exceptions import LogError
-from converse.log._events import (
+from converse import (
     AnyEvent,
     ConversationStarted,
     Event,
+    LogError,
+    LogWriter,
     RunFinished,
     RunStarted,
+    TornTailWarning,
     TurnGranted,
     Utterance,
+    read_events,
 )
-from converse.log._log import LogWriter, TornTailWarning, iter_events, last_good_offset, read_events
+from converse.log._log import iter_events, last_good_offset
 
 RUN = "run-1"
 Reader = Callable[[Path], list[AnyEvent]]

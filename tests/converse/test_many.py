@@ -8,8 +8,7 @@ import anyio
 import pytest
 
 from actors import ActorSystem
-from converse import Job, Limits, Scheduler, read_events, run_many
-from converse.log._events import LLMCall, RunFinished
+from converse import Job, Limits, LLMCall, RunFinished, Scheduler, read_events, run_many
 
 SHORT = ("clock.end=2024",)
 

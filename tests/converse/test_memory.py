@@ -8,9 +8,16 @@ from pathlib import Path
 import pytest
 
 import converse
-from converse import CompletionRequest, CompletionResponse, LLMCall, OfflineModel, RunError, Usage
+from converse import (
+    ChatMessage,
+    CompletionRequest,
+    CompletionResponse,
+    LLMCall,
+    OfflineModel,
+    RunError,
+    Usage,
+)
 from converse.engine._memory import LOW_WATER, AgentMemory, ContextWindowExceeded
-from converse.log._events import ChatMessage
 from converse.scenario._scenario import Memory
 from converse.testing import events_of, run_and_read
 

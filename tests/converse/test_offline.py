@@ -12,9 +12,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from converse.log._events import ChatMessage
-from converse.models._model import CompletionRequest, Hints, open_model
-from converse.models.offline._model import GOV_PROGRESS, LAB_PROGRESS, OfflineModel
+from converse import ChatMessage, CompletionRequest, Hints, OfflineModel, open_model
+from converse.models.offline._model import GOV_PROGRESS, LAB_PROGRESS
 
 REPORT_SYSTEM = (
     "You speak for {name}. Each year every organisation publishes a report on its progress, "
@@ -81,7 +80,7 @@ async def test_same_request_same_answer_across_instances(backend: str) -> None:
 
 def test_same_answer_in_another_process() -> None:
     script = (
-        "from converse.models.offline._model import OfflineModel\n"
+        "from converse import OfflineModel\n"
         "import sys\n"
         "sys.path.insert(0, sys.argv[1])\n"
         "from test_offline import report_request\n"

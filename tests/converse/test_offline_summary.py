@@ -7,9 +7,7 @@ import re
 
 import pytest
 
-from converse.log._events import ChatMessage
-from converse.models._model import CompletionRequest, Hints
-from converse.models.offline._model import OfflineModel
+from converse import ChatMessage, CompletionRequest, Hints, OfflineModel
 from converse.models.offline._summary import NOTHING, summary_answer
 from converse.scenario._memory_prompts import briefing_request, notes_request
 

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import datetime
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import anyio
 import pytest
 
 import converse
+from _helpers import cli_env, run_cli
 from actors import ActorSystem
-from converse import LLMAttempt, LLMCall, RunError, RunFinished
+from converse import Limits, LLMAttempt, LLMCall, RunError, RunFinished, Scheduler
 from converse.models._openai import retry_after
-from converse.models._scheduler import Limits, Scheduler
-from converse.models.offline._testserver import Faults, ModelServer
-from converse.testing import events_of, run_and_read
+from converse.testing import Faults, ModelServer, events_of, run_and_read
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-test-5f1d2c9a-never-log-me"
 # openai 3.54's streams leave inner async generators for the collector; trio warns about it.
 SDK_LEAVES_GENERATORS = pytest.mark.filterwarnings(
@@ -143,19 +138,16 @@ async def test_an_unknown_model_and_an_unreachable_server(api_key: str, tmp_path
 
 def test_the_command_line_against_a_local_server(tmp_path: Path) -> None:
     with ModelServer(api_key="EMPTY") as server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-        env["PYTHONPATH"] = str(ROOT)
-        done = subprocess.run(
-            [sys.executable, "-m", "converse", "run", "three-labs", "--model", "openai:offline-chat",
-             "--base-url", server.base_url, "--set", "clock.end=2023", "--out", str(tmp_path), "-q"],
-            env=env, capture_output=True, text=True, timeout=120,
+        env = cli_env(without="OPENAI_")
+        done = run_cli(
+            "run", "three-labs", "--model", "openai:offline-chat", "--base-url", server.base_url,
+            "--set", "clock.end=2023", "--out", str(tmp_path), "-q", cwd=tmp_path, env=env,
         )
         assert done.returncode == 0, done.stderr
         assert (Path(done.stdout.strip()) / "transcript.md").is_file()
-        wrong = subprocess.run(
-            [sys.executable, "-m", "converse", "run", "three-labs", "--model", "openai:offline-chat",
-             "--base-url", server.base_url, "--out", str(tmp_path / "wrong"), "-q"],
-            env={**env, "OPENAI_API_KEY": KEY}, capture_output=True, text=True, timeout=120,
+        wrong = run_cli(
+            "run", "three-labs", "--model", "openai:offline-chat", "--base-url", server.base_url,
+            "--out", str(tmp_path / "wrong"), "-q", cwd=tmp_path, env={**env, "OPENAI_API_KEY": KEY},
         )
         assert wrong.returncode == 1
         (line,) = wrong.stderr.strip().splitlines()
@@ -163,9 +155,8 @@ def test_the_command_line_against_a_local_server(tmp_path: Path) -> None:
         assert line.endswith("rejected the API key: check OPENAI_API_KEY")
         assert KEY not in wrong.stderr + wrong.stdout
         no_key_anywhere(tmp_path / "wrong")
-        no_key = subprocess.run(
-            [sys.executable, "-m", "converse", "run", "three-labs", "--model", "openai:gpt-4o", "--out", str(tmp_path)],
-            env=env, capture_output=True, text=True, timeout=120,
+        no_key = run_cli(
+            "run", "three-labs", "--model", "openai:gpt-4o", "--out", str(tmp_path), cwd=tmp_path, env=env
         )
     assert no_key.returncode == 2
     assert no_key.stderr.strip() == (

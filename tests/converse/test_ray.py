@@ -17,13 +17,8 @@ import anyio
 import msgspec
 import pytest
 
-from converse import cli
-from converse.log._events import RunFinished
-from converse.models._scheduler import Limits, Scheduler
-from converse.models.offline._testserver import ModelServer
-from converse.sweeps._grid import plan_sweep
-from converse.sweeps._report import SweepRow
-from converse.sweeps._sweep import run_sweep
+from converse import Limits, RunFinished, Scheduler, SweepRow, cli, plan_sweep, run_sweep
+from converse.testing import ModelServer
 
 
 @pytest.fixture(scope="module")

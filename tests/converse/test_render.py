@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
-from converse.log._events import (
+from converse import (
     AnyEvent,
     ConversationEnded,
     ConversationStarted,
     Event,
     Judged,
     LLMCall,
+    LogWriter,
     PeriodStarted,
     RunError,
     RunFinished,
@@ -23,9 +24,9 @@ from converse.log._events import (
     TurnGranted,
     Usage,
     Utterance,
+    read_events,
+    render_markdown,
 )
-from converse.log._log import LogWriter, read_events
-from converse.transcript._markdown import render_markdown
 
 RUN = "run-1"
 TOP = ("top",)

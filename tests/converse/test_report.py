@@ -11,18 +11,16 @@ from typing import Any
 import msgspec
 import pytest
 
-from converse.log._events import Score
-from converse.sweeps._report import (
+from converse import (
     Interval,
+    Score,
     SweepRow,
-    aggregate,
     bootstrap_ci,
     read_summary_csv,
-    score_column,
-    scores_of,
     write_report,
     write_summary_csv,
 )
+from converse.sweeps._report import aggregate, score_column, scores_of
 
 SVG = "{http://www.w3.org/2000/svg}"
 DIALS = ["regulation", "china"]

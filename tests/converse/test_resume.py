@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -16,19 +14,11 @@ import msgspec
 import pytest
 
 import converse
-from converse import LLMCall, LogError, RunFinished, RunStarted, TornTailWarning
-from converse.engine._resume import NothingToResume, resume_run
+from _helpers import CONVERSE, SCENARIOS, cli_env, run_cli
+from converse import LLMCall, LogError, NothingToResume, RunFinished, RunStarted, TornTailWarning, resume_run
 from converse.testing import ScriptedModel
 
-ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml"))
-
-
-def converse_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "converse", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
+SCENARIO_NAMES = sorted(p.stem for p in SCENARIOS)
 
 
 def cut(log: Path, lines: int, torn: bool) -> None:
@@ -126,10 +116,10 @@ async def test_resume_refuses_what_is_not_a_run_log(tmp_path: Path, backend: str
 
 
 def test_replay_from_re_executes_a_log_without_model_calls(tmp_path: Path) -> None:
-    first = converse_cli("run", "three-labs-councils", "--set", "clock.end=2024", "--seed", "9", "-q", "--out", "a", cwd=tmp_path)
+    first = run_cli("run", "three-labs-councils", "--set", "clock.end=2024", "--seed", "9", "-q", "--out", "a", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     original = Path(tmp_path / first.stdout.strip())
-    again = converse_cli(
+    again = run_cli(
         "run", "three-labs-councils", "--set", "clock.end=2024", "--replay-from", str(original), "-q", "--out", "b",
         cwd=tmp_path,
     )
@@ -145,7 +135,7 @@ def test_replay_from_re_executes_a_log_without_model_calls(tmp_path: Path) -> No
     assert started.seed == 9  # the seed of the log's run, unless --seed says otherwise
 
     # A longer run needs answers the log does not hold: the run fails, naming who and which call.
-    longer = converse_cli(
+    longer = run_cli(
         "run", "three-labs", "--replay-from", str(original), "-q", "--out", "c", cwd=tmp_path,
     )
     assert longer.returncode == 1
@@ -155,19 +145,19 @@ def test_replay_from_re_executes_a_log_without_model_calls(tmp_path: Path) -> No
 
 
 def test_resume_cli(tmp_path: Path) -> None:
-    run = converse_cli("run", "three-labs", "--set", "clock.end=2025", "-q", "--out", "runs", cwd=tmp_path)
+    run = run_cli("run", "three-labs", "--set", "clock.end=2025", "-q", "--out", "runs", cwd=tmp_path)
     directory = tmp_path / run.stdout.strip()
     expected = (directory / "transcript.md").read_bytes()
-    done = converse_cli("resume", str(directory), "-q", cwd=tmp_path)
+    done = run_cli("resume", str(directory), "-q", cwd=tmp_path)
     assert done.returncode == 0
     assert "already ended completed" in done.stderr
     cut(directory / "events.jsonl", 12, torn=True)
-    resumed = converse_cli("resume", str(directory), "-q", cwd=tmp_path)
+    resumed = run_cli("resume", str(directory), "-q", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert "skipped a torn last line" in resumed.stderr
     assert resumed.stdout.strip() == str(directory)
     assert (directory / "transcript.md").read_bytes() == expected
-    missing = converse_cli("resume", str(tmp_path / "nope"), cwd=tmp_path)
+    missing = run_cli("resume", str(tmp_path / "nope"), cwd=tmp_path)
     assert missing.returncode == 2
     assert missing.stderr.count("\n") == 1
     assert "no such log" in missing.stderr
@@ -180,7 +170,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
     each, and compare with the run that was never interrupted."""
     rng = random.Random(20261122)
     kills = 0
-    for scenario in SCENARIOS:
+    for scenario in SCENARIO_NAMES:
         reference, duration = started_run(scenario, tmp_path / f"ref-{scenario}", kill_after=None)
         expected = (reference / "transcript.md").read_bytes()
         for attempt in range(8):
@@ -188,7 +178,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
             if run is None:
                 continue  # finished before the kill: not a kill point
             kills += 1
-            resumed = converse_cli("resume", str(run), "-q", cwd=tmp_path)
+            resumed = run_cli("resume", str(run), "-q", cwd=tmp_path)
             if resumed.returncode == 2 and "the run stopped before its first event" in resumed.stderr:
                 continue  # killed before its first line was written: nothing to resume
             assert resumed.returncode == 0, (scenario, attempt, resumed.stderr)
@@ -202,11 +192,10 @@ def started_run(scenario: str, out: Path, *, kill_after: float | None) -> tuple[
     """Run ``converse run`` in a process; SIGKILL it ``kill_after`` seconds after its log
     appears. Returns its run directory (None if it ended before the kill) and how long it
     ran after its log appeared."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "converse", "run", scenario, "--seed", "4", "--model", "offline?latency=0.003",
+        [*CONVERSE, "run", scenario, "--seed", "4", "--model", "offline?latency=0.003",
          "-q", "--out", str(out)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     logs: list[Path] = []

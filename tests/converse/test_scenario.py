@@ -8,7 +8,7 @@ import pytest
 
 from converse import ScenarioError, load_scenario
 from converse.scenario._clock import period_label, periods
-from converse.scenario._scenario import scenario_from_dict, scenario_to_dict
+from converse.scenario._load import scenario_from_dict, scenario_to_dict
 
 BASE = """
 name = "base"

@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from converse.log._events import ChatMessage
-from converse.models._model import CompletionRequest, Hints
-from converse.models.offline._model import OfflineModel
-from converse.scenario._scenario import Agent, Prompts, Scenario, load_scenario, scenario_data
+from _helpers import ROOT, SCENARIOS
+from converse import ChatMessage, CompletionRequest, Hints, OfflineModel, Scenario, load_scenario
+from converse.scenario._load import scenario_data
+from converse.scenario._scenario import Agent, Prompts
 from converse.scenario._templates import TEMPLATE_FIELDS, fill, template_fields
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-FILES = sorted(SCENARIOS.glob("*.toml"))
 EXPECTED = {
     "three-labs", "three-labs-half-yearly", "labs-uk-government", "labs-chinese-government",
     "three-labs-councils", "mixed-councils", "nested-councils", "alignment-debate",
@@ -25,7 +23,7 @@ LABS = ["OpenAI", "Google DeepMind", "Anthropic"]
 
 
 def load(name: str) -> Scenario:
-    return load_scenario(SCENARIOS / f"{name}.toml")
+    return load_scenario(ROOT / "scenarios" / f"{name}.toml")
 
 
 def depth(agent: Agent) -> int:
@@ -50,10 +48,10 @@ def all_prompts(scenario: Scenario) -> list[Prompts]:
 
 
 def test_the_eight_scenarios_are_there() -> None:
-    assert {path.stem for path in FILES} >= EXPECTED
+    assert {path.stem for path in SCENARIOS} >= EXPECTED
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_every_file_loads(path: Path) -> None:
     scenario = load_scenario(path)
     assert scenario.name == path.stem
@@ -65,7 +63,7 @@ def test_every_file_loads(path: Path) -> None:
         assert scenario.clock.end is not None
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_every_file_says_what_it_is_and_how_to_run_it(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# ")
@@ -73,7 +71,7 @@ def test_every_file_says_what_it_is_and_how_to_run_it(path: Path) -> None:
     assert f"converse run scenarios/{path.name}" in text[: len(header) + 200]
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_templates_fill_and_dials_are_used(path: Path) -> None:
     scenario = load_scenario(path)
     used: set[str] = set()

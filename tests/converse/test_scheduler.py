@@ -16,14 +16,7 @@ import msgspec
 import pytest
 from anyio.lowlevel import checkpoint
 
-from converse.models._scheduler import (
-    Attempt,
-    CallFailed,
-    EndpointStatistics,
-    Limits,
-    RetriesExhausted,
-    Scheduler,
-)
+from converse import Attempt, CallFailed, EndpointStatistics, Limits, RetriesExhausted, Scheduler
 
 EP = "http://127.0.0.1:9/v1|test-model"
 OTHER = "http://127.0.0.1:9/v1|other-model"

@@ -3,10 +3,8 @@ summary or report, a replay, nor anything printed, whatever the server answers."
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,26 +15,18 @@ from typing import Any
 import msgspec
 
 import converse
+from _helpers import cli_env, run_cli
 from converse import LLMAttempt, RunError
 from converse.testing import Faults, ModelServer, events_of
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-test-SECRET-4b1d9c7e"
 SHORT = ("--set", "clock.end=2023")
 LEAKS = re.compile(rf"{re.escape(KEY)}|SECRET-4b1d9c7e|Bearer\s+sk-", re.IGNORECASE)
 
 
 def converse_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    env |= {"PYTHONPATH": str(ROOT), "OPENAI_API_KEY": KEY}
-    return subprocess.run(
-        [sys.executable, "-m", "converse", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """``converse`` with the key, and no other OpenAI setting of this environment."""
+    return run_cli(*args, cwd=cwd, env=cli_env(without="OPENAI_", OPENAI_API_KEY=KEY))
 
 
 def run_args(url: str, out: Path, *more: str) -> tuple[str, ...]:

@@ -10,11 +10,21 @@ import anyio.lowlevel
 import msgspec
 import pytest
 
-from converse._exceptions import ConverseError
-from converse.log._events import ChatMessage, Usage
-from converse.models._model import CompletionRequest, CompletionResponse, Hints
-from converse.models._scheduler import Attempt, CallFailed, Limits, Scheduler
-from converse.models._structured import StructuredOutputError, complete_structured, decode_answer
+from converse import (
+    Attempt,
+    CallFailed,
+    ChatMessage,
+    CompletionRequest,
+    CompletionResponse,
+    ConverseError,
+    Hints,
+    Limits,
+    Scheduler,
+    StructuredOutputError,
+    Usage,
+    complete_structured,
+)
+from converse.models._structured import decode_answer
 
 
 class Score(msgspec.Struct, frozen=True, kw_only=True):

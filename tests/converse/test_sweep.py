@@ -4,31 +4,16 @@ one-line errors that leave the output directory alone, and Ctrl-C that keeps eve
 from __future__ import annotations
 
 import csv
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from _helpers import CONVERSE, cli_env, one_error_line, run_cli
+
 SHORT = ("--set", "clock.end=2025")
-
-
-def converse(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "converse", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
 
 
 def rows(path: Path) -> list[dict[str, str]]:
@@ -39,7 +24,7 @@ def rows(path: Path) -> list[dict[str, str]]:
 def test_a_sweep_runs_every_cell_and_seed_and_writes_summary_and_report(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
     args = ("sweep", "three-labs", *SHORT, "--grid", "regulation=none,strict", "--repeats", "2", "--out", str(out))
-    result = converse(*args, "-q", cwd=tmp_path)
+    result = run_cli(*args, "-q", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(out)
     summary = rows(out / "summary.csv")
@@ -60,7 +45,7 @@ def test_a_sweep_runs_every_cell_and_seed_and_writes_summary_and_report(tmp_path
 
     # The same command again: nothing to do, nothing rewritten but the summary and report.
     before = {p: p.stat().st_mtime_ns for p in out.glob("*/events.jsonl")}
-    again = converse(*args, "-q", cwd=tmp_path)
+    again = run_cli(*args, "-q", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "4 finished earlier" in again.stderr
     assert {p: p.stat().st_mtime_ns for p in out.glob("*/events.jsonl")} == before
@@ -70,7 +55,7 @@ def test_a_sweep_runs_every_cell_and_seed_and_writes_summary_and_report(tmp_path
 def test_an_unfinished_run_is_run_again_and_ends_as_if_never_interrupted(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
     args = ("sweep", "three-labs", *SHORT, "--grid", "race_pressure=relaxed,cut-throat", "--out", str(out), "-q")
-    assert converse(*args, cwd=tmp_path).returncode == 0
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
     first = rows(out / "summary.csv")
     victim = out / first[1]["run"]
     transcript = (victim / "transcript.md").read_bytes()
@@ -80,7 +65,7 @@ def test_an_unfinished_run_is_run_again_and_ends_as_if_never_interrupted(tmp_pat
     (victim / "transcript.md").unlink()
     others = {p: p.stat().st_mtime_ns for p in out.glob("*/events.jsonl") if p != log}
 
-    again = converse(*args, cwd=tmp_path)
+    again = run_cli(*args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "1 finished earlier" in again.stderr
     assert (victim / "transcript.md").read_bytes() == transcript
@@ -90,7 +75,7 @@ def test_an_unfinished_run_is_run_again_and_ends_as_if_never_interrupted(tmp_pat
 
 def test_model_and_key_paths_are_grid_keys_too(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
-    result = converse(
+    result = run_cli(
         "sweep", "three-labs", "--grid", "clock.end=2023,2024", "--grid", "model=offline,offline?latency=0.001",
         "--out", str(out), "-q", cwd=tmp_path,
     )
@@ -118,7 +103,7 @@ def test_model_and_key_paths_are_grid_keys_too(tmp_path: Path) -> None:
     ],
 )
 def test_bad_sweeps_are_one_line_errors_that_write_nothing(grid: list[str], expected: str, tmp_path: Path) -> None:
-    result = converse("sweep", "three-labs", *grid, "--out", "sweep", cwd=tmp_path)
+    result = run_cli("sweep", "three-labs", *grid, "--out", "sweep", cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert expected in one_error_line(result)
     assert not (tmp_path / "sweep").exists()
@@ -126,9 +111,9 @@ def test_bad_sweeps_are_one_line_errors_that_write_nothing(grid: list[str], expe
 
 def test_an_out_holding_another_sweep_or_other_files_is_left_alone(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
-    assert converse("sweep", "three-labs", "--set", "clock.end=2023", "--out", str(out), "-q", cwd=tmp_path).returncode == 0
+    assert run_cli("sweep", "three-labs", "--set", "clock.end=2023", "--out", str(out), "-q", cwd=tmp_path).returncode == 0
     summary = (out / "summary.csv").read_bytes()
-    other = converse("sweep", "three-labs", "--set", "clock.end=2024", "--out", str(out), "-q", cwd=tmp_path)
+    other = run_cli("sweep", "three-labs", "--set", "clock.end=2024", "--out", str(out), "-q", cwd=tmp_path)
     assert other.returncode == 2
     assert "holds another sweep (three-labs, no grid, 1 seed(s) from 0)" in one_error_line(other)
     assert (out / "summary.csv").read_bytes() == summary
@@ -136,7 +121,7 @@ def test_an_out_holding_another_sweep_or_other_files_is_left_alone(tmp_path: Pat
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "notes.txt").write_text("mine", encoding="utf-8")
-    taken = converse("sweep", "three-labs", "--out", str(busy), cwd=tmp_path)
+    taken = run_cli("sweep", "three-labs", "--out", str(busy), cwd=tmp_path)
     assert taken.returncode == 2
     assert "is not empty and holds no sweep.json" in one_error_line(taken)
     assert [p.name for p in busy.iterdir()] == ["notes.txt"]
@@ -149,9 +134,8 @@ def test_ctrl_c_keeps_every_finished_run_and_the_same_command_finishes_the_rest(
         "sweep", "three-labs", "--set", "clock.end=2024", "--model", "offline?latency=0.05",
         "--grid", "regulation=none,light,moderate,strict", "--repeats", "3", "--concurrency", "2", "--out", str(out),
     ]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "converse", *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+        [*CONVERSE, *args], cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 60
@@ -169,7 +153,7 @@ def test_ctrl_c_keeps_every_finished_run_and_the_same_command_finishes_the_rest(
     for row in done:  # every run the summary calls completed is complete on disk
         assert (out / row["run"] / "transcript.md").is_file()
 
-    again = converse(*args, "-q", cwd=tmp_path)
+    again = run_cli(*args, "-q", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert f"{len(done)} finished earlier" in again.stderr
     final = rows(out / "summary.csv")

@@ -14,7 +14,7 @@ import pytest
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
 from converse import ChatMessage, CompletionRequest, Hints, OfflineModel
-from converse.models.offline._testserver import Faults, ModelServer
+from converse.testing import Faults, ModelServer
 
 MESSAGES: list[Any] = [
     {"role": "system", "content": "You are the OpenAI CEO on a council."},

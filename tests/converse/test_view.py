@@ -11,7 +11,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -19,17 +18,12 @@ from urllib.parse import quote, urlsplit
 import anyio
 import pytest
 
+from _helpers import CONVERSE, run_cli
 from converse import LLMCall, Utterance, prompts_of, read_events
-from converse.web import RunView, view_server
-from converse.web._catalog import Catalog, OutsideRoot, inside
+from converse.web import Catalog, RunView, view_server
+from converse.web._catalog import OutsideRoot, inside
 
 SECRET = "the-secret-outside-the-root"
-
-
-def converse(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "converse", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +41,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
          "--out", str(root / "sw"), "-q"),
         ("camel", "roleplay", "--out", str(root / "rp"), "--max-messages", "6"),
     ):
-        done = converse(*args, cwd=base)
+        done = run_cli(*args, cwd=base)
         assert done.returncode == 0, done.stderr
     lines = (root / "nested-councils-seed0" / "events.jsonl").read_bytes().splitlines(keepends=True)
     (root / "cut").mkdir()
@@ -274,25 +268,25 @@ async def test_the_stream_follows_a_log_as_it_grows(library: Path, tmp_path: Pat
 
 
 def test_bad_arguments_are_one_line_and_exit_2(tmp_path: Path) -> None:
-    missing = converse("view", str(tmp_path / "nope"), cwd=tmp_path)
+    missing = run_cli("view", str(tmp_path / "nope"), cwd=tmp_path)
     assert missing.returncode == 2
     assert missing.stderr.strip().count("\n") == 0
     assert "no such directory" in missing.stderr
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        busy = converse("view", str(tmp_path), "--port", str(taken.getsockname()[1]), cwd=tmp_path)
+        busy = run_cli("view", str(tmp_path), "--port", str(taken.getsockname()[1]), cwd=tmp_path)
     assert busy.returncode == 2
     assert "in use" in busy.stderr
     assert busy.stderr.strip().count("\n") == 0
-    port = converse("view", str(tmp_path), "--port", "70000", cwd=tmp_path)
+    port = run_cli("view", str(tmp_path), "--port", "70000", cwd=tmp_path)
     assert port.returncode == 2
     assert "--port" in port.stderr
 
 
 def test_the_command_serves_until_stopped(library: Path) -> None:
     with subprocess.Popen(
-        [sys.executable, "-m", "converse", "view", str(library), "--port", "0"],
+        [*CONVERSE, "view", str(library), "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     ) as process:
         try:
@@ -313,7 +307,7 @@ def test_the_command_serves_until_stopped(library: Path) -> None:
 
 async def test_a_long_run_comes_whole_in_one_answer_and_in_the_stream(tmp_path: Path, backend: str) -> None:
     """A log longer than one read (the viewer reads 4 MB at a time) arrives whole."""
-    done = converse("run", "five-orgs-long", "--out", str(tmp_path / "runs"), cwd=tmp_path)
+    done = run_cli("run", "five-orgs-long", "--out", str(tmp_path / "runs"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     log = tmp_path / "runs" / "five-orgs-long-seed0" / "events.jsonl"
     assert log.stat().st_size > 4 << 20
@@ -352,8 +346,8 @@ async def test_a_sweep_or_a_run_can_be_the_directory_itself(library: Path, backe
 
 
 def test_a_critics_choice_links_the_chosen_candidates_call(tmp_path: Path) -> None:
-    done = converse("camel", "roleplay", "--critic", "model", "--candidates", "3", "--max-messages", "4",
-                    "--out", str(tmp_path), cwd=tmp_path)
+    done = run_cli("camel", "roleplay", "--critic", "model", "--candidates", "3", "--max-messages", "4",
+                   "--out", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     events = read_events(tmp_path / "camel-trading-bot-seed0" / "events.jsonl")
     answers = {e.call: e.response for e in events if isinstance(e, LLMCall)}

@@ -14,13 +14,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from _helpers import CONVERSE, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +53,7 @@ def keep(page: Any, name: str, height: int | None = None) -> None:
 
 
 def converse(*args: str, cwd: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "converse", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    done = run_cli(*args, cwd=cwd)
     assert done.returncode == 0, done.stderr
 
 
@@ -81,7 +82,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def viewer(library: Path) -> Iterator[str]:
     with subprocess.Popen(
-        [sys.executable, "-m", "converse", "view", str(library), "--port", "0"],
+        [*CONVERSE, "view", str(library), "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     ) as process:
         try:
@@ -196,7 +197,7 @@ def test_a_running_simulation_updates_without_reload(library: Path, viewer: str,
 def test_a_simulation_running_now_streams_into_the_page(library: Path, viewer: str, page: Any) -> None:
     """The engine itself writes the log (a real run, 0.15 s a model call) while the page is open."""
     with subprocess.Popen(
-        [sys.executable, "-m", "converse", "run", "three-labs", "--model", "offline?latency=0.15",
+        [*CONVERSE, "run", "three-labs", "--model", "offline?latency=0.15",
          "--out", str(library / "now")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     ) as run:

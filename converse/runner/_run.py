@@ -1,0 +1,200 @@
+"""A run put together: the kind of conversation its scenario holds, its model and its judge
+opened (and closed), handed to the engine; the same for a run resumed from its log."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+import anyio
+
+from actors import ActorSystem
+
+from ..councils._root import CouncilsRoot
+from ..engine._context import RunContext
+from ..engine._replay import ReplayBook, ReplayOnlyModel
+from ..engine._resume import NothingToResume, read_resumption
+from ..engine._run import RunKind, RunResult, execute, write_transcript
+from ..judge._judge import RunJudge
+from ..log._events import Event
+from ..log._log import read_events
+from ..models._cache import CachedModel
+from ..models._model import Model
+from ..models._open import open_model
+from ..models._scheduler import Scheduler
+from ..roleplay._session import RolePlayRoot
+from ..scenario._load import load_scenario, scenario_from_dict
+from ..scenario._scenario import Scenario
+from ..transcript._markdown import render_markdown
+
+__all__ = ["ensure_transcript", "kind_of", "resume_run", "run_scenario"]
+
+# Both kinds' transcripts come from one renderer, which tells them apart by the log.
+_COUNCILS = RunKind(root=CouncilsRoot, render=render_markdown)
+# A role-play's few events are rendered from memory.
+_ROLEPLAY = RunKind(root=RolePlayRoot, render=render_markdown, keep_events=True)
+
+
+def kind_of(scenario: Scenario) -> RunKind:
+    """The kind of conversation ``scenario`` holds: a role-play, or organisations and councils."""
+    return _ROLEPLAY if scenario.roleplay is not None else _COUNCILS
+
+
+async def run_scenario(
+    scenario: Scenario | str | os.PathLike[str],
+    *,
+    model: str | Model | None = None,
+    seed: int = 0,
+    out: str | os.PathLike[str] = "runs",
+    overrides: list[str] | tuple[str, ...] = (),
+    system: ActorSystem | None = None,
+    scheduler: Scheduler | None = None,
+    base_url: str | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    observer: Callable[[Event], None] | None = None,
+    run_id: str | None = None,
+    replay_from: str | os.PathLike[str] | None = None,
+) -> RunResult:
+    """Run one simulation to the end and write its log and transcript.
+
+    Args:
+        scenario: a ``Scenario``, a scenario file, or the name of a built-in scenario.
+        model: a model spec (``offline``, ``offline?latency=0.05``) or a ``Model``; by
+            default the scenario's ``model.spec``.
+        seed: the seed; the same scenario, seed and model give the same run.
+        out: the directory that receives the run directory.
+        overrides: ``key.path=value`` changes to the scenario file (``--set``).
+        system: an ``ActorSystem`` to run in (many runs can share one); by default the
+            run opens its own.
+        scheduler: the scheduler every model call goes through; by default the process's
+            own (``default_scheduler()``), shared by every run in the process.
+        base_url: the OpenAI-compatible server for ``openai:`` models.
+        cache: a directory of cached answers: a request made before (same model, messages
+            and parameters) is answered from it instead of the model.
+        observer: called with every event as it is emitted (for progress displays).
+        run_id: the run directory's name under ``out`` (it must not exist yet); by default
+            ``<scenario>-seed<seed>``, numbered when taken.
+        replay_from: an earlier run's ``events.jsonl``: every model answer comes from it,
+            no model is asked (re-execution without model calls); a request it does not
+            hold ends the run ``failed``, naming the speaker and the call.
+
+    Returns:
+        The run's ``RunResult``; a run that failed returns with status ``failed``.
+
+    Raises:
+        ScenarioError: the scenario is invalid, or its ``judge.function`` cannot be imported.
+        ModelSpecError: the model spec (or the judge's) is invalid.
+    """
+    async with AsyncExitStack() as stack:
+        if system is None:
+            system = await stack.enter_async_context(ActorSystem(name="converse"))
+        if isinstance(scenario, Scenario):
+            source = "<api>"
+        else:
+            source = str(scenario)
+            scenario = load_scenario(scenario, list(overrides))
+        judge = RunJudge.prepare(scenario, source)  # a bad judge.function fails here, before any call
+        replay = None
+        if replay_from is not None:
+            replay = ReplayBook(read_events(replay_from), source=str(replay_from), strict=True)
+            model = ReplayOnlyModel(str(replay_from))
+        opened = isinstance(model, str) or model is None
+        if isinstance(model, str) or model is None:
+            model = open_model(model or scenario.model.spec, seed=seed, base_url=base_url or scenario.model.base_url)
+        if cache is not None:
+            model = CachedModel(model, Path(cache))
+        await stack.enter_async_context(_closing(model if opened else None, judge))
+        if judge is not None:
+            judge.open(seed=seed, base_url=base_url or scenario.model.base_url)
+        return await execute(
+            kind_of(scenario), scenario, source, model, seed, Path(out), overrides, system, scheduler, observer,
+            run_id, judge=_judging(judge), keep_events=_reads_all(judge), replay=replay,
+        )
+    raise AssertionError("unreachable")  # mypy: the stack does not swallow exceptions
+
+
+async def resume_run(
+    run_dir: str | os.PathLike[str],
+    *,
+    model: str | Model | None = None,
+    system: ActorSystem | None = None,
+    scheduler: Scheduler | None = None,
+    base_url: str | None = None,
+    observer: Callable[[Event], None] | None = None,
+) -> RunResult:
+    """Continue an interrupted run from its log, re-using every model answer it recorded.
+
+    Args:
+        run_dir: the run directory (or its ``events.jsonl``).
+        model: the model that answers what the log does not hold; by default the one the
+            run started with.
+        system: an ``ActorSystem`` to run in; by default one is opened for the run.
+        scheduler: the scheduler of the live calls; by default the process's.
+        base_url: the OpenAI-compatible server for ``openai:`` models.
+        observer: called with every event as it is emitted (re-created ones included).
+
+    Returns:
+        The run's ``RunResult``, as if it had never been interrupted.
+
+    Raises:
+        LogError: no log, or not a log a run can resume from.
+        NothingToResume: the run already completed (or ran out of budget).
+        ScenarioError: the scenario recorded in the log no longer loads.
+    """
+    async with AsyncExitStack() as stack:
+        if system is None:
+            system = await stack.enter_async_context(ActorSystem(name="converse"))
+        try:
+            resumption = read_resumption(run_dir)
+        except NothingToResume as exc:
+            ensure_transcript(exc.directory)
+            raise
+        started = resumption.started
+        scenario = scenario_from_dict(started.scenario, f"{resumption.directory}/events.jsonl (run_started)")
+        judge = RunJudge.prepare(scenario, started.source)
+        opened = not isinstance(model, Model)
+        if not isinstance(model, Model):
+            model = open_model(model or started.model, seed=started.seed, base_url=base_url or scenario.model.base_url)
+        await stack.enter_async_context(_closing(model if opened else None, judge))
+        if judge is not None:
+            judge.open(seed=started.seed, base_url=base_url or scenario.model.base_url)
+        return await execute(
+            kind_of(scenario), scenario, started.source, model, started.seed, resumption.directory.parent,
+            started.overrides, system, scheduler, observer, resumption.directory.name,
+            judge=_judging(judge), keep_events=_reads_all(judge), resume=resumption,
+        )
+    raise AssertionError("unreachable")  # mypy: the stack does not swallow exceptions
+
+
+def ensure_transcript(directory: Path) -> Path:
+    """The run's ``transcript.md``, rendered from its log if it is missing (a crash can come
+    after the log's last line and before the transcript)."""
+    transcript = directory / "transcript.md"
+    if not transcript.exists():
+        write_transcript(directory, read_events(directory / "events.jsonl"), render_markdown)
+    return transcript
+
+
+@asynccontextmanager
+async def _closing(model: Model | None, judge: RunJudge | None) -> AsyncIterator[None]:
+    """Close the model the run opened (not one it was given) and the judge's, even when cancelled."""
+    try:
+        yield
+    finally:
+        close = getattr(model, "aclose", None)
+        with anyio.CancelScope(shield=True):
+            if close is not None:
+                await close()
+            if judge is not None:
+                await judge.aclose()
+
+
+def _judging(judge: RunJudge | None) -> Callable[[RunContext], Awaitable[None]] | None:
+    return None if judge is None else judge.judge
+
+
+def _reads_all(judge: RunJudge | None) -> bool:
+    """A Python judge reads every event, so the run keeps them in memory for it."""
+    return judge is not None and judge.function is not None

@@ -1,0 +1,75 @@
+"""A sweep's rows, made the same way whichever backend ran the runs: the summary row of a
+run (from its result as it finishes, or from its log), the watcher that gathers what the rows
+need from the runs' events, and what a sweep reports while it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import msgspec
+
+from ..engine._run import RunResult
+from ..log._events import Event, Judged, LLMCall, RunFinished
+from ._grid import PlannedRun
+from ._many import Job
+from ._report import SweepRow, scores_of
+
+__all__ = ["SweepProgress", "Watcher", "finished_row", "row_of"]
+
+
+class SweepProgress(Protocol):
+    """What a sweep reports while it runs (the command line draws a progress bar)."""
+
+    def start(self, total: int, done: int, failed: int) -> None: ...
+    def finished(self, row: SweepRow) -> None: ...
+    def tokens(self, count: int) -> None: ...
+
+
+class Watcher:
+    """Watches the events of a batch of runs for what their rows need: each run's verdict and
+    the tokens it spent (also passed on as they are spent, for a progress display)."""
+
+    def __init__(self, on_tokens: Callable[[int], None] | None = None) -> None:
+        self.on_tokens = on_tokens
+        self.verdicts: dict[str | None, Judged] = {}
+        self.spent: dict[str | None, int] = {}
+
+    def observe(self, job: Job, event: Event) -> None:
+        """A ``run_many`` observer."""
+        kind = type(event)
+        if kind is LLMCall:
+            usage = event.usage  # type: ignore[attr-defined]
+            tokens = usage.prompt_tokens + usage.completion_tokens
+            self.spent[job.run_id] = self.spent.get(job.run_id, 0) + tokens
+            if self.on_tokens is not None:
+                self.on_tokens(tokens)
+        elif kind is Judged:
+            self.verdicts[job.run_id] = event  # type: ignore[assignment]
+
+    def take(self, run_id: str | None) -> tuple[Judged | None, int]:
+        """A finished run's verdict and the tokens it spent (forgotten here)."""
+        return self.verdicts.pop(run_id, None), self.spent.pop(run_id, 0)
+
+
+def finished_row(
+    run: PlannedRun, result: RunResult | None, verdict: Judged | None, error: str | None
+) -> SweepRow:
+    """The row of a run ``run_many`` reported finished: ``failed``, with the error, if it
+    could not run at all."""
+    row = row_of(run, result, verdict, status="failed")
+    return row if error is None else msgspec.structs.replace(row, reason=error)
+
+
+def row_of(
+    run: PlannedRun, finished: RunFinished | RunResult | None, judged: Judged | None, *, status: str = ""
+) -> SweepRow:
+    """The summary row of a run (``status``, by default ``pending``, when it has no result)."""
+    if finished is None:
+        return SweepRow(run=run.run_id, dials=run.dials, seed=run.seed, status=status or "pending")
+    totals = {name: getattr(finished, name) for name in _TOTALS}  # as RunFinished and RunResult name them
+    scores = scores_of(judged.scores) if judged is not None else {}
+    return SweepRow(run=run.run_id, dials=run.dials, seed=run.seed, scores=scores, **totals)
+
+
+_TOTALS = ("status", "reason", "periods", "turns", "llm_calls", "prompt_tokens", "completion_tokens", "cost_usd")
