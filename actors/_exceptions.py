@@ -12,20 +12,58 @@ Hierarchy::
     └── EscalatedFailureError    a failure escalated past every actor: the system aborted
 
 Messages are built from structured fields in ``__init__``, so callers (and tests) can
-match on ``err.actor``, ``err.reason`` and friends instead of parsing prose.
+match on ``err.actor``, ``err.reason`` and friends instead of parsing prose. Every one
+pickles with the arguments it was made with (``ActorError`` does it for all).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from collections.abc import Callable
+from typing import Any, Literal
 
 import anyio
 
 DeathReason = Literal["stopped", "failed"]
 
+_MADE_WITH = "_made_with"  # where an error keeps the arguments it was made with
+
 
 class ActorError(Exception):
-    """Base class of every error raised by the actor runtime."""
+    """Base class of every error raised by the actor runtime.
+
+    Every subclass pickles (and copies) as a call of its class with the arguments it was
+    made with, so none writes ``__reduce__``: each subclass's own ``__init__`` is wrapped,
+    when the class is made, to keep the arguments of the outermost call; ``__reduce__``
+    calls the class with them again and then restores every attribute (so ones set later,
+    such as notes, survive). An instance whose class defines no ``__init__`` is rebuilt
+    from ``args``, as any exception is.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            cls.__init__ = _keeping_arguments(init)  # type: ignore[method-assign]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        made = self.__dict__.get(_MADE_WITH)
+        args, kwargs = made if made is not None else (self.args, {})
+        return (_rebuild, (type(self), args, kwargs), dict(self.__dict__))
+
+
+def _keeping_arguments(init: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(init)
+    def __init__(self: BaseException, *args: Any, **kwargs: Any) -> None:
+        if _MADE_WITH not in self.__dict__:  # the outermost call: the one ``__reduce__`` repeats
+            self.__dict__[_MADE_WITH] = (args, kwargs)
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...], kwargs: dict[str, Any]) -> BaseException:
+    return cls(*args, **kwargs)
 
 
 class ActorDeadError(ActorError):
@@ -42,9 +80,6 @@ class ActorDeadError(ActorError):
         verb = "was stopped" if reason == "stopped" else "has failed"
         super().__init__(f"actor {actor!r} {verb}; it accepts no more messages")
 
-    def __reduce__(self) -> tuple[type[ActorDeadError], tuple[str, DeathReason]]:
-        return (type(self), (self.actor, self.reason))
-
 
 class AskTimeoutError(ActorError, TimeoutError):
     """``ask`` received no reply within ``timeout`` seconds.
@@ -57,9 +92,6 @@ class AskTimeoutError(ActorError, TimeoutError):
         self.timeout = timeout
         super().__init__(f"actor {actor!r} did not reply within {timeout:g} s")
 
-    def __reduce__(self) -> tuple[type[AskTimeoutError], tuple[str, float]]:
-        return (type(self), (self.actor, self.timeout))
-
 
 class MailboxFullError(ActorError, anyio.WouldBlock):
     """``tell_nowait`` or ``publish_nowait`` found a full mailbox; nothing was delivered."""
@@ -68,9 +100,6 @@ class MailboxFullError(ActorError, anyio.WouldBlock):
         self.actor = actor
         self.capacity = capacity
         super().__init__(f"mailbox of actor {actor!r} is full ({capacity} messages)")
-
-    def __reduce__(self) -> tuple[type[MailboxFullError], tuple[str, int]]:
-        return (type(self), (self.actor, self.capacity))
 
 
 class UnhandledMessageError(ActorError, TypeError):
@@ -81,9 +110,6 @@ class UnhandledMessageError(ActorError, TypeError):
         self.message_type = message_type
         super().__init__(f"actor {actor!r} has no handler for messages of type {message_type}")
 
-    def __reduce__(self) -> tuple[type[UnhandledMessageError], tuple[str, str]]:
-        return (type(self), (self.actor, self.message_type))
-
 
 class SystemNotRunningError(ActorError):
     """The ``ActorSystem`` is not running (not entered yet, or already shut down)."""
@@ -92,9 +118,6 @@ class SystemNotRunningError(ActorError):
         self.system = system
         self.action = action
         super().__init__(f"cannot {action}: actor system {system!r} is not running")
-
-    def __reduce__(self) -> tuple[type[SystemNotRunningError], tuple[str, str]]:
-        return (type(self), (self.system, self.action))
 
 
 class ChildFailedError(ActorError):

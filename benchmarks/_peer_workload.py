@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from converse import ChatMessage, CompletionRequest, Hints
+from converse import CompletionRequest, Hints
 from converse.councils._agent import EMPTY_RECORD, NO_NEW, SPEAKS_FIRST  # the same texts as the engine
+from converse.events import ChatMessage
 from converse.scenario._clock import period_label, periods
 from converse.scenario._scenario import Prompts, Scenario
 from converse.scenario._templates import fill

@@ -26,8 +26,9 @@ from typing import Any
 import anyio
 
 from actors import ActorSystem
-from converse import RunResult, Utterance, read_events, render_markdown, run_scenario
+from converse import RunResult, read_events, render_markdown, run_scenario
 from converse.engine._recorder import Recorder
+from converse.events import Utterance
 from converse.scenario._load import scenario_data, scenario_from_dict
 from converse.scenario._scenario import Scenario
 
@@ -176,7 +177,7 @@ def log_figures(quick: bool) -> dict[str, float]:
     events = _sample_events(n)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "events.jsonl"
-        from converse import RunStarted
+        from converse.events import RunStarted
 
         header = RunStarted(run="bench", scenario_name="bench", source="bench", scenario={}, seed=0, model="offline", engine_version="bench")
         events_with_header: list[Any] = [header, *events]

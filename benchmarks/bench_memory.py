@@ -31,7 +31,8 @@ from pathlib import Path
 
 import anyio
 
-from converse import AnyEvent, LLMCall, PeriodStarted, read_events, run_scenario
+from converse import read_events, run_scenario
+from converse.events import AnyEvent, LLMCall, PeriodStarted
 from converse.models._limits import Limits
 from converse.models._scheduler import Scheduler
 from converse.scenario._load import load_scenario

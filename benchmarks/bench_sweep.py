@@ -46,14 +46,8 @@ import anyio
 import msgspec
 
 from actors import Actor, ActorRef, ActorSystem
-from converse import (
-    ChatMessage,
-    CompletionRequest,
-    CompletionResponse,
-    Limits,
-    Scheduler,
-    Usage,
-)
+from converse import CompletionRequest, CompletionResponse, Limits, Scheduler
+from converse.events import ChatMessage, Usage
 from converse.models._model import estimate_prompt_tokens
 
 ENDPOINT = "dummy"

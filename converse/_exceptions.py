@@ -1,27 +1,117 @@
-"""Every error converse raises on purpose.
+"""Every error and warning converse raises on purpose.
 
 Hierarchy::
 
     ConverseError
-    ├── ScenarioError      a scenario file or override is wrong (file and key path)
-    ├── LogError           an event log is not a log, or is corrupt (file and line)
-    ├── ModelSpecError     a ``--model`` spec names no known model
-    ├── CallFailed         one model call failed (``converse.models._scheduler``; retryable or not)
-    │   └── RetriesExhausted   every attempt the scheduler allowed failed
-    ├── StructuredOutputError  a model never answered with JSON of the asked-for schema
-    ├── ReplayError        a log holds no answer to a request, or not this request (``converse.engine._replay``)
-    ├── NothingToResume    the run to resume already ended for good (``converse.engine._resume``)
-    ├── SweepError         a sweep's grid, repeats or output directory is wrong
-    └── DatasetError       a role-play dataset's roles, tasks or output directory is wrong
+    ├── ScenarioError          a scenario file or override is wrong (file and key path)
+    ├── LogError               an event log is missing, not a log, or corrupt (file and line)
+    ├── ModelSpecError         a ``--model`` spec names no known model, or has bad options
+    ├── CallFailed             one attempt of a model call failed (``retryable`` or not)
+    │   └── RetriesExhausted   every attempt the scheduler allowed failed (``last`` is the final one)
+    ├── StructuredOutputError  a model never answered with JSON of the asked-for schema, repairs included
+    ├── ContextWindowExceeded  an agent's prompt cannot fit the model's window, whatever its memory drops
+    ├── ReplayError            a log holds no answer to a request, or not this request
+    ├── NothingToResume        the run to resume already ended for good (completed, or out of budget)
+    ├── JudgeReturnError       a Python judge returned something that is not a verdict (key path)
+    ├── NotARolePlay           a chat or dataset record was asked of events that are not a role-play's
+    ├── ChatUnfinished         a role-play's run did not complete, so it has no chat to save
+    ├── ListFileError          a roles or tasks file is missing, unreadable, not UTF-8, or empty
+    ├── SweepError             a sweep's grid, repeats or output directory is wrong
+    ├── DatasetError           a role-play dataset's roles, tasks or output directory is wrong
+    └── ViewError              ``converse view`` cannot start: a bad directory, port or address
 
-Each is meant to be shown to a user as one line: ``str(err)`` names the place.
+    ConverseWarning
+    └── TornTailWarning        a log's last line was cut off mid-write (a crash) and was skipped
+
+Each error is meant to be shown to a user as one line: ``str(err)`` names the place. The
+message is built in ``__init__`` from the fields it takes, which stay attributes (match on
+``err.file``, ``err.status`` and friends, not on the prose).
+
+Every one pickles (errors cross process boundaries: the Ray backend ships them between
+processes) as a call of its class with the arguments it was made with, and keeps every
+attribute: the base classes do it, so no subclass writes ``__reduce__``.
+
+This module imports nothing from the rest of converse: it sits below every layer.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
 
-class ConverseError(Exception):
+__all__ = [
+    "CallFailed",
+    "ChatUnfinished",
+    "ContextWindowExceeded",
+    "ConverseError",
+    "ConverseWarning",
+    "DatasetError",
+    "JudgeReturnError",
+    "ListFileError",
+    "LogError",
+    "ModelSpecError",
+    "NotARolePlay",
+    "NothingToResume",
+    "ReplayError",
+    "RetriesExhausted",
+    "ScenarioError",
+    "StructuredOutputError",
+    "SweepError",
+    "TornTailWarning",
+    "ViewError",
+]
+
+_MADE_WITH = "_made_with"  # where an instance keeps the arguments it was made with
+
+
+class _RebuiltFromArguments(BaseException):
+    """Pickles (and copies) as a call of its class with the arguments it was made with.
+
+    Every subclass's own ``__init__`` is wrapped, when the class is made, to keep the
+    arguments of the outermost call (a subclass's ``super().__init__(message)`` is not
+    kept); ``__reduce__`` calls the class with them again, and then restores every
+    attribute, so ones set after construction (``add_note``) survive too. An instance
+    whose class defines no ``__init__`` is rebuilt from ``args``, as any exception is.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            cls.__init__ = _keeping_arguments(init)  # type: ignore[method-assign]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        made = self.__dict__.get(_MADE_WITH)
+        args, kwargs = made if made is not None else (self.args, {})
+        return (_rebuild, (type(self), args, kwargs), dict(self.__dict__))
+
+
+def _keeping_arguments(init: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(init)
+    def __init__(self: BaseException, *args: Any, **kwargs: Any) -> None:
+        if _MADE_WITH not in self.__dict__:  # the outermost call: the one ``__reduce__`` repeats
+            self.__dict__[_MADE_WITH] = (args, kwargs)
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...], kwargs: dict[str, Any]) -> BaseException:
+    return cls(*args, **kwargs)
+
+
+class ConverseError(_RebuiltFromArguments, Exception):
     """Base class of converse's own errors."""
+
+
+class ConverseWarning(_RebuiltFromArguments, UserWarning):
+    """Base class of converse's own warnings."""
+
+
+# -- scenario, log, models ----------------------------------------------------------------------
 
 
 class ScenarioError(ConverseError):
@@ -34,9 +124,6 @@ class ScenarioError(ConverseError):
         where = f"{file}: {path}" if path else file
         super().__init__(f"{where}: {problem}")
 
-    def __reduce__(self) -> tuple[type[ScenarioError], tuple[str, str, str]]:
-        return (type(self), (self.file, self.path, self.problem))
-
 
 class LogError(ConverseError):
     """A problem in an event log, e.g. ``events.jsonl:12: not a JSON object``."""
@@ -47,8 +134,14 @@ class LogError(ConverseError):
         self.problem = problem
         super().__init__(f"{file}:{line}: {problem}" if line else f"{file}: {problem}")
 
-    def __reduce__(self) -> tuple[type[LogError], tuple[str, int, str]]:
-        return (type(self), (self.file, self.line, self.problem))
+
+class TornTailWarning(ConverseWarning):
+    """The log's last line was cut off mid-write (the run was interrupted) and was skipped."""
+
+    def __init__(self, file: str, line: int) -> None:
+        self.file = file
+        self.line = line
+        super().__init__(f"{file}:{line}: skipped a torn last line (the run was interrupted mid-write)")
 
 
 class ModelSpecError(ConverseError):
@@ -59,8 +152,157 @@ class ModelSpecError(ConverseError):
         self.problem = problem
         super().__init__(f"model {spec!r}: {problem}")
 
-    def __reduce__(self) -> tuple[type[ModelSpecError], tuple[str, str]]:
-        return (type(self), (self.spec, self.problem))
+
+class CallFailed(ConverseError):
+    """One attempt of a model call failed (what a model backend raises).
+
+    Args:
+        message: what happened, naming the server; ``str(err)`` is this message.
+        retryable: whether another attempt may succeed (overload, 429, timeout, 5xx).
+        retry_after: seconds the server asked us to wait, if it said.
+        status: the HTTP status, if any.
+        kind: a short category, e.g. ``rate_limit``, ``timeout``, ``auth``, ``error``.
+    """
+
+    def __init__(
+        self, message: str, *, retryable: bool, retry_after: float | None = None, status: int | None = None,
+        kind: str = "error",
+    ) -> None:
+        self.message, self.retryable, self.retry_after = message, retryable, retry_after
+        self.status, self.kind = status, kind
+        super().__init__(message)
+
+
+class RetriesExhausted(CallFailed):
+    """Every allowed attempt at ``endpoint`` failed; ``last`` is the final attempt's error."""
+
+    def __init__(self, endpoint: str, attempts: int, last: CallFailed) -> None:
+        self.endpoint, self.attempts, self.last = endpoint, attempts, last
+        message = f"{endpoint}: gave up after {attempts} attempts; last: {last.message}"
+        super().__init__(message, retryable=False, status=last.status, kind=last.kind)
+
+
+class StructuredOutputError(ConverseError):
+    """No answer validated against the schema, repairs included.
+
+    Args:
+        schema_name: the name of the type asked for.
+        attempts: every call made (``converse.StructuredAttempt``), each with its error.
+        last_error: msgspec's message about the last answer.
+    """
+
+    def __init__(self, schema_name: str, attempts: list[Any], last_error: str) -> None:
+        self.schema_name, self.last_error = schema_name, last_error
+        self.attempts: list[Any] = attempts  # StructuredAttempt, which lives above this module
+        n = len(attempts)
+        plural = "s" if n != 1 else ""
+        super().__init__(f"{schema_name}: no valid answer in {n} attempt{plural}; last error: {last_error}")
+
+
+# -- engine -------------------------------------------------------------------------------------
+
+
+class ContextWindowExceeded(ConverseError):
+    """A turn's prompt cannot fit the model's context window, whatever the memory drops."""
+
+    def __init__(self, agent: str, needed: int, limit: int, answer: int, policy: str) -> None:
+        self.agent, self.needed, self.limit, self.answer, self.policy = agent, needed, limit, answer, policy
+        hint = (
+            "set memory.policy = \"window\" or \"summary\", or a larger model.context_window"
+            if policy == "everything"
+            else "the turn's own message is too long for it: shorten the prompts or raise model.context_window"
+        )
+        super().__init__(
+            f"{agent}'s prompt needs about {needed:,} tokens and {answer:,} more for the answer, "
+            f"over the model's window of {limit + answer:,} ({hint})"
+        )
+
+
+class ReplayError(ConverseError):
+    """A request the log cannot answer: none recorded, or not the one recorded.
+
+    Args:
+        source: the log the answers come from.
+        speaker: who asked.
+        index: which of the speaker's calls (1, 2, ...).
+        problem: what is wrong.
+    """
+
+    def __init__(self, source: str, speaker: str, index: int, problem: str) -> None:
+        self.source, self.speaker, self.index, self.problem = source, speaker, index, problem
+        super().__init__(f"{source}: {speaker}'s call {index}: {problem}")
+
+
+class _Ending(Protocol):
+    """What ``NothingToResume`` reads of the run's ``RunFinished`` event."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+class NothingToResume(ConverseError):
+    """The run finished (completed, or out of budget): there is nothing to continue.
+
+    Args:
+        directory: the run directory.
+        finished: the log's ``RunFinished`` event.
+    """
+
+    def __init__(self, directory: Path, finished: _Ending) -> None:
+        self.directory, self.finished = directory, finished
+        super().__init__(f"{directory}: the run already ended {finished.status} ({finished.reason}); nothing to resume")
+
+
+# -- judge --------------------------------------------------------------------------------------
+
+
+class JudgeReturnError(ConverseError):
+    """A Python judge returned something that is not a verdict, e.g.
+    ``Expected `int`, got `str` - at `$.scores.agi_year.OpenAI```.
+
+    Args:
+        problem: what is wrong, in msgspec's words.
+        path: where, as the judge wrote it (``$``, ``$.scores``, ``$.scores.agi_year.OpenAI``).
+    """
+
+    def __init__(self, problem: str, path: str) -> None:
+        self.problem, self.path = problem, path
+        super().__init__(f"{problem} - at `{path}`")
+
+
+# -- role-play datasets -------------------------------------------------------------------------
+
+
+class NotARolePlay(ConverseError):
+    """The events are not a role-play's, e.g. ``run.jsonl: not a role-play (...)``."""
+
+    def __init__(self, source: str, problem: str = "not a role-play (no [roleplay] table)") -> None:
+        self.source, self.problem = source, problem
+        super().__init__(f"{source}: {problem}")
+
+
+class ChatUnfinished(ConverseError):
+    """The role-play's run did not complete, so it has no chat to save, e.g.
+    ``run.jsonl: the run did not complete: failed (RateLimitError)``."""
+
+    def __init__(self, source: str, status: str, reason: str) -> None:
+        self.source, self.status, self.reason = source, status, reason
+        detail = f"{status} ({reason})" if reason else status
+        super().__init__(f"{source}: the run did not complete: {detail}")
+
+
+class ListFileError(ConverseError):
+    """A roles or tasks file that cannot be used, e.g. ``roles.txt: holds no entries``."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        self.path, self.problem = os.fspath(path), problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+# -- sweeps, datasets, the command line ---------------------------------------------------------
 
 
 class SweepError(ConverseError):
@@ -71,9 +313,6 @@ class SweepError(ConverseError):
         self.problem = problem
         super().__init__(f"{where}: {problem}")
 
-    def __reduce__(self) -> tuple[type[SweepError], tuple[str, str]]:
-        return (type(self), (self.where, self.problem))
-
 
 class DatasetError(ConverseError):
     """A role-play dataset that cannot be made as asked, e.g. ``--user-roles users.txt: no such file``."""
@@ -83,5 +322,14 @@ class DatasetError(ConverseError):
         self.problem = problem
         super().__init__(f"{where}: {problem}")
 
-    def __reduce__(self) -> tuple[type[DatasetError], tuple[str, str]]:
-        return (type(self), (self.where, self.problem))
+
+class ViewError(ConverseError):
+    """The viewer cannot start: a bad directory or an address it cannot listen on.
+
+    Its messages share no shape (``runs: no such directory``, ``127.0.0.1:8765 is in use;
+    pick another --port ...``), so it takes the whole message.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)

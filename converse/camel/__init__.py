@@ -10,11 +10,12 @@ any other); ``generate`` makes a dataset of many::
 and the functions below turn any role-play's log into CAMEL's formats.
 """
 
+from .._exceptions import ChatUnfinished as ChatUnfinished
+from .._exceptions import ListFileError as ListFileError
+from .._exceptions import NotARolePlay as NotARolePlay
 from ..roleplay._critic import HumanCritic as HumanCritic
 from ..roleplay._moderator import is_pleasantry as is_pleasantry
 from ..scenario._roleplay import PROMPT_FIELDS as PROMPT_FIELDS
-from ..transcript._camel import ChatUnfinished as ChatUnfinished
-from ..transcript._camel import NotARolePlay as NotARolePlay
 from ..transcript._camel import chat_record as chat_record
 from ..transcript._camel import finetune_record as finetune_record
 from ..transcript._camel import instruction_records as instruction_records
@@ -33,6 +34,7 @@ __all__ = [
     "DatasetOutcome",
     "DatasetStats",
     "HumanCritic",
+    "ListFileError",
     "NotARolePlay",
     "Recipe",
     "chat_record",

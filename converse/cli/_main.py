@@ -20,11 +20,10 @@ from typing import Any
 import anyio
 import structlog
 
-from .._exceptions import ConverseError, LogError, SweepError
-from ..engine._resume import NothingToResume
+from .._exceptions import ConverseError, LogError, NothingToResume, SweepError, TornTailWarning
 from ..engine._run import ENGINE_VERSION, RunResult
 from ..log._events import RunStarted
-from ..log._log import TornTailWarning, iter_events, read_events
+from ..log._log import iter_events, read_events
 from ..runner._run import resume_run, run_scenario
 from ..scenario._load import builtin_scenarios, load_scenario
 from ..sweeps._grid import plan_sweep

@@ -10,13 +10,9 @@ from pathlib import Path
 
 import anyio
 
-from .._exceptions import ConverseError
+from .._exceptions import ViewError
 
 __all__ = ["add_parser"]
-
-
-class ViewError(ConverseError):
-    """The viewer cannot start: a bad directory or an address it cannot listen on."""
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

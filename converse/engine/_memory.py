@@ -18,36 +18,17 @@ cache) shares between calls.
 
 from __future__ import annotations
 
-from .._exceptions import ConverseError
+from .._exceptions import ContextWindowExceeded
 from ..log._events import ChatMessage, Usage
 from ..models._model import estimate_tokens
 from ..scenario._memory_prompts import NOTES_MESSAGE
 from ..scenario._scenario import Memory
 
-__all__ = ["LOW_WATER", "AgentMemory", "ContextWindowExceeded"]
+__all__ = ["LOW_WATER", "AgentMemory"]
 
 LOW_WATER = 0.6
 _FRAMING = 5  # tokens a message costs beyond its text
 _PROMPT = 3  # tokens a prompt costs beyond its messages
-
-
-class ContextWindowExceeded(ConverseError):
-    """A turn's prompt cannot fit the model's context window, whatever the memory drops."""
-
-    def __init__(self, agent: str, needed: int, limit: int, answer: int, policy: str) -> None:
-        self.agent, self.needed, self.limit, self.answer, self.policy = agent, needed, limit, answer, policy
-        hint = (
-            "set memory.policy = \"window\" or \"summary\", or a larger model.context_window"
-            if policy == "everything"
-            else "the turn's own message is too long for it: shorten the prompts or raise model.context_window"
-        )
-        super().__init__(
-            f"{agent}'s prompt needs about {needed:,} tokens and {answer:,} more for the answer, "
-            f"over the model's window of {limit + answer:,} ({hint})"
-        )
-
-    def __reduce__(self) -> tuple[type[ContextWindowExceeded], tuple[str, int, int, int, str]]:
-        return (type(self), (self.agent, self.needed, self.limit, self.answer, self.policy))
 
 
 def message_tokens(message: ChatMessage) -> int:

@@ -13,29 +13,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from .._exceptions import ConverseError
+from .._exceptions import ReplayError
 from ..log._events import ChatMessage, Event, LLMCall, RunStarted, prompts_of
 from ..models._model import CompletionRequest, CompletionResponse
 
-__all__ = ["ReplayBook", "ReplayError", "ReplayOnlyModel"]
-
-
-class ReplayError(ConverseError):
-    """A request the log cannot answer: none recorded, or not the one recorded.
-
-    Args:
-        source: the log the answers come from.
-        speaker: who asked.
-        index: which of the speaker's calls (1, 2, ...).
-        problem: what is wrong.
-    """
-
-    def __init__(self, source: str, speaker: str, index: int, problem: str) -> None:
-        self.source, self.speaker, self.index, self.problem = source, speaker, index, problem
-        super().__init__(f"{source}: {speaker}'s call {index}: {problem}")
-
-    def __reduce__(self) -> tuple[type[ReplayError], tuple[str, str, int, str]]:
-        return (type(self), (self.source, self.speaker, self.index, self.problem))
+__all__ = ["ReplayBook", "ReplayOnlyModel"]
 
 
 class ReplayBook:

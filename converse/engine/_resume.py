@@ -21,13 +21,13 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._exceptions import ConverseError, LogError
+from .._exceptions import LogError, NothingToResume, TornTailWarning
 from ..log._events import AnyEvent, Event, Ledger, RunError, RunFinished, RunStarted
-from ..log._log import TornTailWarning, last_good_offset, read_events
+from ..log._log import last_good_offset, read_events
 from ._recorder import identity
 from ._replay import ReplayBook
 
-__all__ = ["NothingToResume", "Resumption", "read_resumption"]
+__all__ = ["Resumption", "read_resumption"]
 
 _RESUMABLE = ("cancelled", "failed")
 
@@ -42,14 +42,6 @@ class Resumption:
     elapsed: float  # the ``t`` of the last event kept
     skip: Counter[bytes]
     book: ReplayBook
-
-
-class NothingToResume(ConverseError):
-    """The run finished (completed, or out of budget): there is nothing to continue."""
-
-    def __init__(self, directory: Path, finished: RunFinished) -> None:
-        self.directory, self.finished = directory, finished
-        super().__init__(f"{directory}: the run already ended {finished.status} ({finished.reason}); nothing to resume")
 
 
 def read_resumption(directory: str | os.PathLike[str]) -> Resumption:

@@ -18,7 +18,7 @@ import msgspec
 from actors import Actor, ActorRef, ActorSystem, ChildFailedError, Stop
 
 from .._files import write_atomic
-from ..log._events import SCHEMA_VERSION, Event, Ledger, RunError, RunFinished, RunStarted, RunStatus
+from ..log._events import SCHEMA_VERSION, Ledger, RunError, RunFinished, RunStarted, RunStatus
 from ..log._log import read_events
 from ..models._limits import Limits
 from ..models._model import Model
@@ -29,6 +29,7 @@ from ..scenario._scenario import Scenario
 from ._context import RunContext
 from ._ledger import Ledger as RunLedger
 from ._ledger import price_for
+from ._options import RunOptions
 from ._protocol import Begin
 from ._recorder import Recorder
 from ._replay import ReplayBook
@@ -161,13 +162,8 @@ async def execute(
     scenario: Scenario,
     source: str,
     model: Model,
-    seed: int,
-    out: Path,
-    overrides: list[str] | tuple[str, ...],
     system: ActorSystem,
-    scheduler: Scheduler | None,
-    observer: Callable[[Event], None] | None,
-    run_id: str | None,
+    options: RunOptions,
     *,
     judge: Callable[[RunContext], Awaitable[None]] | None = None,
     keep_events: bool = False,
@@ -176,15 +172,18 @@ async def execute(
 ) -> RunResult:
     """Run one conversation of ``kind`` to its end: its actors, its log, its judge, its transcript.
 
-    ``judge`` is awaited after a completed conversation (its calls go into the ledger);
-    ``keep_events`` keeps every event in memory for it (on top of ``kind.keep_events``).
+    ``model`` answers the calls (``options.model`` opened), in ``system``; of ``options`` the
+    seed, out, overrides, scheduler, observer and run id are used here. ``judge`` is awaited
+    after a completed conversation (its calls go into the ledger); ``keep_events`` keeps every
+    event in memory for it (on top of ``kind.keep_events``).
     """
+    seed = options.seed
     if resume is not None:
         run, directory = resume.started.run, resume.directory
-    elif run_id is None:
-        run, directory = new_run_directory(out, scenario, seed)
+    elif options.run_id is None:
+        run, directory = new_run_directory(options.out, scenario, seed)
     else:
-        run, directory = run_id, out / run_id
+        run, directory = options.run_id, options.out / options.run_id
         directory.mkdir(parents=True)
     ctx = RunContext(
         run=run,
@@ -192,8 +191,8 @@ async def execute(
         model=model,
         seed=seed,
         system=system,
-        scheduler=scheduler or default_scheduler(),
-        observer=observer,
+        scheduler=options.scheduler or default_scheduler(),
+        observer=options.observer,
         ledger=RunLedger(price_for(scenario.prices, model.spec)),
         replay=resume.book if resume is not None else replay,
         keep_all=keep_events or kind.keep_events,
@@ -213,7 +212,7 @@ async def execute(
     ctx.recorder = recorder
     system.bus.subscribe(ctx.topic, recorder)
     if resume is None:
-        await _started(ctx, source, overrides)
+        await _started(ctx, source, options.overrides)
     root: ActorRef | None = None
     try:
         root = await system.spawn(partial(kind.root, ctx), supervision=Stop())

@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from .._exceptions import ScenarioError
+from .._exceptions import CallFailed, JudgeReturnError, ScenarioError, StructuredOutputError
 from ..engine._calling import attempt_logger
 from ..engine._context import RunContext
 from ..engine._replay import ReplayBook
@@ -38,14 +38,13 @@ from ..models._model import (
     estimate_prompt_tokens,
 )
 from ..models._open import open_model
-from ..models._scheduler import Attempt, CallFailed
-from ..models._structured import StructuredOutputError, complete_structured
+from ..models._scheduler import Attempt
+from ..models._structured import complete_structured
 from ..models._windows import context_window
 from ..scenario._scenario import ModelSettings, Scenario
 from ..scenario._verdict import DEFAULT_METRICS as DEFAULT_METRICS
 from ..scenario._verdict import (
     SUMMARY,
-    JudgeReturnError,
     metrics_of,
     scores_of,
     subjects_of,

@@ -20,28 +20,16 @@ from typing import BinaryIO
 
 import msgspec
 
-from .._exceptions import LogError
+from .._exceptions import LogError, TornTailWarning
 from ._events import AnyEvent, Event, RunStarted
 
-__all__ = ["LogWriter", "TornTailWarning", "iter_events", "last_good_offset", "read_events"]
+__all__ = ["LogWriter", "iter_events", "last_good_offset", "read_events"]
 
 _encode_into = msgspec.json.Encoder().encode_into
 _decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 _BLOCK = 1 << 20
 _seqs = attrgetter("seq")
 _runs = attrgetter("run")
-
-
-class TornTailWarning(UserWarning):
-    """The log's last line was cut off mid-write (the run was interrupted) and was skipped."""
-
-    def __init__(self, file: str, line: int) -> None:
-        self.file = file
-        self.line = line
-        super().__init__(f"{file}:{line}: skipped a torn last line (the run was interrupted mid-write)")
-
-    def __reduce__(self) -> tuple[type[TornTailWarning], tuple[str, int]]:
-        return (type(self), (self.file, self.line))
 
 
 class LogWriter:

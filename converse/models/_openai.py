@@ -14,10 +14,9 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import ModelSpecError
+from .._exceptions import CallFailed, ModelSpecError
 from ..log._events import Usage
 from ._model import CompletionRequest, CompletionResponse
-from ._scheduler import CallFailed
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

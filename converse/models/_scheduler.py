@@ -5,7 +5,7 @@ and a pause on ``Retry-After``, so one 429 does not become a storm. Waiting call
 round-robin across tenants (one simulation run each), FIFO within one. It alone retries. No
 background task: one waiter per endpoint (the timekeeper) sleeps until budgets allow.
 
-Errors (part of ``ConverseError``)::
+Errors it raises (in ``converse._exceptions``, with every other)::
 
     CallFailed              one attempt failed; ``retryable`` says whether another may help
     └── RetriesExhausted    every allowed attempt failed (``endpoint``, ``attempts``, ``last``)
@@ -13,57 +13,20 @@ Errors (part of ``ConverseError``)::
 
 from __future__ import annotations
 
-import functools
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio
 import msgspec
 import structlog
 
-from .._exceptions import ConverseError
+from .._exceptions import CallFailed, RetriesExhausted
 from ._admission import Endpoint, EndpointStatistics
 from ._limits import Limits
 
 T = TypeVar("T")
 _log = structlog.get_logger()
-
-
-class CallFailed(ConverseError):
-    """One attempt of a model call failed (what a model backend raises).
-
-    Args:
-        message: what happened, naming the server; ``str(err)`` is this message.
-        retryable: whether another attempt may succeed (overload, 429, timeout, 5xx).
-        retry_after: seconds the server asked us to wait, if it said.
-        status: the HTTP status, if any.
-        kind: a short category, e.g. ``rate_limit``, ``timeout``, ``auth``, ``error``.
-    """
-
-    def __init__(
-        self, message: str, *, retryable: bool, retry_after: float | None = None, status: int | None = None,
-        kind: str = "error",
-    ) -> None:
-        self.message, self.retryable, self.retry_after = message, retryable, retry_after
-        self.status, self.kind = status, kind
-        super().__init__(message)
-
-    def __reduce__(self) -> tuple[Any, tuple[()]]:
-        rebuild = functools.partial(type(self), self.message, retryable=self.retryable, kind=self.kind)
-        return (functools.partial(rebuild, retry_after=self.retry_after, status=self.status), ())
-
-
-class RetriesExhausted(CallFailed):
-    """Every allowed attempt at ``endpoint`` failed; ``last`` is the final attempt's error."""
-
-    def __init__(self, endpoint: str, attempts: int, last: CallFailed) -> None:
-        self.endpoint, self.attempts, self.last = endpoint, attempts, last
-        message = f"{endpoint}: gave up after {attempts} attempts; last: {last.message}"
-        super().__init__(message, retryable=False, status=last.status, kind=last.kind)
-
-    def __reduce__(self) -> tuple[Any, tuple[()]]:
-        return (functools.partial(type(self), self.endpoint, self.attempts, self.last), ())
 
 
 class Attempt(msgspec.Struct, frozen=True, kw_only=True, gc=False):

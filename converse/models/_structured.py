@@ -6,7 +6,7 @@ and, when the answer does not validate, shows the model msgspec's own error (``E
 `int`, got `str` - at `$.scores[0].value```) and asks again. Every call is returned, so a
 caller can record each one in the log.
 
-Errors (part of ``ConverseError``)::
+Errors it raises (in ``converse._exceptions``, with every other)::
 
     StructuredOutputError   no answer validated (``schema_name``, ``attempts``, ``last_error``)
 """
@@ -21,12 +21,12 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from .._exceptions import ConverseError
+from .._exceptions import StructuredOutputError
 from ..log._events import ChatMessage, Usage
 from ._model import CompletionRequest, CompletionResponse, Model, endpoint_of, estimate_prompt_tokens
 from ._scheduler import Attempt, Scheduler
 
-__all__ = ["Structured", "StructuredAttempt", "StructuredOutputError", "complete_structured", "decode_answer"]
+__all__ = ["Structured", "StructuredAttempt", "complete_structured", "decode_answer"]
 
 T = TypeVar("T")
 
@@ -78,25 +78,6 @@ class Structured(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
             prompt_tokens=sum(a.usage.prompt_tokens for a in self.attempts),
             completion_tokens=sum(a.usage.completion_tokens for a in self.attempts),
         )
-
-
-class StructuredOutputError(ConverseError):
-    """No answer validated against the schema, repairs included.
-
-    Args:
-        schema_name: the name of the type asked for.
-        attempts: every call made, each with its error.
-        last_error: msgspec's message about the last answer.
-    """
-
-    def __init__(self, schema_name: str, attempts: list[StructuredAttempt], last_error: str) -> None:
-        self.schema_name, self.attempts, self.last_error = schema_name, attempts, last_error
-        n = len(attempts)
-        plural = "s" if n != 1 else ""
-        super().__init__(f"{schema_name}: no valid answer in {n} attempt{plural}; last error: {last_error}")
-
-    def __reduce__(self) -> tuple[Any, tuple[str, list[StructuredAttempt], str]]:
-        return (type(self), (self.schema_name, self.attempts, self.last_error))
 
 
 async def complete_structured(

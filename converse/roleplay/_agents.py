@@ -17,9 +17,10 @@ import msgspec
 
 from actors import Actor, ActorRef
 
+from .._exceptions import ContextWindowExceeded
 from ..engine._calling import Answer, PromptChain, ask_model, call_and_record, from_log
 from ..engine._context import RunContext
-from ..engine._memory import AgentMemory, ContextWindowExceeded
+from ..engine._memory import AgentMemory
 from ..engine._protocol import Said, TurnToken
 from ..log._events import ChatMessage
 from ..models._model import CompletionRequest, CompletionResponse, Hints, estimate_tokens

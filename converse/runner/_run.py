@@ -12,10 +12,12 @@ import anyio
 
 from actors import ActorSystem
 
+from .._exceptions import NothingToResume
 from ..councils._root import CouncilsRoot
 from ..engine._context import RunContext
+from ..engine._options import RunOptions
 from ..engine._replay import ReplayBook, ReplayOnlyModel
-from ..engine._resume import NothingToResume, read_resumption
+from ..engine._resume import read_resumption
 from ..engine._run import RunKind, RunResult, execute, write_transcript
 from ..judge._judge import RunJudge
 from ..log._events import Event
@@ -29,7 +31,7 @@ from ..scenario._load import load_scenario, scenario_from_dict
 from ..scenario._scenario import Scenario
 from ..transcript._markdown import render_markdown
 
-__all__ = ["ensure_transcript", "kind_of", "resume_run", "run_scenario"]
+__all__ = ["ensure_transcript", "kind_of", "resume_run", "resume_with", "run_scenario", "run_with"]
 
 # Both kinds' transcripts come from one renderer, which tells them apart by the log.
 _COUNCILS = RunKind(root=CouncilsRoot, render=render_markdown)
@@ -87,30 +89,44 @@ async def run_scenario(
         ScenarioError: the scenario is invalid, or its ``judge.function`` cannot be imported.
         ModelSpecError: the model spec (or the judge's) is invalid.
     """
+    return await run_with(
+        scenario,
+        RunOptions(
+            model=model,
+            seed=seed,
+            out=Path(out),
+            overrides=tuple(overrides),
+            base_url=base_url,
+            cache=None if cache is None else Path(cache),
+            system=system,
+            scheduler=scheduler,
+            observer=observer,
+            run_id=run_id,
+            replay_from=None if replay_from is None else Path(replay_from),
+        ),
+    )
+
+
+async def run_with(scenario: Scenario | str | os.PathLike[str], options: RunOptions) -> RunResult:
+    """``run_scenario`` with what the run is given as one ``RunOptions``."""
     async with AsyncExitStack() as stack:
+        system = options.system
         if system is None:
             system = await stack.enter_async_context(ActorSystem(name="converse"))
         if isinstance(scenario, Scenario):
             source = "<api>"
         else:
             source = str(scenario)
-            scenario = load_scenario(scenario, list(overrides))
+            scenario = load_scenario(scenario, options.overrides)
         judge = RunJudge.prepare(scenario, source)  # a bad judge.function fails here, before any call
-        replay = None
-        if replay_from is not None:
-            replay = ReplayBook(read_events(replay_from), source=str(replay_from), strict=True)
-            model = ReplayOnlyModel(str(replay_from))
-        opened = isinstance(model, str) or model is None
-        if isinstance(model, str) or model is None:
-            model = open_model(model or scenario.model.spec, seed=seed, base_url=base_url or scenario.model.base_url)
-        if cache is not None:
-            model = CachedModel(model, Path(cache))
-        await stack.enter_async_context(_closing(model if opened else None, judge))
-        if judge is not None:
-            judge.open(seed=seed, base_url=base_url or scenario.model.base_url)
+        replay, model = None, options.model
+        if options.replay_from is not None:
+            replay = ReplayBook(read_events(options.replay_from), source=str(options.replay_from), strict=True)
+            model = ReplayOnlyModel(str(options.replay_from))
+        model = await _open(stack, model, scenario.model.spec, scenario, options, judge)
         return await execute(
-            kind_of(scenario), scenario, source, model, seed, Path(out), overrides, system, scheduler, observer,
-            run_id, judge=_judging(judge), keep_events=_reads_all(judge), replay=replay,
+            kind_of(scenario), scenario, source, model, system, options,
+            judge=_judging(judge), keep_events=_reads_all(judge), replay=replay,
         )
     raise AssertionError("unreachable")  # mypy: the stack does not swallow exceptions
 
@@ -143,7 +159,15 @@ async def resume_run(
         NothingToResume: the run already completed (or ran out of budget).
         ScenarioError: the scenario recorded in the log no longer loads.
     """
+    options = RunOptions(model=model, system=system, scheduler=scheduler, base_url=base_url, observer=observer)
+    return await resume_with(run_dir, options)
+
+
+async def resume_with(run_dir: str | os.PathLike[str], options: RunOptions) -> RunResult:
+    """``resume_run`` with what the run is given as one ``RunOptions``: its model, base URL,
+    system, scheduler and observer (the seed, overrides and directory are the log's)."""
     async with AsyncExitStack() as stack:
+        system = options.system
         if system is None:
             system = await stack.enter_async_context(ActorSystem(name="converse"))
         try:
@@ -151,18 +175,16 @@ async def resume_run(
         except NothingToResume as exc:
             ensure_transcript(exc.directory)
             raise
-        started = resumption.started
-        scenario = scenario_from_dict(started.scenario, f"{resumption.directory}/events.jsonl (run_started)")
+        started, directory = resumption.started, resumption.directory
+        scenario = scenario_from_dict(started.scenario, f"{directory}/events.jsonl (run_started)")
         judge = RunJudge.prepare(scenario, started.source)
-        opened = not isinstance(model, Model)
-        if not isinstance(model, Model):
-            model = open_model(model or started.model, seed=started.seed, base_url=base_url or scenario.model.base_url)
-        await stack.enter_async_context(_closing(model if opened else None, judge))
-        if judge is not None:
-            judge.open(seed=started.seed, base_url=base_url or scenario.model.base_url)
+        options = options.but(
+            seed=started.seed, out=directory.parent, overrides=tuple(started.overrides), run_id=directory.name,
+            cache=None, replay_from=None,
+        )
+        model = await _open(stack, options.model, started.model, scenario, options, judge)
         return await execute(
-            kind_of(scenario), scenario, started.source, model, started.seed, resumption.directory.parent,
-            started.overrides, system, scheduler, observer, resumption.directory.name,
+            kind_of(scenario), scenario, started.source, model, system, options,
             judge=_judging(judge), keep_events=_reads_all(judge), resume=resumption,
         )
     raise AssertionError("unreachable")  # mypy: the stack does not swallow exceptions
@@ -177,9 +199,32 @@ def ensure_transcript(directory: Path) -> Path:
     return transcript
 
 
+async def _open(
+    stack: AsyncExitStack,
+    model: str | Model | None,
+    default: str,
+    scenario: Scenario,
+    options: RunOptions,
+    judge: RunJudge | None,
+) -> Model:
+    """The run's model (``model``, else the spec ``default``) and the judge's, opened; those
+    the run opened (not a ``Model`` it was given) are closed with ``stack``, even when
+    cancelled. ``options.cache`` puts the cache in front of the run's model."""
+    base_url = options.base_url or scenario.model.base_url
+    opened = not isinstance(model, Model)
+    if not isinstance(model, Model):
+        model = open_model(model or default, seed=options.seed, base_url=base_url)
+    if options.cache is not None:
+        model = CachedModel(model, options.cache)
+    await stack.enter_async_context(_closing(model if opened else None, judge))
+    if judge is not None:
+        judge.open(seed=options.seed, base_url=base_url)
+    return model
+
+
 @asynccontextmanager
 async def _closing(model: Model | None, judge: RunJudge | None) -> AsyncIterator[None]:
-    """Close the model the run opened (not one it was given) and the judge's, even when cancelled."""
+    """Close the model the run opened and the judge's, even when cancelled."""
     try:
         yield
     finally:

@@ -16,14 +16,13 @@ from typing import Annotated, Any
 
 import msgspec
 
-from .._exceptions import ScenarioError
+from .._exceptions import JudgeReturnError, ScenarioError
 from ..log._events import Judged, Score
 from ._scenario import Metric, Scenario
 
 __all__ = [
     "DEFAULT_METRICS",
     "RESERVED",
-    "JudgeReturnError",
     "check_judge",
     "labs",
     "metrics_of",
@@ -196,10 +195,6 @@ def check_judge(scenario: Scenario, file: str) -> None:
 # -- verdicts ---------------------------------------------------------------------------------
 
 
-class JudgeReturnError(Exception):
-    """A Python judge returned something that is not a verdict (the message names the key path)."""
-
-
 def verdict_from_return(returned: object, scenario: Scenario) -> dict[str, Any]:
     """Check what a Python judge returned against ``verdict_type`` and give it as plain data.
 
@@ -218,34 +213,34 @@ def verdict_from_return(returned: object, scenario: Scenario) -> dict[str, Any]:
                 scores.setdefault(score.name, {})[score.subject] = score.value
         returned = {"summary": returned.summary, "scores": scores}
     if not isinstance(returned, Mapping):
-        raise JudgeReturnError(f"Expected a mapping or a Judged, got {type(returned).__name__} - at `$`")
+        raise JudgeReturnError(f"Expected a mapping or a Judged, got {type(returned).__name__}", "$")
     unknown = sorted(str(k) for k in returned if k not in ("summary", "scores"))
     if unknown:
-        raise JudgeReturnError(f"Object contains unknown field `{unknown[0]}` - at `$`")
+        raise JudgeReturnError(f"Object contains unknown field `{unknown[0]}`", "$")
     scores = returned.get("scores", {})
     if not isinstance(scores, Mapping):
-        raise JudgeReturnError(f"Expected a mapping, got {type(scores).__name__} - at `$.scores`")
+        raise JudgeReturnError(f"Expected a mapping, got {type(scores).__name__}", "$.scores")
     if "summary" in scores:
-        raise JudgeReturnError("Object contains unknown field `summary` - at `$.scores`")
+        raise JudgeReturnError("Object contains unknown field `summary`", "$.scores")
     flat = dict(scores)
     if "summary" in returned:
         flat["summary"] = returned["summary"]
     try:
         verdict = msgspec.convert(flat, verdict_type(scenario), strict=False)
     except msgspec.ValidationError as exc:
-        raise JudgeReturnError(_scores_path(str(exc))) from None
+        raise JudgeReturnError(*_scores_path(str(exc))) from None
     data: dict[str, Any] = msgspec.to_builtins(verdict)
     return data
 
 
-def _scores_path(message: str) -> str:
-    """msgspec's message about the flat verdict, with paths as the function wrote them."""
+def _scores_path(message: str) -> tuple[str, str]:
+    """msgspec's message about the flat verdict, split into the problem and the path as the
+    function wrote it."""
     match = _AT.search(message)
     if match is None:  # a missing field of the verdict itself
-        return message + (" - at `$`" if "`summary`" in message else " - at `$.scores`")
+        return message, ("$" if "`summary`" in message else "$.scores")
     rest = match["rest"]
-    path = f"${rest}" if rest == ".summary" else f"$.scores{rest}"
-    return f"{message[: match.start()]} - at `{path}`"
+    return message[: match.start()], (f"${rest}" if rest == ".summary" else f"$.scores{rest}")
 
 
 def scores_of(scenario: Scenario, verdict: Mapping[str, Any]) -> list[Score]:

@@ -27,12 +27,13 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from actors import ActorSystem
 
 from .._exceptions import ConverseError, LogError
+from ..engine._options import RunOptions
 from ..engine._run import RunResult
 from ..log._events import Event
 from ..models._model import Model
 from ..models._open import open_model, parse_spec
 from ..models._scheduler import Scheduler
-from ..runner._run import resume_run, run_scenario
+from ..runner._run import resume_with, run_with
 from ..scenario._scenario import Scenario
 
 __all__ = ["Finished", "Job", "run_many"]
@@ -117,17 +118,15 @@ async def run_many(
             system = await stack.enter_async_context(ActorSystem(name="converse-many"))
         shared = _SharedModels(base_url)
         stack.push_async_callback(shared.aclose)
-        runner = partial(
-            _run_one,
-            out=Path(out),
+        options = RunOptions(
             model=model,
+            out=Path(out),
             base_url=base_url,
+            cache=None if cache is None else Path(cache),
             system=system,
             scheduler=scheduler,
-            cache=cache,
-            observer=observer,
-            shared=shared,
         )
+        runner = partial(_run_one, options=options, observer=observer, shared=shared)
         async with anyio.create_task_group() as tg:
             tg.start_soon(_feed, iter(jobs), concurrency, runner, send)
             try:
@@ -168,42 +167,24 @@ async def _guarded(
 
 
 async def _run_one(
-    job: Job,
-    *,
-    out: Path,
-    model: str | None,
-    base_url: str | None,
-    system: ActorSystem,
-    scheduler: Scheduler | None,
-    cache: str | os.PathLike[str] | None,
-    observer: Callable[[Job, Event], None] | None,
-    shared: _SharedModels,
+    job: Job, *, options: RunOptions, observer: Callable[[Job, Event], None] | None, shared: _SharedModels
 ) -> Finished:
-    spec = job.model or model
+    spec = job.model or options.model
+    assert spec is None or isinstance(spec, str)
     try:
-        chosen: str | Model | None = shared.get(spec) if spec is not None else None
+        mine = options.but(
+            model=shared.get(spec) if spec is not None else None,
+            seed=job.seed,
+            overrides=job.overrides,
+            run_id=job.run_id,
+            observer=partial(observer, job) if observer is not None else None,
+        )
         if job.resume and job.run_id is not None:
             try:
-                result = await resume_run(
-                    out / job.run_id, model=chosen, system=system, scheduler=scheduler, base_url=base_url,
-                    observer=partial(observer, job) if observer is not None else None,
-                )
-                return Finished(job=job, result=result)
+                return Finished(job=job, result=await resume_with(options.out / job.run_id, mine))
             except LogError:  # nothing usable to resume from: start again
-                shutil.rmtree(out / job.run_id, ignore_errors=True)
-        result = await run_scenario(
-            job.scenario,
-            model=chosen,
-            seed=job.seed,
-            out=out,
-            overrides=job.overrides,
-            system=system,
-            scheduler=scheduler,
-            base_url=base_url,
-            cache=cache,
-            observer=partial(observer, job) if observer is not None else None,
-            run_id=job.run_id,
-        )
+                shutil.rmtree(options.out / job.run_id, ignore_errors=True)
+        result = await run_with(job.scenario, mine)
     except (ConverseError, OSError) as exc:
         return Finished(job=job, error=str(exc))
     except Exception as exc:  # a bug; the other runs go on, and the caller hears of it

@@ -40,7 +40,7 @@ from ._grid import PlannedRun
 from ._many import run_many
 from ._ray_limits import RateLimiter, SharedLimits, budgeted
 from ._report import SweepRow
-from ._rows import SweepProgress, Watcher, finished_row
+from ._rows import BackendPlan, SweepProgress, Watcher, finished_row
 
 __all__ = ["RateLimiter", "ray_backend"]
 
@@ -85,20 +85,10 @@ class _Outcome(msgspec.Struct, frozen=True, kw_only=True):
 
 
 @asynccontextmanager
-async def ray_backend(
-    todo: list[PlannedRun],
-    source: str,
-    directory: Path,
-    concurrency: int,
-    progress: SweepProgress | None,
-    scheduler: Scheduler | None,
-    base_url: str | None,
-    cache: str | os.PathLike[str] | None,
-    ray_address: str | None,
-) -> AsyncIterator[AsyncIterator[tuple[PlannedRun, SweepRow]]]:
-    """Run ``todo`` on Ray and yield ``(run, row)`` as runs finish; see the module's docstring.
+async def ray_backend(plan: BackendPlan) -> AsyncIterator[AsyncIterator[tuple[PlannedRun, SweepRow]]]:
+    """Run ``plan.todo`` on Ray and yield ``(run, row)`` as runs finish; see the module's docstring.
 
-    Joins the Ray instance already initialised in this process, else ``ray_address`` (or
+    Joins the Ray instance already initialised in this process, else ``plan.ray_address`` (or
     ``RAY_ADDRESS``), else starts a local one (and shuts it down afterwards). Leaving the
     ``async with`` early cancels the Ray tasks still running.
 
@@ -109,14 +99,15 @@ async def ray_backend(
         import ray
     except ImportError:
         raise SweepError("--backend ray", "needs Ray: pip install 'converse-sim[ray]'") from None
+    todo, options, concurrency = plan.todo, plan.options, plan.concurrency
     if not todo:
         yield _nothing()
         return
-    limits, default = (scheduler or default_scheduler()).limits
-    budgeted = await anyio.to_thread.run_sync(_uses_limits, todo, source, limits, default)
-    scenario, out, answers = await anyio.to_thread.run_sync(_absolute, source, directory, cache)
+    limits, default = (options.scheduler or default_scheduler()).limits
+    budgeted = await anyio.to_thread.run_sync(_uses_limits, todo, plan.source, limits, default)
+    scenario, out, answers = await anyio.to_thread.run_sync(_absolute, plan.source, options.out, options.cache)
     # Joining a cluster that is not there can take minutes: Ctrl-C need not wait for it.
-    started = await anyio.to_thread.run_sync(_connect, ray, ray_address, abandon_on_cancel=True)
+    started = await anyio.to_thread.run_sync(_connect, ray, plan.ray_address, abandon_on_cancel=True)
     try:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
         batches = [
@@ -126,7 +117,7 @@ async def ray_backend(
                 source=scenario,
                 directory=out,
                 concurrency=concurrency,
-                base_url=base_url,
+                base_url=options.base_url,
                 cache=answers,
                 limits=limits,
                 default=default,
@@ -140,7 +131,7 @@ async def ray_backend(
         task = ray.remote(_run_batch).options(num_cpus=1, max_retries=0)
         pending = {task.remote(batch, limiter): batch for batch in batches}
         try:
-            async with aclosing(_rows(ray, pending, todo, progress)) as rows:
+            async with aclosing(_rows(ray, pending, todo, plan.progress)) as rows:
                 yield rows
         finally:
             with anyio.CancelScope(shield=True):

@@ -12,9 +12,10 @@ from typing import Any, TypeVar
 import anyio
 import msgspec
 
+from .._exceptions import CallFailed
 from ..models._admission import Endpoint
 from ..models._limits import Limits
-from ..models._scheduler import Attempt, CallFailed, Scheduler
+from ..models._scheduler import Attempt, Scheduler
 
 __all__ = ["RateLimiter", "SharedLimits", "budgeted"]
 

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from .._files import write_atomic
 from ..log._events import Score
+from ._strips import strips
 from ._summary import Aggregates as Aggregates
 from ._summary import DialValue as DialValue
 from ._summary import Group as Group
@@ -27,10 +28,10 @@ from ._summary import Interval as Interval
 from ._summary import SweepRow as SweepRow
 from ._summary import aggregate as aggregate
 from ._summary import bootstrap_ci as bootstrap_ci
-from ._summary import cell_text, partition
+from ._summary import cell_text
 from ._summary import read_summary_csv as read_summary_csv
 from ._summary import write_summary_csv as write_summary_csv
-from ._svg import Strip, strip_plot
+from ._svg import strip_plot
 
 # The report, and the rows and statistics it is made of (most defined in _summary).
 __all__ = [
@@ -90,13 +91,12 @@ def write_report(
     plots: dict[str, str] = {}
     varying = [d for d in stats.dial_names if len(stats.settings[d]) > 1]
     for dial in varying:
-        runs = [members for _, members in partition(rows, [dial], stats.settings)]
         blocks += [_Heading(2, dial), *_tables([dial], stats.by_dial[dial], stats.columns)]
-        blocks += _plots(dial, stats.by_dial[dial], runs, stats.columns, scales, plots)
+        blocks += _plots(rows, dial, stats.settings[dial], stats.by_dial[dial], stats.columns, scales, plots)
     blocks += [_Heading(2, "Every cell" if stats.dial_names else "All runs")]
     blocks += _tables(stats.dial_names, stats.cells, stats.columns)
     if not varying:
-        blocks += _plots("all runs", [stats.overall], [list(rows)], stats.columns, scales, plots)
+        blocks += _plots(rows, None, None, [stats.overall], stats.columns, scales, plots)
     written = []
     for name, svg in plots.items():
         write_atomic(out / "plots" / name, svg)
@@ -199,36 +199,28 @@ def _tables(labels: list[str], groups: list[Group], columns: list[str]) -> list[
 
 
 def _plots(
-    name: str,
+    rows: Sequence[SweepRow],
+    dial: str | None,
+    settings: list[DialValue] | None,
     groups: list[Group],
-    members: list[list[SweepRow]],
     columns: list[str],
     scales: Mapping[str, str],
     files: dict[str, str],
 ) -> list[_Block]:
-    """A strip plot of each score column, one strip per group, added to ``files``; their blocks.
+    """A strip plot of each score column, added to ``files``; their blocks.
 
-    ``name`` is the dial, or "all runs" for the one group of every run; ``members`` the runs of
-    each group.
+    One strip per setting of ``dial`` (``settings``, in order; ``groups`` their aggregates),
+    or, ``dial`` None, one of every run, "all runs" (``groups`` its one aggregate).
     """
+    name = dial or "all runs"
     blocks: list[_Block] = []
     for column in columns:
-        strips = []
-        for group, runs in zip(groups, members, strict=True):
-            given = [
-                (r.run, v)
-                for r in runs
-                if r.status == "completed" and (v := r.scores.get(column)) is not None
-            ]
-            label = " / ".join(cell_text(v) for v in group.dials.values()) or name
-            i = group.scores[column]
-            strips.append(
-                Strip(label=label, points=given, runs=group.completed, mean=i.mean, low=i.low, high=i.high)
-            )
+        intervals = [group.scores[column] for group in groups]
+        shown = strips(rows, dial, column, settings=settings, intervals=intervals, label=name)
         title = f"{column} by {name}" if groups[0].dials else f"{column}: {name}"
         scale = scales.get(column)
         y_label = f"{column} ({scale})" if scale else column
-        svg = strip_plot(strips, title=title, x_label=name, y_label=y_label, scale=scale)
+        svg = strip_plot(shown, title=title, x_label=name, y_label=y_label, scale=scale)
         file = _unique(f"{_slug(name)}--{_slug(column)}.svg", files)
         files[file] = svg
         blocks.append(_Plot(file, title, svg))

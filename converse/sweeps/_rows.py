@@ -1,21 +1,24 @@
-"""A sweep's rows, made the same way whichever backend ran the runs: the summary row of a
-run (from its result as it finishes, or from its log), the watcher that gathers what the rows
-need from the runs' events, and what a sweep reports while it runs."""
+"""What a sweep's two backends share: the plan each is handed, the summary row of a run (from
+its result as it finishes, or from its log), the watcher that gathers what the rows need from
+the runs' events, and what a sweep reports while it runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Protocol
 
 import msgspec
 
+from ..engine._options import RunOptions
 from ..engine._run import RunResult
 from ..log._events import Event, Judged, LLMCall, RunFinished
 from ._grid import PlannedRun
 from ._many import Job
 from ._report import SweepRow, scores_of
 
-__all__ = ["SweepProgress", "Watcher", "finished_row", "row_of"]
+__all__ = ["Backend", "BackendPlan", "SweepProgress", "Watcher", "finished_row", "row_of"]
 
 
 class SweepProgress(Protocol):
@@ -24,6 +27,32 @@ class SweepProgress(Protocol):
     def start(self, total: int, done: int, failed: int) -> None: ...
     def finished(self, row: SweepRow) -> None: ...
     def tokens(self, count: int) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackendPlan:
+    """What a sweep backend is handed.
+
+    Attributes:
+        todo: the runs to do.
+        source: the scenario file every run loads (with its run's overrides).
+        options: what every run is given: ``out`` (the sweep directory), ``base_url``,
+            ``cache`` and ``scheduler``; each run's seed, overrides and id are its own.
+        concurrency: runs at once (per worker, on Ray).
+        progress: told of the tokens spent as they are spent.
+        ray_address: the Ray cluster to join (the Ray backend's).
+    """
+
+    todo: list[PlannedRun]
+    source: str
+    options: RunOptions
+    concurrency: int
+    progress: SweepProgress | None = None
+    ray_address: str | None = None
+
+
+# A backend runs a plan and yields ``(run, row)`` as runs finish; leaving it cancels the rest.
+Backend = Callable[[BackendPlan], AbstractAsyncContextManager[AsyncIterator[tuple[PlannedRun, SweepRow]]]]
 
 
 class Watcher:

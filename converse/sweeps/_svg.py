@@ -3,7 +3,8 @@
 Each setting of the dial is a column of the plot: every run a small semi-transparent dot,
 pushed sideways by a hash of its run id (so the same runs always draw the same picture), the
 mean a bold tick and the 95% bootstrap interval a bar through it. When some runs gave no
-value (a lab that never announced AGI), ``k/n`` under the setting says how many did.
+value (a lab that never announced AGI), ``k/n`` under the setting says how many did. The
+numbers come from ``_strips`` (as the viewer's sweep page does); this only draws them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from html import escape
 
-import msgspec
+from ._strips import Strip
 
 __all__ = ["Strip", "strip_plot"]
 
@@ -26,21 +27,6 @@ _SUMMARY = "#d95f02"
 _INK = "#333333"
 _GRID = "#e5e5e5"
 _RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)\s*$")
-
-
-class Strip(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """One setting's column of a plot.
-
-    ``points`` holds ``(run id, value)`` for every run that gave a value; ``runs`` counts the
-    runs that could have (the completed ones), so ``k/n`` shows when fewer did.
-    """
-
-    label: str
-    points: list[tuple[str, float]] = []
-    runs: int = 0
-    mean: float | None = None
-    low: float | None = None
-    high: float | None = None
 
 
 def strip_plot(

@@ -19,6 +19,7 @@ import anyio
 import msgspec
 
 from .._exceptions import SweepError
+from ..engine._options import RunOptions
 from ..log._events import AnyEvent, Judged, RunFinished, RunStarted
 from ..models._scheduler import Scheduler
 from ..runner._run import ensure_transcript
@@ -26,11 +27,11 @@ from ._grid import PlannedRun, Sweep, claim_directory
 from ._many import Finished, run_many
 from ._ray import ray_backend
 from ._report import SweepRow, score_column, write_report, write_summary_csv
-from ._rows import SweepProgress, Watcher, finished_row, row_of
+from ._rows import Backend, BackendPlan, SweepProgress, Watcher, finished_row, row_of
 
 __all__ = ["SweepOutcome", "read_run", "run_sweep"]
 
-Backend = Literal["local", "ray"]
+BackendName = Literal["local", "ray"]
 _FINISHED = ("completed", "failed", "budget_exhausted")
 _TAIL = 1 << 16
 _decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
@@ -123,7 +124,7 @@ async def run_sweep(
     out: str | os.PathLike[str],
     *,
     concurrency: int = 32,
-    backend: Backend = "local",
+    backend: BackendName = "local",
     retry_failed: bool = False,
     progress: SweepProgress | None = None,
     scheduler: Scheduler | None = None,
@@ -175,10 +176,18 @@ async def run_sweep(
             else:
                 shutil.rmtree(directory / run.run_id, ignore_errors=True)
         todo = [msgspec.structs.replace(r, resume=r.run_id in resumable) for r in todo]
-        execute = _local if backend == "local" else ray_backend
-        async with execute(
-            todo, sweep.scenario, directory, concurrency, progress, scheduler, base_url, cache, ray_address
-        ) as done:
+        execute: Backend = _local if backend == "local" else ray_backend
+        plan = BackendPlan(
+            todo=todo,
+            source=sweep.scenario,
+            options=RunOptions(
+                out=directory, base_url=base_url, cache=None if cache is None else Path(cache), scheduler=scheduler
+            ),
+            concurrency=concurrency,
+            progress=progress,
+            ray_address=ray_address,
+        )
+        async with execute(plan) as done:
             async for run, row in done:
                 rows[run.run_id] = row
                 if progress is not None:
@@ -240,19 +249,9 @@ def _scales(directory: Path, runs: list[PlannedRun], rows: dict[str, SweepRow]) 
 
 
 @asynccontextmanager
-async def _local(
-    todo: list[PlannedRun],
-    source: str,
-    directory: Path,
-    concurrency: int,
-    progress: SweepProgress | None,
-    scheduler: Scheduler | None,
-    base_url: str | None,
-    cache: str | os.PathLike[str] | None,
-    ray_address: str | None,
-) -> AsyncIterator[AsyncIterator[tuple[PlannedRun, SweepRow]]]:
+async def _local(plan: BackendPlan) -> AsyncIterator[AsyncIterator[tuple[PlannedRun, SweepRow]]]:
     """Every run in this process: one actor system and one scheduler for all of them."""
-    watcher = Watcher(progress.tokens if progress is not None else None)
+    watcher = Watcher(plan.progress.tokens if plan.progress is not None else None)
 
     async def rows(stream: AsyncIterator[Finished]) -> AsyncGenerator[tuple[PlannedRun, SweepRow]]:
         async for item in stream:
@@ -262,12 +261,12 @@ async def _local(
 
     async with (
         run_many(
-            (r.job(source) for r in todo),
-            concurrency=concurrency,
-            out=directory,
-            base_url=base_url,
-            scheduler=scheduler,
-            cache=cache,
+            (r.job(plan.source) for r in plan.todo),
+            concurrency=plan.concurrency,
+            out=plan.options.out,
+            base_url=plan.options.base_url,
+            scheduler=plan.options.scheduler,
+            cache=plan.options.cache,
             observer=watcher.observe,
         ) as finished,
         aclosing(rows(finished)) as found,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import ConverseError
+from .._exceptions import ChatUnfinished, ListFileError, NotARolePlay
 from .._files import write_atomic
 from ..log._events import (
     AnyEvent,
@@ -37,9 +37,6 @@ from ..log._events import (
 from ..scenario._roleplay import TASK_DONE
 
 __all__ = [
-    "ChatUnfinished",
-    "ListFileError",
-    "NotARolePlay",
     "RolePlayLog",
     "chat_record",
     "finetune_record",
@@ -59,43 +56,6 @@ DROPS_FINAL_ROUND = frozenset(
     [f"{who}_threshold" for who in ("user_no_instruct", "assistant_instruct", "repeat_word")]
     + [f"RoleType.{role}: max_tokens_exceeded" for role in ("USER", "ASSISTANT")]
 )
-
-
-class _Error(ConverseError):
-    """A one-line error that pickles with the arguments it was made with."""
-
-    def __init__(self, message: str, *args: str) -> None:
-        self._args = args
-        super().__init__(message)
-
-    def __reduce__(self) -> tuple[type[_Error], tuple[str, ...]]:
-        return (type(self), self._args)
-
-
-class NotARolePlay(_Error):
-    """The events are not a role-play's, e.g. ``run.jsonl: not a role-play (...)``."""
-
-    def __init__(self, source: str, problem: str = "not a role-play (no [roleplay] table)") -> None:
-        self.source, self.problem = source, problem
-        super().__init__(f"{source}: {problem}", source, problem)
-
-
-class ChatUnfinished(_Error):
-    """The role-play's run did not complete, so it has no chat to save, e.g.
-    ``run.jsonl: the run did not complete: failed (RateLimitError)``."""
-
-    def __init__(self, source: str, status: str, reason: str) -> None:
-        self.source, self.status, self.reason = source, status, reason
-        detail = f"{status} ({reason})" if reason else status
-        super().__init__(f"{source}: the run did not complete: {detail}", source, status, reason)
-
-
-class ListFileError(_Error):
-    """A roles or tasks file that cannot be used, e.g. ``roles.txt: holds no entries``."""
-
-    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
-        self.path, self.problem = os.fspath(path), problem
-        super().__init__(f"{self.path}: {problem}", self.path, problem)
 
 
 @dataclass(slots=True)

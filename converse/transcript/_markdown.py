@@ -22,23 +22,18 @@ from ..log._events import (
     RunError,
     RunFinished,
     RunStarted,
-    Score,
     TurnGranted,
     Utterance,
 )
 from ..log._log import gc_paused
+from ._folding import Folds, debate_label
 from ._roleplay import render_roleplay_markdown
-from ._text import error_line, md, prose
+from ._text import error_line, md, prose, score_text
 
 __all__ = ["render_markdown"]
 
 _CLOSE_DETAILS = re.compile(r"</(details\s*)>", re.IGNORECASE)
 _UNITS = {"year": ("year", "years"), "half-year": ("half-year", "half-years"), "round": ("round", "rounds")}
-
-
-# A closed debate waiting for its owner's next line: the path of the conversation the owner
-# speaks in, and the debate's blocks (already rendered, wrapped in <details>).
-_Waiting = dict[str, list[tuple[tuple[str, ...], list[str]]]]
 
 
 def render_markdown(events: Sequence[AnyEvent]) -> str:
@@ -64,7 +59,7 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
     periods: dict[str, list[str]] = {}  # blocks of the public statements, by period in log order
     clock_periods: list[str] = []  # the periods the clock actually started
     opened: dict[tuple[str, ...], list[str]] = {}  # blocks of each open sub-conversation
-    waiting: _Waiting = {}  # closed debates by owner (the last name of the debate's path)
+    folds: Folds[list[str]] = Folds()  # ended debates' blocks (wrapped in <details>), until claimed
 
     # One pass renders each line as it comes: a debate is complete (and rendered) before its
     # owner speaks, so the owner's line takes the finished blocks along.
@@ -76,13 +71,13 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
             text = event.text
             if "</" in text:
                 text = _clean(text)
-            debate = _claim(waiting, actor, path) if actor in waiting else None
+            debates = folds.claim(actor, path)
             if len(path) == 1:
                 blocks = periods.get(event.period)
                 if blocks is None:
                     blocks = periods[event.period] = []
                 blocks.append(f"<details><summary><b>{actor} {event.period}</b></summary>\n\n{text}")
-                if debate:
+                for debate in debates:
                     blocks += debate
                 blocks.append("</details>")
             else:
@@ -91,7 +86,7 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
                 if blocks is None:
                     blocks = opened[key] = []
                 blocks.append(f"**{actor}:** {text}")
-                if debate:
+                for debate in debates:
                     blocks += debate
         elif type(event) is TurnGranted or type(event) is LLMCall:
             continue  # the most common events after utterances; they do not show
@@ -102,10 +97,8 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
             path = event.conversation
             lines = opened.pop(tuple(path), None)
             if lines is not None:
-                owner = path[-1]
-                label = f"{owner} council debate" if len(path) == 2 else f"{owner} advisers"
-                debate = [f"<details><summary><b>{label}</b></summary>", *lines, "</details>"]
-                waiting.setdefault(owner, []).append((path[:-1], debate))
+                summary = f"<details><summary><b>{debate_label(path)}</b></summary>"
+                folds.close(path, [summary, *lines, "</details>"])
         elif type(event) is PeriodStarted:
             if len(event.conversation) == 1 and event.period not in periods:
                 periods[event.period] = []
@@ -132,21 +125,6 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
         out.append("## Errors")
         out.append("\n".join(error_line(e) for e in errors))
     return "\n\n".join(out) + "\n"
-
-
-def _claim(waiting: _Waiting, owner: str, path: tuple[str, ...]) -> list[str] | None:
-    """Take the closed debates of ``owner``'s council that lead up to its line in ``path``."""
-    entries = waiting[owner]
-    if len(entries) == 1 and entries[0][0] == path:
-        del waiting[owner]
-        return entries[0][1]
-    mine = [block for parent, debate in entries if parent == path for block in debate]
-    rest = [(parent, debate) for parent, debate in entries if parent != path]
-    if rest:
-        waiting[owner] = rest
-    else:
-        del waiting[owner]
-    return mine or None
 
 
 def _clean(text: str) -> str:
@@ -189,26 +167,16 @@ def _verdict(verdict: Judged) -> list[str]:
     blocks = [prose(verdict.summary) or "(no summary)"]
     whole = [s for s in verdict.scores if s.subject is None]
     if whole:
-        blocks.append("\n".join(f"- **{md(s.name)}:** {_value(s)}" for s in whole))
+        blocks.append("\n".join(f"- **{md(s.name)}:** {score_text(s)}" for s in whole))
     apiece = [s for s in verdict.scores if s.subject is not None]
     if apiece:
         subjects = list(dict.fromkeys(s.subject for s in apiece if s.subject is not None))
         rows: dict[str, dict[str, str]] = {}
         for score in apiece:
-            rows.setdefault(score.name, {})[score.subject or ""] = _value(score)
+            rows.setdefault(score.name, {})[score.subject or ""] = score_text(score)
         table = [f"| Score | {' | '.join(map(md, subjects))} |", "|---" * (len(subjects) + 1) + "|"]
         table += [f"| {md(name)} | {' | '.join(row.get(s, '—') for s in subjects)} |" for name, row in rows.items()]
         blocks.append("\n".join(table))
     blocks.append(f"*Judged by {md(verdict.judge)}.*")
     return blocks
 
-
-def _value(score: Score) -> str:
-    if score.value is None:
-        return "no announcement" if score.scale == "year" else "n/a"
-    number = _number(score.value)
-    return f"{number}/10" if score.scale == "1-10" else number
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))

@@ -1,19 +1,20 @@
 """The viewer's routes: the page and its assets, and a read-only JSON and event-stream API.
 
-- ``/``, ``/app.js``, ``/app.css``, ``/favicon.svg``: the page, from the package (no CDN).
+- ``/``, ``/app.css``, ``/favicon.svg`` and the page's script, ``/app.js`` and the ES modules it
+  imports (every ``.js`` file in ``static/``): the page, from the package (no CDN).
 - ``/api/index``: the runs, sweeps and datasets under the root.
 - ``/api/group?path=P``: one sweep's or dataset's runs, with dials and scores.
 - ``/api/run?path=P``: a run's page items at once (what the stream sends, for scripts).
-- ``/api/stream?path=P``: server-sent events: the run's items (``event: items``), ``event:
-  live`` once they have caught up with the log, then new ones as it grows, until the run
-  finishes (``event: end``); ``event: reset`` starts the page over.
+- ``/api/stream?path=P``: server-sent events: the run's items (``event: items``; ``_items``
+  defines them), ``event: live`` once they have caught up with the log, then new ones as it
+  grows, until the run finishes (``event: end``); ``event: reset`` starts the page over.
 - ``/api/call?path=P&call=N``: one model call in full: its whole prompt, parameters, answer.
 - ``/api/audit?path=P``: ``converse audit`` of the run: each call checked against the
   fidelity rules, with the violations.
 - ``/api/file?path=P&name=transcript.md|events.jsonl``: a run's transcript or log, as a download.
 
-Static files are served from a fixed table and run directories go through
-``_catalog.inside``, so no request reaches a file outside the root.
+Static files are served from a table made once, of the package's own files, and run
+directories go through ``_catalog.inside``, so no request reaches a file outside the root.
 """
 
 from __future__ import annotations
@@ -33,18 +34,18 @@ import msgspec
 from ..log._events import ChatMessage, LLMCall, prompts_of
 from ._catalog import Catalog, OutsideRoot, inside
 from ._http import EventStream, Request, Response, error
+from ._items import PageItem, encode
 from ._reading import decode_lines, view_decoder
-from ._runview import Item, RunView
+from ._runview import RunView
 
 __all__ = ["App"]
 
-_encode = msgspec.json.Encoder().encode
 _ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
-    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/app.css": ("app.css", "text/css; charset=utf-8"),
     "/favicon.svg": ("favicon.svg", "image/svg+xml"),
 }
+_SCRIPT = "text/javascript; charset=utf-8"  # every .js file in static/: app.js and the modules it imports
 _DOWNLOADS = {"transcript.md": "text/markdown; charset=utf-8", "events.jsonl": "application/x-ndjson"}
 _POLL = 0.2  # seconds between looks at a log that has not grown
 _HEARTBEAT = 15.0  # seconds between comments on an idle stream, to notice a closed page
@@ -66,8 +67,7 @@ class App:
         self.catalog = Catalog(root)
         self.root = self.catalog.root
         self.poll = poll
-        package = resources.files(__package__).joinpath("static")
-        self.assets = {route: (package.joinpath(name).read_bytes(), kind) for route, (name, kind) in _ASSETS.items()}
+        self.assets = _assets()
         self._calls: dict[Path, _Calls] = {}
 
     async def handle(self, request: Request) -> Response | EventStream:
@@ -105,7 +105,7 @@ class App:
     async def _run(self, request: Request) -> Response:
         log = self._log(request)
         items = await anyio.to_thread.run_sync(_all_items, log)
-        return _json({"path": self.catalog.relative(log.parent), "items": items})
+        return Response(body=encode({"path": self.catalog.relative(log.parent), "items": items}))
 
     async def _stream(self, request: Request) -> EventStream:
         log = self._log(request)
@@ -222,7 +222,7 @@ class App:
             await anyio.lowlevel.checkpoint()
 
 
-def _advance(log: Path, view: RunView, offset: int, size: int, rest: bytes) -> tuple[list[Item], int, bytes]:
+def _advance(log: Path, view: RunView, offset: int, size: int, rest: bytes) -> tuple[list[PageItem], int, bytes]:
     """The items of the log's next whole lines after ``offset`` (with ``rest``, the
     unfinished line before it); returns them, the new offset and the new unfinished line."""
     with log.open("rb") as f:
@@ -248,10 +248,10 @@ def _audit(log: Path) -> dict[str, Any]:
     return report
 
 
-def _all_items(log: Path) -> list[Item]:
+def _all_items(log: Path) -> list[PageItem]:
     """Every item of the log as it is now."""
     view, offset, rest, size = RunView(), 0, b"", log.stat().st_size
-    items: list[Item] = []
+    items: list[PageItem] = []
     while offset < size:
         more, offset, rest = _advance(log, view, offset, size, rest)
         items += more
@@ -262,8 +262,17 @@ class _BadQuery(ValueError):
     """A request's query is not one this route takes (answered 400 with the message)."""
 
 
+def _assets() -> dict[str, tuple[bytes, str]]:
+    """The page's files and their content types, by route: those of ``_ASSETS``, and every
+    script (``/NAME.js``), read once from the package."""
+    static = resources.files(__package__).joinpath("static")
+    assets = {route: (static.joinpath(name).read_bytes(), kind) for route, (name, kind) in _ASSETS.items()}
+    assets |= {"/" + f.name: (f.read_bytes(), _SCRIPT) for f in static.iterdir() if f.name.endswith(".js")}
+    return assets
+
+
 def _sse(event: str, data: Any) -> bytes:
-    return b"event: " + event.encode() + b"\ndata: " + _encode(data) + b"\n\n"
+    return b"event: " + event.encode() + b"\ndata: " + encode(data) + b"\n\n"
 
 
 def _json(value: Any) -> Response:

@@ -23,7 +23,8 @@ import msgspec
 
 from ..log._events import Judged, PeriodStarted, RunFinished, RunStarted
 from ..sweeps._grid import Sweep
-from ..sweeps._report import scores_of
+from ..sweeps._report import SweepRow, scores_of
+from ..sweeps._strips import strips
 from ..sweeps._sweep import read_run
 from ._reading import CallSeen, decode_lines, event_decoder, view_decoder
 
@@ -85,7 +86,8 @@ class Catalog:
         }
 
     def group(self, path: Path) -> dict[str, Any]:
-        """One sweep or dataset: its dials and one row per run."""
+        """One sweep or dataset: its dials, one row per run, and the strip plots of each score
+        by each dial (``charts``: the numbers the page draws)."""
         kind = _group_kind(path)
         if kind is None:
             raise FileNotFoundError(path)
@@ -107,6 +109,9 @@ class Catalog:
             row = self.run_row(run)
             row["dials"] = cells.get(run.name, {})
             rows.append(row)
+        # The charts take the runs in the sweep's order (cell by cell, seed by seed), as its report does.
+        place = {name: i for i, name in enumerate(cells)}
+        planned = [row for _, row in sorted(zip(runs, rows, strict=True), key=lambda p: place.get(p[0].name, len(place)))]
         columns = list(dict.fromkeys(c for row in rows for c in row["scores"]))
         return {
             "path": self.relative(path),
@@ -117,6 +122,7 @@ class Catalog:
             "dials": dials,
             "columns": columns,
             "rows": rows,
+            "charts": _charts(planned, dials, columns),
         }
 
     def run_row(self, path: Path) -> dict[str, Any]:
@@ -237,6 +243,27 @@ class Catalog:
             "tokens": sum(r.get("tokens", 0) for r in rows),
             "cost_usd": sum(r.get("cost_usd", 0.0) for r in rows),
         }
+
+
+def _charts(rows: list[dict[str, Any]], dials: list[str], columns: list[str]) -> list[dict[str, Any]]:
+    """Each score's strip plot by each dial, for the scores some completed run gave: the
+    report's statistics (``converse.sweeps``'s ``strips``), for the page to draw."""
+    runs = [
+        SweepRow(
+            run=row.get("run", row["path"]),
+            dials=row["dials"],
+            seed=row.get("seed") or 0,
+            status=row["status"],
+            scores=row["scores"],
+        )
+        for row in rows
+    ]
+    charts = []
+    for column in columns:
+        by_dial = [(dial, strips(runs, dial, column)) for dial in dials]
+        if any(strip.points for _, shown in by_dial for strip in shown):
+            charts += [{"score": column, "dial": dial, "strips": msgspec.to_builtins(shown)} for dial, shown in by_dial]
+    return charts
 
 
 def _group_kind(path: Path) -> str | None:

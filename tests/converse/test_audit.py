@@ -14,8 +14,8 @@ import pytest
 
 import converse
 from _helpers import ROOT, SCENARIOS, run_cli
-from converse import AnyEvent, ChatMessage, LLMCall, TurnGranted, Utterance
 from converse.audit._report import audit_run
+from converse.events import AnyEvent, ChatMessage, LLMCall, TurnGranted, Utterance
 from converse.scenario._scenario import Agent
 
 CLI_SCENARIOS = {

@@ -18,8 +18,9 @@ import pytest
 
 import converse
 from actors import Actor, ActorSystem
-from converse import Event, Job, RunFinished, RunStarted, run_many
+from converse import Job, run_many
 from converse.engine._recorder import Recorder
+from converse.events import Event, RunFinished, RunStarted
 
 TOPIC = "firehose"
 PAYLOAD = 1024
@@ -92,7 +93,7 @@ async def test_a_stalled_subscriber_blocks_its_publishers_in_bounded_memory(
         tracemalloc.stop()
 
 
-def _per_conversation(events: list[converse.AnyEvent]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+def _per_conversation(events: list[converse.events.AnyEvent]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
     """Each conversation's events in order, without what depends on how concurrent councils
     interleave: timings, ``seq`` and the run-wide call numbers."""
     conversations: dict[tuple[str, ...], list[dict[str, Any]]] = {}

@@ -11,18 +11,9 @@ import msgspec
 import pytest
 
 import converse
-from converse import (
-    CachedModel,
-    CacheStatistics,
-    CallFailed,
-    ChatMessage,
-    CompletionRequest,
-    CompletionResponse,
-    Hints,
-    Model,
-    OfflineModel,
-    Usage,
-)
+from converse import CallFailed, CompletionRequest, CompletionResponse, Hints, Model, OfflineModel
+from converse.events import ChatMessage, Usage
+from converse.models import CachedModel, CacheStatistics
 
 
 class Counting:

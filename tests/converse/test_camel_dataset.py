@@ -11,28 +11,10 @@ from typing import Any
 
 import pytest
 
-from converse import (
-    AnyEvent,
-    ChatMessage,
-    ConversationEnded,
-    ConversationStarted,
-    CriticChoice,
-    Event,
-    LLMCall,
-    LogWriter,
-    RunError,
-    RunFinished,
-    RunStarted,
-    SharedPrefix,
-    TaskSpecified,
-    TurnGranted,
-    Usage,
-    Utterance,
-    read_events,
-    render_markdown,
-)
+from converse import read_events, render_markdown
 from converse.camel import (
     ChatUnfinished,
+    ListFileError,
     NotARolePlay,
     chat_record,
     dataset_stats,
@@ -42,7 +24,25 @@ from converse.camel import (
     render_roleplay_markdown,
 )
 from converse.camel._stats import RunTotals, stats_json, stats_markdown
-from converse.transcript._camel import ListFileError, read_list_file, roleplay_log, write_list_file
+from converse.events import (
+    AnyEvent,
+    ChatMessage,
+    ConversationEnded,
+    ConversationStarted,
+    CriticChoice,
+    Event,
+    LLMCall,
+    RunError,
+    RunFinished,
+    RunStarted,
+    SharedPrefix,
+    TaskSpecified,
+    TurnGranted,
+    Usage,
+    Utterance,
+)
+from converse.log import LogWriter
+from converse.transcript._camel import read_list_file, roleplay_log, write_list_file
 
 RUN = "rp-1"
 TOP = ("top",)

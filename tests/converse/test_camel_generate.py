@@ -61,7 +61,7 @@ def test_generate_writes_camel_formats_and_statistics(tmp_path: Path) -> None:
     assert stats["instruction_pairs"] == len(pairs)
     assert (data / "stats.md").read_text().startswith("# ")
     metadata = converse.read_events(data / "metadata" / "events.jsonl")
-    assert sum(isinstance(e, converse.LLMCall) for e in metadata) == 2 + 6  # two role lists, a call per pair
+    assert sum(isinstance(e, converse.events.LLMCall) for e in metadata) == 2 + 6  # two role lists, a call per pair
 
 
 def test_running_again_continues_and_a_finished_dataset_costs_nothing(tmp_path: Path) -> None:

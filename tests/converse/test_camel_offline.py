@@ -9,9 +9,11 @@ from collections import Counter
 
 import pytest
 
-from converse import ChatMessage, CompletionRequest, Hints, OfflineModel, RolePlay
+from converse import CompletionRequest, Hints, OfflineModel
+from converse.events import ChatMessage
 from converse.models._model import AnswerKind, estimate_prompt_tokens
 from converse.roleplay import _prompts
+from converse.scenario import RolePlay
 from converse.scenario._roleplay import TASK_DONE, Critic, Planner, Specifier
 
 PAIRS = [

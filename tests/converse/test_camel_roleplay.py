@@ -11,16 +11,9 @@ import pytest
 
 import converse
 from _helpers import run_cli
-from converse import (
-    CompletionRequest,
-    ConversationEnded,
-    CriticChoice,
-    LLMCall,
-    TaskSpecified,
-    TurnGranted,
-    Utterance,
-)
+from converse import CompletionRequest
 from converse.camel import chat_record
+from converse.events import ConversationEnded, CriticChoice, LLMCall, TaskSpecified, TurnGranted, Utterance
 from converse.testing import ScriptedModel, events_of, run_and_read
 
 SCENARIO = "camel-trading-bot"
@@ -74,7 +67,7 @@ async def test_each_side_sees_its_own_messages_as_assistant_and_the_others_as_us
 ) -> None:
     model = by_turn(lambda t: instruct(t) if t <= 2 else "<CAMEL_TASK_DONE>", solve)
     _, events = await play(tmp_path, model)
-    prompts = converse.prompts_of(events)
+    prompts = converse.events.prompts_of(events)
     calls = events_of(events, LLMCall)
     last_user = prompts[calls[4].call]
     assert [m.role for m in last_user] == ["system", "user", "assistant", "user", "assistant", "user"]
@@ -137,7 +130,7 @@ async def test_a_full_context_ends_the_chat_instead_of_calling(backend: str, tmp
     limit = 1500
     result, events = await play(tmp_path, model, f"roleplay.token_limit={limit}")
     assert result.reason == f"RoleType.{side}: max_tokens_exceeded"
-    prompts = converse.prompts_of(events)
+    prompts = converse.events.prompts_of(events)
     assert all(converse.models._model.estimate_prompt_tokens(prompts[c.call]) < limit for c in events_of(events, LLMCall))
     assert events_of(events, TurnGranted)[-1].actor == side.lower()  # it held the turn and did not call
 
@@ -172,7 +165,7 @@ async def test_the_2023_kickoff_echoes_the_rules_and_keeps_the_reply_out_of_the_
     assert calls[0].purpose == "acknowledge"
     assert calls[0].actor == "assistant"
     assert calls[0].messages[1].content == calls[0].messages[0].content  # its own rules, as a message
-    first_user = converse.prompts_of(events)[calls[1].call]
+    first_user = converse.events.prompts_of(events)[calls[1].call]
     assert first_user[1].content.startswith("===== RULES OF USER =====")
     assert first_user[1].content.endswith("Reply only with Instruction and Input.")
     assert chat_record(events)["num_messages"] == 4
@@ -207,7 +200,7 @@ async def test_a_critic_chooses_and_the_proposer_remembers_only_the_choice(backe
                                 ("assistant", "Solution: option 3 of the assistant.\nNext request.")]
     candidates = [c for c in events_of(events, LLMCall) if c.purpose == "candidate"]
     assert len(candidates) == 9
-    prompts = converse.prompts_of(events)
+    prompts = converse.events.prompts_of(events)
     second_user_call = [c for c in candidates if c.actor == "user"][3]
     remembered = [m.content for m in prompts[second_user_call.call] if m.role == "assistant"]
     assert remembered == ["Instruction: option 2 of the user.\nInput: None"]
@@ -225,7 +218,7 @@ async def test_a_critic_that_never_chooses_falls_back_after_its_retries(backend:
     assert "no valid choice in 3 answers" in choice.explanation
     critic_calls = [c for c in events_of(events, LLMCall) if c.actor == "critic"]
     assert len(critic_calls) == 3
-    assert "> Invalid choice. Choose again." in converse.prompts_of(events)[critic_calls[-1].call][-1].content
+    assert "> Invalid choice. Choose again." in converse.events.prompts_of(events)[critic_calls[-1].call][-1].content
 
 
 async def test_a_roleplay_log_re_executes_without_the_model(backend: str, tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ import pytest
 import converse
 from _helpers import SCENARIOS
 from actors import ActorSystem
-from converse import (
-    CompletionRequest,
+from converse import CompletionRequest
+from converse.audit._audit import audit_events
+from converse.events import (
     ConversationEnded,
     ConversationStarted,
     LLMCall,
@@ -25,15 +26,14 @@ from converse import (
     TurnGranted,
     Utterance,
 )
-from converse.audit._audit import audit_events
 from converse.testing import ScriptedModel, events_of, run_and_read
 
 
-def _top(events: list[converse.AnyEvent]) -> list[Utterance]:
+def _top(events: list[converse.events.AnyEvent]) -> list[Utterance]:
     return [e for e in events if isinstance(e, Utterance) and e.conversation == ("top",)]
 
 
-def _comparable(event: converse.AnyEvent) -> dict[str, Any]:
+def _comparable(event: converse.events.AnyEvent) -> dict[str, Any]:
     data: dict[str, Any] = msgspec.to_builtins(event)
     for timing in ("t", "latency", "started_at"):
         data.pop(timing, None)
@@ -54,7 +54,7 @@ async def test_every_shipped_scenario_keeps_every_fidelity_rule(path: Path, tmp_
     assert result.transcript.read_text(encoding="utf-8") == converse.render_markdown(events)
 
 
-def _by_conversation(events: list[converse.AnyEvent]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+def _by_conversation(events: list[converse.events.AnyEvent]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
     """Each conversation's events in order, without what depends on how concurrent councils
     interleave (``seq``, call numbers): trio shuffles runnable tasks, asyncio follows latencies."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -79,7 +79,7 @@ async def test_same_scenario_seed_and_model_give_the_same_run(tmp_path: Path, ba
 
 async def test_a_turn_sees_what_was_said_since_the_last_one_not_a_round_late(tmp_path: Path, backend: str) -> None:
     _, events = await run_and_read("three-labs", out=tmp_path, overrides=["clock.end=2024"])
-    prompts = converse.prompts_of(events)
+    prompts = converse.events.prompts_of(events)
     calls = [prompts[e.call] for e in events_of(events, LLMCall) if e.actor == "OpenAI"]
     said = _top(events)
     second_turn_prompt = calls[1][-1].content
@@ -217,7 +217,7 @@ async def test_only_the_token_holder_speaks_and_every_prompt_states_the_period(t
     for call in turns:
         assert any(p in call.messages[-1].content for p in periods)
     # Each call records only what follows the prefix it shares with the agent's previous one.
-    prompts = converse.prompts_of(events)
+    prompts = converse.events.prompts_of(events)
     for call in events_of(events, LLMCall):
         if call.shared is not None:
             assert prompts[call.call][: call.shared.count] == prompts[call.shared.call][: call.shared.count]
@@ -267,7 +267,7 @@ async def test_runs_never_overwrite_each_other(tmp_path: Path, backend: str) -> 
 
 async def test_an_observer_sees_every_event(tmp_path: Path, backend: str) -> None:
     seen: list[str] = []
-    observer: Callable[[converse.Event], None] = lambda event: seen.append(type(event).__name__)  # noqa: E731
+    observer: Callable[[converse.events.Event], None] = lambda event: seen.append(type(event).__name__)  # noqa: E731
     result = await converse.run_scenario("three-labs", out=tmp_path, observer=observer)
     assert len(seen) == len(converse.read_events(result.events))
     assert seen[0] == "RunStarted"
@@ -278,7 +278,7 @@ async def test_a_cancelled_run_leaves_a_complete_log_and_transcript(tmp_path: Pa
     runs: list[str] = []
     with anyio.CancelScope() as scope:
 
-        def observer(event: converse.Event) -> None:
+        def observer(event: converse.events.Event) -> None:
             runs.append(event.run)
             if isinstance(event, Utterance) and event.conversation == ("top",) and event.period == "2024":
                 scope.cancel()

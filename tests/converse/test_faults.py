@@ -12,21 +12,10 @@ import pytest
 
 import converse
 from actors import FAILURES, ActorFailed, ActorSystem
-from converse import (
-    CompletionRequest,
-    Finished,
-    Job,
-    Limits,
-    LLMAttempt,
-    LLMCall,
-    RunError,
-    RunFinished,
-    Scheduler,
-    Utterance,
-    run_many,
-)
+from converse import CompletionRequest, Finished, Job, Limits, Scheduler, run_many
 from converse.councils._agent import AgentActor
 from converse.councils._root import CouncilsRoot
+from converse.events import LLMAttempt, LLMCall, RunError, RunFinished, Utterance
 from converse.testing import Faults, ModelServer, ScriptedModel, events_of
 
 KEY = "test-key-faults"

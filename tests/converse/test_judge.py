@@ -17,21 +17,16 @@ from actors import ActorSystem
 from converse import (
     DEFAULT_METRICS,
     CallFailed,
-    ChatMessage,
     CompletionRequest,
     CompletionResponse,
-    Judged,
     Limits,
-    LLMAttempt,
-    LLMCall,
-    RunError,
-    RunFinished,
     ScenarioError,
     Scheduler,
-    complete_structured,
     verdict_type,
 )
+from converse.events import ChatMessage, Judged, LLMAttempt, LLMCall, RunError, RunFinished
 from converse.log._events import Ledger
+from converse.models import complete_structured
 from converse.scenario._verdict import labs, metrics_of
 from converse.testing import ModelServer, ScriptedModel, events_of, run_and_read
 
@@ -44,7 +39,7 @@ SCENARIOS = sorted(
 SHORT = ["clock.end=2025"]
 
 
-def verdict_of(events: list[converse.AnyEvent]) -> Judged:
+def verdict_of(events: list[converse.events.AnyEvent]) -> Judged:
     (judged,) = events_of(events, Judged)
     return judged
 
@@ -53,7 +48,7 @@ def scores(judged: Judged) -> dict[tuple[str, str | None], float | None]:
     return {(s.name, s.subject): s.value for s in judged.scores}
 
 
-def judge_calls(events: list[converse.AnyEvent]) -> list[LLMCall]:
+def judge_calls(events: list[converse.events.AnyEvent]) -> list[LLMCall]:
     return [c for c in events_of(events, LLMCall) if c.purpose == "judge"]
 
 
@@ -367,7 +362,8 @@ async def test_a_run_interrupted_while_judged_is_cancelled(tmp_path: Path, backe
 
 JUDGES = """
 import anyio
-from converse import Judged, Score, Utterance
+from converse import Judged, Score
+from converse.events import Utterance
 
 LABS = ("OpenAI", "Google DeepMind", "Anthropic")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import converse
-from converse import LLMCall, RunFinished
+from converse.events import LLMCall, RunFinished
 from converse.log._events import Ledger
 from converse.testing import events_of, run_and_read
 

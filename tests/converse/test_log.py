@@ -11,19 +11,17 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from converse import (
+from converse import LogError, TornTailWarning, read_events
+from converse.events import (
     AnyEvent,
     ConversationStarted,
     Event,
-    LogError,
-    LogWriter,
     RunFinished,
     RunStarted,
-    TornTailWarning,
     TurnGranted,
     Utterance,
-    read_events,
 )
+from converse.log import LogWriter
 from converse.log._log import iter_events, last_good_offset
 
 RUN = "run-1"

@@ -8,7 +8,8 @@ import anyio
 import pytest
 
 from actors import ActorSystem
-from converse import Job, Limits, LLMCall, RunFinished, Scheduler, read_events, run_many
+from converse import Job, Limits, Scheduler, read_events, run_many
+from converse.events import LLMCall, RunFinished
 
 SHORT = ("clock.end=2024",)
 

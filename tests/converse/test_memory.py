@@ -8,16 +8,9 @@ from pathlib import Path
 import pytest
 
 import converse
-from converse import (
-    ChatMessage,
-    CompletionRequest,
-    CompletionResponse,
-    LLMCall,
-    OfflineModel,
-    RunError,
-    Usage,
-)
-from converse.engine._memory import LOW_WATER, AgentMemory, ContextWindowExceeded
+from converse import CompletionRequest, CompletionResponse, ContextWindowExceeded, OfflineModel
+from converse.engine._memory import LOW_WATER, AgentMemory
+from converse.events import ChatMessage, LLMCall, RunError, Usage
 from converse.scenario._scenario import Memory
 from converse.testing import events_of, run_and_read
 
@@ -98,7 +91,7 @@ async def test_summary_notes_are_recorded_calls_and_replay_like_any_other(backen
     notes = [c for c in events_of(events, LLMCall) if c.purpose == "summary"]
     assert notes
     assert {c.actor for c in notes} <= {"OpenAI", "Google DeepMind", "Anthropic"}
-    prompts = converse.prompts_of(events)
+    prompts = converse.events.prompts_of(events)
     later = [c for c in events_of(events, LLMCall) if c.purpose == "statement" and c.seq > notes[0].seq]
     assert any(prompts[c.call][1].content.startswith("Your notes on the periods before") for c in later)
     assert all(len(c.response.split()) <= 80 for c in notes)
@@ -114,7 +107,7 @@ async def test_a_council_can_be_briefed_with_a_summary_of_the_public_record(back
     assert result.status == "completed"
     briefings = [c for c in events_of(events, LLMCall) if c.purpose == "briefing"]
     assert [c.actor for c in briefings] == ["OpenAI", "OpenAI"]  # 2024 and 2025; 2023 has no record yet
-    prompts = converse.prompts_of(events)
+    prompts = converse.events.prompts_of(events)
     member_calls = [c for c in events_of(events, LLMCall) if c.conversation == ("top", "OpenAI")]
     briefed = [c for c in member_calls if "A summary of the public record so far:" in prompts[c.call][-1].content]
     assert briefed
@@ -173,5 +166,5 @@ async def test_a_record_too_long_for_the_judges_window_is_a_recorded_error(backe
     assert error.error_type == "ContextWindowExceeded"
     assert not error.fatal
     assert "give the judge a model with a larger window" in error.message
-    assert not events_of(events, converse.Judged)
+    assert not events_of(events, converse.events.Judged)
     assert not [c for c in events_of(events, LLMCall) if c.purpose == "judge"]

@@ -12,7 +12,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from converse import ChatMessage, CompletionRequest, Hints, OfflineModel, open_model
+from converse import CompletionRequest, Hints, OfflineModel, open_model
+from converse.events import ChatMessage
 from converse.models.offline._model import GOV_PROGRESS, LAB_PROGRESS
 
 REPORT_SYSTEM = (

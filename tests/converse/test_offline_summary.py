@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from converse import ChatMessage, CompletionRequest, Hints, OfflineModel
+from converse import CompletionRequest, Hints, OfflineModel
+from converse.events import ChatMessage
 from converse.models.offline._summary import NOTHING, summary_answer
 from converse.scenario._memory_prompts import briefing_request, notes_request
 

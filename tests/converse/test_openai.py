@@ -11,7 +11,8 @@ import pytest
 import converse
 from _helpers import cli_env, run_cli
 from actors import ActorSystem
-from converse import Limits, LLMAttempt, LLMCall, RunError, RunFinished, Scheduler
+from converse import Limits, Scheduler
+from converse.events import LLMAttempt, LLMCall, RunError, RunFinished
 from converse.models._openai import retry_after
 from converse.testing import Faults, ModelServer, events_of, run_and_read
 
@@ -57,7 +58,7 @@ async def test_a_run_through_the_sdk_records_exact_requests_and_usage(
     calls = events_of(events, LLMCall)
     assert len(calls) == 7  # six reports, then the judge
     assert calls[-1].purpose == "judge"
-    prompts = converse.prompts_of(events)
+    prompts = converse.events.prompts_of(events)
     # What the log says was sent is what the server received.
     assert [m["content"] for m in sent[-1]["messages"]] == [m.content for m in prompts[calls[-1].call]]
     assert all(c.usage.prompt_tokens > 0 and c.usage.completion_tokens > 0 for c in calls)

@@ -17,7 +17,9 @@ import anyio
 import msgspec
 import pytest
 
-from converse import Limits, RunFinished, Scheduler, SweepRow, cli, plan_sweep, run_sweep
+from converse import Limits, Scheduler, cli, plan_sweep, run_sweep
+from converse.events import RunFinished
+from converse.sweeps import SweepRow
 from converse.testing import ModelServer
 
 

@@ -6,16 +6,17 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
-from converse import (
+from converse import read_events, render_markdown
+from converse.events import (
     AnyEvent,
     ConversationEnded,
     ConversationStarted,
     Event,
     Judged,
     LLMCall,
-    LogWriter,
     PeriodStarted,
     RunError,
     RunFinished,
@@ -24,9 +25,11 @@ from converse import (
     TurnGranted,
     Usage,
     Utterance,
-    read_events,
-    render_markdown,
 )
+from converse.log import LogWriter
+from converse.transcript._folding import Folds, debate_label
+from converse.transcript._text import score_text
+from converse.web import RunView
 
 RUN = "run-1"
 TOP = ("top",)
@@ -372,3 +375,64 @@ def test_model_text_cannot_close_the_folds(tmp_path: Path, closing: str) -> None
 def test_needs_a_run_started_first() -> None:
     with pytest.raises(ValueError, match="run_started"):
         render_markdown([])
+
+
+def test_a_debate_waits_for_its_owners_next_line_in_the_conversation_it_was_for() -> None:
+    folds: Folds[str] = Folds()
+    folds.close(("top", "OpenAI", "OpenAI CEO"), "advisers")
+    folds.close(("top", "OpenAI"), "council")
+    folds.close(("top", "OpenAI", "OpenAI CEO"), "advisers again")
+    assert folds.claim("OpenAI", ("top", "OpenAI")) == []  # OpenAI speaks in its council: not its debate's place
+    assert folds.claim("OpenAI CEO", ("top", "OpenAI")) == ["advisers", "advisers again"]
+    assert folds.claim("OpenAI CEO", ("top", "OpenAI")) == []  # claimed once
+    assert folds.claim("OpenAI", ("top",)) == ["council"]
+    assert [debate_label(p) for p in (("top", "OpenAI"), ("top", "OpenAI", "OpenAI CEO"))] == [
+        "OpenAI council debate",
+        "OpenAI CEO advisers",
+    ]
+
+
+def test_the_viewer_folds_each_debate_where_the_transcript_does(tmp_path: Path) -> None:
+    story = Story()
+    story.period("2023", 0)
+    other = ("top", "Anthropic")
+    story.open(COUNCIL, "2023")
+    story.open(other, "2023")
+    story.open(ADVISERS, "2023")
+    story.say(ADVISERS, "OpenAI Chief of Staff", "2023", "The board is nervous.")
+    story.close(ADVISERS, "2023")
+    story.say(other, "Anthropic CEO", "2023", "Anthropic line")
+    story.say(COUNCIL, "OpenAI CEO", "2023", "Ship it.")
+    story.say(COUNCIL, "OpenAI Head of Safety", "2023", "No.")
+    story.close(other, "2023")
+    story.close(COUNCIL, "2023")
+    story.say(TOP, "Anthropic", "2023", "Anthropic statement")
+    story.say(TOP, "OpenAI", "2023", "OpenAI statement")
+    story.period("2024", 1)
+    story.say(TOP, "OpenAI", "2024", "OpenAI 2024")
+    story.finish()
+    events = story.logged(tmp_path)
+    md = render_markdown(events)
+    items = [msgspec.to_builtins(item) for item in RunView().feed(events)]
+    labels = {i["id"]: i["label"] for i in items if i["k"] == "debate"}
+    speeches = [i for i in items if i["k"] in ("statement", "line")]
+    assert sum(len(s["claims"]) for s in speeches) == len(labels) == 3
+    for speech in speeches:  # the debates a line claims on the page follow it in the transcript
+        folded = "".join(f"\n\n<details><summary><b>{labels[d]}</b></summary>" for d in speech["claims"][:1])
+        assert f"{speech['text']}{folded or chr(10) * 2}" in md
+        if not folded:
+            assert f"{speech['text']}\n\n<details>" not in md
+
+
+def test_a_score_reads_the_same_everywhere() -> None:
+    assert [
+        score_text(s)
+        for s in (
+            Score(name="risk", value=7.0),
+            Score(name="risk", value=7.5),
+            Score(name="risk", value=None),
+            Score(name="agi_year", value=2029.0, scale="year"),
+            Score(name="agi_year", value=None, scale="year"),
+            Score(name="share", value=0.25, scale="0-1"),
+        )
+    ] == ["7/10", "7.5/10", "n/a", "2029", "no announcement", "0.25"]

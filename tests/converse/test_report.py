@@ -11,9 +11,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from converse import (
+from converse.events import Score
+from converse.sweeps import (
     Interval,
-    Score,
     SweepRow,
     bootstrap_ci,
     read_summary_csv,
@@ -21,6 +21,7 @@ from converse import (
     write_summary_csv,
 )
 from converse.sweeps._report import aggregate, score_column, scores_of
+from converse.sweeps._strips import strip, strips
 
 SVG = "{http://www.w3.org/2000/svg}"
 DIALS = ["regulation", "china"]
@@ -401,3 +402,34 @@ def test_numeric_settings_are_sorted_and_others_keep_their_order() -> None:
     assert stats.settings == {"labs": [2, 3, 10], "mood": ["tense", "calm", "angry"]}
     assert [g.dials for g in stats.by_dial["labs"]] == [{"labs": 2}, {"labs": 3}, {"labs": 10}]
     assert [g.dials for g in stats.cells][:2] == [{"labs": 2, "mood": "calm"}, {"labs": 2, "mood": "angry"}]
+
+
+def test_a_strip_plots_statistics_are_computed_once_for_the_report_and_the_page() -> None:
+    """``strips``: a column per setting in the report's order, the completed runs that gave
+    the score as points, and the mean, interval, quartiles and extremes the plots mark."""
+    rows = [
+        row("a", dials={"labs": 3}, scores={"x": 4.0}),
+        row("b", dials={"labs": 2}, scores={"x": 1.0}),
+        row("c", dials={"labs": 3}, scores={"x": 8.0}),
+        row("d", dials={"labs": 3}, scores={"x": None}),
+        row("e", dials={"labs": 3}, status="failed", scores={"x": 9.0}),
+        row("f", dials={"labs": 3}, scores={"x": 5.0}),
+        row("g", dials={"labs": 2}, status="pending"),
+    ]
+    low, three = strips(rows, "labs", "x")
+    assert (low.label, low.points, low.runs) == ("2", [("b", 1.0)], 1)
+    assert (low.lowest, low.q1, low.median, low.q3, low.highest, low.mean) == (1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+    assert (three.label, three.points, three.runs) == ("3", [("a", 4.0), ("c", 8.0), ("f", 5.0)], 4)
+    assert (three.lowest, three.q1, three.median, three.q3, three.highest) == (4.0, 4.5, 5.0, 6.5, 8.0)
+    assert three.mean == pytest.approx(17 / 3)
+    assert (three.low, three.high) == (None, None)  # no interval unless one is given
+    (every,) = strips(rows, None, "x", label="all runs")
+    assert (every.label, len(every.points), every.runs) == ("all runs", 4, 5)
+    # The report's plots take its aggregates' intervals along.
+    stats = aggregate(rows, ["labs"])
+    given = [g.scores["x"] for g in stats.by_dial["labs"]]
+    reported = strips(rows, "labs", "x", settings=stats.settings["labs"], intervals=given)
+    assert [(s.mean, s.low, s.high) for s in reported] == [(i.mean, i.low, i.high) for i in given]
+    assert [s.points for s in reported] == [low.points, three.points]
+    empty = strip("none", [], runs=2)
+    assert (empty.points, empty.runs, empty.mean, empty.median) == ([], 2, None, None)

@@ -15,7 +15,8 @@ import pytest
 
 import converse
 from _helpers import CONVERSE, SCENARIOS, cli_env, run_cli
-from converse import LLMCall, LogError, NothingToResume, RunFinished, RunStarted, TornTailWarning, resume_run
+from converse import LogError, NothingToResume, TornTailWarning, resume_run
+from converse.events import LLMCall, RunFinished, RunStarted
 from converse.testing import ScriptedModel
 
 SCENARIO_NAMES = sorted(p.stem for p in SCENARIOS)
@@ -30,13 +31,13 @@ def cut(log: Path, lines: int, torn: bool) -> None:
     log.write_bytes(kept)
 
 
-def check_log(events: list[converse.AnyEvent]) -> None:
+def check_log(events: list[converse.events.AnyEvent]) -> None:
     assert isinstance(events[0], RunStarted)
     assert isinstance(events[-1], RunFinished)
     assert [e.seq for e in events] == list(range(len(events)))
     assert sum(isinstance(e, RunStarted) for e in events) == 1
     assert sum(isinstance(e, RunFinished) for e in events) == 1
-    converse.prompts_of(events)  # every shared prefix points at a call in the log
+    converse.events.prompts_of(events)  # every shared prefix points at a call in the log
 
 
 @pytest.mark.parametrize("scenario", ["three-labs-councils", "nested-councils"])
@@ -77,8 +78,8 @@ async def test_resume_asks_the_model_only_what_the_log_does_not_hold(tmp_path: P
 
     result = await resume_run(directory, model=ScriptedModel(script, seed=2))
     assert len(asked) == len(calls) - 4
-    said = [(e.actor, e.text) for e in converse.read_events(result.events) if isinstance(e, converse.Utterance)]
-    assert said == [(e.actor, e.text) for e in converse.read_events(whole.events) if isinstance(e, converse.Utterance)]
+    said = [(e.actor, e.text) for e in converse.read_events(result.events) if isinstance(e, converse.events.Utterance)]
+    assert said == [(e.actor, e.text) for e in converse.read_events(whole.events) if isinstance(e, converse.events.Utterance)]
 
 
 async def test_a_cancelled_run_resumes_and_a_finished_one_has_nothing_to_resume(tmp_path: Path, backend: str) -> None:
@@ -89,7 +90,7 @@ async def test_a_cancelled_run_resumes_and_a_finished_one_has_nothing_to_resume(
     data = whole.events.read_bytes().splitlines(keepends=True)
     events = converse.read_events(whole.events)
     middle = len(events) // 2
-    cancelled = converse.RunFinished(
+    cancelled = converse.events.RunFinished(
         run=whole.run, seq=middle, t=1.0, status="cancelled", reason="interrupted", periods=1, turns=2,
         llm_calls=2, prompt_tokens=10, completion_tokens=10,
     )
@@ -109,7 +110,7 @@ async def test_resume_refuses_what_is_not_a_run_log(tmp_path: Path, backend: str
     (tmp_path / "empty" / "events.jsonl").write_bytes(b"")
     with pytest.raises(LogError, match="the log is empty: the run stopped before its first event"):
         await resume_run(tmp_path / "empty")
-    stray = converse.RunError(run="x", seq=0, error_type="E", message="not a start")
+    stray = converse.events.RunError(run="x", seq=0, error_type="E", message="not a start")
     (tmp_path / "empty" / "events.jsonl").write_bytes(msgspec.json.encode(stray) + b"\n")
     with pytest.raises(LogError, match="does not start with run_started"):
         await resume_run(tmp_path / "empty")

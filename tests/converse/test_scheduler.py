@@ -16,7 +16,8 @@ import msgspec
 import pytest
 from anyio.lowlevel import checkpoint
 
-from converse import Attempt, CallFailed, EndpointStatistics, Limits, RetriesExhausted, Scheduler
+from converse import CallFailed, Limits, RetriesExhausted, Scheduler
+from converse.models import Attempt, EndpointStatistics
 
 EP = "http://127.0.0.1:9/v1|test-model"
 OTHER = "http://127.0.0.1:9/v1|other-model"

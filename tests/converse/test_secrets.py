@@ -16,7 +16,7 @@ import msgspec
 
 import converse
 from _helpers import cli_env, run_cli
-from converse import LLMAttempt, RunError
+from converse.events import LLMAttempt, RunError
 from converse.testing import Faults, ModelServer, events_of
 
 KEY = "sk-test-SECRET-4b1d9c7e"

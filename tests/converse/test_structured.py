@@ -11,9 +11,7 @@ import msgspec
 import pytest
 
 from converse import (
-    Attempt,
     CallFailed,
-    ChatMessage,
     CompletionRequest,
     CompletionResponse,
     ConverseError,
@@ -21,9 +19,9 @@ from converse import (
     Limits,
     Scheduler,
     StructuredOutputError,
-    Usage,
-    complete_structured,
 )
+from converse.events import ChatMessage, Usage
+from converse.models import Attempt, complete_structured
 from converse.models._structured import decode_answer
 
 

@@ -13,7 +13,8 @@ import openai
 import pytest
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
-from converse import ChatMessage, CompletionRequest, Hints, OfflineModel
+from converse import CompletionRequest, Hints, OfflineModel
+from converse.events import ChatMessage
 from converse.testing import Faults, ModelServer
 
 MESSAGES: list[Any] = [

@@ -9,19 +9,31 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import anyio
+import msgspec
+import msgspec.inspect as mi
 import pytest
 
 from _helpers import CONVERSE, run_cli
-from converse import LLMCall, Utterance, prompts_of, read_events
+from converse import read_events
+from converse.events import Judged, LLMCall, Utterance, prompts_of
+from converse.sweeps._report import SweepRow, read_summary_csv
+from converse.sweeps._strips import Strip, strips
+from converse.transcript._text import md, score_text
 from converse.web import Catalog, RunView, view_server
 from converse.web._catalog import OutsideRoot, inside
+from converse.web._items import PageItem
+
+STATIC = Path(__file__).resolve().parents[2] / "converse" / "web" / "static"
 
 SECRET = "the-secret-outside-the-root"
 
@@ -170,6 +182,15 @@ async def test_it_answers_only_reads_for_its_own_host(library: Path, backend: st
 async def test_the_page_loads_nothing_from_elsewhere(library: Path, backend: str) -> None:
     async with view_server(library) as url:
         pages = {target: await fetch(url, target) for target in ("/", "/app.js", "/app.css", "/favicon.svg")}
+        # The script is ES modules: every module app.js imports, and every one they import, is served.
+        modules = ["/app.js"]
+        for module in modules:
+            imported = re.findall(rb'^import .* from "\./([\w-]+\.js)";$', pages[module][2], re.MULTILINE)
+            for name in imported:
+                if "/" + name.decode() not in pages:
+                    pages["/" + name.decode()] = await fetch(url, "/" + name.decode())
+                    modules.append("/" + name.decode())
+    assert sorted(modules) == sorted("/" + p.name for p in STATIC.glob("*.js"))  # none unused, none missing
     for target, (status, headers, body) in pages.items():
         assert status == 200, target
         policy = headers["content-security-policy"]
@@ -179,8 +200,13 @@ async def test_the_page_loads_nothing_from_elsewhere(library: Path, backend: str
         text = body.decode().replace("http://www.w3.org/2000/svg", "")  # a namespace name, never fetched
         assert "http://" not in text, target
         assert "https://" not in text, target
-    assert b'<script src="/app.js"' in pages["/"][2]
-    assert b"innerHTML" not in pages["/app.js"][2]  # model text only ever goes in as text
+    assert b'<script type="module" src="/app.js"></script>' in pages["/"][2]
+    for module in modules:
+        status, headers, body = pages[module]
+        assert headers["content-type"] == "text/javascript; charset=utf-8", module
+        assert body.startswith(b"// @ts-check\n"), module
+        for markup in (b"innerHTML", b"outerHTML", b"insertAdjacentHTML", b"document.write"):
+            assert markup not in body, module  # model text only ever goes in as text
 
 
 async def test_a_calls_whole_prompt_is_served_on_demand(library: Path, backend: str) -> None:
@@ -211,10 +237,15 @@ async def test_the_transcript_and_log_download(library: Path, backend: str) -> N
     assert other[0] == 400
 
 
+def wire(items: Iterable[PageItem]) -> list[dict[str, Any]]:
+    """Items as the page reads them (``k`` their kind, ``in`` their container)."""
+    return [msgspec.to_builtins(item) for item in items]
+
+
 def test_every_debate_folds_under_the_line_that_follows_it(library: Path) -> None:
     events = read_events(library / "nested-councils-seed0" / "events.jsonl")
     view = RunView()
-    items = view.feed(events) + view.updates()
+    items = wire(view.feed(events) + view.updates())
     debates = {i["id"]: i for i in items if i["k"] == "debate"}
     speeches = [i for i in items if i["k"] in ("statement", "line")]
     claimed = [(s, d) for s in speeches for d in s["claims"]]
@@ -263,7 +294,7 @@ async def test_the_stream_follows_a_log_as_it_grows(library: Path, tmp_path: Pat
     for chunk in chunks:
         received += [i["k"] for i in json.loads(chunk.split(b"data: ", 1)[1])]
     view = RunView()
-    expected = [i["k"] for i in view.feed(read_events(log))]
+    expected = [i["k"] for i in wire(view.feed(read_events(log)))]
     assert [k for k in received if k not in ("status", "usage", "turn")] == expected
 
 
@@ -352,9 +383,114 @@ def test_a_critics_choice_links_the_chosen_candidates_call(tmp_path: Path) -> No
     events = read_events(tmp_path / "camel-trading-bot-seed0" / "events.jsonl")
     answers = {e.call: e.response for e in events if isinstance(e, LLMCall)}
     view = RunView()
-    statements = [i for i in view.feed(events) if i["k"] == "statement"]
-    chosen = [s for s in statements if "critic" in s]
+    statements = [i for i in wire(view.feed(events)) if i["k"] == "statement"]
+    chosen = [s for s in statements if s["critic"] is not None]
     assert chosen
     assert any(s["critic"]["choice"] != len(s["critic"]["options"]) for s in chosen)  # not always the last
     for statement in statements:  # the prompt button opens the call whose answer was kept
         assert answers[statement["call"]].strip().startswith(statement["text"].strip()[:40])
+
+
+def test_a_verdicts_scores_come_as_the_transcripts_text(library: Path) -> None:
+    events = read_events(library / "nested-councils-seed0" / "events.jsonl")
+    judged = next(e for e in events if isinstance(e, Judged))
+    (verdict,) = [i for i in wire(RunView().feed(events)) if i["k"] == "verdict"]
+    assert [s["text"] for s in verdict["scores"]] == [score_text(s) for s in judged.scores]
+    assert any(s["text"].endswith("/10") for s in verdict["scores"])
+    transcript = (library / "nested-councils-seed0" / "transcript.md").read_text(encoding="utf-8")
+    for score in verdict["scores"]:  # the page shows each score as the transcript writes it
+        shown = f"- **{md(score['name'])}:** {score['text']}" if score["subject"] is None else f" {score['text']} |"
+        assert shown in transcript
+
+
+async def test_a_sweep_pages_charts_are_the_reports_strip_statistics(library: Path, backend: str) -> None:
+    async with view_server(library) as url:
+        group = json.loads((await fetch(url, "/api/group?path=sw"))[2])
+    rows = [
+        SweepRow(run=r["run"], dials=r["dials"], seed=r["seed"], status=r["status"], scores=r["scores"])
+        for r in group["rows"]
+    ]
+    planned = [row.run for row in read_summary_csv(library / "sw" / "summary.csv", group["dials"])]
+    rows.sort(key=lambda row: planned.index(row.run))  # the sweep's order, as the report has it
+    charted = list(dict.fromkeys(c["score"] for c in group["charts"]))
+    assert charted == [c for c in group["columns"] if any(r.scores.get(c) is not None for r in rows)]
+    assert [(c["score"], c["dial"]) for c in group["charts"]] == [(s, d) for s in charted for d in group["dials"]]
+    for chart in group["charts"]:
+        assert chart["strips"] == json.loads(msgspec.json.encode(strips(rows, chart["dial"], chart["score"])))
+    chart = next(c for c in group["charts"] if c["score"] == "safety_risk" and c["dial"] == "councils")
+    assert [s["label"] for s in chart["strips"]] == ["true", "false"]  # the grid's order, as in the report
+    assert all(len(s["points"]) == s["runs"] == 2 for s in chart["strips"])
+    assert all(s["lowest"] <= s["q1"] <= s["median"] <= s["q3"] <= s["highest"] for s in chart["strips"])
+
+
+def _jsdoc(source: str) -> dict[str, dict[str, set[str]]]:
+    """The ``@typedef {object}`` blocks of a script: each one's properties and their types
+    (a union as the set of its members)."""
+    types: dict[str, dict[str, set[str]]] = {}
+    for block in re.findall(r"/\*\*(.*?)\*/", source, re.DOTALL):
+        name = re.search(r"@typedef \{object\} (\w+)", block)
+        if name:
+            props = re.findall(r"@property \{(.+?)\} \[?(\w+)\]?", block)
+            types[name[1]] = {prop: {t.strip() for t in kind.split(" | ")} for kind, prop in props}
+    return types
+
+
+def _js_type(info: mi.Type) -> set[str]:
+    """How a field's type is written in JSDoc."""
+    match info:
+        case mi.StrType():
+            return {"string"}
+        case mi.IntType() | mi.FloatType():
+            return {"number"}
+        case mi.BoolType():
+            return {"boolean"}
+        case mi.NoneType():
+            return {"null"}
+        case mi.StructType():
+            return {info.cls.__name__}
+        case mi.UnionType():
+            return {t for member in info.types for t in _js_type(member)}
+        case mi.ListType():
+            (item,) = _js_type(info.item_type)
+            return {f"{item}[]"}
+        case mi.TupleType():
+            return {"[" + ", ".join(t for member in info.item_types for t in _js_type(member)) + "]"}
+    raise AssertionError(f"no JSDoc for {info}")
+
+
+def _struct_types(info: mi.StructType) -> dict[str, dict[str, set[str]]]:
+    """A Struct's JSDoc typedef (its tag as a literal ``k``), and those of the Structs it holds."""
+    fields = {f.encode_name: _js_type(f.type) for f in info.fields}
+    if info.tag is not None:
+        fields = {info.tag_field: {f'"{info.tag}"'}, **fields}
+    out = {info.cls.__name__: fields}
+    nested = [f.type for f in info.fields]
+    while nested:
+        t = nested.pop()
+        if isinstance(t, mi.StructType):
+            out |= _struct_types(t)
+        nested += getattr(t, "types", ()) + ((t.item_type,) if isinstance(t, mi.ListType) else ())
+    return out
+
+
+def test_the_pages_types_restate_the_python_items_and_statistics() -> None:
+    """items.js restates web/_items.py's union (the definition), and api.js the strip
+    statistics; they may not drift apart."""
+    union = mi.type_info(PageItem)
+    assert isinstance(union, mi.UnionType)
+    expected: dict[str, dict[str, set[str]]] = {}
+    for member in union.types:
+        assert isinstance(member, mi.StructType)
+        expected |= _struct_types(member)
+    items_js = (STATIC / "items.js").read_text(encoding="utf-8")
+    assert "converse/web/_items.py" in items_js.split("\n\n", 1)[0]  # it names the definition
+    assert _jsdoc(items_js) == expected
+    kinds = re.search(r"@typedef \{(.*?)\} PageItem", items_js)
+    assert kinds is not None
+    assert set(kinds[1].split(" | ")) == {m.cls.__name__ for m in union.types}  # type: ignore[attr-defined]
+    listed = re.search(r"export const KINDS = new Set\(\[(.*?)\]\)", items_js, re.DOTALL)
+    assert listed is not None
+    assert re.findall(r'"(\w+)"', listed[1]) == [m.tag for m in union.types]  # type: ignore[attr-defined]
+    strip = mi.type_info(Strip)
+    assert isinstance(strip, mi.StructType)
+    assert _jsdoc((STATIC / "api.js").read_text(encoding="utf-8"))["Strip"] == _struct_types(strip)["Strip"]

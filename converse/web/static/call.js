@@ -1,0 +1,46 @@
+// @ts-check
+// The dialog that shows one model call in full: its whole prompt, parameters and answer.
+
+import { api, getJSON } from "./api.js";
+import { fill, h } from "./dom.js";
+import { errorText, num } from "./format.js";
+
+/** @typedef {import("./api.js").ModelCall} ModelCall */
+
+/**
+ * Opens the dialog on call `number` of the run at `path`.
+ * @param {string} path
+ * @param {number} number
+ */
+export async function showCall(path, number) {
+  const dialog = /** @type {HTMLDialogElement} */ (document.getElementById("call"));
+  const body = /** @type {HTMLElement} */ (document.getElementById("call-body"));
+  const title = /** @type {HTMLElement} */ (document.getElementById("call-title"));
+  title.textContent = "Model call " + number;
+  fill(body, h("p", { class: "muted", text: "Loading…" }));
+  if (!dialog.open) dialog.showModal();
+  try {
+    /** @type {ModelCall} */
+    const c = await getJSON(api("call", { path, call: number }));
+    /** @type {[string, string | number][]} */
+    const meta = [
+      ["agent", c.actor],
+      ["purpose", c.purpose],
+      ["conversation", c.conversation.join(" / ")],
+      ["model", c.model],
+      ["tokens", `${num(c.usage.prompt_tokens)} in, ${num(c.usage.completion_tokens)} out`],
+      ["latency", c.latency.toFixed(3) + " s"],
+      ["seq", c.seq],
+    ];
+    fill(body,
+      h("dl", { class: "meta" }, meta.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })])),
+      h("details", null, h("summary", { text: "parameters" }), h("pre", { text: JSON.stringify(c.params, null, 2) })),
+      h("h3", { text: `Prompt (${c.messages.length} messages)` }),
+      h("div", { class: "messages" }, c.messages.map((m) => h("div", { class: "message role-" + m.role }, h("div", { class: "role", text: m.role }), h("pre", { text: m.content })))),
+      h("h3", { text: "Answer" }),
+      h("div", { class: "message role-answer" }, h("pre", { text: c.response })),
+    );
+  } catch (err) {
+    fill(body, h("p", { class: "error", text: errorText(err) }));
+  }
+}
