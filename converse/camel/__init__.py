@@ -19,10 +19,10 @@ from ..scenario._roleplay import PROMPT_FIELDS as PROMPT_FIELDS
 from ..transcript._camel import chat_record as chat_record
 from ..transcript._camel import finetune_record as finetune_record
 from ..transcript._camel import instruction_records as instruction_records
-from ..transcript._camel import parse_list as parse_list
 from ..transcript._roleplay import render_roleplay_markdown as render_roleplay_markdown
 from ._generate import DatasetOutcome as DatasetOutcome
 from ._generate import generate as generate
+from ._lists import parse_list as parse_list
 from ._recipe import Recipe as Recipe
 from ._recipe import recipe_from_files as recipe_from_files
 from ._stats import DatasetStats as DatasetStats

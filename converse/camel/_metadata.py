@@ -29,7 +29,7 @@ from ..models._scheduler import Scheduler
 from ..roleplay import _prompts
 from ..scenario._load import scenario_to_dict
 from ..scenario._scenario import Scenario
-from ..transcript._camel import parse_list, read_list_file, write_list_file
+from ._lists import parse_list, read_list_file, write_list_file
 from ._recipe import Recipe
 
 log = structlog.get_logger("converse.camel")

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from .._exceptions import ConverseError, DatasetError
-from ..transcript._camel import read_list_file
+from ._lists import read_list_file
 
 __all__ = ["Recipe", "recipe_from_files"]
 

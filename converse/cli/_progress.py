@@ -16,7 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ..sweeps._report import SweepRow
+from ..sweeps._summary_csv import SweepRow
 
 __all__ = ["SweepBar"]
 

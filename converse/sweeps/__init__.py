@@ -9,11 +9,11 @@ from ._many import Job as Job
 from ._many import run_many as run_many
 from ._report import write_report as write_report
 from ._rows import SweepProgress as SweepProgress
-from ._summary import Interval as Interval
-from ._summary import SweepRow as SweepRow
-from ._summary import bootstrap_ci as bootstrap_ci
-from ._summary import read_summary_csv as read_summary_csv
-from ._summary import write_summary_csv as write_summary_csv
+from ._stats import Interval as Interval
+from ._stats import bootstrap_ci as bootstrap_ci
+from ._summary_csv import SweepRow as SweepRow
+from ._summary_csv import read_summary_csv as read_summary_csv
+from ._summary_csv import write_summary_csv as write_summary_csv
 from ._sweep import SweepOutcome as SweepOutcome
 from ._sweep import run_sweep as run_sweep
 

@@ -39,8 +39,8 @@ from ..scenario._load import load_scenario
 from ._grid import PlannedRun
 from ._many import run_many
 from ._ray_limits import RateLimiter, SharedLimits, budgeted
-from ._report import SweepRow
 from ._rows import BackendPlan, SweepProgress, Watcher, finished_row
+from ._summary_csv import SweepRow
 
 __all__ = ["RateLimiter", "ray_backend"]
 

@@ -1,10 +1,10 @@
 """Sweep reports: ``report.md``, one self-contained ``report.html`` and ``plots/*.svg``.
 
-A pure function of the sweep's rows (``converse.sweeps._summary``): the same rows always give the
-same files, byte for byte. The layout: a title and a header paragraph (what ran, how it
-went, what it cost), one section per dial with two or more settings (a table of its
-settings, the other dials pooled, and a strip plot per score), then a table of every grid
-cell. Headline scores share one table; a per-subject score (``agi_year[OpenAI]``) gets a
+A pure function of the sweep's rows (``_summary_csv``) and their statistics (``_stats``):
+the same rows always give the same files, byte for byte. The layout: a title and a header
+paragraph (what ran, how it went, what it cost), one section per dial with two or more
+settings (a table of its settings, the other dials pooled, and a strip plot per score), then
+a table of every grid cell. Headline scores share one table; a per-subject score (``agi_year[OpenAI]``) gets a
 table of its own with the subjects as columns, so twenty scores stay readable.
 """
 
@@ -13,51 +13,19 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import NamedTuple
 
 from .._files import write_atomic
-from ..log._events import Score
+from ..scenario._scenario import DialValue
+from ._stats import Aggregates, Group, aggregate
 from ._strips import strips
-from ._summary import Aggregates as Aggregates
-from ._summary import DialValue as DialValue
-from ._summary import Group as Group
-from ._summary import Interval as Interval
-from ._summary import SweepRow as SweepRow
-from ._summary import aggregate as aggregate
-from ._summary import bootstrap_ci as bootstrap_ci
-from ._summary import cell_text
-from ._summary import read_summary_csv as read_summary_csv
-from ._summary import write_summary_csv as write_summary_csv
+from ._summary_csv import SweepRow, cell_text
 from ._svg import strip_plot
 
-# The report, and the rows and statistics it is made of (most defined in _summary).
-__all__ = [
-    "Aggregates",
-    "DialValue",
-    "Group",
-    "Interval",
-    "SweepRow",
-    "aggregate",
-    "bootstrap_ci",
-    "read_summary_csv",
-    "score_column",
-    "scores_of",
-    "write_report",
-    "write_summary_csv",
-]
-
-
-def score_column(name: str, subject: str | None) -> str:
-    """The column of a score: ``name``, or ``name[subject]`` for a per-organisation score."""
-    return name if subject is None else f"{name}[{subject}]"
-
-
-def scores_of(judged_scores: Iterable[Score]) -> dict[str, float | None]:
-    """A judge's scores by column, in the judge's order."""
-    return {score_column(s.name, s.subject): s.value for s in judged_scores}
+__all__ = ["write_report"]
 
 
 def write_report(

@@ -16,7 +16,7 @@ from ..engine._run import RunResult
 from ..log._events import Event, Judged, LLMCall, RunFinished
 from ._grid import PlannedRun
 from ._many import Job
-from ._report import SweepRow, scores_of
+from ._summary_csv import SweepRow, scores_of
 
 __all__ = ["Backend", "BackendPlan", "SweepProgress", "Watcher", "finished_row", "row_of"]
 

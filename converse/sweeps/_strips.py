@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 import msgspec
 
-from ._summary import DialValue, Interval, SweepRow, _settings, cell_text, partition
+from ..scenario._scenario import DialValue
+from ._stats import Interval, dial_settings, partition
+from ._summary_csv import SweepRow, cell_text
 
 __all__ = ["Strip", "strip", "strips"]
 
@@ -65,7 +67,7 @@ def strips(
     if dial is None:
         groups = [(label, list(rows))]
     else:
-        order = {dial: list(settings) if settings is not None else _settings(rows, dial)}
+        order = {dial: list(settings) if settings is not None else dial_settings(rows, dial)}
         # A setting shown as "" (no value) is labelled with the dial's name.
         groups = [(cell_text(dials[dial]) or dial, runs) for dials, runs in partition(rows, [dial], order)]
     out = []

@@ -26,8 +26,9 @@ from ..runner._run import ensure_transcript
 from ._grid import PlannedRun, Sweep, claim_directory
 from ._many import Finished, run_many
 from ._ray import ray_backend
-from ._report import SweepRow, score_column, write_report, write_summary_csv
+from ._report import write_report
 from ._rows import Backend, BackendPlan, SweepProgress, Watcher, finished_row, row_of
+from ._summary_csv import SweepRow, score_column, write_summary_csv
 
 __all__ = ["SweepOutcome", "read_run", "run_sweep"]
 

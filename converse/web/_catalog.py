@@ -23,8 +23,8 @@ import msgspec
 
 from ..log._events import Judged, PeriodStarted, RunFinished, RunStarted
 from ..sweeps._grid import Sweep
-from ..sweeps._report import SweepRow, scores_of
 from ..sweeps._strips import strips
+from ..sweeps._summary_csv import SweepRow, scores_of
 from ..sweeps._sweep import read_run
 from ._reading import CallSeen, decode_lines, event_decoder, view_decoder
 

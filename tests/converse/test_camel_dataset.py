@@ -23,6 +23,7 @@ from converse.camel import (
     parse_list,
     render_roleplay_markdown,
 )
+from converse.camel._lists import read_list_file, write_list_file
 from converse.camel._stats import RunTotals, stats_json, stats_markdown
 from converse.events import (
     AnyEvent,
@@ -42,7 +43,7 @@ from converse.events import (
     Utterance,
 )
 from converse.log import LogWriter
-from converse.transcript._camel import read_list_file, roleplay_log, write_list_file
+from converse.transcript._camel import roleplay_log
 
 RUN = "rp-1"
 TOP = ("top",)

@@ -20,8 +20,9 @@ from converse.sweeps import (
     write_report,
     write_summary_csv,
 )
-from converse.sweeps._report import aggregate, score_column, scores_of
+from converse.sweeps._stats import aggregate
 from converse.sweeps._strips import strip, strips
+from converse.sweeps._summary_csv import score_column, scores_of
 
 SVG = "{http://www.w3.org/2000/svg}"
 DIALS = ["regulation", "china"]

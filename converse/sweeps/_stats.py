@@ -1,68 +1,28 @@
-"""A sweep's runs as rows: ``summary.csv``, and statistics over them with bootstrap intervals.
+"""Statistics over a sweep's rows: means with percentile-bootstrap intervals, by each setting of
+each dial, by grid cell and overall.
 
-Each run of a sweep is one :class:`SweepRow`. Scores count from completed runs only; tokens
-and cost from every run that finished. ``converse.sweeps._report`` makes a report of the statistics.
+Scores count from completed runs only; tokens and cost from every run that finished. Each grid
+cell is resampled on its own and a dial's setting pools its cells' resamples, deterministically:
+the same rows and seed always give the same intervals. ``_report`` makes a report of them;
+``_strips`` shares the grouping of rows by dial settings.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import os
 import random
-import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from operator import itemgetter, truediv
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from .._files import write_atomic
+from ..scenario._scenario import DialValue
+from ._summary_csv import SweepRow, cell_text, score_columns_of
 
-__all__ = [
-    "Aggregates",
-    "DialValue",
-    "Group",
-    "Interval",
-    "SweepRow",
-    "aggregate",
-    "bootstrap_ci",
-    "cell_text",
-    "partition",
-    "read_summary_csv",
-    "write_summary_csv",
-]
+__all__ = ["Aggregates", "Group", "Interval", "aggregate", "bootstrap_ci", "dial_settings", "partition"]
 
-DialValue = str | int | float | bool
-_STATUSES = ("completed", "failed", "cancelled", "budget_exhausted", "pending")
 _FAILED = frozenset({"failed", "cancelled", "budget_exhausted"})
-_COUNTS = ("periods", "turns", "llm_calls", "prompt_tokens", "completion_tokens")
-_FIXED = ("seed", "status", "reason", *_COUNTS, "cost_usd")
-_INT = re.compile(r"[+-]?\d+")
-_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-class SweepRow(msgspec.Struct, frozen=True, kw_only=True):
-    """One run of a sweep: its grid cell, seed, outcome, spending and the judge's scores.
-
-    ``scores`` maps a score column (``agi_year[OpenAI]``, see ``score_column``) to its value;
-    None means the judge gave none (a lab that never announced AGI has no AGI year).
-    """
-
-    run: str
-    dials: dict[str, DialValue]
-    seed: int
-    status: str
-    reason: str = ""
-    periods: int = 0
-    turns: int = 0
-    llm_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    scores: dict[str, float | None] = {}
 
 
 class Interval(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -103,68 +63,6 @@ class Aggregates(msgspec.Struct, frozen=True, kw_only=True):
     by_dial: dict[str, list[Group]]
     cells: list[Group]
     overall: Group
-
-
-def write_summary_csv(
-    path: str | os.PathLike[str], rows: Sequence[SweepRow], dial_names: Sequence[str]
-) -> None:
-    """Write one line per run, in the order of ``rows``, atomically (a reader never sees half a file).
-
-    The columns: ``run``, the dials, ``seed``, ``status``, ``reason``, the counts, ``cost_usd``,
-    then every score column in the order the judge gave them. Booleans are ``true``/``false``,
-    a missing score an empty cell.
-    """
-    columns = _score_columns(rows)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["run", *dial_names, *_FIXED, *columns])
-    for row in rows:
-        dials = [cell_text(row.dials.get(d, "")) for d in dial_names]
-        counts = [getattr(row, c) for c in _COUNTS]
-        fixed = [row.seed, row.status, row.reason, *counts, cell_text(row.cost_usd)]
-        writer.writerow([row.run, *dials, *fixed, *(cell_text(row.scores.get(c)) for c in columns)])
-    write_atomic(Path(path), buffer.getvalue())
-
-
-def read_summary_csv(path: str | os.PathLike[str], dial_names: Sequence[str]) -> list[SweepRow]:
-    """The rows of a ``summary.csv``; dial values come back as TOML scalars (``true``, ``3``, ``0.5``, text).
-
-    Every row has every score column of the file, None where the cell is empty.
-
-    Raises:
-        ValueError: the file is not such a summary; the message names the file and line.
-    """
-    name = os.fspath(path)
-    with open(name, encoding="utf-8-sig", newline="") as file:
-        reader = csv.reader(file)
-        try:
-            return _parse(name, reader, list(dial_names))
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise ValueError(f"{name}:{reader.line_num + 1}: {exc}") from None
-
-
-def _parse(name: str, reader: Iterator[list[str]], dial_names: list[str]) -> list[SweepRow]:
-    fixed = ["run", *dial_names, *_FIXED]
-    header = next(reader, None)
-    if header is None or header[: len(fixed)] != fixed:
-        raise ValueError(f"{name}:1: expected the columns {','.join(fixed)} and then scores")
-    first_score = len(fixed)
-    scores = header[first_score:]
-    rows = []
-    for line, cells in enumerate(reader, start=2):
-        if len(cells) != len(header):
-            raise ValueError(f"{name}:{line}: {len(cells)} cells where the header has {len(header)}")
-        record: dict[str, Any] = dict(zip(_FIXED, cells[len(dial_names) + 1 : first_score], strict=True))
-        if record["status"] not in _STATUSES:
-            raise ValueError(f"{name}:{line}: unknown status {record['status']!r}")
-        record["run"] = cells[0]
-        record["dials"] = {d: _scalar(v) for d, v in zip(dial_names, cells[1:], strict=False)}
-        record["scores"] = {c: v or None for c, v in zip(scores, cells[first_score:], strict=True)}
-        try:
-            rows.append(msgspec.convert(record, SweepRow, strict=False))
-        except msgspec.ValidationError as exc:
-            raise ValueError(f"{name}:{line}: {exc}") from None
-    return rows
 
 
 def bootstrap_ci(
@@ -275,8 +173,8 @@ def aggregate(
     """
     _check(confidence, resamples)
     names = list(dial_names)
-    columns = _score_columns(rows)
-    settings = {d: _settings(rows, d) for d in names}
+    columns = score_columns_of(rows)
+    settings = {d: dial_settings(rows, d) for d in names}
     cells = partition(rows, names, settings)
     done = [[r for r in rs if r.status == "completed"] for _, rs in cells]
     ran = [[r for r in rs if r.status != "pending"] for _, rs in cells]
@@ -346,7 +244,9 @@ def partition(
     ]
 
 
-def _settings(rows: Iterable[SweepRow], dial: str) -> list[DialValue]:
+def dial_settings(rows: Iterable[SweepRow], dial: str) -> list[DialValue]:
+    """The settings of ``dial`` in report order: as they first appear in ``rows``, or ascending
+    when all are numbers."""
     # Keyed by the CSV text: True and 1 are equal in a dict, but not as settings.
     seen: dict[str, DialValue] = {}
     for row in rows:
@@ -356,28 +256,3 @@ def _settings(rows: Iterable[SweepRow], dial: str) -> list[DialValue]:
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
         values.sort()
     return values
-
-
-def _score_columns(rows: Iterable[SweepRow]) -> list[str]:
-    return list({c: None for row in rows for c in row.scores})
-
-
-def cell_text(value: DialValue | None) -> str:
-    """A value as a CSV cell or a label: ``true``, ``3``, ``0.5``, text; None is empty."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)  # repr for floats: the shortest text that reads back the same
-
-
-def _scalar(text: str) -> DialValue:
-    if text in ("true", "false"):
-        return text == "true"
-    if _INT.fullmatch(text):
-        return int(text)
-    if _FLOAT.fullmatch(text):
-        return float(text)
-    return text

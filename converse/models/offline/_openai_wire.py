@@ -1,0 +1,109 @@
+"""OpenAI's chat completions API as the test server speaks it: the request body it reads, and the
+JSON it answers with (the list of models, an error, a chat completion or the chunks of a stream).
+
+Hints never travel over HTTP: a client may send them in the non-standard body field
+``converse_hints`` (``{"kind": "line", "speaker": ..., "organisation": ..., "period": ...}``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from ...log._events import ChatMessage
+from .._model import CompletionRequest, CompletionResponse, Hints
+from ._http import Reply
+
+__all__ = [
+    "ChatBody",
+    "chat_answer",
+    "completion_request",
+    "decode_json",
+    "error_reply",
+    "models_reply",
+]
+
+decode_json = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
+_PIECES = re.compile(r"\s*\S+|\s+")
+
+
+class ChatBody(msgspec.Struct, kw_only=True):
+    """The body of a chat completion request: the fields the server reads."""
+
+    model: str
+    messages: list[ChatMessage]
+    temperature: float = 1.0
+    max_tokens: int = 600
+    stream: bool = False
+    stream_options: dict[str, Any] | None = None
+    converse_hints: Hints = Hints()
+
+
+def completion_request(body: ChatBody, decoded: dict[str, Any]) -> CompletionRequest:
+    """What ``body`` asks the model; the fields of ``decoded`` (the whole body) that
+    ``ChatBody`` does not name go in ``params``."""
+    return CompletionRequest(
+        messages=body.messages,
+        temperature=body.temperature,
+        max_tokens=body.max_tokens,
+        params={k: v for k, v in decoded.items() if k not in ChatBody.__struct_fields__},
+        hints=body.converse_hints,
+    )
+
+
+def error_reply(
+    status: int,
+    message: str,
+    code: str | None,
+    headers: dict[str, str] | None = None,
+    kind: str = "invalid_request_error",
+) -> Reply:
+    """An error as OpenAI sends one: ``{"error": {"message", "type", "param", "code"}}``."""
+    error = {"message": message, "type": kind, "param": None, "code": code}
+    return Reply(status, headers or {}, _encode({"error": error}))
+
+
+def models_reply(names: Iterable[str]) -> Reply:
+    """The list of models, as ``GET /v1/models`` answers."""
+    data = [{"id": name, "object": "model", "created": 0, "owned_by": "converse"} for name in names]
+    return Reply(200, {}, _encode({"object": "list", "data": data}))
+
+
+def chat_answer(
+    number: int, body: ChatBody, answer: CompletionResponse, *, malformed: bool
+) -> bytes | list[bytes]:
+    """The answer to ``body``: a chat completion, or the data of its events when it streams.
+
+    ``number`` makes its id. ``malformed``: the JSON (streaming, the first word's event) is cut
+    in half.
+    """
+    head = {"id": f"chatcmpl-{number}", "created": int(time.time()), "model": body.model}
+    usage = {**msgspec.structs.asdict(answer.usage), "total_tokens": answer.usage.total_tokens}
+    if body.stream:
+        include_usage = (body.stream_options or {}).get("include_usage")
+        events = _events(head, answer.text, usage if include_usage else None)
+        if malformed:
+            events[1] = events[1][: len(events[1]) // 2]
+        return events
+    message = {"role": "assistant", "content": answer.text}
+    choice = {"index": 0, "message": message, "finish_reason": "stop"}
+    payload = _encode({**head, "object": "chat.completion", "choices": [choice], "usage": usage})
+    return payload[: len(payload) // 2] if malformed else payload
+
+
+def _events(head: dict[str, Any], text: str, usage: dict[str, int] | None) -> list[bytes]:
+    """The SSE data of a streamed answer: a role chunk, word pieces, "stop", usage, [DONE]."""
+    pieces = [{"content": piece} for piece in _PIECES.findall(text)]
+    deltas = [{"role": "assistant", "content": ""}, *pieces]
+    choices: list[list[Any]] = [[{"index": 0, "delta": d, "finish_reason": None}] for d in deltas]
+    choices.append([{"index": 0, "delta": {}, "finish_reason": "stop"}])
+    chunk = {**head, "object": "chat.completion.chunk"}
+    events = [_encode({**chunk, "choices": c}) for c in choices]
+    if usage is not None:
+        events.append(_encode({**chunk, "choices": [], "usage": usage}))
+    return [*events, b"[DONE]"]

@@ -1,0 +1,157 @@
+"""A sweep's runs as rows, and ``summary.csv``, the file that holds them: one line per run.
+
+Each run of a sweep is one :class:`SweepRow`: its grid cell, seed, outcome, spending and the
+judge's scores, each score in a column of its own (``score_column``). ``_stats`` computes
+statistics over the rows; ``_report`` writes the report of them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from .._files import write_atomic
+from ..log._events import Score
+from ..scenario._scenario import DialValue
+
+__all__ = [
+    "SweepRow",
+    "cell_text",
+    "read_summary_csv",
+    "score_column",
+    "score_columns_of",
+    "scores_of",
+    "write_summary_csv",
+]
+
+_STATUSES = ("completed", "failed", "cancelled", "budget_exhausted", "pending")
+_COUNTS = ("periods", "turns", "llm_calls", "prompt_tokens", "completion_tokens")
+_FIXED = ("seed", "status", "reason", *_COUNTS, "cost_usd")
+_INT = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+class SweepRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One run of a sweep: its grid cell, seed, outcome, spending and the judge's scores.
+
+    ``scores`` maps a score column (``agi_year[OpenAI]``, see ``score_column``) to its value;
+    None means the judge gave none (a lab that never announced AGI has no AGI year).
+    """
+
+    run: str
+    dials: dict[str, DialValue]
+    seed: int
+    status: str
+    reason: str = ""
+    periods: int = 0
+    turns: int = 0
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    scores: dict[str, float | None] = {}
+
+
+def score_column(name: str, subject: str | None) -> str:
+    """The column of a score: ``name``, or ``name[subject]`` for a per-organisation score."""
+    return name if subject is None else f"{name}[{subject}]"
+
+
+def scores_of(judged_scores: Iterable[Score]) -> dict[str, float | None]:
+    """A judge's scores by column, in the judge's order."""
+    return {score_column(s.name, s.subject): s.value for s in judged_scores}
+
+
+def score_columns_of(rows: Iterable[SweepRow]) -> list[str]:
+    """Every score column of ``rows``, in the order they first appear."""
+    return list({c: None for row in rows for c in row.scores})
+
+
+def cell_text(value: DialValue | None) -> str:
+    """A value as a CSV cell or a label: ``true``, ``3``, ``0.5``, text; None is empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)  # repr for floats: the shortest text that reads back the same
+
+
+def write_summary_csv(
+    path: str | os.PathLike[str], rows: Sequence[SweepRow], dial_names: Sequence[str]
+) -> None:
+    """Write one line per run, in the order of ``rows``, atomically (a reader never sees half a file).
+
+    The columns: ``run``, the dials, ``seed``, ``status``, ``reason``, the counts, ``cost_usd``,
+    then every score column in the order the judge gave them. Booleans are ``true``/``false``,
+    a missing score an empty cell.
+    """
+    columns = score_columns_of(rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["run", *dial_names, *_FIXED, *columns])
+    for row in rows:
+        dials = [cell_text(row.dials.get(d, "")) for d in dial_names]
+        counts = [getattr(row, c) for c in _COUNTS]
+        fixed = [row.seed, row.status, row.reason, *counts, cell_text(row.cost_usd)]
+        writer.writerow([row.run, *dials, *fixed, *(cell_text(row.scores.get(c)) for c in columns)])
+    write_atomic(Path(path), buffer.getvalue())
+
+
+def read_summary_csv(path: str | os.PathLike[str], dial_names: Sequence[str]) -> list[SweepRow]:
+    """The rows of a ``summary.csv``; dial values come back as TOML scalars (``true``, ``3``, ``0.5``, text).
+
+    Every row has every score column of the file, None where the cell is empty.
+
+    Raises:
+        ValueError: the file is not such a summary; the message names the file and line.
+    """
+    name = os.fspath(path)
+    with open(name, encoding="utf-8-sig", newline="") as file:
+        reader = csv.reader(file)
+        try:
+            return _parse(name, reader, list(dial_names))
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise ValueError(f"{name}:{reader.line_num + 1}: {exc}") from None
+
+
+def _parse(name: str, reader: Iterator[list[str]], dial_names: list[str]) -> list[SweepRow]:
+    fixed = ["run", *dial_names, *_FIXED]
+    header = next(reader, None)
+    if header is None or header[: len(fixed)] != fixed:
+        raise ValueError(f"{name}:1: expected the columns {','.join(fixed)} and then scores")
+    first_score = len(fixed)
+    scores = header[first_score:]
+    rows = []
+    for line, cells in enumerate(reader, start=2):
+        if len(cells) != len(header):
+            raise ValueError(f"{name}:{line}: {len(cells)} cells where the header has {len(header)}")
+        record: dict[str, Any] = dict(zip(_FIXED, cells[len(dial_names) + 1 : first_score], strict=True))
+        if record["status"] not in _STATUSES:
+            raise ValueError(f"{name}:{line}: unknown status {record['status']!r}")
+        record["run"] = cells[0]
+        record["dials"] = {d: _scalar(v) for d, v in zip(dial_names, cells[1:], strict=False)}
+        record["scores"] = {c: v or None for c, v in zip(scores, cells[first_score:], strict=True)}
+        try:
+            rows.append(msgspec.convert(record, SweepRow, strict=False))
+        except msgspec.ValidationError as exc:
+            raise ValueError(f"{name}:{line}: {exc}") from None
+    return rows
+
+
+def _scalar(text: str) -> DialValue:
+    if text in ("true", "false"):
+        return text == "true"
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    return text
