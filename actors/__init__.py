@@ -9,6 +9,7 @@ from ._exceptions import AskTimeoutError as AskTimeoutError
 from ._exceptions import ChildFailedError as ChildFailedError
 from ._exceptions import EscalatedFailureError as EscalatedFailureError
 from ._exceptions import MailboxFullError as MailboxFullError
+from ._exceptions import RebuildsFromArguments as RebuildsFromArguments
 from ._exceptions import SystemNotRunningError as SystemNotRunningError
 from ._exceptions import UnhandledMessageError as UnhandledMessageError
 from ._ref import ActorRef as ActorRef
@@ -41,6 +42,7 @@ __all__ = [
     "EventBus",
     "MailboxFullError",
     "MailboxStatistics",
+    "RebuildsFromArguments",
     "Restart",
     "Resume",
     "ShutdownMode",

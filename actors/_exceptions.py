@@ -29,14 +29,15 @@ DeathReason = Literal["stopped", "failed"]
 _MADE_WITH = "_made_with"  # where an error keeps the arguments it was made with
 
 
-class ActorError(Exception):
-    """Base class of every error raised by the actor runtime.
+class RebuildsFromArguments(BaseException):
+    """Pickles (and copies) as a call of its class with the arguments it was made with.
 
-    Every subclass pickles (and copies) as a call of its class with the arguments it was
-    made with, so none writes ``__reduce__``: each subclass's own ``__init__`` is wrapped,
-    when the class is made, to keep the arguments of the outermost call; ``__reduce__``
-    calls the class with them again and then restores every attribute (so ones set later,
-    such as notes, survive). An instance whose class defines no ``__init__`` is rebuilt
+    A base for exceptions that must cross a process boundary whole (an actor's failure, an
+    error raised on a Ray worker): no subclass writes ``__reduce__``. Each subclass's own
+    ``__init__`` is wrapped, when the class is made, to keep the arguments of the outermost
+    call (a subclass's ``super().__init__(message)`` is not kept); ``__reduce__`` calls the
+    class with them again and then restores every attribute, so ones set after construction
+    (``add_note``) survive too. An instance whose class defines no ``__init__`` is rebuilt
     from ``args``, as any exception is.
     """
 
@@ -64,6 +65,11 @@ def _keeping_arguments(init: Callable[..., None]) -> Callable[..., None]:
 
 def _rebuild(cls: type[BaseException], args: tuple[Any, ...], kwargs: dict[str, Any]) -> BaseException:
     return cls(*args, **kwargs)
+
+
+class ActorError(RebuildsFromArguments, Exception):
+    """Base class of every error raised by the actor runtime; each pickles with the arguments
+    it was made with (``RebuildsFromArguments``)."""
 
 
 class ActorDeadError(ActorError):

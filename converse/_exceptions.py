@@ -29,18 +29,19 @@ message is built in ``__init__`` from the fields it takes, which stay attributes
 
 Every one pickles (errors cross process boundaries: the Ray backend ships them between
 processes) as a call of its class with the arguments it was made with, and keeps every
-attribute: the base classes do it, so no subclass writes ``__reduce__``.
+attribute: the bases do it through the runtime's ``actors.RebuildsFromArguments``, so no
+class writes ``__reduce__``.
 
 This module imports nothing from the rest of converse: it sits below every layer.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
+
+from actors import RebuildsFromArguments
 
 __all__ = [
     "CallFailed",
@@ -64,50 +65,11 @@ __all__ = [
     "ViewError",
 ]
 
-_MADE_WITH = "_made_with"  # where an instance keeps the arguments it was made with
-
-
-class _RebuiltFromArguments(BaseException):
-    """Pickles (and copies) as a call of its class with the arguments it was made with.
-
-    Every subclass's own ``__init__`` is wrapped, when the class is made, to keep the
-    arguments of the outermost call (a subclass's ``super().__init__(message)`` is not
-    kept); ``__reduce__`` calls the class with them again, and then restores every
-    attribute, so ones set after construction (``add_note``) survive too. An instance
-    whose class defines no ``__init__`` is rebuilt from ``args``, as any exception is.
-    """
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        init = cls.__dict__.get("__init__")
-        if init is not None:
-            cls.__init__ = _keeping_arguments(init)  # type: ignore[method-assign]
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        made = self.__dict__.get(_MADE_WITH)
-        args, kwargs = made if made is not None else (self.args, {})
-        return (_rebuild, (type(self), args, kwargs), dict(self.__dict__))
-
-
-def _keeping_arguments(init: Callable[..., None]) -> Callable[..., None]:
-    @functools.wraps(init)
-    def __init__(self: BaseException, *args: Any, **kwargs: Any) -> None:
-        if _MADE_WITH not in self.__dict__:  # the outermost call: the one ``__reduce__`` repeats
-            self.__dict__[_MADE_WITH] = (args, kwargs)
-        init(self, *args, **kwargs)
-
-    return __init__
-
-
-def _rebuild(cls: type[BaseException], args: tuple[Any, ...], kwargs: dict[str, Any]) -> BaseException:
-    return cls(*args, **kwargs)
-
-
-class ConverseError(_RebuiltFromArguments, Exception):
+class ConverseError(RebuildsFromArguments, Exception):
     """Base class of converse's own errors."""
 
 
-class ConverseWarning(_RebuiltFromArguments, UserWarning):
+class ConverseWarning(RebuildsFromArguments, UserWarning):
     """Base class of converse's own warnings."""
 
 
