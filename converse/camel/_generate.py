@@ -32,6 +32,7 @@ from typing import Protocol
 import msgspec
 
 from .._exceptions import DatasetError
+from ..engine._options import RunOptions
 from ..engine._run import RunResult
 from ..log._events import Event, LLMCall
 from ..models._scheduler import Scheduler
@@ -91,16 +92,7 @@ class Plan(msgspec.Struct, kw_only=True):
     total: int
 
 
-async def prepare(
-    recipe: Recipe,
-    out: str | os.PathLike[str],
-    *,
-    concurrency: int = 64,
-    scheduler: Scheduler | None = None,
-    base_url: str | None = None,
-    cache: str | os.PathLike[str] | None = None,
-    retry_failed: bool = False,
-) -> Plan:
+async def prepare(recipe: Recipe, options: RunOptions, *, concurrency: int, retry_failed: bool) -> Plan:
     """Claim ``out``, make (or read) the lists, and plan the chats still to run.
 
     Raises:
@@ -112,10 +104,9 @@ async def prepare(
     scenario = base_scenario(recipe)
     if scenario.roleplay is not None and scenario.roleplay.critic.kind == "human":
         raise DatasetError("roleplay.critic.kind", "a person cannot critique many chats at once: use camel roleplay")
-    directory = Path(out)
+    directory = options.out
     claim(directory, recipe)
-    lists = await make_lists(recipe, scenario, directory, concurrency=concurrency, scheduler=scheduler,
-                             base_url=base_url, cache=cache)
+    lists = await make_lists(recipe, scenario, options, concurrency=concurrency)
     harvest = Harvest(directory)
     jobs = list(_plan(recipe, scenario, lists, directory, harvest, retry_failed))
     return Plan(directory=directory, harvest=harvest, jobs=jobs,
@@ -127,17 +118,17 @@ Ended = Callable[[str, bool, "RunResult | None"], None]
 
 async def run_chats(
     plan: Plan,
-    jobs: list[Job],
+    options: RunOptions,
     *,
-    model: str | None,
     concurrency: int,
-    scheduler: Scheduler | None,
-    base_url: str | None,
-    cache: str | os.PathLike[str] | None,
     ended: Ended,
     on_tokens: Callable[[int], None] | None = None,
 ) -> None:
-    """Run ``jobs`` (chats of ``plan``), keeping each one's record as it ends, and tell ``ended``."""
+    """Run ``plan``'s chats, keeping each one's record as it ends, and tell ``ended``.
+
+    Of ``options``, the model (for chats that name none), base URL, scheduler and cache are
+    used; the runs go to ``plan.directory / "runs"``.
+    """
     emitted: dict[str, list[Event]] = {}  # each chat's events as they happen, for its record
 
     def observe(job: Job, event: Event) -> None:
@@ -146,9 +137,11 @@ async def run_chats(
         if on_tokens is not None and type(event) is LLMCall:
             on_tokens(event.usage.total_tokens)
 
+    model = options.model
+    assert model is None or isinstance(model, str)  # chats of one dataset share one spec
     async with run_many(
-        jobs, concurrency=concurrency, out=plan.directory / "runs", model=model, base_url=base_url,
-        scheduler=scheduler, cache=cache, observer=observe,
+        plan.jobs, concurrency=concurrency, out=plan.directory / "runs", model=model,
+        base_url=options.base_url, scheduler=options.scheduler, cache=options.cache, observer=observe,
     ) as finished:
         async for item in finished:
             chat = str(item.job.run_id)
@@ -174,8 +167,11 @@ async def generate(
         DatasetError: the recipe or the directory is wrong, or the model gave no usable list.
         ScenarioError: the base scenario is invalid.
     """
-    plan = await prepare(recipe, out, concurrency=concurrency, scheduler=scheduler, base_url=base_url,
-                         cache=cache, retry_failed=retry_failed)
+    options = RunOptions(
+        model=recipe.model, out=Path(out), base_url=base_url, cache=None if cache is None else Path(cache),
+        scheduler=scheduler,
+    )
+    plan = await prepare(recipe, options, concurrency=concurrency, retry_failed=retry_failed)
     harvest = plan.harvest
     if progress is not None:
         progress.start(plan.total, harvest.skipped + harvest.failed_before, harvest.failed_before)
@@ -186,8 +182,7 @@ async def generate(
             progress.ended(completed, tokens, result.cost_usd if result else 0.0)
 
     try:
-        await run_chats(plan, plan.jobs, model=recipe.model, concurrency=concurrency, scheduler=scheduler,
-                        base_url=base_url, cache=cache, ended=ended,
+        await run_chats(plan, options, concurrency=concurrency, ended=ended,
                         on_tokens=progress.tokens if progress is not None else None)
     finally:
         stats = harvest.write()

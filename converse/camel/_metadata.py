@@ -9,7 +9,6 @@ lists cost, and the exact prompts that made them, are on file.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,6 +18,7 @@ import anyio
 import structlog
 
 from .._exceptions import DatasetError
+from ..engine._options import RunOptions
 from ..engine._run import ENGINE_VERSION, default_scheduler
 from ..log._events import SCHEMA_VERSION, ChatMessage, LLMCall, RunFinished, RunStarted
 from ..log._log import LogWriter
@@ -124,26 +124,20 @@ class _Asker:
             self.writer.close()
 
 
-async def make_lists(
-    recipe: Recipe,
-    scenario: Scenario,
-    out: Path,
-    *,
-    concurrency: int,
-    scheduler: Scheduler | None,
-    base_url: str | None,
-    cache: str | os.PathLike[str] | None,
-) -> Lists:
-    """The dataset's roles and tasks: from the recipe, from files made earlier, or asked now.
+async def make_lists(recipe: Recipe, scenario: Scenario, options: RunOptions, *, concurrency: int) -> Lists:
+    """The dataset's roles and tasks: from the recipe, from files made earlier in
+    ``options.out``, or asked now (of ``recipe.model``, with the options' base URL, cache and
+    scheduler).
 
     Raises:
         DatasetError: the model gave no usable list of roles.
     """
+    out = options.out
     model: Model = open_model(recipe.model or scenario.model.spec, seed=recipe.seed,
-                              base_url=base_url or scenario.model.base_url)
-    if cache is not None:
-        model = CachedModel(model, Path(cache))
-    asker = _Asker(model, scheduler or default_scheduler(), out, scenario, recipe)
+                              base_url=options.base_url or scenario.model.base_url)
+    if options.cache is not None:
+        model = CachedModel(model, options.cache)
+    asker = _Asker(model, options.scheduler or default_scheduler(), out, scenario, recipe)
     try:
         assistants = await _roles(asker, out / "assistant_roles.txt", recipe.assistant_roles,
                                   recipe.num_assistant_roles, "assistant roles",
