@@ -25,10 +25,9 @@ from typing import Any
 import msgspec
 
 from .._exceptions import CallFailed, JudgeReturnError, ScenarioError, StructuredOutputError
-from ..engine._calling import attempt_logger
+from ..engine._calling import Answer, PromptChain, attempt_logger, call_and_record, from_log
 from ..engine._context import RunContext
-from ..engine._replay import ReplayBook
-from ..log._events import ChatMessage, Event, Judged, LLMCall, RunError, Utterance
+from ..log._events import ChatMessage, Event, Judged, RunError, Utterance
 from ..models._model import (
     CompletionRequest,
     CompletionResponse,
@@ -176,9 +175,9 @@ class _Capture:
     """A model that keeps its last request and answer, for the judge's log events; a
     recorded answer (resuming, or re-executing a log) is served without asking the model."""
 
-    def __init__(self, model: Model, replay: ReplayBook | None) -> None:
+    def __init__(self, model: Model, ctx: RunContext) -> None:
         self.model = model
-        self.replay = replay
+        self.ctx = ctx
         self.last: tuple[CompletionRequest, CompletionResponse] | None = None
 
     @property
@@ -186,7 +185,7 @@ class _Capture:
         return self.model.spec
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
-        response = self.replay.take(request) if self.replay is not None else None
+        response = from_log(self.ctx, request)
         if response is None:
             response = await self.model.complete(request)
         self.last = (request, response)
@@ -288,7 +287,7 @@ class RunJudge:
                 f"the judge's window of {window:,}: give the judge a model with a larger window (judge.model)",
             )
             return None, model.spec
-        capture = _Capture(model, ctx.replay)
+        capture = _Capture(model, ctx)
         since = [time.perf_counter()]
         report_failure = attempt_logger(ctx, CONVERSATION, ACTOR)
 
@@ -298,22 +297,10 @@ class RunJudge:
             elif capture.last is not None:
                 sent, response = capture.last
                 now = time.perf_counter()
-                recorded = response.recorded
-                await ctx.emit(
-                    LLMCall(
-                        run=ctx.run,
-                        call=recorded.call if recorded is not None else ctx.next_call(),
-                        conversation=CONVERSATION,
-                        actor=ACTOR,
-                        purpose="judge",
-                        model=response.model,
-                        messages=sent.messages,
-                        params=sent.sent_params(),
-                        response=response.text,
-                        usage=response.usage,
-                        latency=recorded.latency if recorded is not None else round(now - since[0], 6),
-                        attempt=recorded.attempt if recorded is not None else attempt.attempt,
-                    )
+                # Each attempt's whole prompt is recorded: a repair turn shares no prefix.
+                await call_and_record(
+                    ctx, sent, conversation=CONVERSATION, actor=ACTOR, purpose="judge", estimate=0,
+                    chain=PromptChain(), answered=Answer(response, attempt.attempt, now - since[0]),
                 )
                 since[0] = now
 
