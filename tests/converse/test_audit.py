@@ -14,9 +14,9 @@ import pytest
 
 import converse
 from _helpers import ROOT, SCENARIOS, run_cli
-from converse.audit._report import audit_run
+from converse.audit import audit_run
 from converse.events import AnyEvent, ChatMessage, LLMCall, TurnGranted, Utterance
-from converse.scenario._scenario import Agent
+from converse.scenario import Agent
 
 CLI_SCENARIOS = {
     "three-labs-councils",

@@ -11,10 +11,10 @@ import pytest
 
 from converse import CompletionRequest, Hints, OfflineModel
 from converse.events import ChatMessage
-from converse.models._model import AnswerKind, estimate_prompt_tokens
+from converse.models import estimate_prompt_tokens
+from converse.models._model import AnswerKind
 from converse.roleplay import _prompts
-from converse.scenario import RolePlay
-from converse.scenario._roleplay import TASK_DONE, Critic, Planner, Specifier
+from converse.scenario import TASK_DONE, Critic, Planner, RolePlay, Specifier
 
 PAIRS = [
     ("Python Programmer", "Stock Trader", "Develop a trading bot for the stock market"),

@@ -18,14 +18,11 @@ import converse.camel
 from converse import ConverseError, ConverseWarning
 from converse._exceptions import (
     CallFailed,
-    ChatUnfinished,
     ContextWindowExceeded,
     DatasetError,
     JudgeReturnError,
-    ListFileError,
     LogError,
     ModelSpecError,
-    NotARolePlay,
     NothingToResume,
     ReplayError,
     RetriesExhausted,
@@ -35,6 +32,7 @@ from converse._exceptions import (
     TornTailWarning,
     ViewError,
 )
+from converse.camel import ChatUnfinished, ListFileError, NotARolePlay
 from converse.events import ChatMessage, RunFinished, Usage
 from converse.models import StructuredAttempt
 

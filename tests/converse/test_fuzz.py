@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from _helpers import ROOT, SCENARIOS
 from converse.cli import main
-from converse.scenario._load import scenario_data
+from converse.scenario import scenario_data
 
 EXAMPLES = int(os.environ.get("CONVERSE_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(

@@ -24,8 +24,7 @@ from converse import (
     Scheduler,
     verdict_type,
 )
-from converse.events import ChatMessage, Judged, LLMAttempt, LLMCall, RunError, RunFinished
-from converse.log._events import Ledger
+from converse.events import ChatMessage, Judged, Ledger, LLMAttempt, LLMCall, RunError, RunFinished
 from converse.models import complete_structured
 from converse.scenario._verdict import labs, metrics_of
 from converse.testing import ModelServer, ScriptedModel, events_of, run_and_read

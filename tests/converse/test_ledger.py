@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 import converse
-from converse.events import LLMCall, RunFinished
-from converse.log._events import Ledger
+from converse.events import Ledger, LLMCall, RunFinished
 from converse.testing import events_of, run_and_read
 
 

@@ -21,8 +21,7 @@ from converse.events import (
     TurnGranted,
     Utterance,
 )
-from converse.log import LogWriter
-from converse.log._log import iter_events, last_good_offset
+from converse.log import LogWriter, iter_events, last_good_offset
 
 RUN = "run-1"
 Reader = Callable[[Path], list[AnyEvent]]

@@ -11,7 +11,7 @@ import converse
 from converse import CompletionRequest, CompletionResponse, ContextWindowExceeded, OfflineModel
 from converse.engine._memory import LOW_WATER, AgentMemory
 from converse.events import ChatMessage, LLMCall, RunError, Usage
-from converse.scenario._scenario import Memory
+from converse.scenario import Memory
 from converse.testing import events_of, run_and_read
 
 TURNS = ("statement", "line")

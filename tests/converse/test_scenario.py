@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from converse import ScenarioError, load_scenario
+from converse.scenario import scenario_from_dict, scenario_to_dict
 from converse.scenario._clock import period_label, periods
-from converse.scenario._load import scenario_from_dict, scenario_to_dict
 
 BASE = """
 name = "base"

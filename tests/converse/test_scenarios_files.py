@@ -11,8 +11,7 @@ import pytest
 from _helpers import ROOT, SCENARIOS
 from converse import CompletionRequest, Hints, OfflineModel, Scenario, load_scenario
 from converse.events import ChatMessage
-from converse.scenario._load import scenario_data
-from converse.scenario._scenario import Agent, Prompts
+from converse.scenario import Agent, Prompts, scenario_data
 from converse.scenario._templates import TEMPLATE_FIELDS, fill, template_fields
 
 EXPECTED = {

@@ -26,8 +26,8 @@ import pytest
 from _helpers import CONVERSE, run_cli
 from converse import read_events
 from converse.events import Judged, LLMCall, Utterance, prompts_of
+from converse.sweeps import SweepRow, read_summary_csv
 from converse.sweeps._strips import Strip, strips
-from converse.sweeps._summary_csv import SweepRow, read_summary_csv
 from converse.transcript._text import md, score_text
 from converse.web import Catalog, RunView, view_server
 from converse.web._catalog import OutsideRoot, inside
