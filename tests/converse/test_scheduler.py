@@ -512,11 +512,14 @@ async def test_a_small_tenant_is_not_starved_by_a_large_one_on_the_budget(backen
                 tg.start_soon(scheduler.call, EP, "small", 1, partial(attempt, "small", start))
     assert order.count("small") == 5
     # Round-robin: the small run's five calls go out with the very next window's twenty
-    # (in whatever order the event loop resumes that batch), while ~60 of the big run's wait.
+    # (in whatever order the event loop resumes that batch), while the rest of the big run's
+    # backlog waits: all of it but the at most 20 - 5 that share the small calls' window.
+    # (On a loaded machine more than 20 can be served before the small run arrives, which
+    # shortens that backlog: the bound is counted from what was queued when it arrived.)
     small = [w for tenant, w in zip(order, windows, strict=True) if tenant == "small"]
     later_big = [w for tenant, w in zip(order, windows, strict=True) if tenant == "big" and w > max(small)]
     assert max(small) <= min(small) + 1
-    assert len(later_big) >= 50
+    assert len(later_big) >= (100 - served) - 15 - 5  # one window's slack for a slow wake-up
 
 
 # -- values and errors ------------------------------------------------------------------------
