@@ -28,6 +28,13 @@ def report_run(result: RunResult) -> int:
     Returns:
         The command's exit code: 0 if the run completed, else 1.
     """
+    if result.estimated_tokens:  # once per run, even with --quiet: the counts are not the server's
+        tokens = result.prompt_tokens + result.completion_tokens
+        print(
+            f"converse: warning: the model's server sent no token usage: {result.estimated_tokens:,} of "
+            f"{tokens:,} tokens are our estimate (budgets and --tpm count them)",
+            file=sys.stderr,
+        )
     if result.status != "completed":
         print(f"converse: run {result.run} ended {result.status}: {one_line(result.reason)}", file=sys.stderr)
     print(result.directory)

@@ -78,7 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run one simulation", description="Run one simulation.")
     run.add_argument("scenario", help="a scenario file, or the name of a built-in scenario")
     run.add_argument(
-        "--model", help="model spec: offline, offline?latency=0.05, openai:NAME[?stream=1] (default: the scenario's)"
+        "--model",
+        help="model spec: offline, offline?latency=0.05, openai:NAME[?stream=1&timeout=S] "
+        "(timeout: seconds one attempt may take, 120 by default; default: the scenario's)",
     )
     run.add_argument(
         "--base-url", help="OpenAI-compatible server for openai: models (default: $OPENAI_BASE_URL, then OpenAI)"

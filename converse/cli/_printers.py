@@ -15,6 +15,7 @@ class RunPrinter:
         self.stream = stream
         self.width = max(40, min(120, shutil.get_terminal_size((100, 20)).columns))
         self.debate_lines: dict[str, int] = {}  # council lines since each organisation last spoke
+        self.estimated = 0  # the run's estimated tokens, from its ledger
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, PeriodStarted):
@@ -31,17 +32,22 @@ class RunPrinter:
         elif isinstance(event, ConversationEnded) and len(event.conversation) == 1:
             self._write(f"── conversation ended: {event.reason} ──")
         elif isinstance(event, Ledger):
-            self._write(f"{'agent':32} {'calls':>6} {'prompt tok':>11} {'output tok':>11} {'cost $':>9}")
+            self.estimated = event.entries[-1].estimated_tokens if event.entries else 0
+            column = f" {'estimated':>11}" if self.estimated else ""  # only when the server sent no usage
+            self._write(f"{'agent':32} {'calls':>6} {'prompt tok':>11} {'output tok':>11} {'cost $':>9}{column}")
             for row in event.entries:
+                estimated = f" {row.estimated_tokens:>11,}" if self.estimated else ""
                 self._write(
                     f"{row.agent[:32]:32} {row.calls:>6} {row.prompt_tokens:>11,} "
-                    f"{row.completion_tokens:>11,} {row.cost_usd:>9.4f}"
+                    f"{row.completion_tokens:>11,} {row.cost_usd:>9.4f}{estimated}"
                 )
         elif isinstance(event, RunFinished):
             cost = f", ${event.cost_usd:.4f}" if event.cost_usd else ""
+            estimated = f" ({self.estimated:,} estimated)" if self.estimated else ""
             self._write(
                 f"{event.status}: {event.periods} periods, {event.turns} statements, "
-                f"{event.llm_calls} model calls, {event.prompt_tokens + event.completion_tokens:,} tokens{cost}"
+                f"{event.llm_calls} model calls, {event.prompt_tokens + event.completion_tokens:,} "
+                f"tokens{estimated}{cost}"
             )
 
     def _fit(self, line: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio
+import structlog
 
 from actors import ActorRef, ActorSystem
 
@@ -17,6 +18,8 @@ from ..scenario._scenario import Scenario
 from ._ledger import Ledger
 from ._protocol import FLUSH
 from ._replay import ReplayBook
+
+_log = structlog.get_logger()
 
 
 @dataclass(slots=True)
@@ -98,6 +101,11 @@ class RunContext:
         if type(event) is LLMCall:
             if self.recorder is not None and self.recorder.is_alive:  # not once the run is over
                 await self.recorder.ask(FLUSH)
+            if event.usage.estimated and not self.ledger.estimated_tokens:  # once per run
+                _log.warning(
+                    "the model's server sent no token usage: counting our estimate",
+                    run=self.run, endpoint=self.endpoint,
+                )
             self.ledger.charge(event.actor, event.usage)
             over = self.ledger.over(self.scenario.budget)
             if over is not None:

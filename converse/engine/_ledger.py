@@ -17,22 +17,26 @@ class Ledger:
 
     def __init__(self, price: Price | None) -> None:
         self.price = price
-        self._rows: dict[str, list[float]] = {}  # agent -> [calls, prompt, completion]
+        self._rows: dict[str, list[float]] = {}  # agent -> [calls, prompt, completion, estimated]
         self.calls = 0
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.estimated_tokens = 0  # of the tokens, those the server did not report (our estimate)
 
     def charge(self, agent: str, usage: Usage) -> None:
         """Book one call."""
         row = self._rows.get(agent)
         if row is None:
-            row = self._rows[agent] = [0, 0, 0]
+            row = self._rows[agent] = [0, 0, 0, 0]
         row[0] += 1
         row[1] += usage.prompt_tokens
         row[2] += usage.completion_tokens
         self.calls += 1
         self.prompt_tokens += usage.prompt_tokens
         self.completion_tokens += usage.completion_tokens
+        if usage.estimated:
+            row[3] += usage.total_tokens
+            self.estimated_tokens += usage.total_tokens
 
     def cost(self, prompt_tokens: float, completion_tokens: float) -> float:
         """Dollars for that many tokens at this run's price (0 without one)."""
@@ -45,10 +49,12 @@ class Ledger:
         return self.cost(self.prompt_tokens, self.completion_tokens)
 
     def over(self, budget: Budget) -> str | None:
-        """Why the run is over its budget, or None while it is within it."""
+        """Why the run is over its budget, or None while it is within it (estimated tokens
+        count like reported ones)."""
         tokens = self.prompt_tokens + self.completion_tokens
         if budget.tokens is not None and tokens >= budget.tokens:
-            return f"token budget reached: {tokens:,} of {budget.tokens:,} tokens"
+            estimated = f" ({self.estimated_tokens:,} estimated)" if self.estimated_tokens else ""
+            return f"token budget reached: {tokens:,} of {budget.tokens:,} tokens{estimated}"
         if budget.usd is not None and self.cost_usd >= budget.usd:
             return f"money budget reached: ${self.cost_usd:.4f} of ${budget.usd:.4f}"
         return None
@@ -62,8 +68,9 @@ class Ledger:
                 prompt_tokens=int(prompt),
                 completion_tokens=int(completion),
                 cost_usd=round(self.cost(prompt, completion), 6),
+                estimated_tokens=int(estimated),
             )
-            for agent, (calls, prompt, completion) in sorted(self._rows.items())
+            for agent, (calls, prompt, completion, estimated) in sorted(self._rows.items())
         ]
         out.append(
             LedgerEntry(
@@ -72,6 +79,7 @@ class Ledger:
                 prompt_tokens=self.prompt_tokens,
                 completion_tokens=self.completion_tokens,
                 cost_usd=round(self.cost_usd, 6),
+                estimated_tokens=self.estimated_tokens,
             )
         )
         return out

@@ -121,8 +121,9 @@ class AgentMemory:
         return [*head, *self.history[self.start :], user]
 
     def remember(self, user: ChatMessage, answer: ChatMessage, usage: Usage) -> None:
-        """The prompt last made was sent: keep its turn, and learn from the server's count."""
-        if usage.prompt_tokens > 0 and self.estimated > 0:
+        """The prompt last made was sent: keep its turn, and learn from the server's count
+        (not from our own estimate, when the server sent none)."""
+        if usage.prompt_tokens > 0 and self.estimated > 0 and not usage.estimated:
             self.scale = min(max(usage.prompt_tokens / self.estimated, 0.5), 3.0)
         for message in (user, answer):
             size = message_tokens(message)

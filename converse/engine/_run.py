@@ -75,6 +75,8 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
         prompt_tokens: prompt tokens over all calls.
         completion_tokens: completion tokens over all calls.
         cost_usd: what the calls cost at the scenario's price for the model (0 without one).
+        estimated_tokens: of the tokens, how many are converse's estimate because the model's
+            server sent no usage (0: every count is the server's).
     """
 
     run: str
@@ -89,12 +91,17 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float = 0.0
+    estimated_tokens: int = 0
 
     @classmethod
-    def of(cls, finished: RunFinished, *, directory: Path, events: Path, transcript: Path) -> RunResult:
-        """The result of a run, from its run-finished event and its files."""
+    def of(
+        cls, finished: RunFinished, *, directory: Path, events: Path, transcript: Path, estimated_tokens: int = 0
+    ) -> RunResult:
+        """The result of a run, from its run-finished event, its files and its estimated tokens."""
         totals = {f: getattr(finished, f) for f in cls.__struct_fields__ if hasattr(finished, f)}
-        return cls(directory=directory, events=events, transcript=transcript, **totals)
+        return cls(
+            directory=directory, events=events, transcript=transcript, estimated_tokens=estimated_tokens, **totals
+        )
 
 
 class RunRoot(Actor):
@@ -259,7 +266,10 @@ async def execute(
             fresh = ctx.keep_all and resume is None and recorder_wrote_all(ctx)
             logged: Sequence[Any] = ctx.events if fresh else read_events(events_path)
             write_transcript(directory, logged, kind.render)
-    return RunResult.of(finished, directory=directory, events=events_path, transcript=transcript)
+    return RunResult.of(
+        finished, directory=directory, events=events_path, transcript=transcript,
+        estimated_tokens=ctx.ledger.estimated_tokens,
+    )
 
 
 async def _started(ctx: RunContext, source: str, overrides: list[str] | tuple[str, ...]) -> None:

@@ -29,11 +29,17 @@ class ChatMessage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     content: str
 
 
-class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """Token usage of one model call."""
+class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defaults=True):
+    """Token usage of one model call.
+
+    ``estimated``: the server sent no usage, so the counts are converse's own estimate (the
+    one the memory uses). Budgets and rate limits count them all the same. Written only when
+    true, so a log from before it reads back unchanged.
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    estimated: bool = False
 
     @property
     def total_tokens(self) -> int:
@@ -212,7 +218,7 @@ class RunError(Event, tag="error", kw_only=True):
     fatal: bool = False
 
 
-class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defaults=True):
     """What one agent (or ``total``) spent."""
 
     agent: str
@@ -220,6 +226,7 @@ class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
+    estimated_tokens: int = 0  # of its tokens, how many were estimated (the server sent no usage)
 
 
 class Ledger(Event, tag="ledger", kw_only=True):

@@ -9,6 +9,8 @@ appears in an error message: the SDK's messages are scrubbed of it before they g
 from __future__ import annotations
 
 import email.utils
+import functools
+import inspect
 import json
 import os
 import time
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._exceptions import CallFailed, ModelSpecError
 from ..log._events import Usage
-from ._model import CompletionRequest, CompletionResponse
+from ._model import CompletionRequest, CompletionResponse, estimate_prompt_tokens, estimate_tokens
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -81,35 +83,21 @@ class OpenAIModel:
         """
         import openai
 
-        arguments: dict[str, Any] = {
-            "model": self.name,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
-            "temperature": request.temperature,
-            "max_tokens": request.max_tokens,
-            **request.params,
-        }
+        arguments = _arguments(self.name, request)
         try:
             if self.stream:
-                return await self._streamed(arguments)
+                return await self._streamed(arguments, request)
             response = await self._client.chat.completions.create(**arguments)
         except (openai.APIError, json.JSONDecodeError) as exc:
             # The SDK lets a body that is not JSON through as a bare JSONDecodeError.
             raise self._failure(exc) from None
         choice = response.choices[0] if response.choices else None
         text = (choice.message.content if choice is not None else None) or ""
-        usage = response.usage
-        return CompletionResponse(
-            text=text,
-            usage=Usage(
-                prompt_tokens=usage.prompt_tokens if usage else 0,
-                completion_tokens=usage.completion_tokens if usage else 0,
-            ),
-            model=self._spec,
-        )
+        return CompletionResponse(text=text, usage=_usage(response.usage, request, text), model=self._spec)
 
-    async def _streamed(self, arguments: dict[str, Any]) -> CompletionResponse:
+    async def _streamed(self, arguments: dict[str, Any], request: CompletionRequest) -> CompletionResponse:
         pieces: list[str] = []
-        usage = Usage()
+        reported: Any = None
         stream = await self._client.chat.completions.create(
             **arguments, stream=True, stream_options={"include_usage": True}
         )
@@ -118,10 +106,9 @@ class OpenAIModel:
                 if chunk.choices and chunk.choices[0].delta.content:
                     pieces.append(chunk.choices[0].delta.content)
                 if chunk.usage is not None:
-                    usage = Usage(
-                        prompt_tokens=chunk.usage.prompt_tokens, completion_tokens=chunk.usage.completion_tokens
-                    )
-        return CompletionResponse(text="".join(pieces), usage=usage, model=self._spec)
+                    reported = chunk.usage
+        text = "".join(pieces)
+        return CompletionResponse(text=text, usage=_usage(reported, request, text), model=self._spec)
 
     def _failure(self, exc: Exception) -> CallFailed:
         import openai
@@ -161,6 +148,54 @@ class OpenAIModel:
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.close()
+
+
+# The SDK's own options: never body fields of ours, so a parameter of that name is sent in the body.
+_SDK_OPTIONS = frozenset({"extra_body", "extra_headers", "extra_query", "timeout"})
+
+
+@functools.cache
+def _sdk_fields() -> frozenset[str]:
+    """The body fields ``chat.completions.create`` takes by name, in the installed SDK."""
+    from openai.resources.chat.completions import AsyncCompletions
+
+    return frozenset(inspect.signature(AsyncCompletions.create).parameters) - _SDK_OPTIONS - {"self"}
+
+
+def _arguments(name: str, request: CompletionRequest) -> dict[str, Any]:
+    """``chat.completions.create``'s arguments for ``request``: the parameters the SDK knows
+    by name as keywords, every other one (``top_k``, ``min_p``, ``grammar``, ...) in
+    ``extra_body``, so the server gets each as a body field, as it was written."""
+    arguments: dict[str, Any] = {
+        "model": name,
+        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+    }
+    known = _sdk_fields()
+    extra = {}
+    for key, value in request.params.items():
+        if key in known:
+            arguments[key] = value
+        else:
+            extra[key] = value
+    if extra:
+        arguments["extra_body"] = extra
+    return arguments
+
+
+def _usage(reported: Any, request: CompletionRequest, text: str) -> Usage:
+    """The call's usage as the server ``reported`` it (the SDK's ``CompletionUsage``), or,
+    when it sent none (some servers never do, others ignore ``stream_options.include_usage``),
+    our own estimate, marked ``estimated``: the prompt's from its messages and the answer's
+    from its length, counted as the memory counts them. Budgets and ``--tpm`` hold on it."""
+    if reported is not None:
+        return Usage(prompt_tokens=reported.prompt_tokens or 0, completion_tokens=reported.completion_tokens or 0)
+    return Usage(
+        prompt_tokens=estimate_prompt_tokens(request.messages),
+        completion_tokens=estimate_tokens(len(text)),
+        estimated=True,
+    )
 
 
 def retry_after(headers: Any, *, now: float | None = None) -> float | None:

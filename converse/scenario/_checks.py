@@ -29,6 +29,7 @@ def check_scenario(scenario: Scenario, file: str) -> None:
             file, "$.termination", "nothing ends the conversation: set clock.end or termination.max_turns"
         )
     _check_money(scenario, file)
+    _check_params(scenario, file)
     _check_memory(scenario, file)
     if term.max_turns is not None and term.max_turns < 1:
         raise ScenarioError(file, "$.termination.max_turns", "must be at least 1")
@@ -131,6 +132,30 @@ def _check_memory(scenario: Scenario, file: str) -> None:
             raise ScenarioError(file, f"{path}.summary_words", f"must be at least 10, not {memory.summary_words}")
 
 
+# Request fields converse sets itself: a parameter cannot replace them.
+_OWN_FIELDS = frozenset({"model", "messages", "stream", "stream_options"})
+
+
+def _check_params(scenario: Scenario, file: str) -> None:
+    """Every parameter a JSON value, none of them a field converse sets itself."""
+    for key, value in scenario.model.params.items():
+        path = f"$.model.params.{key}"
+        if key in _OWN_FIELDS:
+            raise ScenarioError(file, path, f"converse sets {key!r} itself; it cannot be a parameter")
+        _check_json(value, path, file)
+
+
+def _check_json(value: object, path: str, file: str) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_json(item, f"{path}.{key}", file)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_json(item, f"{path}[{i}]", file)
+    elif not isinstance(value, str | int | float | bool):
+        raise ScenarioError(file, path, f"a {type(value).__name__} cannot be sent in a request: use a string")
+
+
 def _check_money(scenario: Scenario, file: str) -> None:
     for key, value in (("tokens", scenario.budget.tokens), ("usd", scenario.budget.usd)):
         if value is not None and value <= 0:
@@ -171,6 +196,7 @@ def _check_roleplay(scenario: Scenario, file: str) -> None:
         for name in sorted(needed - names):
             raise ScenarioError(file, path, f"must contain {{{name}}}")
     _check_money(scenario, file)
+    _check_params(scenario, file)
     for i, metric in enumerate(scenario.judge.metrics or []):
         if metric.subjects != "run":
             raise ScenarioError(file, f"$.judge.metrics[{i}].subjects", "a role-play's scores are of the whole run")

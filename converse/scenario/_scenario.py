@@ -4,7 +4,7 @@ Expected int``). Loading is ``converse.scenario._load``'s."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from ._roleplay import RolePlay
 from ._strict import Strict
@@ -14,6 +14,8 @@ PublicContext = Literal["none", "last-period", "all", "summary"]
 MemoryPolicy = Literal["everything", "window", "summary"]
 Step = Literal["year", "half-year", "round"]
 DialValue = str | int | float | bool
+# A request parameter: any JSON value (TOML's dates and times are refused by the checks).
+ParamValue = str | int | float | bool | list[Any] | dict[str, Any]
 AgentKind = Literal["lab", "government", "organisation", "person"]
 
 
@@ -40,6 +42,9 @@ class ModelSettings(_Strict, frozen=True, kw_only=True):
 
     ``context_window`` is the model's window in tokens (prompt and answer together); by
     default the known window of an ``openai:`` model's name, else unknown (no limit).
+    ``params`` go into every request's body as they are, whatever the server takes:
+    ``top_k``, ``min_p``, ``repeat_penalty``, tables such as ``logit_bias`` or
+    ``response_format``, arrays such as ``stop``.
     """
 
     spec: str = "offline"
@@ -47,7 +52,7 @@ class ModelSettings(_Strict, frozen=True, kw_only=True):
     temperature: float = 1.0
     max_tokens: int = 600
     context_window: int | None = None
-    params: dict[str, DialValue] = {}
+    params: dict[str, ParamValue] = {}
 
 
 class Memory(_Strict, frozen=True, kw_only=True):

@@ -19,6 +19,7 @@ from .._model import CompletionRequest, CompletionResponse, Hints
 from ._http import Reply
 
 __all__ = [
+    "OPENAI_FIELDS",
     "ChatBody",
     "chat_answer",
     "completion_request",
@@ -30,6 +31,17 @@ __all__ = [
 decode_json = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 _PIECES = re.compile(r"\s*\S+|\s+")
+
+
+# The body fields OpenAI's chat completions API defines (and ``converse_hints``, ours): what a
+# strict server takes; anything else it refuses.
+OPENAI_FIELDS = frozenset({
+    "audio", "converse_hints", "frequency_penalty", "function_call", "functions", "logit_bias", "logprobs",
+    "max_completion_tokens", "max_tokens", "messages", "metadata", "modalities", "model", "n",
+    "parallel_tool_calls", "prediction", "presence_penalty", "reasoning_effort", "response_format", "seed",
+    "service_tier", "stop", "store", "stream", "stream_options", "temperature", "tool_choice", "tools",
+    "top_logprobs", "top_p", "user", "web_search_options",
+})
 
 
 class ChatBody(msgspec.Struct, kw_only=True):
@@ -75,24 +87,30 @@ def models_reply(names: Iterable[str]) -> Reply:
 
 
 def chat_answer(
-    number: int, body: ChatBody, answer: CompletionResponse, *, malformed: bool
+    number: int, body: ChatBody, answer: CompletionResponse, *, malformed: bool, with_usage: bool = True
 ) -> bytes | list[bytes]:
     """The answer to ``body``: a chat completion, or the data of its events when it streams.
 
     ``number`` makes its id. ``malformed``: the JSON (streaming, the first word's event) is cut
-    in half.
+    in half. ``with_usage`` False: no usage at all, whatever ``stream_options`` asks.
     """
     head = {"id": f"chatcmpl-{number}", "created": int(time.time()), "model": body.model}
-    usage = {**msgspec.structs.asdict(answer.usage), "total_tokens": answer.usage.total_tokens}
+    counts = answer.usage
+    usage = {
+        "prompt_tokens": counts.prompt_tokens,
+        "completion_tokens": counts.completion_tokens,
+        "total_tokens": counts.total_tokens,
+    }
     if body.stream:
-        include_usage = (body.stream_options or {}).get("include_usage")
+        include_usage = with_usage and (body.stream_options or {}).get("include_usage")
         events = _events(head, answer.text, usage if include_usage else None)
         if malformed:
             events[1] = events[1][: len(events[1]) // 2]
         return events
     message = {"role": "assistant", "content": answer.text}
     choice = {"index": 0, "message": message, "finish_reason": "stop"}
-    payload = _encode({**head, "object": "chat.completion", "choices": [choice], "usage": usage})
+    completion = {**head, "object": "chat.completion", "choices": [choice]}
+    payload = _encode(completion | {"usage": usage} if with_usage else completion)
     return payload[: len(payload) // 2] if malformed else payload
 
 

@@ -24,6 +24,7 @@ from .._model import CompletionRequest, CompletionResponse
 from ._http import Reply, ReplyServer
 from ._model import OfflineModel
 from ._openai_wire import (
+    OPENAI_FIELDS,
     ChatBody,
     chat_answer,
     completion_request,
@@ -109,6 +110,11 @@ class ModelServer:
             charged when a request arrives, the completion when it is answered.
         window: the budget's sliding window, in seconds.
         keep: how many request bodies ``requests`` keeps.
+        usage: send token usage. False: never, as some servers do: no ``usage`` in an answer,
+            and a stream ignores ``stream_options.include_usage``.
+        strict: refuse a body field OpenAI's API does not define (``top_k``, ``min_p``, ...)
+            with a 400, as OpenAI does; by default they are taken, as vLLM, llama.cpp's server
+            and Ollama take them.
         clock: the budget's and ``answered_at``'s clock (a fake one makes budget tests instant).
     """
 
@@ -123,6 +129,8 @@ class ModelServer:
         tpm: int | None = None,
         window: float = 60.0,
         keep: int = 100,
+        usage: bool = True,
+        strict: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if window <= 0:
@@ -132,6 +140,8 @@ class ModelServer:
         self.tpm = tpm
         self.window = window
         self.faults = faults or Faults()
+        self.usage = usage
+        self.strict = strict
         self._auth = f"Bearer {api_key}".encode()
         self._clock = clock
         self._model = OfflineModel(seed=seed)
@@ -210,6 +220,9 @@ class ModelServer:
             body = msgspec.convert(decoded, ChatBody)
         except msgspec.DecodeError as exc:
             return "rejected", error_reply(400, f"Invalid request body: {exc}", None)
+        unknown = sorted(set(decoded) - OPENAI_FIELDS) if self.strict else []
+        if unknown:
+            return "rejected", error_reply(400, f"Unrecognized request argument supplied: {', '.join(unknown)}", None)
         if body.model not in self.models:
             message = f"The model `{body.model}` does not exist or you do not have access to it."
             return "rejected", error_reply(404, message, "model_not_found")
@@ -257,7 +270,8 @@ class ModelServer:
         headers["x-request-id"] = f"req_{number}"
         malformed = fault == "malformed"
         counter = "malformed" if malformed else "successes"
-        return counter, Reply(200, headers, chat_answer(number, body, answer, malformed=malformed))
+        content = chat_answer(number, body, answer, malformed=malformed, with_usage=self.usage)
+        return counter, Reply(200, headers, content)
 
 
 def _fault(faults: Faults, draw: float) -> str | None:
