@@ -123,7 +123,8 @@ class CallFailed(ConverseError):
         retryable: whether another attempt may succeed (overload, 429, timeout, 5xx).
         retry_after: seconds the server asked us to wait, if it said.
         status: the HTTP status, if any.
-        kind: a short category, e.g. ``rate_limit``, ``timeout``, ``auth``, ``error``.
+        kind: a short category, e.g. ``rate_limit``, ``timeout``, ``auth``, ``error``, ``empty``
+            (an answer with no text, or only whitespace).
     """
 
     def __init__(

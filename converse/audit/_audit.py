@@ -26,6 +26,9 @@ Rules for a role-play's turns (purposes ``instruction``, ``solution`` and ``cand
 For every call (turns, notes, briefings, the judge, the role-play's specifier, planner and
 critic):
 
+- ``empty``: the answer has some text, not only whitespace (converse retries an empty answer
+  and fails the run if it keeps coming, so only an old log, or answers recorded elsewhere,
+  hold one). A person's answer (the human critic's, model ``human``) may be empty.
 - ``window``: the prompt's tokens (the server's count, else an offline estimate) and its
   ``max_tokens`` fit the model's context window. A role-play with no known window is held
   to its ``token_limit`` instead, which (as in CAMEL) bounds the prompt alone.
@@ -63,8 +66,9 @@ TURNS = frozenset({"statement", "line"})
 ROLEPLAY_TURNS = frozenset({"instruction", "solution", "candidate"})
 PRIVATE_CHECKED = TURNS | {"summary", "briefing"}
 PUBLIC = ""  # who said a public statement (no organisation's secret)
-AGENT_RULES = ("period", "heard", "private", "debate-once", "duplicate", "window")
-ROLEPLAY_RULES = ("heard", "duplicate", "window")
+AGENT_RULES = ("period", "heard", "private", "debate-once", "duplicate", "empty", "window")
+ROLEPLAY_RULES = ("heard", "duplicate", "empty", "window")
+PERSON = "human"  # the model of a person's answers (``HumanCritic``): they may be empty
 
 
 class Violation(msgspec.Struct, frozen=True, kw_only=True):
@@ -234,6 +238,9 @@ class _Audit:
                     self._turn(event, messages, grants.get(key), last_spoke.get(key, -1))
                 elif event.purpose in PRIVATE_CHECKED:
                     self._private(event, messages)
+                if not event.response.strip() and event.model != PERSON:
+                    said = "nothing" if not event.response else "only whitespace"
+                    self._v(event, "empty", f"the answer ({event.purpose}) is empty: {said}")
                 found.append((event.actor, self._window(event, messages)))
         return found
 

@@ -23,7 +23,14 @@ from ..engine._run import ENGINE_VERSION, default_scheduler
 from ..log._events import SCHEMA_VERSION, ChatMessage, LLMCall, RunFinished, RunStarted
 from ..log._log import LogWriter
 from ..models._cache import CachedModel
-from ..models._model import CompletionRequest, CompletionResponse, Hints, Model, estimate_prompt_tokens
+from ..models._model import (
+    CompletionRequest,
+    CompletionResponse,
+    Hints,
+    Model,
+    complete_checked,
+    estimate_prompt_tokens,
+)
 from ..models._open import open_model
 from ..models._scheduler import Scheduler
 from ..roleplay import _prompts
@@ -97,7 +104,7 @@ class _Asker:
         started = time.perf_counter()
         response: CompletionResponse = await self.scheduler.call(
             str(getattr(self.model, "endpoint", self.model.spec.partition("?")[0])), "metadata",
-            estimate_prompt_tokens(messages) + request.max_tokens, partial(self.model.complete, request),
+            estimate_prompt_tokens(messages) + request.max_tokens, partial(complete_checked, self.model, request),
             tokens_used=CompletionResponse.tokens_used,
         )
         self.calls += 1

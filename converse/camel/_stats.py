@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from ..roleplay._moderator import CONTEXT_FULL, RULE_REASONS
 from ..transcript._camel import instruction_records
 from ..transcript._text import md
 
@@ -75,6 +76,8 @@ class DatasetStats(msgspec.Struct, frozen=True, kw_only=True):
         failed: chats whose runs did not complete.
         reasons: termination reason → chats, most frequent first.
         messages: saved messages per chat.
+        done_without_instruction: chats that ended on the end token with not one instruction
+            carried out (a task "done" that was never worked on: worth a look).
         instruction_pairs: instruction/solution pairs over all chats.
         instruction_pairs_mean: their mean per completed chat.
         tokens: tokens over all runs given.
@@ -86,6 +89,7 @@ class DatasetStats(msgspec.Struct, frozen=True, kw_only=True):
     failed: int
     reasons: dict[str, int]
     messages: MessageStats
+    done_without_instruction: int
     instruction_pairs: int
     instruction_pairs_mean: float
     tokens: TokenStats
@@ -111,6 +115,7 @@ def dataset_stats(
         failed=failures,
         reasons=reasons,
         messages=_message_stats(sizes),
+        done_without_instruction=sum(_done_without_instruction(chat) for chat in chats),
         instruction_pairs=pairs,
         instruction_pairs_mean=pairs / len(chats) if chats else 0.0,
         tokens=TokenStats(
@@ -122,6 +127,13 @@ def dataset_stats(
         llm_calls=sum(run.llm_calls for run in runs),
         cost_usd=sum(run.cost_usd for run in runs),
     )
+
+
+def _done_without_instruction(chat: dict[str, Any]) -> bool:
+    """Whether ``chat`` ended on its end token with not one instruction carried out."""
+    reason = str(chat.get("termination_reason", ""))
+    on_token = reason and reason not in RULE_REASONS and not reason.endswith(CONTEXT_FULL)
+    return bool(on_token) and not instruction_records(chat)
 
 
 def _message_stats(sizes: list[int]) -> MessageStats:
@@ -159,6 +171,7 @@ def stats_markdown(stats: DatasetStats) -> str:
                 f"- **Conversations:** {stats.conversations} completed, {stats.failed} failed",
                 f"- **Instruction pairs:** {stats.instruction_pairs} "
                 f"({stats.instruction_pairs_mean:.1f} per chat)",
+                f"- **Ended on the end token with no instruction carried out:** {stats.done_without_instruction}",
                 f"- **Model calls:** {stats.llm_calls}",
                 f"- **Tokens:** {tokens.total:,} ({tokens.prompt:,} prompt, {tokens.completion:,} completion; "
                 f"{tokens.mean_per_chat:,.0f} per chat)",

@@ -35,6 +35,11 @@ def report_run(result: RunResult) -> int:
             f"{tokens:,} tokens are our estimate (budgets and --tpm count them)",
             file=sys.stderr,
         )
+    if result.status == "completed" and result.judge_error is not None:
+        print(
+            f"converse: warning: the judge failed: {one_line(result.judge_error)}; the run has no scores",
+            file=sys.stderr,
+        )
     if result.status != "completed":
         print(f"converse: run {result.run} ended {result.status}: {one_line(result.reason)}", file=sys.stderr)
     print(result.directory)

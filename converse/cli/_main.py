@@ -160,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser(
         "audit", help="check a run's prompts against the fidelity rules",
         description="Check every model call of a run against the fidelity rules (period, heard, private, "
-        "debate-once, duplicate, window); exit 1 if any is broken.",
+        "debate-once, duplicate, empty, window); exit 1 if any is broken.",
     )
     audit.add_argument("events", type=Path, help="an events.jsonl file (or its run directory)")
     audit.add_argument("--window", type=int, metavar="N", help="context window in tokens (default: the model's)")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from ..log._events import ChatMessage, LLMAttempt, LLMCall, SharedPrefix
-from ..models._model import CompletionRequest, CompletionResponse, Model, endpoint_of
+from ..models._model import CompletionRequest, CompletionResponse, Model, complete_checked, endpoint_of
 from ..models._scheduler import Attempt
 from ._context import RunContext
 
@@ -60,6 +60,7 @@ async def ask_model(
 ) -> Answer:
     """Ask ``model`` (the run's by default) through the scheduler, never the log.
 
+    An empty answer is a failed attempt (``complete_checked``), retried like any other.
     Each failed attempt is logged as an ``LLMAttempt``; the answer comes with the attempt
     that won and the time it took, retries included.
     """
@@ -77,7 +78,7 @@ async def ask_model(
         ctx.endpoint if model is ctx.model else endpoint_of(model),
         ctx.run,
         estimate,
-        partial(model.complete, request),
+        partial(complete_checked, model, request),
         tokens_used=CompletionResponse.tokens_used,
         on_attempt=on_attempt,
     )

@@ -57,6 +57,7 @@ class RunContext:
     replay: ReplayBook | None = None  # recorded answers (resuming, or re-executing a log)
     recorder: ActorRef | None = None  # told to flush each model call before anyone acts on it
     window: int | None = None  # the model's context window in tokens (None: unknown)
+    judge_error: str | None = None  # why the judge gave no verdict on a completed run
 
     @property
     def topic(self) -> str:

@@ -77,6 +77,8 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
         cost_usd: what the calls cost at the scenario's price for the model (0 without one).
         estimated_tokens: of the tokens, how many are converse's estimate because the model's
             server sent no usage (0: every count is the server's).
+        judge_error: why the judge of a completed run gave no verdict (its ``error`` event's
+            message); None if it gave one, or the run was not judged.
     """
 
     run: str
@@ -92,15 +94,25 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
     completion_tokens: int
     cost_usd: float = 0.0
     estimated_tokens: int = 0
+    judge_error: str | None = None
 
     @classmethod
     def of(
-        cls, finished: RunFinished, *, directory: Path, events: Path, transcript: Path, estimated_tokens: int = 0
+        cls,
+        finished: RunFinished,
+        *,
+        directory: Path,
+        events: Path,
+        transcript: Path,
+        estimated_tokens: int = 0,
+        judge_error: str | None = None,
     ) -> RunResult:
-        """The result of a run, from its run-finished event, its files and its estimated tokens."""
+        """The result of a run, from its run-finished event, its files, its estimated tokens
+        and its judge's failure."""
         totals = {f: getattr(finished, f) for f in cls.__struct_fields__ if hasattr(finished, f)}
         return cls(
-            directory=directory, events=events, transcript=transcript, estimated_tokens=estimated_tokens, **totals
+            directory=directory, events=events, transcript=transcript, estimated_tokens=estimated_tokens,
+            judge_error=judge_error, **totals,
         )
 
 
@@ -269,6 +281,7 @@ async def execute(
     return RunResult.of(
         finished, directory=directory, events=events_path, transcript=transcript,
         estimated_tokens=ctx.ledger.estimated_tokens,
+        judge_error=ctx.judge_error if ctx.outcome.status == "completed" else None,
     )
 
 

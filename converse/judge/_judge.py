@@ -57,6 +57,7 @@ __all__ = [
     "JudgeFunction",
     "RunJudge",
     "check_judge",
+    "is_judge_failure",
     "judge_messages",
     "load_function",
     "verdict_type",
@@ -68,7 +69,6 @@ JudgeFunction = Callable[[list[Event], Scenario], Any]
 
 ACTOR = "judge"
 CONVERSATION = ("judge",)
-MAX_TOKENS = 1200
 
 INSTRUCTIONS = (
     "You are an impartial analyst. You read the public record of a simulated world, written period by "
@@ -77,6 +77,11 @@ INSTRUCTIONS = (
     "promises or forecasts."
 )
 _FUNCTION = "$.judge.function"
+
+
+def is_judge_failure(error: RunError) -> bool:
+    """Whether ``error`` is a judge's failure to give a verdict (not a failed call of an agent)."""
+    return error.actor == ACTOR and tuple(error.conversation or ()) == CONVERSATION and not error.fatal
 
 
 # -- the prompt -------------------------------------------------------------------------------
@@ -269,21 +274,22 @@ class RunJudge:
         """The verdict (None if none validated) and the judge's name: the model's spec, or
         the recorded one when the answer came from a log."""
         scenario = ctx.scenario
+        max_tokens = scenario.judge.max_tokens
         periods = [e.period for e in ctx.events if type(e) is Utterance and len(e.conversation) == 1]
         request = CompletionRequest(
             messages=judge_messages(scenario, ctx.events),
             temperature=0.0,  # a judge should give the same record the same verdict
-            max_tokens=MAX_TOKENS,
+            max_tokens=max_tokens,
             params=dict(scenario.model.params) if model is ctx.model else {},
             hints=Hints(kind="judge", speaker=ACTOR, period=periods[-1] if periods else ""),
         )
         # The run's window is the run's model's; another judge model's is known by its name.
         window = ctx.window if model is ctx.model else context_window(ModelSettings(), model.spec)
         needed = estimate_prompt_tokens(request.messages)
-        if window is not None and needed + MAX_TOKENS > window:
+        if window is not None and needed + max_tokens > window:
             await self._error(
                 ctx, "ContextWindowExceeded",
-                f"the public record needs about {needed:,} tokens and {MAX_TOKENS:,} more for the verdict, over "
+                f"the public record needs about {needed:,} tokens and {max_tokens:,} more for the verdict, over "
                 f"the judge's window of {window:,}: give the judge a model with a larger window (judge.model)",
             )
             return None, model.spec
@@ -322,6 +328,7 @@ class RunJudge:
         return data, recorded.model if recorded is not None else model.spec
 
     async def _error(self, ctx: RunContext, error_type: str, message: str) -> None:
+        ctx.judge_error = message  # the run's result says so (RunResult.judge_error)
         await ctx.emit(
             RunError(
                 run=ctx.run, error_type=error_type, message=message, conversation=CONVERSATION, actor=ACTOR

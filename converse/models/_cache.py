@@ -142,7 +142,8 @@ class CachedModel:
             return cached
         self._misses += 1
         response = await self.inner.complete(request)
-        self._store(key, path, response)
+        if response.text.strip():  # an empty answer is a failed attempt: asked again, not kept
+            self._store(key, path, response)
         return response
 
     def _load(self, key: str, path: Path) -> CompletionResponse | None:
@@ -161,6 +162,8 @@ class CachedModel:
         if entry.key != key:
             _log.warning("model cache entry has another key", path=str(path), key=entry.key)
             return None
+        if not entry.response.text.strip():
+            return None  # kept by an older version; an empty answer is asked again
         return entry.response
 
     def _store(self, key: str, path: Path, response: CompletionResponse) -> None:

@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
+from .._exceptions import CallFailed
 from ..log._events import ChatMessage, LLMCall, Usage
 
 _CONTENT = attrgetter("content")
@@ -107,6 +108,25 @@ def estimate_tokens(chars: int) -> int:
 def estimate_prompt_tokens(messages: Sequence[ChatMessage]) -> int:
     """Tokens a chat prompt costs: its text plus a few for each message's framing."""
     return 3 + estimate_tokens(sum(map(len, map(_CONTENT, messages)))) + 5 * len(messages)
+
+
+async def complete_checked(model: Model, request: CompletionRequest) -> CompletionResponse:
+    """``model``'s answer to ``request``, where an empty answer is a failed attempt.
+
+    Every model call converse makes goes through here (inside the scheduler's attempt), so
+    an answer with no text, or only whitespace, is retried and recorded like a 500. An
+    answer served from a log (``recorded``) was judged when it was made and is let through.
+
+    Raises:
+        CallFailed: the answer was empty (``kind="empty"``, retryable); or whatever the
+            model raised.
+    """
+    response = await model.complete(request)
+    text = response.text
+    if response.recorded is None and not text.strip():
+        what = f" (only whitespace: {len(text)} characters)" if text else ""
+        raise CallFailed(f"the model sent an empty answer{what}", retryable=True, kind="empty")
+    return response
 
 
 def endpoint_of(model: Model) -> str:

@@ -23,7 +23,14 @@ import msgspec
 
 from .._exceptions import StructuredOutputError
 from ..log._events import ChatMessage, Usage
-from ._model import CompletionRequest, CompletionResponse, Model, endpoint_of, estimate_prompt_tokens
+from ._model import (
+    CompletionRequest,
+    CompletionResponse,
+    Model,
+    complete_checked,
+    endpoint_of,
+    estimate_prompt_tokens,
+)
 from ._scheduler import Attempt, Scheduler
 
 __all__ = ["Structured", "StructuredAttempt", "complete_structured", "decode_answer"]
@@ -96,7 +103,9 @@ async def complete_structured(
     The request's messages are followed by a user message giving ``schema``'s JSON Schema;
     its parameters and hints go unchanged. An answer that does not validate is followed by
     a repair turn: the answer as the assistant's message and a user message quoting the
-    error. Only the latest answer is shown, so prompts do not grow with every repair.
+    error. Only the latest answer is shown, so prompts do not grow with every repair. An
+    empty answer is no answer to repair: it is a failed attempt (``CallFailed``, kind
+    ``empty``), which a scheduler retries.
 
     Args:
         model: the model to ask.
@@ -127,14 +136,14 @@ async def complete_structured(
         sent = msgspec.structs.replace(request, messages=messages)
         started = time.perf_counter()
         if scheduler is None:
-            response = await model.complete(sent)
+            response = await complete_checked(model, sent)
         else:
             estimate = estimate_prompt_tokens(messages) + sent.max_tokens
             response = await scheduler.call(
                 key,
                 tenant,
                 estimate,
-                partial(model.complete, sent),
+                partial(complete_checked, model, sent),
                 tokens_used=CompletionResponse.tokens_used,
                 on_attempt=on_attempt,
             )

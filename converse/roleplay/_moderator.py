@@ -10,7 +10,9 @@ as a rule fires and nobody is asked for a message that would not be kept:
   ``assistant_instruct_threshold``;
 - ``repeat_messages`` messages in a row are only thanks, goodbyes or "as a language model"
   (CAMEL's repeat-word check, which never fired; this one does): ``repeat_word_threshold``;
-- the user says the end token: the token itself (``<CAMEL_TASK_DONE>``);
+- the user says the end token: the token itself (``<CAMEL_TASK_DONE>``), on a line of its own
+  or closing the message (``ends_on_token``); a message that only mentions it, as a model
+  restating its instructions does, goes on;
 - ``max_messages`` messages have been said: ``max_num_messages``;
 - an agent's prompt would reach its context limit: ``RoleType.USER: max_tokens_exceeded``
   (or ``ASSISTANT``).
@@ -29,11 +31,39 @@ from ._agents import ROLE_TYPE, OutOfContext
 
 INSTRUCTION = "Instruction:"
 
+# Why a chat ended, by rule (CAMEL's names); a chat that ends on its end token has the token.
+NO_INSTRUCTION = "user_no_instruct_threshold"
+ROLE_FLIP = "assistant_instruct_threshold"
+COURTESIES = "repeat_word_threshold"
+TOO_LONG = "max_num_messages"
+RULE_REASONS = frozenset({NO_INSTRUCTION, ROLE_FLIP, COURTESIES, TOO_LONG})
+CONTEXT_FULL = "max_tokens_exceeded"  # after the role: ``RoleType.USER: max_tokens_exceeded``
+
 # What a message of an endless thank-you/goodbye exchange is made of.
 _PLEASANTRY = re.compile(r"\b(thank|thanks|bye|goodbye|good bye|farewell|welcome|pleasure|language model)\b", re.I)
 _COURTESY_WORDS = ("thank", "bye", "farewell", "welcome", "pleasure", "language model")  # a quick first look
 _MARKERS = re.compile(r"^\s*solution:\s*|\s*next request\.?\s*$", re.I)
 _PLEASANTRY_WORDS = 40
+
+
+# What may stand around the token where it ends a message: emphasis, quotes, a full stop.
+_AROUND_TOKEN = " \t*_`'\".!"
+
+
+def ends_on_token(text: str, token: str) -> bool:
+    """Whether a user's message ends the chat on ``token``: the token on a line of its own, or
+    closing the message (``Good work. <CAMEL_TASK_DONE>``), markdown emphasis, quotes and a
+    full stop around it allowed.
+
+    CAMEL ends a chat on the token anywhere in the message; but a model that restates its
+    instructions ("I will answer <CAMEL_TASK_DONE> once the task is complete") has not said
+    the task is done, and ending its chat there would save it as a finished task.
+    """
+    if token not in text:
+        return False
+    if any(line.strip(_AROUND_TOKEN) == token for line in text.splitlines()):
+        return True
+    return text.rstrip(_AROUND_TOKEN).endswith(token)
 
 
 def is_pleasantry(text: str) -> bool:
@@ -66,7 +96,7 @@ class RolePlayModerator(Moderator):
             await self._on_said(message)
         elif isinstance(message, OutOfContext):
             if not self.ended and message.token in self.outstanding:
-                await self._end(f"RoleType.{ROLE_TYPE[message.speaker]}: max_tokens_exceeded")  # type: ignore[index]
+                await self._end(f"RoleType.{ROLE_TYPE[message.speaker]}: {CONTEXT_FULL}")  # type: ignore[index]
         elif isinstance(message, Begin):
             await self.ctx.emit(
                 ConversationStarted(run=self.ctx.run, conversation=self.path, members=tuple(self.members))
@@ -100,17 +130,17 @@ class RolePlayModerator(Moderator):
         if said.speaker == "user":
             self.no_instruct = 0 if INSTRUCTION in text else self.no_instruct + 1
             if self.no_instruct >= play.user_no_instruct:
-                return "user_no_instruct_threshold"
+                return NO_INSTRUCTION
         elif INSTRUCTION in text:
             self.flips += 1
             if self.flips >= play.assistant_instruct:
-                return "assistant_instruct_threshold"
+                return ROLE_FLIP
         if play.repeat_messages and self.courtesies >= play.repeat_messages:
-            return "repeat_word_threshold"
-        if said.speaker == "user" and play.end_token in text:
+            return COURTESIES
+        if said.speaker == "user" and ends_on_token(text, play.end_token):
             return play.end_token
         if self.messages >= play.max_messages:
-            return "max_num_messages"
+            return TOO_LONG
         return None
 
     async def _end(self, reason: str) -> None:

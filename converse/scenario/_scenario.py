@@ -169,6 +169,7 @@ class Judge(_Strict, frozen=True, kw_only=True):
         metrics: the scores asked for; by default the AI-lab metrics (capability and
             safety risk in all and per lab, government regulation, the year each lab
             announces AGI).
+        max_tokens: the most tokens the judge's answer (the verdict) may have.
     """
 
     enabled: bool = True
@@ -176,6 +177,7 @@ class Judge(_Strict, frozen=True, kw_only=True):
     function: str | None = None
     instructions: str = ""
     metrics: list[Metric] | None = None
+    max_tokens: int = 1200
 
 
 class Conversation(_Strict, frozen=True, kw_only=True):

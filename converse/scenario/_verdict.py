@@ -73,7 +73,7 @@ DEFAULT_METRICS: tuple[Metric, ...] = (
 # of a sweep's summary.csv (a dial's name is taken too: see check_judge).
 RESERVED = frozenset(
     {"summary", "first_agi_year", "run", "seed", "status", "reason", "periods", "turns", "llm_calls",
-     "prompt_tokens", "completion_tokens", "cost_usd", "model"}
+     "prompt_tokens", "completion_tokens", "cost_usd", "model", "judged", "judge_error"}
 )
 SUMMARY = (
     "One paragraph of three to five sentences on the overall course of the record, naming specific "
@@ -156,6 +156,8 @@ def check_judge(scenario: Scenario, file: str) -> None:
         ScenarioError: naming the key path (``$.judge.metrics[1].subjects``).
     """
     judge = scenario.judge
+    if judge.max_tokens < 1:
+        raise ScenarioError(file, "$.judge.max_tokens", f"must be positive, not {judge.max_tokens}")
     if judge.function is not None and judge.model is not None:
         raise ScenarioError(file, "$.judge.model", "give the judge a model or a function, not both")
     if judge.function is not None and not re.fullmatch(r"[\w.]+:[\w.]+", judge.function):

@@ -58,11 +58,12 @@ def write_report(
     blocks = _document(stats, rows, title, scenario_name, command)
     plots: dict[str, str] = {}
     varying = [d for d in stats.dial_names if len(stats.settings[d]) > 1]
+    failures = bool(stats.overall.judge_errors)  # then every table says what was scored, and why not
     for dial in varying:
-        blocks += [_Heading(2, dial), *_tables([dial], stats.by_dial[dial], stats.columns)]
+        blocks += [_Heading(2, dial), *_tables([dial], stats.by_dial[dial], stats.columns, failures)]
         blocks += _plots(rows, dial, stats.settings[dial], stats.by_dial[dial], stats.columns, scales, plots)
     blocks += [_Heading(2, "Every cell" if stats.dial_names else "All runs")]
-    blocks += _tables(stats.dial_names, stats.cells, stats.columns)
+    blocks += _tables(stats.dial_names, stats.cells, stats.columns, failures)
     if not varying:
         blocks += _plots(rows, None, None, [stats.overall], stats.columns, scales, plots)
     written = []
@@ -132,26 +133,58 @@ def _document(
             "cost are means per run."
         )
     )
+    if total.judge_errors:
+        blocks.append(_Text(_judge_note(total)))
     return blocks
 
 
-def _tables(labels: list[str], groups: list[Group], columns: list[str]) -> list[_Block]:
-    """The headline scores in one table, then one table per per-subject score (subjects as columns)."""
+def _judge_note(total: Group) -> str:
+    """What the header says of a judge that failed: on how many runs, and why."""
+    failed = total.completed - total.judged
+    why = _errors(total.judge_errors)
+    if total.judged == 0:
+        return (
+            f"No run was scored: the judge failed on all {total.completed} completed runs ({why}). "
+            "The tables give each cell's runs, tokens and cost."
+        )
+    return (
+        f"The judge failed on {failed} of the {total.completed} completed runs ({why}); they have no "
+        "scores. “scored k of n”: the judge scored k of a cell's n completed runs, and its scores are "
+        "over those k; “judge errors” says why it failed on the others."
+    )
+
+
+def _errors(errors: Mapping[str, int]) -> str:
+    """Judge errors as ``message (2 runs); other (1 run)``."""
+    return "; ".join(f"{message} ({count} run{'s' * (count != 1)})" for message, count in errors.items())
+
+
+def _scored(group: Group) -> str:
+    return f"scored {group.judged} of {group.completed}"
+
+
+def _tables(labels: list[str], groups: list[Group], columns: list[str], failures: bool = False) -> list[_Block]:
+    """The headline scores in one table, then one table per per-subject score (subjects as
+    columns); with ``failures`` (the judge failed on some run), each says per row how many
+    runs were scored, and the first why the judge failed on the others."""
     headline = [c for c in columns if "[" not in c]
     by_name: dict[str, list[str]] = {}
     for column in columns:
         if "[" in column:
             by_name.setdefault(column.split("[", 1)[0], []).append(column)
     keys = [[cell_text(g.dials[d]) for d in labels] for g in groups]
+    scored = ["scored"] * failures
     first = _Table(
-        [*labels, "runs", *headline, "tokens", "cost"],
+        [*labels, "runs", *scored, *headline, "tokens", "cost", *(["judge errors"] * failures)],
         [
             [
                 *key,
                 _runs(g),
+                *[_scored(g)] * failures,
                 *(_estimate(g, c) for c in headline),
                 _amount(g.tokens.mean),
                 _usd(g.cost_usd.mean),
+                *[_errors(g.judge_errors) or _NO_DATA] * failures,
             ]
             for key, g in zip(keys, groups, strict=True)
         ],
@@ -160,9 +193,10 @@ def _tables(labels: list[str], groups: list[Group], columns: list[str]) -> list[
     for name, subject_columns in by_name.items():
         subjects = [c[len(name) + 1 : -1] for c in subject_columns]
         rows = [
-            [*key, *(_estimate(g, c) for c in subject_columns)] for key, g in zip(keys, groups, strict=True)
+            [*key, *[_scored(g)] * failures, *(_estimate(g, c) for c in subject_columns)]
+            for key, g in zip(keys, groups, strict=True)
         ]
-        blocks += [_Text(f"{name}, by subject:"), _Table([*labels, *subjects], rows)]
+        blocks += [_Text(f"{name}, by subject:"), _Table([*labels, *scored, *subjects], rows)]
     return blocks
 
 
@@ -182,6 +216,10 @@ def _plots(
     """
     name = dial or "all runs"
     blocks: list[_Block] = []
+    if columns and any(g.judge_errors for g in groups):
+        labels = [f"{dial} = {cell_text(v)}: " for v in settings or []] if dial is not None else [""]
+        per = [label + _scored(g) for label, g in zip(labels, groups, strict=True)]
+        blocks.append(_Text("The plots show the runs the judge scored: " + ", ".join(per) + "."))
     for column in columns:
         intervals = [group.scores[column] for group in groups]
         shown = strips(rows, dial, column, settings=settings, intervals=intervals, label=name)
@@ -275,7 +313,7 @@ def _estimate(group: Group, column: str) -> str:
         return _NO_DATA
     places = _places(i.mean, i.high - i.low)
     text = f"{i.mean:.{places}f} [{i.low:.{places}f}, {i.high:.{places}f}]"
-    return text if i.n == group.completed else f"{text} ({i.n} of {group.completed})"
+    return text if i.n == group.judged else f"{text} ({i.n} of {group.judged})"
 
 
 def _runs(group: Group) -> str:

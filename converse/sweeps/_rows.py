@@ -91,14 +91,39 @@ def finished_row(
 
 
 def row_of(
-    run: PlannedRun, finished: RunFinished | RunResult | None, judged: Judged | None, *, status: str = ""
+    run: PlannedRun,
+    finished: RunFinished | RunResult | None,
+    judged: Judged | None,
+    judge_error: str | None = None,
+    *,
+    status: str = "",
 ) -> SweepRow:
-    """The summary row of a run (``status``, by default ``pending``, when it has no result)."""
+    """The summary row of a run (``status``, by default ``pending``, when it has no result).
+
+    ``judge_error`` is why the judge gave no verdict (a ``RunResult`` says it itself): the
+    row is then ``judged`` False. A completed run with neither was not judged (its scenario
+    has no judge): ``judged`` None.
+    """
     if finished is None:
         return SweepRow(run=run.run_id, dials=run.dials, seed=run.seed, status=status or "pending")
     totals = {name: getattr(finished, name) for name in _TOTALS}  # as RunFinished and RunResult name them
+    if isinstance(finished, RunResult) and judge_error is None:
+        judge_error = finished.judge_error
     scores = scores_of(judged.scores) if judged is not None else {}
-    return SweepRow(run=run.run_id, dials=run.dials, seed=run.seed, scores=scores, **totals)
+    verdict: bool | None = None
+    if judged is not None:
+        verdict = True
+    elif judge_error is not None and finished.status == "completed":
+        verdict = False
+    error = _first_line(judge_error) if verdict is False else ""
+    return SweepRow(
+        run=run.run_id, dials=run.dials, seed=run.seed, scores=scores, judged=verdict, judge_error=error, **totals
+    )
+
+
+def _first_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0].strip() if lines else "the judge failed"
 
 
 _TOTALS = ("status", "reason", "periods", "turns", "llm_calls", "prompt_tokens", "completion_tokens", "cost_usd")

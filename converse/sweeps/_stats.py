@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from operator import itemgetter, truediv
 from typing import Any
@@ -38,7 +39,9 @@ class Group(msgspec.Struct, frozen=True, kw_only=True):
     """The runs that share ``dials``: one setting of one dial, one grid cell, or (``{}``) all.
 
     ``scores[column].n`` is how many completed runs gave that score: "announced in
-    ``n`` of ``completed``".
+    ``n`` of ``completed``". ``judged`` is how many completed runs the judge scored (or did
+    not fail on: a run with no judge counts); ``judge_errors`` counts why it failed on the
+    others, by the first line of its message, most frequent first.
     """
 
     dials: dict[str, DialValue]
@@ -48,6 +51,8 @@ class Group(msgspec.Struct, frozen=True, kw_only=True):
     scores: dict[str, Interval]
     tokens: Interval
     cost_usd: Interval
+    judged: int = 0
+    judge_errors: dict[str, int] = {}
 
 
 class Aggregates(msgspec.Struct, frozen=True, kw_only=True):
@@ -209,6 +214,8 @@ def aggregate(
             scores={c: scores[c][g] for c in columns},
             tokens=tokens[g],
             cost_usd=cost[g],
+            judged=sum(r.judged is not False for i in cs for r in done[i]),
+            judge_errors=_judge_errors(r for i in cs for r in done[i]),
         )
         for g, (dials, cs) in enumerate(pools)
     ]
@@ -221,6 +228,13 @@ def aggregate(
         cells=groups[settings_count:-1],
         overall=groups[-1],
     )
+
+
+def _judge_errors(rows: Iterable[SweepRow]) -> dict[str, int]:
+    """Why the judge failed on ``rows``: each first line of its messages and how often, most
+    frequent first (then as first seen)."""
+    counts = Counter(r.judge_error or "the judge failed" for r in rows if r.judged is False)
+    return dict(counts.most_common())
 
 
 def _cells_with(

@@ -34,6 +34,7 @@ __all__ = [
 _STATUSES = ("completed", "failed", "cancelled", "budget_exhausted", "pending")
 _COUNTS = ("periods", "turns", "llm_calls", "prompt_tokens", "completion_tokens")
 _FIXED = ("seed", "status", "reason", *_COUNTS, "cost_usd")
+_JUDGE = ("judged", "judge_error")  # after the fixed columns; a file written before them has none
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -43,6 +44,10 @@ class SweepRow(msgspec.Struct, frozen=True, kw_only=True):
 
     ``scores`` maps a score column (``agi_year[OpenAI]``, see ``score_column``) to its value;
     None means the judge gave none (a lab that never announced AGI has no AGI year).
+
+    ``judged``: True if the judge scored the run, False if it failed on it (``judge_error``
+    says why, in its first line), None if the run was not judged: it did not complete, or
+    its scenario has no judge.
     """
 
     run: str
@@ -56,6 +61,8 @@ class SweepRow(msgspec.Struct, frozen=True, kw_only=True):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    judged: bool | None = None
+    judge_error: str = ""
     scores: dict[str, float | None] = {}
 
 
@@ -91,17 +98,19 @@ def write_summary_csv(
     """Write one line per run, in the order of ``rows``, atomically (a reader never sees half a file).
 
     The columns: ``run``, the dials, ``seed``, ``status``, ``reason``, the counts, ``cost_usd``,
-    then every score column in the order the judge gave them. Booleans are ``true``/``false``,
-    a missing score an empty cell.
+    ``judged`` (``true``, ``false`` when the judge failed, empty when the run was not judged),
+    ``judge_error`` (why it failed), then every score column in the order the judge gave them.
+    Booleans are ``true``/``false``, a missing score an empty cell.
     """
     columns = score_columns_of(rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["run", *dial_names, *_FIXED, *columns])
+    writer.writerow(["run", *dial_names, *_FIXED, *_JUDGE, *columns])
     for row in rows:
         dials = [cell_text(row.dials.get(d, "")) for d in dial_names]
         counts = [getattr(row, c) for c in _COUNTS]
         fixed = [row.seed, row.status, row.reason, *counts, cell_text(row.cost_usd)]
+        fixed += [cell_text(row.judged), row.judge_error]
         writer.writerow([row.run, *dials, *fixed, *(cell_text(row.scores.get(c)) for c in columns)])
     write_atomic(Path(path), buffer.getvalue())
 
@@ -109,7 +118,8 @@ def write_summary_csv(
 def read_summary_csv(path: str | os.PathLike[str], dial_names: Sequence[str]) -> list[SweepRow]:
     """The rows of a ``summary.csv``; dial values come back as TOML scalars (``true``, ``3``, ``0.5``, text).
 
-    Every row has every score column of the file, None where the cell is empty.
+    Every row has every score column of the file, None where the cell is empty. A file
+    written before the ``judged`` and ``judge_error`` columns reads with ``judged`` None.
 
     Raises:
         ValueError: the file is not such a summary; the message names the file and line.
@@ -128,13 +138,19 @@ def _parse(name: str, reader: Iterator[list[str]], dial_names: list[str]) -> lis
     header = next(reader, None)
     if header is None or header[: len(fixed)] != fixed:
         raise ValueError(f"{name}:1: expected the columns {','.join(fixed)} and then scores")
-    first_score = len(fixed)
+    judge_columns = header[len(fixed) : len(fixed) + len(_JUDGE)] == list(_JUDGE)
+    first_score = len(fixed) + len(_JUDGE) * judge_columns
     scores = header[first_score:]
     rows = []
     for line, cells in enumerate(reader, start=2):
         if len(cells) != len(header):
             raise ValueError(f"{name}:{line}: {len(cells)} cells where the header has {len(header)}")
-        record: dict[str, Any] = dict(zip(_FIXED, cells[len(dial_names) + 1 : first_score], strict=True))
+        record: dict[str, Any] = dict(zip(_FIXED, cells[len(dial_names) + 1 : len(fixed)], strict=True))
+        if judge_columns:
+            judged, record["judge_error"] = cells[len(fixed) : first_score]
+            if judged not in ("true", "false", ""):
+                raise ValueError(f"{name}:{line}: judged is {judged!r}, not true, false or empty")
+            record["judged"] = None if not judged else judged == "true"
         if record["status"] not in _STATUSES:
             raise ValueError(f"{name}:{line}: unknown status {record['status']!r}")
         record["run"] = cells[0]

@@ -13,14 +13,15 @@ import shutil
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import anyio
 import msgspec
 
 from .._exceptions import SweepError
 from ..engine._options import RunOptions
-from ..log._events import AnyEvent, Judged, RunFinished, RunStarted
+from ..judge._judge import is_judge_failure
+from ..log._events import AnyEvent, Judged, RunError, RunFinished, RunStarted
 from ..models._scheduler import Scheduler
 from ..runner._run import ensure_transcript
 from ._grid import PlannedRun, Sweep, claim_directory
@@ -30,7 +31,7 @@ from ._report import write_report
 from ._rows import Backend, BackendPlan, SweepProgress, Watcher, finished_row, row_of
 from ._summary_csv import SweepRow, score_column, write_summary_csv
 
-__all__ = ["SweepOutcome", "read_run", "run_sweep"]
+__all__ = ["RunEnd", "SweepOutcome", "read_run", "run_sweep"]
 
 BackendName = Literal["local", "ray"]
 _FINISHED = ("completed", "failed", "budget_exhausted")
@@ -62,9 +63,18 @@ class SweepOutcome(msgspec.Struct, frozen=True, kw_only=True):
     reports: list[Path]
 
 
-def read_run(directory: Path) -> tuple[RunFinished, Judged | None] | None:
-    """A run's run-finished event and verdict, read from the end of its log; None if it
-    did not finish (no log, a torn tail, or no run-finished event at the end)."""
+class RunEnd(NamedTuple):
+    """How a run ended, from its log: its run-finished event, its verdict, and why its judge
+    gave none (the judge's ``error`` event's message; None if it gave one or did not judge)."""
+
+    finished: RunFinished
+    judged: Judged | None
+    judge_error: str | None = None
+
+
+def read_run(directory: Path) -> RunEnd | None:
+    """A run's run-finished event and verdict (or its judge's failure), read from the end of
+    its log; None if it did not finish (no log, a torn tail, or no run-finished event at the end)."""
     path = directory / "events.jsonl"
     try:
         with path.open("rb") as f:
@@ -77,7 +87,7 @@ def read_run(directory: Path) -> tuple[RunFinished, Judged | None] | None:
                 if start > 0:
                     lines = lines[1:]  # the first may be cut
                 found = _finish_of(lines)
-                if isinstance(found, tuple):
+                if isinstance(found, RunEnd):
                     return found
                 if found == "unfinished" or start == 0:
                     return None
@@ -86,7 +96,7 @@ def read_run(directory: Path) -> tuple[RunFinished, Judged | None] | None:
         return None
 
 
-def _finish_of(lines: list[bytes]) -> tuple[RunFinished, Judged | None] | Literal["unfinished", "look back"]:
+def _finish_of(lines: list[bytes]) -> RunEnd | Literal["unfinished", "look back"]:
     """The run's end in the last ``lines`` of its log, if they show it."""
     if not lines or lines[-1] != b"":
         return "unfinished"  # a torn last line: the run was killed while writing
@@ -97,15 +107,24 @@ def _finish_of(lines: list[bytes]) -> tuple[RunFinished, Judged | None] | Litera
         return "unfinished"
     if type(last) is not RunFinished:
         return "unfinished"
+    judge_error: str | None = None
     for line in reversed(lines[:-1]):
-        if b'"judged"' in line[:40]:
+        head = line[:40]
+        if b'"judged"' in head:
             try:
                 event = _decoder.decode(line)
             except msgspec.DecodeError:
-                return last, None
-            return (last, event) if type(event) is Judged else (last, None)
-        if b'"run_started"' in line[:40] or b'"period_started"' in line[:40]:
-            return last, None
+                return RunEnd(last, None)
+            return RunEnd(last, event) if type(event) is Judged else RunEnd(last, None)
+        if b'"error"' in head and judge_error is None and b'"judge"' in line:
+            try:
+                error = _decoder.decode(line)
+            except msgspec.DecodeError:
+                continue
+            if type(error) is RunError and is_judge_failure(error):
+                judge_error = error.message  # the last one: the judge's own, after its calls'
+        if b'"run_started"' in head or b'"period_started"' in head:
+            return RunEnd(last, None, judge_error if last.status == "completed" else None)
     return "look back"
 
 

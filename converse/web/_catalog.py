@@ -159,10 +159,11 @@ class Catalog:
             "tokens": 0,
             "cost_usd": 0.0,
             "scores": {},
+            "judge_error": "",  # why the judge of a completed run gave no verdict
         }
         end = read_run(path)
         if end is not None:
-            finished, judged = end
+            finished, judged, judge_error = end
             row.update(
                 status=finished.status,
                 reason=finished.reason,
@@ -171,6 +172,7 @@ class Catalog:
                 tokens=finished.prompt_tokens + finished.completion_tokens,
                 cost_usd=finished.cost_usd,
                 scores=scores_of(judged.scores) if judged else {},
+                judge_error=judge_error or "",
             )
             return row
         # Unfinished: count what the log holds so far.

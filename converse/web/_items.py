@@ -230,13 +230,15 @@ class Attempt(Item, tag="attempt", kw_only=True, gc=False):
 
 
 class ErrorItem(Item, tag="error", kw_only=True, gc=False):
-    """A run's error, and where it happened (an actor, a conversation, or "")."""
+    """A run's error, and where it happened (an actor, a conversation, or ""); ``judge``:
+    the judge's failure to give a verdict (the run has no scores)."""
 
     seq: int
     error_type: str
     message: str
     where: str
     fatal: bool
+    judge: bool = False
 
 
 PageItem = (

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..judge._judge import is_judge_failure
 from ..log._events import (
     ConversationEnded,
     ConversationStarted,
@@ -314,6 +315,7 @@ class RunView:
                         message=event.message,
                         where=error_where(event),
                         fatal=event.fatal,
+                        judge=is_judge_failure(event),
                     )
                 ]
             case Ledger():

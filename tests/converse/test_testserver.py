@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
 import threading
@@ -195,6 +196,66 @@ async def test_a_malformed_stream_event_raises_a_json_error(backend: str) -> Non
     assert server.stats().malformed == 1
 
 
+@SDK_LEAVES_GENERATORS
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+async def test_an_empty_answer_is_served_as_a_normal_one(backend: str, stream: bool) -> None:
+    expected = await OfflineModel().complete(REQUEST)
+    texts = []
+    with ModelServer(faults=Faults(rate_empty=1.0)) as server:
+        async with client(server) as c:
+            for _ in range(2):  # no text, then only whitespace
+                if stream:
+                    chunks = [chunk async for chunk in await ask(c, stream=True, stream_options={"include_usage": True})]
+                    texts.append("".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices))
+                    assert chunks[-2].choices[0].finish_reason == "stop"
+                    usage = chunks[-1].usage
+                else:
+                    answer = await ask(c)
+                    texts.append(answer.choices[0].message.content)
+                    assert answer.choices[0].finish_reason == "stop"
+                    usage = answer.usage
+                assert (usage.prompt_tokens, usage.completion_tokens) == (
+                    expected.usage.prompt_tokens, expected.usage.completion_tokens)
+    assert sorted(texts) == ["", " \n"]
+    stats = server.stats()
+    assert (stats.requests, stats.successes, stats.empty, len(stats.answered_at)) == (2, 0, 2, 0)
+
+
+@SDK_LEAVES_GENERATORS
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+async def test_an_echo_answers_with_the_first_system_message(backend: str, stream: bool) -> None:
+    system = MESSAGES[0]["content"]
+    with ModelServer(faults=Faults(rate_echo=1.0)) as server:
+        async with client(server) as c:
+            if stream:
+                chunks = [chunk async for chunk in await ask(c, stream=True)]
+                text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+                assert len(chunks) > 4  # streamed in pieces, as any answer
+            else:
+                answer = await ask(c)
+                text = answer.choices[0].message.content
+                assert answer.usage.completion_tokens == -(-len(system) // 4)
+            # A later system message is not the one echoed.
+            later = await ask(c, messages=[*MESSAGES, {"role": "system", "content": "Be brief."}])
+    assert text == system
+    assert later.choices[0].message.content == system
+    stats = server.stats()
+    assert (stats.requests, stats.successes, stats.echoed) == (2, 0, 2)
+
+
+async def test_empty_and_echoed_answers_come_at_their_rates(backend: str) -> None:
+    with ModelServer(seed=5, faults=Faults(rate_empty=0.25, rate_echo=0.25, rate_500=0.5)) as server:
+        async with client(server) as c:
+            for _ in range(200):
+                with contextlib.suppress(openai.InternalServerError):
+                    await ask(c)
+    stats = server.stats()
+    assert stats.requests == 200
+    assert stats.empty + stats.echoed + stats.server_errors == 200
+    assert 30 < stats.empty < 70
+    assert 30 < stats.echoed < 70
+
+
 async def test_faults_change_at_runtime_and_repeat_with_the_seed(backend: str) -> None:
     outcomes: list[list[str]] = []
     for _ in range(2):
@@ -335,5 +396,7 @@ def test_the_server_needs_starting_and_faults_are_checked() -> None:
     server.close()  # closing a server never started does nothing
     with pytest.raises(ValueError, match="sum to at most 1"):
         Faults(rate_429=0.7, rate_500=0.5)
+    with pytest.raises(ValueError, match="sum to at most 1"):
+        Faults(rate_empty=0.6, rate_echo=0.6)
     with pytest.raises(ValueError, match="window"):
         ModelServer(window=0)

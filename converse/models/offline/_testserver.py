@@ -20,7 +20,7 @@ from typing import Any, Self, cast
 
 import msgspec
 
-from .._model import CompletionRequest, CompletionResponse
+from .._model import CompletionRequest, CompletionResponse, estimate_tokens
 from ._http import Reply, ReplyServer
 from ._model import OfflineModel
 from ._openai_wire import (
@@ -37,7 +37,8 @@ from ._rate_budget import RateBudget, retry_headers
 __all__ = ["Faults", "ModelServer", "ServerStats"]
 
 _ROUTES = {("GET", "/v1/models"), ("POST", "/v1/chat/completions")}
-_FAULTS = ("429", "500", "drop", "malformed")
+_FAULTS = ("429", "500", "drop", "malformed", "empty", "echo")
+_EMPTY = ("", " \n")  # the empty answers, taken in turn
 
 
 class Faults(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,6 +50,11 @@ class Faults(msgspec.Struct, frozen=True, kw_only=True):
         rate_500: answered 500.
         rate_drop: the connection is closed without a response.
         rate_malformed: answered 200 with a body (or, streaming, an event) that is not JSON.
+        rate_empty: answered 200 with an empty answer: no text, or only whitespace (in turn),
+            ``finish_reason`` "stop" and the usage the answer would have had (as a model given
+            ``stop=""`` does).
+        rate_echo: answered 200 with the text of the request's first system message (its
+            first message if it has none), as a small model that restates its instructions does.
         retry_after: seconds advertised by the injected 429s.
     """
 
@@ -57,10 +63,12 @@ class Faults(msgspec.Struct, frozen=True, kw_only=True):
     rate_500: float = 0.0
     rate_drop: float = 0.0
     rate_malformed: float = 0.0
+    rate_empty: float = 0.0
+    rate_echo: float = 0.0
     retry_after: float = 1.0
 
     def __post_init__(self) -> None:
-        rates = (self.rate_429, self.rate_500, self.rate_drop, self.rate_malformed)
+        rates = _rates(self)
         if min(*rates, self.latency, self.retry_after) < 0 or sum(rates) > 1.0 + 1e-9:
             raise ValueError(f"faults must not be negative, and rates must sum to at most 1: {self}")
 
@@ -70,8 +78,9 @@ class ServerStats(msgspec.Struct, frozen=True, kw_only=True):
 
     ``requests`` counts them all; ``successes``, ``rejected`` (400, 401, 404),
     ``rate_limited_injected`` (by ``Faults``), ``rate_limited_budget`` (by rpm/tpm) and the rest
-    what became of them. The tokens are those served; ``answered_at`` holds the server clock at
-    each success, for throughput.
+    what became of them (``empty`` and ``echoed``: answers spoilt by ``Faults``). The tokens are
+    those served, spoilt answers' included; ``answered_at`` holds the server clock at each
+    success, for throughput.
     """
 
     requests: int = 0
@@ -82,6 +91,8 @@ class ServerStats(msgspec.Struct, frozen=True, kw_only=True):
     server_errors: int = 0
     dropped: int = 0
     malformed: int = 0
+    empty: int = 0
+    echoed: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     answered_at: tuple[float, ...] = ()
@@ -232,10 +243,9 @@ class ModelServer:
         """The answer to an authorised chat completion: the model's, unless the budget or a fault
         says otherwise."""
         answer = _complete(self._model, request)
-        usage = answer.usage
         with self._lock:
             now = self._clock()
-            wait = self._budget.admit(now, usage.prompt_tokens)
+            wait = self._budget.admit(now, answer.usage.prompt_tokens)
             headers = self._budget.headers(now)
         if wait:
             never = wait == math.inf  # the prompt alone is over the tpm budget
@@ -261,24 +271,48 @@ class ModelServer:
         with self._lock:
             number = next(self._ids)
             now = self._clock()
-            if fault is None:  # malformed answers are not served
+            if fault == "empty":
+                answer = msgspec.structs.replace(answer, text=_EMPTY[number % len(_EMPTY)])
+            elif fault == "echo":
+                answer = _echo(answer, request)
+            if fault != "malformed":  # malformed answers are not served
+                usage = answer.usage
                 self._budget.charge(now, 0, usage.completion_tokens)
                 self._stats["prompt_tokens"] += usage.prompt_tokens
                 self._stats["completion_tokens"] += usage.completion_tokens
-                self._answered.append(now)
+                if fault is None:
+                    self._answered.append(now)
                 headers |= self._budget.headers(now)
         headers["x-request-id"] = f"req_{number}"
         malformed = fault == "malformed"
-        counter = "malformed" if malformed else "successes"
+        counter = _COUNTERS.get(fault, "successes")
         content = chat_answer(number, body, answer, malformed=malformed, with_usage=self.usage)
         return counter, Reply(200, headers, content)
 
 
+_COUNTERS: dict[str | None, str] = {"malformed": "malformed", "empty": "empty", "echo": "echoed"}
+
+
+def _rates(faults: Faults) -> tuple[float, ...]:
+    """The rates of ``_FAULTS``, in order."""
+    return (
+        faults.rate_429, faults.rate_500, faults.rate_drop, faults.rate_malformed, faults.rate_empty, faults.rate_echo
+    )
+
+
 def _fault(faults: Faults, draw: float) -> str | None:
     """The fault to make, for a ``draw`` uniform in [0, 1): each with its rate's chance, or None."""
-    rates = (faults.rate_429, faults.rate_500, faults.rate_drop, faults.rate_malformed)
-    edges = itertools.accumulate(rates)
+    edges = itertools.accumulate(_rates(faults))
     return next((name for name, edge in zip(_FAULTS, edges, strict=True) if draw < edge), None)
+
+
+def _echo(answer: CompletionResponse, request: CompletionRequest) -> CompletionResponse:
+    """``answer`` replaced by the text of the request's first system message (else its first)."""
+    messages = request.messages
+    first = next((m for m in messages if m.role == "system"), messages[0] if messages else None)
+    text = first.content if first is not None else ""
+    usage = msgspec.structs.replace(answer.usage, completion_tokens=estimate_tokens(len(text)))
+    return msgspec.structs.replace(answer, text=text, usage=usage)
 
 
 def _complete(model: OfflineModel, request: CompletionRequest) -> CompletionResponse:

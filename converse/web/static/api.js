@@ -18,6 +18,7 @@
  * @property {number | null} [seed]
  * @property {string} [started_at]
  * @property {Record<string, number | null>} scores
+ * @property {string} [judge_error] why the judge of a completed run gave no verdict ("" if it gave one)
  */
 
 /**

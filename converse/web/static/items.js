@@ -217,6 +217,7 @@
  * @property {string} message
  * @property {string} where
  * @property {boolean} fatal
+ * @property {boolean} judge
  */
 
 /**

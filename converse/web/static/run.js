@@ -498,6 +498,18 @@ class RunPage {
 
   /** @param {ErrorItem} item */
   error(item) {
+    if (item.judge) {
+      // Where the verdict would be: the judge gave none, and the run has no scores.
+      this.verdicts.hidden = false;
+      this.verdicts.append(
+        h(
+          "div",
+          { class: "verdict judge-failed" },
+          h("p", { class: "error" }, h("b", { text: "The judge failed" }), `: ${item.error_type}: ${item.message}`),
+          h("p", { class: "muted", text: "The run has no scores." }),
+        ),
+      );
+    }
     this.errors.hidden = false;
     const node = h(
       "p",

@@ -109,9 +109,11 @@ function runsTable(rows, state) {
       {
         key: "scores",
         label: "Scores",
-        value: (r) => scoreText(r.scores),
+        value: (r) => scoreText(r.scores) || (r.judge_error ? "judge failed" : ""),
         cell: (r) => {
           const text = scoreText(r.scores);
+          if (!text && r.judge_error)
+            return h("span", { class: "scores error judge-failed", title: "The judge failed: " + r.judge_error, text: "judge failed" });
           return h("span", { class: "scores", title: text || null, text: text || "—" });
         },
       },

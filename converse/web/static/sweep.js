@@ -63,6 +63,11 @@ export async function showGroup(path, visit, keep) {
   const dialCols = data.dials.map((d) => ({ key: "dial:" + d, label: d, value: (r) => r.dials[d], cell: (r) => (r.dials[d] === undefined ? "—" : String(r.dials[d])) }));
   /** @type {RowColumn[]} */
   const scoreCols = data.columns.map((c) => ({ key: "score:" + c, label: c, num: true, value: (r) => r.scores[c], cell: (r) => cellText(r.scores[c]) }));
+  // A run whose judge failed has no scores: say so, and why, rather than leave its cells empty.
+  /** @type {RowColumn[]} */
+  const judgeCols = data.rows.some((r) => r.judge_error)
+    ? [{ key: "judge_error", label: "Judge", value: (r) => r.judge_error || "", cell: (r) => (r.judge_error ? h("span", { class: "error judge-failed", title: r.judge_error, text: "failed: " + r.judge_error }) : "—") }]
+    : [];
   const table = sortableTable(
     [
       { key: "path", label: "Run", cell: (r) => h("a", { href: runHref(r.path), text: r.run || r.path }) },
@@ -74,6 +79,7 @@ export async function showGroup(path, visit, keep) {
       { key: "llm_calls", label: "Calls", num: true },
       { key: "tokens", label: "Tokens", num: true, cell: (r) => compact(r.tokens) },
       { key: "cost_usd", label: "Cost", num: true, cell: (r) => usd(r.cost_usd) },
+      ...judgeCols,
       ...scoreCols,
     ],
     data.rows,
