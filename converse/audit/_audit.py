@@ -29,6 +29,8 @@ critic):
 - ``empty``: the answer has some text, not only whitespace (converse retries an empty answer
   and fails the run if it keeps coming, so only an old log, or answers recorded elsewhere,
   hold one). A person's answer (the human critic's, model ``human``) may be empty.
+- ``truncated``: the server did not cut the answer off at ``max_tokens`` (its recorded
+  ``finish_reason`` is not "length"); a log that records no ending passes.
 - ``window``: the prompt's tokens (the server's count, else an offline estimate) and its
   ``max_tokens`` fit the model's context window. A role-play with no known window is held
   to its ``token_limit`` instead, which (as in CAMEL) bounds the prompt alone.
@@ -66,8 +68,8 @@ TURNS = frozenset({"statement", "line"})
 ROLEPLAY_TURNS = frozenset({"instruction", "solution", "candidate"})
 PRIVATE_CHECKED = TURNS | {"summary", "briefing"}
 PUBLIC = ""  # who said a public statement (no organisation's secret)
-AGENT_RULES = ("period", "heard", "private", "debate-once", "duplicate", "empty", "window")
-ROLEPLAY_RULES = ("heard", "duplicate", "empty", "window")
+AGENT_RULES = ("period", "heard", "private", "debate-once", "duplicate", "empty", "truncated", "window")
+ROLEPLAY_RULES = ("heard", "duplicate", "empty", "truncated", "window")
 PERSON = "human"  # the model of a person's answers (``HumanCritic``): they may be empty
 
 
@@ -86,7 +88,7 @@ class Window(msgspec.Struct, frozen=True, kw_only=True):
     Attributes:
         tokens: the window, or None when it is unknown (the ``window`` rule is skipped).
         source: where it came from: ``--window``, ``model.context_window``, the model spec,
-            ``roleplay.token_limit``.
+            "reported by the server" (recorded on ``run_started``), ``roleplay.token_limit``.
         answer: whether a call's ``max_tokens`` counts against it (not for a role-play's
             ``token_limit``, which bounds the prompt alone).
     """
@@ -127,6 +129,8 @@ def check_events(events: Sequence[AnyEvent], window: int | None = None) -> Check
     scenario: dict[str, Any] = started.scenario if started is not None else {}
     roleplay = isinstance(scenario.get("roleplay"), dict)
     limit = _window(scenario, started.model if started is not None else "", roleplay, window)
+    if window is None and started is not None and isinstance(started.context_window, int):
+        limit = _recorded(started)
     audit = _Audit(events, roleplay, limit)
     calls = audit.run()
     return Checked(
@@ -137,6 +141,14 @@ def check_events(events: Sequence[AnyEvent], window: int | None = None) -> Check
         violations=audit.violations,
         calls=calls,
     )
+
+
+def _recorded(started: RunStarted) -> Window:
+    """The window the run recorded on its start (scenario, known name or the server's report)."""
+    assert isinstance(started.context_window, int)
+    source = started.window_source if isinstance(started.window_source, str) else ""
+    named = {"scenario": "model.context_window", "known": started.model, "server": "reported by the server"}
+    return Window(tokens=started.context_window, source=named.get(source, source or "recorded"))
 
 
 def _window(scenario: dict[str, Any], spec: str, roleplay: bool, given: int | None) -> Window:
@@ -241,6 +253,9 @@ class _Audit:
                 if not event.response.strip() and event.model != PERSON:
                     said = "nothing" if not event.response else "only whitespace"
                     self._v(event, "empty", f"the answer ({event.purpose}) is empty: {said}")
+                if event.truncated:
+                    room = event.params.get("max_tokens", "?")
+                    self._v(event, "truncated", f"the answer ({event.purpose}) was cut off at max_tokens={room}")
                 found.append((event.actor, self._window(event, messages)))
         return found
 

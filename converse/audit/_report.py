@@ -119,7 +119,7 @@ def format_report(report: AuditReport, source: str | os.PathLike[str] = "") -> s
     kind = "role-play" if report.roleplay else "agents"
     lines.append(f"{where}run {report.run} ({report.scenario}, model {report.model}, {kind})")
     lines.append(f"rules: {', '.join(report.rules)}")
-    lines.append(_window_line(report))
+    lines.extend(_window_lines(report))
     lines.append("")
     lines.extend(_table(report))
     lines.append("")
@@ -128,12 +128,20 @@ def format_report(report: AuditReport, source: str | os.PathLike[str] = "") -> s
     return "".join(_printable(line) + "\n" for line in lines)
 
 
-def _window_line(report: AuditReport) -> str:
+# How to give a run's model a window when neither its name nor its server says it.
+WINDOW_HINT = (
+    "  the model's context window was unknown (its name is not a known one and its server did not "
+    "report one): set it in the scenario with [model] context_window = N, or run with "
+    "--set model.context_window=N; audit an old run with --window N"
+)
+
+
+def _window_lines(report: AuditReport) -> list[str]:
     window = report.window
     if window.tokens is None:
-        return "window: unknown, not checked"
+        return ["window: unknown, not checked", WINDOW_HINT]
     counted = "prompt + max_tokens" if window.answer else "prompt only"
-    return f"window: {window.tokens:,} tokens ({window.source}; {counted})"
+    return [f"window: {window.tokens:,} tokens ({window.source}; {counted})"]
 
 
 def _table(report: AuditReport) -> list[str]:

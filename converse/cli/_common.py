@@ -35,6 +35,13 @@ def report_run(result: RunResult) -> int:
             f"{tokens:,} tokens are our estimate (budgets and --tpm count them)",
             file=sys.stderr,
         )
+    if result.truncated:
+        calls = "answer was" if result.truncated == 1 else "answers were"
+        print(
+            f"converse: warning: {result.truncated} of {result.llm_calls} {calls} cut off at max_tokens "
+            "(marked in the transcript; see converse audit)",
+            file=sys.stderr,
+        )
     if result.status == "completed" and result.judge_error is not None:
         print(
             f"converse: warning: the judge failed: {one_line(result.judge_error)}; the run has no scores",

@@ -11,6 +11,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+import msgspec
+
+from .._exceptions import CallFailed
 from ..log._events import ChatMessage, LLMAttempt, LLMCall, SharedPrefix
 from ..models._model import CompletionRequest, CompletionResponse, Model, complete_checked, endpoint_of
 from ..models._scheduler import Attempt
@@ -28,11 +31,14 @@ class Answer:
         response: the answer.
         attempt: the attempt that gave it (1 when nothing was retried).
         latency: seconds it took; ``None`` has ``call_and_record`` time it itself.
+        request: the request that was answered, when it is not the one asked (asked again
+            with more room after a truncated answer).
     """
 
     response: CompletionResponse
     attempt: int = 1
     latency: float | None = None
+    request: CompletionRequest | None = None
 
 
 @dataclass(slots=True)
@@ -63,6 +69,14 @@ async def ask_model(
     An empty answer is a failed attempt (``complete_checked``), retried like any other.
     Each failed attempt is logged as an ``LLMAttempt``; the answer comes with the attempt
     that won and the time it took, retries included.
+
+    An answer cut off at ``max_tokens`` (``finish_reason`` "length") is dealt with as the
+    scenario's ``[model] on_truncated`` says: ``keep`` it (the log and transcript mark it);
+    ``retry``: log it as a failed attempt of kind ``truncated`` and ask once more with
+    ``max_tokens`` doubled, keeping that answer whatever its ending; ``fail`` the run.
+
+    Raises:
+        CallFailed: the answer was cut off and ``on_truncated`` is ``fail`` (kind ``truncated``).
     """
     model = model or ctx.model
     started = time.perf_counter()
@@ -74,15 +88,32 @@ async def ask_model(
         won = attempt.attempt
         await log_failure(attempt)
 
+    endpoint = ctx.endpoint if model is ctx.model else endpoint_of(model)
     response = await ctx.scheduler.call(
-        ctx.endpoint if model is ctx.model else endpoint_of(model),
-        ctx.run,
-        estimate,
-        partial(complete_checked, model, request),
-        tokens_used=CompletionResponse.tokens_used,
-        on_attempt=on_attempt,
+        endpoint, ctx.run, estimate, partial(complete_checked, model, request),
+        tokens_used=CompletionResponse.tokens_used, on_attempt=on_attempt,
     )
-    return Answer(response, won, time.perf_counter() - started)
+    if not response.truncated:
+        return Answer(response, won, time.perf_counter() - started)
+    policy = ctx.scenario.model.on_truncated
+    cut = f"the answer was cut off at max_tokens={request.max_tokens} (finish_reason \"length\")"
+    if policy == "fail":
+        hint = "raise model.max_tokens, or set model.on_truncated to \"retry\" or \"keep\""
+        raise CallFailed(f"{cut}; {hint}", retryable=False, kind="truncated")
+    if policy == "keep":
+        return Answer(response, won, time.perf_counter() - started)
+    first = won
+    room = request.max_tokens * 2
+    await log_failure(Attempt(
+        attempt=first, ok=False, error_type="truncated", error=f"{cut}; asked again with max_tokens={room}",
+        next_delay=0.0,
+    ))
+    request = msgspec.structs.replace(request, max_tokens=room)
+    response = await ctx.scheduler.call(
+        endpoint, ctx.run, estimate, partial(complete_checked, model, request),
+        tokens_used=CompletionResponse.tokens_used, on_attempt=on_attempt,
+    )
+    return Answer(response, first + won, time.perf_counter() - started, request)
 
 
 def attempt_logger(
@@ -138,6 +169,7 @@ async def call_and_record(
         else:
             answered = Answer(response)
     response = answered.response
+    request = answered.request or request
     latency = time.perf_counter() - started if answered.latency is None else answered.latency
     logged = response.recorded
     call = logged.call if logged is not None else ctx.next_call()
@@ -158,6 +190,7 @@ async def call_and_record(
             latency=logged.latency if logged is not None else round(latency, 6),
             shared=SharedPrefix(call=chain.call, count=shared) if shared else None,
             attempt=logged.attempt if logged is not None else answered.attempt,
+            finish_reason=msgspec.UNSET if response.finish_reason is None else response.finish_reason,
         )
     )
     chain.call, chain.messages = call, messages

@@ -58,6 +58,7 @@ class RunContext:
     recorder: ActorRef | None = None  # told to flush each model call before anyone acts on it
     window: int | None = None  # the model's context window in tokens (None: unknown)
     judge_error: str | None = None  # why the judge gave no verdict on a completed run
+    truncated: int = 0  # calls whose answer was cut off at max_tokens (finish_reason "length")
 
     @property
     def topic(self) -> str:
@@ -107,6 +108,8 @@ class RunContext:
                     "the model's server sent no token usage: counting our estimate",
                     run=self.run, endpoint=self.endpoint,
                 )
+            if event.truncated:
+                self.truncated += 1
             self.ledger.charge(event.actor, event.usage)
             over = self.ledger.over(self.scenario.budget)
             if over is not None:

@@ -40,9 +40,15 @@ class ReplayBook:
         self.asked: dict[str, int] = {}
         self.last_call = 0
         self.model: str | None = None  # the spec of the model that answered
+        # The window the log's run held its prompts to, and its source (None: not recorded).
+        self.window: int | None = None
+        self.window_source: str | None = None
         for event in events:
             if type(event) is RunStarted and self.model is None:
                 self.model = event.model
+                if isinstance(event.context_window, int):
+                    self.window = event.context_window
+                    self.window_source = event.window_source if isinstance(event.window_source, str) else None
             elif type(event) is LLMCall:
                 self.calls.setdefault(event.actor, deque()).append(event)
                 self.last_call = max(self.last_call, event.call)
@@ -73,7 +79,10 @@ class ReplayBook:
         recorded = self.prompts[call.call]
         if recorded != request.messages:
             raise ReplayError(self.source, speaker, index, _difference(recorded, request.messages))
-        return CompletionResponse(text=call.response, usage=call.usage, model=call.model, recorded=call)
+        ending = call.finish_reason if isinstance(call.finish_reason, str) else None
+        return CompletionResponse(
+            text=call.response, usage=call.usage, model=call.model, recorded=call, finish_reason=ending
+        )
 
 
 def _difference(recorded: list[ChatMessage], asked: list[ChatMessage]) -> str:

@@ -79,6 +79,8 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
             server sent no usage (0: every count is the server's).
         judge_error: why the judge of a completed run gave no verdict (its ``error`` event's
             message); None if it gave one, or the run was not judged.
+        truncated: model calls whose answer was cut off at ``max_tokens`` (``finish_reason``
+            "length"), as the log records them.
     """
 
     run: str
@@ -95,6 +97,7 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
     cost_usd: float = 0.0
     estimated_tokens: int = 0
     judge_error: str | None = None
+    truncated: int = 0
 
     @classmethod
     def of(
@@ -106,13 +109,14 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
         transcript: Path,
         estimated_tokens: int = 0,
         judge_error: str | None = None,
+        truncated: int = 0,
     ) -> RunResult:
         """The result of a run, from its run-finished event, its files, its estimated tokens
         and its judge's failure."""
         totals = {f: getattr(finished, f) for f in cls.__struct_fields__ if hasattr(finished, f)}
         return cls(
             directory=directory, events=events, transcript=transcript, estimated_tokens=estimated_tokens,
-            judge_error=judge_error, **totals,
+            judge_error=judge_error, truncated=truncated, **totals,
         )
 
 
@@ -219,7 +223,7 @@ async def execute(
     # The window is the first run's, even when its answers are replayed or another model
     # finishes it: every prompt is then the one recorded.
     answered_by = ctx.replay.model if ctx.replay is not None and ctx.replay.model else model.spec
-    ctx.window = context_window(scenario.model, answered_by)
+    window_source = await _window(ctx, answered_by)
     events_path = directory / "events.jsonl"
     next_seq, skip = 0, None
     if resume is not None:
@@ -231,7 +235,7 @@ async def execute(
     ctx.recorder = recorder
     system.bus.subscribe(ctx.topic, recorder)
     if resume is None:
-        await _started(ctx, source, options.overrides)
+        await _started(ctx, source, options.overrides, window_source)
     root: ActorRef | None = None
     try:
         root = await system.spawn(partial(kind.root, ctx), supervision=Stop())
@@ -282,10 +286,34 @@ async def execute(
         finished, directory=directory, events=events_path, transcript=transcript,
         estimated_tokens=ctx.ledger.estimated_tokens,
         judge_error=ctx.judge_error if ctx.outcome.status == "completed" else None,
+        truncated=ctx.truncated,
     )
 
 
-async def _started(ctx: RunContext, source: str, overrides: list[str] | tuple[str, ...]) -> None:
+async def _window(ctx: RunContext, answered_by: str) -> str | None:
+    """Set ``ctx.window`` and return where it came from: the recorded window of the log
+    replayed or resumed, else the scenario's ``model.context_window`` ("scenario"), else the
+    model's known window ("known"), else the one the server reports ("server", asked once, and
+    only by a fresh run: a replayed run's prompts are the recorded ones); None: unknown."""
+    book = ctx.replay
+    if book is not None and book.window is not None:
+        ctx.window = book.window
+        return book.window_source
+    settings = ctx.scenario.model
+    ctx.window = context_window(settings, answered_by)
+    if ctx.window is not None:
+        return "scenario" if settings.context_window is not None else "known"
+    ask = getattr(ctx.model, "server_window", None)
+    if book is not None or ask is None:
+        return None
+    reported = await ask()
+    ctx.window = reported if isinstance(reported, int) and reported > 0 else None
+    return "server" if ctx.window is not None else None
+
+
+async def _started(
+    ctx: RunContext, source: str, overrides: list[str] | tuple[str, ...], window_source: str | None = None
+) -> None:
     """Record the run-started event: everything needed to run the same simulation again."""
     scenario = ctx.scenario
     await ctx.emit(
@@ -300,6 +328,8 @@ async def _started(ctx: RunContext, source: str, overrides: list[str] | tuple[st
             schema_version=SCHEMA_VERSION,
             overrides=list(overrides),
             started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            context_window=ctx.window if ctx.window is not None else msgspec.UNSET,
+            window_source=window_source if ctx.window is not None and window_source else msgspec.UNSET,
         )
     )
 

@@ -66,6 +66,11 @@ class RunStarted(Event, tag="run_started", kw_only=True):
     schema_version: int = SCHEMA_VERSION
     overrides: list[str] = []
     started_at: str = ""
+    # The model's context window the run held its prompts to, and where it came from:
+    # "scenario" (model.context_window), "known" (the model's name) or "server" (asked at
+    # the start). Unset (not in the JSON) when it is unknown, so older logs read unchanged.
+    context_window: int | msgspec.UnsetType = msgspec.UNSET
+    window_source: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class ConversationStarted(Event, tag="conversation_started", kw_only=True):
@@ -134,6 +139,14 @@ class LLMCall(Event, tag="llm_call", kw_only=True):
     latency: float
     shared: SharedPrefix | None = None
     attempt: int = 1
+    # Why the answer ended, as the server said ("stop"; "length": cut off at max_tokens).
+    # Unset (not in the JSON) when the model does not say, so older logs read and stay identical.
+    finish_reason: str | msgspec.UnsetType = msgspec.UNSET
+
+    @property
+    def truncated(self) -> bool:
+        """The answer was cut off at ``max_tokens``."""
+        return self.finish_reason == "length"
 
 
 class LLMAttempt(Event, tag="llm_attempt", kw_only=True):

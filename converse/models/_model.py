@@ -71,12 +71,22 @@ class CompletionRequest(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 class CompletionResponse(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """A model's answer; ``recorded`` is the logged call it was served from, when replayed."""
+    """A model's answer; ``recorded`` is the logged call it was served from, when replayed.
+
+    ``finish_reason`` is why the answer ended, as the server said (``stop``; ``length``: cut
+    off at ``max_tokens``); None when the model does not say (the offline model).
+    """
 
     text: str
     usage: Usage
     model: str
     recorded: LLMCall | None = None
+    finish_reason: str | None = None
+
+    @property
+    def truncated(self) -> bool:
+        """The answer was cut off at ``max_tokens``."""
+        return self.finish_reason == "length"
 
     def tokens_used(self) -> int:
         """Prompt and completion tokens: what a provider's token budget counts."""

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 OPENAI_URL = "https://api.openai.com/v1"
 PLACEHOLDER_KEY = "EMPTY"  # local servers ignore the key, but the SDK insists on one
+_ASK_TIMEOUT = 5.0  # seconds for each question about the server (its context window)
 
 
 class OpenAIModel:
@@ -93,11 +94,15 @@ class OpenAIModel:
             raise self._failure(exc) from None
         choice = response.choices[0] if response.choices else None
         text = (choice.message.content if choice is not None else None) or ""
-        return CompletionResponse(text=text, usage=_usage(response.usage, request, text), model=self._spec)
+        return CompletionResponse(
+            text=text, usage=_usage(response.usage, request, text), model=self._spec,
+            finish_reason=(choice.finish_reason if choice is not None else None) or None,
+        )
 
     async def _streamed(self, arguments: dict[str, Any], request: CompletionRequest) -> CompletionResponse:
         pieces: list[str] = []
         reported: Any = None
+        finish_reason: str | None = None
         stream = await self._client.chat.completions.create(
             **arguments, stream=True, stream_options={"include_usage": True}
         )
@@ -105,10 +110,14 @@ class OpenAIModel:
             async for chunk in stream:
                 if chunk.choices and chunk.choices[0].delta.content:
                     pieces.append(chunk.choices[0].delta.content)
+                if chunk.choices and chunk.choices[0].finish_reason:
+                    finish_reason = chunk.choices[0].finish_reason  # the last chunk with a choice says it
                 if chunk.usage is not None:
                     reported = chunk.usage
         text = "".join(pieces)
-        return CompletionResponse(text=text, usage=_usage(reported, request, text), model=self._spec)
+        return CompletionResponse(
+            text=text, usage=_usage(reported, request, text), model=self._spec, finish_reason=finish_reason
+        )
 
     def _failure(self, exc: Exception) -> CallFailed:
         import openai
@@ -145,9 +154,44 @@ class OpenAIModel:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return text.replace(self._key, "***") if self._key != PLACEHOLDER_KEY else text
 
+    async def server_window(self) -> int | None:
+        """The context window the server reports for this model, or None (it reports none,
+        or cannot be asked): vLLM's ``GET /v1/models`` (``max_model_len``), else llama.cpp's
+        ``GET /props`` at the server's root (``default_generation_settings.n_ctx``, or a top
+        level ``n_ctx``). Each question has a few seconds. Never raises; OpenAI's own API is
+        not asked."""
+        if self.base_url == OPENAI_URL:
+            return None
+        listed = await self._ask("models")
+        rows = listed.get("data") if isinstance(listed, dict) else None
+        for row in rows if isinstance(rows, list) else []:
+            if isinstance(row, dict) and row.get("id") == self.name and _tokens(row.get("max_model_len")):
+                return int(row["max_model_len"])
+        root = self.base_url.removesuffix("/v1")
+        props = await self._ask(f"{root}/props")
+        if isinstance(props, dict):
+            settings = props.get("default_generation_settings")
+            for found in (settings.get("n_ctx") if isinstance(settings, dict) else None, props.get("n_ctx")):
+                if isinstance(found, int) and _tokens(found):
+                    return found
+        return None
+
+    async def _ask(self, path: str) -> object:
+        """The JSON the server answers a GET of ``path`` with (relative to the base URL, or
+        absolute), or None on any failure."""
+        try:
+            return await self._client.get(path, cast_to=object, options={"timeout": _ASK_TIMEOUT})
+        except Exception:  # any failure means "not reported"
+            return None
+
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.close()
+
+
+def _tokens(value: object) -> bool:
+    """Whether ``value`` is a window: a positive int (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 # The SDK's own options: never body fields of ours, so a parameter of that name is sent in the body.

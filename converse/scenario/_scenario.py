@@ -12,6 +12,7 @@ from ._strict import Strict
 TurnPolicy = Literal["round-robin", "random", "simultaneous", "scripted"]
 PublicContext = Literal["none", "last-period", "all", "summary"]
 MemoryPolicy = Literal["everything", "window", "summary"]
+OnTruncated = Literal["keep", "retry", "fail"]
 Step = Literal["year", "half-year", "round"]
 DialValue = str | int | float | bool
 # A request parameter: any JSON value (TOML's dates and times are refused by the checks).
@@ -45,12 +46,19 @@ class ModelSettings(_Strict, frozen=True, kw_only=True):
     ``params`` go into every request's body as they are, whatever the server takes:
     ``top_k``, ``min_p``, ``repeat_penalty``, tables such as ``logit_bias`` or
     ``response_format``, arrays such as ``stop``.
+
+    ``on_truncated`` is what to do with an answer the server cut off at ``max_tokens``
+    (``finish_reason`` "length"): ``keep`` it, marked in the log, transcript and audit (the
+    default: a statement cut short is still the model's statement, and failing a long run,
+    or paying for every cut answer twice, for it is worse); ``retry`` once with
+    ``max_tokens`` doubled; ``fail`` the run, naming the agent.
     """
 
     spec: str = "offline"
     base_url: str | None = None
     temperature: float = 1.0
     max_tokens: int = 600
+    on_truncated: OnTruncated = "keep"
     context_window: int | None = None
     params: dict[str, ParamValue] = {}
 

@@ -97,18 +97,22 @@ def row_of(
     judge_error: str | None = None,
     *,
     status: str = "",
+    truncated: int = 0,
 ) -> SweepRow:
     """The summary row of a run (``status``, by default ``pending``, when it has no result).
 
     ``judge_error`` is why the judge gave no verdict (a ``RunResult`` says it itself): the
     row is then ``judged`` False. A completed run with neither was not judged (its scenario
-    has no judge): ``judged`` None.
+    has no judge): ``judged`` None. ``truncated`` counts answers cut off at ``max_tokens``
+    (a ``RunResult`` says it itself).
     """
     if finished is None:
         return SweepRow(run=run.run_id, dials=run.dials, seed=run.seed, status=status or "pending")
     totals = {name: getattr(finished, name) for name in _TOTALS}  # as RunFinished and RunResult name them
-    if isinstance(finished, RunResult) and judge_error is None:
-        judge_error = finished.judge_error
+    if isinstance(finished, RunResult):
+        truncated = finished.truncated
+        if judge_error is None:
+            judge_error = finished.judge_error
     scores = scores_of(judged.scores) if judged is not None else {}
     verdict: bool | None = None
     if judged is not None:
@@ -117,7 +121,8 @@ def row_of(
         verdict = False
     error = _first_line(judge_error) if verdict is False else ""
     return SweepRow(
-        run=run.run_id, dials=run.dials, seed=run.seed, scores=scores, judged=verdict, judge_error=error, **totals
+        run=run.run_id, dials=run.dials, seed=run.seed, scores=scores, judged=verdict, judge_error=error,
+        truncated=truncated, **totals
     )
 
 

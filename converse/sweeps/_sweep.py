@@ -182,7 +182,7 @@ async def run_sweep(
             found[0].status == "completed" or (found[0].status in _FINISHED and not retry_failed)
         ):
             ensure_transcript(directory / run.run_id)  # a crash can fall between the log's end and it
-            rows[run.run_id] = row_of(run, *found)
+            rows[run.run_id] = row_of(run, *found, truncated=truncated_in(directory / run.run_id))
         else:
             todo.append(run)
     skipped = len(rows)
@@ -225,7 +225,17 @@ def _on_disk(run: PlannedRun, directory: Path) -> SweepRow:
     if found is None:
         return row_of(run, None, None)
     ensure_transcript(directory / run.run_id)
-    return row_of(run, *found)
+    return row_of(run, *found, truncated=truncated_in(directory / run.run_id))
+
+
+def truncated_in(directory: Path) -> int:
+    """How many model calls of a run's log were cut off at ``max_tokens``: its run-finished
+    event does not count them, so a run finished before this sweep is counted from its log."""
+    try:
+        with (directory / "events.jsonl").open("rb") as f:
+            return sum(line.count(b'"finish_reason":"length"') for line in f)
+    except OSError:
+        return 0
 
 
 def _write_outputs(

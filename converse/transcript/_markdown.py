@@ -28,7 +28,7 @@ from ..log._events import (
 from ..log._log import gc_paused
 from ._folding import Folds, debate_label
 from ._roleplay import render_roleplay_markdown
-from ._text import error_line, md, prose, score_text
+from ._text import TRUNCATED_MARK, error_line, md, prose, score_text
 
 __all__ = ["render_markdown"]
 
@@ -60,6 +60,7 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
     clock_periods: list[str] = []  # the periods the clock actually started
     opened: dict[tuple[str, ...], list[str]] = {}  # blocks of each open sub-conversation
     folds: Folds[list[str]] = Folds()  # ended debates' blocks (wrapped in <details>), until claimed
+    cut: set[tuple[tuple[str, ...], str]] = set()  # (conversation, actor) whose last answer was cut off
 
     # One pass renders each line as it comes: a debate is complete (and rendered) before its
     # owner speaks, so the owner's line takes the finished blocks along.
@@ -71,6 +72,9 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
             text = event.text
             if "</" in text:
                 text = _clean(text)
+            if cut and (path, actor) in cut:
+                cut.discard((path, actor))
+                text += TRUNCATED_MARK
             debates = folds.claim(actor, path)
             if len(path) == 1:
                 blocks = periods.get(event.period)
@@ -88,8 +92,13 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
                 blocks.append(f"**{actor}:** {text}")
                 for debate in debates:
                     blocks += debate
-        elif type(event) is TurnGranted or type(event) is LLMCall:
+        elif type(event) is TurnGranted:
             continue  # the most common events after utterances; they do not show
+        elif type(event) is LLMCall:  # does not show, but marks the statement it made if it was cut off
+            if event.finish_reason == "length":
+                cut.add((event.conversation, event.actor))
+            elif cut:
+                cut.discard((event.conversation, event.actor))
         elif type(event) is ConversationStarted:
             if len(event.conversation) > 1:
                 opened[tuple(event.conversation)] = []

@@ -8,7 +8,10 @@ import re
 
 from ..log._events import RunError, Score
 
-__all__ = ["error_line", "error_where", "md", "prose", "score_text"]
+__all__ = ["TRUNCATED_MARK", "error_line", "error_where", "md", "prose", "score_text"]
+
+# After a statement whose model call the server cut off at max_tokens (finish_reason "length").
+TRUNCATED_MARK = " _[cut off at max_tokens]_"
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 

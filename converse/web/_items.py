@@ -107,7 +107,8 @@ class Statement(Item, tag="statement", kw_only=True, gc=False):
     """A line of the public conversation, in its period's section (``in``).
 
     ``claims`` are the ids of the debates that fold under it (``converse.transcript``'s
-    ``Folds`` decides which); ``call`` the model call that made it (None when not logged).
+    ``Folds`` decides which); ``call`` the model call that made it (None when not logged);
+    ``truncated``: the server cut that call's answer off at ``max_tokens``.
     """
 
     parent: str = msgspec.field(name="in")
@@ -119,10 +120,11 @@ class Statement(Item, tag="statement", kw_only=True, gc=False):
     call: int | None
     claims: list[str]
     critic: Critic | None = None
+    truncated: bool = False
 
 
 class Line(Item, tag="line", kw_only=True, gc=False):
-    """A line of a debate, inside the debate (``in``); ``claims`` as for a statement."""
+    """A line of a debate, inside the debate (``in``); ``claims`` and ``truncated`` as for a statement."""
 
     parent: str = msgspec.field(name="in")
     actor: str
@@ -132,6 +134,7 @@ class Line(Item, tag="line", kw_only=True, gc=False):
     period: str
     call: int | None
     claims: list[str]
+    truncated: bool = False
 
 
 class Debate(Item, tag="debate", kw_only=True, gc=False):

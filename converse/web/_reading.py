@@ -30,6 +30,7 @@ class CallSeen(Event, tag="llm_call", kw_only=True, gc=False):
     usage: Usage
     latency: float
     attempt: int = 1
+    finish_reason: str | None = None
 
 
 # Every kind of event, with CallSeen for LLMCall: a kind added to the log is read here too.

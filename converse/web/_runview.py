@@ -74,6 +74,7 @@ class RunView:
         self.folds: Folds[str] = Folds()  # ended debates' ids, until a line claims them
         # each speaker's calls since its last line: (call number, purpose)
         self.calls_since: dict[tuple[str, tuple[str, ...]], list[tuple[int, str]]] = {}
+        self.cut: set[int] = set()  # the calls whose answer was cut off at max_tokens
         self.names: dict[str, str] = {}  # how a speaker is shown, when not by its name (role-plays)
         self.choices: dict[str, Critic] = {}  # a critic's choice, until the proposer's line
         self.usage: dict[str, list[float]] = {}  # agent -> calls, prompt, completion, cost
@@ -149,6 +150,7 @@ class RunView:
                     call=call,
                     claims=claims,
                     critic=critic,
+                    truncated=call in self.cut,
                 )
             )
         else:
@@ -164,6 +166,7 @@ class RunView:
                     period=event.period,
                     call=call,
                     claims=claims,
+                    truncated=call in self.cut,
                 )
             )
         return out
@@ -171,6 +174,8 @@ class RunView:
     def _call(self, event: LLMCall | CallSeen) -> Call:
         path = tuple(event.conversation)
         self.calls_since.setdefault((event.actor, path), []).append((event.call, event.purpose))
+        if event.finish_reason == "length":
+            self.cut.add(event.call)
         usage = event.usage
         self.calls += 1
         self.tokens[0] += usage.prompt_tokens

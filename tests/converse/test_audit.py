@@ -104,7 +104,7 @@ def test_every_shipped_scenario_audits_clean(path: Path, shipped: dict[str, Path
 def test_the_report_says_what_was_checked(shipped: dict[str, Path], tmp_path: Path) -> None:
     done = run_cli("audit", str(shipped["three-labs-councils"] / "events.jsonl"), cwd=tmp_path, timeout=300)
     lines = done.stdout.splitlines()
-    assert "rules: period, heard, private, debate-once, duplicate, empty, window" in lines
+    assert "rules: period, heard, private, debate-once, duplicate, empty, truncated, window" in lines
     assert "window: unknown, not checked" in lines  # the offline model has no window
     header = next(line for line in lines if line.startswith("agent  "))
     assert re.split(r"\s{2,}", header) == ["agent", "calls", "prompt tokens min / median / max", "violations"]
@@ -119,7 +119,7 @@ def test_a_roleplay_log_audits_clean(shipped: dict[str, Path], tmp_path: Path) -
     done = run_cli("audit", str(shipped["camel-trading-bot"]), cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    assert "rules: heard, duplicate, empty, window" in lines
+    assert "rules: heard, duplicate, empty, truncated, window" in lines
     assert "window: 4,096 tokens (roleplay.token_limit; prompt only)" in lines
     assert table_rows(done.stdout) == ["task specifier", "user", "assistant"]
 

@@ -109,6 +109,7 @@ def test_summary_csv_has_the_columns_and_cells_a_spreadsheet_expects(tmp_path: P
             completion_tokens=3400,
             cost_usd=0.000123,
             judged=True,
+            truncated=3,
             scores={"capability[OpenAI]": 7.0, "agi_year[OpenAI]": None, "safety_risk": 7.5},
         ),
         row(
@@ -124,10 +125,20 @@ def test_summary_csv_has_the_columns_and_cells_a_spreadsheet_expects(tmp_path: P
     write_summary_csv(path, rows, DIALS)
     assert path.read_text(encoding="utf-8").splitlines() == [
         "run,regulation,china,seed,status,reason,periods,turns,llm_calls,prompt_tokens,"
-        "completion_tokens,cost_usd,judged,judge_error,capability[OpenAI],agi_year[OpenAI],safety_risk,first_agi_year",
-        '"regulation=strict,china=true/seed-1",strict,true,1,completed,,10,30,42,12000,3400,0.000123,true,,7,,7.5,',
-        '"regulation=none,china=false/seed-2",none,false,2,failed,model unreachable,0,0,0,0,0,0,,,,,,2031',
+        "completion_tokens,cost_usd,judged,judge_error,truncated,capability[OpenAI],agi_year[OpenAI],safety_risk,"
+        "first_agi_year",
+        '"regulation=strict,china=true/seed-1",strict,true,1,completed,,10,30,42,12000,3400,0.000123,true,,3,7,,7.5,',
+        '"regulation=none,china=false/seed-2",none,false,2,failed,model unreachable,0,0,0,0,0,0,,,0,,,,2031',
     ]
+    assert [r.truncated for r in read_summary_csv(path, DIALS)] == [3, 0]
+    # A file written before the truncated column reads with none truncated.
+    lines = path.read_text(encoding="utf-8").splitlines()
+    old = [line.replace("judge_error,truncated,", "judge_error,").replace("true,,3,", "true,,") for line in lines]
+    old[2] = old[2].replace(",,,0,,,,2031", ",,,,,,2031")
+    path.write_text("\n".join(old) + "\n", encoding="utf-8")
+    back = read_summary_csv(path, DIALS)
+    assert [r.truncated for r in back] == [0, 0]
+    assert back[0].scores == {"capability[OpenAI]": 7.0, "agi_year[OpenAI]": None, "safety_risk": 7.5, "first_agi_year": None}
     assert not [p for p in tmp_path.iterdir() if p.name != "summary.csv"]  # no temporary file left
 
 

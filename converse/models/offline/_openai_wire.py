@@ -80,10 +80,31 @@ def error_reply(
     return Reply(status, headers or {}, _encode({"error": error}))
 
 
-def models_reply(names: Iterable[str]) -> Reply:
-    """The list of models, as ``GET /v1/models`` answers."""
-    data = [{"id": name, "object": "model", "created": 0, "owned_by": "converse"} for name in names]
+def models_reply(names: Iterable[str], max_model_len: int | None = None) -> Reply:
+    """The list of models, as ``GET /v1/models`` answers (with vLLM's ``max_model_len``,
+    each model's context window, when it is given)."""
+    data: list[dict[str, Any]] = [
+        {"id": name, "object": "model", "created": 0, "owned_by": "converse"} for name in names
+    ]
+    if max_model_len is not None:
+        data = [row | {"max_model_len": max_model_len} for row in data]
     return Reply(200, {}, _encode({"object": "list", "data": data}))
+
+
+def props_reply(n_ctx: int | None) -> Reply:
+    """What llama.cpp's server answers ``GET /props`` with (the parts converse reads)."""
+    settings = {"n_ctx": n_ctx or 0, "params": {}}
+    return Reply(200, {}, _encode({"default_generation_settings": settings, "total_slots": 1}))
+
+
+def window_exceeded(window: int, prompt: int, answer: int) -> Reply:
+    """The 400 vLLM answers a request whose prompt and ``max_tokens`` exceed its window."""
+    message = (
+        f"This model's maximum context length is {window} tokens. However, you requested "
+        f"{prompt + answer} tokens ({prompt} in the messages, {answer} in the completion). "
+        "Please reduce the length of the messages or completion."
+    )
+    return error_reply(400, message, None, kind="BadRequestError")
 
 
 def chat_answer(
@@ -103,23 +124,24 @@ def chat_answer(
     }
     if body.stream:
         include_usage = with_usage and (body.stream_options or {}).get("include_usage")
-        events = _events(head, answer.text, usage if include_usage else None)
+        events = _events(head, answer.text, usage if include_usage else None, answer.finish_reason or "stop")
         if malformed:
             events[1] = events[1][: len(events[1]) // 2]
         return events
     message = {"role": "assistant", "content": answer.text}
-    choice = {"index": 0, "message": message, "finish_reason": "stop"}
+    choice = {"index": 0, "message": message, "finish_reason": answer.finish_reason or "stop"}
     completion = {**head, "object": "chat.completion", "choices": [choice]}
     payload = _encode(completion | {"usage": usage} if with_usage else completion)
     return payload[: len(payload) // 2] if malformed else payload
 
 
-def _events(head: dict[str, Any], text: str, usage: dict[str, int] | None) -> list[bytes]:
-    """The SSE data of a streamed answer: a role chunk, word pieces, "stop", usage, [DONE]."""
+def _events(head: dict[str, Any], text: str, usage: dict[str, int] | None, finish: str = "stop") -> list[bytes]:
+    """The SSE data of a streamed answer: a role chunk, word pieces, ``finish`` ("stop" or
+    "length"), usage, [DONE]."""
     pieces = [{"content": piece} for piece in _PIECES.findall(text)]
     deltas = [{"role": "assistant", "content": ""}, *pieces]
     choices: list[list[Any]] = [[{"index": 0, "delta": d, "finish_reason": None}] for d in deltas]
-    choices.append([{"index": 0, "delta": {}, "finish_reason": "stop"}])
+    choices.append([{"index": 0, "delta": {}, "finish_reason": finish}])
     chunk = {**head, "object": "chat.completion.chunk"}
     events = [_encode({**chunk, "choices": c}) for c in choices]
     if usage is not None:

@@ -16,11 +16,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, Self, cast
+from typing import Any, Literal, Self, cast
 
 import msgspec
 
-from .._model import CompletionRequest, CompletionResponse, estimate_tokens
+from .._model import CHARS_PER_TOKEN, CompletionRequest, CompletionResponse, estimate_tokens
 from ._http import Reply, ReplyServer
 from ._model import OfflineModel
 from ._openai_wire import (
@@ -31,12 +31,14 @@ from ._openai_wire import (
     decode_json,
     error_reply,
     models_reply,
+    props_reply,
+    window_exceeded,
 )
 from ._rate_budget import RateBudget, retry_headers
 
 __all__ = ["Faults", "ModelServer", "ServerStats"]
 
-_ROUTES = {("GET", "/v1/models"), ("POST", "/v1/chat/completions")}
+_ROUTES = {("GET", "/v1/models"), ("GET", "/props"), ("POST", "/v1/chat/completions")}
 _FAULTS = ("429", "500", "drop", "malformed", "empty", "echo")
 _EMPTY = ("", " \n")  # the empty answers, taken in turn
 
@@ -127,6 +129,13 @@ class ModelServer:
             with a 400, as OpenAI does; by default they are taken, as vLLM, llama.cpp's server
             and Ollama take them.
         clock: the budget's and ``answered_at``'s clock (a fake one makes budget tests instant).
+        context_window: the models' context window in tokens (None: no limit). A request whose
+            prompt tokens (as its usage counts them) plus ``max_tokens`` exceed it is refused
+            with vLLM's 400.
+        reports_window: how the window is reported: "vllm" (``max_model_len`` in
+            ``GET /v1/models``), "llama.cpp" (``GET /props`` at the root,
+            ``default_generation_settings.n_ctx``) or None (not at all, as llama-cpp-python's
+            server; ``/props`` is then a 404).
     """
 
     def __init__(
@@ -143,9 +152,15 @@ class ModelServer:
         usage: bool = True,
         strict: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        context_window: int | None = None,
+        reports_window: Literal["vllm", "llama.cpp"] | None = None,
     ) -> None:
         if window <= 0:
             raise ValueError("window must be positive")
+        if reports_window is not None and context_window is None:
+            raise ValueError("reports_window needs a context_window")
+        self.context_window = context_window
+        self.reports_window = reports_window
         self.models = tuple(models)
         self.rpm = rpm
         self.tpm = tpm
@@ -217,13 +232,16 @@ class ModelServer:
         return reply
 
     def _respond(self, method: str, path: str, authorization: str | None, raw: bytes) -> _Counted:
-        if (method, path) not in _ROUTES:
+        if (method, path) not in _ROUTES or (path == "/props" and self.reports_window != "llama.cpp"):
             return None, error_reply(404, f"Unknown request: {method} {path}", "unknown_url")
         counter = "rejected" if method == "POST" else None  # only chat completion requests count
         if authorization is None or not hmac.compare_digest(authorization.encode(), self._auth):
             return counter, error_reply(401, "Incorrect API key provided.", "invalid_api_key")
+        if path == "/props":
+            return None, props_reply(self.context_window)
         if method == "GET":
-            return None, models_reply(self.models)
+            reported = self.context_window if self.reports_window == "vllm" else None
+            return None, models_reply(self.models, reported)
         try:
             decoded = decode_json(raw)
             with self._lock:
@@ -243,6 +261,9 @@ class ModelServer:
         """The answer to an authorised chat completion: the model's, unless the budget or a fault
         says otherwise."""
         answer = _complete(self._model, request)
+        window, prompt = self.context_window, answer.usage.prompt_tokens
+        if window is not None and prompt + body.max_tokens > window:
+            return "rejected", window_exceeded(window, prompt, body.max_tokens)
         with self._lock:
             now = self._clock()
             wait = self._budget.admit(now, answer.usage.prompt_tokens)
@@ -275,6 +296,7 @@ class ModelServer:
                 answer = msgspec.structs.replace(answer, text=_EMPTY[number % len(_EMPTY)])
             elif fault == "echo":
                 answer = _echo(answer, request)
+            answer = _cut(answer, request.max_tokens)
             if fault != "malformed":  # malformed answers are not served
                 usage = answer.usage
                 self._budget.charge(now, 0, usage.completion_tokens)
@@ -313,6 +335,17 @@ def _echo(answer: CompletionResponse, request: CompletionRequest) -> CompletionR
     text = first.content if first is not None else ""
     usage = msgspec.structs.replace(answer.usage, completion_tokens=estimate_tokens(len(text)))
     return msgspec.structs.replace(answer, text=text, usage=usage)
+
+
+def _cut(answer: CompletionResponse, max_tokens: int) -> CompletionResponse:
+    """``answer`` as a server gives it under ``max_tokens``: longer (counted as its usage counts
+    tokens), it is cut at ``max_tokens`` tokens, mid-word if need be, with ``finish_reason``
+    "length"; else as it is, "stop"."""
+    if answer.usage.completion_tokens <= max_tokens:
+        return msgspec.structs.replace(answer, finish_reason="stop")
+    text = answer.text[: max(max_tokens, 0) * CHARS_PER_TOKEN]
+    usage = msgspec.structs.replace(answer.usage, completion_tokens=estimate_tokens(len(text)))
+    return msgspec.structs.replace(answer, text=text, usage=usage, finish_reason="length")
 
 
 def _complete(model: OfflineModel, request: CompletionRequest) -> CompletionResponse:

@@ -83,6 +83,7 @@
  * @property {number | null} call
  * @property {string[]} claims
  * @property {Critic | null} critic
+ * @property {boolean} truncated the server cut the answer off at max_tokens
  */
 
 /**
@@ -98,6 +99,7 @@
  * @property {string} period
  * @property {number | null} call
  * @property {string[]} claims
+ * @property {boolean} truncated the server cut the answer off at max_tokens
  */
 
 /**

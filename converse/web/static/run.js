@@ -348,6 +348,7 @@ class RunPage {
       { class: cls, "data-seq": item.seq, "data-actor": item.actor },
       h("header", null, h("b", { class: "actor", text: item.name || item.actor }), button),
       h("div", { class: "text", text: item.text }),
+      item.truncated ? h("p", { class: "muted truncated", text: "[cut off at max_tokens]" }) : null,
       item.k === "statement" && item.critic ? criticNote(item.critic) : null,
       folds,
     );
