@@ -58,7 +58,8 @@ class RolePlayLog:
     ``messages`` are the utterances of the AI user and AI assistant in the public
     conversation, in order; ``saved[i]`` says whether ``messages[i]`` goes into the dataset
     (all False while the chat has not ended); ``choices[i]`` is the critic's choice that
-    produced ``messages[i]``.
+    produced ``messages[i]``; ``cut`` holds the ``i`` whose answer the server cut off at
+    ``max_tokens`` (its speaker's last call before it ended ``length``).
     """
 
     started: RunStarted
@@ -71,6 +72,7 @@ class RolePlayLog:
     finished: RunFinished | None = None
     errors: list[RunError] = field(default_factory=list)
     final_round: str | None = None
+    cut: set[int] = field(default_factory=set)
 
     @property
     def reason(self) -> str | None:
@@ -109,12 +111,21 @@ def roleplay_log(events: Events, *, source: str = "<events>") -> RolePlayLog:
     )
     log = RolePlayLog(started, table, task)
     pending: dict[str, CriticChoice] = {}
+    cut_off: set[str] = set()  # speakers whose last call was cut off at max_tokens
     last_turn: str | None = None
     for event in events:
         if type(event) is Utterance and event.actor in SPEAKERS and tuple(event.conversation) == TOP:
             if (choice := pending.pop(event.actor, None)) is not None:
                 log.choices[len(log.messages)] = choice
+            if event.actor in cut_off:
+                log.cut.add(len(log.messages))
+                cut_off.discard(event.actor)
             log.messages.append(event)
+        elif type(event) is LLMCall and event.actor in SPEAKERS and tuple(event.conversation) == TOP:
+            if event.finish_reason == "length":
+                cut_off.add(event.actor)
+            else:
+                cut_off.discard(event.actor)
         elif type(event) is TurnGranted and event.actor in SPEAKERS and tuple(event.conversation) == TOP:
             last_turn = event.period
         elif type(event) is CriticChoice:

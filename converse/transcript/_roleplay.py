@@ -15,7 +15,7 @@ from typing import Any
 from ..log._events import CriticChoice, LLMCall, RunStarted
 from ..log._log import gc_paused
 from ._camel import Events, RolePlayLog, roleplay_log
-from ._text import error_line, md, prose
+from ._text import TRUNCATED_MARK, error_line, md, prose
 
 __all__ = ["render_roleplay_markdown"]
 
@@ -124,6 +124,8 @@ def _message(log: RolePlayLog, index: int) -> list[str]:
     if log.ended is not None and not log.saved[index]:
         out.append(_NOT_SAVED)
     out.append(_quote(message.text))
+    if index in log.cut:
+        out.append(TRUNCATED_MARK.strip())
     choice = log.choices.get(index)
     if choice is not None:
         out += _choice(choice)

@@ -143,3 +143,25 @@ def test_the_summary_line_and_a_sweeps_summary_csv_count_cut_answers(tmp_path: P
     assert header[header.index("judge_error") + 1] == "truncated"
     assert all(int(row["truncated"]) > 0 for row in table)
     assert [r.truncated for r in read_summary_csv(out / "summary.csv", [])] == [int(r["truncated"]) for r in table]
+
+
+@SDK_LEAVES_GENERATORS
+async def test_a_role_plays_transcript_marks_a_cut_message(api_key: str, tmp_path: Path, backend: str) -> None:
+    with ModelServer(api_key=KEY) as server:
+        model = converse.open_model("openai:offline-chat", base_url=server.base_url)
+        try:
+            result, events = await run_and_read(
+                "camel-trading-bot", model=model, out=tmp_path,
+                overrides=["roleplay.specifier.enabled=false", "roleplay.max_messages=4", "model.max_tokens=12"],
+            )
+        finally:
+            await model.aclose()  # type: ignore[attr-defined]
+    said = [u for u in events_of(events, Utterance) if tuple(u.conversation) == ("top",)]
+    cut = {c.actor for c in events_of(events, LLMCall) if c.finish_reason == "length"}
+    assert said
+    assert cut  # the server cut at least one message at 12 tokens
+    transcript = result.transcript.read_text(encoding="utf-8")
+    assert transcript.count(MARK.strip()) == sum(
+        c.finish_reason == "length" for c in events_of(events, LLMCall) if tuple(c.conversation) == ("top",)
+    )
+    assert len(said) == 4
