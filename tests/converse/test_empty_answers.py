@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 import converse
-from _helpers import run_cli
+from _helpers import SDK_LEAVES_GENERATORS, run_cli
 from converse import CompletionRequest, Limits, Scheduler
 from converse._exceptions import CallFailed
 from converse.audit import audit_run
@@ -20,9 +20,6 @@ from converse.models._scheduler import Attempt
 from converse.testing import Faults, ModelServer, ScriptedModel, events_of, run_and_read
 
 KEY = "test-key-empty"
-SDK_LEAVES_GENERATORS = pytest.mark.filterwarnings(
-    r"ignore:Async generator '(openai|httpx2|httpcore2)\.[^']*' was garbage collected:ResourceWarning"
-)
 
 
 @pytest.fixture

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 import converse
+from _helpers import SDK_LEAVES_GENERATORS
 from converse import CompletionRequest
 from converse.camel import chat_record, dataset_stats
 from converse.camel._stats import stats_markdown
@@ -20,10 +19,6 @@ DONE = "<CAMEL_TASK_DONE>"
 # What a small model said as its first message in a real run: its instructions, restated.
 RESTATED = f"Understood. I will give you one instruction at a time, and I'll respond with {DONE} after the task is complete."
 
-# openai's streams leave inner async generators for the collector; trio warns about it.
-SDK_LEAVES_GENERATORS = pytest.mark.filterwarnings(
-    r"ignore:Async generator '(openai|httpx2|httpcore2)\.[^']*' was garbage collected:ResourceWarning"
-)
 
 
 def by_turn(user: Callable[[int], str]) -> ScriptedModel:

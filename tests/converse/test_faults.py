@@ -11,6 +11,7 @@ import anyio
 import pytest
 
 import converse
+from _helpers import SDK_LEAVES_GENERATORS
 from actors import FAILURES, ActorFailed, ActorSystem
 from converse import CompletionRequest, Finished, Job, Limits, Scheduler, run_many
 from converse.councils._agent import AgentActor
@@ -19,10 +20,6 @@ from converse.events import LLMAttempt, LLMCall, RunError, RunFinished, Utteranc
 from converse.testing import Faults, ModelServer, ScriptedModel, events_of
 
 KEY = "test-key-faults"
-# openai's streams leave inner async generators for the collector; trio warns about it.
-SDK_LEAVES_GENERATORS = pytest.mark.filterwarnings(
-    r"ignore:Async generator '(openai|httpx2|httpcore2)\.[^']*' was garbage collected:ResourceWarning"
-)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 import converse
-from _helpers import cli_env, run_cli
+from _helpers import SDK_LEAVES_GENERATORS, cli_env, run_cli
 from actors import ActorSystem
 from converse import Limits, Scheduler
 from converse.events import LLMAttempt, LLMCall, RunError, RunFinished
@@ -17,10 +17,6 @@ from converse.models._openai import retry_after
 from converse.testing import Faults, ModelServer, events_of, run_and_read
 
 KEY = "sk-test-5f1d2c9a-never-log-me"
-# openai 3.54's streams leave inner async generators for the collector; trio warns about it.
-SDK_LEAVES_GENERATORS = pytest.mark.filterwarnings(
-    r"ignore:Async generator '(openai|httpx2|httpcore2)\.[^']*' was garbage collected:ResourceWarning"
-)
 
 
 def quick_retries() -> Scheduler:

@@ -13,15 +13,10 @@ from pathlib import Path
 import pytest
 
 import converse
-from _helpers import cli_env, run_cli
+from _helpers import SDK_LEAVES_GENERATORS, cli_env, run_cli
 from converse.events import LLMCall
 from converse.scenario import scenario_data, scenario_from_dict
 from converse.testing import ModelServer, events_of, run_and_read
-
-# openai's streams leave inner async generators for the collector; trio warns about it.
-SDK_LEAVES_GENERATORS = pytest.mark.filterwarnings(
-    r"ignore:Async generator '(openai|httpx2|httpcore2)\.[^']*' was garbage collected:ResourceWarning"
-)
 
 PARAMS = [
     "model.params.top_k=40",

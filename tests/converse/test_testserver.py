@@ -14,6 +14,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
+from _helpers import SDK_LEAVES_GENERATORS
 from converse import CompletionRequest, Hints, OfflineModel
 from converse.events import ChatMessage
 from converse.testing import Faults, ModelServer
@@ -25,9 +26,6 @@ MESSAGES: list[Any] = [
 # openai 3.54's AsyncStream stops at "[DONE]" without closing its inner async generators
 # (_iter_events, SSEDecoder.aiter_bytes, ...). asyncio closes them quietly when they are
 # collected; trio warns (ResourceWarning), which filterwarnings=error would make a failure.
-SDK_LEAVES_GENERATORS = pytest.mark.filterwarnings(
-    r"ignore:Async generator '(openai|httpx2|httpcore2)\.[^']*' was garbage collected:ResourceWarning"
-)
 # Loading the CA bundle costs ~30 ms per client, for a server that only speaks plain HTTP.
 TLS = ssl.create_default_context()
 REQUEST = CompletionRequest(messages=[ChatMessage(role=m["role"], content=m["content"]) for m in MESSAGES])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import converse
-from _helpers import cli_env, run_cli
+from _helpers import SDK_LEAVES_GENERATORS, cli_env, run_cli
 from converse.audit import audit_run
 from converse.events import LLMAttempt, LLMCall, Utterance
 from converse.sweeps import read_summary_csv
@@ -24,9 +24,6 @@ from converse.web._runview import RunView
 KEY = "test-key-truncated"
 SHORT = ["clock.end=2024", "model.max_tokens=20"]
 MARK = " _[cut off at max_tokens]_"
-SDK_LEAVES_GENERATORS = pytest.mark.filterwarnings(
-    r"ignore:Async generator '(openai|httpx2|httpcore2)\.[^']*' was garbage collected:ResourceWarning"
-)
 STREAMS = pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
 
 

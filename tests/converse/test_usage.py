@@ -11,17 +11,13 @@ import msgspec
 import pytest
 
 import converse
-from _helpers import cli_env, run_cli
+from _helpers import SDK_LEAVES_GENERATORS, cli_env, run_cli
 from converse import CompletionRequest, CompletionResponse, Limits, Scheduler
 from converse.events import ChatMessage, Ledger, LLMCall, RunFinished, Usage
 from converse.models._model import estimate_prompt_tokens
 from converse.testing import ModelServer, events_of, run_and_read
 
 KEY = "test-key"
-# openai's streams leave inner async generators for the collector; trio warns about it.
-SDK_LEAVES_GENERATORS = pytest.mark.filterwarnings(
-    r"ignore:Async generator '(openai|httpx2|httpcore2)\.[^']*' was garbage collected:ResourceWarning"
-)
 STREAMS = pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
 
 
