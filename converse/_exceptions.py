@@ -39,9 +39,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from actors import RebuildsFromArguments
+
+if TYPE_CHECKING:
+    from .log._events import Usage
 
 __all__ = [
     "CallFailed",
@@ -125,14 +128,16 @@ class CallFailed(ConverseError):
         status: the HTTP status, if any.
         kind: a short category, e.g. ``rate_limit``, ``timeout``, ``auth``, ``error``, ``empty``
             (an answer with no text, or only whitespace).
+        usage: the tokens the attempt was charged for, when an answer came but could not be
+            kept (an empty one): a ``converse.events.Usage``.
     """
 
     def __init__(
         self, message: str, *, retryable: bool, retry_after: float | None = None, status: int | None = None,
-        kind: str = "error",
+        kind: str = "error", usage: Usage | None = None,
     ) -> None:
         self.message, self.retryable, self.retry_after = message, retryable, retry_after
-        self.status, self.kind = status, kind
+        self.status, self.kind, self.usage = status, kind, usage
         super().__init__(message)
 
 

@@ -25,6 +25,16 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture
+def api_key(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> str:
+    """The test module's ``KEY`` as ``OPENAI_API_KEY``, and no ``OPENAI_BASE_URL`` from the
+    environment (the ``ModelServer`` of a test is the only server there is)."""
+    key = str(request.module.KEY)
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    return key
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     callspec = getattr(pyfuncitem, "callspec", None)

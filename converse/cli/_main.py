@@ -80,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--model",
         help="model spec: offline, offline?latency=0.05, openai:NAME[?stream=1&timeout=S] "
-        "(timeout: seconds one attempt may take, 120 by default; default: the scenario's)",
+        "(timeout: seconds one attempt may take before it is abandoned and retried; by default the "
+        "scenario's [model] timeout, else 120); default: the scenario's model",
     )
     run.add_argument(
         "--base-url", help="OpenAI-compatible server for openai: models (default: $OPENAI_BASE_URL, then OpenAI)"

@@ -106,7 +106,7 @@ async def ask_model(
     room = request.max_tokens * 2
     await log_failure(Attempt(
         attempt=first, ok=False, error_type="truncated", error=f"{cut}; asked again with max_tokens={room}",
-        next_delay=0.0,
+        next_delay=0.0, usage=response.usage,  # paid for, and not kept
     ))
     request = msgspec.structs.replace(request, max_tokens=room)
     response = await ctx.scheduler.call(
@@ -136,6 +136,7 @@ def attempt_logger(
                     next_delay=attempt.next_delay,
                     queued=round(attempt.queued, 6),
                     latency=round(attempt.latency, 6),
+                    usage=msgspec.UNSET if attempt.usage is None else attempt.usage,
                 )
             )
 
@@ -191,10 +192,19 @@ async def call_and_record(
             shared=SharedPrefix(call=chain.call, count=shared) if shared else None,
             attempt=logged.attempt if logged is not None else answered.attempt,
             finish_reason=msgspec.UNSET if response.finish_reason is None else response.finish_reason,
+            structured=_structured(request, logged),
         )
     )
     chain.call, chain.messages = call, messages
     return response
+
+
+def _structured(request: CompletionRequest, logged: LLMCall | None) -> str | msgspec.UnsetType:
+    """How a structured request's schema was sent (as the log recorded it, for an answer from
+    the log); unset for any other request."""
+    if logged is not None:
+        return logged.structured
+    return msgspec.UNSET if request.structured is None else request.structured
 
 
 def shared_prefix(previous: list[ChatMessage], messages: list[ChatMessage]) -> tuple[int, list[ChatMessage]]:

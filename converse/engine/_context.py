@@ -7,11 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio
+import msgspec
 import structlog
 
 from actors import ActorRef, ActorSystem
 
-from ..log._events import Event, LLMCall, RunStatus, Utterance
+from ..log._events import Event, LLMAttempt, LLMCall, RunStatus, Utterance
 from ..models._model import Model, endpoint_of
 from ..models._scheduler import Scheduler
 from ..scenario._scenario import Scenario
@@ -111,9 +112,15 @@ class RunContext:
             if event.truncated:
                 self.truncated += 1
             self.ledger.charge(event.actor, event.usage)
-            over = self.ledger.over(self.scenario.budget)
-            if over is not None:
-                self.finish("budget_exhausted", over)
+            self._check_budget()
+        elif type(event) is LLMAttempt and event.usage is not msgspec.UNSET:
+            self.ledger.charge(event.actor, event.usage, call=False)  # an answer paid for, not kept
+            self._check_budget()
+
+    def _check_budget(self) -> None:
+        over = self.ledger.over(self.scenario.budget)
+        if over is not None:
+            self.finish("budget_exhausted", over)
 
     def finish(self, status: RunStatus, reason: str) -> None:
         """End the run (the first call wins)."""

@@ -23,15 +23,16 @@ class Ledger:
         self.completion_tokens = 0
         self.estimated_tokens = 0  # of the tokens, those the server did not report (our estimate)
 
-    def charge(self, agent: str, usage: Usage) -> None:
-        """Book one call."""
+    def charge(self, agent: str, usage: Usage, *, call: bool = True) -> None:
+        """Book one call's tokens; ``call`` False: an attempt's (an answer paid for and not
+        kept), whose tokens count but which is no call."""
         row = self._rows.get(agent)
         if row is None:
             row = self._rows[agent] = [0, 0, 0, 0]
-        row[0] += 1
+        row[0] += call
         row[1] += usage.prompt_tokens
         row[2] += usage.completion_tokens
-        self.calls += 1
+        self.calls += call
         self.prompt_tokens += usage.prompt_tokens
         self.completion_tokens += usage.completion_tokens
         if usage.estimated:

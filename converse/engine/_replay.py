@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+import msgspec
+
 from .._exceptions import ReplayError
-from ..log._events import ChatMessage, Event, LLMCall, RunStarted, prompts_of
+from ..log._events import ChatMessage, Event, LLMAttempt, LLMCall, RunStarted, Usage, prompts_of
 from ..models._model import CompletionRequest, CompletionResponse
 
 __all__ = ["ReplayBook", "ReplayOnlyModel"]
@@ -43,6 +45,9 @@ class ReplayBook:
         # The window the log's run held its prompts to, and its source (None: not recorded).
         self.window: int | None = None
         self.window_source: str | None = None
+        # Answers paid for and not kept (failed attempts with usage): the run's ledger counts
+        # them, though they are not asked again.
+        self.spent: list[tuple[str, Usage]] = []
         for event in events:
             if type(event) is RunStarted and self.model is None:
                 self.model = event.model
@@ -52,6 +57,8 @@ class ReplayBook:
             elif type(event) is LLMCall:
                 self.calls.setdefault(event.actor, deque()).append(event)
                 self.last_call = max(self.last_call, event.call)
+            elif type(event) is LLMAttempt and event.usage is not msgspec.UNSET:
+                self.spent.append((event.actor, event.usage))
 
     @property
     def remaining(self) -> int:

@@ -220,6 +220,8 @@ async def execute(
         replay=resume.book if resume is not None else replay,
         keep_all=keep_events or kind.keep_events,
     )
+    for actor, usage in ctx.replay.spent if ctx.replay is not None else ():
+        ctx.ledger.charge(actor, usage, call=False)  # answers the log's run paid for and did not keep
     # The window is the first run's, even when its answers are replayed or another model
     # finishes it: every prompt is then the one recorded.
     answered_by = ctx.replay.model if ctx.replay is not None and ctx.replay.model else model.spec

@@ -36,9 +36,9 @@ from ..models._model import (
     endpoint_of,
     estimate_prompt_tokens,
 )
-from ..models._open import open_model
+from ..models._open import open_model, with_timeout
 from ..models._scheduler import Attempt
-from ..models._structured import complete_structured
+from ..models._structured import StructuredWays, complete_structured
 from ..models._windows import context_window
 from ..scenario._scenario import ModelSettings, Scenario
 from ..scenario._verdict import DEFAULT_METRICS as DEFAULT_METRICS
@@ -189,6 +189,11 @@ class _Capture:
     def spec(self) -> str:
         return self.model.spec
 
+    @property
+    def structured_ways(self) -> StructuredWays | None:
+        """The model's dialects of structured output (``complete_structured`` reads them)."""
+        return getattr(self.model, "structured_ways", None)
+
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         response = from_log(self.ctx, request)
         if response is None:
@@ -227,7 +232,7 @@ class RunJudge:
         """
         spec = self.scenario.judge.model
         if spec is not None and self.function is None and self.model is None:
-            self.model = open_model(spec, seed=seed, base_url=base_url)
+            self.model = with_timeout(open_model(spec, seed=seed, base_url=base_url), self.scenario.model.timeout)
 
     async def aclose(self) -> None:
         """Close the judge's own model, if it opened one."""
@@ -319,6 +324,8 @@ class RunJudge:
                 endpoint=endpoint_of(model),
                 tenant=ctx.run,
                 on_attempt=on_attempt,
+                # the scenario's setting is the run's model's; another judge model finds its own way
+                structured=scenario.model.structured if model is ctx.model else "auto",
             )
         except (StructuredOutputError, CallFailed) as exc:
             await self._error(ctx, type(exc).__name__, str(exc))

@@ -142,6 +142,9 @@ class LLMCall(Event, tag="llm_call", kw_only=True):
     # Why the answer ended, as the server said ("stop"; "length": cut off at max_tokens).
     # Unset (not in the JSON) when the model does not say, so older logs read and stay identical.
     finish_reason: str | msgspec.UnsetType = msgspec.UNSET
+    # For a structured answer (the judge's), how its JSON Schema was sent: "json_schema",
+    # or "json_object" (the server's constrained decoding), or "prompt" (the prompt only).
+    structured: str | msgspec.UnsetType = msgspec.UNSET
 
     @property
     def truncated(self) -> bool:
@@ -162,6 +165,9 @@ class LLMAttempt(Event, tag="llm_attempt", kw_only=True):
     next_delay: float | None = None
     queued: float = 0.0
     latency: float = 0.0
+    # The tokens it was charged for, when an answer came and was not kept (empty, or cut off and
+    # asked again): in the run's ledger and budget. Unset otherwise, so older logs stay identical.
+    usage: Usage | msgspec.UnsetType = msgspec.UNSET
 
 
 class ConversationEnded(Event, tag="conversation_ended", kw_only=True):

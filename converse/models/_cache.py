@@ -21,6 +21,7 @@ import structlog
 from .._files import write_atomic
 from ..log._events import ChatMessage
 from ._model import CompletionRequest, CompletionResponse, Hints, Model, endpoint_of
+from ._structured import StructuredWays
 
 __all__ = ["CacheStatistics", "CachedModel"]
 
@@ -111,6 +112,11 @@ class CachedModel:
         if endpoint is None:
             raise AttributeError(f"{type(self.inner).__name__} has no endpoint")
         return str(endpoint)
+
+    @property
+    def structured_ways(self) -> StructuredWays | None:
+        """The inner model's dialects of structured output, if it has any."""
+        return getattr(self.inner, "structured_ways", None)
 
     def key(self, request: CompletionRequest) -> str:
         """The cache key of ``request`` (64 hex digits)."""

@@ -57,13 +57,19 @@ class Hints(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 class CompletionRequest(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """One chat completion request."""
+    """One chat completion request.
+
+    ``structured`` is, for a request for structured output, how its JSON Schema was sent (a
+    dialect of ``converse.models._structured``; ``prompt``: in the prompt only); like
+    ``hints``, it is never sent, but recorded.
+    """
 
     messages: list[ChatMessage]
     temperature: float = 1.0
     max_tokens: int = 600
     params: dict[str, Any] = {}
     hints: Hints = Hints()
+    structured: str | None = None
 
     def sent_params(self) -> dict[str, Any]:
         """The parameters as a provider receives them (recorded in the log)."""
@@ -135,7 +141,9 @@ async def complete_checked(model: Model, request: CompletionRequest) -> Completi
     text = response.text
     if response.recorded is None and not text.strip():
         what = f" (only whitespace: {len(text)} characters)" if text else ""
-        raise CallFailed(f"the model sent an empty answer{what}", retryable=True, kind="empty")
+        raise CallFailed(
+            f"the model sent an empty answer{what}", retryable=True, kind="empty", usage=response.usage
+        )
     return response
 
 

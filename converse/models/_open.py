@@ -51,10 +51,10 @@ def open_model(spec: str, *, seed: int = 0, base_url: str | None = None) -> Mode
             spec=spec,
             base_url=base_url,
             stream=stream in ("1", "true"),
-            timeout=_float_option(spec, options, "timeout", 120.0),
+            timeout=_timeout(spec, options),
         )
     if kind == "offline":
-        latency = _float_option(spec, options, "latency", 0.0)
+        latency = _float_option(spec, options, "latency", 0.0) or 0.0
         unknown = set(options) - {"latency"}
         if unknown:
             raise ModelSpecError(spec, f"unknown option(s) {', '.join(sorted(unknown))}; offline takes latency")
@@ -64,7 +64,22 @@ def open_model(spec: str, *, seed: int = 0, base_url: str | None = None) -> Mode
     raise ModelSpecError(spec, f"unknown model kind {kind!r}; known: offline, openai:NAME")
 
 
-def _float_option(spec: str, options: dict[str, str], key: str, default: float) -> float:
+def with_timeout(model: Model, seconds: float | None) -> Model:
+    """``model`` with attempts abandoned after ``seconds`` (a scenario's ``[model] timeout``),
+    if it takes a timeout (an ``openai:`` model whose spec gives none); else ``model``."""
+    timed = getattr(model, "with_timeout", None)
+    return model if seconds is None or timed is None else timed(seconds)
+
+
+def _timeout(spec: str, options: dict[str, str]) -> float | None:
+    """The spec's ``timeout`` option (None if it gives none); it must be positive."""
+    timeout = _float_option(spec, options, "timeout", None)
+    if timeout == 0:
+        raise ModelSpecError(spec, "timeout must be more than 0 seconds")
+    return timeout
+
+
+def _float_option(spec: str, options: dict[str, str], key: str, default: float | None) -> float | None:
     if key not in options:
         return default
     try:

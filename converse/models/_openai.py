@@ -8,6 +8,7 @@ appears in an error message: the SDK's messages are scrubbed of it before they g
 
 from __future__ import annotations
 
+import copy
 import email.utils
 import functools
 import inspect
@@ -16,14 +17,20 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from .._exceptions import CallFailed, ModelSpecError
 from ..log._events import Usage
 from ._model import CompletionRequest, CompletionResponse, estimate_prompt_tokens, estimate_tokens
+from ._structured import Dialect, StructuredWays
+
+_log = structlog.get_logger()
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
 OPENAI_URL = "https://api.openai.com/v1"
+DEFAULT_TIMEOUT = 120.0  # seconds for one attempt: the SDK's own default is 600
 PLACEHOLDER_KEY = "EMPTY"  # local servers ignore the key, but the SDK insists on one
 _ASK_TIMEOUT = 5.0  # seconds for each question about the server (its context window)
 
@@ -37,7 +44,8 @@ class OpenAIModel:
         base_url: the server (``--base-url`` / ``OPENAI_BASE_URL``); OpenAI's by default.
         api_key: the key (``OPENAI_API_KEY``); a placeholder is used for a local server.
         stream: stream the answer (token usage comes with the last chunk).
-        timeout: seconds before one attempt gives up.
+        timeout: seconds before one attempt is abandoned; None: ``DEFAULT_TIMEOUT``, which a
+            scenario's ``[model] timeout`` may change (``with_timeout``).
     """
 
     def __init__(
@@ -48,7 +56,7 @@ class OpenAIModel:
         base_url: str | None = None,
         api_key: str | None = None,
         stream: bool = False,
-        timeout: float = 120.0,
+        timeout: float | None = None,
     ) -> None:
         from openai import AsyncOpenAI
 
@@ -62,9 +70,24 @@ class OpenAIModel:
             key = PLACEHOLDER_KEY
         self._key = key
         self.stream = stream
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        self._timeout_given = timeout is not None
         self._client: AsyncOpenAI = AsyncOpenAI(
-            base_url=self.base_url, api_key=key, max_retries=0, timeout=timeout
+            base_url=self.base_url, api_key=key, max_retries=0, timeout=self.timeout
         )
+        self.structured_ways = StructuredWays(_dialects(self.base_url))
+        self._wire = _Wire()  # shared with the copies ``with_timeout`` makes
+
+    def with_timeout(self, seconds: float | None) -> OpenAIModel:
+        """This model with attempts abandoned after ``seconds`` (a scenario's ``[model] timeout``),
+        sharing its connections and what its server refused; itself if ``seconds`` is None or
+        its spec gave a timeout (``?timeout=S`` wins)."""
+        if seconds is None or self._timeout_given or seconds == self.timeout:
+            return self
+        timed = copy.copy(self)
+        timed.timeout = seconds
+        timed._client = self._client.with_options(timeout=seconds)
+        return timed
 
     @property
     def spec(self) -> str:
@@ -84,14 +107,26 @@ class OpenAIModel:
         """
         import openai
 
-        arguments = _arguments(self.name, request)
+        wire = self._wire
         try:
-            if self.stream:
-                return await self._streamed(arguments, request)
-            response = await self._client.chat.completions.create(**arguments)
+            limit = wire.limit
+            try:
+                return await self._create(_arguments(self.name, request, limit), request)
+            except openai.BadRequestError as exc:
+                if limit != "max_tokens" or not _wants_completion_tokens(exc):
+                    raise
+                # OpenAI's reasoning models take the answer's limit by its newer name only.
+                wire.limit = "max_completion_tokens"
+                _log.info("the server takes max_completion_tokens, not max_tokens", model=self.name)
+                return await self._create(_arguments(self.name, request, wire.limit), request)
         except (openai.APIError, json.JSONDecodeError) as exc:
             # The SDK lets a body that is not JSON through as a bare JSONDecodeError.
             raise self._failure(exc) from None
+
+    async def _create(self, arguments: dict[str, Any], request: CompletionRequest) -> CompletionResponse:
+        if self.stream:
+            return await self._streamed(arguments, request)
+        response = await self._client.chat.completions.create(**arguments)
         choice = response.choices[0] if response.choices else None
         text = (choice.message.content if choice is not None else None) or ""
         return CompletionResponse(
@@ -124,7 +159,10 @@ class OpenAIModel:
 
         where = f"{self.base_url} ({self.name})"
         if isinstance(exc, openai.APITimeoutError):
-            return CallFailed(f"{where} did not answer in time", retryable=True, kind="timeout")
+            return CallFailed(
+                f"{where} did not answer within {self.timeout:g} s; the request was abandoned (a local "
+                "server may go on working on it)", retryable=True, kind="timeout",
+            )
         if isinstance(exc, openai.APIConnectionError):
             return CallFailed(f"cannot reach {where}: {self._scrub(exc)}", retryable=True, kind="connection")
         if isinstance(exc, openai.AuthenticationError):
@@ -158,8 +196,9 @@ class OpenAIModel:
         """The context window the server reports for this model, or None (it reports none,
         or cannot be asked): vLLM's ``GET /v1/models`` (``max_model_len``), else llama.cpp's
         ``GET /props`` at the server's root (``default_generation_settings.n_ctx``, or a top
-        level ``n_ctx``). Each question has a few seconds. Never raises; OpenAI's own API is
-        not asked."""
+        level ``n_ctx``), else Ollama's ``GET /api/ps`` (``context_length`` of the model, if it
+        is loaded: the window it runs with, which may be far below what the model was trained
+        for). Each question has a few seconds. Never raises; OpenAI's own API is not asked."""
         if self.base_url == OPENAI_URL:
             return None
         listed = await self._ask("models")
@@ -172,6 +211,13 @@ class OpenAIModel:
         if isinstance(props, dict):
             settings = props.get("default_generation_settings")
             for found in (settings.get("n_ctx") if isinstance(settings, dict) else None, props.get("n_ctx")):
+                if isinstance(found, int) and _tokens(found):
+                    return found
+        running = await self._ask(f"{root}/api/ps")
+        rows = running.get("models") if isinstance(running, dict) else None
+        for row in rows if isinstance(rows, list) else []:
+            if isinstance(row, dict) and self.name in (row.get("name"), row.get("model")):
+                found = row.get("context_length")
                 if isinstance(found, int) and _tokens(found):
                     return found
         return None
@@ -187,6 +233,17 @@ class OpenAIModel:
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.close()
+
+
+def _dialects(base_url: str) -> tuple[Dialect, ...]:
+    """The structured-output dialects to try first at ``base_url``, best first (``prompt``, the
+    schema in the prompt only, is always the last resort)."""
+    if base_url == OPENAI_URL:
+        return ("json_schema",)
+    # vLLM, llama.cpp's server, Ollama and LM Studio take json_schema (and vLLM and Ollama would
+    # ignore json_object's schema); llama-cpp-python's server refuses json_schema with a 500 and
+    # takes json_object with a schema.
+    return ("json_schema", "json_object")
 
 
 def _tokens(value: object) -> bool:
@@ -206,15 +263,33 @@ def _sdk_fields() -> frozenset[str]:
     return frozenset(inspect.signature(AsyncCompletions.create).parameters) - _SDK_OPTIONS - {"self"}
 
 
-def _arguments(name: str, request: CompletionRequest) -> dict[str, Any]:
+class _Wire:
+    """What a server was found to need: the name it takes the answer's limit by (``max_tokens``,
+    or ``max_completion_tokens`` for OpenAI's reasoning models, which refuse the older name;
+    local servers ignore the newer one, so the older is sent until refused)."""
+
+    __slots__ = ("limit",)
+
+    def __init__(self) -> None:
+        self.limit = "max_tokens"
+
+
+def _wants_completion_tokens(exc: Exception) -> bool:
+    """Whether a 400 says ``max_tokens`` is not taken and ``max_completion_tokens`` is."""
+    text = str(exc)
+    return "max_completion_tokens" in text and "max_tokens" in text.replace("max_completion_tokens", "")
+
+
+def _arguments(name: str, request: CompletionRequest, limit: str = "max_tokens") -> dict[str, Any]:
     """``chat.completions.create``'s arguments for ``request``: the parameters the SDK knows
     by name as keywords, every other one (``top_k``, ``min_p``, ``grammar``, ...) in
-    ``extra_body``, so the server gets each as a body field, as it was written."""
+    ``extra_body``, so the server gets each as a body field, as it was written; the answer's
+    limit under the name ``limit``."""
     arguments: dict[str, Any] = {
         "model": name,
         "messages": [{"role": m.role, "content": m.content} for m in request.messages],
         "temperature": request.temperature,
-        "max_tokens": request.max_tokens,
+        limit: request.max_tokens,
     }
     known = _sdk_fields()
     extra = {}

@@ -22,6 +22,7 @@ import msgspec
 import structlog
 
 from .._exceptions import CallFailed, RetriesExhausted
+from ..log._events import Usage
 from ._admission import Endpoint, EndpointStatistics
 from ._limits import Limits
 
@@ -42,6 +43,7 @@ class Attempt(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         queued: seconds this attempt waited for a slot or budget.
         latency: seconds the attempt itself took.
         next_delay: seconds until the next attempt; ``None`` if there is none.
+        usage: the tokens a failed attempt was charged for (an answer came but was not kept).
     """
 
     attempt: int
@@ -53,6 +55,7 @@ class Attempt(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     queued: float = 0.0
     latency: float = 0.0
     next_delay: float | None = None
+    usage: Usage | None = None
 
 
 class SchedulerStatistics(msgspec.Struct, frozen=True, kw_only=True):
@@ -158,6 +161,7 @@ class Scheduler:
                 await on_attempt(Attempt(
                     attempt=attempt, ok=False, next_delay=delay, error_type=failure.kind, queued=queued,
                     error=failure.message, status=failure.status, retry_after=pause, latency=took,
+                    usage=failure.usage,
                 ))
             if delay is None:
                 ep.failed += 1

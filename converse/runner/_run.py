@@ -24,7 +24,7 @@ from ..log._events import Event
 from ..log._log import read_events
 from ..models._cache import CachedModel
 from ..models._model import Model
-from ..models._open import open_model
+from ..models._open import open_model, with_timeout
 from ..models._scheduler import Scheduler
 from ..roleplay._session import RolePlayRoot
 from ..scenario._load import load_scenario, scenario_from_dict
@@ -214,6 +214,7 @@ async def _open(
     opened = not isinstance(model, Model)
     if not isinstance(model, Model):
         model = open_model(model or default, seed=options.seed, base_url=base_url)
+    model = with_timeout(model, scenario.model.timeout)
     if options.cache is not None:
         model = CachedModel(model, options.cache)
     await stack.enter_async_context(_closing(model if opened else None, judge))

@@ -133,11 +133,14 @@ def _check_memory(scenario: Scenario, file: str) -> None:
 
 
 # Request fields converse sets itself: a parameter cannot replace them.
-_OWN_FIELDS = frozenset({"model", "messages", "stream", "stream_options"})
+_OWN_FIELDS = frozenset({"model", "messages", "stream", "stream_options", "max_completion_tokens"})
 
 
 def _check_params(scenario: Scenario, file: str) -> None:
-    """Every parameter a JSON value, none of them a field converse sets itself."""
+    """A positive timeout; every parameter a JSON value, none of them a field converse sets itself."""
+    timeout = scenario.model.timeout
+    if timeout is not None and not timeout > 0:
+        raise ScenarioError(file, "$.model.timeout", f"must be a positive number of seconds, not {timeout}")
     for key, value in scenario.model.params.items():
         path = f"$.model.params.{key}"
         if key in _OWN_FIELDS:

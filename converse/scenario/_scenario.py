@@ -13,6 +13,9 @@ TurnPolicy = Literal["round-robin", "random", "simultaneous", "scripted"]
 PublicContext = Literal["none", "last-period", "all", "summary"]
 MemoryPolicy = Literal["everything", "window", "summary"]
 OnTruncated = Literal["keep", "retry", "fail"]
+# How a structured answer (the judge's verdict) is asked for: the JSON Schema as the server's
+# constrained decoding takes it, or in the prompt only ("prompt"); "auto" picks by server.
+StructuredOutput = Literal["auto", "json_schema", "json_object", "prompt"]
 Step = Literal["year", "half-year", "round"]
 DialValue = str | int | float | bool
 # A request parameter: any JSON value (TOML's dates and times are refused by the checks).
@@ -52,6 +55,18 @@ class ModelSettings(_Strict, frozen=True, kw_only=True):
     default: a statement cut short is still the model's statement, and failing a long run,
     or paying for every cut answer twice, for it is worse); ``retry`` once with
     ``max_tokens`` doubled; ``fail`` the run, naming the agent.
+
+    ``structured`` is how a structured answer (the judge's verdict) is asked for. The JSON
+    Schema is always in the prompt; it also goes to the server's constrained decoding, in
+    the server's dialect: ``json_schema`` (OpenAI, vLLM, llama.cpp's server, Ollama:
+    ``response_format`` of type ``json_schema``), ``json_object`` (llama-cpp-python's server:
+    type ``json_object`` with a ``schema``); or ``prompt`` (the prompt only, with repair turns
+    for an answer that does not validate).
+    ``auto`` (the default) picks by server. A server that refuses a dialect gets the next
+    one, down to ``prompt``; the log records which way each structured call took.
+
+    ``timeout`` is how many seconds one attempt at a call may take before it is abandoned
+    and retried; an ``openai:NAME?timeout=S`` spec says the same and wins. 120 if unset.
     """
 
     spec: str = "offline"
@@ -59,6 +74,8 @@ class ModelSettings(_Strict, frozen=True, kw_only=True):
     temperature: float = 1.0
     max_tokens: int = 600
     on_truncated: OnTruncated = "keep"
+    structured: StructuredOutput = "auto"
+    timeout: float | None = None
     context_window: int | None = None
     params: dict[str, ParamValue] = {}
 

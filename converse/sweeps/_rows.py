@@ -98,19 +98,20 @@ def row_of(
     *,
     status: str = "",
     truncated: int = 0,
+    estimated: int = 0,
 ) -> SweepRow:
     """The summary row of a run (``status``, by default ``pending``, when it has no result).
 
     ``judge_error`` is why the judge gave no verdict (a ``RunResult`` says it itself): the
     row is then ``judged`` False. A completed run with neither was not judged (its scenario
-    has no judge): ``judged`` None. ``truncated`` counts answers cut off at ``max_tokens``
-    (a ``RunResult`` says it itself).
+    has no judge): ``judged`` None. ``truncated`` counts answers cut off at ``max_tokens``,
+    ``estimated`` the tokens the server did not report (a ``RunResult`` says both itself).
     """
     if finished is None:
         return SweepRow(run=run.run_id, dials=run.dials, seed=run.seed, status=status or "pending")
     totals = {name: getattr(finished, name) for name in _TOTALS}  # as RunFinished and RunResult name them
     if isinstance(finished, RunResult):
-        truncated = finished.truncated
+        truncated, estimated = finished.truncated, finished.estimated_tokens
         if judge_error is None:
             judge_error = finished.judge_error
     scores = scores_of(judged.scores) if judged is not None else {}
@@ -122,7 +123,7 @@ def row_of(
     error = _first_line(judge_error) if verdict is False else ""
     return SweepRow(
         run=run.run_id, dials=run.dials, seed=run.seed, scores=scores, judged=verdict, judge_error=error,
-        truncated=truncated, **totals
+        truncated=truncated, estimated_tokens=estimated, **totals
     )
 
 

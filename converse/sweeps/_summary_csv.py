@@ -36,6 +36,7 @@ _COUNTS = ("periods", "turns", "llm_calls", "prompt_tokens", "completion_tokens"
 _FIXED = ("seed", "status", "reason", *_COUNTS, "cost_usd")
 _JUDGE = ("judged", "judge_error")  # after the fixed columns; a file written before them has none
 _TRUNCATED = "truncated"  # after them; a file written before it reads as 0
+_ESTIMATED = "estimated_tokens"  # after it; likewise
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -65,6 +66,7 @@ class SweepRow(msgspec.Struct, frozen=True, kw_only=True):
     judged: bool | None = None
     judge_error: str = ""
     truncated: int = 0
+    estimated_tokens: int = 0
     scores: dict[str, float | None] = {}
 
 
@@ -102,18 +104,19 @@ def write_summary_csv(
     The columns: ``run``, the dials, ``seed``, ``status``, ``reason``, the counts, ``cost_usd``,
     ``judged`` (``true``, ``false`` when the judge failed, empty when the run was not judged),
     ``judge_error`` (why it failed), ``truncated`` (answers cut off at ``max_tokens``),
+    ``estimated_tokens`` (of the tokens, those the server did not report: converse's estimate),
     then every score column in the order the judge gave them.
     Booleans are ``true``/``false``, a missing score an empty cell.
     """
     columns = score_columns_of(rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["run", *dial_names, *_FIXED, *_JUDGE, _TRUNCATED, *columns])
+    writer.writerow(["run", *dial_names, *_FIXED, *_JUDGE, _TRUNCATED, _ESTIMATED, *columns])
     for row in rows:
         dials = [cell_text(row.dials.get(d, "")) for d in dial_names]
         counts = [getattr(row, c) for c in _COUNTS]
         fixed = [row.seed, row.status, row.reason, *counts, cell_text(row.cost_usd)]
-        fixed += [cell_text(row.judged), row.judge_error, row.truncated]
+        fixed += [cell_text(row.judged), row.judge_error, row.truncated, row.estimated_tokens]
         writer.writerow([row.run, *dials, *fixed, *(cell_text(row.scores.get(c)) for c in columns)])
     write_atomic(Path(path), buffer.getvalue())
 
@@ -145,6 +148,8 @@ def _parse(name: str, reader: Iterator[list[str]], dial_names: list[str]) -> lis
     first_score = len(fixed) + len(_JUDGE) * judge_columns
     truncated_column = judge_columns and header[first_score : first_score + 1] == [_TRUNCATED]
     first_score += truncated_column
+    estimated_column = truncated_column and header[first_score : first_score + 1] == [_ESTIMATED]
+    first_score += estimated_column
     scores = header[first_score:]
     rows = []
     for line, cells in enumerate(reader, start=2):
@@ -157,7 +162,9 @@ def _parse(name: str, reader: Iterator[list[str]], dial_names: list[str]) -> lis
                 raise ValueError(f"{name}:{line}: judged is {judged!r}, not true, false or empty")
             record["judged"] = None if not judged else judged == "true"
         if truncated_column:
-            record["truncated"] = cells[first_score - 1]
+            record["truncated"] = cells[first_score - 1 - estimated_column]
+        if estimated_column:
+            record["estimated_tokens"] = cells[first_score - 1]
         if record["status"] not in _STATUSES:
             raise ValueError(f"{name}:{line}: unknown status {record['status']!r}")
         record["run"] = cells[0]

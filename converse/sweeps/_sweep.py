@@ -8,6 +8,7 @@ interrupted, from every run finished so far.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -21,7 +22,7 @@ import msgspec
 from .._exceptions import SweepError
 from ..engine._options import RunOptions
 from ..judge._judge import is_judge_failure
-from ..log._events import AnyEvent, Judged, RunError, RunFinished, RunStarted
+from ..log._events import AnyEvent, Judged, Ledger, RunError, RunFinished, RunStarted
 from ..models._scheduler import Scheduler
 from ..runner._run import ensure_transcript
 from ._grid import PlannedRun, Sweep, claim_directory
@@ -182,7 +183,8 @@ async def run_sweep(
             found[0].status == "completed" or (found[0].status in _FINISHED and not retry_failed)
         ):
             ensure_transcript(directory / run.run_id)  # a crash can fall between the log's end and it
-            rows[run.run_id] = row_of(run, *found, truncated=truncated_in(directory / run.run_id))
+            truncated, estimated = counts_in(directory / run.run_id)
+            rows[run.run_id] = row_of(run, *found, truncated=truncated, estimated=estimated)
         else:
             todo.append(run)
     skipped = len(rows)
@@ -225,17 +227,27 @@ def _on_disk(run: PlannedRun, directory: Path) -> SweepRow:
     if found is None:
         return row_of(run, None, None)
     ensure_transcript(directory / run.run_id)
-    return row_of(run, *found, truncated=truncated_in(directory / run.run_id))
+    truncated, estimated = counts_in(directory / run.run_id)
+    return row_of(run, *found, truncated=truncated, estimated=estimated)
 
 
-def truncated_in(directory: Path) -> int:
-    """How many model calls of a run's log were cut off at ``max_tokens``: its run-finished
-    event does not count them, so a run finished before this sweep is counted from its log."""
+def counts_in(directory: Path) -> tuple[int, int]:
+    """How many model calls of a run's log were cut off at ``max_tokens``, and how many of its
+    tokens were estimated (its ledger's total): its run-finished event says neither, so a run
+    finished before this sweep is counted from its log."""
+    truncated = estimated = 0
     try:
         with (directory / "events.jsonl").open("rb") as f:
-            return sum(line.count(b'"finish_reason":"length"') for line in f)
+            for line in f:
+                truncated += line.count(b'"finish_reason":"length"')
+                if line.startswith(b'{"type":"ledger"'):
+                    with contextlib.suppress(msgspec.DecodeError):
+                        ledger = _decoder.decode(line)
+                        if type(ledger) is Ledger and ledger.entries:
+                            estimated = ledger.entries[-1].estimated_tokens
     except OSError:
-        return 0
+        pass
+    return truncated, estimated
 
 
 def _write_outputs(

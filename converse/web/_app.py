@@ -133,9 +133,15 @@ class App:
                 "params": call.params,
                 "messages": [{"role": m.role, "content": m.content} for m in calls.prompts[number]],
                 "response": call.response,
-                "usage": {"prompt_tokens": call.usage.prompt_tokens, "completion_tokens": call.usage.completion_tokens},
+                "usage": {
+                    "prompt_tokens": call.usage.prompt_tokens,
+                    "completion_tokens": call.usage.completion_tokens,
+                    "estimated": call.usage.estimated,
+                },
                 "latency": call.latency,
                 "attempt": call.attempt,
+                "finish_reason": None if call.finish_reason is msgspec.UNSET else call.finish_reason,
+                "structured": None if call.structured is msgspec.UNSET else call.structured,
             }
         )
 

@@ -193,6 +193,7 @@ class UsageRow(msgspec.Struct, kw_only=True, gc=False):
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
+    estimated_tokens: int = 0  # of its tokens, those the server did not report (our estimate)
 
 
 class Usage(Item, tag="usage", kw_only=True, gc=False):

@@ -77,7 +77,7 @@ class RunView:
         self.cut: set[int] = set()  # the calls whose answer was cut off at max_tokens
         self.names: dict[str, str] = {}  # how a speaker is shown, when not by its name (role-plays)
         self.choices: dict[str, Critic] = {}  # a critic's choice, until the proposer's line
-        self.usage: dict[str, list[float]] = {}  # agent -> calls, prompt, completion, cost
+        self.usage: dict[str, list[float]] = {}  # agent -> calls, prompt, completion, cost, estimated
         self.priced = False
         self.calls = 0
         self.tokens = [0, 0]
@@ -181,10 +181,12 @@ class RunView:
         self.tokens[0] += usage.prompt_tokens
         self.tokens[1] += usage.completion_tokens
         if not self.priced:
-            spent = self.usage.setdefault(event.actor, [0, 0, 0, 0.0])
+            spent = self.usage.setdefault(event.actor, [0, 0, 0, 0.0, 0])
             spent[0] += 1
             spent[1] += usage.prompt_tokens
             spent[2] += usage.completion_tokens
+            if usage.estimated:
+                spent[4] += usage.total_tokens
         self._dirty = True
         return Call(
             id=f"c:{event.call}",
@@ -326,7 +328,7 @@ class RunView:
             case Ledger():
                 self.priced = True
                 self.usage = {
-                    e.agent: [e.calls, e.prompt_tokens, e.completion_tokens, e.cost_usd]
+                    e.agent: [e.calls, e.prompt_tokens, e.completion_tokens, e.cost_usd, e.estimated_tokens]
                     for e in event.entries
                     if e.agent != "total"
                 }
@@ -384,7 +386,10 @@ class RunView:
 
     def _usage(self) -> Usage:
         rows = [
-            UsageRow(agent=agent, calls=int(u[0]), prompt_tokens=int(u[1]), completion_tokens=int(u[2]), cost_usd=u[3])
+            UsageRow(
+                agent=agent, calls=int(u[0]), prompt_tokens=int(u[1]), completion_tokens=int(u[2]), cost_usd=u[3],
+                estimated_tokens=int(u[4]),
+            )
             for agent, u in sorted(self.usage.items())
         ]
         return Usage(id="usage", rows=rows, priced=self.priced)

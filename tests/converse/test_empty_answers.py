@@ -22,13 +22,6 @@ from converse.testing import Faults, ModelServer, ScriptedModel, events_of, run_
 KEY = "test-key-empty"
 
 
-@pytest.fixture
-def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    return KEY
-
-
 def quick_retries(attempts: int = 8) -> Scheduler:
     return Scheduler(default=Limits(max_attempts=attempts, backoff=0.01, max_backoff=0.05, timeout=None))
 
@@ -67,6 +60,9 @@ async def test_empty_answers_are_retried_and_recorded(stream: bool, api_key: str
     assert "judge" in {a.actor for a in failed}  # the judge's structured call too, in its attempts
     assert events_of(events, converse.events.Judged)
     assert audit_run(events).violations == []
+    # An empty answer's prompt was paid for: the ledger holds every token the server served.
+    assert all(a.usage.prompt_tokens > 0 for a in failed)  # type: ignore[union-attr]
+    assert (result.prompt_tokens, result.completion_tokens) == (stats.prompt_tokens, stats.completion_tokens)
 
 
 @SDK_LEAVES_GENERATORS

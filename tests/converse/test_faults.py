@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import anyio
-import pytest
 
 import converse
 from _helpers import SDK_LEAVES_GENERATORS
@@ -20,13 +19,6 @@ from converse.events import LLMAttempt, LLMCall, RunError, RunFinished, Utteranc
 from converse.testing import Faults, ModelServer, ScriptedModel, events_of
 
 KEY = "test-key-faults"
-
-
-@pytest.fixture
-def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    return KEY
 
 
 def _jobs() -> list[Job]:

@@ -30,13 +30,6 @@ def no_key_anywhere(directory: Path) -> None:
             assert KEY.encode() not in path.read_bytes(), path
 
 
-@pytest.fixture
-def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    return KEY
-
-
 @SDK_LEAVES_GENERATORS
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
 async def test_a_run_through_the_sdk_records_exact_requests_and_usage(

@@ -108,3 +108,34 @@ def test_a_parameter_that_cannot_be_sent_is_named_with_its_key_path() -> None:
         scenario_from_dict(raw, "labs.toml")
     assert caught.value.path == "$.model.params.stream"
     assert "converse sets 'stream' itself" in caught.value.problem
+
+
+@SDK_LEAVES_GENERATORS
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+async def test_a_model_that_refuses_max_tokens_gets_max_completion_tokens(
+    stream: bool, tmp_path: Path, backend: str
+) -> None:
+    # OpenAI's reasoning models refuse max_tokens with a 400 and take max_completion_tokens only;
+    # local servers ignore the newer name, so it is sent only to a server that asks for it.
+    with ModelServer(api_key="EMPTY", refuses_max_tokens=True) as server:
+        spec = "openai:offline-chat" + ("?stream=1" if stream else "")
+        model = converse.open_model(spec, base_url=server.base_url)
+        try:
+            first, _ = await run_and_read("three-labs", model=model, out=tmp_path / "one", overrides=["clock.end=2023"])
+            second, _ = await run_and_read("three-labs", model=model, out=tmp_path / "two", overrides=["clock.end=2023"])
+        finally:
+            await model.aclose()  # type: ignore[attr-defined]
+        bodies = server.requests
+        stats = server.stats()
+    assert first.status == second.status == "completed", (first.reason, second.reason)
+    assert first.judge_error is None
+    assert stats.rejected == 1  # asked once, remembered by the model for every later call
+    assert "max_tokens" in bodies[0]
+    assert "max_completion_tokens" not in bodies[0]
+    assert all(b["max_completion_tokens"] > 0 for b in bodies[1:])
+    assert not any("max_tokens" in b for b in bodies[1:])
+
+
+def test_max_completion_tokens_is_set_by_converse_itself() -> None:
+    with pytest.raises(converse.ScenarioError, match=r"\$\.model\.params\.max_completion_tokens: converse sets"):
+        scenario_from_dict({**scenario_data("three-labs"), "model": {"params": {"max_completion_tokens": 9}}})

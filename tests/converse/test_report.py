@@ -110,6 +110,7 @@ def test_summary_csv_has_the_columns_and_cells_a_spreadsheet_expects(tmp_path: P
             cost_usd=0.000123,
             judged=True,
             truncated=3,
+            estimated_tokens=1500,
             scores={"capability[OpenAI]": 7.0, "agi_year[OpenAI]": None, "safety_risk": 7.5},
         ),
         row(
@@ -125,15 +126,21 @@ def test_summary_csv_has_the_columns_and_cells_a_spreadsheet_expects(tmp_path: P
     write_summary_csv(path, rows, DIALS)
     assert path.read_text(encoding="utf-8").splitlines() == [
         "run,regulation,china,seed,status,reason,periods,turns,llm_calls,prompt_tokens,"
-        "completion_tokens,cost_usd,judged,judge_error,truncated,capability[OpenAI],agi_year[OpenAI],safety_risk,"
-        "first_agi_year",
-        '"regulation=strict,china=true/seed-1",strict,true,1,completed,,10,30,42,12000,3400,0.000123,true,,3,7,,7.5,',
-        '"regulation=none,china=false/seed-2",none,false,2,failed,model unreachable,0,0,0,0,0,0,,,0,,,,2031',
+        "completion_tokens,cost_usd,judged,judge_error,truncated,estimated_tokens,capability[OpenAI],agi_year[OpenAI],"
+        "safety_risk,first_agi_year",
+        '"regulation=strict,china=true/seed-1",strict,true,1,completed,,10,30,42,12000,3400,0.000123,true,,3,1500,7,,7.5,',
+        '"regulation=none,china=false/seed-2",none,false,2,failed,model unreachable,0,0,0,0,0,0,,,0,0,,,,2031',
     ]
-    assert [r.truncated for r in read_summary_csv(path, DIALS)] == [3, 0]
-    # A file written before the truncated column reads with none truncated.
+    written = read_summary_csv(path, DIALS)
+    assert [(r.truncated, r.estimated_tokens) for r in written] == [(3, 1500), (0, 0)]
+    # A file written before the estimated_tokens column reads with none estimated.
     lines = path.read_text(encoding="utf-8").splitlines()
-    old = [line.replace("judge_error,truncated,", "judge_error,").replace("true,,3,", "true,,") for line in lines]
+    older = [line.replace("truncated,estimated_tokens,", "truncated,").replace("true,,3,1500,", "true,,3,") for line in lines]
+    older[2] = older[2].replace(",,,0,0,,,,2031", ",,,0,,,,2031")
+    path.write_text("\n".join(older) + "\n", encoding="utf-8")
+    assert [(r.truncated, r.estimated_tokens) for r in read_summary_csv(path, DIALS)] == [(3, 0), (0, 0)]
+    # A file written before the truncated column reads with none truncated.
+    old = [line.replace("judge_error,truncated,", "judge_error,").replace("true,,3,", "true,,") for line in older]
     old[2] = old[2].replace(",,,0,,,,2031", ",,,,,,2031")
     path.write_text("\n".join(old) + "\n", encoding="utf-8")
     back = read_summary_csv(path, DIALS)

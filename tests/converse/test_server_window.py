@@ -23,13 +23,6 @@ WINDOW = 2048
 LONG = ["clock.end=2062", 'memory.policy="window"', "judge.enabled=false"]
 
 
-@pytest.fixture
-def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    return KEY
-
-
 async def asked(server: ModelServer, name: str = "offline-chat") -> int | None:
     model = converse.open_model(f"openai:{name}", base_url=server.base_url)
     assert isinstance(model, OpenAIModel)
@@ -162,3 +155,17 @@ async def test_a_resumed_run_keeps_the_recorded_window_without_asking(
     calls = events_of(events, LLMCall)
     assert len(calls) == 40 * 3
     assert all(c.usage.prompt_tokens + 600 <= WINDOW for c in calls)  # held to the first run's window
+
+
+async def test_ollama_reports_the_window_a_model_runs_with_once_it_is_loaded(api_key: str, backend: str) -> None:
+    import openai
+
+    with ModelServer(api_key=api_key, context_window=WINDOW, reports_window="ollama") as server:
+        assert await asked(server) is None  # not loaded yet: Ollama loads a model on first use
+        client = openai.AsyncOpenAI(base_url=server.base_url, api_key=api_key, max_retries=0)
+        async with client:
+            await client.chat.completions.create(
+                model="offline-chat", messages=[{"role": "user", "content": "hello"}], max_tokens=50
+            )
+        assert await asked(server) == WINDOW
+        assert await asked(server, "another-model") is None  # only the models loaded are listed

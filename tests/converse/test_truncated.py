@@ -27,13 +27,6 @@ MARK = " _[cut off at max_tokens]_"
 STREAMS = pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
 
 
-@pytest.fixture
-def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    return KEY
-
-
 async def run_against(
     out: Path, overrides: list[str], *, stream: bool
 ) -> tuple[converse.RunResult, list[converse.events.AnyEvent], ModelServer]:
@@ -120,6 +113,28 @@ async def test_on_truncated_retry_asks_again_with_twice_the_room(api_key: str, t
     assert len(again) == len(retried)
     assert all(c.attempt == 2 for c in again)
     assert server.stats().requests == len(calls) + len(retried)
+
+
+@SDK_LEAVES_GENERATORS
+async def test_a_cut_answer_asked_again_is_still_paid_for_in_the_ledger_and_the_budget(
+    api_key: str, tmp_path: Path, backend: str
+) -> None:
+    overrides = [*SHORT, "model.on_truncated=retry"]
+    result, events, server = await run_against(tmp_path / "free", overrides, stream=False)
+    stats = server.stats()
+    retried = [a for a in events_of(events, LLMAttempt) if a.error_type == "truncated"]
+    assert retried
+    assert all(a.usage.completion_tokens == 20 for a in retried)  # type: ignore[union-attr]
+    # The ledger holds every token the server served: the kept answers' and the cut ones'.
+    assert (result.prompt_tokens, result.completion_tokens) == (stats.prompt_tokens, stats.completion_tokens)
+    calls = events_of(events, LLMCall)
+    kept = sum(c.usage.total_tokens for c in calls)
+    assert result.prompt_tokens + result.completion_tokens > kept
+    assert result.llm_calls == len(calls)  # an attempt is no call
+    # A budget the kept answers alone fit in, but not with the cut ones: the run stops.
+    budget = kept + (result.prompt_tokens + result.completion_tokens - kept) // 2
+    limited, _, _ = await run_against(tmp_path / "budget", [*overrides, f"budget.tokens={budget}"], stream=False)
+    assert limited.status == "budget_exhausted", limited.reason
 
 
 def test_the_summary_line_and_a_sweeps_summary_csv_count_cut_answers(tmp_path: Path) -> None:

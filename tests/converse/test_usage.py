@@ -21,13 +21,6 @@ KEY = "test-key"
 STREAMS = pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
 
 
-@pytest.fixture
-def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    return KEY
-
-
 def spec(stream: bool) -> str:
     return "openai:offline-chat" + ("?stream=1" if stream else "")
 
@@ -157,6 +150,28 @@ def test_the_command_line_says_which_tokens_were_estimated(tmp_path: Path) -> No
     ) in estimated
     header = next(line for line in estimated if line.startswith("agent "))
     assert header.endswith(" estimated")
+
+
+@SDK_LEAVES_GENERATORS
+def test_a_sweeps_summary_says_how_many_tokens_were_estimated(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    streamed = ""
+    with ModelServer(api_key="EMPTY", usage="unstreamed") as server:  # as llama-cpp-python's server
+        for stream in (True, True, False):  # the second finds both runs done, and reads their logs
+            done = run_cli(
+                "sweep", "three-labs", "--model", spec(stream), "--base-url", server.base_url,
+                "--set", "clock.end=2024", "--repeats", "2", "--out", str(out if stream else tmp_path / "plain"),
+                "-q", cwd=tmp_path, env=cli_env(without="OPENAI_"),
+            )
+            assert done.returncode == 0, done.stderr
+            if stream and not streamed:
+                streamed = (out / "summary.csv").read_text(encoding="utf-8")
+    rows = converse.sweeps.read_summary_csv(out / "summary.csv", [])
+    assert len(rows) == 2
+    assert all(r.estimated_tokens == r.prompt_tokens + r.completion_tokens > 0 for r in rows)
+    assert (out / "summary.csv").read_text(encoding="utf-8") == streamed  # the same, read back from the logs
+    plain = converse.sweeps.read_summary_csv(tmp_path / "plain" / "summary.csv", [])
+    assert [r.estimated_tokens for r in plain] == [0, 0]
 
 
 def test_usage_reads_logs_from_before_the_estimated_flag() -> None:

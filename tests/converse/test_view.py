@@ -227,6 +227,21 @@ async def test_a_calls_whole_prompt_is_served_on_demand(library: Path, backend: 
     assert bad[0] == 400
 
 
+async def test_a_calls_ending_structured_way_and_estimated_usage_are_served(library: Path, backend: str) -> None:
+    events = read_events(library / "nested-councils-seed0" / "events.jsonl")
+    judge = next(e for e in events if isinstance(e, LLMCall) and e.purpose == "judge")
+    other = next(e for e in events if isinstance(e, LLMCall) and e.purpose != "judge")
+    async with view_server(library) as url:
+        served = [
+            json.loads((await fetch(url, f"/api/call?path=nested-councils-seed0&call={c.call}"))[2])
+            for c in (judge, other)
+        ]
+    assert served[0]["structured"] == "json_schema"  # the offline model holds the judge to the schema
+    assert served[1]["structured"] is None
+    assert [s["usage"]["estimated"] for s in served] == [False, False]
+    assert [s["finish_reason"] for s in served] == [None, None]  # the offline model does not say
+
+
 async def test_the_transcript_and_log_download(library: Path, backend: str) -> None:
     async with view_server(library) as url:
         status, headers, body = await fetch(url, "/api/file?path=nested-councils-seed0&name=transcript.md")

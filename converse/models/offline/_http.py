@@ -7,6 +7,7 @@ What to reply is not decided here: ``ReplyServer`` asks a function (``ModelServe
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import sys
 import threading
@@ -35,8 +36,9 @@ class Reply(NamedTuple):
     body: bytes | list[bytes] | None
 
 
-# The reply to a request: its method, its path, its Authorization header (if any) and its body.
-Answer = Callable[[str, str, str | None, bytes], Reply]
+# The reply to a request: its method, its path, its Authorization header (if any), its body,
+# and a function telling whether the client has gone (closed its connection) meanwhile.
+Answer = Callable[[str, str, str | None, bytes, Callable[[], bool]], Reply]
 
 
 class ReplyServer(ThreadingHTTPServer):
@@ -109,7 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         authorization = self.headers.get("Authorization")
-        status, headers, body = self.server.answer(self.command, self.path, authorization, raw)
+        status, headers, body = self.server.answer(self.command, self.path, authorization, raw, self._gone)
         if body is None:
             self.close_connection = True
             return
@@ -128,3 +130,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
     do_GET = do_POST
+
+    def _gone(self) -> bool:
+        """Whether the client has closed the connection (a timed-out client does)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True

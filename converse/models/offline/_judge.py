@@ -52,22 +52,26 @@ class _Entry(NamedTuple):
     text: str
 
 
-def verdict_json(messages: Sequence[ChatMessage]) -> str | None:
-    """A verdict for a structured request, as JSON; None if no message gives a JSON Schema."""
+def verdict_json(messages: Sequence[ChatMessage], schema: dict[str, Any] | None = None) -> str | None:
+    """A verdict for a structured request, as JSON: valid for ``schema`` when one is given (the
+    schema a server holds its decoding to), else for the JSON Schema the request's last
+    instruction gives; None if there is neither. The record is the user messages' text up to
+    that instruction."""
     users = [m.content for m in messages if m.role == "user"]
     for i in range(len(users) - 1, -1, -1):
         pos = users[i].rfind(_MARK)
         if pos != -1:
             break
     else:
-        return None
-    try:
-        schema, _ = json.JSONDecoder().raw_decode(users[i][pos + len(_MARK) :].lstrip())
-    except ValueError:
-        return None
+        i, pos = len(users), 0  # no instruction: the whole of it is the record
+    if schema is None and i < len(users):
+        try:
+            schema, _ = json.JSONDecoder().raw_decode(users[i][pos + len(_MARK) :].lstrip())
+        except ValueError:
+            return None
     if not isinstance(schema, dict):
         return None
-    record = _Record("\n\n".join([*users[:i], users[i][:pos]]))
+    record = _Record("\n\n".join([*users[:i], users[i][:pos]] if i < len(users) else users))
     return json.dumps(
         _Filler(schema, record).value(schema, "", None, None, nullable=False), ensure_ascii=False
     )

@@ -19,6 +19,7 @@ import anyio
 
 from ...log._events import Usage
 from .._model import CompletionRequest, CompletionResponse, estimate_prompt_tokens, estimate_tokens
+from .._structured import StructuredWays, schema_of_params
 from ._judge import verdict_json
 from ._phrases import (
     ACTS,
@@ -160,6 +161,8 @@ class OfflineModel:
         self._seed, self._salt = str(seed), zlib.crc32(str(seed).encode()) // 7
         self._latency = latency
         self._spec = spec
+        # It holds its answer to a schema sent as response_format (either type) or format.
+        self.structured_ways = StructuredWays(("json_schema",))
 
     @property
     def seed(self) -> int:
@@ -202,7 +205,9 @@ class OfflineModel:
         digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=8).digest()
         r = random.Random(int.from_bytes(digest, "big"))
         speaker = h.speaker or h.organisation or "Agent"
-        if h.kind == "statement":
+        if (schema := schema_of_params(request.params)) is not None:
+            text = verdict_json(request.messages, schema) or "{}"  # decoding held to the schema
+        elif h.kind == "statement":
             info = _system(system)
             if info.report or ("AGI timeline" in user and "afety incident" in user):
                 text = _report(r, self._salt, speaker, h.period, user, info.shift)

@@ -26,6 +26,9 @@ __all__ = [
     "decode_json",
     "error_reply",
     "models_reply",
+    "props_reply",
+    "running_reply",
+    "window_exceeded",
 ]
 
 decode_json = msgspec.json.Decoder().decode
@@ -51,6 +54,7 @@ class ChatBody(msgspec.Struct, kw_only=True):
     messages: list[ChatMessage]
     temperature: float = 1.0
     max_tokens: int = 600
+    max_completion_tokens: int | None = None  # the newer name; it wins
     stream: bool = False
     stream_options: dict[str, Any] | None = None
     converse_hints: Hints = Hints()
@@ -62,7 +66,7 @@ def completion_request(body: ChatBody, decoded: dict[str, Any]) -> CompletionReq
     return CompletionRequest(
         messages=body.messages,
         temperature=body.temperature,
-        max_tokens=body.max_tokens,
+        max_tokens=body.max_completion_tokens or body.max_tokens,
         params={k: v for k, v in decoded.items() if k not in ChatBody.__struct_fields__},
         hints=body.converse_hints,
     )
@@ -74,9 +78,10 @@ def error_reply(
     code: str | None,
     headers: dict[str, str] | None = None,
     kind: str = "invalid_request_error",
+    param: str | None = None,
 ) -> Reply:
     """An error as OpenAI sends one: ``{"error": {"message", "type", "param", "code"}}``."""
-    error = {"message": message, "type": kind, "param": None, "code": code}
+    error = {"message": message, "type": kind, "param": param, "code": code}
     return Reply(status, headers or {}, _encode({"error": error}))
 
 
@@ -95,6 +100,13 @@ def props_reply(n_ctx: int | None) -> Reply:
     """What llama.cpp's server answers ``GET /props`` with (the parts converse reads)."""
     settings = {"n_ctx": n_ctx or 0, "params": {}}
     return Reply(200, {}, _encode({"default_generation_settings": settings, "total_slots": 1}))
+
+
+def running_reply(names: Iterable[str], context_length: int | None) -> Reply:
+    """What Ollama answers ``GET /api/ps`` with: the models loaded, each with the context
+    length it runs with (the parts converse reads)."""
+    models = [{"name": name, "model": name, "context_length": context_length or 0} for name in names]
+    return Reply(200, {}, _encode({"models": models}))
 
 
 def window_exceeded(window: int, prompt: int, answer: int) -> Reply:

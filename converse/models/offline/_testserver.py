@@ -32,14 +32,17 @@ from ._openai_wire import (
     error_reply,
     models_reply,
     props_reply,
+    running_reply,
     window_exceeded,
 )
 from ._rate_budget import RateBudget, retry_headers
 
 __all__ = ["Faults", "ModelServer", "ServerStats"]
 
-_ROUTES = {("GET", "/v1/models"), ("GET", "/props"), ("POST", "/v1/chat/completions")}
-_FAULTS = ("429", "500", "drop", "malformed", "empty", "echo")
+_ROUTES = {("GET", "/v1/models"), ("GET", "/props"), ("GET", "/api/ps"), ("POST", "/v1/chat/completions")}
+_REPORTS = {"/props": "llama.cpp", "/api/ps": "ollama"}  # who answers these
+_FAULTS = ("429", "500", "drop", "malformed", "empty", "echo", "bad_json")
+_SCHEMA_MARK = "JSON Schema:\n"  # where complete_structured's instruction quotes the schema
 _EMPTY = ("", " \n")  # the empty answers, taken in turn
 
 
@@ -57,6 +60,9 @@ class Faults(msgspec.Struct, frozen=True, kw_only=True):
             ``stop=""`` does).
         rate_echo: answered 200 with the text of the request's first system message (its
             first message if it has none), as a small model that restates its instructions does.
+        rate_bad_json: a structured request (its prompt quotes a JSON Schema) whose schema the
+            server does not hold its decoding to is answered with the schema itself, as a small
+            model that restates its instructions does; an enforced schema is always kept.
         retry_after: seconds advertised by the injected 429s.
     """
 
@@ -67,6 +73,7 @@ class Faults(msgspec.Struct, frozen=True, kw_only=True):
     rate_malformed: float = 0.0
     rate_empty: float = 0.0
     rate_echo: float = 0.0
+    rate_bad_json: float = 0.0
     retry_after: float = 1.0
 
     def __post_init__(self) -> None:
@@ -78,11 +85,13 @@ class Faults(msgspec.Struct, frozen=True, kw_only=True):
 class ServerStats(msgspec.Struct, frozen=True, kw_only=True):
     """What a ``ModelServer`` did with chat completion requests so far.
 
-    ``requests`` counts them all; ``successes``, ``rejected`` (400, 401, 404),
-    ``rate_limited_injected`` (by ``Faults``), ``rate_limited_budget`` (by rpm/tpm) and the rest
-    what became of them (``empty`` and ``echoed``: answers spoilt by ``Faults``). The tokens are
-    those served, spoilt answers' included; ``answered_at`` holds the server clock at each
-    success, for throughput.
+    ``requests`` counts them all; ``successes``, ``rejected`` (400, 401, 404, and a structured
+    output it does not take), ``rate_limited_injected`` (by ``Faults``), ``rate_limited_budget``
+    (by rpm/tpm) and the rest what became of them (``empty``, ``echoed`` and ``bad_json``:
+    answers spoilt by ``Faults``; ``abandoned``: answers whose client had gone when they were
+    ready). ``enforced`` counts the answers held to a schema. The tokens are those served,
+    spoilt answers' included; ``answered_at`` holds the server clock at each success, for
+    throughput.
     """
 
     requests: int = 0
@@ -95,6 +104,9 @@ class ServerStats(msgspec.Struct, frozen=True, kw_only=True):
     malformed: int = 0
     empty: int = 0
     echoed: int = 0
+    bad_json: int = 0
+    abandoned: int = 0
+    enforced: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     answered_at: tuple[float, ...] = ()
@@ -124,7 +136,8 @@ class ModelServer:
         window: the budget's sliding window, in seconds.
         keep: how many request bodies ``requests`` keeps.
         usage: send token usage. False: never, as some servers do: no ``usage`` in an answer,
-            and a stream ignores ``stream_options.include_usage``.
+            and a stream ignores ``stream_options.include_usage``. "unstreamed": in an answer,
+            never in a stream (as llama-cpp-python's server).
         strict: refuse a body field OpenAI's API does not define (``top_k``, ``min_p``, ...)
             with a 400, as OpenAI does; by default they are taken, as vLLM, llama.cpp's server
             and Ollama take them.
@@ -134,8 +147,26 @@ class ModelServer:
             with vLLM's 400.
         reports_window: how the window is reported: "vllm" (``max_model_len`` in
             ``GET /v1/models``), "llama.cpp" (``GET /props`` at the root,
-            ``default_generation_settings.n_ctx``) or None (not at all, as llama-cpp-python's
-            server; ``/props`` is then a 404).
+            ``default_generation_settings.n_ctx``), "ollama" (``GET /api/ps`` at the root: the
+            models loaded and the ``context_length`` each runs with; a model is loaded by its
+            first chat request) or None (not at all, as llama-cpp-python's server; ``/props``
+            and ``/api/ps`` are then 404s).
+        structured: the ways of asking for structured output whose schema the server holds its
+            answer to: "json_schema" (``response_format`` of that type, as OpenAI, vLLM and
+            llama.cpp's server take it), "json_object" (type ``json_object`` with a ``schema``, as
+            llama-cpp-python's server takes it).
+        refuses_with: the status a request gets for any other ``response_format`` type
+            (400; llama-cpp-python's server answers a ``json_schema`` with 500).
+        ignores_formats: take a ``response_format`` type it does not hold answers to and ignore
+            it, instead of refusing it (as vLLM and Ollama ignore ``json_object``'s ``schema``).
+        slots: how many requests it works on at once (llama.cpp's ``--parallel``;
+            llama-cpp-python's server works on one); the others wait for a slot, in turn.
+            None: no limit.
+        refuses_max_tokens: refuse a request that sends ``max_tokens`` with OpenAI's 400 for its
+            reasoning models (they take ``max_completion_tokens`` only).
+        cancels: a request whose client has gone (a timed-out attempt) stops and frees its
+            slot, as vLLM's, llama.cpp's and Ollama's do; otherwise it is worked on to the end
+            for nobody, as llama-cpp-python's server does, and the client's retry waits behind it.
     """
 
     def __init__(
@@ -149,14 +180,31 @@ class ModelServer:
         tpm: int | None = None,
         window: float = 60.0,
         keep: int = 100,
-        usage: bool = True,
+        usage: bool | Literal["unstreamed"] = True,
         strict: bool = False,
         clock: Callable[[], float] = time.monotonic,
         context_window: int | None = None,
-        reports_window: Literal["vllm", "llama.cpp"] | None = None,
+        reports_window: Literal["vllm", "llama.cpp", "ollama"] | None = None,
+        structured: Iterable[str] = ("json_schema", "json_object"),
+        refuses_with: int = 400,
+        ignores_formats: bool = False,
+        slots: int | None = None,
+        cancels: bool = False,
+        refuses_max_tokens: bool = False,
     ) -> None:
         if window <= 0:
             raise ValueError("window must be positive")
+        if slots is not None and slots < 1:
+            raise ValueError("slots must be at least 1")
+        self.structured = frozenset(structured)
+        unknown = self.structured - {"json_schema", "json_object"}
+        if unknown:
+            raise ValueError(f"unknown structured output way(s): {', '.join(sorted(unknown))}")
+        self.refuses_with = refuses_with
+        self.ignores_formats = ignores_formats
+        self.cancels = cancels
+        self.refuses_max_tokens = refuses_max_tokens
+        self._slots = threading.Semaphore(slots) if slots is not None else None
         if reports_window is not None and context_window is None:
             raise ValueError("reports_window needs a context_window")
         self.context_window = context_window
@@ -181,6 +229,40 @@ class ModelServer:
         self._bodies: deque[Any] = deque(maxlen=keep)
         self._ids = itertools.count(1)  # the answers' ids
         self._http: ReplyServer | None = None
+
+    @classmethod
+    def like(cls, server: Literal["openai", "vllm", "llama.cpp", "llama-cpp-python", "ollama"], **options: Any) -> Self:
+        """A server that behaves as ``server`` does in what converse depends on (``options``
+        are the other arguments, and override these):
+
+        - ``openai``: refuses body fields OpenAI does not define (400); ``json_schema``.
+        - ``vllm``: reports its window in ``/v1/models``; ``json_schema``, and ``json_object``'s
+          ``schema`` ignored; an abandoned request stops.
+        - ``llama.cpp``: reports its window in ``/props``; both ways of structured output;
+          four slots; an abandoned request stops.
+        - ``llama-cpp-python``: no usage in a stream; refuses ``json_schema`` with a 500 and
+          holds ``json_object``'s ``schema``; reports no window; one slot, and an abandoned
+          request is finished for nobody.
+        - ``ollama``: reports the window of a loaded model in ``/api/ps``; ``json_schema``, and
+          ``json_object``'s ``schema`` ignored; an abandoned request stops.
+
+        The window it reports (and refuses prompts over) is ``context_window`` (4096 unless given;
+        OpenAI's: none).
+        """
+        presets: dict[str, dict[str, Any]] = {
+            "openai": {"strict": True, "structured": ("json_schema",), "cancels": True},
+            "vllm": {"reports_window": "vllm", "structured": ("json_schema",), "ignores_formats": True,
+                     "cancels": True},
+            "llama.cpp": {"reports_window": "llama.cpp", "slots": 4, "cancels": True},
+            "llama-cpp-python": {"usage": "unstreamed", "structured": ("json_object",), "refuses_with": 500,
+                                 "slots": 1, "cancels": False},
+            "ollama": {"reports_window": "ollama", "structured": ("json_schema",), "ignores_formats": True,
+                       "cancels": True},
+        }
+        if server not in presets:
+            raise ValueError(f"unknown server {server!r}; known: {', '.join(presets)}")
+        window = {} if server == "openai" else {"context_window": 4096}
+        return cls(**{**window, **presets[server], **options})
 
     def start(self) -> None:
         """Bind an ephemeral port on 127.0.0.1 and serve from a daemon thread."""
@@ -221,24 +303,30 @@ class ModelServer:
         with self._lock:
             return ServerStats(**self._stats, answered_at=tuple(self._answered))
 
-    def _serve(self, method: str, path: str, authorization: str | None, raw: bytes) -> Reply:
+    def _serve(self, method: str, path: str, authorization: str | None, raw: bytes, gone: Callable[[], bool]) -> Reply:
         """The reply to a request, counted."""
         route = path.split("?", 1)[0].rstrip("/")
-        counter, reply = self._respond(method, route, authorization, raw)
+        counter, reply = self._respond(method, route, authorization, raw, gone)
         if counter is not None:
             with self._lock:
                 self._stats["requests"] += 1
                 self._stats[counter] += 1
         return reply
 
-    def _respond(self, method: str, path: str, authorization: str | None, raw: bytes) -> _Counted:
-        if (method, path) not in _ROUTES or (path == "/props" and self.reports_window != "llama.cpp"):
+    def _respond(
+        self, method: str, path: str, authorization: str | None, raw: bytes, gone: Callable[[], bool]
+    ) -> _Counted:
+        if (method, path) not in _ROUTES or _REPORTS.get(path, self.reports_window) != self.reports_window:
             return None, error_reply(404, f"Unknown request: {method} {path}", "unknown_url")
         counter = "rejected" if method == "POST" else None  # only chat completion requests count
         if authorization is None or not hmac.compare_digest(authorization.encode(), self._auth):
             return counter, error_reply(401, "Incorrect API key provided.", "invalid_api_key")
         if path == "/props":
             return None, props_reply(self.context_window)
+        if path == "/api/ps":
+            with self._lock:
+                loaded = self.models if self._stats["requests"] else ()  # Ollama loads on first use
+            return None, running_reply(loaded, self.context_window)
         if method == "GET":
             reported = self.context_window if self.reports_window == "vllm" else None
             return None, models_reply(self.models, reported)
@@ -255,15 +343,33 @@ class ModelServer:
         if body.model not in self.models:
             message = f"The model `{body.model}` does not exist or you do not have access to it."
             return "rejected", error_reply(404, message, "model_not_found")
-        return self._chat(body, completion_request(body, decoded))
+        if self.refuses_max_tokens and "max_tokens" in decoded:
+            message = (
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead."
+            )
+            return "rejected", error_reply(400, message, "unsupported_parameter", param="max_tokens")
+        way = _way(decoded)
+        if way is not None and way not in self.structured:
+            if not self.ignores_formats:
+                field = f"response_format of type {way}"
+                kind = "server_error" if self.refuses_with >= 500 else "invalid_request_error"
+                return "rejected", error_reply(self.refuses_with, f"{field} is not supported", None, kind=kind)
+            decoded = {k: v for k, v in decoded.items() if k not in ("response_format", "format")}
+            way = None
+        request = completion_request(body, decoded)
+        if self._slots is None:
+            return self._chat(body, request, way is not None, gone)
+        with self._slots:  # a request waits here for a slot, as on a server with --parallel N
+            return self._chat(body, request, way is not None, gone)
 
-    def _chat(self, body: ChatBody, request: CompletionRequest) -> _Counted:
+    def _chat(self, body: ChatBody, request: CompletionRequest, enforced: bool, gone: Callable[[], bool]) -> _Counted:
         """The answer to an authorised chat completion: the model's, unless the budget or a fault
-        says otherwise."""
+        says otherwise. ``enforced``: the answer is held to the schema the request sent."""
         answer = _complete(self._model, request)
         window, prompt = self.context_window, answer.usage.prompt_tokens
-        if window is not None and prompt + body.max_tokens > window:
-            return "rejected", window_exceeded(window, prompt, body.max_tokens)
+        if window is not None and prompt + request.max_tokens > window:
+            return "rejected", window_exceeded(window, prompt, request.max_tokens)
         with self._lock:
             now = self._clock()
             wait = self._budget.admit(now, answer.usage.prompt_tokens)
@@ -278,8 +384,11 @@ class ModelServer:
         with self._lock:
             faults = self.faults
             fault = _fault(faults, self._rng.random())
-        if faults.latency and self._closing.wait(faults.latency):
-            fault = "drop"  # shutting down
+        if fault == "bad_json" and (enforced or _quoted_schema(request) is None):
+            fault = None  # only a schema the server does not enforce can be answered wrongly
+        if faults.latency and self._work(faults.latency, gone):
+            # shutting down, or (a server that cancels) the client has gone: the work stops
+            return ("abandoned" if gone() else "dropped"), Reply(0, {}, None)
         if fault == "429":
             headers |= retry_headers(faults.retry_after)
             reply = error_reply(429, "Rate limit reached (injected).", "rate_limit_exceeded", headers)
@@ -296,6 +405,8 @@ class ModelServer:
                 answer = msgspec.structs.replace(answer, text=_EMPTY[number % len(_EMPTY)])
             elif fault == "echo":
                 answer = _echo(answer, request)
+            elif fault == "bad_json":
+                answer = _restated_schema(answer, request)
             answer = _cut(answer, request.max_tokens)
             if fault != "malformed":  # malformed answers are not served
                 usage = answer.usage
@@ -305,20 +416,64 @@ class ModelServer:
                 if fault is None:
                     self._answered.append(now)
                 headers |= self._budget.headers(now)
+            if enforced:
+                self._stats["enforced"] += 1
         headers["x-request-id"] = f"req_{number}"
         malformed = fault == "malformed"
         counter = _COUNTERS.get(fault, "successes")
-        content = chat_answer(number, body, answer, malformed=malformed, with_usage=self.usage)
+        if gone():  # the work was done for nobody: the client timed out and left
+            return "abandoned", Reply(0, {}, None)
+        with_usage = self.usage is True or (self.usage == "unstreamed" and not body.stream)
+        content = chat_answer(number, body, answer, malformed=malformed, with_usage=with_usage)
         return counter, Reply(200, headers, content)
 
+    def _work(self, seconds: float, gone: Callable[[], bool]) -> bool:
+        """Spend ``seconds`` on a request; True if it was cut short: the server is closing, or
+        (a server that ``cancels``) its client has gone."""
+        if not self.cancels:
+            return self._closing.wait(seconds)
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self._closing.wait(min(left, 0.01)) or gone():
+                return True
+        return False
 
-_COUNTERS: dict[str | None, str] = {"malformed": "malformed", "empty": "empty", "echo": "echoed"}
+
+def _way(decoded: dict[str, Any]) -> str | None:
+    """How a request asks for structured output: "json_schema" or "json_object" (its
+    ``response_format`` type), or None (it does not)."""
+    answer = decoded.get("response_format")
+    if isinstance(answer, dict) and answer.get("type") in ("json_schema", "json_object"):
+        return str(answer["type"])
+    return None
+
+
+def _quoted_schema(request: CompletionRequest) -> str | None:
+    """The JSON Schema a structured request's prompt quotes (its latest), or None."""
+    for message in reversed(request.messages):
+        at = message.content.rfind(_SCHEMA_MARK)
+        if at != -1:
+            return message.content[at + len(_SCHEMA_MARK) :].strip()
+    return None
+
+
+def _restated_schema(answer: CompletionResponse, request: CompletionRequest) -> CompletionResponse:
+    """``answer`` replaced by the JSON Schema its prompt quotes: valid JSON, but not the answer."""
+    text = _quoted_schema(request) or ""
+    usage = msgspec.structs.replace(answer.usage, completion_tokens=estimate_tokens(len(text)))
+    return msgspec.structs.replace(answer, text=text, usage=usage)
+
+
+_COUNTERS: dict[str | None, str] = {
+    "malformed": "malformed", "empty": "empty", "echo": "echoed", "bad_json": "bad_json",
+}
 
 
 def _rates(faults: Faults) -> tuple[float, ...]:
     """The rates of ``_FAULTS``, in order."""
     return (
-        faults.rate_429, faults.rate_500, faults.rate_drop, faults.rate_malformed, faults.rate_empty, faults.rate_echo
+        faults.rate_429, faults.rate_500, faults.rate_drop, faults.rate_malformed, faults.rate_empty, faults.rate_echo,
+        faults.rate_bad_json,
     )
 
 

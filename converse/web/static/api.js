@@ -97,8 +97,11 @@
  * @property {Record<string, unknown>} params
  * @property {{role: string, content: string}[]} messages
  * @property {string} response
- * @property {{prompt_tokens: number, completion_tokens: number}} usage
+ * @property {{prompt_tokens: number, completion_tokens: number, estimated: boolean}} usage
  * @property {number} latency
+ * @property {number} attempt
+ * @property {string | null} finish_reason why the answer ended, as the server said ("length": cut off)
+ * @property {string | null} structured how a structured answer's schema was sent (json_schema, json_object, prompt)
  */
 
 /**

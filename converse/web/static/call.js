@@ -28,7 +28,10 @@ export async function showCall(path, number) {
       ["purpose", c.purpose],
       ["conversation", c.conversation.join(" / ")],
       ["model", c.model],
-      ["tokens", `${num(c.usage.prompt_tokens)} in, ${num(c.usage.completion_tokens)} out`],
+      ["tokens", `${num(c.usage.prompt_tokens)} in, ${num(c.usage.completion_tokens)} out` +
+        (c.usage.estimated ? " (estimated: the server sent no usage)" : "")],
+      ...(c.finish_reason ? [["ending", c.finish_reason === "length" ? "cut off at max_tokens (length)" : c.finish_reason]] : []),
+      ...(c.structured ? [["structured output", c.structured === "prompt" ? "schema in the prompt only" : `held to the schema by the server (${c.structured})`]] : []),
       ["latency", c.latency.toFixed(3) + " s"],
       ["seq", c.seq],
     ];

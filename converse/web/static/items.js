@@ -164,6 +164,7 @@
  * @property {number} prompt_tokens
  * @property {number} completion_tokens
  * @property {number} cost_usd
+ * @property {number} estimated_tokens of its tokens, those the server did not report (our estimate)
  */
 
 /**

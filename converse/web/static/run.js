@@ -456,6 +456,7 @@ class RunPage {
           { key: "prompt_tokens", label: "Prompt", num: true },
           { key: "completion_tokens", label: "Answer", num: true },
           { key: "cost_usd", label: "Cost", num: true, cell: (r) => (item.priced ? usd(r.cost_usd) : "—") },
+          ...(item.rows.some((r) => r.estimated_tokens) ? [{ key: "estimated_tokens", label: "Estimated", num: true }] : []),
           {
             key: "share",
             label: "Share",
