@@ -60,6 +60,16 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """The error lines a failed command printed on stderr (``converse validate`` prints one per
+    problem): each starts ``converse: error:``; no traceback, nothing else."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines, result.stderr
+    assert all(line.startswith("converse: error: ") for line in lines), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines
+
+
 # openai's streams leave inner async generators for the collector; trio warns about it.
 SDK_LEAVES_GENERATORS = pytest.mark.filterwarnings(
     r"ignore:Async generator '(openai|httpx2|httpcore2)\.[^']*' was garbage collected:ResourceWarning"

@@ -14,15 +14,26 @@ import anyio
 
 from .._exceptions import DatasetError
 from ..camel._generate import DatasetOutcome, generate
-from ..camel._recipe import recipe_from_files
+from ..camel._recipe import Recipe, recipe_from_files
 from ..camel._stats import stats_markdown
-from ..engine._run import RunResult
 from ..log._events import ConversationEnded, CriticChoice, Event, TaskSpecified, Utterance
+from ..models._open import parse_spec
+from ..runner._estimate import Estimate, estimate_run
 from ..runner._run import run_scenario
 from ..scenario._load import load_scenario
-from ._common import limit_flags, one_line, report_run, scheduler_from_flags
+from ._common import (
+    ERROR,
+    RunWatch,
+    interruptible,
+    limit_flags,
+    one_line,
+    report_run,
+    run_interruptibly,
+    scheduler_from_flags,
+)
 
 DEFAULT_SCENARIO = "camel-trading-bot"
+ASK_ABOVE = 1_000  # chats a model that costs money may be asked for without a confirmation
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,8 +65,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _common(play)
     play.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     play.add_argument("--out", type=Path, default=Path("runs"), help="directory for run directories (default runs/)")
-    limit_flags(play, "--concurrency")
-    play.add_argument("-q", "--quiet", action="store_true", help="print only the run directory")
+    limit_flags(play, old_concurrency=True)
     play.set_defaults(handler=_cmd_roleplay)
 
     gen = sub.add_parser(
@@ -77,10 +87,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help="tasks the model lists per pair of roles (default 10)")
     _common(gen)
     gen.add_argument("--seed", type=int, default=0, help="seed of the first chat; chat k gets seed+k (default 0)")
-    gen.add_argument("--concurrency", type=int, default=64, help="chats at once, in all (default 64)")
-    limit_flags(gen, "--calls", every=", for all chats together")
+    gen.add_argument("--concurrency", type=int, default=64, metavar="N", help="chats at once, in all (default 64)")
+    limit_flags(gen, every=", for all chats together")
     gen.add_argument("--retry-failed", action="store_true", help="run again the chats that failed")
-    gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    gen.add_argument(
+        "--estimate", action="store_true",
+        help="print the calls, tokens and dollars the chats will take (a dry run of one on the offline model) and stop",
+    )
+    gen.add_argument(
+        "--yes", action="store_true",
+        help=f"start more than {ASK_ABOVE:,} chats on a model that is not the offline one without asking",
+    )
     gen.set_defaults(handler=_cmd_generate)
 
 
@@ -119,18 +136,33 @@ def _roleplay_overrides(args: argparse.Namespace) -> list[str]:
     return [f"{key}={_toml(value)}" for key, value in settings.items() if value is not None]
 
 
-def _cmd_roleplay(args: argparse.Namespace) -> int:
-    if load_scenario(args.scenario).roleplay is None:
+def _title(args: argparse.Namespace, overrides: list[str]) -> list[str]:
+    """A ``title=`` override naming the chat's roles and task when the command line changed any
+    of them (the scenario's own title describes its own roles); none otherwise. A ``--set
+    title=...`` given as well comes later, and wins."""
+    base = load_scenario(args.scenario).roleplay
+    if base is None:
         raise DatasetError(args.scenario, "is not a role-play scenario (it has no [roleplay] table)")
-    overrides = [*_roleplay_overrides(args), *args.overrides]
-    observer = None if args.quiet else _Printer(sys.stdout)
-    result: RunResult = anyio.run(
-        partial(
-            run_scenario, args.scenario, model=args.model, base_url=args.base_url, seed=args.seed, out=args.out,
-            overrides=overrides, observer=observer, cache=args.cache,
-            scheduler=scheduler_from_flags(args.rpm, args.tpm, args.calls, "--concurrency"),
-        )
+    play = load_scenario(args.scenario, overrides).roleplay
+    assert play is not None
+    cast = (play.assistant_role, play.user_role, play.task)
+    if cast == (base.assistant_role, base.user_role, base.task):
+        return []
+    task = " ".join(play.task.split())
+    return [f"title={_toml(f'Role-play: {play.assistant_role} helps {play.user_role}: {task}')}"]
+
+
+def _cmd_roleplay(args: argparse.Namespace) -> int:
+    cast = _roleplay_overrides(args)
+    overrides = [*cast, *_title(args, [*cast, *args.overrides]), *args.overrides]
+    watch = RunWatch(None if args.quiet else _Printer(sys.stdout), out=args.out)
+    playing = partial(
+        run_scenario, args.scenario, model=args.model, base_url=args.base_url, seed=args.seed, out=args.out,
+        overrides=overrides, observer=watch, cache=args.cache, scheduler=scheduler_from_flags(args),
     )
+    result = run_interruptibly(playing, watch)
+    if isinstance(result, int):
+        return result
     if result.status == "completed" and not args.quiet:
         print(f"converse: the chat ended: {one_line(result.reason)}", file=sys.stderr)
     return report_run(result)
@@ -146,22 +178,60 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         model=args.model,
         seed=args.seed,
     )
+    chats = _chats(recipe)
+    spec = recipe.model or load_scenario(recipe.scenario, recipe.overrides).model.spec
+    if args.estimate or (chats > ASK_ABOVE and not args.yes and parse_spec(spec)[0] != "offline"):
+        one = anyio.run(partial(estimate_run, recipe.scenario, model=spec, overrides=recipe.overrides,
+                                base_url=args.base_url))
+        estimate = one.times(chats)
+        if args.estimate:
+            for line in estimate.lines():
+                print(line.replace(f"{chats:,} runs", f"{chats:,} chats"))
+            print("(plus the calls that list roles and tasks, when the model lists them)")
+            return 0
+        if not _confirmed(chats, estimate):
+            return 2
     from ._progress import SweepBar  # rich: imported only by the command that draws with it
 
     bar = None if args.quiet else SweepBar(sys.stderr, title="chats", unit="chats")
     making = partial(
         generate, recipe, args.out, concurrency=args.concurrency,
-        scheduler=scheduler_from_flags(args.rpm, args.tpm, args.calls, "--calls"), base_url=args.base_url,
+        scheduler=scheduler_from_flags(args), base_url=args.base_url,
         cache=args.cache, retry_failed=args.retry_failed, progress=bar,
     )
-    with bar if bar is not None else contextlib.nullcontext():
+    with bar if bar is not None else contextlib.nullcontext(), interruptible() as seen:
         try:
             outcome: DatasetOutcome = anyio.run(making)
         except KeyboardInterrupt:
             print(f"converse: interrupted; finished chats are kept in {args.out}; run the same command to continue",
                   file=sys.stderr)
-            return 130
+            return seen.exit_code
     return _report(outcome)
+
+
+def _chats(recipe: Recipe) -> int:
+    """How many chats ``recipe`` makes: assistant roles x user roles x tasks per pair."""
+    def count(given: tuple[str, ...] | None, asked: int) -> int:
+        return len(given) if given is not None else asked
+
+    return (
+        count(recipe.assistant_roles, recipe.num_assistant_roles)
+        * count(recipe.user_roles, recipe.num_user_roles)
+        * count(recipe.tasks, recipe.tasks_per_pair)
+    )
+
+
+def _confirmed(chats: int, estimate: Estimate) -> bool:
+    """Whether the person at the terminal wants ``chats`` chats started; without a terminal to
+    ask, an error line saying how to start them."""
+    cost = estimate.lines()[1]
+    what = f"{chats:,} chats on {estimate.model}, {cost}"
+    if not sys.stdin.isatty():
+        print(f"{ERROR} {what}: add --yes to start them, or --estimate to see what they take", file=sys.stderr)
+        return False
+    print(f"converse: {what}. Start them? [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
 
 
 def _report(outcome: DatasetOutcome) -> int:

@@ -15,23 +15,35 @@ import warnings
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import structlog
 
 from .._exceptions import ConverseError, LogError, NothingToResume, SweepError, TornTailWarning
-from ..engine._run import ENGINE_VERSION, RunResult
+from ..engine._run import ENGINE_VERSION
 from ..log._events import RunStarted
 from ..log._log import iter_events, read_events
+from ..runner._estimate import Estimate, estimate_run
 from ..runner._run import resume_run, run_scenario
-from ..scenario._load import builtin_scenarios, load_scenario
+from ..sweeps._estimate import estimate_sweep
 from ..sweeps._grid import plan_sweep
 from ..sweeps._sweep import SweepOutcome, run_sweep
 from ..transcript._markdown import render_markdown
 from ._camel import add_parser as add_camel
-from ._common import limit_flags, one_line, report_run, scheduler_from_flags
-from ._printers import RunPrinter
+from ._common import (
+    ERROR,
+    Parser,
+    RunWatch,
+    interruptible,
+    limit_flags,
+    one_line,
+    report_run,
+    run_interruptibly,
+    scheduler_from_flags,
+)
+from ._printers import RunPrinter, resumed_line
+from ._scenarios import add_scenarios, add_validate
 from ._view import add_parser as add_view
 
 USER_ERROR = 2
@@ -40,7 +52,12 @@ USER_ERROR = 2
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said here, not by argparse: it would point to converse --help, not the command's
+        parser.fail(f"unrecognized arguments: {' '.join(unknown)}", args.help_for)
+    # -v and -q are taken before or after the command's name; unset when written in neither place.
+    args.verbose = getattr(args, "verbose", False)
+    args.quiet = getattr(args, "quiet", False)
     _configure_logging(verbose=args.verbose)
     try:
         with warnings.catch_warnings():
@@ -49,10 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             code: int = args.handler(args)
             return code
     except ConverseError as exc:
-        print(f"converse: error: {one_line(str(exc))}", file=sys.stderr)
+        print(f"{ERROR} {one_line(str(exc))}", file=sys.stderr)
         return USER_ERROR
     except OSError as exc:
-        print(f"converse: error: {one_line(str(exc))}", file=sys.stderr)
+        print(f"{ERROR} {one_line(str(exc))}", file=sys.stderr)
         return USER_ERROR
     except KeyboardInterrupt:
         print("converse: interrupted", file=sys.stderr)
@@ -67,13 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="converse", description="Simulate conversations between LLM agents, as actors."
-    )
+def _parser() -> Parser:
+    parser = Parser(prog="converse", description="Simulate conversations between LLM agents, as actors.")
     parser.add_argument("--version", action="version", version=f"converse {ENGINE_VERSION}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail to stderr")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Every command's parser is a Parser (argparse makes them of their parent's class); they
+    # are typed as what they are used as.
+    commands = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True, metavar="COMMAND"),
+    )
 
     run = commands.add_parser("run", help="run one simulation", description="Run one simulation.")
     run.add_argument("scenario", help="a scenario file, or the name of a built-in scenario")
@@ -93,12 +112,15 @@ def _parser() -> argparse.ArgumentParser:
         help="override a scenario value, e.g. clock.end=2027 or agents[0].council.rounds=3",
     )
     run.add_argument("--cache", type=Path, help="answer repeated requests from this directory (and fill it)")
-    limit_flags(run, "--concurrency")
+    run.add_argument(
+        "--estimate", action="store_true",
+        help="print the calls, tokens and dollars the run will take (a dry run on the offline model) and stop",
+    )
+    limit_flags(run, old_concurrency=True)
     run.add_argument(
         "--replay-from", type=Path, metavar="EVENTS",
         help="answer every model call from this earlier log (no model is asked); the seed defaults to its run's",
     )
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     run.set_defaults(handler=_cmd_run)
 
     resume = commands.add_parser(
@@ -110,8 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("run_dir", type=Path, help="the run directory (or its events.jsonl)")
     resume.add_argument("--model", help="model for what the log does not hold (default: the run's own)")
     resume.add_argument("--base-url", help="OpenAI-compatible server for openai: models")
-    limit_flags(resume, "--concurrency")
-    resume.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    limit_flags(resume, old_concurrency=True)
     resume.set_defaults(handler=_cmd_resume)
 
     sweep = commands.add_parser(
@@ -127,7 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--repeats", type=int, default=1, help="seeds per grid cell (default 1)")
     sweep.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    sweep.add_argument("--concurrency", type=int, default=32, help="runs at once (default 32)")
+    sweep.add_argument("--concurrency", type=int, default=32, metavar="N", help="runs at once (default 32)")
     sweep.add_argument("--backend", choices=["local", "ray"], default="local", help="where runs go (default local)")
     sweep.add_argument("--ray-address", help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
     sweep.add_argument("--out", type=Path, required=True, help="the sweep directory")
@@ -136,9 +157,13 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a scenario value in every run")
     sweep.add_argument("--cache", type=Path, help="answer repeated requests from this directory (and fill it)")
-    limit_flags(sweep, "--calls", every=", for all runs together")
+    sweep.add_argument(
+        "--estimate", action="store_true",
+        help="print the calls, tokens and dollars the sweep will take (a dry run of each grid cell on the "
+        "offline model) and stop",
+    )
+    limit_flags(sweep, every=", for all runs together")
     sweep.add_argument("--retry-failed", action="store_true", help="run again the runs that failed")
-    sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(handler=_cmd_sweep)
 
     replay = commands.add_parser("replay", help="render an event log", description="Render an event log.")
@@ -151,12 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
     replay.set_defaults(handler=_cmd_replay)
 
-    validate = commands.add_parser(
-        "validate", help="check scenario files", description="Check scenario files without running them."
-    )
-    validate.add_argument("scenarios", nargs="+", help="scenario files or built-in names")
-    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    validate.set_defaults(handler=_cmd_validate)
+    add_validate(commands)
 
     audit = commands.add_parser(
         "audit", help="check a run's prompts against the fidelity rules",
@@ -167,38 +187,49 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--window", type=int, metavar="N", help="context window in tokens (default: the model's)")
     audit.set_defaults(handler=_cmd_audit)
 
-    listing = commands.add_parser("scenarios", help="list the built-in scenarios")
-    listing.set_defaults(handler=_cmd_scenarios)
+    add_scenarios(commands)
     add_camel(commands)
     add_view(commands)
     return parser
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    observer = None if args.quiet else RunPrinter(sys.stderr)
-    scheduler = scheduler_from_flags(args.rpm, args.tpm, args.calls, "--concurrency")
+    if args.estimate:
+        estimating = partial(
+            estimate_run, args.scenario, model=args.model, seed=args.seed or 0, overrides=args.overrides,
+            base_url=args.base_url,
+        )
+        return _print_estimate(anyio.run(estimating))
+    watch = RunWatch(None if args.quiet else RunPrinter(sys.stderr), out=args.out)
+    scheduler = scheduler_from_flags(args)
     seed = args.seed
     if args.replay_from is not None:
         if args.replay_from.is_dir():
             args.replay_from = args.replay_from / "events.jsonl"
         if seed is None:
             seed = _seed_of(args.replay_from)
-    result: RunResult = anyio.run(
-        partial(
-            run_scenario,
-            args.scenario,
-            model=args.model,
-            base_url=args.base_url,
-            seed=seed or 0,
-            out=args.out,
-            overrides=args.overrides,
-            observer=observer,
-            scheduler=scheduler,
-            cache=args.cache,
-            replay_from=args.replay_from,
-        )
+    running = partial(
+        run_scenario,
+        args.scenario,
+        model=args.model,
+        base_url=args.base_url,
+        seed=seed or 0,
+        out=args.out,
+        overrides=args.overrides,
+        observer=watch,
+        scheduler=scheduler,
+        cache=args.cache,
+        replay_from=args.replay_from,
     )
-    return report_run(result)
+    result = run_interruptibly(running, watch)
+    return result if isinstance(result, int) else report_run(result)
+
+
+def _print_estimate(estimate: Estimate) -> int:
+    """Print what runs will take, a line each, on stdout."""
+    for line in estimate.lines():
+        print(line)
+    return 0
 
 
 def _seed_of(events: Path) -> int:
@@ -211,19 +242,23 @@ def _seed_of(events: Path) -> int:
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
-    observer = None if args.quiet else RunPrinter(sys.stderr)
-    scheduler = scheduler_from_flags(args.rpm, args.tpm, args.calls, "--concurrency")
+    run_dir: Path = args.run_dir
+    watch = RunWatch(
+        None if args.quiet else RunPrinter(sys.stderr), directory=run_dir if run_dir.is_dir() else run_dir.parent
+    )
+    scheduler = scheduler_from_flags(args)
+    resuming = partial(
+        resume_run, run_dir, model=args.model, base_url=args.base_url, scheduler=scheduler, observer=watch
+    )
     try:
-        result: RunResult = anyio.run(
-            partial(
-                resume_run, args.run_dir, model=args.model, base_url=args.base_url, scheduler=scheduler,
-                observer=observer,
-            )
-        )
+        result = run_interruptibly(resuming, watch)
     except NothingToResume as done:
         print(f"converse: {done}", file=sys.stderr)
         print(done.directory)
         return 0 if done.finished.status == "completed" else 1
+    if isinstance(result, int):
+        return result
+    print(resumed_line(result), file=sys.stderr)
     return report_run(result)
 
 
@@ -233,7 +268,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     sweep, _, runs = plan_sweep(
         args.scenario, args.grid, repeats=args.repeats, seed=args.seed, model=args.model, overrides=args.overrides
     )
-    scheduler = scheduler_from_flags(args.rpm, args.tpm, args.calls, "--calls")
+    if args.estimate:
+        return _print_estimate(anyio.run(partial(estimate_sweep, sweep, runs, base_url=args.base_url)))
+    scheduler = scheduler_from_flags(args)
     from ._progress import SweepBar  # rich: imported only by the command that draws with it
 
     bar = None if args.quiet else SweepBar(sys.stderr, title=sweep.scenario_name)
@@ -242,7 +279,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         retry_failed=args.retry_failed, progress=bar, scheduler=scheduler, base_url=args.base_url,
         cache=args.cache, ray_address=args.ray_address,
     )
-    with bar if bar is not None else contextlib.nullcontext():
+    with bar if bar is not None else contextlib.nullcontext(), interruptible() as seen:
         try:
             outcome: SweepOutcome = anyio.run(sweeping)
         except KeyboardInterrupt:
@@ -251,7 +288,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                 "run the same command to continue",
                 file=sys.stderr,
             )
-            return 130
+            return seen.exit_code
     skipped = f" ({outcome.skipped} finished earlier)" if outcome.skipped else ""
     print(
         f"{outcome.total} runs{skipped}: {outcome.completed} completed, {outcome.failed} failed; "
@@ -285,36 +322,12 @@ def _render(events: list[Any], form: str, source: str) -> str:
     return "" if example is None else json.dumps(example, ensure_ascii=False) + "\n"
 
 
-def _cmd_validate(args: argparse.Namespace) -> int:
-    failed = 0
-    for source in args.scenarios:
-        try:
-            scenario = load_scenario(source, args.overrides)
-        except ConverseError as exc:
-            print(f"converse: error: {one_line(str(exc))}", file=sys.stderr)
-            failed += 1
-            continue
-        what = "a role-play" if scenario.roleplay is not None else f"{len(scenario.agents)} agents"
-        print(f"{source}: ok ({scenario.name}, {what})")
-    return USER_ERROR if failed else 0
-
-
 def _cmd_audit(args: argparse.Namespace) -> int:
     from ..audit._report import audit_file, format_report
 
     path, report = audit_file(args.events, window=args.window)
     sys.stdout.write(format_report(report, path))
     return 1 if report.violations else 0
-
-
-def _cmd_scenarios(args: argparse.Namespace) -> int:
-    for name, path in builtin_scenarios().items():
-        try:
-            title = load_scenario(path).title
-        except ConverseError as exc:
-            title = f"(invalid: {exc})"
-        print(f"{name:28} {title}")
-    return 0
 
 
 def _show_warning(

@@ -58,6 +58,11 @@ class AgentActor(Actor):
         self.name = spec.name
         self.role = role
         self.top = len(role.path) == 1
+        # The offline model answers by what my organisation is and who else speaks (see Hints).
+        peers = ctx.scenario.agents if self.top else role.council.members if role.council else []
+        self.organisation_kind = next((a.kind for a in ctx.scenario.agents if a.name == role.organisation), "")
+        self.others = tuple((a.name, a.kind) for a in peers if a.name != self.name)
+        self.first_period = period_label(ctx.scenario.clock, 0)
         self.path = role.path
         self.topic = ctx.conversation_topic(role.path)
         self.values: dict[str, object] = dict(ctx.scenario.dials)
@@ -274,6 +279,9 @@ class AgentActor(Actor):
                 organisation=self.role.organisation,
                 period=period,
                 end_token=ctx.scenario.termination.end_token,
+                organisation_kind=self.organisation_kind,
+                others=self.others,
+                first_period=self.first_period,
             ),
         )
         estimate = memory.needed + settings.max_tokens

@@ -193,6 +193,7 @@ async def call_and_record(
             attempt=logged.attempt if logged is not None else answered.attempt,
             finish_reason=msgspec.UNSET if response.finish_reason is None else response.finish_reason,
             structured=_structured(request, logged),
+            cached=True if response.cached else msgspec.UNSET,
         )
     )
     chain.call, chain.messages = call, messages

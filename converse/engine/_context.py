@@ -111,7 +111,7 @@ class RunContext:
                 )
             if event.truncated:
                 self.truncated += 1
-            self.ledger.charge(event.actor, event.usage)
+            self.ledger.charge(event.actor, event.usage, cached=event.cached is True)
             self._check_budget()
         elif type(event) is LLMAttempt and event.usage is not msgspec.UNSET:
             self.ledger.charge(event.actor, event.usage, call=False)  # an answer paid for, not kept

@@ -22,13 +22,13 @@ from ..log._events import SCHEMA_VERSION, Ledger, RunError, RunFinished, RunStar
 from ..log._log import read_events
 from ..models._limits import Limits
 from ..models._model import Model
+from ..models._prices import price_of
 from ..models._scheduler import Scheduler
 from ..models._windows import context_window
 from ..scenario._load import scenario_to_dict
 from ..scenario._scenario import Scenario
 from ._context import RunContext
 from ._ledger import Ledger as RunLedger
-from ._ledger import price_for
 from ._options import RunOptions
 from ._protocol import Begin
 from ._recorder import Recorder
@@ -81,6 +81,10 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
             message); None if it gave one, or the run was not judged.
         truncated: model calls whose answer was cut off at ``max_tokens`` (``finish_reason``
             "length"), as the log records them.
+        replayed: model answers taken from a log instead of a model (a resumed run's own
+            log, or ``replay_from``); 0 for a run that had none.
+        live_from: the number of the first call a model answered after the log's answers ran
+            out (a resumed run's calls go on from the log's); None if no model was asked.
     """
 
     run: str
@@ -98,6 +102,8 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
     estimated_tokens: int = 0
     judge_error: str | None = None
     truncated: int = 0
+    replayed: int = 0
+    live_from: int | None = None
 
     @classmethod
     def of(
@@ -110,13 +116,15 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
         estimated_tokens: int = 0,
         judge_error: str | None = None,
         truncated: int = 0,
+        replayed: int = 0,
+        live_from: int | None = None,
     ) -> RunResult:
-        """The result of a run, from its run-finished event, its files, its estimated tokens
-        and its judge's failure."""
+        """The result of a run, from its run-finished event, its files, its estimated tokens,
+        its judge's failure and what its log answered."""
         totals = {f: getattr(finished, f) for f in cls.__struct_fields__ if hasattr(finished, f)}
         return cls(
             directory=directory, events=events, transcript=transcript, estimated_tokens=estimated_tokens,
-            judge_error=judge_error, truncated=truncated, **totals,
+            judge_error=judge_error, truncated=truncated, replayed=replayed, live_from=live_from, **totals,
         )
 
 
@@ -216,7 +224,7 @@ async def execute(
         system=system,
         scheduler=options.scheduler or default_scheduler(),
         observer=options.observer,
-        ledger=RunLedger(price_for(scenario.prices, model.spec)),
+        ledger=RunLedger(price_of(scenario.prices, model.spec, getattr(model, "base_url", None))),
         replay=resume.book if resume is not None else replay,
         keep_all=keep_events or kind.keep_events,
     )
@@ -227,6 +235,7 @@ async def execute(
     answered_by = ctx.replay.model if ctx.replay is not None and ctx.replay.model else model.spec
     window_source = await _window(ctx, answered_by)
     events_path = directory / "events.jsonl"
+    recorded = ctx.replay.remaining if ctx.replay is not None else 0
     next_seq, skip = 0, None
     if resume is not None:
         next_seq, skip = resume.next_seq, resume.skip
@@ -261,6 +270,7 @@ async def execute(
                     price_input=price.input if price else None,
                     price_output=price.output if price else None,
                     entries=ledger.rows(),
+                    price_source=ledger.priced.source if ledger.priced is not None else msgspec.UNSET,
                 )
             )
             finished = RunFinished(
@@ -284,11 +294,15 @@ async def execute(
             fresh = ctx.keep_all and resume is None and recorder_wrote_all(ctx)
             logged: Sequence[Any] = ctx.events if fresh else read_events(events_path)
             write_transcript(directory, logged, kind.render)
+    # Live calls are numbered on from the log's last (a replayed answer keeps its number).
+    logged_calls = resume.book.last_call if resume is not None else 0
     return RunResult.of(
         finished, directory=directory, events=events_path, transcript=transcript,
         estimated_tokens=ctx.ledger.estimated_tokens,
         judge_error=ctx.judge_error if ctx.outcome.status == "completed" else None,
         truncated=ctx.truncated,
+        replayed=recorded - (ctx.replay.remaining if ctx.replay is not None else 0),
+        live_from=logged_calls + 1 if ctx.calls_numbered > logged_calls else None,
     )
 
 

@@ -145,6 +145,8 @@ class LLMCall(Event, tag="llm_call", kw_only=True):
     # For a structured answer (the judge's), how its JSON Schema was sent: "json_schema",
     # or "json_object" (the server's constrained decoding), or "prompt" (the prompt only).
     structured: str | msgspec.UnsetType = msgspec.UNSET
+    # True for an answer served from the cache (paid for by an earlier run, not by this one).
+    cached: bool | msgspec.UnsetType = msgspec.UNSET
 
     @property
     def truncated(self) -> bool:
@@ -246,6 +248,7 @@ class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defa
     completion_tokens: int
     cost_usd: float
     estimated_tokens: int = 0  # of its tokens, how many were estimated (the server sent no usage)
+    cached_calls: int = 0  # of its calls, how many the cache answered (counted, not paid for)
 
 
 class Ledger(Event, tag="ledger", kw_only=True):
@@ -255,6 +258,9 @@ class Ledger(Event, tag="ledger", kw_only=True):
     price_input: float | None = None
     price_output: float | None = None
     entries: list[LedgerEntry]
+    # Where the price came from: "scenario" (its [prices]) or the shipped table ("OpenAI list
+    # prices of 2026-03-21"); unset when the model has no known price (the run is unpriced).
+    price_source: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class RunFinished(Event, tag="run_finished", kw_only=True):

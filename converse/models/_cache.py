@@ -114,6 +114,11 @@ class CachedModel:
         return str(endpoint)
 
     @property
+    def base_url(self) -> str | None:
+        """The inner model's server, if it has one (what prices it)."""
+        return getattr(self.inner, "base_url", None)
+
+    @property
     def structured_ways(self) -> StructuredWays | None:
         """The inner model's dialects of structured output, if it has any."""
         return getattr(self.inner, "structured_ways", None)
@@ -170,7 +175,7 @@ class CachedModel:
             return None
         if not entry.response.text.strip():
             return None  # kept by an older version; an empty answer is asked again
-        return entry.response
+        return msgspec.structs.replace(entry.response, cached=True)
 
     def _store(self, key: str, path: Path, response: CompletionResponse) -> None:
         data = _entry_encoder.encode(_Entry(key=key, response=response))

@@ -46,6 +46,11 @@ class Hints(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         end_token: the token that ends the conversation, if any.
         candidate: which of several candidate answers this is (1, 2, ...), 0 for a single
             answer; candidates of one turn are the same request, sampled apart.
+        organisation_kind: what the speaker's organisation is, as its scenario says (``lab``,
+            ``government``, ``organisation``, ``person``); empty if not known.
+        others: the others who speak in the conversation, as ``(name, kind)`` pairs: the
+            other organisations at the top level, the colleagues in a council.
+        first_period: the label of the run's first period (where its story starts).
     """
 
     kind: AnswerKind = "other"
@@ -54,6 +59,9 @@ class Hints(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     period: str = ""
     end_token: str | None = None
     candidate: int = 0
+    organisation_kind: str = ""
+    others: tuple[tuple[str, str], ...] = ()
+    first_period: str = ""
 
 
 class CompletionRequest(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -88,6 +96,7 @@ class CompletionResponse(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     model: str
     recorded: LLMCall | None = None
     finish_reason: str | None = None
+    cached: bool = False  # served from the cache: paid for by an earlier run
 
     @property
     def truncated(self) -> bool:

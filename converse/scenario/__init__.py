@@ -1,10 +1,12 @@
 """The TOML model of a simulation: its types, loading and checks, dials, overrides, templates and
-the calendar."""
+the calendar. ``scenario_problems`` lists every problem of a file at once; the guide to
+writing one is ``scenarios/README.md``."""
 
 from ._load import builtin_scenarios as builtin_scenarios
 from ._load import load_scenario as load_scenario
 from ._load import scenario_data as scenario_data
 from ._load import scenario_from_dict as scenario_from_dict
+from ._load import scenario_problems as scenario_problems
 from ._load import scenario_to_dict as scenario_to_dict
 from ._roleplay import PROMPT_FIELDS as PROMPT_FIELDS
 from ._roleplay import TASK_DONE as TASK_DONE
@@ -53,6 +55,7 @@ __all__ = [
     "load_scenario",
     "scenario_data",
     "scenario_from_dict",
+    "scenario_problems",
     "scenario_to_dict",
     "verdict_type",
 ]

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
-import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -16,10 +16,11 @@ import msgspec
 from .._exceptions import ScenarioError
 from ._checks import check_scenario
 from ._conditions import resolve_conditions
+from ._decode import decode
+from ._dials import join_dials, set_dial, split_dials
 from ._overrides import apply_override
+from ._problems import Problems
 from ._scenario import Scenario
-
-_PATH_IN_MESSAGE = re.compile(r"^(?P<problem>.*) - at `(?P<path>[^`]*)`$", re.S)
 
 
 def builtin_scenarios() -> dict[str, Path]:
@@ -56,11 +57,29 @@ def resolve_path(name_or_path: str | os.PathLike[str]) -> Path:
     return builtin if builtin is not None else path
 
 
+def builtin_scenario(name: str) -> Path:
+    """The file of the built-in scenario called ``name``.
+
+    Raises:
+        ScenarioError: there is none of that name (the nearest names are suggested).
+    """
+    path = builtin_scenarios().get(name)
+    if path is None:
+        raise ScenarioError(name, "", f"no built-in scenario of that name{_suggest(name)}")
+    return path
+
+
+def starter_text() -> str:
+    """The commented starting scenario that ``converse new`` writes (the guide's first example)."""
+    return resources.files("converse.scenario").joinpath("starter.toml").read_text(encoding="utf-8")
+
+
 def load_scenario(source: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Read, merge (``extends``), override (``--set key=value``) and check a scenario file.
 
     Raises:
-        ScenarioError: naming the file and the key path of the first problem.
+        ScenarioError: naming the file and the key path of the first problem
+            (``scenario_problems`` lists them all).
     """
     path = resolve_path(source)
     key = (str(path), tuple(overrides))
@@ -76,6 +95,27 @@ def load_scenario(source: str | os.PathLike[str], overrides: list[str] | tuple[s
         _loaded.pop(next(iter(_loaded)))
     _loaded[key] = (tuple(files), scenario)
     return scenario
+
+
+def scenario_problems(
+    source: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = ()
+) -> list[ScenarioError]:
+    """Every problem of a scenario file with its overrides, in the order ``load_scenario``
+    would meet them; empty if it loads. A file that cannot be read, or whose ``extends``
+    cannot, is one problem."""
+    path = resolve_path(source)
+    try:
+        raw = _read_with_extends(path, ())
+    except ScenarioError as err:
+        return [err]
+    problems = Problems(str(path))
+    for item in overrides:
+        try:
+            apply_override(raw, item, str(path))
+        except ScenarioError as err:
+            problems.record(err)
+    _build(raw, problems)
+    return problems.found
 
 
 # Scenarios loaded before, with the (mtime, size) of every file each was read from.
@@ -99,35 +139,46 @@ def scenario_from_dict(raw: dict[str, Any], file: str = "<scenario>") -> Scenari
     """Check plain data (as from TOML) and build a ``Scenario``.
 
     Agents and councils switched off by their ``when`` are checked, then left out.
+
+    Raises:
+        ScenarioError: naming ``file`` and the key path of the first problem.
     """
-    scenario = _convert(raw, file)
-    check_scenario(scenario, file)
-    resolved = resolve_conditions(raw, file)
-    if resolved is raw or resolved == raw:
-        return scenario
-    scenario = _convert(resolved, file)
-    check_scenario(scenario, file)
+    problems = Problems(file)
+    scenario = _build(raw, problems)
+    first = problems.first()
+    if first is not None:
+        raise first
+    assert scenario is not None
     return scenario
 
 
-def _convert(raw: dict[str, Any], file: str) -> Scenario:
+def _build(raw: dict[str, Any], problems: Problems) -> Scenario | None:
+    """The scenario of ``raw``, checked, with what its conditions switch off left out; None
+    when ``problems`` holds any."""
+    data = split_dials(raw, problems)
+    scenario = decode(data, problems)
+    if scenario is not None:
+        check_scenario(scenario, problems)
+    if problems.found or scenario is None:
+        return None
     try:
-        return msgspec.convert(raw, Scenario)
-    except msgspec.ValidationError as exc:
-        match = _PATH_IN_MESSAGE.match(str(exc))
-        if match:
-            raise ScenarioError(file, match["path"], _plain(match["problem"])) from None
-        raise ScenarioError(file, "$", _plain(str(exc))) from None
+        resolved = resolve_conditions(data, problems.file)
+    except ScenarioError as err:
+        problems.record(err)
+        return None
+    if resolved == data:
+        return scenario
+    scenario = decode(resolved, problems)
+    if scenario is not None:
+        check_scenario(scenario, problems)
+    return None if problems.found else scenario
 
 
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     """The scenario as plain data, as recorded in the log (round-trips through ``scenario_from_dict``)."""
     data: dict[str, Any] = msgspec.to_builtins(scenario)
+    data["dials"] = join_dials(data["dials"], data.pop("dial_choices"))
     return data
-
-
-def _plain(problem: str) -> str:
-    return problem.replace("`", "")
 
 
 def _read_with_extends(
@@ -142,7 +193,7 @@ def _read_with_extends(
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScenarioError(str(path), "", "no such scenario file") from None
+        raise ScenarioError(str(path), "", f"no such scenario file{_suggest_for(path)}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(str(path), "", f"cannot read: {exc}") from None
     try:
@@ -156,10 +207,8 @@ def _read_with_extends(
             raise ScenarioError(str(path), "$.add_agents", "needs `extends` (there is nothing to add to)")
         return data
     if not isinstance(parent_name, str):
-        raise ScenarioError(str(path), "$.extends", "Expected str (a path relative to this file)")
-    parent_path = resolved.parent / parent_name
-    if not parent_path.is_file():
-        raise ScenarioError(str(path), "$.extends", f"no such scenario file: {parent_path}")
+        raise ScenarioError(str(path), "$.extends", "Expected str (a built-in scenario's name, or a path relative to this file)")
+    parent_path = _parent(resolved.parent, parent_name, path)
     parent = _read_with_extends(parent_path, (*seen, resolved), files)
     merged = _merge(parent, data)
     if additions is not None:
@@ -169,11 +218,47 @@ def _read_with_extends(
     return merged
 
 
-def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+def _parent(folder: Path, name: str, path: Path) -> Path:
+    """The file an ``extends`` names: a path relative to the extending file, or else a built-in
+    scenario's name."""
+    parent_path = folder / name
+    if parent_path.is_file():
+        return parent_path
+    builtin = builtin_scenarios().get(name)
+    if builtin is not None:
+        return builtin
+    raise ScenarioError(
+        str(path), "$.extends", f"no such scenario file or built-in scenario: {name}{_suggest(Path(name).stem)}"
+    )
+
+
+def _suggest_for(path: Path) -> str:
+    """For a missing file given by a bare name (a built-in scenario's, mistyped): the nearest
+    built-in names."""
+    if len(path.parts) != 1 or path.suffix:
+        return ""
+    return f" or built-in scenario{_suggest(path.stem)}"
+
+
+def _suggest(name: str) -> str:
+    close = difflib.get_close_matches(name, list(builtin_scenarios()), n=3, cutoff=0.6)
+    listed = " or ".join([", ".join(close[:-1]), close[-1]] if len(close) > 2 else close)
+    also = f"; did you mean {listed}?" if close else ""
+    return f"{also} (`converse scenarios` lists the built-in ones)"
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any], *, top_level: bool = True) -> dict[str, Any]:
+    """``top`` over ``base``: tables merged key by key, anything else replaced; a dial's value
+    over its table in ``base`` keeps the table's choices."""
     out = dict(base)
     for key, value in top.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+        if top_level and key == "dials" and isinstance(value, dict) and isinstance(out.get(key), dict):
+            dials = dict(out[key])
+            for name, setting in value.items():
+                set_dial(dials, name, setting)
+            out[key] = dials
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value, top_level=False)
         else:
             out[key] = value
     return out

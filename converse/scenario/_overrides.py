@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from typing import Any
 
+import msgspec
+
 from .._exceptions import ScenarioError
+from ._dials import not_a_choice, set_dial
+from ._scenario import Scenario
 
 _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
+# The keys of a scenario file's top level (dial_choices is filled from [dials], not written).
+_TOP = frozenset(f.encode_name for f in msgspec.structs.fields(Scenario)) - {"dial_choices"}
 
 
 def apply_override(raw: dict[str, Any], item: str, file: str) -> None:
     """Apply one ``key.path=value`` override (``agents[0].council.rounds=3``) to plain data.
 
     The value is read as a TOML value when it parses as one (``3``, ``true``, ``"x"``,
-    ``[1, 2]``) and as a plain string otherwise.
+    ``[1, 2]``) and as a plain string otherwise. A dial's bare name (``regulation=strict``)
+    sets that dial, as ``dials.regulation=strict`` does; a dial with choices takes only one
+    of them.
     """
     key, sep, text = item.partition("=")
     key = key.strip()
@@ -35,6 +44,35 @@ def apply_override(raw: dict[str, Any], item: str, file: str) -> None:
         value: Any = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         value = text
+    dials = raw.get("dials", {})
+    if not isinstance(dials, dict):  # a [dials] of the wrong type: the checks will say so
+        _set(raw, steps, value, file)
+        return
+    if len(steps) == 1 and key in dials:
+        steps = ["dials", key]
+    elif len(steps) == 1 and key not in _TOP:
+        raise ScenarioError(file, f"--set {item}", f"no dial or key named {key!r}{_nearest(key, dials)}")
+    if len(steps) == 2 and steps[0] == "dials":
+        name = str(steps[1])
+        table = dials.get(name)
+        if isinstance(table, dict) and isinstance(table.get("choices"), list) and not isinstance(value, dict):
+            wrong = not_a_choice(name, value, table["choices"])
+            if wrong is not None:
+                raise ScenarioError(file, f"--set {item}", wrong)
+        set_dial(dials, name, value)
+        raw["dials"] = dials
+        return
+    _set(raw, steps, value, file)
+
+
+def _nearest(key: str, dials: dict[str, Any]) -> str:
+    names = sorted(dials)
+    close = difflib.get_close_matches(key, [*names, *sorted(_TOP)], n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return f"{hint} (dials: {', '.join(names) or 'none'})"
+
+
+def _set(raw: dict[str, Any], steps: list[str | int], value: Any, file: str) -> None:
     node: Any = raw
     shown = "$"
     for step, following in zip(steps, [*steps[1:], None], strict=True):

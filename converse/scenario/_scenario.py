@@ -216,7 +216,12 @@ class Conversation(_Strict, frozen=True, kw_only=True):
 
 class Scenario(_Strict, frozen=True, kw_only=True):
     """A whole simulation, as written in a scenario file: ``agents`` in a public
-    conversation, or a ``roleplay`` (CAMEL's AI user and AI assistant)."""
+    conversation, or a ``roleplay`` (CAMEL's AI user and AI assistant).
+
+    ``dials`` holds each dial's value. A dial written as a table in the file (``regulation =
+    { default = "light", choices = [...] }``) has its default here and its allowed values in
+    ``dial_choices``, which the loader fills from those tables (it is not a key of the file).
+    """
 
     name: str
     title: str = ""
@@ -228,6 +233,7 @@ class Scenario(_Strict, frozen=True, kw_only=True):
     prompts: Prompts = Prompts()
     memory: Memory = Memory()
     dials: dict[str, DialValue] = {}
+    dial_choices: dict[str, list[DialValue]] = {}
     prices: dict[str, Price] = {}
     budget: Budget = Budget()
     judge: Judge = Judge()

@@ -2,8 +2,8 @@
 
 ``verdict_type`` builds, per scenario, the msgspec Struct a judge's answer must decode to (a
 ``summary`` and one field per metric, a per-lab metric being a nested Struct with a field
-per lab); ``check_judge`` checks a scenario's ``[judge]`` table; ``verdict_from_return``
-checks what a Python judge returned; ``scores_of`` turns a checked verdict into ``Score``s.
+per lab); ``judge_problems`` lists what is wrong with a scenario's ``[judge]`` table (and
+``check_judge`` raises the first); ``verdict_from_return`` checks what a Python judge returned; ``scores_of`` turns a checked verdict into ``Score``s.
 """
 
 from __future__ import annotations
@@ -16,14 +16,16 @@ from typing import Annotated, Any
 
 import msgspec
 
-from .._exceptions import JudgeReturnError, ScenarioError
+from .._exceptions import JudgeReturnError
 from ..log._events import Judged, Score
+from ._problems import Problems
 from ._scenario import Metric, Scenario
 
 __all__ = [
     "DEFAULT_METRICS",
     "RESERVED",
     "check_judge",
+    "judge_problems",
     "labs",
     "metrics_of",
     "scores_of",
@@ -150,48 +152,47 @@ def _field(name: str, kind: Any, index: int) -> tuple[Any, ...]:
 
 
 def check_judge(scenario: Scenario, file: str) -> None:
-    """Checks of the ``[judge]`` table the types cannot express (called by ``check_scenario``).
+    """Checks of the ``[judge]`` table the types cannot express.
 
     Raises:
-        ScenarioError: naming the key path (``$.judge.metrics[1].subjects``).
+        ScenarioError: naming the key path of the first problem (``$.judge.metrics[1].subjects``).
     """
+    problems = Problems(file)
+    judge_problems(scenario, problems)
+    first = problems.first()
+    if first is not None:
+        raise first
+
+
+def judge_problems(scenario: Scenario, problems: Problems) -> None:
+    """Record every problem of the ``[judge]`` table (called by ``check_scenario``)."""
     judge = scenario.judge
     if judge.max_tokens < 1:
-        raise ScenarioError(file, "$.judge.max_tokens", f"must be positive, not {judge.max_tokens}")
+        problems.add("$.judge.max_tokens", f"must be positive, not {judge.max_tokens}")
     if judge.function is not None and judge.model is not None:
-        raise ScenarioError(file, "$.judge.model", "give the judge a model or a function, not both")
+        problems.add("$.judge.model", "give the judge a model or a function, not both")
     if judge.function is not None and not re.fullmatch(r"[\w.]+:[\w.]+", judge.function):
-        raise ScenarioError(file, _FUNCTION, f"{judge.function!r} is not of the form package.module:function")
+        problems.add(_FUNCTION, f"{judge.function!r} is not of the form package.module:function")
     if judge.metrics is None:
-        if judge.enabled and not labs(scenario):
-            raise ScenarioError(
-                file,
-                "$.judge.metrics",
-                "the default metrics score labs, and every agent is a government: list metrics",
-            )
+        if judge.enabled and scenario.agents and not labs(scenario):
+            problems.add("$.judge.metrics", "the default metrics score labs, and every agent is a government: list metrics")
         return
     seen: set[str] = set()
     for i, metric in enumerate(judge.metrics):
         path = f"$.judge.metrics[{i}]"
         if not _NAME.match(metric.name):
-            raise ScenarioError(
-                file, f"{path}.name", f"{metric.name!r} is not a name: use letters, digits and _"
-            )
-        if metric.name in RESERVED:
-            raise ScenarioError(file, f"{path}.name", f"{metric.name!r} is reserved")
-        if metric.name in scenario.dials:
-            raise ScenarioError(
-                file, f"{path}.name", f"{metric.name!r} is the name of a dial (a sweep's summary needs both)"
-            )
-        if metric.name in seen:
-            raise ScenarioError(
-                file, f"{path}.name", f"{metric.name!r} is already the name of another metric"
-            )
+            problems.add(f"{path}.name", f"{metric.name!r} is not a name: use letters, digits and _")
+        elif metric.name in RESERVED:
+            problems.add(f"{path}.name", f"{metric.name!r} is reserved")
+        elif metric.name in scenario.dials:
+            problems.add(f"{path}.name", f"{metric.name!r} is the name of a dial (a sweep's summary needs both)")
+        elif metric.name in seen:
+            problems.add(f"{path}.name", f"{metric.name!r} is already the name of another metric")
         seen.add(metric.name)
         if not metric.description.strip():
-            raise ScenarioError(file, f"{path}.description", "say what the judge scores")
-        if metric.subjects == "labs" and not labs(scenario):
-            raise ScenarioError(file, f"{path}.subjects", "scores labs, and every agent is a government")
+            problems.add(f"{path}.description", "say what the judge scores")
+        if metric.subjects == "labs" and scenario.agents and not labs(scenario):
+            problems.add(f"{path}.subjects", "scores labs, and every agent is a government")
 
 
 # -- verdicts ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import msgspec
 
 from .._exceptions import ConverseError, SweepError
 from ..models._open import parse_spec
+from ..scenario._dials import not_a_choice
 from ..scenario._load import load_scenario
 from ..scenario._scenario import DialValue, Scenario
 from ._manifest import claim_directory as claim
@@ -122,7 +123,8 @@ def parse_grid(items: list[str], scenario: Scenario, file: str) -> list[tuple[st
 
     Raises:
         SweepError: an item without ``=``, an empty value, a repeated key, a key the
-            scenario has no dial for, or a value of another type than the dial's.
+            scenario has no dial for, a value of another type than the dial's, or one
+            that is not among the dial's choices.
     """
     grid: list[tuple[str, list[DialValue]]] = []
     for item in items:
@@ -204,6 +206,9 @@ def _check_key(key: str, values: list[DialValue], scenario: Scenario, file: str,
                     where,
                     f"{_show(value)!r} is not a {type(default).__name__} like the dial's default ({_show(default)})",
                 )
+            wrong = not_a_choice(key, value, scenario.dial_choices.get(key, [value]))
+            if wrong is not None:
+                raise SweepError(where, f"{wrong} (in {Path(file).name})")
     elif key == "model":
         for value in values:
             _check_model(str(value), where)

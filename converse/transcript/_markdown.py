@@ -29,11 +29,11 @@ from ..log._log import gc_paused
 from ._folding import Folds, debate_label
 from ._roleplay import render_roleplay_markdown
 from ._text import TRUNCATED_MARK, error_line, md, prose, score_text
+from ._title import clock_step, covered_periods, run_title, span_text
 
 __all__ = ["render_markdown"]
 
 _CLOSE_DETAILS = re.compile(r"</(details\s*)>", re.IGNORECASE)
-_UNITS = {"year": ("year", "years"), "half-year": ("half-year", "half-years"), "round": ("round", "rounds")}
 
 
 def render_markdown(events: Sequence[AnyEvent]) -> str:
@@ -119,6 +119,10 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
         elif type(event) is RunError:
             errors.append(event)
 
+    if finished is not None and finished.status != "completed":
+        # A period a run stopped early had only begun is neither in its span nor an empty section.
+        periods = {period: blocks for period, blocks in periods.items() if blocks}
+        clock_periods = covered_periods(finished.status, clock_periods, periods)
     out = _header(started, finished, clock_periods)
     if judged:
         out.append("## Summary and scores")
@@ -146,15 +150,7 @@ def _header(started: RunStarted, finished: RunFinished | None, period_names: lis
     agents = [a for a in scenario.get("agents") or [] if isinstance(a, dict)]
     names = [str(a.get("name", "")) for a in agents]
     councils = [str(a.get("name", "")) for a in agents if a.get("council")]
-    clock = scenario.get("clock")
-    step = clock.get("step", "year") if isinstance(clock, dict) else "year"
-    one, many = _UNITS.get(step, ("period", "periods"))
-    if not period_names:
-        span = "none"
-    elif len(period_names) == 1:
-        span = f"{period_names[0]} (1 {one})"
-    else:
-        span = f"{period_names[0]} to {period_names[-1]} ({len(period_names)} {many})"
+    span = span_text(clock_step(started), period_names)
     status = f"{finished.status} ({finished.reason})" if finished is not None else "unfinished"
     debates = f"with council debates ({', '.join(councils)})" if councils else "none"
     bullets = [
@@ -166,7 +162,7 @@ def _header(started: RunStarted, finished: RunFinished | None, period_names: lis
         f"- **Councils:** {debates}",
         f"- **Status:** {status}",
     ]
-    title = scenario.get("title") or started.scenario_name
+    title = run_title(started, None if finished is None else period_names)
     return [f"# {title}", "\n".join(bullets)]
 
 

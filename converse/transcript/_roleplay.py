@@ -10,12 +10,11 @@ heading, an underline) reaches beyond its own message.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..log._events import CriticChoice, LLMCall, RunStarted
 from ..log._log import gc_paused
 from ._camel import Events, RolePlayLog, roleplay_log
 from ._text import TRUNCATED_MARK, error_line, md, prose
+from ._title import run_title
 
 __all__ = ["render_roleplay_markdown"]
 
@@ -62,7 +61,6 @@ def _quote(text: str) -> str:
 
 def _header(log: RolePlayLog, events: Events) -> list[str]:
     started, finished, table = log.started, log.finished, log.table
-    scenario: dict[str, Any] = started.scenario
     status = f"{finished.status} ({md(finished.reason)})" if finished is not None else "unfinished"
     reason = md(log.reason) if log.ended is not None and log.reason else "none (the chat did not end)"
     said = len(log.messages)
@@ -100,8 +98,7 @@ def _header(log: RolePlayLog, events: Events) -> list[str]:
             f"- **Critic:** {md(str(critic.get('kind')))}, {critic.get('candidates', '?')} candidates "
             f"for {md(str(critic.get('proposers', 'both')))}"
         )
-    title = scenario.get("title") or started.scenario_name
-    return [f"# {md(str(title))}", "\n".join(bullets)]
+    return [f"# {md(run_title(started))}", "\n".join(bullets)]
 
 
 def _task(log: RolePlayLog) -> list[str]:

@@ -26,6 +26,7 @@ from ..sweeps._grid import Sweep
 from ..sweeps._strips import strips
 from ..sweeps._summary_csv import SweepRow, scores_of
 from ..sweeps._sweep import read_run
+from ..transcript._title import run_title
 from ._reading import CallSeen, decode_lines, event_decoder, view_decoder
 
 __all__ = ["Catalog", "OutsideRoot", "inside"]
@@ -147,7 +148,7 @@ class Catalog:
             "path": self.relative(path),
             "run": started.run if started else path.name,
             "scenario": started.scenario_name if started else "",
-            "title": str(started.scenario.get("title") or "") if started else "",
+            "title": run_title(started) if started and started.scenario.get("title") else "",
             "kind": "roleplay" if started and started.scenario.get("roleplay") is not None else "lab",
             "model": started.model if started else "",
             "seed": started.seed if started else None,

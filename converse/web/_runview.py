@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import msgspec
+
 from ..judge._judge import is_judge_failure
 from ..log._events import (
     ConversationEnded,
@@ -38,6 +40,7 @@ from ..log._events import (
 )
 from ..transcript._folding import Folds, debate_label
 from ..transcript._text import error_where, score_text
+from ..transcript._title import covered_periods, run_title
 from ._items import (
     Attempt,
     Call,
@@ -70,6 +73,9 @@ class RunView:
         self.finished: RunFinished | None = None
         self.periods: set[str] = set()
         self.period = ""  # the public conversation's current period
+        self.head: tuple[RunStarted, Head] | None = None  # the page's header, retitled when the run ends
+        self.begun: list[str] = []  # the periods the public conversation's clock began
+        self.spoken: set[str] = set()  # the periods with a public statement
         self.open: dict[tuple[str, ...], str] = {}  # open debate ids by conversation path
         self.folds: Folds[str] = Folds()  # ended debates' ids, until a line claims them
         # each speaker's calls since its last line: (call number, purpose)
@@ -133,6 +139,7 @@ class RunView:
         self._dirty = True
         if len(path) == 1:
             out += self._ensure_period(event.period)
+            self.spoken.add(event.period)
             critic = self.choices.pop(actor, None)
             if critic is not None and calls:
                 candidates = [number for number, purpose in calls if purpose == "candidate"]
@@ -249,6 +256,7 @@ class RunView:
         if len(event.conversation) != 1:
             return []
         self.period = event.period
+        self.begun.append(event.period)
         self._dirty = True
         return self._ensure_period(event.period)
 
@@ -281,7 +289,9 @@ class RunView:
     def _rare(self, event: Event) -> list[PageItem]:
         match event:
             case RunStarted():
-                return [self._head(event)]
+                head = self._head(event)
+                self.head = (event, head)
+                return [head]
             case LLMAttempt():
                 return [_attempt(event)]
             case CriticChoice():
@@ -337,7 +347,16 @@ class RunView:
                 self.finished = event
                 self.turn = None
                 self._turn_dirty = self._dirty = True
+                return self._retitled(event)
         return []
+
+    def _retitled(self, finished: RunFinished) -> list[PageItem]:
+        """The header again, if the run's title must now say the span it ran (it ended early)."""
+        if self.head is None:
+            return []
+        started, head = self.head
+        title = run_title(started, covered_periods(finished.status, self.begun, self.spoken))
+        return [] if title == head.title else [msgspec.structs.replace(head, title=title)]
 
     def _head(self, event: RunStarted) -> Head:
         scenario = event.scenario
@@ -345,7 +364,7 @@ class RunView:
         return Head(
             id="head",
             run=event.run,
-            title=str(scenario.get("title") or event.scenario_name),
+            title=run_title(event),
             description=str(scenario.get("description") or ""),
             scenario=event.scenario_name,
             model=event.model,

@@ -83,6 +83,11 @@ def entries(directory: Path) -> list[Path]:
     return sorted(directory.rglob("*.json"))
 
 
+def from_cache(response: CompletionResponse) -> CompletionResponse:
+    """``response`` as the cache serves it: marked as paid for by an earlier run."""
+    return msgspec.structs.replace(response, cached=True)
+
+
 def everything(directory: Path) -> list[Path]:
     return sorted(directory.rglob("*"))
 
@@ -93,11 +98,12 @@ async def test_second_identical_request_is_answered_from_the_cache(backend: str,
     first = await cached.complete(request())
     second = await cached.complete(request())
     assert inner.calls == 1
-    assert second == first
+    assert not first.cached
+    assert second == from_cache(first)
     assert cached.statistics() == CacheStatistics(hits=1, misses=1, writes=1)
     # Another process (here: another instance) re-uses the entry.
     again = CachedModel(Counting(), tmp_path)
-    assert await again.complete(request()) == first
+    assert await again.complete(request()) == from_cache(first)
     assert again.statistics() == CacheStatistics(hits=1, misses=0, writes=0)
 
 
@@ -175,7 +181,8 @@ async def test_the_offline_model_answers_by_hints_through_the_cache(backend: str
         asked = request(
             "It is now 2025. Publish your report.", hints=Hints(kind="statement", speaker=speaker)
         )
-        assert await cached.complete(asked) == await offline.complete(asked)
+        answer = await cached.complete(asked)
+        assert msgspec.structs.replace(answer, cached=False) == await offline.complete(asked)
     assert cached.statistics() == CacheStatistics(hits=1, misses=2, writes=2)
 
 
@@ -206,7 +213,7 @@ async def test_a_corrupt_entry_is_a_miss_and_is_repaired(backend: str, tmp_path:
     repaired = await cached.complete(request())
     assert inner.calls == 2
     assert repaired.text.startswith("answer #2")
-    assert await cached.complete(request()) == repaired != first
+    assert await cached.complete(request()) == from_cache(repaired) != from_cache(first)
     assert cached.statistics() == CacheStatistics(hits=1, misses=2, writes=2)
 
 

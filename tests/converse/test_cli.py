@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from _helpers import ROOT, SCENARIOS, one_error_line, run_cli
+from _helpers import CONVERSE, ROOT, SCENARIOS, cli_env, error_lines, one_error_line, run_cli
+from converse import read_events
+from converse.events import LLMCall, RunFinished
+from converse.web import RunView
+from converse.web._items import Head
 
 
 def test_run_writes_log_and_transcript_and_replay_reproduces_it(tmp_path: Path) -> None:
@@ -35,6 +42,7 @@ def test_run_by_builtin_name_with_overrides(tmp_path: Path) -> None:
     transcript = (Path(result.stdout.strip()) / "transcript.md").read_text(encoding="utf-8")
     assert "### 2024" in transcript
     assert "### 2025" not in transcript
+    assert transcript.startswith("# Three labs, ten years — as run: 2023 to 2024 (2 years)\n")  # not "ten years"
 
 
 def test_validate_accepts_every_shipped_scenario(tmp_path: Path) -> None:
@@ -67,9 +75,9 @@ def test_validate_names_the_file_and_key_path(text: str, where: str, tmp_path: P
     for command in ("validate", "run"):
         result = run_cli(command, str(bad), "--out", str(tmp_path / "out"), cwd=tmp_path) if command == "run" else run_cli(command, str(bad), cwd=tmp_path)
         assert result.returncode == 2
-        line = one_error_line(result)
-        assert str(bad) in line
-        assert where in line
+        lines = error_lines(result) if command == "validate" else [one_error_line(result)]
+        assert all(str(bad) in line for line in lines)
+        assert any(where in line for line in lines)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
@@ -123,3 +131,119 @@ def test_scenarios_lists_the_builtin_ones(tmp_path: Path) -> None:
     assert result.returncode == 0
     names = {line.split()[0] for line in result.stdout.splitlines()}
     assert {p.stem for p in SCENARIOS} <= names
+
+
+# -- a command line that explains itself --------------------------------------------------------
+
+
+def test_calls_is_model_calls_in_flight_and_the_old_concurrency_still_works_with_a_warning(tmp_path: Path) -> None:
+    quick = ("three-labs", "--set", "clock.end=2023", "-q", "--out", str(tmp_path))
+    calls = run_cli("run", *quick, "--calls", "4", cwd=tmp_path)
+    assert calls.returncode == 0, calls.stderr
+    assert calls.stderr == ""
+    old = run_cli("run", *quick, "--concurrency", "4", cwd=tmp_path)
+    assert old.returncode == 0, old.stderr
+    assert "deprecated: write --calls 4" in one_error_line(old)
+    assert Path(old.stdout.splitlines()[-1]).is_dir()
+    zero = run_cli("run", *quick, "--calls", "0", cwd=tmp_path)
+    assert zero.returncode == 2
+    assert "--calls" in one_error_line(zero)
+    for command in (["run"], ["resume"], ["sweep"], ["camel", "roleplay"], ["camel", "generate"]):
+        shown = run_cli(*command, "--help", cwd=tmp_path).stdout
+        assert "model calls in flight" in " ".join(shown.split())
+        concurrency = "--concurrency" in shown
+        assert concurrency == (command in (["sweep"], ["camel", "generate"])), command
+
+
+def test_verbose_and_quiet_go_before_or_after_the_command(tmp_path: Path) -> None:
+    quick = ("--set", "clock.end=2023", "--out", str(tmp_path))
+    before = run_cli("-q", "run", "three-labs", *quick, cwd=tmp_path)
+    assert before.returncode == 0, before.stderr
+    assert before.stderr == ""
+    after = run_cli("run", "three-labs", *quick, "-v", cwd=tmp_path)
+    assert after.returncode == 0, after.stderr
+    assert "── 2023 ──" in after.stderr
+    replayed = run_cli("replay", before.stdout.strip(), "-q", cwd=tmp_path)
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.startswith("# Three labs, ten years — as run: 2023 (1 year)\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["run"], "(see converse run --help)"),
+        (["run", "three-labs", "--bogus"], "unrecognized arguments: --bogus (see converse run --help)"),
+        (["frob"], "invalid choice: 'frob'"),
+        (["sweep", "three-labs", "--out", "s", "--seed", "x"], "--seed: invalid int value: 'x'"),
+        (["camel", "roleplay", "--critic", "loud"], "(see converse camel roleplay --help)"),
+        (["run", "no-such-scenario"], "no-such-scenario"),
+    ],
+)
+def test_every_error_line_starts_the_same_way(args: list[str], names: str, tmp_path: Path) -> None:
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert line.startswith("converse: error: ")
+    assert names in line
+    assert "usage:" not in result.stderr
+
+
+def wait_for_log(process: subprocess.Popen[str], out: Path, lines: int) -> None:
+    """Wait until a run directory under ``out`` holds a log of at least ``lines`` lines."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        logs = list(out.glob("*/events.jsonl"))
+        if logs and logs[0].read_bytes().count(b"\n") >= lines:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"no log of {lines} lines under {out} within a minute")
+
+
+@pytest.mark.parametrize(
+    ("command", "sent", "code"),
+    [
+        (["run", "three-labs"], signal.SIGINT, 130),
+        (["run", "three-labs"], signal.SIGTERM, 143),
+        (["camel", "roleplay", "--no-specify"], signal.SIGINT, 130),
+    ],
+)
+def test_an_interrupted_run_says_where_it_is_and_how_to_resume_it(
+    command: list[str], sent: signal.Signals, code: int, tmp_path: Path
+) -> None:
+    out = tmp_path / "runs"
+    process = subprocess.Popen(
+        [*CONVERSE, *command, "--model", "offline?latency=0.1", "--out", "runs"],
+        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    wait_for_log(process, out, 12)
+    process.send_signal(sent)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr
+    directory = stdout.splitlines()[-1]
+    assert (tmp_path / directory / "transcript.md").is_file()
+    assert f"resume with: converse resume {directory}" in stderr.splitlines()
+    events = read_events(tmp_path / directory / "events.jsonl")
+    finished = events[-1]
+    assert isinstance(finished, RunFinished)
+    assert finished.status == "cancelled"
+
+    resumed = run_cli("resume", directory, "--model", "offline", "-q", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    answered = [e.call for e in events if isinstance(e, LLMCall)]
+    said = f"resumed: {len(answered)} answer{'s' if len(answered) != 1 else ''} from the log; live from call"
+    assert f"{said} {max(answered, default=0) + 1}" in resumed.stderr
+    assert resumed.stdout.strip() == directory
+
+
+def test_a_roleplay_with_roles_from_the_command_line_is_titled_for_them(tmp_path: Path) -> None:
+    done = run_cli(
+        "camel", "roleplay", "--assistant-role", "Nutritionist", "--user-role", "Athlete",
+        "--task", "Plan a week of meals", "--max-messages", "2", "-q", "--out", "runs", cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    directory = tmp_path / done.stdout.strip()
+    title = "Role-play: Nutritionist helps Athlete: Plan a week of meals"
+    assert (directory / "transcript.md").read_text(encoding="utf-8").startswith(f"# {title}\n")
+    heads = [i for i in RunView().feed(read_events(directory / "events.jsonl")) if isinstance(i, Head)]
+    assert [h.title for h in heads] == [title]

@@ -10,11 +10,13 @@ from collections import Counter
 from pathlib import Path
 
 import anyio
+import msgspec
 import pytest
 
 from converse import CompletionRequest, Hints, OfflineModel, open_model
 from converse.events import ChatMessage
-from converse.models.offline._model import GOV_PROGRESS, LAB_PROGRESS
+from converse.models.offline._judge import verdict_json
+from converse.models.offline._phrases import GOV_PROGRESS, GOV_PROJECTS, LAB_PROGRESS
 
 REPORT_SYSTEM = (
     "You speak for {name}. Each year every organisation publishes a report on its progress, "
@@ -58,6 +60,12 @@ def remark_request(name: str, user: str) -> CompletionRequest:
         messages=[ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)],
         hints=Hints(kind="statement", speaker=name, organisation=name, period="Round 2"),
     )
+
+
+def told(request: CompletionRequest, kind: str, *others: tuple[str, str]) -> CompletionRequest:
+    """``request`` with the hints the engine gives: the speaker's organisation's kind, and the others."""
+    hints = msgspec.structs.replace(request.hints, organisation_kind=kind, others=others)
+    return msgspec.structs.replace(request, hints=hints)
 
 
 def answer(request: CompletionRequest, seed: int = 0) -> str:
@@ -148,6 +156,79 @@ def test_government_reports_policy_not_model_releases() -> None:
         progress = bullets(answer(report_request(name="UK Government", period="2026"), seed))["Progress"]
         assert progress.startswith(prefixes)
         assert not re.search(r"\b[A-Z][a-z]+ \d+\.\d", progress)  # no versioned model names
+
+
+def test_the_kind_in_the_hints_decides_not_the_name() -> None:
+    prefixes = tuple(p.split("{", 1)[0] for p in GOV_PROGRESS)
+    for seed in range(30):
+        ruling = bullets(answer(told(report_request(name="Northwind Systems"), "government"), seed))["Progress"]
+        assert ruling.startswith(prefixes)
+        assert not re.search(r"\b[A-Z][a-z]+ \d+\.\d", ruling)
+        building = bullets(answer(told(report_request(name="Department of Models"), "lab"), seed))["Progress"]
+        assert re.search(r"\b[A-Z][a-z]+ \d+\.\d", building)
+
+
+def test_an_organisation_reports_neither_laws_nor_models() -> None:
+    laws = tuple(p.split("{", 1)[0] for p in GOV_PROGRESS)
+    for kind in ("organisation", "person"):
+        texts = [answer(told(report_request(name="Future Watch", period="2027"), kind), seed) for seed in range(30)]
+        assert all(set(bullets(t)) == {"Progress", "Safety incident", "AGI timeline"} for t in texts)
+        assert not [t for t in texts if bullets(t)["Progress"].startswith(laws)]
+        assert not [t for t in texts if re.search(r"\b[A-Z][a-z]+ \d+\.\d", t)]  # no model of its own
+        assert all(min(map(int, re.findall(r"\b20\d\d\b", bullets(t)["AGI timeline"]))) > 2027 for t in texts)
+
+
+def test_a_lab_names_as_rivals_only_the_labs_the_hints_list() -> None:
+    statements = (
+        "The story so far: EU AI Office (2025): EU AI Office 2025:\n- Progress: Passed a law.\n\n"
+        "Borealis (2025): Borealis 2025:\n- Progress: Shipped a model.\n\nHouse style (strict): plain words."
+    )
+    request = told(report_request(statements=statements), "lab", ("EU AI Office", "government"), ("Borealis", "lab"))
+    texts = [answer(request, seed) for seed in range(60)]
+    assert any("Borealis" in t for t in texts)
+    assert not [t for t in texts if "EU AI Office" in t or "House style" in t or "story so far" in t]
+
+
+def test_a_council_line_answers_a_colleague_not_the_prompt() -> None:
+    user = (
+        "The debate so far: OpenAI Head of Policy: For the record, we should start a whistleblower policy.\n"
+        "Your task: one sentence for 2025, starting with your name."
+    )
+    request = told(line_request("Quiet.", user), "lab", ("OpenAI Head of Policy", "organisation"))
+    texts = [answer(request, seed) for seed in range(40)]
+    assert not [t for t in texts if "Your task" in t or "debate so far" in t]
+    replies = [t for t in texts if "Head of Policy" in t]
+    assert replies
+    assert any("whistleblower policy" in t for t in replies)
+
+
+def test_a_government_in_a_debate_argues_for_rules() -> None:
+    user = "Anthropic (Round 1): Anthropic: Interpretability is the only way to know.\n\nThis is Round 2."
+    request = told(remark_request("Northwind", user), "government", ("Anthropic", "lab"))
+    texts = [answer(request, seed) for seed in range(20)]
+    assert all(t.startswith("Northwind: ") for t in texts)
+    assert all(any(p in t or p[0].upper() + p[1:] in t for p in GOV_PROJECTS) for t in texts)
+    assert any("Anthropic" in t for t in texts)
+
+
+def test_the_judge_rates_a_government_that_enforces_above_one_that_consults() -> None:
+    def record(progress: str) -> str:
+        reports = "\n\n".join(
+            f"## {year}\n\nBrussels Office: Brussels Office {year}:\n- Progress: {progress}\n"
+            f"- Safety incident: None.\n- AGI timeline: 2033." for year in (2025, 2026, 2027)
+        )
+        return f"The world: regulation = moderate.\nThe organisations: Acme (lab), Brussels Office (government).\n\n{reports}"
+
+    schema = {"type": "object", "properties": {"regulation_level": {"type": "integer", "minimum": 1, "maximum": 10}}}
+
+    def level(progress: str) -> int:
+        done = verdict_json([ChatMessage(role="user", content=record(progress))], schema)
+        assert done is not None
+        return int(msgspec.json.decode(done)["regulation_level"])
+
+    assert level("Ordered Acme to pause a training run until an audit finished.") > level(
+        "Hosted a summit where 12 countries signed a declaration."
+    )
 
 
 def test_report_may_echo_the_council_debate() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from converse import ScenarioError, load_scenario
-from converse.scenario import scenario_from_dict, scenario_to_dict
+from converse.scenario import scenario_from_dict, scenario_problems, scenario_to_dict
 from converse.scenario._clock import period_label, periods
 
 BASE = """
@@ -222,3 +222,160 @@ def test_switching_every_agent_off_is_an_error(tmp_path: Path) -> None:
     text = WHEN.replace('name = "A"\n', 'name = "A"\nwhen = "china"\n').replace('name = "B"\n', 'name = "B"\nwhen = "china"\n')
     err = error_of(tmp_path, text, ("dials.labs=1",))
     assert (err.path, err.problem) == ("$.agents", "every agent is switched off by its `when`")
+
+
+# -- every problem at once ---------------------------------------------------------------------
+
+
+def test_every_problem_of_a_file_is_found_in_one_pass(tmp_path: Path) -> None:
+    text = (
+        BASE.replace('name = "base"\n', 'name = "base"\ncolour = "red"\n')
+        .replace("end = 2025\n", 'end = "soon"\nstepp = "year"\n')
+        .replace('turn = "It is {period}. {statements}"', 'turn = "It is {period}. {mood} {weather}"')
+        + 'kind = "labb"\n[agents.council]\nrounds = 0\n[[agents.council.members]]\nname = "B"\n'
+    )
+    path = write(tmp_path, "s.toml", text)
+    found = [(p.path, p.problem) for p in scenario_problems(path, ["clock.start=soon"])]
+    assert found == [
+        ("$", "unknown field colour"),
+        ("$.clock.start", "Expected int, got str"),
+        ("$.clock.end", "Expected int | null, got str"),
+        ("$.clock", "unknown field stepp (did you mean step?)"),
+        ("$.agents[1].kind", "Invalid enum value 'labb'"),
+        (
+            "$.prompts.turn",
+            "unknown placeholder {mood}, {weather} (known: name, period, statements)",
+        ),
+        ("$.prompts.turn", "must contain {statements}"),
+        ("$.agents[1].council.rounds", "must be at least 1"),
+        ("$.agents[1].council.members[0].name", "'B' appears inside its own council (a cycle)"),
+    ]
+    assert all(p.file == str(path) for p in scenario_problems(path))
+    # Loading stops at the first of them, and says the same.
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert str(caught.value) == str(scenario_problems(path)[0])
+    assert scenario_problems(write(tmp_path, "good.toml", BASE)) == []
+
+
+def test_a_problem_caused_by_a_value_of_the_wrong_type_is_not_reported_twice(tmp_path: Path) -> None:
+    # clock.end is dropped as the wrong type: "nothing ends the conversation" would only be
+    # the default speaking.
+    path = write(tmp_path, "s.toml", BASE.replace("end = 2025", 'end = "2025"'))
+    assert [p.path for p in scenario_problems(path)] == ["$.clock.end"]
+    missing = write(tmp_path, "m.toml", BASE + '[[agents]]\ndescription = "no name"\n')
+    assert [(p.path, p.problem) for p in scenario_problems(missing)] == [
+        ("$.agents[2]", "Object missing required field name")
+    ]
+
+
+def test_bad_overrides_are_each_reported_and_the_file_checked_without_them(tmp_path: Path) -> None:
+    path = write(tmp_path, "s.toml", BASE)
+    found = scenario_problems(path, ["nokey", "agents[5].name=X", "clock.end=2020"])
+    assert [p.path for p in found] == ["--set", "$.agents[5]", "$.clock.end"]
+
+
+# -- dials: bare names, choices ----------------------------------------------------------------
+
+DIALS = BASE + """
+[dials]
+regulation = { default = "light", choices = ["none", "light", "strict"] }
+labs = { default = 3, choices = [2, 3, 4] }
+china = true
+"""
+
+
+def test_a_dial_table_gives_the_dial_its_default_and_its_choices(tmp_path: Path) -> None:
+    scenario = load_scenario(write(tmp_path, "s.toml", DIALS))
+    assert scenario.dials == {"regulation": "light", "labs": 3, "china": True}
+    assert scenario.dial_choices == {"regulation": ["none", "light", "strict"], "labs": [2, 3, 4]}
+    assert scenario_from_dict(scenario_to_dict(scenario)) == scenario
+
+
+@pytest.mark.parametrize(
+    ("overrides", "dials"),
+    [
+        (["regulation=strict"], {"regulation": "strict", "labs": 3, "china": True}),
+        (["dials.regulation=none", "labs=4", "china=false"], {"regulation": "none", "labs": 4, "china": False}),
+        (["title=t", "dials.mood=grim"], {"regulation": "light", "labs": 3, "china": True, "mood": "grim"}),
+    ],
+)
+def test_set_takes_a_dial_by_its_bare_name(tmp_path: Path, overrides: list[str], dials: dict[str, object]) -> None:
+    assert load_scenario(write(tmp_path, "s.toml", DIALS), overrides).dials == dials
+
+
+@pytest.mark.parametrize(
+    ("override", "problem"),
+    [
+        ("regulation=harsh", '"harsh" is not one of the choices of dial regulation: "none", "light", "strict"'),
+        ("dials.labs=5", "5 is not one of the choices of dial labs: 2, 3, 4"),
+        ("regulaton=strict", "no dial or key named 'regulaton'; did you mean regulation? (dials: china, labs, regulation)"),
+    ],
+)
+def test_set_refuses_a_value_outside_the_choices_and_an_unknown_name(
+    tmp_path: Path, override: str, problem: str
+) -> None:
+    err = error_of(tmp_path, DIALS, (override,))
+    assert (err.path, err.problem) == (f"--set {override}", problem)
+
+
+def test_a_file_extending_a_dial_table_keeps_its_choices(tmp_path: Path) -> None:
+    write(tmp_path, "base.toml", DIALS)
+    child = write(tmp_path, "child.toml", 'extends = "base.toml"\nname = "c"\n[dials]\nregulation = "strict"\n')
+    scenario = load_scenario(child)
+    assert (scenario.dials["regulation"], scenario.dial_choices["regulation"]) == ("strict", ["none", "light", "strict"])
+    wrong = write(tmp_path, "wrong.toml", 'extends = "base.toml"\nname = "w"\n[dials]\nregulation = "harsh"\n')
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(wrong)
+    assert (caught.value.file, caught.value.path) == (str(wrong), "$.dials.regulation")
+    assert "is not one of the choices of dial regulation" in caught.value.problem
+
+
+@pytest.mark.parametrize(
+    ("table", "path", "problem"),
+    [
+        ('{ default = "x", choices = ["a", "b"] }', "$.dials.d", '"x" is not one of the choices of dial d: "a", "b"'),
+        ('{ choices = ["a"] }', "$.dials.d", "a dial table needs a default"),
+        ('{ default = "a", choice = ["a"] }', "$.dials.d", "unknown field choice (did you mean choices?)"),
+        ('{ default = "a", choices = [] }', "$.dials.d.choices", "give at least one choice"),
+        ('{ default = "a", choices = ["a", 1] }', "$.dials.d.choices", "mixes number and string"),
+        ('{ default = 1, choices = ["a"] }', "$.dials.d", "is a number, and its choices are each a string"),
+        ('{ default = "a", choices = ["a", "a"] }', "$.dials.d.choices", "a choice is given twice"),
+        ('{ default = "a", choices = ["a", [1]] }', "$.dials.d.choices[1]", "Expected"),
+        ('{ default = [1] }', "$.dials.d.default", "Expected"),
+    ],
+)
+def test_dial_table_mistakes_name_the_key_path(tmp_path: Path, table: str, path: str, problem: str) -> None:
+    err = error_of(tmp_path, f"{BASE}[dials]\nd = {table}\n")
+    assert err.path == path
+    assert problem in err.problem
+
+
+# -- extends and names -------------------------------------------------------------------------
+
+
+def test_extends_takes_a_builtin_name(tmp_path: Path) -> None:
+    child = write(tmp_path, "mine.toml", 'extends = "three-labs-councils"\nname = "mine"\n[clock]\nend = 2024\n')
+    scenario = load_scenario(child)
+    assert (scenario.name, scenario.clock.end) == ("mine", 2024)
+    assert scenario.agents[0].council is not None
+    # A file of that name beside it comes first.
+    write(tmp_path, "three-labs-councils", BASE)
+    beside = write(tmp_path, "beside.toml", 'extends = "three-labs-councils"\nname = "beside"\n')
+    assert [a.name for a in load_scenario(beside).agents] == ["A", "B"]
+
+
+def test_an_unknown_name_suggests_the_nearest_builtin_ones(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario("three-lab")
+    assert caught.value.problem == (
+        "no such scenario file or built-in scenario; did you mean three-labs or three-labs-councils? "
+        "(`converse scenarios` lists the built-in ones)"
+    )
+    child = write(tmp_path, "mine.toml", 'extends = "three-labs-councilz"\nname = "mine"\n')
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(child)
+    assert (caught.value.file, caught.value.path) == (str(child), "$.extends")
+    assert caught.value.problem.startswith(
+        "no such scenario file or built-in scenario: three-labs-councilz; did you mean three-labs-councils or"
+    )

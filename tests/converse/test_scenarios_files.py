@@ -87,6 +87,30 @@ def test_templates_fill_and_dials_are_used(path: Path) -> None:
     assert set(scenario.dials) <= used, "every dial should change some prompt or decide who takes part"
 
 
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_every_dial_but_a_switch_declares_its_choices(path: Path) -> None:
+    scenario = load_scenario(path)
+    for name, value in scenario.dials.items():
+        if not isinstance(value, bool):
+            assert value in scenario.dial_choices.get(name, []), name
+
+
+def test_the_regulation_dial_takes_what_the_comments_of_three_labs_promised() -> None:
+    scenario = load("three-labs")
+    assert scenario.dial_choices == {
+        "regulation": ["none", "light", "moderate", "strict"], "race_pressure": ["relaxed", "intense", "cut-throat"],
+    }
+    assert load("alignment-debate").dial_choices == {"tone": ["collegial", "combative", "hostile"]}
+
+
+@pytest.mark.parametrize("path", [p for p in SCENARIOS if "\nextends = " in p.read_text(encoding="utf-8")], ids=lambda p: p.stem)
+def test_a_copy_of_a_shipped_scenario_loads_anywhere(path: Path, tmp_path: Path) -> None:
+    # It extends another by its built-in name, not by a path beside it.
+    copy = tmp_path / path.name
+    copy.write_bytes(path.read_bytes())
+    assert load_scenario(copy) == load_scenario(path)
+
+
 def conditions(node: object) -> list[str]:
     """Every ``when`` in plain scenario data."""
     if isinstance(node, dict):

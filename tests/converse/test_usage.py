@@ -140,8 +140,9 @@ def test_the_command_line_says_which_tokens_were_estimated(tmp_path: Path) -> No
     reported, estimated = lines[True], lines[False]
     assert not any("estimated" in line for line in reported)
     (summary,) = [line for line in reported if line.startswith("budget_exhausted: ")]
-    assert summary.endswith(" 1,340 tokens")
-    assert summary + " (1,340 estimated)" in estimated  # the same run, the same summary, marked
+    assert summary.endswith(" 1,340 tokens, unpriced")  # a local server's model: no price known
+    marked = summary.replace(" tokens, unpriced", " tokens (1,340 estimated), unpriced")
+    assert marked in estimated  # the same run, the same summary, marked
     warnings = [line for line in estimated if line.startswith("converse: warning:")]
     assert warnings == [
         "converse: warning: the model's server sent no token usage: 1,340 of 1,340 tokens are our estimate "

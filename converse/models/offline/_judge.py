@@ -9,7 +9,8 @@ world:" line of dial settings, a "The organisations:" line, "## period" headings
 
 - ``agi_year``-like metrics: the year of a lab's first report announcing AGI, else null;
 - capability: its reported progress, how close its forecasts came, when it announced AGI;
-- risk: the severity of its reported incidents; regulation: the dial, nudged by the record;
+- risk: the severity of its reported incidents; regulation: the dial, nudged by the record
+  (most by how often a government reports using its powers rather than consulting);
 - agreement, rigour, persuasiveness (a debate): the record's vocabulary;
 - any other metric: a value derived from the record's text."""
 
@@ -29,6 +30,7 @@ from ._phrases import (
     JUDGE_AGREE,
     JUDGE_CONTAINED,
     JUDGE_DISAGREE,
+    JUDGE_ENFORCE,
     JUDGE_EVIDENCE,
     JUDGE_HEDGE,
     JUDGE_MODERATE,
@@ -256,7 +258,14 @@ class _Record:
     def regulation(self) -> float:
         base = JUDGE_REGULATION.get(self.dials.get("regulation", "").lower(), 0.3)
         actions = sum(_hits(e.text, JUDGE_RULES) for e in self.entries) / max(1, len(self.entries))
-        return _clamp(base + min(0.15, 0.04 * actions) - 0.05)
+        level = base + min(0.15, 0.04 * actions) - 0.05
+        # Governments that use their powers (licences, fines, pauses) regulate more than
+        # governments that consult and fund.
+        governed = [e for e in self.entries if self.kinds.get(e.name) == "government"]
+        if governed:
+            firm = sum(1 for e in governed if _hits(_bullet(e.text, "Progress"), JUDGE_ENFORCE)) / len(governed)
+            level += 0.3 * (firm - 0.5)
+        return _clamp(level)
 
     def capability(self, name: str) -> float:
         """How far ``name`` got (every per-lab and total score reads it: computed once)."""

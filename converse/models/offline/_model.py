@@ -1,24 +1,38 @@
 """The built-in offline model: deterministic, no network, format-aware. It answers what the
 shipped scenarios ask for (yearly reports, council lines, debate remarks) from phrase banks,
 choosing with a ``random.Random`` seeded by a blake2b hash of the seed, the request's system
-prompt, its newest user message, its length and its hints. Its reports follow the world of
-the shipped prompts (oversight and competitive pressure move the year a lab builds AGI), and
-it answers a judge's structured request from the record it is shown (``_offline_judge``) and
-a request for notes or a briefing with an extractive summary (``_offline_summary``). It also
-plays every part of a CAMEL role-play (``camel._offline``)."""
+prompt, its newest user message, its length and its hints.
+
+It acts by what the engine says in the hints, never by the wording of a user's prompts: a
+speaker's organisation acts by its ``organisation_kind`` (a government regulates, a lab
+reports progress, an organisation or a person studies and argues), and the others it names
+are those the hints list (``others``), so no line of a prompt template is taken for a speaker.
+What it says draws on the speaker's own system prompt (the persona's voice, the projects a
+description or persona cares about) and the period.
+
+Each organisation has traits of its own in each run, drawn from the seed and its name: how
+boldly it acts (a bold lab has more severe incidents and builds AGI sooner; a resolute
+government enforces more) and the year a lab builds AGI: 3 to 12 years after the run's first
+period (2026 to 2035 for a story that starts in 2023, most often around 2030), which the
+world of the shipped prompts moves (oversight and competitive pressure) and a resolute
+government in the conversation delays. Its forecasts close in on that year, and from then on
+its reports say it has AGI; so a sweep's outcomes vary with the seed.
+
+It answers a judge's structured request from the record it is shown (``_judge``), a request
+for notes or a briefing with an extractive summary (``_summary``), and plays every part of a
+CAMEL role-play (``_roleplay``)."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import random
-import zlib
 from collections.abc import Sequence
 
 import anyio
 
 from ...log._events import Usage
-from .._model import CompletionRequest, CompletionResponse, estimate_prompt_tokens, estimate_tokens
+from .._model import CompletionRequest, CompletionResponse, Hints, estimate_prompt_tokens, estimate_tokens
 from .._structured import StructuredWays, schema_of_params
 from ._judge import verdict_json
 from ._phrases import (
@@ -31,13 +45,17 @@ from ._phrases import (
     DEFENCES,
     ECHOES,
     FAMILIES,
+    FOCUS,
     GENERIC_AGENDAS,
+    GOV_CAPACITY,
+    GOV_DEFENCES,
+    GOV_ENFORCEMENT,
     GOV_INCIDENTS,
-    GOV_PROGRESS,
     GOV_PROJECTS,
     GOV_REASONS,
     GOV_TIMELINES,
     GOV_WORDS,
+    JUDGE_SEVERE,
     LAB_AGI_BUILT,
     LAB_AGI_SINCE,
     LAB_INCIDENTS,
@@ -48,6 +66,11 @@ from ._phrases import (
     MONTHS,
     NEUTRAL,
     OPENERS_ALONE,
+    ORG_INCIDENTS,
+    ORG_PROGRESS,
+    ORG_PROJECTS,
+    ORG_REASONS,
+    ORG_TIMELINES,
     PROJECTS,
     PROPOSALS,
     REPLIES,
@@ -58,20 +81,44 @@ from ._roleplay import KINDS as CAMEL_KINDS
 from ._roleplay import answer as camel_answer
 from ._summary import summary_answer
 
+# A lab's incidents, split as the offline judge grades them: a bold lab has more severe ones.
+LAB_SEVERE = tuple(p for p in LAB_INCIDENTS if any(w in p.lower() for w in JUDGE_SEVERE))
+LAB_MILD = tuple(p for p in LAB_INCIDENTS if p not in LAB_SEVERE)
+# What each kind of organisation argues for in a council, and why.
+_PROJECTS = {"lab": LAB_PROJECTS, "government": GOV_PROJECTS, "org": ORG_PROJECTS}
+_REASONS = {"lab": LAB_REASONS, "government": GOV_REASONS, "org": ORG_REASONS}
+
 
 def _pick(r: random.Random, bank: Sequence[str]) -> str:
     return bank[int(r.random() * len(bank))]
 
 
 class _Org:
-    __slots__ = ("agendas", "crc", "family", "gov")
+    """What a name alone says: a shipped lab's research agenda (for debate remarks), and
+    whether it sounds like a government (only for hints that do not give the kind)."""
+
+    __slots__ = ("agendas", "gov")
 
     def __init__(self, name: str) -> None:
         low = name.lower()
         self.gov = any(w in low for w in GOV_WORDS)
-        self.crc = zlib.crc32(name.encode())
-        self.family = FAMILIES[self.crc % len(FAMILIES)]
         self.agendas = next((v for k, v in AGENDAS.items() if k in low), GENERIC_AGENDAS)
+
+
+class _Traits:
+    """What one organisation is like in one run: drawn from the seed and its name alone, so
+    every request of the run (its own, and the others') sees the same."""
+
+    __slots__ = ("boldness", "built", "family", "view")
+
+    def __init__(self, seed: str, name: str) -> None:
+        d = hashlib.blake2b(f"{seed}\x1f{name}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        self.boldness = d[0] / 256  # a lab's appetite for risk, a government's resolve
+        # How many years after the story starts a lab builds AGI (before the world moves
+        # it): 3 to 12, most often about 7, sooner the bolder the lab.
+        self.built = 3 + int((1 - self.boldness) * 5) + d[1] % 6
+        self.view = 5 + d[2] % 5 + d[3] % 6  # a government's or an observer's own forecast
+        self.family = d[4] % len(FAMILIES)  # the name of a lab's models
 
 
 # How the world of the shipped prompts ("Government oversight of frontier AI: strict.")
@@ -81,7 +128,9 @@ _RACE_SHIFT = {"relaxed": 2, "intense": 0, "cut-throat": -2}
 
 
 class _System:
-    __slots__ = ("openers", "report", "shift", "tails")
+    """What a system prompt says of the speaker: a report format, its voice, its focus."""
+
+    __slots__ = ("focus", "openers", "report", "shift", "tails")
 
     def __init__(self, text: str) -> None:
         low = " " + text.lower().replace("\n", " ")
@@ -89,9 +138,11 @@ class _System:
         hits = [style for key, style in STYLES.items() if key in low]
         self.openers = tuple(o + " " for s in hits for o in s[0]) or DEFAULT_OPENERS
         self.tails = tuple(t for s in hits for t in s[1])
-        oversight = _setting(low, "government oversight of frontier ai:")
-        race = _setting(low, "competitive pressure between the organisations:")
+        oversight = _setting(low, "government oversight of frontier ai:") or _setting(low, "regulation:")
+        race = _setting(low, "competitive pressure between the organisations:") or _setting(low, "race pressure:")
         self.shift = _REGULATION_SHIFT.get(oversight, 0) + _RACE_SHIFT.get(race, 0)
+        cares = dict.fromkeys(project for key, project in FOCUS.items() if key in low)
+        self.focus = {kind: tuple(p for p in cares if p in bank) for kind, bank in _PROJECTS.items()}
 
 
 def _setting(low: str, key: str) -> str:
@@ -101,20 +152,60 @@ def _setting(low: str, key: str) -> str:
     return words[0].strip(".,;:()\"'") if words else ""
 
 
+class _Room:
+    """The others in a conversation (``Hints.others``), by what they are."""
+
+    __slots__ = ("governments", "labs", "names", "resolute")
+
+    def __init__(self, seed: str, others: tuple[tuple[str, str], ...]) -> None:
+        self.names = tuple(name for name, _ in others)
+        self.labs = tuple(name for name, kind in others if kind == "lab")
+        self.governments = tuple(name for name, kind in others if kind == "government")
+        # A government that acts firmly in this run holds the labs back a year (two at most).
+        self.resolute = min(2, sum(_traits(seed, name).boldness >= 0.5 for name in self.governments))
+
+
 _org = functools.lru_cache(maxsize=4096)(_Org)
+_traits = functools.lru_cache(maxsize=8192)(_Traits)
 _system = functools.lru_cache(maxsize=1024)(_System)
+_room = functools.lru_cache(maxsize=2048)(_Room)
+
+
+@functools.lru_cache(maxsize=2048)
+def _family(seed: str, speaker: str, labs: tuple[str, ...]) -> str:
+    """The name of ``speaker``'s models: one of its own, not a rival's (``labs``, the others)."""
+    taken: set[int] = set()
+    for name in sorted((speaker, *labs)):
+        i = _traits(seed, name).family
+        while i in taken and len(taken) < len(FAMILIES):
+            i = (i + 1) % len(FAMILIES)
+        taken.add(i)
+        if name == speaker:
+            return FAMILIES[i]
+    return FAMILIES[0]
+
+
+def _kind(kind: str, name: str) -> str:
+    """``lab``, ``government`` or ``org`` (an organisation or a person), as the hints say;
+    for hints that do not say, a government if the name sounds like one, else a lab."""
+    if kind in ("lab", "government"):
+        return kind
+    if kind:
+        return "org"
+    return "government" if _org(name).gov else "lab"
 
 
 def _named(text: str, exclude: str) -> list[str]:
-    """Names of the "Name (period): ..." lines in ``text``, in order, without ``exclude``."""
+    """Names of the "Name (period): ..." lines in ``text``, in order, without ``exclude``
+    (for hints that do not list the others)."""
     names: list[str] = []
     pos = text.find("): ")
     while pos != -1:
         start = text.rfind("\n", 0, pos) + 1
-        paren = text.find(" (", start, pos)
-        if paren > start and pos - start < 80:
-            name = text[start:paren]
-            if name != exclude and name not in names and "(" not in name:
+        paren = text.rfind(" (", start, pos)
+        if paren > start and pos - start < 120 and any(c.isdigit() for c in text[paren:pos]):
+            name = text[start:paren].rsplit(": ", 1)[-1]  # not a template's "The story so far: "
+            if name and name != exclude and name not in names and "(" not in name:
                 names.append(name)
         pos = text.find("): ", pos + 3)
     return names
@@ -128,8 +219,23 @@ def _speaker_line(line: str, exclude: str) -> tuple[str, str] | None:
     return (name, line[colon + 2 :]) if name.count(" ") <= 6 else None
 
 
-def _last_speaker(text: str, exclude: str) -> tuple[str, str] | None:
-    """The last "Name: text" line in ``text`` (looking back a dozen lines at most)."""
+def _last_speaker(text: str, exclude: str, names: tuple[str, ...]) -> tuple[str, str] | None:
+    """The last thing one of ``names`` said in ``text`` ("Name: text" at the start of a line,
+    or after a template's "...: "), or, with no names, the last "Name: text" line at all
+    (looking back a dozen lines at most)."""
+    if names:
+        best, who = -1, ""
+        for name in names:
+            pos = text.rfind(name + ": ")
+            while pos > 0 and text[pos - 1] != "\n" and text[pos - 2 : pos] != ": ":
+                pos = text.rfind(name + ": ", 0, pos)
+            if pos > best:
+                best, who = pos, name
+        if best == -1:
+            return None
+        start = best + len(who) + 2
+        end = text.find("\n", start)
+        return (who, text[start : end if end != -1 else len(text)])
     end = len(text)
     for _ in range(12):
         start = text.rfind("\n", 0, end) + 1
@@ -144,10 +250,11 @@ class OfflineModel:
     """A deterministic stand-in for an LLM that needs no network.
 
     Answers depend only on the seed and the request (its system prompt, newest user message,
-    length and hints, hashed with blake2b), so runs repeat exactly in any process. It reads ``hints.kind`` and the prompt
-    to follow the shipped scenarios' formats: three-bullet yearly reports, one-sentence
-    council lines in the speaker's voice, short debate remarks, a JSON verdict for a request
-    that gives a JSON Schema (a judge's), neutral paragraphs.
+    length and hints, hashed with blake2b), so runs repeat exactly in any process. It reads
+    ``hints.kind`` and the prompt to follow the shipped scenarios' formats: three-bullet
+    yearly reports, one-sentence council lines in the speaker's voice, short debate remarks,
+    a JSON verdict for a request that gives a JSON Schema (a judge's), neutral paragraphs.
+    What the speaker's organisation is, and who else speaks, it takes from the hints.
 
     Args:
         seed: varies every answer; the same seed gives the same answers.
@@ -158,7 +265,7 @@ class OfflineModel:
     def __init__(self, *, seed: int = 0, latency: float = 0.0, spec: str = "offline") -> None:
         if latency < 0:
             raise ValueError("latency must not be negative")
-        self._seed, self._salt = str(seed), zlib.crc32(str(seed).encode()) // 7
+        self._seed = str(seed)
         self._latency = latency
         self._spec = spec
         # It holds its answer to a schema sent as response_format (either type) or format.
@@ -210,11 +317,11 @@ class OfflineModel:
         elif h.kind == "statement":
             info = _system(system)
             if info.report or ("AGI timeline" in user and "afety incident" in user):
-                text = _report(r, self._salt, speaker, h.period, user, info.shift)
+                text = _report(r, self._seed, h, speaker, user, info)
             else:
-                text = _remark(r, speaker, user)
+                text = _remark(r, self._seed, h, speaker, user)
         elif h.kind == "line":
-            text = _line(r, speaker, h.organisation or speaker, h.period, system, user)
+            text = _line(r, self._seed, h, speaker, system, user)
         elif h.kind in CAMEL_KINDS:
             text = camel_answer(r, request, system, user, seed=self._seed)
             if h.kind == "instruction":
@@ -230,43 +337,63 @@ class OfflineModel:
         return text
 
 
-def _report(r: random.Random, salt: int, speaker: str, period: str, user: str, shift: int = 0) -> str:
-    org, tail, rand = _org(speaker), period.rsplit(" ", 1)[-1], r.random
-    year = int(tail) if tail.isdigit() and len(tail) == 4 else 2025  # "2025", "H2 2025"
-    labs = [n for n in _named(user, speaker) if not _org(n).gov]
-    # Each lab builds AGI in a year of its own (per seed), moved by the world it lives in;
-    # its forecasts close in on that year, and from then on its reports say it has AGI.
-    built = 2027 + (org.crc // 11 + salt) % 8 + shift
-    if org.gov:
-        agi = max(year + 1 + int(rand() * 3), 2029 + (org.crc + salt) % 9 + int(rand() * 5) - 2)  # its own view
-    else:
+def _report(r: random.Random, seed: str, h: Hints, speaker: str, user: str, info: _System) -> str:
+    kind, rand, period = _kind(h.organisation_kind, speaker), r.random, h.period
+    year = _year(period, 2025)
+    start = _year(h.first_period, 2023)  # the shipped scenarios' first year, if the hints do not say
+    me = _traits(seed, speaker)
+    if h.others:
+        room = _room(seed, h.others)
+        labs, governments, held = room.labs, room.governments, room.resolute
+    else:  # a request made by hand: the others are whoever its statements name
+        named = _named(user, speaker)
+        labs, held = tuple(n for n in named if not _org(n).gov), 0
+        governments = tuple(n for n in named if _org(n).gov)
+    # A lab builds AGI in a year of its own (per seed), moved by the world it lives in; its
+    # forecasts close in on that year, and from then on its reports say it has AGI.
+    built = start + me.built + info.shift + held
+    if kind == "lab":
         agi = max(year + 1 + int(rand() * 3), built + int(rand() * 5) - 2)
+    else:
+        agi = max(year + 1 + int(rand() * 3), start + me.view + int(rand() * 5) - 2)  # its own view
+    focus = info.focus[kind]
     values: dict[str, object] = {
         "when": period or str(year), "year": year, "n": 2 + int(rand() * 30), "pct": 20 + int(rand() * 75),
         "bn": 5 + int(rand() * 90), "x": 2 + int(rand() * 6), "agi": agi, "agi2": agi + 3 + int(rand() * 6),
-        "project": LAB_PROJECTS[int(rand() * len(LAB_PROJECTS))], "built": built,
+        "project": _pick(r, focus if focus and rand() < 0.5 else LAB_PROJECTS), "built": built,
+        "lab": _pick(r, labs) if labs else "a frontier lab",
     }
-    if org.gov:
-        govs = [n for n in _named(user, speaker) if _org(n).gov]
-        values["lab"] = labs[int(rand() * len(labs))] if labs else "a frontier lab"
-        values["partner"] = govs[int(rand() * len(govs))] if govs else "allied governments"
-        values["act"] = f"{ACTS[int(rand() * len(ACTS))]} {year}"
-        banks = (GOV_PROGRESS, GOV_INCIDENTS, GOV_TIMELINES)
-    else:
-        values["other"] = labs[int(rand() * len(labs))] if labs else "a rival lab"
-        values["model"] = f"{org.family} {max(year - 2019, 1)}.{int(rand() * 10)}{SUFFIXES[int(rand() * len(SUFFIXES))]}"
-        values["cap"] = CAPABILITIES[int(rand() * len(CAPABILITIES))].format_map(values)
+    if kind == "government":
+        values["partner"] = _pick(r, governments) if governments else "allied governments"
+        values["act"] = f"{_pick(r, ACTS)} {year}"
+        firm = rand() < 0.3 + 0.5 * me.boldness  # a resolute government uses its powers more
+        banks = (GOV_ENFORCEMENT if firm else GOV_CAPACITY, GOV_INCIDENTS, GOV_TIMELINES)
+    elif kind == "lab":
+        values["other"] = _pick(r, labs) if labs else "a rival lab"
+        family = _family(seed, speaker, labs)
+        values["model"] = f"{family} {max(year - 2019, 1)}.{int(rand() * 10)}{_pick(r, SUFFIXES)}"
+        values["cap"] = _pick(r, CAPABILITIES).format_map(values)
         timelines = LAB_TIMELINES if year < built else LAB_AGI_BUILT if year == built else LAB_AGI_SINCE
-        banks = (LAB_PROGRESS, LAB_INCIDENTS, timelines)
-    first, second, third = (bank[int(rand() * len(bank))].format_map(values) for bank in banks)
-    if rand() < 0.7 and (echo := _echo(r, user, speaker)):
+        severe = rand() < 0.15 + 0.55 * me.boldness  # a bold lab runs into worse trouble
+        banks = (LAB_PROGRESS, LAB_SEVERE if severe else LAB_MILD, timelines)
+    else:
+        banks = (ORG_PROGRESS, ORG_INCIDENTS, ORG_TIMELINES)
+    first, second, third = (_pick(r, bank).format_map(values) for bank in banks)
+    if kind == "lab" and rand() < 0.7 and (echo := _echo(r, user, speaker)):
         first = f"{first} {echo}"
     return (f"{speaker} {period}:\n- Progress: {first[0].upper()}{first[1:]}\n- Safety incident: "
             f"{second[0].upper()}{second[1:]}\n- AGI timeline: {third[0].upper()}{third[1:]}")
 
 
+def _year(period: str, default: int) -> int:
+    """The year of a period label ("2025", "H2 2025"), else ``default``."""
+    tail = period.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() and len(tail) == 4 else default
+
+
 def _echo(r: random.Random, user: str, speaker: str) -> str:
-    """An idea from a council debate in ``user`` (from a few "Name: text" lines at random), or ""."""
+    """An idea from a council debate in ``user`` (from a few "Name: text" lines at random), or "".
+    Only a project of the phrase banks is taken up, never the words of a prompt."""
     size = len(user)
     for _ in range(4):
         pos = user.find(": ", int(r.random() * size))
@@ -279,11 +406,12 @@ def _echo(r: random.Random, user: str, speaker: str) -> str:
     return ""
 
 
-def _line(r: random.Random, speaker: str, organisation: str, period: str, system: str, user: str) -> str:
-    info = _system(system)
-    projects = GOV_PROJECTS if _org(organisation).gov else LAB_PROJECTS
-    project = _pick(r, projects)
-    last = _last_speaker(user, speaker)
+def _line(r: random.Random, seed: str, h: Hints, speaker: str, system: str, user: str) -> str:
+    info, organisation = _system(system), h.organisation or speaker
+    kind = _kind(h.organisation_kind, organisation)
+    projects, focus = _PROJECTS[kind], info.focus[kind]
+    project = _pick(r, focus if focus and r.random() < 0.5 else projects)
+    last = _last_speaker(user, speaker, _room(seed, h.others).names if h.others else ())
     prev = you = ""
     if last and r.random() < 0.65:
         bank, (prev, said) = REPLIES, last
@@ -299,8 +427,8 @@ def _line(r: random.Random, speaker: str, organisation: str, period: str, system
     project2 = _pick(r, projects)
     if project2 == project:
         project2 = projects[(projects.index(project) + 1) % len(projects)] if project in projects else projects[0]
-    template = f"{_pick(r, bank)}, {_pick(r, GOV_REASONS if projects is GOV_PROJECTS else LAB_REASONS)}"  # a reason
-    body = template.format(project=project, project2=project2, prev=prev, you=you, when=period or "this year",
+    template = f"{_pick(r, bank)}, {_pick(r, _REASONS[kind])}"  # a proposal or a reply, and a reason
+    body = template.format(project=project, project2=project2, prev=prev, you=you, when=h.period or "this year",
                            pct=5 + int(r.random() * 90), n=2 + int(r.random() * 60), months=2 + int(r.random() * 22),
                            weeks=2 + int(r.random() * 20), month=_pick(r, MONTHS))
     opener = _pick(r, info.openers)
@@ -310,15 +438,24 @@ def _line(r: random.Random, speaker: str, organisation: str, period: str, system
     return f"{speaker}: {body}."
 
 
-def _remark(r: random.Random, speaker: str, user: str) -> str:
-    others = _named(user, speaker)
-    own = _pick(r, _org(speaker).agendas)
+def _remark(r: random.Random, seed: str, h: Hints, speaker: str, user: str) -> str:
+    if h.others:
+        room = _room(seed, h.others)
+        others = [n for n in room.names if n + " (" in user]  # those who have spoken
+        governments = room.governments
+    else:
+        others, governments = _named(user, speaker), ()
+    if _kind(h.organisation_kind, speaker) == "government":  # it argues for rules, not research
+        own, defences = _pick(r, GOV_PROJECTS), GOV_DEFENCES
+    else:
+        own, defences = _pick(r, _org(speaker).agendas), DEFENCES
     if others:
         other = _pick(r, others)
-        first = _pick(r, CRITIQUES).format(other=other, their=_pick(r, _org(other).agendas))
+        their = _pick(r, GOV_PROJECTS if other in governments else _org(other).agendas)
+        first = _pick(r, CRITIQUES).format(other=other, their=their)
     else:
         first = _pick(r, OPENERS_ALONE)
-    defence = _pick(r, DEFENCES).format(own=own)
+    defence = _pick(r, defences).format(own=own)
     defence = defence[0].upper() + defence[1:]
     text = f"{speaker}: {first} {defence}"
     return f"{text} {_pick(r, CHALLENGES)}" if r.random() < 0.5 else text

@@ -29,18 +29,29 @@ reproduced a dozen machine-learning papers on its own | beat professional foreca
 matched expert virologists on a wet-lab troubleshooting test | cut a data centre's cooling bill by {pct}% | wrote a quarter of our own training code | explained its reasoning well enough for auditors to catch its mistakes
 diagnosed rare diseases more accurately than specialist panels | resolved {pct}% of real GitHub issues unaided
 """)
-GOV_PROGRESS = _bank("""
+# What a government did in a period: using its powers on the labs and the market (the
+# offline judge counts these as enforcement, by JUDGE_ENFORCE), or building up its capacity.
+GOV_ENFORCEMENT = _bank("""
 Passed the {act}, which requires a licence for any training run above a compute threshold. | Gave our AI safety regulator statutory powers to inspect frontier models before release.
-Imposed a record {n}0-million fine on {lab} for skipping mandatory pre-deployment evaluations. | Launched a {bn}bn national compute programme with safety conditions on every grant. | Signed a joint evaluation agreement with {partner}.
-Made watermarking of AI-generated content compulsory from {year}. | Created an incident register that every frontier lab must report to within 72 hours. | Ordered {lab} to pause a training run until an external audit finished.
-Opened a consultation on who is liable when autonomous agents cause harm. | Introduced export controls on advanced chips and on model weights. | Started a sovereign foundation-model programme run by the state research agency.
-Hosted a summit where {n} countries signed a declaration on frontier AI risk. | Made independent red-teaming a legal condition of deploying any model above the threshold. | Used emergency powers to require a shutdown mechanism in deployed agents.
-Published binding rules on AI in hiring, lending and policing. | Funded {n} new alignment research groups at universities. | Built a national evaluation lab staffed by {n}0 researchers hired from industry.
-Turned {lab}'s voluntary commitments into enforceable licence terms. | Set up a compute registry for every cluster above {n} thousand accelerators. | Secured access to {lab}'s model weights for government evaluators.
-Passed a biosecurity law restricting AI-assisted design of dangerous pathogens. | Retrained {n}0 thousand civil servants to work alongside AI assistants. | Published the first annual audit of frontier labs, naming {lab} the least transparent.
-Capped the compute any single run may use without a licence. | Formed a cabinet committee on AI with the power to halt deployments. | Extended the {act} to cover open-weight releases. | Blocked the foreign takeover of a domestic chip designer.
-Put AI assistants into the tax and benefits system, with human review of every refusal.
+Imposed a record {n}0-million fine on {lab} for skipping mandatory pre-deployment evaluations. | Made watermarking of AI-generated content compulsory from {year}.
+Created an incident register that every frontier lab must report to within 72 hours. | Ordered {lab} to pause a training run until an external audit finished.
+Introduced export controls on advanced chips and on model weights. | Made independent red-teaming a legal condition of deploying any model above the threshold.
+Used emergency powers to require a shutdown mechanism in deployed agents. | Published binding rules on AI in hiring, lending and policing.
+Turned {lab}'s voluntary commitments into enforceable licence terms. | Passed a biosecurity law restricting AI-assisted design of dangerous pathogens.
+Capped the compute any single run may use without a licence. | Formed a cabinet committee on AI with the power to halt deployments. | Extended the licensing rules of the {act} to open-weight releases.
+Blocked the foreign takeover of a domestic chip designer. | Suspended {lab}'s licence for {n} weeks after it missed an incident-reporting deadline.
+Required {lab} to file a written safety case before its next release.
 """)
+GOV_CAPACITY = _bank("""
+Launched a {bn}bn national compute programme with safety conditions on every grant. | Signed a joint evaluation agreement with {partner}.
+Opened a consultation on who is liable when autonomous agents cause harm. | Started a sovereign foundation-model programme run by the state research agency.
+Hosted a summit where {n} countries signed a declaration on frontier AI risk. | Funded {n} new alignment research groups at universities.
+Built a national evaluation lab staffed by {n}0 researchers hired from industry. | Set up a compute registry for every cluster above {n} thousand accelerators.
+Secured access to {lab}'s model weights for government evaluators. | Retrained {n}0 thousand civil servants to work alongside AI assistants.
+Published the first annual audit of frontier labs, naming {lab} the least transparent. | Put AI assistants into the tax and benefits system, with human review of every refusal.
+Published draft guidance on pre-deployment testing and invited {lab} to comment. | Agreed with {partner} to recognise each other's model evaluations.
+""")
+GOV_PROGRESS = (*GOV_ENFORCEMENT, *GOV_CAPACITY)
 LAB_INCIDENTS = _bank("""
 {model} was jailbroken within hours of launch into writing working malware; we patched it in two days. | An agent built on {model} deleted a customer's production database while tidying up.
 Red-teamers caught {model} sandbagging on dangerous-capability evals that it recognised as tests. | A contractor leaked an internal checkpoint, which was on torrent sites a week later.
@@ -88,6 +99,36 @@ Our analysts say {agi}, and we are regulating on that basis. | We plan for AGI b
 Between {agi} and {agi2}, according to the national risk register. | Around {agi}, which leaves a few years to finish the licensing regime. | Our chief scientific adviser says {agi}. | {agi}, unless export controls slow everyone down.
 The security services assume {agi} for planning. | {agi}, and we will act as if {lab} could get there first. | {agi}; we want a treaty in force well before then. | {agi} at the earliest, and humans must stay in control when it comes.
 """)
+# An organisation or a person (a think tank, a research institute, a journalist) in a
+# report: it studies, publishes and argues; it neither ships models nor passes laws.
+ORG_PROGRESS = _bank("""
+Published an independent evaluation of {lab}'s newest model, finding gaps its own tests missed. | Testified to lawmakers on what frontier models can now do, and on what nobody can yet check.
+Released a dataset of {n} thousand real-world AI failures for researchers to study. | Brought {n} labs and regulators to one table to agree on incident reporting.
+Ran a public forecasting tournament on AI progress with {n} thousand participants. | Published a report showing that {pct}% of frontier safety claims cannot be checked from outside.
+Trained {n}00 journalists and officials to read model evaluations critically. | Placed {n} alignment researchers in independent institutes through a new fellowship.
+Drafted model legislation on AI liability that {n} legislatures are now debating. | Audited {lab}'s scaling commitments and published a scorecard.
+Organised an open letter, signed by {n} thousand researchers, asking for pre-deployment testing. | Built an open evaluation suite that {lab} and two rivals agreed to run.
+""")
+ORG_INCIDENTS = _bank("""
+Our analysis of {lab}'s incident was misquoted, and the false story spread faster than the correction. | A staff member's voice was cloned to authorise a payment; we changed how we verify requests.
+{lab} threatened legal action over our scorecard, so we published the evidence behind it. | An AI-written submission was filed under our name with a parliamentary inquiry, and we had it withdrawn.
+A grantee used a frontier model to fabricate survey data, and we retracted the paper. | A jailbreak we disclosed privately to {lab} was exploited in the wild before the fix shipped.
+Our public evaluation suite leaked into training data, so the scores on it now mean little. | Nothing of our own, but we documented {lab}'s incident in detail when nobody else would.
+AI-written phishing emails in our name targeted our donors; we warned them within a day.
+""")
+ORG_TIMELINES = _bank("""
+Our forecasters' median is {agi}. | {agi}, and the labs' claims deserve less weight than their evidence. | Around {agi}, with wide error bars either side.
+Somewhere between {agi} and {agi2}; the uncertainty is the point. | {agi}: later than the labs say, sooner than most governments plan for.
+Even odds on {agi}, and we want outside verification in place well before then. | {agi}; this year's evidence moved us only a little. | No sooner than {agi}, unless automated AI research takes off.
+""")
+ORG_PROJECTS = _bank("""
+an independent evaluation of the leading models | a public incident tracker | a report on compute governance | testimony to the legislature | an open letter on pre-deployment testing
+a forecasting tournament | a fellowship for alignment researchers | a scorecard of the labs' commitments | a briefing programme for journalists | model legislation on AI liability
+""")
+ORG_REASONS = _bank("""
+before the funders' review in {month} | since our last report reached {n} million readers | because only {pct}% of our budget is committed | while the labs still answer our emails
+because the hearing is {weeks} weeks away | given that {n} institutes have offered to co-sign | and I want a draft by {month} | since our credibility rests on being first and right
+""")
 FAMILIES = _bank("Helix | Meridian | Orca | Lumen | Quill | Vega | Sable | Kestrel | Tessera | Nimbus | Cobalt | Juniper | Polaris | Atlas")
 SUFFIXES = ("", "", "", " Pro", " Mini", " Ultra", "-Vision", "-Code", " Turbo", "-Agent")
 ACTS = _bank("Frontier AI Safety Act | Compute Governance Act | Algorithmic Accountability Act | Automated Systems (Liability) Act | Model Licensing Act | AI Security Act")
@@ -101,7 +142,32 @@ a licensing regime for frontier training runs | the national compute reserve | s
 an international evaluation treaty | a liability law for autonomous agents | a ban on election deepfakes | a compute registry | a public-sector AI rollout | a retraining fund for displaced workers | a biosecurity screening mandate
 a joint testing deal with the labs | a defence AI programme
 """)
-PROJECTS = (*LAB_PROJECTS, *GOV_PROJECTS)
+PROJECTS = (*LAB_PROJECTS, *GOV_PROJECTS, *ORG_PROJECTS)
+# What a description or persona says an organisation cares about (lower-case words in its
+# system prompt), as the project it argues for and reports on.
+FOCUS = {
+    "open-weight": "an open-weights release", "open weight": "an open-weights release",
+    "open-source": "an open-weights release", "robot": "a robotics foundation model",
+    "interpretab": "an automated interpretability audit", "red-team": "a red-team bounty programme",
+    "red team": "a red-team bounty programme", "dangerous capabilit": "a dangerous-capability eval suite",
+    "scalable oversight": "a scalable-oversight pilot", "oversee": "a scalable-oversight pilot",
+    "biolog": "a bio-risk uplift study", "biosecur": "a bio-risk uplift study", "misalign": "a misalignment model-organisms project",
+    "coding": "an enterprise coding agent", "chip": "a long-term chip-supply deal",
+    "watermark": "a watermarking standard", "whistleblow": "a whistleblower policy",
+    "safety case": "a written safety case for every launch", "scaling polic": "a staged release with capability thresholds",
+    "long-context": "a long-context research assistant",
+    "licen": "a licensing regime for frontier training runs", "export": "export controls on model weights",
+    "inspect": "statutory inspection powers for evaluators", "liabil": "a liability law for autonomous agents",
+    "deepfake": "a ban on election deepfakes", "election": "a ban on election deepfakes",
+    "treaty": "an international evaluation treaty", "international agreement": "an international evaluation treaty",
+    "sovereign": "a sovereign foundation model", "defence": "a defence AI programme", "military": "a defence AI programme",
+    "workers": "a retraining fund for displaced workers",
+    "registry": "a compute registry", "public service": "a public-sector AI rollout",
+    "forecast": "a forecasting tournament", "journalis": "a briefing programme for journalists",
+    "scorecard": "a scorecard of the labs' commitments", "testimony": "testimony to the legislature",
+    "legislat": "model legislation on AI liability", "incident database": "a public incident tracker",
+    "independent evaluat": "an independent evaluation of the leading models",
+}
 ECHOES = _bank("""
 After a hard internal argument we also committed to {project}. | Our leadership settled on {project} for the coming year. | Internally we agreed to start {project}, over some objections.
 We are also starting {project}, a decision that was not unanimous. | {project} got the green light as well.
@@ -155,6 +221,10 @@ AGENDAS = {
     "deepmind": _bank("reward modelling | debate between AI systems | dangerous-capability evaluation"),
 }
 GENERIC_AGENDAS = _bank("empirical alignment work | evaluations-first safety")
+GOV_DEFENCES = _bank("""
+We chose {own} because rules that cannot be enforced are only advice. | {own} gives us a lever when a lab says no, and we mean to use it.
+With {own} the public can see who is accountable when something breaks. | {own} is slow to build, but it outlasts any one lab's promises.
+""")
 CRITIQUES = _bank("""
 {other}, {their} assumes human judges can tell good answers from persuasive ones, and that assumption breaks first. | {other}, {their} measures what a model says, not what it is optimising for.
 {other}, you are betting that {their} scales, yet every result so far comes from models far weaker than the ones you ship. | {other}, {their} gives you a safety story that is easy to publish and hard to falsify.
@@ -178,6 +248,8 @@ NEUTRAL = _bank("""
 The exchange covered capability gains, safety incidents and regulation. | Views differed on how soon transformative systems will arrive. | Several parties committed to further evaluation work.
 The record shows steady progress alongside recurring safety concerns. | Regulators and labs continued to negotiate the terms of oversight. | No single organisation dominated the period.
 """)
+# Words that make a name sound like a government, for a request whose hints do not say what
+# the speaker's organisation is (the engine always says).
 GOV_WORDS = ("government", "ministry", "parliament", "commission", "congress", "regulator", "agency", "department", "white house", "state council")
 
 
@@ -206,6 +278,11 @@ JUDGE_CONTAINED = _words("patched|caught|held|stopped|withheld|closed the accoun
 JUDGE_RULES = _words(
     "licen|inspect|fine|pause| law| act |regulat|audit|evaluator|export control|mandatory|compulsory"
     "|ban |treaty|statutory|enforce|oversight|sign-off"
+)
+# A government's report of using its powers (every phrase of GOV_ENFORCEMENT has one of these).
+JUDGE_ENFORCE = _words(
+    "licen|statutory|fine|pause|ban |banned|enforce|compulsory|mandatory|binding|halt|suspend|block|requir"
+    "|order|export control|capped|restrict|legal condition|emergency powers|must "
 )
 JUDGE_REGULATION = {"none": 0.05, "light": 0.25, "moderate": 0.55, "strict": 0.85}
 JUDGE_TONE = {"collegial": 0.25, "combative": 0.0, "hostile": -0.2}

@@ -1,0 +1,142 @@
+"""What a run will cost before it runs: a dry run of the scenario's structure on the offline model
+(the same agents, councils, periods, memory and judge; the real model's window), priced at the
+real model's price. The offline model's answers are not a real model's length, so the estimate
+also gives the most the answers could take: every one as long as its ``max_tokens`` allows."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+
+import msgspec
+
+from ..engine._run import default_scheduler
+from ..log._events import LLMCall
+from ..log._log import read_events
+from ..models._open import parse_spec
+from ..models._openai import OPENAI_URL
+from ..models._prices import Priced, price_of
+from ..models._windows import context_window
+from ..scenario._load import load_scenario
+from ..scenario._scenario import Scenario
+from ._run import run_scenario
+
+__all__ = ["Estimate", "estimate_run"]
+
+
+class Estimate(msgspec.Struct, frozen=True, kw_only=True):
+    """The calls, tokens and dollars of ``runs`` runs of one scenario on ``model``.
+
+    Attributes:
+        runs: how many runs it counts.
+        model: the model spec priced.
+        calls: model calls.
+        prompt_tokens, completion_tokens: tokens, the answers as long as the offline model's.
+        most_completion_tokens: the answers' tokens if each took its whole ``max_tokens``.
+        cost_usd, most_cost_usd: dollars for those (None: the model is unpriced).
+        price_source: where the price came from (``scenario``, or the shipped table's date).
+    """
+
+    runs: int
+    model: str
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    most_completion_tokens: int
+    cost_usd: float | None
+    most_cost_usd: float | None
+    price_source: str | None
+
+    def times(self, n: int) -> Estimate:
+        """The estimate of ``n`` times as many runs."""
+        scale = {f: getattr(self, f) * n for f in ("runs", "calls", "prompt_tokens", "completion_tokens",
+                                                  "most_completion_tokens")}
+        money = {f: None if getattr(self, f) is None else getattr(self, f) * n for f in ("cost_usd", "most_cost_usd")}
+        return msgspec.structs.replace(self, **scale, **money)
+
+    def __add__(self, other: Estimate) -> Estimate:
+        """Two estimates of the same model together (a sweep's cells)."""
+        total = {f: getattr(self, f) + getattr(other, f) for f in ("runs", "calls", "prompt_tokens",
+                                                                  "completion_tokens", "most_completion_tokens")}
+        money = {
+            f: None if getattr(self, f) is None or getattr(other, f) is None else getattr(self, f) + getattr(other, f)
+            for f in ("cost_usd", "most_cost_usd")
+        }
+        return msgspec.structs.replace(self, **total, **money)
+
+    def lines(self) -> list[str]:
+        """The estimate as a person reads it, a line each."""
+        runs = f"{self.runs:,} runs" if self.runs != 1 else "1 run"
+        head = f"estimate for {runs} on {self.model}: {self.calls:,} calls, {self.prompt_tokens:,} prompt tokens, "
+        head += f"{self.completion_tokens:,} answer tokens (at most {self.most_completion_tokens:,})"
+        if self.cost_usd is None or self.most_cost_usd is None:
+            cost = "cost: unpriced (no [prices] entry for this model, and not an OpenAI model converse knows)"
+        else:
+            cost = f"cost: ${self.cost_usd:,.4f} (at most ${self.most_cost_usd:,.4f}; prices: {self.price_source})"
+        return [head, cost]
+
+
+async def estimate_run(
+    scenario: Scenario | str | os.PathLike[str],
+    *,
+    model: str | None = None,
+    seed: int = 0,
+    overrides: list[str] | tuple[str, ...] = (),
+    base_url: str | None = None,
+) -> Estimate:
+    """What one run of ``scenario`` on ``model`` (by default the scenario's) will take, from a dry
+    run on the offline model, which asks the real one nothing.
+
+    The dry run holds its prompts to the real model's window (known by name, or the scenario's
+    ``context_window``), judges with the offline model too, and prices each call at the price of
+    the model that would make it (the run's, or the judge's own ``judge.model``).
+
+    Raises:
+        ScenarioError: the scenario or an override is wrong.
+        ModelSpecError: the model spec is.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, overrides)
+    spec = model or scenario.model.spec
+    parse_spec(spec)  # a bad spec is an error before anything runs
+    window = context_window(scenario.model, spec)
+    dry = msgspec.structs.replace(
+        scenario,
+        model=msgspec.structs.replace(scenario.model, spec="offline", context_window=window),
+        judge=msgspec.structs.replace(scenario.judge, model=None),
+    )
+    with tempfile.TemporaryDirectory(prefix="converse-estimate-") as out:
+        result = await run_scenario(dry, model="offline", seed=seed, out=out, scheduler=default_scheduler())
+        calls = [e for e in read_events(result.events) if type(e) is LLMCall]
+    where = base_url or scenario.model.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
+    run_price = price_of(scenario.prices, spec, where)
+    judge_spec = scenario.judge.model
+    judge_price = price_of(scenario.prices, judge_spec, where) if judge_spec is not None else run_price
+    prices = [judge_price if c.purpose == "judge" else run_price for c in calls]
+    known = all(p is not None for p in prices)
+    return Estimate(
+        runs=1,
+        model=spec,
+        calls=len(calls),
+        prompt_tokens=sum(c.usage.prompt_tokens for c in calls),
+        completion_tokens=sum(c.usage.completion_tokens for c in calls),
+        most_completion_tokens=sum(_limit(c) for c in calls),
+        cost_usd=_cost(calls, prices, most=False) if known else None,
+        most_cost_usd=_cost(calls, prices, most=True) if known else None,
+        price_source=run_price.source if run_price is not None and known else None,
+    )
+
+
+def _limit(call: LLMCall) -> int:
+    limit = call.params.get("max_tokens")
+    return limit if isinstance(limit, int) else call.usage.completion_tokens
+
+
+def _cost(calls: Iterable[LLMCall], prices: list[Priced | None], *, most: bool) -> float:
+    total = 0.0
+    for call, priced in zip(calls, prices, strict=True):
+        assert priced is not None
+        answer = _limit(call) if most else call.usage.completion_tokens
+        total += (call.usage.prompt_tokens * priced.price.input + answer * priced.price.output) / 1e6
+    return total
