@@ -28,6 +28,7 @@ from ._exceptions import ContextWindowExceeded as ContextWindowExceeded
 from ._exceptions import ConverseError as ConverseError
 from ._exceptions import ConverseWarning as ConverseWarning
 from ._exceptions import DatasetError as DatasetError
+from ._exceptions import DirectoryInUse as DirectoryInUse
 from ._exceptions import LogError as LogError
 from ._exceptions import ModelSpecError as ModelSpecError
 from ._exceptions import NothingToResume as NothingToResume
@@ -79,6 +80,7 @@ __all__ = [
     "ConverseError",
     "ConverseWarning",
     "DatasetError",
+    "DirectoryInUse",
     "Finished",
     "Hints",
     "Job",

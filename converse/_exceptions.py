@@ -12,6 +12,7 @@ Hierarchy::
     ├── ContextWindowExceeded  an agent's prompt cannot fit the model's window, whatever its memory drops
     ├── ReplayError            a log holds no answer to a request, or not this request
     ├── NothingToResume        the run to resume already ended for good (completed, or out of budget)
+    ├── DirectoryInUse         another process is writing the run, sweep or dataset (its pid, host, since)
     ├── JudgeReturnError       a Python judge returned something that is not a verdict (key path)
     ├── NotARolePlay           a chat or dataset record was asked of events that are not a role-play's
     ├── ChatUnfinished         a role-play's run did not complete, so it has no chat to save
@@ -53,6 +54,7 @@ __all__ = [
     "ConverseError",
     "ConverseWarning",
     "DatasetError",
+    "DirectoryInUse",
     "JudgeReturnError",
     "ListFileError",
     "LogError",
@@ -222,6 +224,29 @@ class NothingToResume(ConverseError):
     def __init__(self, directory: Path, finished: _Ending) -> None:
         self.directory, self.finished = directory, finished
         super().__init__(f"{directory}: the run already ended {finished.status} ({finished.reason}); nothing to resume")
+
+
+class DirectoryInUse(ConverseError):
+    """Another writer holds the directory's lock: one process writes a run (a sweep, a dataset)
+    at a time, e.g. ``runs/r1: the run is being written by pid 4242 on box since
+    2026-05-01T09:00:00+00:00 (...)``.
+
+    Args:
+        directory: the directory asked for.
+        what: what it holds: ``run``, ``sweep`` or ``dataset``.
+        pid, host, since: the holder's process id, host name and when it took the lock (UTC,
+            ISO 8601); None when its lock file did not say.
+    """
+
+    def __init__(
+        self, directory: Path, what: str, pid: int | None = None, host: str | None = None, since: str | None = None
+    ) -> None:
+        self.directory, self.what, self.pid, self.host, self.since = directory, what, pid, host, since
+        holder = "another process" if pid is None else f"pid {pid} on {host} since {since}"
+        super().__init__(
+            f"{directory}: the {what} is being written by {holder} "
+            "(one writer at a time: wait for it to end, or stop it)"
+        )
 
 
 # -- judge --------------------------------------------------------------------------------------

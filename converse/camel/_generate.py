@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Protocol
 
 import msgspec
 
 from .._exceptions import DatasetError
+from .._lock import writer_lock
 from ..engine._options import RunOptions
 from ..engine._run import RunResult
 from ..log._events import Event, LLMCall
@@ -92,12 +94,16 @@ class Plan(msgspec.Struct, kw_only=True):
     total: int
 
 
-async def prepare(recipe: Recipe, options: RunOptions, *, concurrency: int, retry_failed: bool) -> Plan:
-    """Claim ``out``, make (or read) the lists, and plan the chats still to run.
+async def prepare(
+    recipe: Recipe, options: RunOptions, *, concurrency: int, retry_failed: bool, held: ExitStack
+) -> Plan:
+    """Claim ``out`` and lock it until ``held`` closes, make (or read) the lists, and plan the
+    chats still to run.
 
     Raises:
         DatasetError: the recipe or the directory is wrong, or the model gave no usable list.
         ScenarioError: the base scenario is invalid.
+        DirectoryInUse: another process is making a dataset in ``out``: it is left alone.
     """
     if concurrency < 1:
         raise DatasetError("--concurrency", f"must be at least 1, not {concurrency}")
@@ -106,6 +112,7 @@ async def prepare(recipe: Recipe, options: RunOptions, *, concurrency: int, retr
         raise DatasetError("roleplay.critic.kind", "a person cannot critique many chats at once: use camel roleplay")
     directory = options.out
     claim(directory, recipe)
+    held.enter_context(writer_lock(directory, "dataset"))  # one generation at a time in a directory
     lists = await make_lists(recipe, scenario, options, concurrency=concurrency)
     harvest = Harvest(directory)
     jobs = list(_plan(recipe, scenario, lists, directory, harvest, retry_failed))
@@ -166,27 +173,29 @@ async def generate(
     Raises:
         DatasetError: the recipe or the directory is wrong, or the model gave no usable list.
         ScenarioError: the base scenario is invalid.
+        DirectoryInUse: another process is making a dataset in ``out``: it is left alone.
     """
     options = RunOptions(
         model=recipe.model, out=Path(out), base_url=base_url, cache=None if cache is None else Path(cache),
         scheduler=scheduler,
     )
-    plan = await prepare(recipe, options, concurrency=concurrency, retry_failed=retry_failed)
-    harvest = plan.harvest
-    if progress is not None:
-        progress.start(plan.total, harvest.skipped + harvest.failed_before, harvest.failed_before)
 
     def ended(chat: str, completed: bool, result: RunResult | None) -> None:
         if progress is not None:
             tokens = result.prompt_tokens + result.completion_tokens if result else 0
             progress.ended(completed, tokens, result.cost_usd if result else 0.0)
 
-    try:
-        await run_chats(plan, options, concurrency=concurrency, ended=ended,
-                        on_tokens=progress.tokens if progress is not None else None)
-    finally:
-        stats = harvest.write()
-    return outcome_of(plan, stats)
+    with ExitStack() as held:
+        plan = await prepare(recipe, options, concurrency=concurrency, retry_failed=retry_failed, held=held)
+        harvest = plan.harvest
+        if progress is not None:
+            progress.start(plan.total, harvest.skipped + harvest.failed_before, harvest.failed_before)
+        try:
+            await run_chats(plan, options, concurrency=concurrency, ended=ended,
+                            on_tokens=progress.tokens if progress is not None else None)
+        finally:
+            stats = harvest.write()
+        return outcome_of(plan, stats)
 
 
 def outcome_of(plan: Plan, stats: DatasetStats) -> DatasetOutcome:

@@ -236,10 +236,18 @@ def interruptible() -> Iterator[Interruption]:
             raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, terminate)
+    # A process started with Ctrl-C ignored (a script's background job) gets no Ctrl-C handler
+    # from asyncio, and a KeyboardInterrupt raised in the middle of its event loop hangs it:
+    # for the command's length, Ctrl-C is Python's own again, so that SIGTERM has one to stand for.
+    ctrl_c = signal.getsignal(signal.SIGINT)
+    if not callable(ctrl_c):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield seen
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if not callable(ctrl_c):
+            signal.signal(signal.SIGINT, ctrl_c)
 
 
 def report_interrupted(directory: Path | None, finished: RunFinished | None, seen: Interruption) -> int:

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import json
 import logging
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from .._exceptions import ConverseError, LogError, NothingToResume, SweepError, 
 from ..engine._run import ENGINE_VERSION
 from ..log._events import RunStarted
 from ..log._log import iter_events, read_events
+from ..log._secrets import known
 from ..runner._estimate import Estimate, estimate_run
 from ..runner._run import resume_run, run_scenario
 from ..sweeps._estimate import estimate_sweep
@@ -66,10 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             code: int = args.handler(args)
             return code
     except ConverseError as exc:
-        print(f"{ERROR} {one_line(str(exc))}", file=sys.stderr)
+        print(f"{ERROR} {_shown(exc)}", file=sys.stderr)
         return USER_ERROR
     except OSError as exc:
-        print(f"{ERROR} {one_line(str(exc))}", file=sys.stderr)
+        print(f"{ERROR} {_shown(exc)}", file=sys.stderr)
         return USER_ERROR
     except KeyboardInterrupt:
         print("converse: interrupted", file=sys.stderr)
@@ -78,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             raise
         print(
-            f"converse: internal error: {type(exc).__name__}: {one_line(str(exc))} (run with -v for details)",
+            f"converse: internal error: {type(exc).__name__}: {_shown(exc)} (run with -v for details)",
             file=sys.stderr,
         )
         return 1
@@ -132,6 +134,10 @@ def _parser() -> Parser:
     resume.add_argument("run_dir", type=Path, help="the run directory (or its events.jsonl)")
     resume.add_argument("--model", help="model for what the log does not hold (default: the run's own)")
     resume.add_argument("--base-url", help="OpenAI-compatible server for openai: models")
+    resume.add_argument(
+        "--judge-function", metavar="PKG.MOD:FN",
+        help="confirm the judge.function the run's log names (a log alone never chooses code to run)",
+    )
     limit_flags(resume, old_concurrency=True)
     resume.set_defaults(handler=_cmd_resume)
 
@@ -248,7 +254,8 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     )
     scheduler = scheduler_from_flags(args)
     resuming = partial(
-        resume_run, run_dir, model=args.model, base_url=args.base_url, scheduler=scheduler, observer=watch
+        resume_run, run_dir, model=args.model, base_url=args.base_url, scheduler=scheduler, observer=watch,
+        judge_function=args.judge_function,
     )
     try:
         result = run_interruptibly(resuming, watch)
@@ -283,8 +290,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         try:
             outcome: SweepOutcome = anyio.run(sweeping)
         except KeyboardInterrupt:
+            by = " (SIGTERM)" if seen.signal == signal.SIGTERM else ""
             print(
-                f"converse: interrupted; every finished run is kept in {args.out} and in its summary.csv; "
+                f"converse: interrupted{by}; every finished run is kept in {args.out} and in its summary.csv; "
                 "run the same command to continue",
                 file=sys.stderr,
             )
@@ -303,12 +311,23 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     path: Path = args.events
     if path.is_dir():
         path = path / "events.jsonl"
+    if args.output is not None and _same_file(path, args.output):
+        raise LogError(str(path), 0, f"-o {args.output} is this log itself: choose another file for the rendering")
     text = _render(read_events(path), args.format, str(path))
     if args.output is None:
         sys.stdout.write(text)
     else:
         args.output.write_text(text, encoding="utf-8")
     return 0
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` are one file: one path, a link to it, or a hard link."""
+    try:
+        first, second = a.stat(), b.stat()
+    except OSError:
+        return False  # one of them is missing: the log's reader says so, or the output is new
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
 def _render(events: list[Any], form: str, source: str) -> str:
@@ -336,6 +355,23 @@ def _show_warning(
     print(f"converse: warning: {one_line(str(message))}", file=sys.stderr)
 
 
+def _shown(exc: BaseException) -> str:
+    """An error's message as one line, scrubbed of credentials (a base URL's, a key)."""
+    return known().scrub_all(one_line(str(exc)))
+
+
+def _scrub_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Every text of a log line (a traceback's too) scrubbed of credentials: a URL's, a key."""
+    secrets = known()
+    for name, value in event_dict.items():
+        if isinstance(value, str | BaseException):
+            text = str(value)
+            scrubbed = secrets.scrub_all(text)
+            if scrubbed != text:
+                event_dict[name] = scrubbed
+    return event_dict
+
+
 def _drop_traceback(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     event_dict.pop("exc_info", None)
     return event_dict
@@ -347,6 +383,7 @@ def _configure_logging(*, verbose: bool) -> None:
         processors.append(_drop_traceback)
     else:
         processors.append(structlog.processors.format_exc_info)
+    processors.append(_scrub_secrets)
     processors.append(structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
     structlog.configure(
         processors=processors,

@@ -20,10 +20,10 @@ from ..engine._memory import AgentMemory
 from ..engine._protocol import Convene, Deliberate, Deliberated, Opening, Path, Pending, Said, TurnToken
 from ..log._events import ChatMessage
 from ..models._model import CompletionRequest, Hints, estimate_prompt_tokens
-from ..scenario._clock import period_label, periods
+from ..scenario._clock import last_period, period_label
 from ..scenario._memory_prompts import BRIEFING_RECORD, briefing_request, notes_request
 from ..scenario._scenario import Agent, Council, Scenario
-from ..scenario._templates import fill
+from ..scenario._templates import fill, template_fields
 from ._moderators import CouncilModerator
 
 NO_NEW = "(Nothing new has been said since your last turn.)"
@@ -34,12 +34,18 @@ EMPTY_RECORD = "(No public statements have been made yet.)"
 
 @dataclass(slots=True, frozen=True)
 class Role:
-    """Where an agent sits: the conversation it speaks in and whom it works for."""
+    """Where an agent sits: the conversation it speaks in and whom it works for.
+
+    ``speakers`` is everyone in that conversation (the agent too), as ``(name, kind)``
+    pairs: one tuple shared by them all, so that setting up n agents takes time and memory
+    in proportion to n, not n squared; each agent leaves itself out where it names the others.
+    """
 
     path: Path
     organisation: str  # its own name at the top level
     organisation_description: str
-    colleagues: str
+    organisation_kind: str
+    speakers: tuple[tuple[str, str], ...]
     council: Council | None  # the council it belongs to (None at the top level)
 
 
@@ -58,10 +64,6 @@ class AgentActor(Actor):
         self.name = spec.name
         self.role = role
         self.top = len(role.path) == 1
-        # The offline model answers by what my organisation is and who else speaks (see Hints).
-        peers = ctx.scenario.agents if self.top else role.council.members if role.council else []
-        self.organisation_kind = next((a.kind for a in ctx.scenario.agents if a.name == role.organisation), "")
-        self.others = tuple((a.name, a.kind) for a in peers if a.name != self.name)
         self.first_period = period_label(ctx.scenario.clock, 0)
         self.path = role.path
         self.topic = ctx.conversation_topic(role.path)
@@ -87,26 +89,35 @@ class AgentActor(Actor):
     def _system_prompt(self) -> str:
         scenario = self.ctx.scenario
         if self.top:
-            names = [a.name for a in scenario.agents]
-            labels = periods(scenario.clock)
-            values = {
+            template = scenario.prompts.system
+            values: dict[str, object] = {
                 "name": self.name,
                 "description": self.spec.description,
-                "organisations": ", ".join(names),
-                "others": ", ".join(n for n in names if n != self.name),
                 "first_period": period_label(scenario.clock, 0),
-                "last_period": labels[-1] if labels else "the end",
+                "last_period": last_period(scenario.clock) or "the end",
                 "unit": scenario.clock.step,
             }
-            return fill(scenario.prompts.system, {**self.values, **values})
+            wanted = template_fields(template)
+            # Lists of everyone are made only for a template that shows them.
+            if "organisations" in wanted:
+                values["organisations"] = ", ".join(name for name, _ in self.role.speakers)
+            if "others" in wanted:
+                values["others"] = ", ".join(name for name, _ in self._others())
+            return fill(template, {**self.values, **values})
+        template = _template(scenario, self.role.council, "member_system")
         values = {
             "name": self.name,
             "persona": self.spec.persona or self.spec.description,
             "organisation": self.role.organisation,
             "organisation_description": self.role.organisation_description,
-            "colleagues": self.role.colleagues,
         }
-        return fill(_template(scenario, self.role.council, "member_system"), {**self.values, **values})
+        if "colleagues" in template_fields(template):
+            values["colleagues"] = ", ".join(name for name, _ in self._others())
+        return fill(template, {**self.values, **values})
+
+    def _others(self) -> tuple[tuple[str, str], ...]:
+        """The others who speak in my conversation, as ``(name, kind)`` pairs."""
+        return tuple(speaker for speaker in self.role.speakers if speaker[0] != self.name)
 
     async def on_start(self) -> None:
         bus = self.ctx.system.bus
@@ -119,12 +130,14 @@ class AgentActor(Actor):
         organisation = self.name if self.top else self.role.organisation
         description = self.spec.description if self.top else self.role.organisation_description
         names = [m.name for m in council.members]
+        speakers = tuple((m.name, m.kind) for m in council.members)
         for member in council.members:
             role = Role(
                 path=path,
                 organisation=organisation,
                 organisation_description=description,
-                colleagues=", ".join(n for n in names if n != member.name),
+                organisation_kind=self.role.organisation_kind,
+                speakers=speakers,
                 council=council,
             )
             ref = await self.spawn(partial(AgentActor, self.ctx, member, role), supervision=Escalate())
@@ -279,8 +292,8 @@ class AgentActor(Actor):
                 organisation=self.role.organisation,
                 period=period,
                 end_token=ctx.scenario.termination.end_token,
-                organisation_kind=self.organisation_kind,
-                others=self.others,
+                organisation_kind=self.role.organisation_kind,
+                others=self._others(),
                 first_period=self.first_period,
             ),
         )

@@ -19,13 +19,15 @@ class CouncilsRoot(RunRoot):
         ctx = self.ctx
         scenario = ctx.scenario
         names = [a.name for a in scenario.agents]
+        speakers = tuple((a.name, a.kind) for a in scenario.agents)
         deliberators = []
         for spec in scenario.agents:
             role = Role(
                 path=("top",),
                 organisation=spec.name,
                 organisation_description=spec.description,
-                colleagues=", ".join(n for n in names if n != spec.name),
+                organisation_kind=spec.kind,
+                speakers=speakers,
                 council=None,
             )
             ref = await self.spawn(partial(AgentActor, ctx, spec, role), supervision=Escalate())

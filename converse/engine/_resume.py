@@ -10,20 +10,22 @@ appends to the same log, ``seq`` following on without a gap.
 What the log must hold for this to work is its model answers, and those are written before
 anything acts on them (``RunContext.emit``). A run that ended ``cancelled`` or ``failed``
 resumes too: its ending (the fatal error, the ledger, the run-finished event) is cut off
-first. A torn last line, left by a crash in the middle of a write, is cut off as well.
+first. A torn last line, left by a crash in the middle of a write, is cut off as well; no other
+line is ever removed. A log with any other problem (a line that is not an event, an event type
+of a newer converse, a call sharing the prompt of a call the log does not hold) is refused
+with one line naming the file and line, and left as it was.
 """
 
 from __future__ import annotations
 
 import os
-import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._exceptions import LogError, NothingToResume, TornTailWarning
+from .._exceptions import LogError, NothingToResume
 from ..log._events import AnyEvent, Event, Ledger, RunError, RunFinished, RunStarted
-from ..log._log import last_good_offset, read_events
+from ..log._log import read_for_append
 from ._recorder import identity
 from ._replay import ReplayBook
 
@@ -48,25 +50,19 @@ def read_resumption(directory: str | os.PathLike[str]) -> Resumption:
     """Read a run directory's log and cut off what a resumed run replaces.
 
     Raises:
-        LogError: there is no log, it is empty, or it does not start with a run-started event.
+        LogError: there is no log, it is empty, or a line (named) is not a valid event.
         NothingToResume: the run completed or ran out of budget.
+    Warns:
+        TornTailWarning: the log's last line was torn by a crash; it is cut off.
     """
     directory = Path(directory)
     path = directory / "events.jsonl" if directory.is_dir() or not directory.exists() else directory
     directory = path.parent
     if not path.is_file():
         raise LogError(str(path), 0, "no such log (is this a run directory?)")
-    good = last_good_offset(path)
-    if good < path.stat().st_size:
-        with path.open("rb") as f:
-            line = f.read(good).count(b"\n") + 1
-        warnings.warn(TornTailWarning(str(path), line), stacklevel=2)
-        _truncate(path, good)
-    if good == 0:
+    events = read_for_append(path)
+    if not events:
         raise LogError(str(path), 0, "the log is empty: the run stopped before its first event; run the scenario again")
-    events = read_events(path)
-    if type(events[0]) is not RunStarted:
-        raise LogError(str(path), 1, "the log does not start with a run_started event; run the scenario again")
     keep = _without_ending(directory, events)
     if len(keep) < len(events):
         _truncate(path, _offset_of_line(path, len(keep)))

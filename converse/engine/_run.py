@@ -4,6 +4,7 @@ transcript renderer) and what follows it (the judge); it imports none of them.""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,6 +19,7 @@ import msgspec
 from actors import Actor, ActorRef, ActorSystem, ChildFailedError, Stop
 
 from .._files import write_atomic
+from .._lock import writer_lock
 from ..log._events import SCHEMA_VERSION, Ledger, RunError, RunFinished, RunStarted, RunStatus
 from ..log._log import read_events
 from ..models._limits import Limits
@@ -207,103 +209,110 @@ async def execute(
     seed, out, overrides, scheduler, observer and run id are used here. ``judge`` is awaited
     after a completed conversation (its calls go into the ledger); ``keep_events`` keeps every
     event in memory for it (on top of ``kind.keep_events``).
+
+    A fresh run's directory is made here and locked until the run's files are written (one
+    writer per run, ``converse._lock``); a resumed run's caller holds the lock already.
     """
     seed = options.seed
-    if resume is not None:
-        run, directory = resume.started.run, resume.directory
-    elif options.run_id is None:
-        run, directory = new_run_directory(options.out, scenario, seed)
-    else:
-        run, directory = options.run_id, options.out / options.run_id
-        directory.mkdir(parents=True)
-    ctx = RunContext(
-        run=run,
-        scenario=scenario,
-        model=model,
-        seed=seed,
-        system=system,
-        scheduler=options.scheduler or default_scheduler(),
-        observer=options.observer,
-        ledger=RunLedger(price_of(scenario.prices, model.spec, getattr(model, "base_url", None))),
-        replay=resume.book if resume is not None else replay,
-        keep_all=keep_events or kind.keep_events,
-    )
-    for actor, usage in ctx.replay.spent if ctx.replay is not None else ():
-        ctx.ledger.charge(actor, usage, call=False)  # answers the log's run paid for and did not keep
-    # The window is the first run's, even when its answers are replayed or another model
-    # finishes it: every prompt is then the one recorded.
-    answered_by = ctx.replay.model if ctx.replay is not None and ctx.replay.model else model.spec
-    window_source = await _window(ctx, answered_by)
-    events_path = directory / "events.jsonl"
-    recorded = ctx.replay.remaining if ctx.replay is not None else 0
-    next_seq, skip = 0, None
-    if resume is not None:
-        next_seq, skip = resume.next_seq, resume.skip
-        ctx.calls_numbered = resume.book.last_call
-        ctx.started -= resume.elapsed  # the clock goes on from the last event kept
-        ctx.events.append(resume.started)
-    recorder = await system.spawn(partial(Recorder, events_path, ctx.clock, next_seq, skip), supervision=Stop())
-    ctx.recorder = recorder
-    system.bus.subscribe(ctx.topic, recorder)
-    if resume is None:
-        await _started(ctx, source, options.overrides, window_source)
-    root: ActorRef | None = None
-    try:
-        root = await system.spawn(partial(kind.root, ctx), supervision=Stop())
-        await root.tell(Begin())
-        await ctx.done.wait()
-        if judge is not None:
-            await judge(ctx)  # only a completed run is judged; the call is in the ledger
-    except BaseException:
-        ctx.finish("cancelled", "interrupted")
-        raise
-    finally:
-        with anyio.CancelScope(shield=True):
-            if root is not None:  # also waits for a root stopping on its own (a failure) to be done
-                await root.stop(drain=False)
-            ledger = ctx.ledger
-            price = ledger.price
-            await ctx.emit(
-                Ledger(
-                    run=run,
-                    model=model.spec,
-                    price_input=price.input if price else None,
-                    price_output=price.output if price else None,
-                    entries=ledger.rows(),
-                    price_source=ledger.priced.source if ledger.priced is not None else msgspec.UNSET,
+    with contextlib.ExitStack() as held:
+        if resume is not None:  # its caller holds the lock: it took it before it read the log
+            run, directory = resume.started.run, resume.directory
+        else:
+            if options.run_id is None:
+                run, directory = new_run_directory(options.out, scenario, seed)
+            else:
+                run, directory = options.run_id, options.out / options.run_id
+                directory.mkdir(parents=True)
+            held.enter_context(writer_lock(directory, "run"))
+        ctx = RunContext(
+            run=run,
+            scenario=scenario,
+            model=model,
+            seed=seed,
+            system=system,
+            scheduler=options.scheduler or default_scheduler(),
+            observer=options.observer,
+            ledger=RunLedger(price_of(scenario.prices, model.spec, getattr(model, "base_url", None))),
+            replay=resume.book if resume is not None else replay,
+            keep_all=keep_events or kind.keep_events,
+        )
+        for actor, usage in ctx.replay.spent if ctx.replay is not None else ():
+            ctx.ledger.charge(actor, usage, call=False)  # answers the log's run paid for and did not keep
+        # The window is the first run's, even when its answers are replayed or another model
+        # finishes it: every prompt is then the one recorded.
+        answered_by = ctx.replay.model if ctx.replay is not None and ctx.replay.model else model.spec
+        window_source = await _window(ctx, answered_by)
+        events_path = directory / "events.jsonl"
+        recorded = ctx.replay.remaining if ctx.replay is not None else 0
+        next_seq, skip = 0, None
+        if resume is not None:
+            next_seq, skip = resume.next_seq, resume.skip
+            ctx.calls_numbered = resume.book.last_call
+            ctx.started -= resume.elapsed  # the clock goes on from the last event kept
+            ctx.events.append(resume.started)
+        recorder = await system.spawn(partial(Recorder, events_path, ctx.clock, next_seq, skip), supervision=Stop())
+        ctx.recorder = recorder
+        system.bus.subscribe(ctx.topic, recorder)
+        if resume is None:
+            await _started(ctx, source, options.overrides, window_source)
+        root: ActorRef | None = None
+        try:
+            root = await system.spawn(partial(kind.root, ctx), supervision=Stop())
+            await root.tell(Begin())
+            await ctx.done.wait()
+            if judge is not None:
+                await judge(ctx)  # only a completed run is judged; the call is in the ledger
+        except BaseException:
+            ctx.finish("cancelled", "interrupted")
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                if root is not None:  # also waits for a root stopping on its own (a failure) to be done
+                    await root.stop(drain=False)
+                ledger = ctx.ledger
+                price = ledger.price
+                await ctx.emit(
+                    Ledger(
+                        run=run,
+                        model=model.spec,
+                        price_input=price.input if price else None,
+                        price_output=price.output if price else None,
+                        entries=ledger.rows(),
+                        price_source=ledger.priced.source if ledger.priced is not None else msgspec.UNSET,
+                    )
                 )
-            )
-            finished = RunFinished(
-                run=run,
-                status=ctx.outcome.status,
-                reason=ctx.outcome.reason,
-                periods=ctx.periods,
-                turns=ctx.turns,
-                llm_calls=ledger.calls,
-                prompt_tokens=ledger.prompt_tokens,
-                completion_tokens=ledger.completion_tokens,
-                cost_usd=round(ledger.cost_usd, 6),
-            )
-            await ctx.emit(finished)
-            system.bus.unsubscribe(ctx.topic, recorder)
-            await recorder.stop()
-            # Even an interrupted run leaves a complete log and its transcript behind.
-            transcript = directory / "transcript.md"
-            # A fresh run's events are the log, stamped in place as they were written; a
-            # resumed run's log also holds what only the first attempt emitted.
-            fresh = ctx.keep_all and resume is None and recorder_wrote_all(ctx)
-            logged: Sequence[Any] = ctx.events if fresh else read_events(events_path)
-            write_transcript(directory, logged, kind.render)
-    # Live calls are numbered on from the log's last (a replayed answer keeps its number).
-    logged_calls = resume.book.last_call if resume is not None else 0
-    return RunResult.of(
-        finished, directory=directory, events=events_path, transcript=transcript,
-        estimated_tokens=ctx.ledger.estimated_tokens,
-        judge_error=ctx.judge_error if ctx.outcome.status == "completed" else None,
-        truncated=ctx.truncated,
-        replayed=recorded - (ctx.replay.remaining if ctx.replay is not None else 0),
-        live_from=logged_calls + 1 if ctx.calls_numbered > logged_calls else None,
-    )
+                finished = RunFinished(
+                    run=run,
+                    status=ctx.outcome.status,
+                    reason=ctx.outcome.reason,
+                    periods=ctx.periods,
+                    turns=ctx.turns,
+                    llm_calls=ledger.calls,
+                    prompt_tokens=ledger.prompt_tokens,
+                    completion_tokens=ledger.completion_tokens,
+                    cost_usd=round(ledger.cost_usd, 6),
+                )
+                await ctx.emit(finished)
+                system.bus.unsubscribe(ctx.topic, recorder)
+                await recorder.stop()
+                # Even an interrupted run leaves a complete log and its transcript behind.
+                transcript = directory / "transcript.md"
+                # A fresh run's events are the log, stamped in place as they were written; a
+                # resumed run's log also holds what only the first attempt emitted.
+                fresh = ctx.keep_all and resume is None and recorder_wrote_all(ctx)
+                logged: Sequence[Any] = ctx.events if fresh else read_events(events_path)
+                write_transcript(directory, logged, kind.render)
+        # Live calls are numbered on from the log's last (a replayed answer keeps its number).
+        logged_calls = resume.book.last_call if resume is not None else 0
+        return RunResult.of(
+            finished, directory=directory, events=events_path, transcript=transcript,
+            estimated_tokens=ctx.ledger.estimated_tokens,
+            judge_error=ctx.judge_error if ctx.outcome.status == "completed" else None,
+            truncated=ctx.truncated,
+            replayed=recorded - (ctx.replay.remaining if ctx.replay is not None else 0),
+            live_from=logged_calls + 1 if ctx.calls_numbered > logged_calls else None,
+        )
+    raise AssertionError("unreachable")  # mypy: the stack does not swallow exceptions
 
 
 async def _window(ctx: RunContext, answered_by: str) -> str | None:

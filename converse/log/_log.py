@@ -1,15 +1,26 @@
 """The event log on disk: JSON Lines, one event per line, written in batches and read back checked.
 
 A log is UTF-8 JSON Lines. Line 1 is ``run_started``; ``seq`` counts 0, 1, 2, ... with no
-gaps; every event carries the run id of the first. A crash can leave at most one torn last
-line (no trailing newline, not decodable): readers skip it with a ``TornTailWarning``. Any
-other problem is a ``LogError`` naming the file and the 1-based line.
+gaps; every event carries the run id of the first; an ``llm_call``'s ``shared`` prefix names an
+earlier call of the log whose prompt has at least that many messages; no line is longer than
+``MAX_LINE``. A crash can leave at most one torn last line (no trailing newline, not
+decodable): readers skip it with a ``TornTailWarning``. Any other problem is a ``LogError``
+naming the file and the 1-based line.
+
+Readers open the file once and read only a regular file: a FIFO (which would wait for a writer)
+or a device (``/dev/zero`` never ends) is refused before a byte is read. Reading is linear in
+the file's size, however long its lines.
+
+The writer keeps credentials out of the log (``converse.log._secrets``): the base URL and
+overrides of ``run_started``, and the text of errors, are scrubbed of URLs' credentials and of
+every secret the process was given.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import stat
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -21,9 +32,14 @@ from typing import BinaryIO
 import msgspec
 
 from .._exceptions import LogError, TornTailWarning
-from ._events import AnyEvent, Event, RunStarted
+from ._events import AnyEvent, Event, LLMAttempt, LLMCall, RunError, RunFinished, RunStarted
+from ._secrets import known
 
-__all__ = ["LogWriter", "iter_events", "last_good_offset", "read_events"]
+__all__ = ["MAX_LINE", "LogWriter", "iter_events", "read_events", "read_for_append"]
+
+MAX_LINE = 64 << 20
+"""The longest line a reader takes, in bytes (64 MiB, its newline not counted): a longer one is
+refused, naming it. The longest prompt a model takes is a few MiB of JSON."""
 
 _encode_into = msgspec.json.Encoder().encode_into
 _decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
@@ -72,6 +88,8 @@ class LogWriter:
         event gets its ``seq``.
         """
         event.seq = self._seq
+        if type(event) in _SCRUBBED:
+            _scrub(event)
         # Microseconds, rounded half up (t >= 0); round(t, 6) costs four times as much.
         event.t = int(self._clock() * 1e6 + 0.5) / 1e6
         buf = self._buf
@@ -137,47 +155,110 @@ def read_events(path: str | os.PathLike[str]) -> list[AnyEvent]:
         TornTailWarning: the last line was torn by a crash and was skipped.
     """
     name = os.fspath(path)
-    bulk = _read_bulk(name)
-    if bulk is None:
-        # Some line is wrong: read again line by line to name it.
-        with _open(name) as file:
-            return list(_checked(name, file))
-    events, tail = bulk
-    if tail:
-        lines = len(events)
-        run = events[0].run if events else None
-        events.extend(_checked(name, [tail], first_line=lines + 1, seq=lines, run=run))
+    with _open(name) as file:
+        events = _read(name, file)
     if not events:
         raise LogError(name, 0, "empty log")
     return events
 
 
-def _read_bulk(name: str) -> tuple[list[AnyEvent], bytes] | None:
-    """The events of every complete line and the unfinished last line, if every complete line
-    is a good event; None if any is not.
+def read_for_append(path: str | os.PathLike[str]) -> list[AnyEvent]:
+    """The events of a log that a writer goes on appending to, checked as ``read_events`` checks
+    them (but an empty list for a log with no event), with the log made ready for it: a torn last
+    line (no newline, not an event) cut off, a whole last line without its newline given one.
+
+    Nothing else is changed: a log with any other problem raises, as it was.
+
+    Raises:
+        LogError: the file is not a readable log, or a line (named) is not a valid event.
+    Warns:
+        TornTailWarning: the last line was torn by a crash and is cut off.
+    """
+    name = os.fspath(path)
+    with _open(name, writable=True) as file:
+        events = _read(name, file, empty=True)
+        try:
+            end = file.seek(0, os.SEEK_END)
+            start = _last_line_start(file, end)
+            if start == end:
+                return events
+            file.seek(start)
+            tail = file.read()
+            try:
+                _decoder.decode(tail)
+            except (msgspec.DecodeError, UnicodeDecodeError):
+                file.truncate(start)
+            else:
+                file.write(b"\n")
+            file.flush()
+            os.fsync(file.fileno())
+        except OSError as exc:
+            raise LogError(name, 0, f"cannot write: {exc.strerror or exc}") from None
+    return events
+
+
+def _last_line_start(file: BinaryIO, end: int) -> int:
+    """The offset just after the last newline before ``end`` (0 if there is none)."""
+    position = end
+    while position > 0:
+        step = min(_BLOCK, position)
+        position -= step
+        file.seek(position)
+        found = file.read(step).rfind(b"\n")
+        if found >= 0:
+            return position + found + 1
+    return 0
+
+
+def _read(name: str, file: BinaryIO, *, empty: bool = False) -> list[AnyEvent]:
+    """The checked events of the log ``file`` (named ``name``), read from its start."""
+    try:
+        bulk = _read_bulk(file)
+        if bulk is None:
+            # Some line is wrong: read again line by line to name it.
+            file.seek(0)
+            return list(_checked(name, _lines(name, file), empty=empty))
+    except OSError as exc:
+        raise LogError(name, 0, f"cannot read: {exc.strerror or exc}") from None
+    events, tail, prompts = bulk
+    if tail:
+        lines = len(events)
+        run = events[0].run if events else None
+        events.extend(_checked(name, [tail], first_line=lines + 1, seq=lines, run=run, prompts=prompts, empty=empty))
+    return events
+
+
+def _read_bulk(file: BinaryIO) -> tuple[list[AnyEvent], bytes, dict[int, int]] | None:
+    """The events of every complete line, the unfinished last line and the prompt length of each
+    call, if every complete line is a good event; None if any is not.
 
     Decodes a block of lines per call, a block at a time so that the bytes are still in the
     CPU cache when the decoder reads them.
     """
     events: list[AnyEvent] = []
     lines = 0
-    carry = b""  # the start of a line that goes on in the next block
+    carry = bytearray()  # the start of a line that goes on in the next block; grown in place
     try:
-        with _open(name) as file, gc_paused():
+        with gc_paused():
             while block := file.read(_BLOCK):
                 end = block.rfind(b"\n") + 1
                 if not end:
                     carry += block  # a line longer than a block
+                    if len(carry) > MAX_LINE:
+                        return None
                     continue
                 start = 0
                 if carry:
                     start = block.find(b"\n") + 1
-                    events += _decoder.decode_lines(carry + block[:start])
+                    carry += block[:start]
+                    if len(carry) > MAX_LINE + 1:
+                        return None
+                    events += _decoder.decode_lines(carry)
                     lines += 1
                 with memoryview(block) as view:
                     events += _decoder.decode_lines(view[start:end])
                 lines += block.count(b"\n", start, end)
-                carry = block[end:]
+                carry = bytearray(block[end:])
             if (
                 len(events) != lines  # decode_lines skips blank lines
                 or (events and type(events[0]) is not RunStarted)
@@ -185,11 +266,15 @@ def _read_bulk(name: str) -> tuple[list[AnyEvent], bytes] | None:
                 or (events and countOf(map(_runs, events), events[0].run) != lines)
             ):
                 return None
+            prompts: dict[int, int] = {}
+            for event in events:
+                if type(event) is LLMCall and _prompt_problem(event, prompts) is not None:
+                    return None
     except (msgspec.DecodeError, UnicodeDecodeError):
         return None
-    except OSError as exc:
-        raise LogError(name, 0, f"cannot read: {exc.strerror or exc}") from None
-    return events, carry
+    if len(carry) > MAX_LINE:
+        return None
+    return events, bytes(carry), prompts
 
 
 def iter_events(path: str | os.PathLike[str]) -> Iterator[AnyEvent]:
@@ -200,26 +285,7 @@ def iter_events(path: str | os.PathLike[str]) -> Iterator[AnyEvent]:
     """
     name = os.fspath(path)
     with _open(name) as file:
-        yield from _checked(name, file)
-
-
-def last_good_offset(path: str | os.PathLike[str]) -> int:
-    """The byte offset just after the last complete, decodable line (0 if there is none).
-
-    Truncating the file there removes a torn tail before a resumed run appends to it.
-    """
-    data = _read(os.fspath(path))
-    end = data.rfind(b"\n")
-    with memoryview(data) as view:
-        while end >= 0:
-            start = data.rfind(b"\n", 0, end) + 1
-            try:
-                _decoder.decode(view[start:end])
-            except (msgspec.DecodeError, UnicodeDecodeError):
-                end = start - 1
-            else:
-                return end + 1
-    return 0
+        yield from _checked(name, _lines(name, file))
 
 
 @contextmanager
@@ -241,29 +307,73 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _open(name: str) -> BinaryIO:
+def _open(name: str, *, writable: bool = False) -> BinaryIO:
+    """The log ``name`` opened for reading (and writing); anything but a regular file is refused
+    before a byte is read (opening a FIFO does not wait for a writer: it is opened without
+    blocking)."""
     try:
-        return open(name, "rb")
+        fd = os.open(name, (os.O_RDWR if writable else os.O_RDONLY) | _NONBLOCK | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise LogError(name, 0, "no such file") from None
     except IsADirectoryError:
         raise LogError(name, 0, "is a directory, not a log file") from None
     except OSError as exc:
         raise LogError(name, 0, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise LogError(name, 0, f"is {_kind(mode)}, not a log file")
+        if _NONBLOCK:
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "r+b" if writable else "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
-def _read(name: str) -> bytes:
-    with _open(name) as file:
-        try:
-            return file.read()
-        except OSError as exc:
-            raise LogError(name, 0, f"cannot read: {exc.strerror or exc}") from None
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not a regular one is, as a user calls it."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _lines(name: str, file: BinaryIO) -> Iterator[bytes]:
+    """The lines of ``file``, each with its newline (but perhaps the last); a line longer than
+    ``MAX_LINE`` is refused once that much of it is read."""
+    number = 0
+    while line := file.readline(MAX_LINE + 1):
+        number += 1
+        if len(line) > MAX_LINE and not line.endswith(b"\n"):
+            raise LogError(name, number, f"a line longer than {MAX_LINE >> 20} MiB: not an event")
+        yield line
 
 
 def _checked(
-    name: str, lines: Iterable[bytes], *, first_line: int = 1, seq: int = 0, run: str | None = None
+    name: str,
+    lines: Iterable[bytes],
+    *,
+    first_line: int = 1,
+    seq: int = 0,
+    run: str | None = None,
+    prompts: dict[int, int] | None = None,
+    empty: bool = False,
 ) -> Iterator[AnyEvent]:
-    """Decode and check ``lines`` (each ending in a newline but perhaps the last)."""
+    """Decode and check ``lines`` (each ending in a newline but perhaps the last); ``prompts``
+    holds the prompt length of each call of the lines before them. ``empty``: no event is
+    not an error."""
+    prompts = {} if prompts is None else prompts
     for number, line in enumerate(lines, first_line):
         try:
             event = _decoder.decode(line)
@@ -281,10 +391,47 @@ def _checked(
             raise LogError(name, number, f"seq {event.seq} {after}")
         if event.run != run:
             raise LogError(name, number, f"run {event.run!r} in a log of run {run!r}")
+        if type(event) is LLMCall and (problem := _prompt_problem(event, prompts)) is not None:
+            raise LogError(name, number, problem)
         seq += 1
         yield event
-    if run is None:
+    if run is None and not empty:
         raise LogError(name, 0, "empty log")
+
+
+def _prompt_problem(call: LLMCall, prompts: dict[int, int]) -> str | None:
+    """What is wrong with ``call``'s shared prefix (None: nothing), given the prompt length of
+    every earlier call; records ``call``'s."""
+    shared = call.shared
+    if shared is None:
+        prompts[call.call] = len(call.messages)
+        return None
+    earlier = prompts.get(shared.call)
+    if earlier is None:
+        return f"call {call.call} shares the prompt of call {shared.call}, which no earlier line holds"
+    if not 0 <= shared.count <= earlier:
+        return f"call {call.call} shares {shared.count} messages of call {shared.call}, whose prompt has {earlier}"
+    prompts[call.call] = shared.count + len(call.messages)
+    return None
+
+
+_SCRUBBED = frozenset({RunStarted, LLMAttempt, RunError, RunFinished})
+
+
+def _scrub(event: Event) -> None:
+    """Scrub ``event``'s base URL, overrides or error text of credentials (``_SCRUBBED``)."""
+    secrets = known()
+    if type(event) is RunStarted:
+        model = event.scenario.get("model")
+        if isinstance(model, dict) and isinstance(model.get("base_url"), str):
+            event.scenario = {**event.scenario, "model": {**model, "base_url": secrets.scrub_all(model["base_url"])}}
+        event.overrides = [secrets.scrub_all(override) for override in event.overrides]
+    elif type(event) is LLMAttempt:
+        event.error = secrets.scrub_all(event.error)
+    elif type(event) is RunError:
+        event.message = secrets.scrub_all(event.message)
+    elif type(event) is RunFinished:
+        event.reason = secrets.scrub_all(event.reason)
 
 
 def _problem(line: bytes, exc: Exception) -> str:
@@ -292,6 +439,9 @@ def _problem(line: bytes, exc: Exception) -> str:
         return "blank line"
     text = str(exc).replace("`", "")
     if isinstance(exc, msgspec.ValidationError):
+        kind = text.removeprefix("Invalid value ").removesuffix(" - at $.type")
+        if kind != text and kind.startswith("'"):
+            return f"unknown event type {kind} (a log written by a newer converse?)"
         return f"not an event: {text}"
     # msgspec before 0.23 raises UnicodeDecodeError for a string that is not UTF-8; 0.23 and
     # later raise a DecodeError saying so. Both name the same problem.

@@ -2,8 +2,13 @@
 
 The SDK's own retries are off (``max_retries=0``): the scheduler alone retries, so it sees
 (and the log records) every attempt. Each failure is turned into a ``CallFailed`` that says
-whether trying again can help and how long the server asked us to wait. The API key never
-appears in an error message: the SDK's messages are scrubbed of it before they go anywhere.
+whether trying again can help and how long the server asked us to wait.
+
+The API key goes to the server and nowhere else (``converse.log._secrets``): the base URL is
+known to the rest of converse (errors, the scheduler's endpoint, the log) only scrubbed of its
+credentials (``http://***@host/v1?api-key=***``), while requests go to the URL as given; errors
+are scrubbed of URLs' credentials, and errors and answers of the key (in any case), of the
+URL's secrets and of their Basic-auth forms.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ import json
 import os
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import structlog
 
 from .._exceptions import CallFailed, ModelSpecError
 from ..log._events import Usage
+from ..log._secrets import REDACTED, Secrets, remember, url_secrets
 from ._model import CompletionRequest, CompletionResponse, estimate_prompt_tokens, estimate_tokens
 from ._structured import Dialect, StructuredWays
 
@@ -41,7 +48,9 @@ class OpenAIModel:
     Args:
         name: the model name the server knows (``gpt-4o``, ``llama3.1:8b``, ...).
         spec: the spec this model was opened from (recorded in the log).
-        base_url: the server (``--base-url`` / ``OPENAI_BASE_URL``); OpenAI's by default.
+        base_url: the server (``--base-url`` / ``OPENAI_BASE_URL``); OpenAI's by default. Its
+            query (``?api-key=...``) is sent with every request; ``base_url`` is the URL scrubbed
+            of credentials.
         api_key: the key (``OPENAI_API_KEY``); a placeholder is used for a local server.
         stream: stream the answer (token usage comes with the last chunk).
         timeout: seconds before one attempt is abandoned; None: ``DEFAULT_TIMEOUT``, which a
@@ -62,18 +71,30 @@ class OpenAIModel:
 
         self.name = name
         self._spec = spec
-        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).rstrip("/")
+        given = (base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).strip()
+        # The SDK glues its paths after the whole URL, query included: the query goes on its own.
+        url, _, query = given.partition("?")
+        self._url = url.rstrip("/")  # the real one: only the client has it
+        given = self._url + (f"?{query}" if query else "")
         key = api_key or os.environ.get("OPENAI_API_KEY")
         if not key:
-            if self.base_url == OPENAI_URL:
+            if self._url == OPENAI_URL:
                 raise ModelSpecError(spec, "no API key: set OPENAI_API_KEY (or --base-url for a local server)")
             key = PLACEHOLDER_KEY
-        self._key = key
+        self._secrets = Secrets.of(key, given)  # the placeholder is too short to be one
+        remember(self._secrets)
+        self.base_url = self._secrets.scrub_all(given)
+        if REDACTED in url_secrets(given):
+            raise ModelSpecError(
+                spec, f"the base URL {self.base_url} has {REDACTED} for its credentials (a log records it so): "
+                "give the URL again with --base-url",
+            )
         self.stream = stream
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         self._timeout_given = timeout is not None
         self._client: AsyncOpenAI = AsyncOpenAI(
-            base_url=self.base_url, api_key=key, max_retries=0, timeout=self.timeout
+            base_url=self._url, api_key=key, max_retries=0, timeout=self.timeout,
+            default_query=dict(parse_qsl(query, keep_blank_values=True)) or None,
         )
         self.structured_ways = StructuredWays(_dialects(self.base_url))
         self._wire = _Wire()  # shared with the copies ``with_timeout`` makes
@@ -128,7 +149,7 @@ class OpenAIModel:
             return await self._streamed(arguments, request)
         response = await self._client.chat.completions.create(**arguments)
         choice = response.choices[0] if response.choices else None
-        text = (choice.message.content if choice is not None else None) or ""
+        text = self._secrets.scrub((choice.message.content if choice is not None else None) or "")
         return CompletionResponse(
             text=text, usage=_usage(response.usage, request, text), model=self._spec,
             finish_reason=(choice.finish_reason if choice is not None else None) or None,
@@ -149,7 +170,7 @@ class OpenAIModel:
                     finish_reason = chunk.choices[0].finish_reason  # the last chunk with a choice says it
                 if chunk.usage is not None:
                     reported = chunk.usage
-        text = "".join(pieces)
+        text = self._secrets.scrub("".join(pieces))  # a secret split over chunks is whole here
         return CompletionResponse(
             text=text, usage=_usage(reported, request, text), model=self._spec, finish_reason=finish_reason
         )
@@ -190,7 +211,7 @@ class OpenAIModel:
 
     def _scrub(self, exc: Exception) -> str:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return text.replace(self._key, "***") if self._key != PLACEHOLDER_KEY else text
+        return self._secrets.scrub_all(text)
 
     async def server_window(self) -> int | None:
         """The context window the server reports for this model, or None (it reports none,
@@ -199,14 +220,14 @@ class OpenAIModel:
         level ``n_ctx``), else Ollama's ``GET /api/ps`` (``context_length`` of the model, if it
         is loaded: the window it runs with, which may be far below what the model was trained
         for). Each question has a few seconds. Never raises; OpenAI's own API is not asked."""
-        if self.base_url == OPENAI_URL:
+        if self._url == OPENAI_URL:
             return None
         listed = await self._ask("models")
         rows = listed.get("data") if isinstance(listed, dict) else None
         for row in rows if isinstance(rows, list) else []:
             if isinstance(row, dict) and row.get("id") == self.name and _tokens(row.get("max_model_len")):
                 return int(row["max_model_len"])
-        root = self.base_url.removesuffix("/v1")
+        root = self._url.removesuffix("/v1")
         props = await self._ask(f"{root}/props")
         if isinstance(props, dict):
             settings = props.get("default_generation_settings")

@@ -9,10 +9,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import anyio
+import msgspec
 
 from actors import ActorSystem
 
-from .._exceptions import NothingToResume
+from .._exceptions import NothingToResume, ScenarioError
+from .._lock import writer_lock
 from ..councils._root import CouncilsRoot
 from ..engine._context import RunContext
 from ..engine._options import RunOptions
@@ -20,7 +22,7 @@ from ..engine._replay import ReplayBook, ReplayOnlyModel
 from ..engine._resume import read_resumption
 from ..engine._run import RunKind, RunResult, execute, write_transcript
 from ..judge._judge import RunJudge
-from ..log._events import Event
+from ..log._events import AnyEvent, Event, RunFinished, RunStarted
 from ..log._log import read_events
 from ..models._cache import CachedModel
 from ..models._model import Model
@@ -32,6 +34,12 @@ from ..scenario._scenario import Scenario
 from ..transcript._markdown import render_markdown
 
 __all__ = ["ensure_transcript", "kind_of", "resume_run", "resume_with", "run_scenario", "run_with"]
+
+# The end of a log, where its run-finished event is: a few hundred bytes.
+_TAIL = 4096
+# The most of a log's first line (its run-started event) read to see its judge.
+_FIRST = 64 << 20
+_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 
 # Both kinds' transcripts come from one renderer, which tells them apart by the log.
 _COUNCILS = RunKind(root=CouncilsRoot, render=render_markdown)
@@ -139,8 +147,13 @@ async def resume_run(
     scheduler: Scheduler | None = None,
     base_url: str | None = None,
     observer: Callable[[Event], None] | None = None,
+    judge_function: str | None = None,
 ) -> RunResult:
     """Continue an interrupted run from its log, re-using every model answer it recorded.
+
+    One process at a time writes a run: the run is locked before its log is read, and a run
+    another process (or task) is writing is refused. A log is not trusted to name code to
+    run: a ``judge.function`` it names is imported only when ``judge_function`` confirms it.
 
     Args:
         run_dir: the run directory (or its ``events.jsonl``).
@@ -150,6 +163,9 @@ async def resume_run(
         scheduler: the scheduler of the live calls; by default the process's.
         base_url: the OpenAI-compatible server for ``openai:`` models.
         observer: called with every event as it is emitted (re-created ones included).
+        judge_function: the ``package.module:function`` the log's scenario names as its
+            ``judge.function``, confirmed by you (``converse resume --judge-function``);
+            unused when the log names none.
 
     Returns:
         The run's ``RunResult``, as if it had never been interrupted.
@@ -157,16 +173,24 @@ async def resume_run(
     Raises:
         LogError: no log, or not a log a run can resume from.
         NothingToResume: the run already completed (or ran out of budget).
-        ScenarioError: the scenario recorded in the log no longer loads.
+        ScenarioError: the scenario recorded in the log no longer loads, or it names a
+            ``judge.function`` that ``judge_function`` does not confirm (nothing was called).
+        DirectoryInUse: another process is writing the run (nothing was touched).
     """
     options = RunOptions(model=model, system=system, scheduler=scheduler, base_url=base_url, observer=observer)
-    return await resume_with(run_dir, options)
+    return await resume_with(run_dir, options, judge_function=judge_function)
 
 
-async def resume_with(run_dir: str | os.PathLike[str], options: RunOptions) -> RunResult:
+async def resume_with(
+    run_dir: str | os.PathLike[str], options: RunOptions, *, judge_function: str | None = None
+) -> RunResult:
     """``resume_run`` with what the run is given as one ``RunOptions``: its model, base URL,
     system, scheduler and observer (the seed, overrides and directory are the log's)."""
     async with AsyncExitStack() as stack:
+        log = _log_of(Path(run_dir))
+        if log.is_file():  # else there is nothing to lock, and read_resumption says what is wrong
+            stack.enter_context(writer_lock(log.parent, "run"))  # before the log is read
+            _confirm_judge(log, judge_function)
         system = options.system
         if system is None:
             system = await stack.enter_async_context(ActorSystem(name="converse"))
@@ -188,6 +212,59 @@ async def resume_with(run_dir: str | os.PathLike[str], options: RunOptions) -> R
             judge=_judging(judge), keep_events=_reads_all(judge), resume=resumption,
         )
     raise AssertionError("unreachable")  # mypy: the stack does not swallow exceptions
+
+
+def _log_of(run_dir: Path) -> Path:
+    """The log of ``run_dir``, a run directory or its ``events.jsonl`` (as ``read_resumption`` finds it)."""
+    return run_dir / "events.jsonl" if run_dir.is_dir() or not run_dir.exists() else run_dir
+
+
+def _confirm_judge(log: Path, confirmed: str | None) -> None:
+    """Refuse to go on with a run whose log names a ``judge.function`` not ``confirmed``.
+
+    A log is data: whoever can write one (a shared directory, a download) must not be able
+    to choose code for ``resume`` to import and call. The check reads the log's first line
+    and its end only, so a refused run's log is left as it was; a run that ended for good
+    needs no confirmation (there is nothing to run).
+
+    Raises:
+        ScenarioError: at ``$.judge.function``, naming the function to confirm.
+    """
+    where = f"{log} (run_started)"
+    started = _first_event(log)
+    if started is None:
+        return  # not a log to resume: read_resumption says so
+    judge = scenario_from_dict(started.scenario, where).judge
+    named = judge.function if judge.enabled else None
+    if not named or named == confirmed or _ended_for_good(log):
+        return
+    if confirmed is None:
+        problem = f"the log names {named}; a log cannot choose code to run: confirm it with --judge-function {named}"
+    else:
+        problem = f"the log names {named}, not {confirmed}; a run is judged by the function it started with"
+    raise ScenarioError(where, "$.judge.function", problem)
+
+
+def _first_event(log: Path) -> RunStarted | None:
+    try:
+        with log.open("rb") as f:
+            event = _decoder.decode(f.readline(_FIRST))  # a line cut off there is no event
+    except (OSError, msgspec.DecodeError):
+        return None
+    return event if type(event) is RunStarted else None
+
+
+def _ended_for_good(log: Path) -> bool:
+    """Whether the log's last line is a run-finished event that a resume would not undo
+    (``completed``, ``budget_exhausted``)."""
+    try:
+        with log.open("rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - _TAIL))
+            lines = f.read().split(b"\n")
+        last = _decoder.decode(lines[-2]) if len(lines) > 1 and lines[-1] == b"" else None
+    except (OSError, msgspec.DecodeError):
+        return False
+    return type(last) is RunFinished and last.status not in ("cancelled", "failed")
 
 
 def ensure_transcript(directory: Path) -> Path:

@@ -5,16 +5,27 @@ checks go on: ``converse validate`` reports every problem at once."""
 
 from __future__ import annotations
 
-from .._exceptions import ScenarioError
+import re
+
+from .._exceptions import ModelSpecError, ScenarioError
+from ._bounds import MAX_AGENTS, MAX_MEMBERS, MAX_PERIODS, MAX_ROUNDS
+from ._clock import period_count
 from ._conditions import parse_condition
 from ._dials import not_a_choice
 from ._problems import Problems
 from ._roleplay import PROMPT_FIELDS
 from ._scenario import Agent, Council, Memory, Prompts, Scenario
+from ._spec import read_spec
 from ._templates import TEMPLATE_FIELDS, template_fields
 from ._verdict import judge_problems
 
-__all__ = ["check_scenario"]
+__all__ = ["LEDGER_ROWS", "check_scenario"]
+
+# The rows of a run's ledger that are no agent's: an agent of either name would share its row
+# (the judge's calls are booked under its actor, ``converse.judge``'s ``judge``; the last row
+# is the ``total``, ``converse.engine``'s ``Ledger.rows``).
+LEDGER_ROWS = frozenset({"judge", "total"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # ends a line, or is no text
 
 
 def check_scenario(scenario: Scenario, problems: Problems) -> None:
@@ -29,6 +40,13 @@ def check_scenario(scenario: Scenario, problems: Problems) -> None:
     clock = scenario.clock
     if clock.end is not None and clock.end < clock.start:
         problems.add("$.clock.end", f"ends ({clock.end}) before it starts ({clock.start})", reads=("$.clock.start",))
+    elif clock.end is not None and period_count(clock) > MAX_PERIODS:
+        problems.add(
+            "$.clock.end",
+            f"{clock.start} to {clock.end} by {clock.step} is {period_count(clock):,} periods; "
+            f"a scenario has at most {MAX_PERIODS:,}",
+            reads=("$.clock.start", "$.clock.step"),
+        )
     term = scenario.termination
     if clock.end is None and term.max_turns is None and not term.end_token:
         problems.add(
@@ -45,6 +63,9 @@ def check_scenario(scenario: Scenario, problems: Problems) -> None:
     seen: dict[str, str] = {}
     for i, agent in enumerate(scenario.agents):
         _check_agent(agent, f"$.agents[{i}]", (), seen, scenario, problems)
+    everyone = _count_agents(scenario.agents)
+    if everyone > MAX_AGENTS:
+        problems.add("$.agents", f"{everyone:,} agents and council members in all; a scenario has at most {MAX_AGENTS:,}")
     if any(a.council for a in scenario.agents) and not scenario.prompts.statement:
         problems.add("$.prompts.statement", "required when an agent has a council")
     judge_problems(scenario, problems)
@@ -81,11 +102,30 @@ def _kind(value: object) -> str:
     return "number" if isinstance(value, int | float) else "string"
 
 
+def _count_agents(agents: list[Agent]) -> int:
+    """Agents and council members at every depth (the tree is walked with a stack of its own)."""
+    count = 0
+    stack = [agents]
+    while stack:
+        level = stack.pop()
+        count += len(level)
+        stack.extend(a.council.members for a in level if a.council is not None)
+    return count
+
+
 def _check_agent(
     agent: Agent, path: str, ancestors: tuple[str, ...], seen: dict[str, str], scenario: Scenario, problems: Problems
 ) -> None:
+    control = _CONTROL.search(agent.name)
     if not agent.name.strip():
         problems.add(f"{path}.name", "an agent needs a non-empty name")
+    elif control is not None:
+        problems.add(f"{path}.name", f"{agent.name!r} holds the control character {control[0]!r}: a name is one line of text")
+    elif agent.name in LEDGER_ROWS:
+        problems.add(
+            f"{path}.name", f"{agent.name!r} is taken by the run's ledger, whose rows {' and '.join(sorted(LEDGER_ROWS))} "
+            "are no agent's: call the agent something else",
+        )
     elif agent.name in ancestors:
         problems.add(f"{path}.name", f"{agent.name!r} appears inside its own council (a cycle)")
     elif agent.name in seen:
@@ -102,8 +142,12 @@ def _check_agent(
         _check_condition(council.when, f"{cpath}.when", scenario, problems)
     if not council.members:
         problems.add(f"{cpath}.members", "a council needs at least one member")
+    elif len(council.members) > MAX_MEMBERS:
+        problems.add(f"{cpath}.members", f"{len(council.members):,} members; a council has at most {MAX_MEMBERS}")
     if council.rounds < 1:
         problems.add(f"{cpath}.rounds", "must be at least 1")
+    elif council.rounds > MAX_ROUNDS:
+        problems.add(f"{cpath}.rounds", f"must be at most {MAX_ROUNDS}, not {council.rounds:,}")
     _check_order(council.turn_policy, council.order, [m.name for m in council.members], cpath, problems)
     if council.prompts is not None:
         _check_prompts(council.prompts, f"{cpath}.prompts", scenario, problems, required=False)
@@ -134,8 +178,9 @@ def _check_order(policy: str, order: list[str], names: list[str], path: str, pro
     if policy == "scripted":
         if not order:
             problems.add(f"{path}.order", "the scripted turn policy needs an order")
+        members = set(names)
         for k, name in enumerate(order):
-            if name not in names:
+            if name not in members:
                 problems.add(f"{path}.order[{k}]", f"{name!r} is not a member here")
     elif order:
         problems.add(f"{path}.order", f"only the scripted turn policy takes an order, not {policy}")
@@ -202,8 +247,20 @@ _OWN_FIELDS = frozenset({"model", "messages", "stream", "stream_options", "max_c
 
 
 def _check_params(scenario: Scenario, problems: Problems) -> None:
-    """A positive timeout; every parameter a JSON value, none of them a field converse sets itself."""
-    timeout = scenario.model.timeout
+    """Model specs as running would read them, sampling settings a server takes and a
+    positive timeout; every parameter a JSON value, none of them a field converse sets itself."""
+    model = scenario.model
+    for path, spec in (("$.model.spec", model.spec), ("$.judge.model", scenario.judge.model)):
+        if spec is not None:
+            try:
+                read_spec(spec)
+            except ModelSpecError as err:
+                problems.add(path, err.problem)
+    if model.temperature < 0:
+        problems.add("$.model.temperature", f"must not be negative, not {model.temperature}")
+    if model.max_tokens < 1:
+        problems.add("$.model.max_tokens", f"must be at least 1, not {model.max_tokens}")
+    timeout = model.timeout
     if timeout is not None and not timeout > 0:
         problems.add("$.model.timeout", f"must be a positive number of seconds, not {timeout}")
     for key, value in scenario.model.params.items():
@@ -252,6 +309,13 @@ def _check_roleplay(scenario: Scenario, problems: Problems) -> None:
     for key, (value, least) in limits.items():
         if value < least:
             problems.add(f"$.roleplay.{key}", f"must be at least {least}, not {value}")
+    temperatures = {
+        "specifier.temperature": play.specifier.temperature, "planner.temperature": play.planner.temperature,
+        "critic.temperature": play.critic.temperature,
+    }
+    for key, temperature in temperatures.items():
+        if temperature is not None and temperature < 0:
+            problems.add(f"$.roleplay.{key}", f"must not be negative, not {temperature}")
     if play.critic.kind != "none" and play.critic.candidates < 2:
         problems.add("$.roleplay.critic.candidates", "a critic needs at least 2 candidates to choose from")
     for key, (allowed, needed) in PROMPT_FIELDS.items():

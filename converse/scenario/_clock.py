@@ -15,6 +15,11 @@ def periods(clock: Clock) -> list[str] | None:
     return [period_label(clock, i) for i in range(period_count(clock))]
 
 
+def last_period(clock: Clock) -> str | None:
+    """The label of the last period, or None when the clock has no end."""
+    return None if clock.end is None else period_label(clock, period_count(clock) - 1)
+
+
 def period_count(clock: Clock) -> int:
     assert clock.end is not None
     span = clock.end - clock.start + 1

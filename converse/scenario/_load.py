@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from .._exceptions import ScenarioError
+from ._bounds import MAX_EXTENDS, TOO_DEEP, TOO_LARGE, shape_problems, too_deep_keys
 from ._checks import check_scenario
 from ._conditions import resolve_conditions
 from ._decode import decode
@@ -155,6 +156,12 @@ def scenario_from_dict(raw: dict[str, Any], file: str = "<scenario>") -> Scenari
 def _build(raw: dict[str, Any], problems: Problems) -> Scenario | None:
     """The scenario of ``raw``, checked, with what its conditions switch off left out; None
     when ``problems`` holds any."""
+    deep = False
+    for at, problem in shape_problems(raw):
+        problems.drop(at, at, problem)
+        deep |= problem == TOO_DEEP
+    if deep:  # what follows walks the data recursively
+        return None
     data = split_dials(raw, problems)
     scenario = decode(data, problems)
     if scenario is not None:
@@ -196,10 +203,7 @@ def _read_with_extends(
         raise ScenarioError(str(path), "", f"no such scenario file{_suggest_for(path)}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(str(path), "", f"cannot read: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(str(path), "", f"not valid TOML: {exc}") from None
+    data = _parse(text, path)
     parent_name = data.pop("extends", None)
     additions = data.pop("add_agents", None)
     if parent_name is None:
@@ -208,6 +212,8 @@ def _read_with_extends(
         return data
     if not isinstance(parent_name, str):
         raise ScenarioError(str(path), "$.extends", "Expected str (a built-in scenario's name, or a path relative to this file)")
+    if len(seen) + 1 >= MAX_EXTENDS:
+        raise ScenarioError(str(path), "$.extends", f"more than {MAX_EXTENDS} files extend one another in one chain")
     parent_path = _parent(resolved.parent, parent_name, path)
     parent = _read_with_extends(parent_path, (*seen, resolved), files)
     merged = _merge(parent, data)
@@ -216,6 +222,24 @@ def _read_with_extends(
             raise ScenarioError(str(path), "$.add_agents", "Expected array of agent tables")
         merged["agents"] = [*merged.get("agents", []), *additions]
     return merged
+
+
+def _parse(text: str, path: Path) -> dict[str, Any]:
+    """A file's TOML, nested no deeper than ``MAX_DEPTH`` (what follows walks it recursively)."""
+    if too_deep_keys(text):
+        raise ScenarioError(str(path), "$", TOO_DEEP)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(str(path), "", f"not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib reads arrays and inline tables recursively
+        raise ScenarioError(str(path), "$", TOO_DEEP) from None
+    except ValueError:  # an integer longer than Python converts (4,300 digits)
+        raise ScenarioError(str(path), "$", f"an integer is too long: {TOO_LARGE}") from None
+    for at, problem in shape_problems(data):
+        if problem == TOO_DEEP:
+            raise ScenarioError(str(path), at, problem)
+    return data
 
 
 def _parent(folder: Path, name: str, path: Path) -> Path:

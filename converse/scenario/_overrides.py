@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from .._exceptions import ScenarioError
+from ._bounds import TOO_DEEP, TOO_LARGE, too_deep_keys
 from ._dials import not_a_choice, set_dial
 from ._scenario import Scenario
 
@@ -40,10 +41,16 @@ def apply_override(raw: dict[str, Any], item: str, file: str) -> None:
         pos = match.end()
     if pos != len(key) or not steps or not isinstance(steps[0], str):
         raise ScenarioError(file, "--set", f"{key!r} is not a key path like clock.end or agents[0].name")
+    if too_deep_keys(text):
+        raise ScenarioError(file, f"--set {key}", TOO_DEEP)
     try:
         value: Any = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         value = text
+    except RecursionError:  # tomllib reads arrays and inline tables recursively
+        raise ScenarioError(file, f"--set {key}", TOO_DEEP) from None
+    except ValueError:  # an integer longer than Python converts (4,300 digits)
+        raise ScenarioError(file, f"--set {key}", f"an integer is too long: {TOO_LARGE}") from None
     dials = raw.get("dials", {})
     if not isinstance(dials, dict):  # a [dials] of the wrong type: the checks will say so
         _set(raw, steps, value, file)

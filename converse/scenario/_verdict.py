@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import keyword
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 import msgspec
@@ -29,6 +29,7 @@ __all__ = [
     "labs",
     "metrics_of",
     "scores_of",
+    "subject_keys",
     "subjects_of",
     "verdict_from_return",
     "verdict_type",
@@ -82,6 +83,7 @@ SUMMARY = (
     "events from it (releases, incidents, rules, announcements) and who was behind them."
 )
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_NO_KEY = re.compile(r'["\\\x00-\x1f]')  # what msgspec refuses in a field's name
 _FUNCTION = "$.judge.function"
 _AT = re.compile(r" - at `\$(?P<rest>[^`]*)`$")
 
@@ -113,8 +115,10 @@ def verdict_type(scenario: Scenario) -> type[msgspec.Struct]:
     """The judge's answer as a msgspec Struct: ``summary`` and one field per metric.
 
     A per-lab (or per-organisation) metric is a nested Struct with one field per subject,
-    named as the agent is. Every field carries its metric's description and bounds, so the
-    JSON Schema shown to a model says what to give.
+    named as the agent is (a name no JSON key of msgspec's may be, with ``"``, ``\\`` or a
+    control character, is ``field_2_``, its description naming the agent: see
+    ``subject_keys``). Every field carries its metric's description and bounds, so the JSON
+    Schema shown to a model says what to give.
     """
     return _verdict_type(metrics_of(scenario), tuple(labs(scenario)), tuple(a.name for a in scenario.agents))
 
@@ -129,11 +133,15 @@ def _verdict_type(
         description = metric.description
         if metric.subjects != "run":
             subjects = lab_names if metric.subjects == "labs" else organisations
-            nested = [_field(name, value, j) for j, name in enumerate(subjects)]
+            one = "lab" if metric.subjects == "labs" else "organisation"
+            nested = [
+                (f"subject_{j}", value if key == name else Annotated[value, msgspec.Meta(description=f"The {one} {name}.")],
+                 msgspec.field(name=key))
+                for j, (name, key) in enumerate(zip(subjects, subject_keys(subjects), strict=True))
+            ]
             value = msgspec.defstruct(
                 f"Verdict_{metric.name}", nested, kw_only=True, frozen=True, forbid_unknown_fields=True
             )
-            one = "lab" if metric.subjects == "labs" else "organisation"
             description = f"{description} One value per {one}: {', '.join(subjects)}."
         fields.append(_field(metric.name, Annotated[value, msgspec.Meta(description=description)], i))
     return msgspec.defstruct("Verdict", fields, kw_only=True, frozen=True, forbid_unknown_fields=True)
@@ -148,7 +156,25 @@ def _value_type(metric: Metric) -> Any:
 def _field(name: str, kind: Any, index: int) -> tuple[Any, ...]:
     if name.isidentifier() and not keyword.iskeyword(name):
         return (name, kind)
-    return (f"field_{index}_", kind, msgspec.field(name=name))  # "Google DeepMind" is no identifier
+    return (f"field_{index}_", kind, msgspec.field(name=name))  # "class" is no attribute's name
+
+
+def subject_keys(subjects: Sequence[str]) -> list[str]:
+    """The key of each subject in a verdict: its name (``"Google DeepMind"``), or for a name
+    msgspec takes as no key (one with ``"``, ``\\`` or a control character) ``field_J_``, J its
+    place among the subjects (with ``_`` added while that is another subject's name)."""
+    taken = set(subjects)
+    keys = []
+    for j, name in enumerate(subjects):
+        if _NO_KEY.search(name) is None:
+            keys.append(name)
+            continue
+        key = f"field_{j}_"
+        while key in taken:
+            key += "_"
+        taken.add(key)
+        keys.append(key)
+    return keys
 
 
 def check_judge(scenario: Scenario, file: str) -> None:
@@ -228,10 +254,23 @@ def verdict_from_return(returned: object, scenario: Scenario) -> dict[str, Any]:
     flat = dict(scores)
     if "summary" in returned:
         flat["summary"] = returned["summary"]
+    renamed: dict[str, str] = {}  # a subject's key in the verdict -> its name, where they differ
+    for metric in metrics_of(scenario):
+        subjects = subjects_of(scenario, metric)
+        given = flat.get(metric.name)
+        if subjects is None or not isinstance(given, Mapping):
+            continue
+        keys = dict(zip(subjects, subject_keys(subjects), strict=True))
+        flat[metric.name] = {keys.get(name, name): v for name, v in given.items()}
+        renamed |= {key: name for name, key in keys.items() if key != name}
     try:
         verdict = msgspec.convert(flat, verdict_type(scenario), strict=False)
     except msgspec.ValidationError as exc:
-        raise JudgeReturnError(*_scores_path(str(exc))) from None
+        problem, path = _scores_path(str(exc))
+        for key, name in renamed.items():  # said as the function wrote it
+            problem = problem.replace(f"`{key}`", f"`{name}`")
+        head, dot, last = path.rpartition(".")
+        raise JudgeReturnError(problem, f"{head}{dot}{renamed.get(last, last)}") from None
     data: dict[str, Any] = msgspec.to_builtins(verdict)
     return data
 
@@ -258,8 +297,8 @@ def scores_of(scenario: Scenario, verdict: Mapping[str, Any]) -> list[Score]:
             scores.append(Score(name=metric.name, value=_number(value), scale=metric.scale))
         else:
             scores.extend(
-                Score(name=metric.name, value=_number(value[s]), subject=s, scale=metric.scale)
-                for s in subjects
+                Score(name=metric.name, value=_number(value[key]), subject=s, scale=metric.scale)
+                for s, key in zip(subjects, subject_keys(subjects), strict=True)
             )
         if metric.name == "agi_year":
             years = [v for v in (value.values() if isinstance(value, Mapping) else [value]) if v is not None]

@@ -4,6 +4,11 @@
 A grid key is one of the scenario's dials (``regulation``), ``model`` (the model spec), or
 any key path of the scenario (``clock.end``, ``agents[0].council.rounds``). Values are
 read as TOML (``3``, ``true``, ``"a, b"``), else as plain strings.
+
+A sweep has at most ``MAX_REPEATS`` (10,000) seeds per grid cell and ``MAX_RUNS`` (100,000)
+runs in all: at a few dozen model calls a run, that is millions of calls, more than any
+study pays for, and a mistyped ``--repeats`` is one line instead of a machine's memory. The
+plan holds its grid cells; each run is made when it is asked for (``PlannedRuns``).
 """
 
 from __future__ import annotations
@@ -11,26 +16,30 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 import re
 import tomllib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import msgspec
 
 from .._exceptions import ConverseError, SweepError
-from ..models._open import parse_spec
+from ..scenario._bounds import INT_MAX, INT_MIN, TOO_LARGE
 from ..scenario._dials import not_a_choice
 from ..scenario._load import load_scenario
 from ..scenario._scenario import DialValue, Scenario
+from ..scenario._spec import KINDS, parse_spec, read_spec
 from ._manifest import claim_directory as claim
 from ._many import Job
 
-__all__ = ["PlannedRun", "Sweep", "parse_grid", "plan_sweep"]
+__all__ = ["MAX_REPEATS", "MAX_RUNS", "PlannedRun", "PlannedRuns", "Sweep", "parse_grid", "plan_sweep"]
 
+MAX_REPEATS = 10_000
+MAX_RUNS = 100_000
 MANIFEST = "sweep.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
-_KNOWN_KINDS = ("offline", "openai")
 
 
 class PlannedRun(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,11 +91,16 @@ class Sweep(msgspec.Struct, frozen=True, kw_only=True):
         grid = " ".join(f"{k}={','.join(_show(v) for v in vs)}" for k, vs in self.grid) or "no grid"
         return f"{self.scenario_name}, {grid}, {self.repeats} seed(s) from {self.seed}"
 
-    def cells(self) -> list[tuple[str, dict[str, DialValue], int]]:
+    def cells(self) -> Iterator[tuple[str, dict[str, DialValue], int]]:
         """Every run's directory name, grid cell and seed, cell by cell and seed by seed
         (what ``runs`` plans, without the scenario: a sweep's runs can be named from
         ``sweep.json`` alone)."""
-        out: list[tuple[str, dict[str, DialValue], int]] = []
+        for slug, cell in self._slugs():
+            for seed in range(self.seed, self.seed + self.repeats):
+                yield _run_id(slug, seed), cell, seed
+
+    def _slugs(self) -> Iterator[tuple[str, dict[str, DialValue]]]:
+        """Each grid cell and its part of its runs' directory names, in order."""
         taken: set[str] = set()
         keys = self.dial_names
         for index, values in enumerate(itertools.product(*(vs for _, vs in self.grid))):
@@ -95,27 +109,63 @@ class Sweep(msgspec.Struct, frozen=True, kw_only=True):
             if slug in taken:
                 slug = f"{slug},cell={index}"
             taken.add(slug)
-            seeds = range(self.seed, self.seed + self.repeats)
-            out.extend((f"{slug},seed={seed}" if slug else f"seed={seed}", cell, seed) for seed in seeds)
-        return out
+            yield slug, cell
 
-    def runs(self, scenario: Scenario) -> list[PlannedRun]:
+    def runs(self, scenario: Scenario) -> PlannedRuns:
         """Every run, cell by cell and seed by seed (``scenario`` decides what a key means)."""
-        planned: list[PlannedRun] = []
-        changes: dict[int, tuple[tuple[str, ...], str | None]] = {}  # by cell (a cell's runs share it)
-        for run_id, cell, seed in self.cells():
-            change = changes.get(id(cell))
-            if change is None:
-                overrides = list(self.overrides)
-                model = self.model
-                for key, value in cell.items():
-                    if key == "model" and key not in scenario.dials:
-                        model = str(value)
-                    else:
-                        overrides.append(f"{_path(key, scenario)}={_toml(value)}")
-                change = changes[id(cell)] = (tuple(overrides), model)
-            planned.append(PlannedRun(run_id=run_id, dials=cell, seed=seed, overrides=change[0], model=change[1]))
-        return planned
+        return PlannedRuns(self, scenario)
+
+
+class PlannedRuns(Sequence[PlannedRun]):
+    """A sweep's runs, cell by cell and seed by seed, each made when it is asked for: the plan
+    holds its grid cells (with what each changes), not its runs."""
+
+    def __init__(self, sweep: Sweep, scenario: Scenario) -> None:
+        self._first_seed = sweep.seed
+        self._repeats = sweep.repeats
+        # Per cell: its directory names' part, its dials, its overrides and its model.
+        self._cells: list[tuple[str, dict[str, DialValue], tuple[str, ...], str | None]] = []
+        for slug, cell in sweep._slugs():
+            overrides = list(sweep.overrides)
+            model = sweep.model
+            for key, value in cell.items():
+                if key == "model" and key not in scenario.dials:
+                    model = str(value)
+                else:
+                    overrides.append(f"{_path(key, scenario)}={_toml(value)}")
+            self._cells.append((slug, cell, tuple(overrides), model))
+
+    def cell_overrides(self) -> list[tuple[str, ...]]:
+        """Each grid cell's overrides, in order (a cell's runs share them)."""
+        return [overrides for _, _, overrides, _ in self._cells]
+
+    def __len__(self) -> int:
+        return len(self._cells) * self._repeats
+
+    @overload
+    def __getitem__(self, index: int) -> PlannedRun: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[PlannedRun]: ...
+
+    def __getitem__(self, index: int | slice) -> PlannedRun | list[PlannedRun]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("sweep run index out of range")
+        cell, offset = divmod(index, self._repeats)
+        return self._run(cell, self._first_seed + offset)
+
+    def __iter__(self) -> Iterator[PlannedRun]:
+        for cell in range(len(self._cells)):
+            for seed in range(self._first_seed, self._first_seed + self._repeats):
+                yield self._run(cell, seed)
+
+    def _run(self, cell: int, seed: int) -> PlannedRun:
+        slug, dials, overrides, model = self._cells[cell]
+        return PlannedRun(run_id=_run_id(slug, seed), dials=dials, seed=seed, overrides=overrides, model=model)
 
 
 def parse_grid(items: list[str], scenario: Scenario, file: str) -> list[tuple[str, list[DialValue]]]:
@@ -130,7 +180,7 @@ def parse_grid(items: list[str], scenario: Scenario, file: str) -> list[tuple[st
     for item in items:
         key, sep, text = item.partition("=")
         key = key.strip()
-        where = f"--grid {item}"
+        where = f"--grid {item if len(item) <= 80 else item[:60] + '...'}"
         if not sep or not key:
             raise SweepError(where, "expected KEY=V1,V2,... (e.g. regulation=none,strict)")
         if any(key == k for k, _ in grid):
@@ -141,7 +191,7 @@ def parse_grid(items: list[str], scenario: Scenario, file: str) -> list[tuple[st
             raise SweepError(where, f"cannot split the values: {exc}") from None
         if not cells or any(not c.strip() for c in cells):
             raise SweepError(where, "empty value (give each value, separated by commas)")
-        values = [_value(c.strip()) for c in cells]
+        values = [_value(c.strip(), where) for c in cells]
         if len(set(map(_show, values))) != len(values):
             raise SweepError(where, "a value is given twice")
         _check_key(key, values, scenario, file, where)
@@ -157,17 +207,25 @@ def plan_sweep(
     seed: int = 0,
     model: str | None = None,
     overrides: list[str] | tuple[str, ...] = (),
-) -> tuple[Sweep, Scenario, list[PlannedRun]]:
-    """Check a sweep and list its runs; every grid cell's scenario is loaded and checked.
+) -> tuple[Sweep, Scenario, PlannedRuns]:
+    """Check a sweep and plan its runs; every grid cell's scenario is loaded and checked.
 
     Raises:
         ScenarioError: the scenario, an override, or a grid cell's scenario is invalid.
-        SweepError: the grid or the repeats are wrong.
+        SweepError: the grid or the repeats are wrong, or make more than ``MAX_RUNS`` runs.
     """
     if repeats < 1:
         raise SweepError("--repeats", f"must be at least 1, not {repeats}")
+    if repeats > MAX_REPEATS:
+        raise SweepError("--repeats", f"must be at most {MAX_REPEATS:,}, not {repeats:,}")
     scenario = load_scenario(source, list(overrides))
     grid = parse_grid(grid_items, scenario, str(source))
+    cells = math.prod(len(values) for _, values in grid)
+    if cells * repeats > MAX_RUNS:
+        raise SweepError(
+            "--grid" if grid else "--repeats",
+            f"{cells:,} grid cells x {repeats:,} seeds is {cells * repeats:,} runs; a sweep has at most {MAX_RUNS:,}",
+        )
     if model is not None:
         _check_model(model, "--model")
     sweep = Sweep(
@@ -180,11 +238,8 @@ def plan_sweep(
         overrides=list(overrides),
     )
     runs = sweep.runs(scenario)
-    checked: set[tuple[str, ...]] = set()
-    for run in runs:
-        if run.overrides not in checked:
-            checked.add(run.overrides)
-            load_scenario(source, list(run.overrides))
+    for cell in dict.fromkeys(runs.cell_overrides()):
+        load_scenario(source, list(cell))
     return sweep, scenario, runs
 
 
@@ -223,10 +278,12 @@ def _check_key(key: str, values: list[DialValue], scenario: Scenario, file: str,
 def _check_model(spec: str, where: str) -> None:
     try:
         kind = parse_spec(spec)[0]
+        if kind in KINDS:
+            read_spec(spec)  # its options too: a run would refuse them
     except ConverseError as exc:
         raise SweepError(where, str(exc)) from None
-    if kind not in _KNOWN_KINDS:
-        raise SweepError(where, f"model {spec!r}: unknown kind {kind!r} (known: {', '.join(_KNOWN_KINDS)})")
+    if kind not in KINDS:
+        raise SweepError(where, f"model {spec!r}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
 
 
 def _same_type(value: Any, default: Any) -> bool:
@@ -241,12 +298,22 @@ def _path(key: str, scenario: Scenario) -> str:
     return f"dials.{key}" if key in scenario.dials else key
 
 
-def _value(text: str) -> DialValue:
+def _value(text: str, where: str) -> DialValue:
     try:
         value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:  # an array nested too deep for tomllib: no single value, so text
+        return text
+    except ValueError:  # an integer longer than Python converts (4,300 digits)
+        raise SweepError(where, f"an integer is too long: {TOO_LARGE}") from None
+    if isinstance(value, int) and not isinstance(value, bool) and not INT_MIN <= value <= INT_MAX:
+        raise SweepError(where, TOO_LARGE)
     return value if isinstance(value, str | int | float | bool) else text
+
+
+def _run_id(slug: str, seed: int) -> str:
+    return f"{slug},seed={seed}" if slug else f"seed={seed}"
 
 
 def _toml(value: DialValue) -> str:

@@ -27,6 +27,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from actors import ActorSystem
 
 from .._exceptions import ConverseError, LogError
+from .._lock import writer_lock
 from ..engine._options import RunOptions
 from ..engine._run import RunResult
 from ..log._events import Event
@@ -34,9 +35,10 @@ from ..models._model import Model
 from ..models._open import open_model, parse_spec
 from ..models._scheduler import Scheduler
 from ..runner._run import resume_with, run_with
+from ..scenario._load import load_scenario
 from ..scenario._scenario import Scenario
 
-__all__ = ["Finished", "Job", "run_many"]
+__all__ = ["Finished", "Job", "clear_run", "run_many"]
 
 log = structlog.get_logger("converse.many")
 
@@ -52,7 +54,8 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
         run_id: the run directory's name (by default ``<scenario>-seed<seed>``, numbered).
         tag: anything of the caller's, handed back with the result (a sweep's grid cell).
         resume: ``out/run_id`` holds an interrupted run of this job: continue it from its
-            log (``resume_run``) instead of starting again.
+            log (``resume_run``) instead of starting again. A ``judge.function`` the log names
+            is run only if the job's scenario names the same one.
     """
 
     scenario: Scenario | str
@@ -180,10 +183,13 @@ async def _run_one(
             observer=partial(observer, job) if observer is not None else None,
         )
         if job.resume and job.run_id is not None:
+            directory = options.out / job.run_id
             try:
-                return Finished(job=job, result=await resume_with(options.out / job.run_id, mine))
+                # The judge function the job's scenario names confirms the one the log names.
+                resumed = await resume_with(directory, mine, judge_function=_judge_function(job))
+                return Finished(job=job, result=resumed)
             except LogError:  # nothing usable to resume from: start again
-                shutil.rmtree(options.out / job.run_id, ignore_errors=True)
+                clear_run(directory)
         result = await run_with(job.scenario, mine)
     except (ConverseError, OSError) as exc:
         return Finished(job=job, error=str(exc))
@@ -191,6 +197,24 @@ async def _run_one(
         log.exception("run crashed", seed=job.seed, run_id=job.run_id)
         return Finished(job=job, error=f"{type(exc).__name__}: {exc}")
     return Finished(job=job, result=result)
+
+
+def clear_run(directory: Path) -> None:
+    """Remove a run directory that cannot be resumed, as its one writer (a run another
+    process is writing is left alone).
+
+    Raises:
+        DirectoryInUse: another process is writing the run.
+    """
+    if directory.is_dir():
+        with writer_lock(directory, "run"):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _judge_function(job: Job) -> str | None:
+    """The ``judge.function`` of the scenario the job runs (None: it names none)."""
+    scenario = job.scenario if isinstance(job.scenario, Scenario) else load_scenario(job.scenario, job.overrides)
+    return scenario.judge.function or None
 
 
 class _SharedModels:

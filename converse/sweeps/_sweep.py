@@ -3,15 +3,15 @@
 A run counts as finished when its log ends with a run-finished event (``completed``,
 ``failed`` or ``budget_exhausted``); ``cancelled`` runs and torn logs are run again.
 ``summary.csv`` and the report are written at the end, and also when the sweep is
-interrupted, from every run finished so far.
+interrupted, from every run finished so far. One sweep at a time writes a directory: it holds
+the directory's lock (``converse._lock``) from its claim to its summary, and each run its own.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -19,14 +19,15 @@ from typing import Literal, NamedTuple
 import anyio
 import msgspec
 
-from .._exceptions import SweepError
+from .._exceptions import DirectoryInUse, SweepError
+from .._lock import writer_lock
 from ..engine._options import RunOptions
 from ..judge._judge import is_judge_failure
 from ..log._events import AnyEvent, Judged, Ledger, RunError, RunFinished, RunStarted
 from ..models._scheduler import Scheduler
 from ..runner._run import ensure_transcript
 from ._grid import PlannedRun, Sweep, claim_directory
-from ._many import Finished, run_many
+from ._many import Finished, clear_run, run_many
 from ._ray import ray_backend
 from ._report import write_report
 from ._rows import Backend, BackendPlan, SweepProgress, Watcher, finished_row, row_of
@@ -141,7 +142,7 @@ def _resumable(directory: Path) -> bool:
 
 async def run_sweep(
     sweep: Sweep,
-    runs: list[PlannedRun],
+    runs: Sequence[PlannedRun],
     out: str | os.PathLike[str],
     *,
     concurrency: int = 32,
@@ -170,54 +171,59 @@ async def run_sweep(
 
     Raises:
         SweepError: ``out`` holds another sweep, or something that is not a sweep.
+        DirectoryInUse: another process is running a sweep in ``out``: it is left alone.
     """
     if concurrency < 1:
         raise SweepError("--concurrency", f"must be at least 1, not {concurrency}")
     directory = Path(out)
     claim_directory(directory, sweep)
-    rows: dict[str, SweepRow] = {}
-    todo: list[PlannedRun] = []
-    for run in runs:
-        found = read_run(directory / run.run_id)
-        if found is not None and (
-            found[0].status == "completed" or (found[0].status in _FINISHED and not retry_failed)
-        ):
-            ensure_transcript(directory / run.run_id)  # a crash can fall between the log's end and it
-            truncated, estimated = counts_in(directory / run.run_id)
-            rows[run.run_id] = row_of(run, *found, truncated=truncated, estimated=estimated)
-        else:
-            todo.append(run)
-    skipped = len(rows)
-    if progress is not None:
-        progress.start(len(runs), skipped, sum(r.status != "completed" for r in rows.values()))
-    try:
-        resumable = set()
-        for run in todo:  # interrupted or failed: continue it from its log if it has one
-            if _resumable(directory / run.run_id):
-                resumable.add(run.run_id)
+    with writer_lock(directory, "sweep"):  # one sweep at a time in a directory
+        rows: dict[str, SweepRow] = {}
+        todo: list[PlannedRun] = []
+        for run in runs:
+            found = read_run(directory / run.run_id)
+            if found is not None and (
+                found[0].status == "completed" or (found[0].status in _FINISHED and not retry_failed)
+            ):
+                ensure_transcript(directory / run.run_id)  # a crash can fall between the log's end and it
+                truncated, estimated = counts_in(directory / run.run_id)
+                rows[run.run_id] = row_of(run, *found, truncated=truncated, estimated=estimated)
             else:
-                shutil.rmtree(directory / run.run_id, ignore_errors=True)
-        todo = [msgspec.structs.replace(r, resume=r.run_id in resumable) for r in todo]
-        execute: Backend = _local if backend == "local" else ray_backend
-        plan = BackendPlan(
-            todo=todo,
-            source=sweep.scenario,
-            options=RunOptions(
-                out=directory, base_url=base_url, cache=None if cache is None else Path(cache), scheduler=scheduler
-            ),
-            concurrency=concurrency,
-            progress=progress,
-            ray_address=ray_address,
-        )
-        async with execute(plan) as done:
-            async for run, row in done:
-                rows[run.run_id] = row
-                if progress is not None:
-                    progress.finished(row)
-    finally:
-        with anyio.CancelScope(shield=True):
-            outcome = await anyio.to_thread.run_sync(_write_outputs, sweep, runs, rows, directory, skipped)
-    return outcome
+                todo.append(run)
+        skipped = len(rows)
+        if progress is not None:
+            progress.start(len(runs), skipped, sum(r.status != "completed" for r in rows.values()))
+        try:
+            resumable = set()
+            for run in todo:  # interrupted or failed: continue it from its log if it has one
+                if _resumable(directory / run.run_id):
+                    resumable.add(run.run_id)
+                else:
+                    try:
+                        clear_run(directory / run.run_id)
+                    except DirectoryInUse:  # another process writes it: trying to resume it names that one
+                        resumable.add(run.run_id)
+            todo = [msgspec.structs.replace(r, resume=r.run_id in resumable) for r in todo]
+            execute: Backend = _local if backend == "local" else ray_backend
+            plan = BackendPlan(
+                todo=todo,
+                source=sweep.scenario,
+                options=RunOptions(
+                    out=directory, base_url=base_url, cache=None if cache is None else Path(cache), scheduler=scheduler
+                ),
+                concurrency=concurrency,
+                progress=progress,
+                ray_address=ray_address,
+            )
+            async with execute(plan) as done:
+                async for run, row in done:
+                    rows[run.run_id] = row
+                    if progress is not None:
+                        progress.finished(row)
+        finally:
+            with anyio.CancelScope(shield=True):
+                outcome = await anyio.to_thread.run_sync(_write_outputs, sweep, runs, rows, directory, skipped)
+        return outcome
 
 
 def _on_disk(run: PlannedRun, directory: Path) -> SweepRow:
@@ -251,7 +257,7 @@ def counts_in(directory: Path) -> tuple[int, int]:
 
 
 def _write_outputs(
-    sweep: Sweep, runs: list[PlannedRun], rows: dict[str, SweepRow], directory: Path, skipped: int
+    sweep: Sweep, runs: Sequence[PlannedRun], rows: dict[str, SweepRow], directory: Path, skipped: int
 ) -> SweepOutcome:
     ordered = [rows.get(r.run_id) or _on_disk(r, directory) for r in runs]
     summary = directory / "summary.csv"
@@ -279,7 +285,7 @@ def _write_outputs(
     )
 
 
-def _scales(directory: Path, runs: list[PlannedRun], rows: dict[str, SweepRow]) -> dict[str, str]:
+def _scales(directory: Path, runs: Sequence[PlannedRun], rows: dict[str, SweepRow]) -> dict[str, str]:
     """Each score column's scale, from the verdict of one completed run."""
     for run in runs:
         row = rows.get(run.run_id)

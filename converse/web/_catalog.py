@@ -6,8 +6,9 @@ the runs beneath them are theirs. Everything is read from the files each time th
 (a run's row is cached by its log's size and modification time), so the list follows runs
 that are still being written.
 
-Every path a request names goes through ``inside``: relative, no ``..``, and still under
-the root once symbolic links are resolved.
+Every file is read through ``_files.open_under`` (a regular file under the root, or
+nothing) and in bounded steps: a finished run's row from the end of its log (at most a few
+MB of it), an unfinished one's by going through its log a chunk at a time.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,37 +27,18 @@ from ..log._events import Judged, PeriodStarted, RunFinished, RunStarted
 from ..sweeps._grid import Sweep
 from ..sweeps._strips import strips
 from ..sweeps._summary_csv import SweepRow, scores_of
-from ..sweeps._sweep import read_run
+from ..sweeps._sweep import RunEnd, _finish_of
 from ..transcript._title import run_title
-from ._reading import CallSeen, decode_lines, event_decoder, view_decoder
+from ._files import EXHAUSTED, OutsideRoot, file_size, is_file, open_under, read_small
+from ._reading import LINE_LIMIT, CallSeen, Lines, event_decoder, read_batches, view_decoder
 
-__all__ = ["Catalog", "OutsideRoot", "inside"]
+__all__ = ["Catalog"]
 
 _DEPTH = 4  # how deep under the root runs are looked for
 _LIVE = 120.0  # a log written to within this many seconds, and not finished, is "running"
 _SKIP = {"node_modules", "__pycache__", "plots", "chat", "tasks", "metadata"}
-
-
-class OutsideRoot(ValueError):
-    """A requested path is not a directory under the viewer's root."""
-
-
-def inside(root: Path, relative: str) -> Path:
-    """``relative`` resolved under ``root`` (itself resolved).
-
-    Raises:
-        OutsideRoot: the path is absolute, has a ``..`` part, or leads (through a link)
-            outside ``root``.
-    """
-    if "\x00" in relative or "\\" in relative or relative.startswith("/"):
-        raise OutsideRoot(relative)
-    parts = [p for p in relative.split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts):
-        raise OutsideRoot(relative)
-    path = root.joinpath(*parts).resolve()
-    if path != root and not path.is_relative_to(root):
-        raise OutsideRoot(relative)
-    return path
+_TAIL = 1 << 16  # the end of a log first read for its run-finished event, then 8 times more...
+_TAILS = 3  # ...at most this many times (64 KiB, 512 KiB, 4 MiB): then the whole log, a chunk at a time
 
 
 @dataclass(slots=True)
@@ -94,7 +77,7 @@ class Catalog:
             raise FileNotFoundError(path)
         runs: list[Path] = []
         self._collect(path, 0, runs, None)
-        spec = _read_json(path / ("sweep.json" if kind == "sweep" else "generate.json"))
+        spec = self._read_json(path / ("sweep.json" if kind == "sweep" else "generate.json"))
         dials: list[str] = []
         cells: dict[str, dict[str, Any]] = {}
         if kind == "sweep":
@@ -128,22 +111,24 @@ class Catalog:
 
     def run_row(self, path: Path) -> dict[str, Any]:
         """A run's line in a list: scenario, status, periods, tokens, cost, scores."""
-        log = path / "events.jsonl"
         try:
-            stat = log.stat()
-        except OSError:
+            with open_under(self.root, path / "events.jsonl") as fd:
+                stat = os.fstat(fd)
+                stamp = (stat.st_size, stat.st_mtime_ns)
+                cached = self._rows.get(path)
+                if cached is None or cached.stamp != stamp:
+                    cached = self._rows[path] = _Cached(stamp, self._read_row(path, fd, stat.st_size))
+        except (OutsideRoot, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno in EXHAUSTED:
+                raise
             return {"path": self.relative(path), "status": "missing", "scenario": "", "scores": {}}
-        stamp = (stat.st_size, stat.st_mtime_ns)
-        cached = self._rows.get(path)
-        if cached is None or cached.stamp != stamp:
-            cached = self._rows[path] = _Cached(stamp, self._read_row(path, log))
         row = dict(cached.row)
         if row["status"] == "unfinished" and time.time() - stat.st_mtime < _LIVE:
             row["status"] = "running"
         return row
 
-    def _read_row(self, path: Path, log: Path) -> dict[str, Any]:
-        started = _first_event(log)
+    def _read_row(self, path: Path, fd: int, size: int) -> dict[str, Any]:
+        started = _first_event(fd)
         row: dict[str, Any] = {
             "path": self.relative(path),
             "run": started.run if started else path.name,
@@ -162,7 +147,7 @@ class Catalog:
             "scores": {},
             "judge_error": "",  # why the judge of a completed run gave no verdict
         }
-        end = read_run(path)
+        end = _run_end(fd, size)
         if end is not None:
             finished, judged, judge_error = end
             row.update(
@@ -177,7 +162,7 @@ class Catalog:
             )
             return row
         # Unfinished: count what the log holds so far.
-        for event in _events(log):
+        for event in _events(fd):
             if type(event) is CallSeen:
                 row["llm_calls"] += 1
                 row["tokens"] += event.usage.total_tokens
@@ -201,7 +186,7 @@ class Catalog:
         """Runs under ``path`` into ``runs``; a group found below ``path`` takes its own runs
         into ``groups`` (``groups`` None: collecting one group's runs, which skips its own
         folders of plots, chats, tasks and metadata)."""
-        if path in self._runs or _first_event(path / "events.jsonl") is not None:
+        if path in self._runs or self._is_run(path):
             self._runs.add(path)
             runs.append(path)
             return
@@ -224,9 +209,9 @@ class Catalog:
             try:
                 if not entry.is_dir():
                     continue
-                child = Path(entry.path).resolve()
             except OSError:
                 continue
+            child = Path(os.path.realpath(entry.path))  # a link in a loop stays unresolved, and is no directory
             if child.is_relative_to(self.root) and child != self.root:
                 self._collect(child, depth + 1, runs, groups)
 
@@ -235,7 +220,7 @@ class Catalog:
         statuses: dict[str, int] = {}
         for row in rows:
             statuses[row["status"]] = statuses.get(row["status"], 0) + 1
-        spec = _read_json(path / ("sweep.json" if kind == "sweep" else "generate.json"))
+        spec = self._read_json(path / ("sweep.json" if kind == "sweep" else "generate.json"))
         return {
             "path": self.relative(path),
             "kind": kind,
@@ -246,6 +231,24 @@ class Catalog:
             "tokens": sum(r.get("tokens", 0) for r in rows),
             "cost_usd": sum(r.get("cost_usd", 0.0) for r in rows),
         }
+
+    def _is_run(self, path: Path) -> bool:
+        """Whether ``path`` holds a run's log: a regular file whose first line is a run-started event."""
+        try:
+            with open_under(self.root, path / "events.jsonl") as fd:
+                return _first_event(fd) is not None
+        except (OutsideRoot, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno in EXHAUSTED:
+                raise
+            return False
+
+    def _read_json(self, path: Path) -> dict[str, Any]:
+        data = read_small(self.root, path, LINE_LIMIT)
+        try:
+            value = json.loads(data) if data is not None else None
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
 
 
 def _charts(rows: list[dict[str, Any]], dials: list[str], columns: list[str]) -> list[dict[str, Any]]:
@@ -270,36 +273,48 @@ def _charts(rows: list[dict[str, Any]], dials: list[str], columns: list[str]) ->
 
 
 def _group_kind(path: Path) -> str | None:
-    if (path / "sweep.json").is_file():
+    if is_file(path / "sweep.json"):
         return "sweep"
-    if (path / "generate.json").is_file():
+    if is_file(path / "generate.json"):
         return "dataset"
     return None
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
+def _first_event(fd: int) -> RunStarted | None:
+    """The run-started event on the first line of the log open at ``fd`` (None if that line
+    is not one, is not whole, or is longer than the viewer reads)."""
+    lines = Lines(chunk=_TAIL)
+    for data, _, _ in lines.steps(fd, file_size(fd)):
+        if data:
+            try:
+                event = event_decoder.decode(data[: data.find(b"\n")])
+            except msgspec.DecodeError:
+                return None
+            return event if type(event) is RunStarted else None
+        if lines.passing:
+            return None
+    return None
 
 
-def _first_event(log: Path) -> RunStarted | None:
-    try:
-        with log.open("rb") as f:
-            line = f.readline()
-        event = event_decoder.decode(line)
-    except (OSError, msgspec.DecodeError):
-        return None
-    return event if type(event) is RunStarted else None
+def _run_end(fd: int, size: int) -> RunEnd | None:
+    """How the run ended, from the end of its log (as ``converse.sweeps``' ``read_run``
+    reads it, but from a descriptor and from at most the last few MB); None if it did not
+    finish, or if its verdict was not found that near the end."""
+    window = _TAIL
+    for _ in range(_TAILS):
+        start = max(0, size - window)
+        lines = os.pread(fd, size - start, start).split(b"\n")
+        found = _finish_of(lines[1:] if start > 0 else lines)  # the first may be cut
+        if isinstance(found, RunEnd):
+            return found
+        if found == "unfinished" or start == 0:
+            return None
+        window *= 8
+    return None
 
 
-def _events(log: Path) -> list[Any]:
-    """Every whole, readable line of a log, without the prompts and answers of its calls
-    (a torn or unreadable line is skipped)."""
-    try:
-        data = log.read_bytes()
-    except OSError:
-        return []
-    return decode_lines(data, view_decoder)
+def _events(fd: int) -> Iterator[Any]:
+    """Every whole, readable line of the log open at ``fd``, without the prompts and answers
+    of its calls (a torn, damaged or overlong line is skipped)."""
+    for events, _ in read_batches(fd, view_decoder):
+        yield from events

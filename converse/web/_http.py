@@ -2,28 +2,43 @@
 
 It answers GET and HEAD, keeps connections alive, streams server-sent events, and nothing
 more: no request bodies, no uploads, no chunked requests. Handlers get a parsed
-``Request`` and return a ``Response`` (or an ``EventStream`` that the server drains onto
-the socket until the handler's generator ends or the client goes away).
+``Request`` and return a ``Response`` (whose body may be a ``FileBody``, sent from an open
+file a chunk at a time), or an ``EventStream`` that the server drains onto the socket until
+the handler's generator ends or the client goes away.
+
+Every request gets an answer: one it cannot parse a 400, one whose head is too long a 431,
+one whose handler failed a 500, each with a short JSON error. When the process is out of
+file descriptors, a new connection is accepted on a descriptor held in reserve for this and
+closed at once, and the server goes on.
 """
 
 from __future__ import annotations
 
 import email.utils
+import errno
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+import re
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import anyio
 import structlog
-from anyio.abc import SocketStream
+from anyio.abc import SocketAttribute, SocketListener, SocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
+from anyio.streams.stapled import MultiListener
 
-__all__ = ["EventStream", "Request", "Response", "serve_http"]
+__all__ = ["EventStream", "FileBody", "Request", "Response", "serve_http"]
 
 _MAX_HEAD = 16_384
 _IDLE = 30.0  # seconds a kept-alive connection may wait for its next request
+_SEND = 1 << 18  # bytes of a file sent at a time
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # what a method may be (RFC 9110)
+_FULL = 0.1  # seconds to wait before accepting again when a refused connection could not be closed
 
 # Every response carries these: the page may load only its own scripts, styles and data,
 # so even a string that slipped through as markup could run nothing.
@@ -50,10 +65,19 @@ class Request:
     headers: dict[str, str]  # lower-case names
 
 
+@dataclass(frozen=True, slots=True)
+class FileBody:
+    """A body read from the open file ``fd``: its first ``length`` bytes. The server closes
+    ``fd`` once the response is sent (or cannot be)."""
+
+    fd: int
+    length: int
+
+
 @dataclass(slots=True)
 class Response:
     status: int = 200
-    body: bytes = b""
+    body: bytes | FileBody = b""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -74,7 +98,7 @@ def error(status: int, message: str) -> Response:
 
 
 async def serve_http(
-    listener: anyio.abc.Listener[SocketStream], handler: Handler, *, allowed_hosts: frozenset[str] | None
+    listener: MultiListener[SocketStream], handler: Handler, *, allowed_hosts: frozenset[str] | None
 ) -> None:
     """Serve ``handler`` on ``listener`` until cancelled.
 
@@ -93,7 +117,79 @@ async def serve_http(
             except Exception:  # one bad connection must not end the server
                 structlog.get_logger().exception("view.connection_failed")
 
-    await listener.serve(connection)
+    reserve = _Reserve()
+    try:
+        async with anyio.create_task_group() as tg:
+            for one in listener.listeners:
+                assert isinstance(one, SocketListener)
+                tg.start_soon(_accept, one, tg, connection, reserve)
+    finally:
+        reserve.release()
+
+
+class _Reserve:
+    """A file descriptor held back, to be given up for a moment when the process runs out:
+    enough to accept one connection and close it, instead of leaving it in the queue."""
+
+    def __init__(self) -> None:
+        self.fd: int | None = None
+        self.take()
+
+    def take(self) -> None:
+        if self.fd is None:
+            try:
+                self.fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                self.fd = None  # taken back on a later refusal
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+async def _accept(
+    listener: SocketListener,
+    tg: anyio.abc.TaskGroup,
+    connection: Callable[[SocketStream], Coroutine[Any, Any, None]],
+    reserve: _Reserve,
+) -> None:
+    """Accept connections on ``listener`` and serve each in ``tg``; a connection that cannot
+    be taken (no file descriptor left) is closed, and the next one is waited for."""
+    full = False
+    while True:
+        try:
+            stream = await listener.accept()
+        except anyio.ClosedResourceError:
+            return
+        except (OSError, anyio.BrokenResourceError) as exc:
+            cause = exc if isinstance(exc, OSError) else exc.__cause__
+            code = cause.errno if isinstance(cause, OSError) else None
+            if not full:
+                structlog.get_logger().warning(
+                    "view.connection_refused", reason=errno.errorcode.get(code or 0, str(cause))
+                )
+            full = True
+            if not _refuse(listener.extra(SocketAttribute.raw_socket), reserve):
+                await anyio.sleep(_FULL)
+            continue
+        full = False
+        tg.start_soon(connection, stream)
+
+
+def _refuse(sock: socket.socket, reserve: _Reserve) -> bool:
+    """Accept one waiting connection on the reserve descriptor and close it at once; False
+    if there was none, or no descriptor even so."""
+    reserve.release()
+    try:
+        client, _ = sock.accept()
+    except OSError:
+        return False
+    else:
+        client.close()
+        return True
+    finally:
+        reserve.take()
 
 
 async def _connection(stream: SocketStream, handler: Handler, allowed_hosts: frozenset[str] | None) -> None:
@@ -103,11 +199,13 @@ async def _connection(stream: SocketStream, handler: Handler, allowed_hosts: fro
             try:
                 head = await reader.receive_until(b"\r\n\r\n", _MAX_HEAD)
             except anyio.DelimiterNotFound:
-                await _send(stream, "GET", error(431, "request head too large"), keep=False)
-                return
+                head = b"\0" * (_MAX_HEAD + 1)
             except anyio.IncompleteRead:
                 return
         if idle.cancelled_caught:
+            return
+        if len(head) > _MAX_HEAD:  # (one read can bring more than the limit, delimiter and all)
+            await _send(stream, "GET", error(431, "request head too large"), keep=False)
             return
         request = _parse(head)
         if request is None:
@@ -125,12 +223,15 @@ async def _connection(stream: SocketStream, handler: Handler, allowed_hosts: fro
         elif allowed_hosts is not None and request.headers.get("host", "").lower() not in allowed_hosts:
             response = error(421, "unexpected Host header")
         else:
-            response = await handler(request)
+            try:
+                response = await handler(request)
+            except Exception:  # a bug: answered, logged, and the server goes on
+                structlog.get_logger().exception("view.request_failed", target=request.target)
+                response, keep = error(500, "the viewer failed on this request"), False
         if isinstance(response, EventStream):
-            await _stream(stream, response)
+            await _stream(stream, request.method, response)
             return
-        await _send(stream, request.method, response, keep=keep)
-        if not keep:
+        if not await _send(stream, request.method, response, keep=keep) or not keep:
             return
 
 
@@ -140,7 +241,7 @@ def _parse(head: bytes) -> Request | None:
         method, target, version = lines[0].split(" ")
     except ValueError:
         return None
-    if not version.startswith("HTTP/1.") or not target.startswith("/"):
+    if not version.startswith("HTTP/1.") or not target.startswith("/") or not _TOKEN.fullmatch(method):
         return None
     headers: dict[str, str] = {}
     for line in lines[1:]:
@@ -163,19 +264,45 @@ def _head(status: int, headers: dict[str, str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-async def _send(stream: SocketStream, method: str, response: Response, *, keep: bool) -> None:
-    headers = {
-        "Date": email.utils.formatdate(usegmt=True),
-        "Content-Type": response.content_type,
-        "Content-Length": str(len(response.body)),
-        "Connection": "keep-alive" if keep else "close",
-        **SECURITY_HEADERS,
-        **response.headers,
-    }
-    await stream.send(_head(response.status, headers) + (b"" if method == "HEAD" else response.body))
+async def _send(stream: SocketStream, method: str, response: Response, *, keep: bool) -> bool:
+    """Send ``response``; False if the connection must close after it (a file that
+    shrank while it was sent: fewer bytes went than its ``Content-Length`` said)."""
+    body = response.body
+    try:
+        headers = {
+            "Date": email.utils.formatdate(usegmt=True),
+            "Content-Type": response.content_type,
+            "Content-Length": str(body.length if isinstance(body, FileBody) else len(body)),
+            "Connection": "keep-alive" if keep else "close",
+            **SECURITY_HEADERS,
+            **response.headers,
+        }
+        head = _head(response.status, headers)
+        if method == "HEAD":
+            await stream.send(head)
+        elif isinstance(body, bytes):
+            await stream.send(head + body)
+        else:
+            await stream.send(head)
+            return await _send_file(stream, body)
+        return True
+    finally:
+        if isinstance(body, FileBody):
+            os.close(body.fd)
 
 
-async def _stream(stream: SocketStream, events: EventStream) -> None:
+async def _send_file(stream: SocketStream, body: FileBody) -> bool:
+    sent = 0
+    while sent < body.length:
+        chunk = await anyio.to_thread.run_sync(os.pread, body.fd, min(_SEND, body.length - sent), sent)
+        if not chunk:
+            return False
+        await stream.send(chunk)
+        sent += len(chunk)
+    return True
+
+
+async def _stream(stream: SocketStream, method: str, events: EventStream) -> None:
     headers = {
         "Date": email.utils.formatdate(usegmt=True),
         "Content-Type": "text/event-stream; charset=utf-8",
@@ -184,9 +311,11 @@ async def _stream(stream: SocketStream, events: EventStream) -> None:
         "X-Accel-Buffering": "no",
         **SECURITY_HEADERS,
     }
-    await stream.send(_head(200, headers))
     chunks = events.chunks
     try:
+        await stream.send(_head(200, headers))
+        if method == "HEAD":
+            return
         async for chunk in chunks:
             await stream.send(chunk)
     finally:

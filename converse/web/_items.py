@@ -34,6 +34,7 @@ __all__ = [
     "Status",
     "Task",
     "Turn",
+    "Unread",
     "Usage",
     "UsageRow",
     "Verdict",
@@ -245,6 +246,17 @@ class ErrorItem(Item, tag="error", kw_only=True, gc=False):
     judge: bool = False
 
 
+class Unread(Item, tag="unread", kw_only=True, gc=False):
+    """A line of the log that was not read (and costs only itself): ``at`` the byte it
+    starts at, ``length`` its bytes; ``too_long``: longer than the viewer reads (``length``
+    is then what had been seen of it: it may be longer), else not an event the viewer knows
+    (damaged, or from a newer version)."""
+
+    at: int
+    length: int
+    too_long: bool
+
+
 PageItem = (
     Head
     | Status
@@ -260,6 +272,7 @@ PageItem = (
     | Call
     | Attempt
     | ErrorItem
+    | Unread
 )
 """Every kind of item the page places."""
 

@@ -20,6 +20,7 @@ from converse._exceptions import (
     CallFailed,
     ContextWindowExceeded,
     DatasetError,
+    DirectoryInUse,
     JudgeReturnError,
     LogError,
     ModelSpecError,
@@ -69,6 +70,7 @@ SAMPLES: dict[type[BaseException], tuple[tuple[Any, ...], dict[str, Any]]] = {
     SweepError: (("--grid regulation", "three-labs has no dial named regulation"), {}),
     DatasetError: (("--user-roles users.txt", "no such file"), {}),
     ViewError: (("runs: no such directory",), {}),
+    DirectoryInUse: ((Path("runs/r1"), "run", 4242, "box", "2026-05-01T09:00:00+00:00"), {}),
 }
 
 

@@ -20,13 +20,15 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from _helpers import ROOT, SCENARIOS
 from converse.cli import main
-from converse.scenario import scenario_data
+from converse.scenario import load_scenario, scenario_data, verdict_type
+from converse.scenario._verdict import metrics_of, scores_of, subjects_of, verdict_from_return
 
 EXAMPLES = int(os.environ.get("CONVERSE_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(
@@ -181,6 +183,31 @@ def test_mutated_scenarios_through_run(workdir: Path, seed: int, replacement: An
     path.write_text(toml(data), encoding="utf-8")
     code, _, err = cli("run", str(path), "-q", "--out", str(workdir / "runs"))
     assert_clean(code, err, file=str(path))
+
+
+@FUZZ
+@given(st.text(max_size=20))
+def test_any_agent_name_is_refused_by_validate_or_judged_under_it(workdir: Path, name: str) -> None:
+    data: Any = scenario_data(ROOT / "scenarios" / "three-labs.toml")
+    data["agents"][0]["name"] = name
+    path = workdir / "named.toml"
+    path.write_text(toml(data), encoding="utf-8")
+    code, _, err = cli("validate", str(path))
+    assert_clean(code, err, file=str(path), several=True)
+    if code != 0:
+        return
+    scenario = load_scenario(path)
+    kind = verdict_type(scenario)
+    msgspec.json.schema(kind)  # what a judge model is shown
+    scores = {
+        metric.name: 5 if subjects is None else dict.fromkeys(subjects, 2030 if metric.scale == "year" else 5)
+        for metric in metrics_of(scenario)
+        for subjects in [subjects_of(scenario, metric)]
+    }
+    verdict = verdict_from_return({"summary": "s", "scores": scores}, scenario)  # a Python judge's
+    answer = msgspec.json.encode(msgspec.convert(verdict, kind))  # a model's, as JSON
+    judged = scores_of(scenario, msgspec.to_builtins(msgspec.json.decode(answer, type=kind)))
+    assert ("capability", name, 5.0) in {(s.name, s.subject, s.value) for s in judged}
 
 
 # -- event logs -------------------------------------------------------------------------------

@@ -14,14 +14,19 @@ import pytest
 from converse import LogError, TornTailWarning, read_events
 from converse.events import (
     AnyEvent,
+    ChatMessage,
     ConversationStarted,
     Event,
+    LLMCall,
     RunFinished,
     RunStarted,
+    SharedPrefix,
     TurnGranted,
+    Usage,
     Utterance,
+    prompts_of,
 )
-from converse.log import LogWriter, iter_events, last_good_offset
+from converse.log import MAX_LINE, LogWriter, iter_events, read_for_append
 
 RUN = "run-1"
 Reader = Callable[[Path], list[AnyEvent]]
@@ -212,7 +217,7 @@ def broken(tmp_path: Path, line: int, replacement: bytes, n: int = 6) -> Path:
             b'{"type":"utterance","conversation":["top"]}\n',
             "not an event: Object missing required field run",
         ),
-        (b'{"type":"nope","run":"run-1","seq":3}\n', "not an event: Invalid value 'nope' - at $.type"),
+        (b'{"type":"nope","run":"run-1","seq":3}\n', "unknown event type 'nope' (a log written by a newer converse?)"),
         (
             b'{"type":"turn_granted","run":"run-1","seq":"3","conversation":["top"],'
             b'"actor":"A","period":"2023","turn":1,"token":1}\n',
@@ -340,38 +345,160 @@ def test_iter_events_yields_the_good_lines_before_the_bad_one(tmp_path: Path) ->
 # --- resuming -----------------------------------------------------------------------------
 
 
-def test_last_good_offset(tmp_path: Path) -> None:
-    path = tmp_path / "events.jsonl"
-    write(path, sample(4))
-    size = path.stat().st_size
-    assert last_good_offset(path) == size
-    with path.open("ab") as file:
-        file.write(b'{"type":"utterance","run":"ru')
-    assert last_good_offset(path) == size
-    # A crash can also leave a complete line that is not an event (e.g. zero-filled blocks).
-    with path.open("ab") as file:
-        file.write(b"\x00\x00\x00\n")
-    assert last_good_offset(path) == size
-
-
-def test_last_good_offset_of_nothing_good_is_zero(tmp_path: Path) -> None:
-    path = tmp_path / "events.jsonl"
-    path.write_bytes(b"")
-    assert last_good_offset(path) == 0
-    path.write_bytes(b'{"type":"run_sta')
-    assert last_good_offset(path) == 0
-
-
-def test_truncate_at_last_good_offset_then_resume_writing(tmp_path: Path) -> None:
+def test_read_for_append_cuts_a_torn_last_line_and_nothing_else(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     events = write(path, sample(4))
-    with path.open("ab") as file:
-        file.write(b'{"type":"turn_granted","conv')
-    os.truncate(path, last_good_offset(path))
+    whole = path.read_bytes()
+    # A crash can leave a torn line, or zero-filled blocks, after the last newline.
+    for torn in (b'{"type":"turn_granted","conv', b"\x00" * 4096):
+        path.write_bytes(whole + torn)
+        with pytest.warns(TornTailWarning, match=":5: skipped a torn last line"):
+            assert read_for_append(path) == events
+        assert path.read_bytes() == whole
     with LogWriter(path, next_seq=len(events), clock=ticking()) as writer:
         more = TurnGranted(run=RUN, conversation=("top",), actor="OpenAI", period="2023", turn=5, token=5)
         writer.write(more)
     assert read_events(path) == [*events, more]
+
+
+def test_read_for_append_ends_a_whole_last_line_with_its_newline(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    events = write(path, sample(4))
+    path.write_bytes(path.read_bytes()[:-1])
+    assert read_for_append(path) == events
+    with LogWriter(path, next_seq=len(events), clock=ticking()) as writer:
+        writer.write(said(9))
+    assert [e.seq for e in read_events(path)] == [0, 1, 2, 3, 4]
+
+
+def test_read_for_append_of_nothing_but_a_torn_line_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"")
+    assert read_for_append(path) == []
+    path.write_bytes(b'{"type":"run_sta')
+    with pytest.warns(TornTailWarning):
+        assert read_for_append(path) == []
+    assert path.read_bytes() == b""
+
+
+@pytest.mark.parametrize(
+    ("tail", "problem"),
+    [
+        pytest.param(b"\x00\x00\x00\n", "not JSON", id="complete-garbage"),
+        pytest.param(
+            b'{"type":"vote","run":"run-1","seq":4,"t":2.0}\n' * 50,
+            "unknown event type 'vote' (a log written by a newer converse?)",
+            id="a-newer-version",
+        ),
+    ],
+)
+def test_read_for_append_refuses_complete_lines_it_cannot_read_and_keeps_them(
+    tmp_path: Path, tail: bytes, problem: str
+) -> None:
+    path = tmp_path / "events.jsonl"
+    write(path, sample(4))
+    path.write_bytes(path.read_bytes() + tail)
+    before = path.read_bytes()
+    with pytest.raises(LogError) as caught:
+        read_for_append(path)
+    assert (caught.value.line, caught.value.problem.split(":")[0]) == (5, problem.split(":")[0])
+    assert problem in str(caught.value)
+    assert path.read_bytes() == before
+
+
+# --- prompts shared between calls ------------------------------------------------------------
+
+
+def call(number: int, *messages: str, shared: SharedPrefix | None = None) -> LLMCall:
+    return LLMCall(
+        run=RUN, call=number, conversation=("top",), actor="OpenAI", purpose="statement", model="offline",
+        messages=[ChatMessage(role="user", content=m) for m in messages], params={}, response="ok",
+        usage=Usage(prompt_tokens=1, completion_tokens=1), latency=0.0, shared=shared,
+    )
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize(
+    ("shared", "problem"),
+    [
+        pytest.param(SharedPrefix(call=7, count=1), "call 2 shares the prompt of call 7, which no earlier line holds",
+                     id="unknown-call"),
+        pytest.param(SharedPrefix(call=2, count=1), "call 2 shares the prompt of call 2, which no earlier line holds",
+                     id="itself"),
+        pytest.param(SharedPrefix(call=1, count=3), "call 2 shares 3 messages of call 1, whose prompt has 2",
+                     id="too-many"),
+        pytest.param(SharedPrefix(call=1, count=-1), "call 2 shares -1 messages of call 1, whose prompt has 2",
+                     id="negative"),
+    ],
+)
+def test_a_call_sharing_a_prompt_the_log_does_not_hold_is_named(
+    tmp_path: Path, reader: Reader, shared: SharedPrefix, problem: str
+) -> None:
+    path = tmp_path / "events.jsonl"
+    write(path, [started(), call(1, "a", "b"), said(0), call(2, "c", shared=shared), said(1)])
+    with pytest.raises(LogError) as caught:
+        reader(path)
+    assert (caught.value.line, caught.value.problem) == (4, problem)
+
+
+def test_a_call_sharing_an_earlier_prompt_reads_back_whole(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    events = write(path, [started(), call(1, "a", "b"), call(2, "c", shared=SharedPrefix(call=1, count=2))])
+    assert read_events(path) == events
+    assert [m.content for m in prompts_of(read_events(path))[2]] == ["a", "b", "c"]
+
+
+# --- what is not a log file, and lines too long ----------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("reader", READERS)
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path, reader: Reader) -> None:
+    fifo = tmp_path / "events.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(LogError) as caught:
+        reader(fifo)
+    assert (caught.value.line, caught.value.problem) == (0, "is a FIFO, not a log file")
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("reader", READERS)
+def test_a_device_is_refused_before_it_is_read(reader: Reader) -> None:
+    with pytest.raises(LogError) as caught:
+        reader(Path("/dev/zero"))
+    assert (caught.value.line, caught.value.problem) == (0, "is a character device, not a log file")
+
+
+def long_line_log(tmp_path: Path, size: int, *, newline: bool = True) -> Path:
+    """A log whose third line is an utterance of ``size`` bytes."""
+    path = tmp_path / "events.jsonl"
+    write(path, [started(), said(0)])
+    line = msgspec.json.encode(said(1))
+    padding = size - len(line) + 2  # the text grows from "We scale up." by the padding
+    line = line.replace(b"We scale up.", b"We scale up." + b"x" * padding)
+    assert len(line) >= size
+    with path.open("ab") as file:
+        file.write(line.replace(b'"seq":-1', b'"seq":2') + (b"\n" if newline else b""))
+    return path
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("newline", [True, False], ids=["complete", "last"])
+def test_a_line_over_the_limit_is_refused_naming_it(tmp_path: Path, reader: Reader, newline: bool) -> None:
+    path = long_line_log(tmp_path, MAX_LINE + 1, newline=newline)
+    with pytest.raises(LogError) as caught:
+        reader(path)
+    assert (caught.value.line, caught.value.problem) == (3, "a line longer than 64 MiB: not an event")
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_long_line_under_the_limit_reads_back(tmp_path: Path, reader: Reader) -> None:
+    path = long_line_log(tmp_path, 8 * 1024 * 1024 + 12345)
+    events = reader(path)
+    assert [e.seq for e in events] == [0, 1, 2]
+    assert len(events[2].text) > 8 * 1024 * 1024  # type: ignore[union-attr]
 
 
 def test_torn_tail_warning_and_log_error_survive_pickling() -> None:

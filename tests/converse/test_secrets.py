@@ -3,6 +3,7 @@ summary or report, a replay, nor anything printed, whatever the server answers."
 
 from __future__ import annotations
 
+import base64
 import re
 import subprocess
 import threading
@@ -15,13 +16,27 @@ from typing import Any
 import msgspec
 
 import converse
-from _helpers import cli_env, run_cli
+from _helpers import cli_env, one_error_line, run_cli
 from converse.events import LLMAttempt, RunError
 from converse.testing import Faults, ModelServer, events_of
 
 KEY = "sk-test-SECRET-4b1d9c7e"
+TOKEN = "tok-QUERY-77e0a1f3"  # a gateway's token, in the base URL's query
+
+
+def basic(user: str, password: str) -> str:
+    """The base64 an ``Authorization: Basic`` header carries."""
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
 SHORT = ("--set", "clock.end=2023")
-LEAKS = re.compile(rf"{re.escape(KEY)}|SECRET-4b1d9c7e|Bearer\s+sk-", re.IGNORECASE)
+LEAKS = re.compile(
+    "|".join(
+        (re.escape(KEY), "SECRET-4b1d9c7e", r"Bearer\s+sk-", re.escape(TOKEN), re.escape(basic("gw", KEY)),
+         re.escape(basic(KEY, "")))
+    ),
+    re.IGNORECASE,
+)
 
 
 def converse_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -133,7 +148,7 @@ class _Echo(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.seen.append(authorization)
             status = 500 if len(self.server.seen) == 1 else 400
-        message = f"upstream refused the request with Authorization: {authorization}"
+        message = f"upstream refused the request with Authorization: {authorization} ({authorization.upper()})"
         body = msgspec.json.encode(
             {"error": {"message": message, "type": "invalid_request_error", "code": None}}
         )
@@ -145,8 +160,8 @@ class _Echo(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def echo_server() -> Iterator[Any]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+def echo_server(handler: type[BaseHTTPRequestHandler] = _Echo) -> Iterator[Any]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.seen, httpd.lock = [], threading.Lock()  # type: ignore[attr-defined]
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
@@ -173,3 +188,99 @@ def test_a_server_that_quotes_the_key_back_is_scrubbed_everywhere(tmp_path: Path
     assert "Authorization: Bearer ***" in second.error
     assert "Authorization: Bearer ***" in done.stderr
     assert_no_key(done, tree=tmp_path)
+
+
+# -- credentials in the base URL ----------------------------------------------------------------
+
+
+class _Gateway(BaseHTTPRequestHandler):
+    """A gateway that answers every chat request with a 200 quoting what it was sent: the
+    ``Authorization`` header and the query (where its token is), and the key upper-cased."""
+
+    protocol_version = "HTTP/1.1"
+    server: Any
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the test reads what the server received, not its log."""
+
+    def do_GET(self) -> None:  # the questions about the context window: not reported
+        self.send_error(404)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        authorization = self.headers.get("Authorization", "")
+        with self.server.lock:
+            self.server.seen.append((self.path, authorization))
+        text = f"Noted. You sent {self.path} with Authorization: {authorization}; your key is {KEY.upper()}."
+        body = msgspec.json.encode({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "gateway-chat",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70},
+        })
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_base_url_with_credentials_reaches_the_server_and_nothing_else(tmp_path: Path) -> None:
+    with echo_server(_Gateway) as httpd:
+        url = f"http://gw:{KEY}@127.0.0.1:{httpd.server_port}/v1?token={TOKEN}&region=eu"
+        done = converse_cli(
+            "-v", "run", "three-labs", "--model", "openai:gateway-chat", "--base-url", url, *SHORT,
+            "--set", "judge.enabled=false", "--out", str(tmp_path / "runs"), cwd=tmp_path,
+        )
+        seen = list(httpd.seen)
+    assert done.returncode == 0, done.stderr
+    # Every request went to the URL as given: its query, and its userinfo as Basic auth.
+    assert len(seen) == 3  # three labs, one year
+    assert set(seen) == {(f"/v1/chat/completions?token={TOKEN}&region=eu", f"Basic {basic('gw', KEY)}")}
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    transcript = (run_dir / "transcript.md").read_text(encoding="utf-8")
+    # The answers quoted the header, the token and the key (upper-cased): kept, scrubbed.
+    assert transcript.count("?token=***&region=eu with Authorization: Basic ***; your key is ***.") == 3
+    assert assert_no_key(done, tree=tmp_path) >= 2
+
+
+def test_a_key_in_the_base_urls_query_is_sent_and_scrubbed_from_every_error(tmp_path: Path) -> None:
+    with ModelServer(api_key=KEY) as server:
+        # The model is not served: the run fails, and its errors name the server's URL. The key
+        # is in the query twice: named as a key, and under a name that says nothing.
+        url = f"{server.base_url}?api-key={KEY}&x={KEY}"
+        done = converse_cli(
+            "-v", "run", "three-labs", "--model", "openai:nope", "--base-url", url, *SHORT,
+            "--out", str(tmp_path / "runs"), cwd=tmp_path,
+        )
+        stats = server.stats()
+    assert done.returncode == 1
+    assert stats.requests == 1  # it reached the chat endpoint (and was refused there: no such model)
+    assert f"{server.base_url}?api-key=***&x=*** (nope): no such model 'nope'" in done.stderr
+    assert_no_key(done, tree=tmp_path)
+
+
+def test_a_run_whose_base_url_had_a_key_resumes_only_when_given_the_url_again(tmp_path: Path) -> None:
+    with ModelServer(api_key=KEY) as server:
+        url = f"{server.base_url}?api-key={KEY}"
+        first = converse_cli(
+            "run", "three-labs", "--model", "openai:nope", "--set", f"model.base_url={url}", *SHORT,
+            "--out", str(tmp_path / "runs"), cwd=tmp_path,
+        )
+        (run_dir,) = (tmp_path / "runs").iterdir()
+        started = converse.read_events(run_dir / "events.jsonl")[0]
+        # What the log recorded cannot reach the server: resume asks for the URL, naming it scrubbed.
+        blind = converse_cli("resume", str(run_dir), "--model", "openai:offline-chat", cwd=tmp_path)
+        given = converse_cli(
+            "resume", str(run_dir), "--model", "openai:offline-chat", "--base-url", url, cwd=tmp_path
+        )
+    assert first.returncode == 1
+    assert isinstance(started, converse.events.RunStarted)
+    assert started.scenario["model"]["base_url"] == f"{server.base_url}?api-key=***"
+    assert f"model.base_url={server.base_url}?api-key=***" in started.overrides
+    assert blind.returncode == 2
+    assert one_error_line(blind).endswith(
+        f"the base URL {server.base_url}?api-key=*** has *** for its credentials (a log records it so): "
+        "give the URL again with --base-url"
+    )
+    assert given.returncode == 0, given.stderr
+    assert_no_key(first, blind, given, tree=tmp_path)

@@ -1,5 +1,6 @@
 """``converse sweep`` as a user runs it: grid x seeds, resumable, a summary and a report,
-one-line errors that leave the output directory alone, and Ctrl-C that keeps every finished run."""
+one-line errors that leave the output directory alone, and Ctrl-C (or SIGTERM) that keeps every
+finished run."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import csv
 import signal
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from _helpers import CONVERSE, cli_env, one_error_line, run_cli
+from converse import read_events
+from converse.events import RunFinished
 
 SHORT = ("--set", "clock.end=2025")
 
@@ -128,7 +132,16 @@ def test_an_out_holding_another_sweep_or_other_files_is_left_alone(tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_ctrl_c_keeps_every_finished_run_and_the_same_command_finishes_the_rest(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sent", "code", "ctrl_c_ignored"),
+    [(signal.SIGINT, 130, False), (signal.SIGTERM, 143, False), (signal.SIGTERM, 143, True)],
+    ids=["ctrl-c", "sigterm", "sigterm-started-with-ctrl-c-ignored"],
+)
+def test_ctrl_c_or_sigterm_keeps_every_finished_run_and_the_same_command_finishes_the_rest(
+    sent: signal.Signals, code: int, ctrl_c_ignored: bool, tmp_path: Path
+) -> None:
+    """SIGTERM (docker stop, systemd, timeout) ends a sweep as Ctrl-C does, also one started
+    with Ctrl-C ignored, as a script's background job (``converse sweep ... &``) is."""
     out = tmp_path / "sweep"
     args = [
         "sweep", "three-labs", "--set", "clock.end=2024", "--model", "offline?latency=0.05",
@@ -137,21 +150,34 @@ def test_ctrl_c_keeps_every_finished_run_and_the_same_command_finishes_the_rest(
     process = subprocess.Popen(
         [*CONVERSE, *args], cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
+        preexec_fn=partial(signal.signal, signal.SIGINT, signal.SIG_IGN) if ctrl_c_ignored else None,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(out.glob("*/transcript.md"))) < 3:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(list(out.glob("*/transcript.md"))) < 3:
+            time.sleep(0.05)
+        process.send_signal(sent)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=60)
+    assert process.returncode == code, stderr
     assert "Traceback" not in stderr
-    assert "run the same command to continue" in stderr
-    partial = rows(out / "summary.csv")
-    assert len(partial) == 12
-    done = [r for r in partial if r["status"] == "completed"]
+    by = " (SIGTERM)" if sent == signal.SIGTERM else ""
+    assert f"converse: interrupted{by}; every finished run is kept in {out} and in its summary.csv; run the same command to continue" in stderr
+    partial_rows = rows(out / "summary.csv")
+    assert len(partial_rows) == 12
+    done = [r for r in partial_rows if r["status"] == "completed"]
     assert 3 <= len(done) < 12
     for row in done:  # every run the summary calls completed is complete on disk
         assert (out / row["run"] / "transcript.md").is_file()
+    cancelled = [r for r in partial_rows if r["status"] == "cancelled"]
+    assert cancelled  # two runs were going: they end cancelled, their logs whole
+    for row in cancelled:
+        last = read_events(out / row["run"] / "events.jsonl")[-1]
+        assert isinstance(last, RunFinished)
+        assert (last.status, last.reason) == ("cancelled", "interrupted")
 
     again = run_cli(*args, "-q", cwd=tmp_path)
     assert again.returncode == 0, again.stderr

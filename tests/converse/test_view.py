@@ -1,8 +1,9 @@
 """``converse view``: what the viewer serves, over real HTTP on 127.0.0.1, and what it refuses.
 
-The page itself is tested in a real browser in ``test_view_browser.py``; here the requests
-are written byte for byte on a socket, so ``..`` and odd Host headers reach the server as a
-hostile page or client would send them (an HTTP library would tidy them first).
+The page itself is tested in a real browser in ``test_view_browser.py``, and hostile
+directories and requests in ``test_view_hostile.py``; here the requests are written byte for
+byte on a socket (``_viewing.fetch``), so ``..`` and odd Host headers reach the server as a
+hostile page or client would send them.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ import msgspec.inspect as mi
 import pytest
 
 from _helpers import CONVERSE, run_cli
+from _viewing import fetch
 from converse import read_events
 from converse.events import Judged, LLMCall, Utterance, prompts_of
 from converse.sweeps import SweepRow, read_summary_csv
 from converse.sweeps._strips import Strip, strips
 from converse.transcript._text import md, score_text
 from converse.web import Catalog, RunView, view_server
-from converse.web._catalog import OutsideRoot, inside
+from converse.web._files import OutsideRoot, inside
 from converse.web._items import PageItem
 
 STATIC = Path(__file__).resolve().parents[2] / "converse" / "web" / "static"
@@ -59,26 +61,6 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "cut").mkdir()
     (root / "cut" / "events.jsonl").write_bytes(b"".join(lines[: len(lines) // 2]) + lines[len(lines) // 2][:20])
     return root
-
-
-async def fetch(url: str, target: str, *, host: str | None = None, method: str = "GET", extra: str = "") -> tuple[int, dict[str, str], bytes]:
-    parts = urlsplit(url)
-    assert parts.hostname is not None
-    assert parts.port is not None
-    async with await anyio.connect_tcp(parts.hostname, parts.port) as stream:
-        head = f"{method} {target} HTTP/1.1\r\nHost: {host or parts.netloc}\r\nConnection: close\r\n{extra}\r\n"
-        await stream.send(head.encode())
-        data = b""
-        with anyio.fail_after(10):
-            while True:
-                try:
-                    data += await stream.receive()
-                except (anyio.EndOfStream, anyio.BrokenResourceError):
-                    break
-    head_bytes, _, body = data.partition(b"\r\n\r\n")
-    lines = head_bytes.decode("latin-1").split("\r\n")
-    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-    return int(lines[0].split(" ")[1]), headers, body
 
 
 async def test_the_index_lists_runs_sweeps_and_datasets_with_their_figures(library: Path, backend: str) -> None:

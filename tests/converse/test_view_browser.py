@@ -76,6 +76,14 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
             done = True
         lines.append(json.dumps(event, ensure_ascii=False))
     (hostile / "events.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # A run with one damaged line: a model call whose messages later calls' prompts share.
+    logged = source.read_bytes().splitlines(keepends=True)
+    calls = [json.loads(line) for line in logged if line.startswith(b'{"type":"llm_call"')]
+    shared = {c["shared"]["call"] for c in calls if c.get("shared")}
+    bad = next(i for i, line in enumerate(logged) if line.startswith(b'{"type":"llm_call"') and json.loads(line)["call"] in shared)
+    logged[bad] = b"{not an event\n"
+    (root / "damaged").mkdir()
+    (root / "damaged" / "events.jsonl").write_bytes(b"".join(logged))
     return root
 
 
@@ -323,3 +331,28 @@ def test_a_role_play_shows_its_task_roles_and_critic(viewer: str, page: Any) -> 
     chosen = critic.locator("li.chosen")
     assert chosen.count() == 1
     assert chosen.inner_text() == first.locator(":scope > .text").inner_text()
+
+
+def test_a_damaged_line_is_shown_and_costs_only_itself(library: Path, viewer: str, page: Any) -> None:
+    whole = (library / "nested-councils-seed0" / "events.jsonl").read_bytes().splitlines(keepends=True)
+    damaged = (library / "damaged" / "events.jsonl").read_bytes().splitlines(keepends=True)
+    bad = next(i for i, line in enumerate(damaged) if line.startswith(b"{not an event"))
+    lost = json.loads(whole[bad])["call"]
+    heir = next(e for e in map(json.loads, whole) if e["type"] == "llm_call" and (e.get("shared") or {}).get("call") == lost)
+    page.goto(viewer + "#/run/damaged")
+    statements = page.locator("article.statement")
+    statements.nth(14).wait_for()
+    assert statements.count() == 15  # everything else is there
+    assert page.locator("section.errors p.unread").inner_text() == (
+        f"Line not read: the line at byte {sum(map(len, damaged[:bad])):,} of events.jsonl: {len(damaged[bad])} bytes "
+        "that are not an event this viewer knows (damaged, or from a newer version)."
+    )
+    # A call whose prompt shared messages with the lost one: its own messages and answer, and
+    # a word on what is missing.
+    page.locator("details.calls-fold > summary").click()
+    number = heir["call"]
+    page.locator(f'.calls-table tr[data-call="{number}"] button.prompt').click()
+    note = page.locator("dialog#call p.lost")
+    note.wait_for()
+    assert note.inner_text().startswith(f"{heir['shared']['count']} message")
+    assert page.locator("dialog#call .message.role-answer pre").inner_text() == heir["response"]

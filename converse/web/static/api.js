@@ -96,6 +96,7 @@
  * @property {string} model
  * @property {Record<string, unknown>} params
  * @property {{role: string, content: string}[]} messages
+ * @property {number} lost_messages how many messages of the prompt were in a line of the log that could not be read
  * @property {string} response
  * @property {{prompt_tokens: number, completion_tokens: number, estimated: boolean}} usage
  * @property {number} latency

@@ -39,6 +39,7 @@ export async function showCall(path, number) {
       h("dl", { class: "meta" }, meta.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })])),
       h("details", null, h("summary", { text: "parameters" }), h("pre", { text: JSON.stringify(c.params, null, 2) })),
       h("h3", { text: `Prompt (${c.messages.length} messages)` }),
+      c.lost_messages ? h("p", { class: "error lost", text: lostText(c.lost_messages) }) : null,
       h("div", { class: "messages" }, c.messages.map((m) => h("div", { class: "message role-" + m.role }, h("div", { class: "role", text: m.role }), h("pre", { text: m.content })))),
       h("h3", { text: "Answer" }),
       h("div", { class: "message role-answer" }, h("pre", { text: c.response })),
@@ -46,4 +47,13 @@ export async function showCall(path, number) {
   } catch (err) {
     fill(body, h("p", { class: "error", text: errorText(err) }));
   }
+}
+
+/**
+ * What the dialog says of the messages of a prompt that the log lost.
+ * @param {number} n
+ */
+function lostText(n) {
+  const some = n > 1 ? `${num(n)} messages of this prompt are missing: they were` : "1 message of this prompt is missing: it was";
+  return `${some} in a line of the log that could not be read.`;
 }

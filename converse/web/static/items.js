@@ -224,8 +224,18 @@
  */
 
 /**
+ * A line of the log that was not read: too long, or not an event the viewer knows.
+ * @typedef {object} Unread
+ * @property {"unread"} k
+ * @property {string} id
+ * @property {number} at
+ * @property {number} length
+ * @property {boolean} too_long
+ */
+
+/**
  * Every kind of item.
- * @typedef {Head | Status | Turn | Period | Statement | Line | Debate | DebateEnd | Task | Verdict | Usage | Call | Attempt | ErrorItem} PageItem
+ * @typedef {Head | Status | Turn | Period | Statement | Line | Debate | DebateEnd | Task | Verdict | Usage | Call | Attempt | ErrorItem | Unread} PageItem
  */
 
 /**
@@ -233,5 +243,5 @@
  * @type {ReadonlySet<string>}
  */
 export const KINDS = new Set([
-  "head", "status", "turn", "period", "statement", "line", "debate", "debate_end", "task", "verdict", "usage", "call", "attempt", "error",
+  "head", "status", "turn", "period", "statement", "line", "debate", "debate_end", "task", "verdict", "usage", "call", "attempt", "error", "unread",
 ]);

@@ -25,6 +25,7 @@ import { sortableTable } from "./table.js";
 /** @typedef {import("./items.js").Call} Call */
 /** @typedef {import("./items.js").Attempt} Attempt */
 /** @typedef {import("./items.js").ErrorItem} ErrorItem */
+/** @typedef {import("./items.js").Unread} Unread */
 /** @typedef {import("./items.js").Critic} Critic */
 /** @typedef {import("./api.js").Audit} Audit */
 /** @typedef {import("./router.js").Visit} Visit */
@@ -263,6 +264,7 @@ class RunPage {
       case "call": return this.call(item);
       case "attempt": return this.attempt(item);
       case "error": return this.error(item);
+      case "unread": return this.unread(item);
     }
     return null;
   }
@@ -519,6 +521,17 @@ class RunPage {
       h("b", { text: item.error_type }),
       ": " + item.message + (item.where ? ` (${item.where}, seq ${item.seq})` : ` (seq ${item.seq})`),
     );
+    this.errors.append(node);
+    return node;
+  }
+
+  /** @param {Unread} item */
+  unread(item) {
+    this.errors.hidden = false;
+    const why = item.too_long
+      ? `${num(item.length)} bytes or more, longer than the viewer reads`
+      : `${num(item.length)} bytes that are not an event this viewer knows (damaged, or from a newer version)`;
+    const node = h("p", { class: "error unread" }, h("b", { text: "Line not read" }), `: the line at byte ${num(item.at)} of events.jsonl: ${why}.`);
     this.errors.append(node);
     return node;
   }
