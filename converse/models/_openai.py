@@ -71,7 +71,7 @@ class OpenAIModel:
 
         self.name = name
         self._spec = spec
-        given = (base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).strip()
+        given = server_url(base_url)
         # The SDK glues its paths after the whole URL, query included: the query goes on its own.
         url, _, query = given.partition("?")
         self._url = url.rstrip("/")  # the real one: only the client has it
@@ -254,6 +254,12 @@ class OpenAIModel:
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.close()
+
+
+def server_url(base_url: str | None) -> str:
+    """The server an ``openai:`` model talks to, as given (its query too): ``base_url``, else
+    ``OPENAI_BASE_URL``, else OpenAI's own."""
+    return (base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).strip()
 
 
 def _dialects(base_url: str) -> tuple[Dialect, ...]:

@@ -53,7 +53,7 @@ def price_of(prices: dict[str, Price], spec: str, base_url: str | None = None) -
     kind, name, _ = parse_spec(spec)
     if kind == "offline":
         return Priced(price=Price(), source="the offline model: free")
-    if kind != "openai" or base_url is None or base_url.rstrip("/") != OPENAI_URL:
+    if kind != "openai" or base_url is None or base_url.partition("?")[0].rstrip("/") != OPENAI_URL:
         return None
     table = shipped_prices()
     known = table.models.get(_SNAPSHOT.sub("", name))

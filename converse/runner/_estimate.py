@@ -15,7 +15,7 @@ from ..engine._run import default_scheduler
 from ..log._events import LLMCall
 from ..log._log import read_events
 from ..models._open import parse_spec
-from ..models._openai import OPENAI_URL
+from ..models._openai import server_url
 from ..models._prices import Priced, price_of
 from ..models._windows import context_window
 from ..scenario._load import load_scenario
@@ -109,7 +109,7 @@ async def estimate_run(
     with tempfile.TemporaryDirectory(prefix="converse-estimate-") as out:
         result = await run_scenario(dry, model="offline", seed=seed, out=out, scheduler=default_scheduler())
         calls = [e for e in read_events(result.events) if type(e) is LLMCall]
-    where = base_url or scenario.model.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
+    where = server_url(base_url or scenario.model.base_url)
     run_price = price_of(scenario.prices, spec, where)
     judge_spec = scenario.judge.model
     judge_price = price_of(scenario.prices, judge_spec, where) if judge_spec is not None else run_price

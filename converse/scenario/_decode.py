@@ -8,6 +8,7 @@ that follow still see everything that was right.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import types
@@ -27,19 +28,13 @@ _LEFT_OUT = object()  # a value that could not be kept, nor the table holding it
 def decode(raw: dict[str, Any], problems: Problems) -> Scenario | None:
     """``raw`` as a ``Scenario``, or None if its types leave none to check; every type error
     is recorded in ``problems`` and its value left out."""
-    try:
-        return msgspec.convert(raw, Scenario)
-    except msgspec.ValidationError:
-        pass
+    with contextlib.suppress(msgspec.ValidationError):
+        return msgspec.convert(raw, Scenario)  # the common case: a file without type errors
     kept = _clean(raw, Scenario, "$", problems)
-    if kept is _LEFT_OUT:
+    # Every part converted on its own, so the whole does too (a failure is recorded all the same).
+    if kept is _LEFT_OUT or not problems.converts(kept, Scenario, "$"):
         return None
-    try:
-        return msgspec.convert(kept, Scenario)
-    except msgspec.ValidationError as exc:  # not expected: every part converted on its own
-        problem, _, at = str(exc).partition(" - at `")
-        problems.drop("$", at.rstrip("`") or "$", problem.replace("`", ""))
-        return None
+    return msgspec.convert(kept, Scenario)
 
 
 def _clean(value: Any, kind: Any, path: str, problems: Problems) -> Any:

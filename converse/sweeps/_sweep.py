@@ -242,17 +242,14 @@ def counts_in(directory: Path) -> tuple[int, int]:
     tokens were estimated (its ledger's total): its run-finished event says neither, so a run
     finished before this sweep is counted from its log."""
     truncated = estimated = 0
-    try:
-        with (directory / "events.jsonl").open("rb") as f:
-            for line in f:
-                truncated += line.count(b'"finish_reason":"length"')
-                if line.startswith(b'{"type":"ledger"'):
-                    with contextlib.suppress(msgspec.DecodeError):
-                        ledger = _decoder.decode(line)
-                        if type(ledger) is Ledger and ledger.entries:
-                            estimated = ledger.entries[-1].estimated_tokens
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), (directory / "events.jsonl").open("rb") as f:  # unreadable: none
+        for line in f:
+            truncated += line.count(b'"finish_reason":"length"')
+            if line.startswith(b'{"type":"ledger"'):
+                with contextlib.suppress(msgspec.DecodeError):
+                    ledger = _decoder.decode(line)
+                    if type(ledger) is Ledger and ledger.entries:
+                        estimated = ledger.entries[-1].estimated_tokens
     return truncated, estimated
 
 

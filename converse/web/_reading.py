@@ -12,6 +12,7 @@ twice.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import operator
 import os
@@ -149,10 +150,8 @@ def decode(data: bytes, start: int, decoder: msgspec.json.Decoder[Any]) -> tuple
     """The events of ``data``, whole lines that start at byte ``start`` of their log, and the
     lines that do not decode (each skipped on its own: the rest are read)."""
     with gc_paused():
-        try:
+        with contextlib.suppress(msgspec.DecodeError):
             return decoder.decode_lines(data), []  # one call for the lot: the common case
-        except msgspec.DecodeError:
-            pass
         out: list[Any] = []
         bad: list[Skipped] = []
         at = start
