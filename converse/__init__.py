@@ -9,13 +9,15 @@ Here are the names you run with: running, scenarios, many runs and sweeps, model
 reading logs, and every error. The rest is in the public parts, each with its own ``__all__``:
 ``converse.events`` (every kind of event), ``converse.log``, ``converse.models``,
 ``converse.scenario``, ``converse.sweeps``, ``converse.engine``, ``converse.runner``,
-``converse.judge``, ``converse.audit``, ``converse.transcript``; and, imported when used,
+``converse.judge``, ``converse.audit``, ``converse.transcript``, ``converse.export`` (results out:
+``load_sweep``, HTML pages, statement rows); and, imported when used,
 ``converse.camel`` (role-play datasets) and ``converse.web`` (the viewer).
 """
 
 from . import audit as audit
 from . import engine as engine
 from . import events as events
+from . import export as export
 from . import judge as judge
 from . import log as log
 from . import models as models
@@ -44,6 +46,7 @@ from .engine import RunResult as RunResult
 from .engine import default_scheduler as default_scheduler
 from .events import Judged as Judged
 from .events import Score as Score
+from .export import load_sweep as load_sweep
 from .judge import DEFAULT_METRICS as DEFAULT_METRICS
 from .log import read_events as read_events
 from .models import CompletionRequest as CompletionRequest
@@ -110,8 +113,10 @@ __all__ = [
     "default_scheduler",
     "engine",
     "events",
+    "export",
     "judge",
     "load_scenario",
+    "load_sweep",
     "log",
     "models",
     "open_model",

@@ -18,6 +18,7 @@ from .log._events import Ledger as Ledger
 from .log._events import LedgerEntry as LedgerEntry
 from .log._events import LLMAttempt as LLMAttempt
 from .log._events import LLMCall as LLMCall
+from .log._events import ModelSpend as ModelSpend
 from .log._events import PeriodStarted as PeriodStarted
 from .log._events import RunError as RunError
 from .log._events import RunFinished as RunFinished
@@ -43,6 +44,7 @@ __all__ = [
     "LLMCall",
     "Ledger",
     "LedgerEntry",
+    "ModelSpend",
     "PeriodStarted",
     "RunError",
     "RunFinished",

@@ -58,6 +58,8 @@ from ..log._events import (
 )
 from ..models._model import estimate_prompt_tokens
 from ..models._windows import context_window
+from ..scenario._load import scenario_from_dict
+from ..scenario._models import settings_by_agent
 from ..scenario._scenario import ModelSettings
 
 __all__ = ["Checked", "Violation", "Window", "audit_events", "check_events"]
@@ -131,7 +133,7 @@ def check_events(events: Sequence[AnyEvent], window: int | None = None) -> Check
     limit = _window(scenario, started.model if started is not None else "", roleplay, window)
     if window is None and started is not None and isinstance(started.context_window, int):
         limit = _recorded(started)
-    audit = _Audit(events, roleplay, limit)
+    audit = _Audit(events, roleplay, limit, {} if window is not None or started is None else _own_windows(started))
     calls = audit.run()
     return Checked(
         started=started,
@@ -149,6 +151,26 @@ def _recorded(started: RunStarted) -> Window:
     source = started.window_source if isinstance(started.window_source, str) else ""
     named = {"scenario": "model.context_window", "known": started.model, "server": "reported by the server"}
     return Window(tokens=started.context_window, source=named.get(source, source or "recorded"))
+
+
+def _own_windows(started: RunStarted) -> dict[str, Window]:
+    """The windows of the agents that speak with a model of their own (``agents[i].model``),
+    by agent: their table's ``context_window``, else their model's known one."""
+    try:
+        scenario = scenario_from_dict(started.scenario, "run_started")
+    except ConverseError:  # a scenario this version does not read: the run's window for all
+        return {}
+    run = scenario.model if started.model == scenario.model.spec else msgspec.structs.replace(scenario.model, spec=started.model)
+    own = {}
+    for agent, settings in settings_by_agent(scenario, run).items():
+        if settings is not run:
+            try:
+                tokens = context_window(settings)
+            except ConverseError:
+                tokens = None
+            source = "its model's context_window" if settings.context_window is not None else settings.spec
+            own[agent] = Window(tokens=tokens, source=source)
+    return own
 
 
 def _window(scenario: dict[str, Any], spec: str, roleplay: bool, given: int | None) -> Window:
@@ -184,10 +206,13 @@ def _max_tokens(call: LLMCall) -> int:
 class _Audit:
     """One pass over a run's events, collecting violations as each call is met."""
 
-    def __init__(self, events: Sequence[AnyEvent], roleplay: bool, window: Window) -> None:
+    def __init__(
+        self, events: Sequence[AnyEvent], roleplay: bool, window: Window, own: dict[str, Window] | None = None
+    ) -> None:
         self.events = events
         self.roleplay = roleplay
         self.window = window
+        self.own = own or {}  # the windows of agents with a model of their own
         self.prompts = prompts_of(events)
         self.violations: list[Violation] = []
         self.utterances: dict[Path, list[Utterance]] = {}
@@ -393,7 +418,7 @@ class _Audit:
         """Check the call against the window; returns its prompt tokens."""
         reported = call.usage.prompt_tokens
         prompt = reported if reported > 0 else estimate_prompt_tokens(messages)
-        window = self.window
+        window = self.own.get(call.actor, self.window) if call.purpose != "judge" else self.window
         if window.tokens is None:
             return prompt
         if window.answer:

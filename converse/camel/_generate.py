@@ -19,7 +19,9 @@ Layout of the output directory::
     stats.json, stats.md       termination reasons, messages per chat, tokens
 
 Running the same command again skips finished chats and resumes interrupted ones from
-their logs; lists and tasks already made are read back, not asked for again.
+their logs; lists and tasks already made are read back, not asked for again. A command with
+more roles or tasks grows the dataset (``_growth``): the lists are made longer, and only the
+chats they add are run.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Protocol
 
 import msgspec
 
-from .._exceptions import DatasetError
+from .._exceptions import DatasetError, DirectoryInUse
 from .._lock import writer_lock
 from ..engine._options import RunOptions
 from ..engine._run import RunResult
@@ -40,9 +42,10 @@ from ..log._events import Event, LLMCall
 from ..models._scheduler import Scheduler
 from ..scenario._load import load_scenario
 from ..scenario._scenario import Scenario
-from ..sweeps._manifest import claim_directory
-from ..sweeps._many import Job, run_many
+from ..sweeps._manifest import claim_directory, record_manifest
+from ..sweeps._many import Job, clear_run, run_many
 from ..sweeps._sweep import read_run
+from ._growth import chat_seed, check_bounds, check_scenario, growth
 from ._harvest import Harvest
 from ._metadata import Lists, make_lists
 from ._recipe import Recipe
@@ -62,6 +65,7 @@ class DatasetOutcome(msgspec.Struct, frozen=True, kw_only=True):
     failed: int
     skipped: int
     stats: DatasetStats
+    grown: str = ""  # what this generation grew the dataset by (``--tasks-per-pair 2 -> 3``)
 
 
 class GenerateProgress(Protocol):
@@ -80,9 +84,17 @@ def base_scenario(recipe: Recipe) -> Scenario:
     return scenario
 
 
-def claim(out: Path, recipe: Recipe) -> None:
-    """Make ``out`` this recipe's directory, or check that it already is."""
-    claim_directory(out, MANIFEST, recipe, error=DatasetError, what="dataset", describe=Recipe.describe)
+def claim(out: Path, recipe: Recipe) -> tuple[Recipe | None, str]:
+    """Make ``out`` this recipe's directory, or check that it already is or that ``recipe``
+    grows the one it holds: that one (None if it is ``recipe``) and how it grows.
+
+    Raises:
+        DatasetError: ``out`` holds a dataset that ``recipe`` does not grow, or files that are
+            not a dataset's: nothing is written.
+    """
+    held = claim_directory(out, MANIFEST, recipe, error=DatasetError, what="dataset", describe=Recipe.describe,
+                           grows=True)
+    return held, growth(held, recipe, out) if held is not None else ""
 
 
 class Plan(msgspec.Struct, kw_only=True):
@@ -92,6 +104,7 @@ class Plan(msgspec.Struct, kw_only=True):
     harvest: Harvest
     jobs: list[Job]
     total: int
+    grown: str = ""
 
 
 async def prepare(
@@ -100,24 +113,32 @@ async def prepare(
     """Claim ``out`` and lock it until ``held`` closes, make (or read) the lists, and plan the
     chats still to run.
 
+    A recipe that grows the one ``out`` holds is recorded in ``generate.json`` once its lists
+    are made (an interrupted growth is taken up again by the same command).
+
     Raises:
-        DatasetError: the recipe or the directory is wrong, or the model gave no usable list.
+        DatasetError: the recipe or the directory is wrong (another dataset, one this recipe
+            does not grow, or chats made from another scenario), or the model gave no usable list.
         ScenarioError: the base scenario is invalid.
         DirectoryInUse: another process is making a dataset in ``out``: it is left alone.
     """
     if concurrency < 1:
         raise DatasetError("--concurrency", f"must be at least 1, not {concurrency}")
+    check_bounds(recipe)
     scenario = base_scenario(recipe)
     if scenario.roleplay is not None and scenario.roleplay.critic.kind == "human":
         raise DatasetError("roleplay.critic.kind", "a person cannot critique many chats at once: use camel roleplay")
     directory = options.out
-    claim(directory, recipe)
+    smaller, grown = claim(directory, recipe)
+    check_scenario(directory, scenario)
     held.enter_context(writer_lock(directory, "dataset"))  # one generation at a time in a directory
-    lists = await make_lists(recipe, scenario, options, concurrency=concurrency)
+    lists = await make_lists(recipe, scenario, options, concurrency=concurrency, grown_from=smaller)
+    if smaller is not None:  # once the lists are made: a growth interrupted before is taken up again
+        record_manifest(directory, MANIFEST, recipe, smaller, error=DatasetError, what="dataset")
     harvest = Harvest(directory)
     jobs = list(_plan(recipe, scenario, lists, directory, harvest, retry_failed))
     return Plan(directory=directory, harvest=harvest, jobs=jobs,
-                total=harvest.skipped + harvest.failed_before + len(jobs))
+                total=harvest.skipped + harvest.failed_before + len(jobs), grown=grown)
 
 
 Ended = Callable[[str, bool, "RunResult | None"], None]
@@ -203,7 +224,7 @@ def outcome_of(plan: Plan, stats: DatasetStats) -> DatasetOutcome:
     harvest = plan.harvest
     return DatasetOutcome(
         directory=plan.directory, chats=plan.total, completed=harvest.completed, failed=harvest.failed,
-        skipped=harvest.skipped, stats=stats,
+        skipped=harvest.skipped, stats=stats, grown=plan.grown,
     )
 
 
@@ -219,7 +240,7 @@ def _plan(recipe: Recipe, scenario: Scenario, lists: Lists, out: Path, harvest: 
           retry_failed: bool) -> Iterator[Job]:
     play = scenario.roleplay
     assert play is not None
-    for k, (chat, a, u, t) in enumerate(chat_ids(lists)):
+    for chat, a, u, t in chat_ids(lists):
         run_dir = out / "runs" / chat
         resume = False
         if (out / "chat" / f"{chat}.json").exists():
@@ -233,18 +254,15 @@ def _plan(recipe: Recipe, scenario: Scenario, lists: Lists, out: Path, harvest: 
                 continue
             resume = ended is None and (run_dir / "events.jsonl").exists()
             if not resume:
-                _remove(run_dir)
+                try:
+                    clear_run(run_dir)  # as the run's one writer
+                except DirectoryInUse:  # another process writes it: trying to resume it names that one
+                    resume = True
         roleplay = msgspec.structs.replace(
             play, assistant_role=lists.assistant_roles[a], user_role=lists.user_roles[u], task=lists.tasks[a][u][t]
         )
         title = f"Role-play {chat}: {roleplay.assistant_role} helps {roleplay.user_role}"
         yield Job(
-            scenario=msgspec.structs.replace(scenario, title=title, roleplay=roleplay), seed=recipe.seed + k, run_id=chat,
-            resume=resume,
+            scenario=msgspec.structs.replace(scenario, title=title, roleplay=roleplay),
+            seed=chat_seed(recipe.seed, a, u, t), run_id=chat, resume=resume,
         )
-
-
-def _remove(directory: Path) -> None:
-    import shutil
-
-    shutil.rmtree(directory, ignore_errors=True)

@@ -4,6 +4,10 @@ made them), written as numbered text files, and never asked for twice.
 
 The calls are recorded in ``metadata/events.jsonl`` (a log like a run's), so what the
 lists cost, and the exact prompts that made them, are on file.
+
+A dataset that grows (``_growth``) grows its lists at their end: a list the model made is asked
+for again with the larger count, and the entries it did not have yet are added after its own,
+so every entry keeps its number (and every chat its id).
 """
 
 from __future__ import annotations
@@ -131,14 +135,21 @@ class _Asker:
             self.writer.close()
 
 
-async def make_lists(recipe: Recipe, scenario: Scenario, options: RunOptions, *, concurrency: int) -> Lists:
+async def make_lists(
+    recipe: Recipe, scenario: Scenario, options: RunOptions, *, concurrency: int, grown_from: Recipe | None = None
+) -> Lists:
     """The dataset's roles and tasks: from the recipe, from files made earlier in
     ``options.out``, or asked now (of ``recipe.model``, with the options' base URL, cache and
     scheduler).
 
+    ``grown_from`` is the recipe the dataset was made with when ``recipe`` grows it: a list
+    made earlier that is shorter than ``recipe`` now asks, and longer than ``grown_from``
+    asked, is made longer. (Without growth, a list the model made shorter than asked is kept.)
+
     Raises:
         DatasetError: the model gave no usable list of roles.
     """
+    was = grown_from or recipe
     out = options.out
     model: Model = open_model(recipe.model or scenario.model.spec, seed=recipe.seed,
                               base_url=options.base_url or scenario.model.base_url)
@@ -148,11 +159,14 @@ async def make_lists(recipe: Recipe, scenario: Scenario, options: RunOptions, *,
     try:
         assistants = await _roles(asker, out / "assistant_roles.txt", recipe.assistant_roles,
                                   recipe.num_assistant_roles, "assistant roles",
-                                  _prompts.ASSISTANT_ROLES_SYSTEM, _prompts.ASSISTANT_ROLES)
+                                  _prompts.ASSISTANT_ROLES_SYSTEM, _prompts.ASSISTANT_ROLES,
+                                  grew=_grew(was.assistant_roles, recipe.assistant_roles,
+                                             was.num_assistant_roles, recipe.num_assistant_roles))
         users = await _roles(asker, out / "user_roles.txt", recipe.user_roles, recipe.num_user_roles,
-                             "user roles", _prompts.USER_ROLES_SYSTEM, _prompts.USER_ROLES)
+                             "user roles", _prompts.USER_ROLES_SYSTEM, _prompts.USER_ROLES,
+                             grew=_grew(was.user_roles, recipe.user_roles, was.num_user_roles, recipe.num_user_roles))
         lists = Lists(assistants, users)
-        await _tasks(asker, lists, recipe, out, concurrency)
+        await _tasks(asker, lists, recipe, out, concurrency, grew=recipe.tasks_per_pair > was.tasks_per_pair)
     finally:
         asker.close()
         close = getattr(model, "aclose", None)
@@ -164,28 +178,56 @@ async def make_lists(recipe: Recipe, scenario: Scenario, options: RunOptions, *,
     return lists
 
 
+def _grew(was: tuple[str, ...] | None, given: tuple[str, ...] | None, was_count: int, count: int) -> bool:
+    """Whether a list grows: a given list has more entries, or the model is asked for more."""
+    return given != was if given is not None else count > was_count
+
+
 async def _roles(asker: _Asker, path: Path, given: tuple[str, ...] | None, count: int, what: str,
-                 system: str, prompt: str) -> list[str]:
-    known = _known(path, given)
-    if known is not None:
-        return known
-    roles = await asker.ask_list(what, system, prompt.format(count=count), count, "roles")
+                 system: str, prompt: str, *, grew: bool) -> list[str]:
+    if given is not None:
+        return _given(path, given, grew=grew)
+    earlier = _earlier(path)
+    if _enough(earlier, count, grew=grew):
+        return earlier[:count]
+    roles = _longer(earlier, await asker.ask_list(what, system, prompt.format(count=count), count, "roles"), count)
     if not roles:
         raise DatasetError(f"the model's {what}", "its answer held no list, twice; give the roles in a file")
-    write_list_file(path, roles)
+    if len(roles) > len(earlier):
+        write_list_file(path, roles)
     return roles
 
 
-def _known(path: Path, given: tuple[str, ...] | None) -> list[str] | None:
-    """A list given (and written down) or written earlier; None if it is still to be made."""
-    if given is not None:
-        if not path.exists():
-            write_list_file(path, given)
-        return list(given)
-    return read_list_file(path) if path.exists() else None
+def _given(path: Path, given: tuple[str, ...], *, grew: bool) -> list[str]:
+    """A list given, written down as the model's lists are (again when it grew)."""
+    if grew or not path.exists():
+        write_list_file(path, given)
+    return list(given)
 
 
-async def _tasks(asker: _Asker, lists: Lists, recipe: Recipe, out: Path, concurrency: int) -> None:
+def _earlier(path: Path) -> list[str]:
+    """The list the model made earlier (none: it is still to be made)."""
+    return read_list_file(path) if path.exists() else []
+
+
+def _enough(earlier: list[str], count: int, *, grew: bool) -> bool:
+    """Whether a list made earlier is the list, its first ``count`` entries: it is not to be made
+    longer (shorter than ``count``, which ``grew``).
+
+    A list is longer than ``count`` only when a growth was interrupted before it was recorded
+    and the smaller dataset is asked for again: it has the entries it had.
+    """
+    return bool(earlier) and (len(earlier) >= count or not grew)
+
+
+def _longer(known: list[str], asked: list[str], count: int) -> list[str]:
+    """``known``, then the entries of ``asked`` it lacks (ignoring case), up to ``count``."""
+    seen = {entry.casefold() for entry in known}
+    added = [entry for entry in asked if entry.casefold() not in seen]
+    return [*known, *added[: max(count - len(known), 0)]]
+
+
+async def _tasks(asker: _Asker, lists: Lists, recipe: Recipe, out: Path, concurrency: int, *, grew: bool) -> None:
     a_count, u_count = len(lists.assistant_roles), len(lists.user_roles)
     lists.tasks = [[[] for _ in range(u_count)] for _ in range(a_count)]
     if recipe.tasks is not None:
@@ -197,18 +239,19 @@ async def _tasks(asker: _Asker, lists: Lists, recipe: Recipe, out: Path, concurr
 
     async def one(a: int, u: int) -> None:
         path = out / "tasks" / f"{a + 1:03}_{u + 1:03}.txt"
-        known = _known(path, None)
-        if known is not None:
-            lists.tasks[a][u] = known
+        count = recipe.tasks_per_pair
+        earlier = _earlier(path)
+        if _enough(earlier, count, grew=grew):
+            lists.tasks[a][u] = earlier[:count]
             return
         async with limiter:
             prompt = _prompts.TASKS.format(
-                count=recipe.tasks_per_pair, assistant_role=lists.assistant_roles[a], user_role=lists.user_roles[u]
+                count=count, assistant_role=lists.assistant_roles[a], user_role=lists.user_roles[u]
             )
-            tasks = await asker.ask_list("tasks", _prompts.TASKS_SYSTEM, prompt, recipe.tasks_per_pair, "tasks")
-        if tasks:
+            tasks = _longer(earlier, await asker.ask_list("tasks", _prompts.TASKS_SYSTEM, prompt, count, "tasks"), count)
+        if len(tasks) > len(earlier):
             write_list_file(path, tasks)
-        else:
+        elif not tasks:
             lists.missing += 1
         lists.tasks[a][u] = tasks
 

@@ -22,7 +22,7 @@ class Recipe(msgspec.Struct, frozen=True, kw_only=True):
         scenario: the base role-play scenario (file or built-in name).
         overrides: ``--set`` changes to it.
         model: the model spec (None: the scenario's).
-        seed: chat ``k`` (0-based, in id order) runs with seed ``seed + k``.
+        seed: the first chat's seed; each chat's depends on its id alone (``_growth.chat_seed``).
         assistant_roles: the roles given, or None to have the model list ``num_assistant_roles``.
         user_roles: likewise.
         tasks: tasks given for every pair, or None to have the model list ``tasks_per_pair``.

@@ -71,7 +71,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     gen = sub.add_parser(
         "generate", help="generate a CAMEL-style dataset of role-play chats",
         description="Assistant roles x user roles x tasks role-plays, concurrently; CAMEL's chat and "
-        "instruction formats, fine-tuning JSONL and statistics. Running it again continues.",
+        "instruction formats, fine-tuning JSONL and statistics. Running it again continues; with more roles "
+        "or tasks, it grows the dataset, keeping every finished chat.",
     )
     gen.add_argument("--out", type=Path, required=True, help="the dataset directory")
     gen.add_argument("--scenario", default=DEFAULT_SCENARIO,
@@ -86,7 +87,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     group.add_argument("--tasks-per-pair", type=int, default=10, metavar="N",
                        help="tasks the model lists per pair of roles (default 10)")
     _common(gen)
-    gen.add_argument("--seed", type=int, default=0, help="seed of the first chat; chat k gets seed+k (default 0)")
+    gen.add_argument(
+        "--seed", type=int, default=0,
+        help="seed of the first chat (default 0); chat AAA_UUU_TTT gets it + (AAA-1)*10^6 + (UUU-1)*10^3 + (TTT-1), "
+        "so a chat keeps its seed when the dataset grows",
+    )
     gen.add_argument("--concurrency", type=int, default=64, metavar="N", help="chats at once, in all (default 64)")
     limit_flags(gen, every=", for all chats together")
     gen.add_argument("--retry-failed", action="store_true", help="run again the chats that failed")
@@ -203,8 +208,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         try:
             outcome: DatasetOutcome = anyio.run(making)
         except KeyboardInterrupt:
-            print(f"converse: interrupted; finished chats are kept in {args.out}; run the same command to continue",
-                  file=sys.stderr)
+            print(f"converse: interrupted{seen.by}; finished chats are kept in {args.out}; run the same command "
+                  "to continue", file=sys.stderr)
             return seen.exit_code
     return _report(outcome)
 
@@ -236,7 +241,9 @@ def _confirmed(chats: int, estimate: Estimate) -> bool:
 
 def _report(outcome: DatasetOutcome) -> int:
     print(stats_markdown(outcome.stats))
-    earlier = f" ({outcome.skipped} finished earlier)" if outcome.skipped else ""
+    said = [f"{outcome.skipped} finished earlier"] if outcome.skipped else []
+    said += [f"grown by {outcome.grown}"] if outcome.grown else []
+    earlier = f" ({'; '.join(said)})" if said else ""
     print(f"{outcome.chats} chats{earlier}: {outcome.completed} completed now, {outcome.failed} failed",
           file=sys.stderr)
     print(outcome.directory)

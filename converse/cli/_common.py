@@ -215,6 +215,11 @@ class Interruption:
         """128 + the signal's number, as a shell reports a process ended by it: 130, or 143."""
         return 128 + int(self.signal)
 
+    @property
+    def by(self) -> str:
+        """What an interrupted command's line adds for SIGTERM (`` (SIGTERM)``); nothing for Ctrl-C."""
+        return " (SIGTERM)" if self.signal == signal.SIGTERM else ""
+
 
 @contextmanager
 def interruptible() -> Iterator[Interruption]:
@@ -257,7 +262,7 @@ def report_interrupted(directory: Path | None, finished: RunFinished | None, see
     Returns:
         The command's exit code: 130 for Ctrl-C, 143 for SIGTERM.
     """
-    by = " (SIGTERM)" if seen.signal == signal.SIGTERM else ""
+    by = seen.by
     if directory is None:
         print(f"converse: interrupted{by} before the run started", file=sys.stderr)
         return seen.exit_code

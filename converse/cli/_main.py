@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import json
 import logging
-import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -44,6 +43,7 @@ from ._common import (
     run_interruptibly,
     scheduler_from_flags,
 )
+from ._export import add_parser as add_export
 from ._printers import RunPrinter, resumed_line
 from ._scenarios import add_scenarios, add_validate
 from ._view import add_parser as add_view
@@ -123,6 +123,11 @@ def _parser() -> Parser:
         "--replay-from", type=Path, metavar="EVENTS",
         help="answer every model call from this earlier log (no model is asked); the seed defaults to its run's",
     )
+    run.add_argument(
+        "--human", action="append", default=[], metavar="NAME",
+        help="play this agent or council member yourself: its turns are asked at the terminal "
+        "(a statement ends with a line holding only \".\"); repeat for several",
+    )
     run.set_defaults(handler=_cmd_run)
 
     resume = commands.add_parser(
@@ -139,13 +144,18 @@ def _parser() -> Parser:
         help="confirm the judge.function the run's log names (a log alone never chooses code to run)",
     )
     limit_flags(resume, old_concurrency=True)
+    resume.add_argument(
+        "--human", action="append", default=[], metavar="NAME",
+        help="who a person plays for the rest of the run (default: whom the run started with)",
+    )
     resume.set_defaults(handler=_cmd_resume)
 
     sweep = commands.add_parser(
         "sweep",
         help="run a scenario over a grid of dials x seeds",
         description="Run a scenario over a grid of dial settings x seeds, concurrently; write one run "
-        "directory each, summary.csv and a report. Re-running the same command resumes.",
+        "directory each, summary.csv and a report. Re-running the same command resumes; with a larger "
+        "--repeats or more values of a grid key, it grows the sweep, keeping every finished run.",
     )
     sweep.add_argument("scenario", help="a scenario file, or the name of a built-in scenario")
     sweep.add_argument(
@@ -159,6 +169,10 @@ def _parser() -> Parser:
     sweep.add_argument("--ray-address", help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
     sweep.add_argument("--out", type=Path, required=True, help="the sweep directory")
     sweep.add_argument("--model", help="model spec of every run (default: the scenario's)")
+    sweep.add_argument(
+        "--human", action="append", default=[], metavar="NAME",
+        help="play this agent in every run yourself (with --concurrency 1; see converse run --human)",
+    )
     sweep.add_argument("--base-url", help="OpenAI-compatible server for openai: models")
     sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a scenario value in every run")
@@ -196,6 +210,7 @@ def _parser() -> Parser:
     add_scenarios(commands)
     add_camel(commands)
     add_view(commands)
+    add_export(commands)
     return parser
 
 
@@ -226,6 +241,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         scheduler=scheduler,
         cache=args.cache,
         replay_from=args.replay_from,
+        humans=args.human,
     )
     result = run_interruptibly(running, watch)
     return result if isinstance(result, int) else report_run(result)
@@ -255,7 +271,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     scheduler = scheduler_from_flags(args)
     resuming = partial(
         resume_run, run_dir, model=args.model, base_url=args.base_url, scheduler=scheduler, observer=watch,
-        judge_function=args.judge_function,
+        judge_function=args.judge_function, humans=args.human,
     )
     try:
         result = run_interruptibly(resuming, watch)
@@ -280,24 +296,26 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     scheduler = scheduler_from_flags(args)
     from ._progress import SweepBar  # rich: imported only by the command that draws with it
 
-    bar = None if args.quiet else SweepBar(sys.stderr, title=sweep.scenario_name)
+    # A person typing at the terminal is not drawn over by a progress bar.
+    bar = None if args.quiet or args.human else SweepBar(sys.stderr, title=sweep.scenario_name)
     sweeping = partial(
         run_sweep, sweep, runs, args.out, concurrency=args.concurrency, backend=args.backend,
         retry_failed=args.retry_failed, progress=bar, scheduler=scheduler, base_url=args.base_url,
-        cache=args.cache, ray_address=args.ray_address,
+        cache=args.cache, ray_address=args.ray_address, humans=args.human,
     )
     with bar if bar is not None else contextlib.nullcontext(), interruptible() as seen:
         try:
             outcome: SweepOutcome = anyio.run(sweeping)
         except KeyboardInterrupt:
-            by = " (SIGTERM)" if seen.signal == signal.SIGTERM else ""
             print(
-                f"converse: interrupted{by}; every finished run is kept in {args.out} and in its summary.csv; "
+                f"converse: interrupted{seen.by}; every finished run is kept in {args.out} and in its summary.csv; "
                 "run the same command to continue",
                 file=sys.stderr,
             )
             return seen.exit_code
-    skipped = f" ({outcome.skipped} finished earlier)" if outcome.skipped else ""
+    earlier = [f"{outcome.skipped} finished earlier"] if outcome.skipped else []
+    earlier += [f"grown by {outcome.grown}"] if outcome.grown else []
+    skipped = f" ({'; '.join(earlier)})" if earlier else ""
     print(
         f"{outcome.total} runs{skipped}: {outcome.completed} completed, {outcome.failed} failed; "
         f"summary in {outcome.summary}" + (f", report in {outcome.reports[0]}" if outcome.reports else ""),

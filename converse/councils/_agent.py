@@ -22,7 +22,8 @@ from ..log._events import ChatMessage
 from ..models._model import CompletionRequest, Hints, estimate_prompt_tokens
 from ..scenario._clock import last_period, period_label
 from ..scenario._memory_prompts import BRIEFING_RECORD, briefing_request, notes_request
-from ..scenario._scenario import Agent, Council, Scenario
+from ..scenario._models import member_settings, own_settings
+from ..scenario._scenario import Agent, Council, ModelSettings, Scenario
 from ..scenario._templates import fill, template_fields
 from ._moderators import CouncilModerator
 
@@ -47,6 +48,7 @@ class Role:
     organisation_kind: str
     speakers: tuple[tuple[str, str], ...]
     council: Council | None  # the council it belongs to (None at the top level)
+    advised: ModelSettings | None = None  # the model settings of the agent its council advises
 
 
 def _template(scenario: Scenario, council: Council | None, key: str) -> str:
@@ -76,8 +78,13 @@ class AgentActor(Actor):
         self.first_turn = True
         self.chain = PromptChain()  # my previous model call, whose prompt my next one extends
         self.system_message = ChatMessage(role="system", content=self._system_prompt())
+        if role.council is None or role.advised is None:
+            settings = own_settings(ctx.seats.run.settings if ctx.seats else ctx.scenario.model, spec.model)
+        else:
+            settings = member_settings(role.advised, role.council, spec)
+        self.seat = ctx.seat(settings, "/".join((*role.path[1:], self.name)))
         self.memory = AgentMemory(
-            self.name, spec.memory or ctx.scenario.memory, ctx.window, ctx.scenario.model.max_tokens,
+            self.name, spec.memory or ctx.scenario.memory, self.seat.window, settings.max_tokens,
             self.system_message,
         )
         self.notes_chain = PromptChain()  # my calls that write my notes and briefings
@@ -139,6 +146,7 @@ class AgentActor(Actor):
                 organisation_kind=self.role.organisation_kind,
                 speakers=speakers,
                 council=council,
+                advised=self.seat.settings,
             )
             ref = await self.spawn(partial(AgentActor, self.ctx, member, role), supervision=Escalate())
             self.ctx.agent_names[ref.name] = member.name
@@ -270,7 +278,7 @@ class AgentActor(Actor):
 
     async def _ask_model(self, user: str, kind: str, period: str) -> str:
         ctx = self.ctx
-        settings = ctx.scenario.model
+        settings = self.seat.settings
         user_message = ChatMessage(role="user", content=user)
         memory = self.memory
         if memory.policy.policy == "summary":
@@ -299,7 +307,8 @@ class AgentActor(Actor):
         )
         estimate = memory.needed + settings.max_tokens
         response = await call_and_record(
-            ctx, request, conversation=self.path, actor=self.name, purpose=kind, estimate=estimate, chain=self.chain
+            ctx, request, conversation=self.path, actor=self.name, purpose=kind, estimate=estimate, chain=self.chain,
+            seat=self.seat,
         )
         text = response.text.strip()
         if kind == "line":
@@ -309,7 +318,8 @@ class AgentActor(Actor):
 
     async def _summarise(self, messages: list[ChatMessage], period: str, purpose: str) -> str:
         """Ask the model for my notes, or a briefing for my council (a recorded call)."""
-        settings = self.ctx.scenario.model
+        seat = self.seat.machine
+        settings = seat.settings
         request = CompletionRequest(
             messages=messages,
             temperature=settings.temperature,
@@ -319,7 +329,7 @@ class AgentActor(Actor):
         )
         response = await call_and_record(
             self.ctx, request, conversation=self.path, actor=self.name, purpose=purpose,
-            estimate=estimate_prompt_tokens(messages) + settings.max_tokens, chain=self.notes_chain,
+            estimate=estimate_prompt_tokens(messages) + settings.max_tokens, chain=self.notes_chain, seat=seat,
         )
         return response.text.strip()
 

@@ -14,10 +14,12 @@ from functools import partial
 import msgspec
 
 from .._exceptions import CallFailed
-from ..log._events import ChatMessage, LLMAttempt, LLMCall, SharedPrefix
+from ..log._events import ChatMessage, LLMAttempt, LLMCall, SharedPrefix, Usage
 from ..models._model import CompletionRequest, CompletionResponse, Model, complete_checked, endpoint_of
+from ..models._person import PERSON, Person
 from ..models._scheduler import Attempt
 from ._context import RunContext
+from ._seats import Seat
 
 __all__ = ["Answer", "PromptChain", "ask_model", "attempt_logger", "call_and_record", "from_log", "shared_prefix"]
 
@@ -33,12 +35,15 @@ class Answer:
         latency: seconds it took; ``None`` has ``call_and_record`` time it itself.
         request: the request that was answered, when it is not the one asked (asked again
             with more room after a truncated answer).
+        model: the spec of the model (or ``human``) that answered, which the call is charged
+            to; ``None``: the one the answer names.
     """
 
     response: CompletionResponse
     attempt: int = 1
     latency: float | None = None
     request: CompletionRequest | None = None
+    model: str | None = None
 
 
 @dataclass(slots=True)
@@ -63,45 +68,64 @@ async def ask_model(
     conversation: tuple[str, ...],
     estimate: int,
     model: Model | None = None,
+    seat: Seat | None = None,
 ) -> Answer:
-    """Ask ``model`` (the run's by default) through the scheduler, never the log.
+    """Ask ``model`` (the seat's, else the run's) through the scheduler, never the log.
 
     An empty answer is a failed attempt (``complete_checked``), retried like any other.
     Each failed attempt is logged as an ``LLMAttempt``; the answer comes with the attempt
     that won and the time it took, retries included.
 
     An answer cut off at ``max_tokens`` (``finish_reason`` "length") is dealt with as the
-    scenario's ``[model] on_truncated`` says: ``keep`` it (the log and transcript mark it);
+    model's ``on_truncated`` says: ``keep`` it (the log and transcript mark it);
     ``retry``: log it as a failed attempt of kind ``truncated`` and ask once more with
     ``max_tokens`` doubled, keeping that answer whatever its ending; ``fail`` the run.
+
+    A person's seat asks the person at the terminal; when they give no statement, the
+    seat's model speaks for them (an attempt of kind ``no_answer`` says so).
 
     Raises:
         CallFailed: the answer was cut off and ``on_truncated`` is ``fail`` (kind ``truncated``).
     """
-    model = model or ctx.model
+    settings = seat.settings if seat is not None else ctx.scenario.model
+    model = model or (seat.model if seat is not None else ctx.model)
     started = time.perf_counter()
+    if isinstance(model, Person):
+        text, why = await model.answer(request)
+        if text is not None:
+            return Answer(CompletionResponse(text=text, usage=Usage(), model=PERSON), model=PERSON)
+        model = model.fallback
+        await ctx.emit(LLMAttempt(
+            run=ctx.run, conversation=conversation, actor=request.hints.speaker, attempt=1, error_type="no_answer",
+            error=f"no statement from the person at the terminal ({why}); {model.spec} spoke for them",
+            next_delay=0.0, model=PERSON,
+        ))
+        endpoint = endpoint_of(model)
+    elif seat is not None:
+        endpoint = seat.endpoint
+    else:
+        endpoint = ctx.endpoint if model is ctx.model else endpoint_of(model)
     won = 1
-    log_failure = attempt_logger(ctx, conversation, request.hints.speaker)
+    log_failure = attempt_logger(ctx, conversation, request.hints.speaker, model.spec)
 
     async def on_attempt(attempt: Attempt) -> None:
         nonlocal won
         won = attempt.attempt
         await log_failure(attempt)
 
-    endpoint = ctx.endpoint if model is ctx.model else endpoint_of(model)
     response = await ctx.scheduler.call(
         endpoint, ctx.run, estimate, partial(complete_checked, model, request),
         tokens_used=CompletionResponse.tokens_used, on_attempt=on_attempt,
     )
     if not response.truncated:
-        return Answer(response, won, time.perf_counter() - started)
-    policy = ctx.scenario.model.on_truncated
+        return Answer(response, won, time.perf_counter() - started, model=model.spec)
+    policy = settings.on_truncated
     cut = f"the answer was cut off at max_tokens={request.max_tokens} (finish_reason \"length\")"
     if policy == "fail":
         hint = "raise model.max_tokens, or set model.on_truncated to \"retry\" or \"keep\""
         raise CallFailed(f"{cut}; {hint}", retryable=False, kind="truncated")
     if policy == "keep":
-        return Answer(response, won, time.perf_counter() - started)
+        return Answer(response, won, time.perf_counter() - started, model=model.spec)
     first = won
     room = request.max_tokens * 2
     await log_failure(Attempt(
@@ -113,13 +137,15 @@ async def ask_model(
         endpoint, ctx.run, estimate, partial(complete_checked, model, request),
         tokens_used=CompletionResponse.tokens_used, on_attempt=on_attempt,
     )
-    return Answer(response, first + won, time.perf_counter() - started, request)
+    return Answer(response, first + won, time.perf_counter() - started, request, model.spec)
 
 
 def attempt_logger(
-    ctx: RunContext, conversation: tuple[str, ...], actor: str
+    ctx: RunContext, conversation: tuple[str, ...], actor: str, model: str | None = None
 ) -> Callable[[Attempt], Awaitable[None]]:
-    """A scheduler ``on_attempt`` that logs each failed attempt as an ``LLMAttempt``."""
+    """A scheduler ``on_attempt`` that logs each failed attempt as an ``LLMAttempt`` (of
+    ``model``, a spec, when it is not the run's)."""
+    spec: str | msgspec.UnsetType = msgspec.UNSET if model is None or model == ctx.model.spec else model
 
     async def on_attempt(attempt: Attempt) -> None:
         if not attempt.ok:
@@ -137,6 +163,7 @@ def attempt_logger(
                     queued=round(attempt.queued, 6),
                     latency=round(attempt.latency, 6),
                     usage=msgspec.UNSET if attempt.usage is None else attempt.usage,
+                    model=spec,
                 )
             )
 
@@ -154,6 +181,7 @@ async def call_and_record(
     chain: PromptChain,
     answered: Answer | None = None,
     model: Model | None = None,
+    seat: Seat | None = None,
 ) -> CompletionResponse:
     """Answer ``request`` and log it as ``actor``'s call for ``purpose``.
 
@@ -161,12 +189,15 @@ async def call_and_record(
         answered: an answer already had (several asked at once, or a person's); without
             one the log is asked first (``from_log``), then the model (``ask_model``).
         model: a model other than the run's (a critic's, say).
+        seat: the seat of the agent asking (its model, endpoint and settings).
     """
     started = time.perf_counter()
     if answered is None:
         response = from_log(ctx, request)
         if response is None:
-            answered = await ask_model(ctx, request, conversation=conversation, estimate=estimate, model=model)
+            answered = await ask_model(
+                ctx, request, conversation=conversation, estimate=estimate, model=model, seat=seat
+            )
         else:
             answered = Answer(response)
     response = answered.response
@@ -194,7 +225,8 @@ async def call_and_record(
             finish_reason=msgspec.UNSET if response.finish_reason is None else response.finish_reason,
             structured=_structured(request, logged),
             cached=True if response.cached else msgspec.UNSET,
-        )
+        ),
+        charged_to=answered.model,
     )
     chain.call, chain.messages = call, messages
     return response

@@ -15,10 +15,11 @@ from actors import ActorRef, ActorSystem
 from ..log._events import Event, LLMAttempt, LLMCall, RunStatus, Utterance
 from ..models._model import Model, endpoint_of
 from ..models._scheduler import Scheduler
-from ..scenario._scenario import Scenario
+from ..scenario._scenario import ModelSettings, Scenario
 from ._ledger import Ledger
 from ._protocol import FLUSH
 from ._replay import ReplayBook
+from ._seats import Seat, Seats
 
 _log = structlog.get_logger()
 
@@ -60,6 +61,14 @@ class RunContext:
     window: int | None = None  # the model's context window in tokens (None: unknown)
     judge_error: str | None = None  # why the judge gave no verdict on a completed run
     truncated: int = 0  # calls whose answer was cut off at max_tokens (finish_reason "length")
+    seats: Seats | None = None  # the models the agents speak with (None: the run's model only)
+
+    def seat(self, settings: ModelSettings, agent: str = "") -> Seat:
+        """The model an agent whose settings are ``settings`` speaks with (a person's seat, if a
+        person plays ``agent``)."""
+        if self.seats is None:
+            return Seat(self.model, self.scenario.model, self.endpoint, self.window)
+        return self.seats.of(settings, agent)
 
     @property
     def topic(self) -> str:
@@ -88,13 +97,14 @@ class RunContext:
         """Seconds since the run started (the ``t`` of events)."""
         return time.perf_counter() - self.started
 
-    async def emit(self, event: Event) -> None:
+    async def emit(self, event: Event, *, charged_to: str | None = None) -> None:
         """Send an event to the log (and anyone else listening to the run).
 
         A model call is in the log (handed to the OS) when this returns, before its answer
         is acted on: a crash can lose what follows from an answer, which a resumed run
         recomputes, but never an answer that was paid for. Other events are written in
-        batches.
+        batches. A model call is charged to the model ``charged_to`` names (the spec of the
+        model asked), else to the one it names itself.
         """
         if self.keep_all or (type(event) is Utterance and len(event.conversation) == 1):
             self.events.append(event)
@@ -111,10 +121,12 @@ class RunContext:
                 )
             if event.truncated:
                 self.truncated += 1
-            self.ledger.charge(event.actor, event.usage, cached=event.cached is True)
+            model = charged_to or event.model
+            self.ledger.charge(event.actor, event.usage, model=model, cached=event.cached is True)
             self._check_budget()
         elif type(event) is LLMAttempt and event.usage is not msgspec.UNSET:
-            self.ledger.charge(event.actor, event.usage, call=False)  # an answer paid for, not kept
+            model = event.model if isinstance(event.model, str) else self.model.spec
+            self.ledger.charge(event.actor, event.usage, model=model, call=False)  # paid for, not kept
             self._check_budget()
 
     def _check_budget(self) -> None:

@@ -1,13 +1,16 @@
-"""The token and cost ledger of one run, per agent, and the run's budget.
+"""The token and cost ledger of one run, per agent and per model, and the run's budget.
 
-An answer served from the cache (``--cache``) is counted, as a call and in its tokens, but
-costs nothing: its cost and the budget leave it out. A run whose model has no known price is
-"unpriced": its cost is 0 here, and what shows it says "unpriced", never "$0.00".
+Each model is charged at its own price (agents can speak with different models). An answer
+served from the cache (``--cache``) is counted, as a call and in its tokens, but costs
+nothing: its cost and the budget leave it out. A model with no known price is "unpriced":
+its cost is 0 here, and what shows it says "unpriced", never "$0.00".
 """
 
 from __future__ import annotations
 
-from ..log._events import LedgerEntry, Usage
+from collections.abc import Callable
+
+from ..log._events import LedgerEntry, ModelSpend, Usage
 from ..models._prices import Priced
 from ..scenario._scenario import Budget, Price
 
@@ -15,28 +18,78 @@ from ..scenario._scenario import Budget, Price
 _CALLS, _PROMPT, _COMPLETION, _ESTIMATED, _CACHED, _CACHED_PROMPT, _CACHED_COMPLETION = range(7)
 
 
-class Ledger:
-    """Counts calls, tokens and dollars per agent as the run's model calls are recorded."""
+class _Row:
+    """One agent's (or model's, or the total's) counts, its cost and the models it used."""
 
-    def __init__(self, priced: Priced | None) -> None:
+    __slots__ = ("cost", "counts", "models")
+
+    def __init__(self) -> None:
+        self.counts = [0] * 7
+        self.cost = 0.0
+        self.models: dict[str, None] = {}  # in the order first used
+
+    def entry(self, name: str, *, model: str = "") -> LedgerEntry:
+        counts = self.counts
+        return LedgerEntry(
+            agent=name,
+            calls=counts[_CALLS],
+            prompt_tokens=counts[_PROMPT],
+            completion_tokens=counts[_COMPLETION],
+            cost_usd=round(self.cost, 6),
+            estimated_tokens=counts[_ESTIMATED],
+            cached_calls=counts[_CACHED],
+            model=model,
+        )
+
+
+class Ledger:
+    """Counts calls, tokens and dollars per agent and per model as the run's calls are recorded.
+
+    Args:
+        priced: the price of the run's model (the one ``model`` names when a call does not).
+        prices: the price of any model by its spec (the run's agents can use others); by
+            default every model is charged at ``priced``.
+    """
+
+    def __init__(self, priced: Priced | None, prices: Callable[[str], Priced | None] | None = None) -> None:
         self.priced = priced
-        self._rows: dict[str, list[int]] = {}  # agent -> its counts (see the indices above)
-        self._total = [0] * 7
+        self._prices = prices
+        self._priced: dict[str, Priced | None] = {}
+        self._rows: dict[str, _Row] = {}  # agent -> its row
+        self._models: dict[str, _Row] = {}  # model spec -> its row
+        self._total = _Row()
 
     @property
     def price(self) -> Price | None:
-        """The price the run is charged at, if one is known."""
+        """The price the run's model is charged at, if one is known."""
         return self.priced.price if self.priced is not None else None
 
-    def charge(self, agent: str, usage: Usage, *, call: bool = True, cached: bool = False) -> None:
-        """Book one call's tokens; ``call`` False: an attempt's (an answer paid for and not
-        kept), whose tokens count but which is no call; ``cached``: an answer from the cache,
-        counted but not paid for."""
+    def priced_model(self, model: str) -> Priced | None:
+        """The price ``model`` (a spec) is charged at, and where it came from."""
+        if self._prices is None or not model:
+            return self.priced
+        if model not in self._priced:
+            self._priced[model] = self._prices(model)
+        return self._priced[model]
+
+    def charge(self, agent: str, usage: Usage, *, model: str = "", call: bool = True, cached: bool = False) -> None:
+        """Book one call's tokens to ``agent`` and ``model``; ``call`` False: an attempt's (an
+        answer paid for and not kept), whose tokens count but which is no call; ``cached``: an
+        answer from the cache, counted but not paid for."""
         row = self._rows.get(agent)
         if row is None:
-            row = self._rows[agent] = [0] * 7
+            row = self._rows[agent] = _Row()
+        by_model = self._models.get(model)
+        if by_model is None:
+            by_model = self._models[model] = _Row()
         prompt, completion = usage.prompt_tokens, usage.completion_tokens
-        for counts in (row, self._total):
+        cost = 0.0
+        if not cached:
+            priced = self.priced_model(model)
+            if priced is not None:
+                cost = (prompt * priced.price.input + completion * priced.price.output) / 1e6
+        for each in (row, by_model, self._total):
+            counts = each.counts
             counts[_CALLS] += call
             counts[_PROMPT] += prompt
             counts[_COMPLETION] += completion
@@ -46,48 +99,48 @@ class Ledger:
                 counts[_CACHED] += 1
                 counts[_CACHED_PROMPT] += prompt
                 counts[_CACHED_COMPLETION] += completion
+            each.cost += cost
+        if model:
+            row.models[model] = None
 
     @property
     def calls(self) -> int:
-        return self._total[_CALLS]
+        return self._total.counts[_CALLS]
 
     @property
     def prompt_tokens(self) -> int:
-        return self._total[_PROMPT]
+        return self._total.counts[_PROMPT]
 
     @property
     def completion_tokens(self) -> int:
-        return self._total[_COMPLETION]
+        return self._total.counts[_COMPLETION]
 
     @property
     def estimated_tokens(self) -> int:
         """Of the tokens, those the server did not report (our estimate)."""
-        return self._total[_ESTIMATED]
+        return self._total.counts[_ESTIMATED]
 
     @property
     def cached_calls(self) -> int:
         """Of the calls, those answered from the cache (paid for by an earlier run)."""
-        return self._total[_CACHED]
+        return self._total.counts[_CACHED]
 
     @property
     def paid_tokens(self) -> int:
         """The tokens this run paid for: all but the cached answers'."""
-        t = self._total
+        t = self._total.counts
         return t[_PROMPT] + t[_COMPLETION] - t[_CACHED_PROMPT] - t[_CACHED_COMPLETION]
 
     def cost(self, prompt_tokens: float, completion_tokens: float) -> float:
-        """Dollars for that many tokens at this run's price (0 without one)."""
+        """Dollars for that many tokens at the run's model's price (0 without one)."""
         price = self.price
         if price is None:
             return 0.0
         return (prompt_tokens * price.input + completion_tokens * price.output) / 1e6
 
-    def _cost_of(self, counts: list[int]) -> float:
-        return self.cost(counts[_PROMPT] - counts[_CACHED_PROMPT], counts[_COMPLETION] - counts[_CACHED_COMPLETION])
-
     @property
     def cost_usd(self) -> float:
-        return self._cost_of(self._total)
+        return self._total.cost
 
     def over(self, budget: Budget) -> str | None:
         """Why the run is over its budget, or None while it is within it (estimated tokens
@@ -101,17 +154,23 @@ class Ledger:
         return None
 
     def rows(self) -> list[LedgerEntry]:
-        """One row per agent, by name, and a last ``total`` row."""
-        named = [*sorted(self._rows.items()), ("total", self._total)]
-        return [
-            LedgerEntry(
-                agent=agent,
-                calls=counts[_CALLS],
-                prompt_tokens=counts[_PROMPT],
-                completion_tokens=counts[_COMPLETION],
-                cost_usd=round(self._cost_of(counts), 6),
-                estimated_tokens=counts[_ESTIMATED],
-                cached_calls=counts[_CACHED],
-            )
-            for agent, counts in named
-        ]
+        """One row per agent, by name (with the models it spoke with), and a last ``total`` row."""
+        named = [row.entry(agent, model=", ".join(row.models)) for agent, row in sorted(self._rows.items())]
+        return [*named, self._total.entry("total")]
+
+    def model_rows(self) -> list[ModelSpend]:
+        """One row per model that was called, in the order first called, with its price."""
+        rows = []
+        for model, row in self._models.items():
+            if not model:
+                continue
+            entry, priced = row.entry(model), self.priced_model(model)
+            rows.append(ModelSpend(
+                model=model, calls=entry.calls, prompt_tokens=entry.prompt_tokens,
+                completion_tokens=entry.completion_tokens, cost_usd=entry.cost_usd,
+                estimated_tokens=entry.estimated_tokens, cached_calls=entry.cached_calls,
+                price_input=priced.price.input if priced else None,
+                price_output=priced.price.output if priced else None,
+                price_source=priced.source if priced else "",
+            ))
+        return rows

@@ -12,6 +12,7 @@ from actors import ActorSystem
 
 from ..log._events import Event
 from ..models._model import Model
+from ..models._person import Terminal
 from ..models._scheduler import Scheduler
 
 __all__ = ["RunOptions"]
@@ -33,6 +34,8 @@ class RunOptions:
         observer: called with every event as it is emitted.
         run_id: the run directory's name under ``out``; ``None``: ``<scenario>-seed<seed>``.
         replay_from: an earlier run's log that answers every model call, or ``None``.
+        humans: agents (or council members) a person at the terminal plays (``--human``).
+        terminal: where those people are asked; ``None``: stdin and stderr.
     """
 
     model: str | Model | None = None
@@ -46,6 +49,8 @@ class RunOptions:
     observer: Callable[[Event], None] | None = None
     run_id: str | None = None
     replay_from: Path | None = None
+    humans: tuple[str, ...] = ()
+    terminal: Terminal | None = None
 
     def but(self, **changes: Any) -> RunOptions:
         """These options with ``changes`` (``options.but(seed=3)``)."""

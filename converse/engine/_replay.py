@@ -42,15 +42,17 @@ class ReplayBook:
         self.asked: dict[str, int] = {}
         self.last_call = 0
         self.model: str | None = None  # the spec of the model that answered
+        self.humans: tuple[str, ...] = ()  # the agents a person played
         # The window the log's run held its prompts to, and its source (None: not recorded).
         self.window: int | None = None
         self.window_source: str | None = None
         # Answers paid for and not kept (failed attempts with usage): the run's ledger counts
         # them, though they are not asked again.
-        self.spent: list[tuple[str, Usage]] = []
+        self.spent: list[tuple[str, Usage, str]] = []  # (actor, usage, model spec or "": the run's)
         for event in events:
             if type(event) is RunStarted and self.model is None:
                 self.model = event.model
+                self.humans = tuple(event.humans) if isinstance(event.humans, list) else ()
                 if isinstance(event.context_window, int):
                     self.window = event.context_window
                     self.window_source = event.window_source if isinstance(event.window_source, str) else None
@@ -58,7 +60,7 @@ class ReplayBook:
                 self.calls.setdefault(event.actor, deque()).append(event)
                 self.last_call = max(self.last_call, event.call)
             elif type(event) is LLMAttempt and event.usage is not msgspec.UNSET:
-                self.spent.append((event.actor, event.usage))
+                self.spent.append((event.actor, event.usage, event.model if isinstance(event.model, str) else ""))
 
     @property
     def remaining(self) -> int:

@@ -18,23 +18,26 @@ import msgspec
 
 from actors import Actor, ActorRef, ActorSystem, ChildFailedError, Stop
 
+from .._exceptions import ModelSpecError
 from .._files import write_atomic
 from .._lock import writer_lock
 from ..log._events import SCHEMA_VERSION, Ledger, RunError, RunFinished, RunStarted, RunStatus
 from ..log._log import read_events
 from ..models._limits import Limits
 from ..models._model import Model
-from ..models._prices import price_of
+from ..models._person import PERSON
+from ..models._prices import Priced, price_of
 from ..models._scheduler import Scheduler
 from ..models._windows import context_window
 from ..scenario._load import scenario_to_dict
-from ..scenario._scenario import Scenario
+from ..scenario._scenario import ModelSettings, Price, Scenario
 from ._context import RunContext
 from ._ledger import Ledger as RunLedger
 from ._options import RunOptions
 from ._protocol import Begin
 from ._recorder import Recorder
 from ._replay import ReplayBook
+from ._seats import Seat, Seats, run_settings, settings_key
 
 if TYPE_CHECKING:
     from ._resume import Resumption
@@ -202,13 +205,17 @@ async def execute(
     keep_events: bool = False,
     resume: Resumption | None = None,
     replay: ReplayBook | None = None,
+    others: Sequence[tuple[ModelSettings, Model]] = (),
 ) -> RunResult:
     """Run one conversation of ``kind`` to its end: its actors, its log, its judge, its transcript.
 
     ``model`` answers the calls (``options.model`` opened), in ``system``; of ``options`` the
     seed, out, overrides, scheduler, observer and run id are used here. ``judge`` is awaited
     after a completed conversation (its calls go into the ledger); ``keep_events`` keeps every
-    event in memory for it (on top of ``kind.keep_events``).
+    event in memory for it (on top of ``kind.keep_events``). ``others`` are the other models
+    the scenario's agents speak with (``settings_in_use``), opened, with their settings.
+    The agents ``options.humans`` names (or, resuming, those the log's run named) are
+    played by a person at ``options.terminal``.
 
     A fresh run's directory is made here and locked until the run's files are written (one
     writer per run, ``converse._lock``); a resumed run's caller holds the lock already.
@@ -232,16 +239,28 @@ async def execute(
             system=system,
             scheduler=options.scheduler or default_scheduler(),
             observer=options.observer,
-            ledger=RunLedger(price_of(scenario.prices, model.spec, getattr(model, "base_url", None))),
+            ledger=RunLedger(
+                _price(scenario, model.spec, getattr(model, "base_url", None)),
+                _prices(scenario, model, others),
+            ),
             replay=resume.book if resume is not None else replay,
             keep_all=keep_events or kind.keep_events,
         )
-        for actor, usage in ctx.replay.spent if ctx.replay is not None else ():
-            ctx.ledger.charge(actor, usage, call=False)  # answers the log's run paid for and did not keep
+        for actor, usage, spec in ctx.replay.spent if ctx.replay is not None else ():
+            # answers the log's run paid for and did not keep
+            ctx.ledger.charge(actor, usage, model=spec or model.spec, call=False)
         # The window is the first run's, even when its answers are replayed or another model
         # finishes it: every prompt is then the one recorded.
         answered_by = ctx.replay.model if ctx.replay is not None and ctx.replay.model else model.spec
         window_source = await _window(ctx, answered_by)
+        # A resumed run's people are its log's; a log re-executed records its people too (the
+        # log answers for them: nobody is asked).
+        people = frozenset(options.humans or (ctx.replay.humans if ctx.replay is not None else ()))
+        ctx.seats = Seats.open(
+            Seat(model, run_settings(scenario, model, options.base_url), ctx.endpoint, ctx.window), {
+                settings_key(settings): (settings, opened) for settings, opened in others
+            }, ctx.scheduler, people=people, terminal=options.terminal,
+        )
         events_path = directory / "events.jsonl"
         recorded = ctx.replay.remaining if ctx.replay is not None else 0
         next_seq, skip = 0, None
@@ -279,6 +298,7 @@ async def execute(
                         price_output=price.output if price else None,
                         entries=ledger.rows(),
                         price_source=ledger.priced.source if ledger.priced is not None else msgspec.UNSET,
+                        models=ledger.model_rows(),
                     )
                 )
                 finished = RunFinished(
@@ -355,8 +375,30 @@ async def _started(
             started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             context_window=ctx.window if ctx.window is not None else msgspec.UNSET,
             window_source=window_source if ctx.window is not None and window_source else msgspec.UNSET,
+            humans=sorted(ctx.seats.people) if ctx.seats is not None and ctx.seats.people else msgspec.UNSET,
         )
     )
+
+
+def _price(scenario: Scenario, spec: str, base_url: str | None) -> Priced | None:
+    """The price of the model ``spec`` names (a person is free; a spec that names no model,
+    such as a replayed log's, has none)."""
+    if spec == PERSON:
+        return Priced(price=Price(), source="a person at the terminal: free")
+    try:
+        return price_of(scenario.prices, spec, base_url)
+    except ModelSpecError:
+        return None
+
+
+def _prices(
+    scenario: Scenario, model: Model, others: Sequence[tuple[ModelSettings, Model]]
+) -> Callable[[str], Priced | None]:
+    """The price of any model a call names, by its spec: at its own server's address, which
+    for a model the run did not open (the judge's, a log's) is the run's model's."""
+    base = getattr(model, "base_url", None)
+    addresses = {opened.spec: getattr(opened, "base_url", None) for _, opened in others}
+    return lambda spec: _price(scenario, spec, addresses.get(spec, base))
 
 
 def recorder_wrote_all(ctx: RunContext) -> bool:

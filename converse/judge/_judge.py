@@ -40,6 +40,7 @@ from ..models._open import open_model, with_timeout
 from ..models._scheduler import Attempt
 from ..models._structured import StructuredWays, complete_structured
 from ..models._windows import context_window
+from ..scenario._model_choice import ModelChoice
 from ..scenario._scenario import ModelSettings, Scenario
 from ..scenario._verdict import DEFAULT_METRICS as DEFAULT_METRICS
 from ..scenario._verdict import (
@@ -202,6 +203,14 @@ class _Capture:
         return response
 
 
+def _params(scenario: Scenario, own: ModelChoice | None, run_model: bool) -> dict[str, Any]:
+    """The judge's request parameters: its own table's, else the run's for the run's model
+    (another model's server may refuse them)."""
+    if own is not None and own.params is not None:
+        return dict(own.params)
+    return dict(scenario.model.params) if run_model else {}
+
+
 class RunJudge:
     """A run's judge, made ready before the run starts (``prepare``), used after it ends."""
 
@@ -209,6 +218,7 @@ class RunJudge:
         self.scenario = scenario
         self.function = function
         self.model: Model | None = None  # judge.model, opened by open()
+        self.own: ModelChoice | None = None  # judge.model's settings, when it is a table
 
     @classmethod
     def prepare(cls, scenario: Scenario, file: str) -> RunJudge | None:
@@ -230,9 +240,15 @@ class RunJudge:
         Raises:
             ModelSpecError: the spec is invalid.
         """
-        spec = self.scenario.judge.model
-        if spec is not None and self.function is None and self.model is None:
-            self.model = with_timeout(open_model(spec, seed=seed, base_url=base_url), self.scenario.model.timeout)
+        choice = self.scenario.judge.model
+        if choice is None or self.function is not None or self.model is not None:
+            return
+        if isinstance(choice, str):
+            choice = ModelChoice(spec=choice)
+        else:
+            self.own = choice
+        model = open_model(choice.spec, seed=seed, base_url=choice.base_url or base_url)
+        self.model = with_timeout(model, choice.timeout or self.scenario.model.timeout)
 
     async def aclose(self) -> None:
         """Close the judge's own model, if it opened one."""
@@ -285,11 +301,12 @@ class RunJudge:
             messages=judge_messages(scenario, ctx.events),
             temperature=0.0,  # a judge should give the same record the same verdict
             max_tokens=max_tokens,
-            params=dict(scenario.model.params) if model is ctx.model else {},
+            params=_params(scenario, self.own, model is ctx.model),
             hints=Hints(kind="judge", speaker=ACTOR, period=periods[-1] if periods else ""),
         )
         # The run's window is the run's model's; another judge model's is known by its name.
-        window = ctx.window if model is ctx.model else context_window(ModelSettings(), model.spec)
+        own_window = self.own.context_window if self.own is not None else None
+        window = ctx.window if model is ctx.model else own_window or context_window(ModelSettings(), model.spec)
         needed = estimate_prompt_tokens(request.messages)
         if window is not None and needed + max_tokens > window:
             await self._error(
@@ -325,7 +342,7 @@ class RunJudge:
                 tenant=ctx.run,
                 on_attempt=on_attempt,
                 # the scenario's setting is the run's model's; another judge model finds its own way
-                structured=scenario.model.structured if model is ctx.model else "auto",
+                structured=scenario.model.structured if model is ctx.model else (self.own and self.own.structured) or "auto",
             )
         except (StructuredOutputError, CallFailed) as exc:
             await self._error(ctx, type(exc).__name__, str(exc))

@@ -71,6 +71,8 @@ class RunStarted(Event, tag="run_started", kw_only=True):
     # the start). Unset (not in the JSON) when it is unknown, so older logs read unchanged.
     context_window: int | msgspec.UnsetType = msgspec.UNSET
     window_source: str | msgspec.UnsetType = msgspec.UNSET
+    # The agents a person at the terminal plays (``--human``); unset when none.
+    humans: list[str] | msgspec.UnsetType = msgspec.UNSET
 
 
 class ConversationStarted(Event, tag="conversation_started", kw_only=True):
@@ -170,6 +172,8 @@ class LLMAttempt(Event, tag="llm_attempt", kw_only=True):
     # The tokens it was charged for, when an answer came and was not kept (empty, or cut off and
     # asked again): in the run's ledger and budget. Unset otherwise, so older logs stay identical.
     usage: Usage | msgspec.UnsetType = msgspec.UNSET
+    # The spec of the model asked (unset in older logs: the run's model).
+    model: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class ConversationEnded(Event, tag="conversation_ended", kw_only=True):
@@ -249,6 +253,23 @@ class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defa
     cost_usd: float
     estimated_tokens: int = 0  # of its tokens, how many were estimated (the server sent no usage)
     cached_calls: int = 0  # of its calls, how many the cache answered (counted, not paid for)
+    model: str = ""  # the model(s) the agent spoke with, by spec ("a, b" for several); "" for the total
+
+
+class ModelSpend(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defaults=True):
+    """What one model (by spec) was asked and cost, at its own price; ``price_source`` is
+    empty (and the prices None) when the model has no known price."""
+
+    model: str
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    estimated_tokens: int = 0
+    cached_calls: int = 0
+    price_input: float | None = None
+    price_output: float | None = None
+    price_source: str = ""
 
 
 class Ledger(Event, tag="ledger", kw_only=True):
@@ -261,6 +282,9 @@ class Ledger(Event, tag="ledger", kw_only=True):
     # Where the price came from: "scenario" (its [prices]) or the shipped table ("OpenAI list
     # prices of 2026-03-21"); unset when the model has no known price (the run is unpriced).
     price_source: str | msgspec.UnsetType = msgspec.UNSET
+    # Per model called, each at its own price (agents can speak with models of their own).
+    # Unset in older logs.
+    models: list[ModelSpend] | msgspec.UnsetType = msgspec.UNSET
 
 
 class RunFinished(Event, tag="run_finished", kw_only=True):

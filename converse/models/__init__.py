@@ -12,6 +12,8 @@ from ._model import Model as Model
 from ._model import estimate_prompt_tokens as estimate_prompt_tokens
 from ._model import estimate_tokens as estimate_tokens
 from ._open import open_model as open_model
+from ._person import Person as Person
+from ._person import Terminal as Terminal
 from ._scheduler import Attempt as Attempt
 from ._scheduler import Scheduler as Scheduler
 from ._scheduler import SchedulerStatistics as SchedulerStatistics
@@ -32,10 +34,12 @@ __all__ = [
     "Limits",
     "Model",
     "OfflineModel",
+    "Person",
     "Scheduler",
     "SchedulerStatistics",
     "Structured",
     "StructuredAttempt",
+    "Terminal",
     "complete_structured",
     "context_window",
     "estimate_prompt_tokens",

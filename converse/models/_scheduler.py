@@ -88,6 +88,15 @@ class Scheduler:
         elsewhere, e.g. in a Ray worker)."""
         return dict(self._limits), self._default
 
+    def offer(self, endpoint: str, limits: Limits) -> bool:
+        """Take ``limits`` for ``endpoint`` (a scenario's budgets for its model) unless the
+        endpoint has limits already: named when the scheduler was made, offered before, or
+        in use with the default ones. Returns whether they were taken."""
+        if endpoint in self._limits or endpoint in self._endpoints:
+            return False
+        self._limits[endpoint] = limits
+        return True
+
     async def call(
         self, endpoint: str, tenant: str, estimated_tokens: int, attempt_fn: Callable[[], Awaitable[T]], *,
         tokens_used: Callable[[T], int] | None = None,

@@ -24,6 +24,7 @@ from ..engine._memory import AgentMemory
 from ..engine._protocol import Said, TurnToken
 from ..log._events import ChatMessage
 from ..models._model import CompletionRequest, CompletionResponse, Hints, estimate_tokens
+from ..scenario._models import own_settings
 from ..scenario._roleplay import RolePlay
 from ..scenario._scenario import Memory
 from . import _prompts
@@ -113,6 +114,9 @@ class RolePlayAgent(Actor):
         applies = play.critic.proposers in ("both", side)
         self.candidates = play.critic.candidates if critic is not None and applies else 1
         self.chain = PromptChain()
+        choice = play.user_model if side == "user" else play.assistant_model
+        run = ctx.seats.run.settings if ctx.seats is not None else ctx.scenario.model
+        self.seat = ctx.seat(own_settings(run, choice), side)
 
     async def on_start(self) -> None:
         bus = self.ctx.system.bus
@@ -158,7 +162,7 @@ class RolePlayAgent(Actor):
 
     def _request(self, messages: list[ChatMessage], kind: str, period: str, *, candidate: int = 0,
                  temperature: float | None = None) -> CompletionRequest:
-        settings = self.ctx.scenario.model
+        settings = self.seat.settings
         return CompletionRequest(
             messages=messages,
             temperature=settings.temperature if temperature is None else temperature,
@@ -170,10 +174,10 @@ class RolePlayAgent(Actor):
 
     async def _call(self, messages: list[ChatMessage], kind: str, period: str, *, purpose: str) -> CompletionResponse:
         request = self._request(messages, kind, period)
-        estimate = self.memory.needed + self.ctx.scenario.model.max_tokens
+        estimate = self.memory.needed + self.seat.settings.max_tokens
         return await call_and_record(
             self.ctx, request, conversation=self.path, actor=self.side, purpose=purpose, estimate=estimate,
-            chain=self.chain,
+            chain=self.chain, seat=self.seat,
         )
 
     async def _choose(self, messages: list[ChatMessage], kind: str, period: str) -> tuple[str, CompletionResponse]:
@@ -185,10 +189,10 @@ class RolePlayAgent(Actor):
         # A replayed run takes its recorded answers in candidate order, whatever order the
         # concurrent calls below happen to start or end in; the log records them in that order.
         answers: list[Answer | None] = [None if (r := from_log(ctx, q)) is None else Answer(r) for q in requests]
-        estimate = self.memory.needed + ctx.scenario.model.max_tokens
+        estimate = self.memory.needed + self.seat.settings.max_tokens
 
         async def one(i: int) -> None:
-            answers[i] = await ask_model(ctx, requests[i], conversation=self.path, estimate=estimate)
+            answers[i] = await ask_model(ctx, requests[i], conversation=self.path, estimate=estimate, seat=self.seat)
 
         async with anyio.create_task_group() as tg:
             for i in range(n):

@@ -19,7 +19,9 @@ from ..models._openai import server_url
 from ..models._prices import Priced, price_of
 from ..models._windows import context_window
 from ..scenario._load import load_scenario
-from ..scenario._scenario import Scenario
+from ..scenario._model_choice import ModelChoice, ModelSpecOrChoice
+from ..scenario._models import settings_by_agent, with_choices
+from ..scenario._scenario import ModelSettings, Scenario
 from ._run import run_scenario
 
 __all__ = ["Estimate", "estimate_run"]
@@ -102,29 +104,55 @@ async def estimate_run(
     parse_spec(spec)  # a bad spec is an error before anything runs
     window = context_window(scenario.model, spec)
     dry = msgspec.structs.replace(
-        scenario,
+        with_choices(scenario, _offline),
         model=msgspec.structs.replace(scenario.model, spec="offline", context_window=window),
         judge=msgspec.structs.replace(scenario.judge, model=None),
     )
+    run = msgspec.structs.replace(scenario.model, spec=spec, base_url=base_url or scenario.model.base_url)
+    own = settings_by_agent(scenario, run)
     with tempfile.TemporaryDirectory(prefix="converse-estimate-") as out:
         result = await run_scenario(dry, model="offline", seed=seed, out=out, scheduler=default_scheduler())
         calls = [e for e in read_events(result.events) if type(e) is LLMCall]
     where = server_url(base_url or scenario.model.base_url)
     run_price = price_of(scenario.prices, spec, where)
-    judge_spec = scenario.judge.model
-    judge_price = price_of(scenario.prices, judge_spec, where) if judge_spec is not None else run_price
-    prices = [judge_price if c.purpose == "judge" else run_price for c in calls]
+    judge = scenario.judge.model
+    judge_spec, judge_where = (judge, where) if isinstance(judge, str) else (None, where)
+    if isinstance(judge, ModelChoice):
+        judge_spec, judge_where = judge.spec, server_url(judge.base_url) if judge.base_url else where
+    judge_price = price_of(scenario.prices, judge_spec, judge_where) if judge_spec is not None else run_price
+
+    def model_of(call: LLMCall) -> tuple[str, Priced | None]:
+        if call.purpose == "judge":
+            return judge_spec or spec, judge_price
+        settings = own.get(call.actor)
+        if settings is None or settings.spec == spec:
+            return spec, run_price
+        return settings.spec, price_of(scenario.prices, settings.spec, server_url(settings.base_url))
+
+    made = [model_of(c) for c in calls]
+    prices = [p for _, p in made]
     known = all(p is not None for p in prices)
+    used = list(dict.fromkeys([spec, *(m for m, _ in made)]))
+    sources = list(dict.fromkeys(p.source for p in prices if p is not None))
     return Estimate(
         runs=1,
-        model=spec,
+        model=", ".join(used),
         calls=len(calls),
         prompt_tokens=sum(c.usage.prompt_tokens for c in calls),
         completion_tokens=sum(c.usage.completion_tokens for c in calls),
         most_completion_tokens=sum(_limit(c) for c in calls),
         cost_usd=_cost(calls, prices, most=False) if known else None,
         most_cost_usd=_cost(calls, prices, most=True) if known else None,
-        price_source=run_price.source if run_price is not None and known else None,
+        price_source="; ".join(sources) if known and sources else None,
+    )
+
+
+def _offline(choice: ModelSpecOrChoice) -> ModelChoice:
+    """An agent's own model, for the dry run: the offline model, held to the real one's window."""
+    table = ModelChoice(spec=choice) if isinstance(choice, str) else choice
+    window = table.context_window or context_window(ModelSettings(), table.spec)
+    return msgspec.structs.replace(
+        table, spec="offline", base_url=None, context_window=window, rpm=None, tpm=None, calls=None, timeout=None
     )
 
 

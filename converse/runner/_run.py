@@ -21,16 +21,19 @@ from ..engine._options import RunOptions
 from ..engine._replay import ReplayBook, ReplayOnlyModel
 from ..engine._resume import read_resumption
 from ..engine._run import RunKind, RunResult, execute, write_transcript
+from ..engine._seats import run_settings
 from ..judge._judge import RunJudge
 from ..log._events import AnyEvent, Event, RunFinished, RunStarted
 from ..log._log import read_events
 from ..models._cache import CachedModel
 from ..models._model import Model
 from ..models._open import open_model, with_timeout
+from ..models._person import Terminal
 from ..models._scheduler import Scheduler
 from ..roleplay._session import RolePlayRoot
 from ..scenario._load import load_scenario, scenario_from_dict
-from ..scenario._scenario import Scenario
+from ..scenario._models import people_named, settings_in_use
+from ..scenario._scenario import ModelSettings, Scenario
 from ..transcript._markdown import render_markdown
 
 __all__ = ["ensure_transcript", "kind_of", "resume_run", "resume_with", "run_scenario", "run_with"]
@@ -66,6 +69,8 @@ async def run_scenario(
     observer: Callable[[Event], None] | None = None,
     run_id: str | None = None,
     replay_from: str | os.PathLike[str] | None = None,
+    humans: list[str] | tuple[str, ...] = (),
+    terminal: Terminal | None = None,
 ) -> RunResult:
     """Run one simulation to the end and write its log and transcript.
 
@@ -89,12 +94,19 @@ async def run_scenario(
         replay_from: an earlier run's ``events.jsonl``: every model answer comes from it,
             no model is asked (re-execution without model calls); a request it does not
             hold ends the run ``failed``, naming the speaker and the call.
+        humans: agents or council members a person at the terminal plays (``--human``):
+            an agent's name, a member's (``OpenAI CEO``, or ``OpenAI/OpenAI CEO`` when
+            several have it) or a role-play role. Their turns are asked at ``terminal``
+            and recorded like a model's; a resumed run asks for the rest of them.
+        terminal: where those people are asked (``converse.models.Terminal``, to read and
+            write elsewhere than stdin and stderr).
 
     Returns:
         The run's ``RunResult``; a run that failed returns with status ``failed``.
 
     Raises:
-        ScenarioError: the scenario is invalid, or its ``judge.function`` cannot be imported.
+        ScenarioError: the scenario is invalid, its ``judge.function`` cannot be imported,
+            or a name in ``humans`` is no agent's (or several members').
         ModelSpecError: the model spec (or the judge's) is invalid.
     """
     return await run_with(
@@ -111,6 +123,8 @@ async def run_scenario(
             observer=observer,
             run_id=run_id,
             replay_from=None if replay_from is None else Path(replay_from),
+            humans=tuple(humans),
+            terminal=terminal,
         ),
     )
 
@@ -127,14 +141,17 @@ async def run_with(scenario: Scenario | str | os.PathLike[str], options: RunOpti
             source = str(scenario)
             scenario = load_scenario(scenario, options.overrides)
         judge = RunJudge.prepare(scenario, source)  # a bad judge.function fails here, before any call
+        if options.humans:  # a name no agent has fails here, before any call
+            options = options.but(humans=people_named(scenario, options.humans, source))
         replay, model = None, options.model
         if options.replay_from is not None:
             replay = ReplayBook(read_events(options.replay_from), source=str(options.replay_from), strict=True)
             model = ReplayOnlyModel(str(options.replay_from))
         model = await _open(stack, model, scenario.model.spec, scenario, options, judge)
+        others = await _open_others(stack, scenario, model, options)
         return await execute(
             kind_of(scenario), scenario, source, model, system, options,
-            judge=_judging(judge), keep_events=_reads_all(judge), replay=replay,
+            judge=_judging(judge), keep_events=_reads_all(judge), replay=replay, others=others,
         )
     raise AssertionError("unreachable")  # mypy: the stack does not swallow exceptions
 
@@ -148,6 +165,8 @@ async def resume_run(
     base_url: str | None = None,
     observer: Callable[[Event], None] | None = None,
     judge_function: str | None = None,
+    humans: list[str] | tuple[str, ...] = (),
+    terminal: Terminal | None = None,
 ) -> RunResult:
     """Continue an interrupted run from its log, re-using every model answer it recorded.
 
@@ -166,6 +185,9 @@ async def resume_run(
         judge_function: the ``package.module:function`` the log's scenario names as its
             ``judge.function``, confirmed by you (``converse resume --judge-function``);
             unused when the log names none.
+        humans: who a person plays for the rest of the run; by default whom the run
+            started with (its log says).
+        terminal: where those people are asked; by default stdin and stderr.
 
     Returns:
         The run's ``RunResult``, as if it had never been interrupted.
@@ -177,7 +199,10 @@ async def resume_run(
             ``judge.function`` that ``judge_function`` does not confirm (nothing was called).
         DirectoryInUse: another process is writing the run (nothing was touched).
     """
-    options = RunOptions(model=model, system=system, scheduler=scheduler, base_url=base_url, observer=observer)
+    options = RunOptions(
+        model=model, system=system, scheduler=scheduler, base_url=base_url, observer=observer,
+        humans=tuple(humans), terminal=terminal,
+    )
     return await resume_with(run_dir, options, judge_function=judge_function)
 
 
@@ -202,14 +227,17 @@ async def resume_with(
         started, directory = resumption.started, resumption.directory
         scenario = scenario_from_dict(started.scenario, f"{directory}/events.jsonl (run_started)")
         judge = RunJudge.prepare(scenario, started.source)
+        if options.humans:  # people for the rest of the run, instead of the log's
+            options = options.but(humans=people_named(scenario, options.humans, str(directory)))
         options = options.but(
             seed=started.seed, out=directory.parent, overrides=tuple(started.overrides), run_id=directory.name,
             cache=None, replay_from=None,
         )
         model = await _open(stack, options.model, started.model, scenario, options, judge)
+        others = await _open_others(stack, scenario, model, options)
         return await execute(
             kind_of(scenario), scenario, started.source, model, system, options,
-            judge=_judging(judge), keep_events=_reads_all(judge), resume=resumption,
+            judge=_judging(judge), keep_events=_reads_all(judge), resume=resumption, others=others,
         )
     raise AssertionError("unreachable")  # mypy: the stack does not swallow exceptions
 
@@ -298,6 +326,27 @@ async def _open(
     if judge is not None:
         judge.open(seed=options.seed, base_url=base_url)
     return model
+
+
+async def _open_others(
+    stack: AsyncExitStack, scenario: Scenario, model: Model, options: RunOptions
+) -> list[tuple[ModelSettings, Model]]:
+    """The models the scenario names for its agents besides the run's ``model``, opened
+    (closed with ``stack``) as the run's is: each with its timeout, behind the cache if
+    the run has one; every one a log's answers when the run re-executes a log."""
+    opened: list[tuple[ModelSettings, Model]] = []
+    for settings in settings_in_use(scenario, run_settings(scenario, model, options.base_url)):
+        other: Model
+        if isinstance(model, ReplayOnlyModel):
+            other = model
+        else:
+            other = open_model(settings.spec, seed=options.seed, base_url=settings.base_url)
+            await stack.enter_async_context(_closing(other, None))
+            other = with_timeout(other, settings.timeout)
+            if options.cache is not None:
+                other = CachedModel(other, options.cache)
+        opened.append((settings, other))
+    return opened
 
 
 @asynccontextmanager

@@ -8,6 +8,7 @@ from ._load import scenario_data as scenario_data
 from ._load import scenario_from_dict as scenario_from_dict
 from ._load import scenario_problems as scenario_problems
 from ._load import scenario_to_dict as scenario_to_dict
+from ._model_choice import ModelChoice as ModelChoice
 from ._roleplay import PROMPT_FIELDS as PROMPT_FIELDS
 from ._roleplay import TASK_DONE as TASK_DONE
 from ._roleplay import Critic as Critic
@@ -42,6 +43,7 @@ __all__ = [
     "Judge",
     "Memory",
     "Metric",
+    "ModelChoice",
     "ModelSettings",
     "Planner",
     "Price",

@@ -12,9 +12,11 @@ from ._bounds import MAX_AGENTS, MAX_MEMBERS, MAX_PERIODS, MAX_ROUNDS
 from ._clock import period_count
 from ._conditions import parse_condition
 from ._dials import not_a_choice
+from ._model_choice import ModelChoice
+from ._models import choices_of
 from ._problems import Problems
 from ._roleplay import PROMPT_FIELDS
-from ._scenario import Agent, Council, Memory, Prompts, Scenario
+from ._scenario import Agent, Council, Memory, ModelSettings, Prompts, Scenario
 from ._spec import read_spec
 from ._templates import TEMPLATE_FIELDS, template_fields
 from ._verdict import judge_problems
@@ -248,27 +250,54 @@ _OWN_FIELDS = frozenset({"model", "messages", "stream", "stream_options", "max_c
 
 def _check_params(scenario: Scenario, problems: Problems) -> None:
     """Model specs as running would read them, sampling settings a server takes and a
-    positive timeout; every parameter a JSON value, none of them a field converse sets itself."""
-    model = scenario.model
-    for path, spec in (("$.model.spec", model.spec), ("$.judge.model", scenario.judge.model)):
-        if spec is not None:
-            try:
-                read_spec(spec)
-            except ModelSpecError as err:
-                problems.add(path, err.problem)
-    if model.temperature < 0:
-        problems.add("$.model.temperature", f"must not be negative, not {model.temperature}")
-    if model.max_tokens < 1:
-        problems.add("$.model.max_tokens", f"must be at least 1, not {model.max_tokens}")
+    positive timeout; every parameter a JSON value, none of them a field converse sets itself:
+    for the run's ``[model]`` and for every model an agent, council, member or side names."""
+    _check_model(scenario.model, "$.model", problems)
+    judge = scenario.judge.model
+    if isinstance(judge, ModelChoice):
+        _check_model(judge, "$.judge.model", problems)
+    else:
+        _check_spec(judge, "$.judge.model", problems)
+    for path, choice in choices_of(scenario):
+        if isinstance(choice, str):
+            _check_spec(choice, path, problems)
+        else:
+            _check_model(choice, path, problems)
+            window, answer = choice.context_window, choice.max_tokens or scenario.model.max_tokens
+            if window is not None and window <= answer:
+                problems.add(f"{path}.context_window", f"must be more than its max_tokens ({answer}), not {window}")
+
+
+def _check_spec(spec: str | None, path: str, problems: Problems) -> None:
+    if spec is not None:
+        try:
+            read_spec(spec)
+        except ModelSpecError as err:
+            problems.add(path, err.problem)
+
+
+def _check_model(model: ModelSettings | ModelChoice, path: str, problems: Problems) -> None:
+    """One model's settings (the run's, or an agent's own, whose unset keys are the run's)."""
+    _check_spec(model.spec, f"{path}.spec", problems)
+    if model.temperature is not None and model.temperature < 0:
+        problems.add(f"{path}.temperature", f"must not be negative, not {model.temperature}")
+    if model.max_tokens is not None and model.max_tokens < 1:
+        problems.add(f"{path}.max_tokens", f"must be at least 1, not {model.max_tokens}")
     timeout = model.timeout
     if timeout is not None and not timeout > 0:
-        problems.add("$.model.timeout", f"must be a positive number of seconds, not {timeout}")
-    for key, value in scenario.model.params.items():
-        path = f"$.model.params.{key}"
+        problems.add(f"{path}.timeout", f"must be a positive number of seconds, not {timeout}")
+    for key in ("rpm", "tpm"):
+        value = getattr(model, key)
+        if value is not None and not value > 0:
+            problems.add(f"{path}.{key}", f"must be a positive budget, not {value}")
+    if model.calls is not None and model.calls < 1:
+        problems.add(f"{path}.calls", f"must be at least 1, not {model.calls}")
+    for key, value in (model.params or {}).items():
+        where = f"{path}.params.{key}"
         if key in _OWN_FIELDS:
-            problems.add(path, f"converse sets {key!r} itself; it cannot be a parameter")
+            problems.add(where, f"converse sets {key!r} itself; it cannot be a parameter")
         else:
-            _check_json(value, path, problems)
+            _check_json(value, where, problems)
 
 
 def _check_json(value: object, path: str, problems: Problems) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from ._model_choice import ModelSpecOrChoice
 from ._strict import Strict
 
 TASK_DONE = "<CAMEL_TASK_DONE>"
@@ -110,6 +111,8 @@ class RolePlay(Strict, frozen=True, kw_only=True):
             (0: never).
         token_limit: an agent whose prompt would reach this many tokens ends the chat
             instead of calling (CAMEL's gpt-3.5-turbo limit by default).
+        user_model, assistant_model: the AI user's and the AI assistant's own models (a
+            spec or a table, as an agent's ``model``); by default the run's.
     """
 
     assistant_role: str
@@ -127,3 +130,5 @@ class RolePlay(Strict, frozen=True, kw_only=True):
     planner: Planner = Planner()
     critic: Critic = Critic()
     prompts: RolePlayPrompts = RolePlayPrompts()
+    user_model: ModelSpecOrChoice | None = None
+    assistant_model: ModelSpecOrChoice | None = None

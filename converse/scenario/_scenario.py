@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from ._model_choice import ModelSpecOrChoice
 from ._roleplay import RolePlay
 from ._strict import Strict
 
@@ -67,6 +68,12 @@ class ModelSettings(_Strict, frozen=True, kw_only=True):
 
     ``timeout`` is how many seconds one attempt at a call may take before it is abandoned
     and retried; an ``openai:NAME?timeout=S`` spec says the same and wins. 120 if unset.
+
+    ``rpm``, ``tpm`` and ``calls`` are budgets of the model's server endpoint (requests and
+    tokens per minute, calls in flight), kept by the scheduler for every run of the process
+    that uses the endpoint; unset: the scheduler's own (``--rpm``, ``--tpm``, ``--calls``).
+    An agent, a council or a member can have a model of its own (``agents[i].model``),
+    which takes these settings unless it says otherwise.
     """
 
     spec: str = "offline"
@@ -78,6 +85,9 @@ class ModelSettings(_Strict, frozen=True, kw_only=True):
     timeout: float | None = None
     context_window: int | None = None
     params: dict[str, ParamValue] = {}
+    rpm: float | None = None
+    tpm: float | None = None
+    calls: int | None = None
 
 
 class Memory(_Strict, frozen=True, kw_only=True):
@@ -134,6 +144,9 @@ class Council(_Strict, frozen=True, kw_only=True):
     the world outside: ``none``, ``last-period`` (the public statements of this period and
     the last), ``all`` (every public statement) or ``summary`` (a summary of the whole
     public record, written for them by the model in a recorded call).
+
+    ``model`` is the members' model (a spec or a table, as ``Agent.model``); by default
+    the model of the agent the council advises. A member's own ``model`` wins.
     """
 
     members: list[Agent]
@@ -143,6 +156,7 @@ class Council(_Strict, frozen=True, kw_only=True):
     public_context: PublicContext = "last-period"
     prompts: Prompts | None = None
     when: str | None = None
+    model: ModelSpecOrChoice | None = None
 
 
 class Agent(_Strict, frozen=True, kw_only=True):
@@ -152,6 +166,10 @@ class Agent(_Strict, frozen=True, kw_only=True):
     condition on the dials that decides whether the agent takes part: ``china``, ``not
     china``, ``labs >= 4``, ``regulation == "strict"`` (operators ``== != < <= > >=``).
     ``memory`` overrides the scenario's ``[memory]`` for this agent (not its members).
+    ``model`` is the agent's own model: a spec as ``--model`` takes it (``openai:gpt-4o``)
+    or a table with the spec and the ``[model]`` settings it changes (see ``ModelChoice``);
+    by default the run's. An organisation's council members take it too, unless the
+    council or the member names another.
     """
 
     name: str
@@ -161,6 +179,7 @@ class Agent(_Strict, frozen=True, kw_only=True):
     council: Council | None = None
     when: str | None = None
     memory: Memory | None = None
+    model: ModelSpecOrChoice | None = None
 
 
 class Metric(_Strict, frozen=True, kw_only=True):
@@ -187,7 +206,9 @@ class Judge(_Strict, frozen=True, kw_only=True):
 
     Attributes:
         enabled: judge completed runs.
-        model: the judge's model spec; by default the run's model.
+        model: the judge's model: a spec, or a table with its spec and settings (its own
+            ``base_url``, ``timeout``, ``params``, ``structured``, ``context_window``), as an
+            agent's ``model``; by default the run's model.
         function: ``package.module:callable``, a Python judge used instead of a model: it
             gets the run's events and the scenario and returns a summary and scores.
         instructions: what the judge is told before the record; a built-in text by default.
@@ -198,7 +219,7 @@ class Judge(_Strict, frozen=True, kw_only=True):
     """
 
     enabled: bool = True
-    model: str | None = None
+    model: ModelSpecOrChoice | None = None
     function: str | None = None
     instructions: str = ""
     metrics: list[Metric] | None = None

@@ -1,5 +1,5 @@
 """A sweep's plan: the grid of dial settings x seeds, each run's id and overrides, and the
-``sweep.json`` manifest that lets the same command resume it.
+``sweep.json`` manifest that lets the same command resume it (and a larger one grow it: ``_growth``).
 
 A grid key is one of the scenario's dials (``regulation``), ``model`` (the model spec), or
 any key path of the scenario (``clock.end``, ``agents[0].council.rounds``). Values are
@@ -32,9 +32,21 @@ from ..scenario._load import load_scenario
 from ..scenario._scenario import DialValue, Scenario
 from ..scenario._spec import KINDS, parse_spec, read_spec
 from ._manifest import claim_directory as claim
+from ._manifest import record_manifest
 from ._many import Job
 
-__all__ = ["MAX_REPEATS", "MAX_RUNS", "PlannedRun", "PlannedRuns", "Sweep", "parse_grid", "plan_sweep"]
+__all__ = [
+    "MAX_REPEATS",
+    "MAX_RUNS",
+    "PlannedRun",
+    "PlannedRuns",
+    "Sweep",
+    "claim_directory",
+    "parse_grid",
+    "plan_sweep",
+    "record_growth",
+    "show_value",
+]
 
 MAX_REPEATS = 10_000
 MAX_RUNS = 100_000
@@ -88,7 +100,7 @@ class Sweep(msgspec.Struct, frozen=True, kw_only=True):
 
     def describe(self) -> str:
         """One line: scenario, grid and seeds."""
-        grid = " ".join(f"{k}={','.join(_show(v) for v in vs)}" for k, vs in self.grid) or "no grid"
+        grid = " ".join(f"{k}={','.join(show_value(v) for v in vs)}" for k, vs in self.grid) or "no grid"
         return f"{self.scenario_name}, {grid}, {self.repeats} seed(s) from {self.seed}"
 
     def cells(self) -> Iterator[tuple[str, dict[str, DialValue], int]]:
@@ -105,7 +117,7 @@ class Sweep(msgspec.Struct, frozen=True, kw_only=True):
         keys = self.dial_names
         for index, values in enumerate(itertools.product(*(vs for _, vs in self.grid))):
             cell = dict(zip(keys, values, strict=True))
-            slug = ",".join(f"{_safe(k)}={_safe(_show(v))}" for k, v in cell.items())
+            slug = ",".join(f"{_safe(k)}={_safe(show_value(v))}" for k, v in cell.items())
             if slug in taken:
                 slug = f"{slug},cell={index}"
             taken.add(slug)
@@ -192,7 +204,7 @@ def parse_grid(items: list[str], scenario: Scenario, file: str) -> list[tuple[st
         if not cells or any(not c.strip() for c in cells):
             raise SweepError(where, "empty value (give each value, separated by commas)")
         values = [_value(c.strip(), where) for c in cells]
-        if len(set(map(_show, values))) != len(values):
+        if len(set(map(show_value, values))) != len(values):
             raise SweepError(where, "a value is given twice")
         _check_key(key, values, scenario, file, where)
         grid.append((key, values))
@@ -243,13 +255,25 @@ def plan_sweep(
     return sweep, scenario, runs
 
 
-def claim_directory(out: Path, sweep: Sweep) -> None:
-    """Make ``out`` this sweep's directory, or check that it already is.
+def claim_directory(out: Path, sweep: Sweep, *, grows: bool = False) -> Sweep | None:
+    """Make ``out`` this sweep's directory, or check that it already is; with ``grows``, the
+    sweep ``out`` holds is returned when it is another (``_growth.growth`` judges whether
+    ``sweep`` grows it), and nothing is written.
 
     Raises:
-        SweepError: ``out`` holds another sweep, or files that are not a sweep's.
+        SweepError: ``out`` holds another sweep (without ``grows``), or files that are not a sweep's.
     """
-    claim(out, MANIFEST, sweep, error=SweepError, what="sweep", describe=Sweep.describe)
+    return claim(out, MANIFEST, sweep, error=SweepError, what="sweep", describe=Sweep.describe, grows=grows)
+
+
+def record_growth(out: Path, sweep: Sweep, held: Sweep) -> None:
+    """Write ``sweep`` as ``out``'s ``sweep.json`` in place of ``held``, which it grows (as the
+    directory's one writer).
+
+    Raises:
+        SweepError: ``sweep.json`` no longer holds ``held``: nothing is written.
+    """
+    record_manifest(out, MANIFEST, sweep, held, error=SweepError, what="sweep")
 
 
 def _check_key(key: str, values: list[DialValue], scenario: Scenario, file: str, where: str) -> None:
@@ -259,7 +283,7 @@ def _check_key(key: str, values: list[DialValue], scenario: Scenario, file: str,
             if not _same_type(value, default):
                 raise SweepError(
                     where,
-                    f"{_show(value)!r} is not a {type(default).__name__} like the dial's default ({_show(default)})",
+                    f"{show_value(value)!r} is not a {type(default).__name__} like the dial's default ({show_value(default)})",
                 )
             wrong = not_a_choice(key, value, scenario.dial_choices.get(key, [value]))
             if wrong is not None:
@@ -324,7 +348,8 @@ def _toml(value: DialValue) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _show(value: DialValue) -> str:
+def show_value(value: DialValue) -> str:
+    """A grid value as ``--grid`` takes it and a run's directory name shows it (``true``, ``3``, text)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

@@ -87,6 +87,7 @@ async def run_many(
     scheduler: Scheduler | None = None,
     cache: str | os.PathLike[str] | None = None,
     observer: Callable[[Job, Event], None] | None = None,
+    humans: tuple[str, ...] = (),
 ) -> AsyncIterator[MemoryObjectReceiveStream[Finished]]:
     """Run ``jobs``, ``concurrency`` at a time, and yield a stream of them as they finish.
 
@@ -106,6 +107,7 @@ async def run_many(
         scheduler: the scheduler of every model call; by default the process's.
         cache: a directory of cached answers (see ``run_scenario``).
         observer: called with ``(job, event)`` for every event of every run (keep it cheap).
+        humans: agents a person at the terminal plays in every run (see ``run_scenario``).
 
     Yields:
         A receive stream of ``Finished``, in the order the runs end.
@@ -128,6 +130,7 @@ async def run_many(
             cache=None if cache is None else Path(cache),
             system=system,
             scheduler=scheduler,
+            humans=humans,
         )
         runner = partial(_run_one, options=options, observer=observer, shared=shared)
         async with anyio.create_task_group() as tg:

@@ -4,8 +4,10 @@ A pure function of the sweep's rows (``_summary_csv``) and their statistics (``_
 the same rows always give the same files, byte for byte. The layout: a title and a header
 paragraph (what ran, how it went, what it cost), one section per dial with two or more
 settings (a table of its settings, the other dials pooled, and a strip plot per score), then
-a table of every grid cell. Headline scores share one table; a per-subject score (``agi_year[OpenAI]``) gets a
-table of its own with the subjects as columns, so twenty scores stay readable.
+a table of every grid cell, then the seed noise: how much of each score's variance is seed to
+seed rather than the dials', the repeats a precision needs, and each cell's spread (each plot
+says the first too). Headline scores share one table; a per-subject score (``agi_year[OpenAI]``)
+gets a table of its own with the subjects as columns, so twenty scores stay readable.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from typing import NamedTuple
 
 from .._files import write_atomic
 from ..scenario._scenario import DialValue
-from ._stats import Aggregates, Group, aggregate
+from ._stats import Aggregates, Decomposition, Group, aggregate, repeats_for
 from ._strips import strips
 from ._summary_csv import SweepRow, cell_text
-from ._svg import strip_plot
+from ._svg import scale_range, strip_plot
 
 __all__ = ["write_report"]
 
@@ -59,13 +61,17 @@ def write_report(
     plots: dict[str, str] = {}
     varying = [d for d in stats.dial_names if len(stats.settings[d]) > 1]
     failures = bool(stats.overall.judge_errors)  # then every table says what was scored, and why not
+    notes = {c: _plot_note(stats.variance[c], len(stats.cells)) for c in stats.columns}
     for dial in varying:
         blocks += [_Heading(2, dial), *_tables([dial], stats.by_dial[dial], stats.columns, failures)]
-        blocks += _plots(rows, dial, stats.settings[dial], stats.by_dial[dial], stats.columns, scales, plots)
+        blocks += _plots(
+            rows, dial, stats.settings[dial], stats.by_dial[dial], stats.columns, scales, plots, notes
+        )
     blocks += [_Heading(2, "Every cell" if stats.dial_names else "All runs")]
     blocks += _tables(stats.dial_names, stats.cells, stats.columns, failures)
     if not varying:
-        blocks += _plots(rows, None, None, [stats.overall], stats.columns, scales, plots)
+        blocks += _plots(rows, None, None, [stats.overall], stats.columns, scales, plots, notes)
+    blocks += _seed_noise(stats, scales, failures)
     written = []
     for name, svg in plots.items():
         write_atomic(out / "plots" / name, svg)
@@ -163,15 +169,22 @@ def _scored(group: Group) -> str:
     return f"scored {group.judged} of {group.completed}"
 
 
-def _tables(labels: list[str], groups: list[Group], columns: list[str], failures: bool = False) -> list[_Block]:
-    """The headline scores in one table, then one table per per-subject score (subjects as
-    columns); with ``failures`` (the judge failed on some run), each says per row how many
-    runs were scored, and the first why the judge failed on the others."""
-    headline = [c for c in columns if "[" not in c]
+def _by_subject(columns: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """The headline score columns, and the per-subject ones by score name."""
     by_name: dict[str, list[str]] = {}
     for column in columns:
         if "[" in column:
             by_name.setdefault(column.split("[", 1)[0], []).append(column)
+    return [c for c in columns if "[" not in c], by_name
+
+
+def _tables(
+    labels: list[str], groups: list[Group], columns: list[str], failures: bool = False
+) -> list[_Block]:
+    """The headline scores in one table, then one table per per-subject score (subjects as
+    columns); with ``failures`` (the judge failed on some run), each says per row how many
+    runs were scored, and the first why the judge failed on the others."""
+    headline, by_name = _by_subject(columns)
     keys = [[cell_text(g.dials[d]) for d in labels] for g in groups]
     scored = ["scored"] * failures
     first = _Table(
@@ -208,11 +221,13 @@ def _plots(
     columns: list[str],
     scales: Mapping[str, str],
     files: dict[str, str],
+    notes: Mapping[str, str | None],
 ) -> list[_Block]:
     """A strip plot of each score column, added to ``files``; their blocks.
 
     One strip per setting of ``dial`` (``settings``, in order; ``groups`` their aggregates),
-    or, ``dial`` None, one of every run, "all runs" (``groups`` its one aggregate).
+    or, ``dial`` None, one of every run, "all runs" (``groups`` its one aggregate). ``notes``:
+    each column's line under its plots' title.
     """
     name = dial or "all runs"
     blocks: list[_Block] = []
@@ -226,11 +241,189 @@ def _plots(
         title = f"{column} by {name}" if groups[0].dials else f"{column}: {name}"
         scale = scales.get(column)
         y_label = f"{column} ({scale})" if scale else column
-        svg = strip_plot(shown, title=title, x_label=name, y_label=y_label, scale=scale)
+        svg = strip_plot(
+            shown, title=title, x_label=name, y_label=y_label, scale=scale, note=notes.get(column)
+        )
         file = _unique(f"{_slug(name)}--{_slug(column)}.svg", files)
         files[file] = svg
         blocks.append(_Plot(file, title, svg))
     return blocks
+
+
+def _seed_noise(stats: Aggregates, scales: Mapping[str, str], failures: bool) -> list[_Block]:
+    """The section on seed noise: how much of each score's variance is seed to seed and how
+    much the dials', the repeats a 95% interval of a given width needs, and each cell's spread
+    (with ``failures``, and how many of its runs were scored, as in every table)."""
+    if not stats.columns:
+        return []
+    dials = len(stats.cells) > 1
+    blocks: list[_Block] = [_Heading(2, "Seeds or dials" if dials else "Seed to seed")]
+    if max((cell.judged for cell in stats.cells), default=0) < 2:
+        return [
+            *blocks,
+            _Text(
+                "No cell has two scored runs, so there is no seed-to-seed spread to measure. Run a pilot "
+                "with 5 repeats to see how much of each score's spread is seed noise and how many repeats "
+                "a given precision needs."
+            ),
+        ]
+    scored = stats.overall.judged
+    if dials:
+        blocks.append(
+            _Text(
+                "A score's variance splits into the part within grid cells (seed to seed: the same dials, "
+                "another seed) and the part between them (the dials), as in a one-way analysis of variance "
+                "of the completed runs. p: the F test's chance of cell means at least this far apart if the "
+                "dials changed nothing (by chance alone the dials get about (cells - 1) / (values - 1) of "
+                "the variance). Seed SD: the seed-to-seed standard deviation, pooled over the cells. "
+                "Repeats: how many seeds a cell needs for the 95% interval of its mean to be ± that wide, "
+                "at that SD."
+            )
+        )
+        headline = [c for c in stats.columns if "[" not in c]
+        said = [_seed_sentence(c, stats.variance[c]) for c in headline]
+        if any(said):
+            blocks.append(_Text(" ".join(s for s in said if s)))
+    else:
+        blocks.append(
+            _Text(
+                "Seed SD: the standard deviation of a score from one seed to the next. Repeats: how many "
+                "seeds the 95% interval of the mean needs to be ± that wide, at that SD."
+            )
+        )
+    split = ["seeds", "dials", "p"] * dials
+    blocks.append(
+        _Table(
+            ["score", "values", *split, "seed SD", "repeats for a 95% interval of"],
+            [
+                [
+                    c,
+                    _values(d, scored),
+                    *(_shares(d) if dials else []),
+                    _amount(d.sd),
+                    _repeats(d.sd, scales.get(c)),
+                ]
+                for c, d in stats.variance.items()
+            ],
+        )
+    )
+    blocks.append(
+        _Text(
+            "Seed to seed, per cell: SD is the standard deviation of a score over the cell's seeds; ± is half "
+            "the width of the 95% interval of the cell's mean (Student's t, n - 1 degrees of freedom). "
+            "A cell with one run has no spread to measure."
+        )
+    )
+    labels = stats.dial_names
+    keys = [[cell_text(g.dials[d]) for d in labels] for g in stats.cells]
+    headline, by_name = _by_subject(stats.columns)
+    blocks.append(
+        _Table(
+            [*labels, "runs", *["scored"] * failures, *headline],
+            [
+                [*key, _runs(g), *[_scored(g)] * failures, *(_spread(g, c) for c in headline)]
+                for key, g in zip(keys, stats.cells, strict=True)
+            ],
+        )
+    )
+    for name, subject_columns in by_name.items():
+        subjects = [c[len(name) + 1 : -1] for c in subject_columns]
+        rows = [
+            [*key, *[_scored(g)] * failures, *(_spread(g, c) for c in subject_columns)]
+            for key, g in zip(keys, stats.cells, strict=True)
+        ]
+        blocks += [
+            _Text(f"{name}, by subject, seed to seed:"),
+            _Table([*labels, *["scored"] * failures, *subjects], rows),
+        ]
+    return blocks
+
+
+def _seed_sentence(column: str, d: Decomposition) -> str:
+    """One score's split between seeds and dials, in words; empty for a score no run gave."""
+    if d.n == 0:
+        return ""
+    if d.seeds_share is None:
+        if d.repeated == 0:
+            return f"No cell has two runs that gave {column}: its seed noise cannot be told from the dials."
+        if d.cells < 2:
+            return f"Only one cell gave {column}: all its spread is seed to seed."
+        return f"Every run gave {column} the same value: there is no spread to split."
+    seeds, dials = _percentages(d.seeds_share)
+    return f"Seeds explain {seeds} of the variance of {column}; the dials {dials} ({_p(d.p_value)})."
+
+
+def _plot_note(d: Decomposition, cells: int) -> str | None:
+    """The line under a score's plots' title: its split between seeds and dials, or with one
+    cell its seed-to-seed SD."""
+    if cells > 1 and d.seeds_share is not None:
+        seeds, dials = _percentages(d.seeds_share)
+        return f"over the grid's {cells} cells, seeds explain {seeds} of the variance, the dials {dials}"
+    if cells == 1 and d.sd is not None:
+        return f"seed-to-seed SD {_amount(d.sd)} ({d.n} runs)"
+    return None
+
+
+def _percentages(seeds_share: float) -> tuple[str, str]:
+    """The seeds' and the dials' shares as whole percentages that add up to 100."""
+    seeds = round(seeds_share * 100)
+    return f"{seeds}%", f"{100 - seeds}%"
+
+
+def _shares(d: Decomposition) -> list[str]:
+    if d.seeds_share is None:
+        return [_NO_DATA] * 3
+    return [*_percentages(d.seeds_share), "<0.001" if (d.p_value or 0) < 0.001 else f"{d.p_value:.2g}"]
+
+
+def _p(p_value: float | None) -> str:
+    return "p < 0.001" if (p_value or 0) < 0.001 else f"p = {p_value:.2g}"
+
+
+def _values(d: Decomposition, scored: int) -> str:
+    """How many completed runs gave the score (of how many were scored) and in how many cells."""
+    given = str(d.n) if d.n == scored else f"{d.n} of {scored}"
+    return f"{given} in {d.cells} cell{'s' * (d.cells != 1)}"
+
+
+def _repeats(sd: float | None, scale: str | None) -> str:
+    """The repeats a 95% interval needs at two natural half-widths of the score's scale."""
+    widths = _widths(scale)
+    if sd is None or not widths:
+        return _NO_DATA
+    unit = (lambda w: " year" + "s" * (w != 1)) if scale == "year" else (lambda w: "")
+    return ", ".join(f"±{w:g}{unit(w)}: {repeats_for(sd, w):,}" for w in widths)
+
+
+def _widths(scale: str | None) -> tuple[float, ...]:
+    """Half a point and a point on a 1-10 scale (on another low-high scale a twentieth and a
+    tenth of its range, rounded to 1, 2 or 5 times a power of ten); one and two years; none for
+    a scale of no known size."""
+    if scale == "year":
+        return (1.0, 2.0)
+    bounds = scale_range(scale)
+    if bounds is None or bounds[1] <= bounds[0]:
+        return ()
+    return tuple(_round_number((bounds[1] - bounds[0]) / parts) for parts in (20, 10))
+
+
+def _round_number(value: float) -> float:
+    power = math.floor(math.log10(value))
+    candidates = [m * 10.0**p for p in (power, power + 1) for m in (1, 2, 5)]
+    return min(candidates, key=lambda c: abs(math.log(c / value)))
+
+
+def _spread(group: Group, column: str) -> str:
+    """A cell's seed-to-seed spread of a score: ``SD 1.20, ±1.49``."""
+    spread = group.spread.get(column)
+    if spread is None or spread.n == 0:
+        return _NO_DATA
+    if spread.sd is None or spread.half_width is None:
+        text = "one run: no spread"
+    else:
+        places = _places(spread.sd, 0.0)
+        text = f"SD {spread.sd:.{places}f}, ±{spread.half_width:.{places}f}"
+    return text if spread.n == group.judged else f"{text} ({spread.n} of {group.judged})"
 
 
 def _markdown(blocks: list[_Block]) -> str:

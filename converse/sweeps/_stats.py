@@ -1,10 +1,16 @@
 """Statistics over a sweep's rows: means with percentile-bootstrap intervals, by each setting of
-each dial, by grid cell and overall.
+each dial, by grid cell and overall; and how much of each score's spread is seed noise.
 
 Scores count from completed runs only; tokens and cost from every run that finished. Each grid
 cell is resampled on its own and a dial's setting pools its cells' resamples, deterministically:
 the same rows and seed always give the same intervals. ``_report`` makes a report of them;
 ``_strips`` shares the grouping of rows by dial settings.
+
+Seed noise is the textbook's, with no dependency: each cell's seed-to-seed standard deviation and
+the t interval of its mean (``spread_of``), a one-way analysis of variance of each score over the
+cells, seeds (within) against dials (between), with its F test (``decompose``), and the repeats a
+cell needs for an interval of a given half-width (``repeats_for``). Student's t and the F
+distribution come from the regularized incomplete beta function.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import math
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import cache
 from operator import itemgetter, truediv
+from statistics import NormalDist
 from typing import Any
 
 import msgspec
@@ -21,7 +29,22 @@ import msgspec
 from ..scenario._scenario import DialValue
 from ._summary_csv import SweepRow, cell_text, score_columns_of
 
-__all__ = ["Aggregates", "Group", "Interval", "aggregate", "bootstrap_ci", "dial_settings", "partition"]
+__all__ = [
+    "Aggregates",
+    "Decomposition",
+    "Group",
+    "Interval",
+    "Spread",
+    "aggregate",
+    "bootstrap_ci",
+    "decompose",
+    "dial_settings",
+    "f_survival",
+    "partition",
+    "repeats_for",
+    "spread_of",
+    "t_quantile",
+]
 
 _FAILED = frozenset({"failed", "cancelled", "budget_exhausted"})
 
@@ -35,13 +58,28 @@ class Interval(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     n: int
 
 
+class Spread(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One score's seed-to-seed spread in one grid cell.
+
+    ``n`` values; ``sd`` their standard deviation (``n - 1`` in the denominator); ``half_width``
+    that of the 95% t interval of their mean (``n - 1`` degrees of freedom): the mean is known
+    to within plus or minus it. Both None below two values: one run has no spread to measure.
+    """
+
+    n: int
+    sd: float | None
+    half_width: float | None
+
+
 class Group(msgspec.Struct, frozen=True, kw_only=True):
     """The runs that share ``dials``: one setting of one dial, one grid cell, or (``{}``) all.
 
     ``scores[column].n`` is how many completed runs gave that score: "announced in
     ``n`` of ``completed``". ``judged`` is how many completed runs the judge scored (or did
     not fail on: a run with no judge counts); ``judge_errors`` counts why it failed on the
-    others, by the first line of its message, most frequent first.
+    others, by the first line of its message, most frequent first. ``spread``: a grid cell's
+    seed-to-seed spread of each score; empty for the other groups, whose runs differ in
+    dials too.
     """
 
     dials: dict[str, DialValue]
@@ -53,6 +91,31 @@ class Group(msgspec.Struct, frozen=True, kw_only=True):
     cost_usd: Interval
     judged: int = 0
     judge_errors: dict[str, int] = {}
+    spread: dict[str, Spread] = {}
+
+
+class Decomposition(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One score's variance over a sweep, split into seeds and dials: a one-way analysis of
+    variance with the grid cells as groups and their completed runs that gave the score as values.
+
+    ``n`` values in ``cells`` cells, ``repeated`` of which have two or more. ``ss_within`` sums
+    the squared distances of the values from their cell's mean (seed to seed: the same dials);
+    ``ss_between`` those of the cells' means from the overall mean, once per value (the dials).
+    ``sd`` is the seed-to-seed standard deviation pooled over the cells,
+    ``sqrt(ss_within / (n - cells))``; None when no cell has two values. ``seeds_share`` is
+    ``ss_within / (ss_within + ss_between)``, the dials' share the rest; ``p_value`` the F test's
+    chance of cell means at least this far apart if the dials changed nothing. Both are None
+    when they cannot be told: fewer than two cells, no cell with two values, or no spread at all.
+    """
+
+    n: int
+    cells: int
+    repeated: int
+    ss_within: float
+    ss_between: float
+    sd: float | None
+    seeds_share: float | None
+    p_value: float | None
 
 
 class Aggregates(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,6 +123,7 @@ class Aggregates(msgspec.Struct, frozen=True, kw_only=True):
 
     ``settings`` lists each dial's settings in report order (as they first appear in the
     rows, or ascending when all are numbers); ``by_dial`` and ``cells`` follow that order.
+    ``variance`` splits each score's variance between seeds and dials.
     """
 
     dial_names: list[str]
@@ -68,6 +132,7 @@ class Aggregates(msgspec.Struct, frozen=True, kw_only=True):
     by_dial: dict[str, list[Group]]
     cells: list[Group]
     overall: Group
+    variance: dict[str, Decomposition] = {}
 
 
 def bootstrap_ci(
@@ -202,7 +267,8 @@ def aggregate(
             for _, cs in pools
         ]
 
-    scores = {c: intervals([[r.scores.get(c) for r in rs] for rs in done], done_draws) for c in columns}
+    samples = {c: [[r.scores.get(c) for r in rs] for rs in done] for c in columns}
+    scores = {c: intervals(samples[c], done_draws) for c in columns}
     tokens = intervals([[float(r.prompt_tokens + r.completion_tokens) for r in rs] for rs in ran], ran_draws)
     cost = intervals([[r.cost_usd for r in rs] for rs in ran], ran_draws)
     groups = [
@@ -225,8 +291,12 @@ def aggregate(
         columns=columns,
         settings=settings,
         by_dial={d: [g for g in groups[:settings_count] if d in g.dials] for d in names},
-        cells=groups[settings_count:-1],
+        cells=[
+            msgspec.structs.replace(g, spread={c: spread_of(samples[c][i]) for c in columns})
+            for i, g in enumerate(groups[settings_count:-1])
+        ],
         overall=groups[-1],
+        variance={c: decompose(samples[c]) for c in columns},
     )
 
 
@@ -242,6 +312,148 @@ def _cells_with(
 ) -> list[int]:
     text = cell_text(value)
     return [i for i, (dials, _) in enumerate(cells) if cell_text(dials[dial]) == text]
+
+
+def spread_of(values: Iterable[float | None], *, confidence: float = 0.95) -> Spread:
+    """The seed-to-seed spread of one cell's ``values`` (None: a run that gave none).
+
+    Raises:
+        ValueError: ``confidence`` is not between 0 and 1.
+    """
+    sample = [v for v in values if v is not None]
+    n = len(sample)
+    if n < 2:
+        return Spread(n=n, sd=None, half_width=None)
+    sd = math.sqrt(_squares(sample) / (n - 1))
+    return Spread(n=n, sd=sd, half_width=t_quantile(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
+
+
+def decompose(cells: Iterable[Iterable[float | None]]) -> Decomposition:
+    """Split the variance of one score's values, one sample per grid cell (None: a run that gave
+    none), into seeds (within the cells) and dials (between them); see :class:`Decomposition`."""
+    samples = [s for s in ([v for v in cell if v is not None] for cell in cells) if s]
+    n, k = sum(map(len, samples)), len(samples)
+    grand = math.fsum(v for s in samples for v in s) / n if n else 0.0
+    within = math.fsum(map(_squares, samples))
+    between = math.fsum(len(s) * (math.fsum(s) / len(s) - grand) ** 2 for s in samples)
+    seeds_df, dials_df = n - k, k - 1
+    told = seeds_df > 0 and dials_df > 0 and within + between > 0
+    p_value = None
+    if told:  # means apart with no seed noise at all: no chance could have done it
+        p_value = f_survival(between / dials_df / (within / seeds_df), dials_df, seeds_df) if within else 0.0
+    return Decomposition(
+        n=n,
+        cells=k,
+        repeated=sum(len(s) > 1 for s in samples),
+        ss_within=within,
+        ss_between=between,
+        sd=math.sqrt(within / seeds_df) if seeds_df else None,
+        seeds_share=within / (within + between) if told else None,
+        p_value=p_value,
+    )
+
+
+def _squares(sample: Sequence[float]) -> float:
+    """The sum of squared distances of ``sample`` (not empty) from its mean."""
+    mean = math.fsum(sample) / len(sample)
+    return math.fsum((v - mean) ** 2 for v in sample)
+
+
+def repeats_for(sd: float, half_width: float, *, confidence: float = 0.95) -> int:
+    """How many repeats a cell needs for the ``confidence`` t interval of its mean to be
+    plus or minus ``half_width`` at most, if its runs spread with standard deviation ``sd``: the
+    least ``n`` (two at least) with ``t(n - 1) * sd / sqrt(n) <= half_width``.
+
+    Raises:
+        ValueError: ``sd`` is negative, ``half_width`` not above 0, or ``confidence`` not
+            between 0 and 1.
+    """
+    if sd < 0 or half_width <= 0 or not 0 < confidence < 1:
+        raise ValueError(
+            f"need sd >= 0, half_width > 0 and 0 < confidence < 1, not {sd}, {half_width}, {confidence}"
+        )
+    quantile = 0.5 + confidence / 2
+    # t(n - 1) > z, so no n below the normal approximation's will do: count up from there.
+    n = max(2, math.ceil((NormalDist().inv_cdf(quantile) * sd / half_width) ** 2))
+    while t_quantile(quantile, n - 1) * sd / math.sqrt(n) > half_width:
+        n += 1
+    return n
+
+
+@cache
+def t_quantile(probability: float, df: int) -> float:
+    """The ``probability`` quantile of Student's t distribution with ``df`` degrees of freedom
+    (``t_quantile(0.975, 4)`` is 2.776...), to about thirteen significant digits.
+
+    Raises:
+        ValueError: ``probability`` is not between 0 and 1, or ``df`` is below 1.
+    """
+    if not 0 < probability < 1 or df < 1:
+        raise ValueError(f"need 0 < probability < 1 and df >= 1, not {probability} and {df}")
+    if probability < 0.5:
+        return -t_quantile(1 - probability, df)
+    if df >= 1000:  # the incomplete beta's log-gammas lose digits; the expansion has them all
+        return _t_expansion(NormalDist().inv_cdf(probability), df)
+
+    def tail(t: float) -> float:  # P(|T| > t) = I_x(df/2, 1/2) with x = df / (df + t^2)
+        return _beta(df / 2, 0.5, df / (df + t * t), t * t / (df + t * t))
+
+    low, high, wanted = 0.0, 1.0, 2 * (1 - probability)
+    while tail(high) > wanted:
+        low, high = high, 2 * high
+    while low < (middle := (low + high) / 2) < high:
+        low, high = (middle, high) if tail(middle) > wanted else (low, middle)
+    return middle
+
+
+def _t_expansion(z: float, df: int) -> float:
+    """Student's t quantile from the normal one, ``z``, by its expansion in ``1 / df``
+    (Abramowitz and Stegun, 26.7.5): within 1e-14 from a thousand degrees of freedom."""
+    terms = (
+        (z**3 + z) / 4,
+        (5 * z**5 + 16 * z**3 + 3 * z) / 96,
+        (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384,
+        (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160,
+    )
+    return z + math.fsum(term / df**power for power, term in enumerate(terms, 1))
+
+
+def f_survival(f: float, df1: float, df2: float) -> float:
+    """The chance that an F statistic with ``df1`` and ``df2`` degrees of freedom is ``f`` or more."""
+    return _beta(df2 / 2, df1 / 2, df2 / (df2 + df1 * f), df1 * f / (df2 + df1 * f)) if f > 0 else 1.0
+
+
+_TINY = 1e-300
+
+
+def _beta(a: float, b: float, x: float, y: float) -> float:
+    """The regularized incomplete beta function I_x(a, b), given ``x`` and ``y = 1 - x`` (each
+    as exact as the caller can make it), by its continued fraction (modified Lentz) on the side
+    of ``x`` where that converges fast (Numerical Recipes, 6.4)."""
+    if x <= 0 or y <= 0:
+        return 0.0 if x <= 0 else 1.0
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(y))
+    if x < (a + 1) / (a + b + 2):
+        return front * _fraction(a, b, x) / a
+    return 1.0 - front * _fraction(b, a, y) / b
+
+
+def _fraction(a: float, b: float, x: float) -> float:
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > _TINY else _TINY)
+    result = d
+    for m in range(1, 100_000):
+        even = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        odd = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        for term in (even, odd):
+            d = 1.0 + term * d
+            d = 1.0 / (d if abs(d) > _TINY else _TINY)
+            c = 1.0 + term / c
+            c = c if abs(c) > _TINY else _TINY
+            result *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            break
+    return result
 
 
 def partition(

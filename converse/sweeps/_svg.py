@@ -17,7 +17,7 @@ from html import escape
 
 from ._strips import Strip
 
-__all__ = ["Strip", "strip_plot"]
+__all__ = ["Strip", "scale_range", "strip_plot"]
 
 WIDTH = 560
 HEIGHT = 360
@@ -30,7 +30,13 @@ _RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
 def strip_plot(
-    strips: Sequence[Strip], *, title: str, x_label: str, y_label: str, scale: str | None = None
+    strips: Sequence[Strip],
+    *,
+    title: str,
+    x_label: str,
+    y_label: str,
+    scale: str | None = None,
+    note: str | None = None,
 ) -> str:
     """An SVG strip plot, one column per strip, as text.
 
@@ -41,6 +47,7 @@ def strip_plot(
         y_label: names the values (the score).
         scale: the score's scale: ``"1-10"`` (or any ``"low-high"``) gives that axis from 0,
             ``"year"`` whole years around the data; anything else, or None, the data's range.
+        note: a line under the title, in small grey type (how much of the spread is seeds).
 
     Returns:
         One ``<svg>`` element with a ``viewBox``, fit to stand alone or be inlined in HTML.
@@ -63,6 +70,11 @@ def strip_plot(
         f'<text x="{WIDTH / 2:g}" y="22" text-anchor="middle" font-size="15" font-weight="bold" '
         f'fill="{_INK}">{_esc(title)}</text>',
     ]
+    if note:
+        out.append(
+            f'<text class="note" x="{WIDTH / 2:g}" y="35" text-anchor="middle" font-size="11" '
+            f'fill="#777777">{_esc(note)}</text>'
+        )
     for tick in ticks:
         ty = _f(y(tick))
         out.append(f'<line x1="{_LEFT}" x2="{WIDTH - _RIGHT}" y1="{ty}" y2="{ty}" stroke="{_GRID}"/>')
@@ -126,9 +138,9 @@ def _column(
 def _axis(values: list[float], scale: str | None) -> tuple[float, float, list[float]]:
     """The y axis: bottom, top and ticks, from the score's scale and the data."""
     whole = scale == "year"
-    bounds = _RANGE.match(scale or "")
+    bounds = scale_range(scale)
     if bounds:
-        low, high = float(bounds[1]), float(bounds[2])
+        low, high = bounds
         low = min(low, 0.0)  # "1-10" reads best from 0
         low, high = min([low, *values]), max([high, *values])
     elif values:
@@ -142,6 +154,12 @@ def _axis(values: list[float], scale: str | None) -> tuple[float, float, list[fl
     end = math.ceil(high / step) * step
     ticks = [start + i * step for i in range(round((end - start) / step) + 1)]
     return start, end, ticks
+
+
+def scale_range(scale: str | None) -> tuple[float, float] | None:
+    """The lowest and highest value of a ``"low-high"`` scale (``"1-10"``); None for another."""
+    bounds = _RANGE.match(scale or "")
+    return (float(bounds[1]), float(bounds[2])) if bounds else None
 
 
 def _step(span: float, whole: bool) -> float:

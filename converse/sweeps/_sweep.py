@@ -1,7 +1,9 @@
 """Running a sweep: skip what is finished, run the rest concurrently, summarise and report.
 
 A run counts as finished when its log ends with a run-finished event (``completed``,
-``failed`` or ``budget_exhausted``); ``cancelled`` runs and torn logs are run again.
+``failed`` or ``budget_exhausted``); ``cancelled`` runs and torn logs are run again. A larger
+sweep in the same directory grows it (``_growth``): the runs it adds are run, the finished ones
+kept as they are.
 ``summary.csv`` and the report are written at the end, and also when the sweep is
 interrupted, from every run finished so far. One sweep at a time writes a directory: it holds
 the directory's lock (``converse._lock``) from its claim to its summary, and each run its own.
@@ -26,14 +28,17 @@ from ..judge._judge import is_judge_failure
 from ..log._events import AnyEvent, Judged, Ledger, RunError, RunFinished, RunStarted
 from ..models._scheduler import Scheduler
 from ..runner._run import ensure_transcript
-from ._grid import PlannedRun, Sweep, claim_directory
+from ..scenario._load import load_scenario
+from ..scenario._models import people_named
+from ._grid import PlannedRun, Sweep, claim_directory, record_growth
+from ._growth import growth, run_names, scenario_change
 from ._many import Finished, clear_run, run_many
 from ._ray import ray_backend
 from ._report import write_report
 from ._rows import Backend, BackendPlan, SweepProgress, Watcher, finished_row, row_of
 from ._summary_csv import SweepRow, score_column, write_summary_csv
 
-__all__ = ["RunEnd", "SweepOutcome", "read_run", "run_sweep"]
+__all__ = ["RunEnd", "SweepOutcome", "read_run", "run_started", "run_sweep"]
 
 BackendName = Literal["local", "ray"]
 _FINISHED = ("completed", "failed", "budget_exhausted")
@@ -53,6 +58,8 @@ class SweepOutcome(msgspec.Struct, frozen=True, kw_only=True):
         unfinished: runs not finished (the sweep was interrupted).
         summary: ``summary.csv``.
         reports: the report's files (none until a run has completed).
+        grown: what this invocation grew the sweep by (``--repeats 2 -> 4``); empty if it
+            ran the sweep the directory held.
     """
 
     directory: Path
@@ -63,6 +70,7 @@ class SweepOutcome(msgspec.Struct, frozen=True, kw_only=True):
     unfinished: int
     summary: Path
     reports: list[Path]
+    grown: str = ""
 
 
 class RunEnd(NamedTuple):
@@ -130,14 +138,21 @@ def _finish_of(lines: list[bytes]) -> RunEnd | Literal["unfinished", "look back"
     return "look back"
 
 
-def _resumable(directory: Path) -> bool:
-    """Whether a run directory's log starts with a run-started event (a run can go on from it)."""
+def run_started(directory: Path) -> RunStarted | None:
+    """A run's run-started event, the first line of its log; None if its log has none (no log,
+    or not even a whole first line)."""
     try:
         with (directory / "events.jsonl").open("rb") as f:
             first = f.readline()
-        return first.endswith(b"\n") and type(_decoder.decode(first)) is RunStarted
+        event = _decoder.decode(first) if first.endswith(b"\n") else None
     except (OSError, msgspec.DecodeError):
-        return False
+        return None
+    return event if type(event) is RunStarted else None
+
+
+def _resumable(directory: Path) -> bool:
+    """Whether a run directory's log starts with a run-started event (a run can go on from it)."""
+    return run_started(directory) is not None
 
 
 async def run_sweep(
@@ -153,12 +168,14 @@ async def run_sweep(
     base_url: str | None = None,
     cache: str | os.PathLike[str] | None = None,
     ray_address: str | None = None,
+    humans: Sequence[str] = (),
 ) -> SweepOutcome:
     """Run a planned sweep into ``out``, skipping the runs a previous invocation finished.
 
     Args:
         sweep, runs: from ``plan_sweep``.
-        out: the sweep directory (created; or one holding this same sweep).
+        out: the sweep directory (created; or one holding this sweep, or a smaller one that
+            this sweep grows: more seeds, more values of its grid keys).
         concurrency: runs at once (per Ray worker with the ray backend).
         backend: ``local`` (one process) or ``ray`` (``pip install 'converse-sim[ray]'``).
         retry_failed: run again the runs that ended ``failed`` or ``budget_exhausted``.
@@ -168,16 +185,30 @@ async def run_sweep(
         base_url: the OpenAI-compatible server for ``openai:`` models.
         cache: a directory of cached answers (see ``run_scenario``).
         ray_address: the Ray cluster to join (default: a local Ray, or ``RAY_ADDRESS``).
+        humans: agents a person at the terminal plays in every run (``--human``): one run at
+            a time (``concurrency`` 1), on the local backend.
 
     Raises:
-        SweepError: ``out`` holds another sweep, or something that is not a sweep.
+        SweepError: ``out`` holds a sweep that this one does not grow, or whose runs were made
+            from another scenario, or something that is not a sweep: it is left alone; or
+            ``humans`` with more than one run at a time.
+        ScenarioError: a name of ``humans`` is no agent's.
         DirectoryInUse: another process is running a sweep in ``out``: it is left alone.
     """
     if concurrency < 1:
         raise SweepError("--concurrency", f"must be at least 1, not {concurrency}")
+    if humans:
+        if concurrency != 1 or backend != "local":
+            where = "--concurrency" if concurrency != 1 else "--backend"
+            raise SweepError(where, "a person can play in a sweep one run at a time: --concurrency 1, --backend local")
+        people_named(load_scenario(sweep.scenario, list(runs[0].overrides) if runs else []), tuple(humans), sweep.scenario)
     directory = Path(out)
-    claim_directory(directory, sweep)
+    held = claim_directory(directory, sweep, grows=True)
+    grown = growth(held, sweep, directory) if held is not None else ""
+    _check_scenario(directory, sweep, runs)
     with writer_lock(directory, "sweep"):  # one sweep at a time in a directory
+        if held is not None:
+            record_growth(directory, sweep, held)
         rows: dict[str, SweepRow] = {}
         todo: list[PlannedRun] = []
         for run in runs:
@@ -209,7 +240,8 @@ async def run_sweep(
                 todo=todo,
                 source=sweep.scenario,
                 options=RunOptions(
-                    out=directory, base_url=base_url, cache=None if cache is None else Path(cache), scheduler=scheduler
+                    out=directory, base_url=base_url, cache=None if cache is None else Path(cache), scheduler=scheduler,
+                    humans=tuple(humans),
                 ),
                 concurrency=concurrency,
                 progress=progress,
@@ -223,7 +255,35 @@ async def run_sweep(
         finally:
             with anyio.CancelScope(shield=True):
                 outcome = await anyio.to_thread.run_sync(_write_outputs, sweep, runs, rows, directory, skipped)
-        return outcome
+        return msgspec.structs.replace(outcome, grown=grown)
+
+
+def _check_scenario(directory: Path, sweep: Sweep, runs: Sequence[PlannedRun]) -> None:
+    """Refuse to go on with runs made from another scenario: of every grid cell with a run on
+    disk, the scenario its first run recorded must be the one the cell loads now (a scenario
+    file edited, or an ``extends`` parent).
+
+    Raises:
+        SweepError: naming the run, the first key path that differs and both values.
+    """
+    present = run_names(directory)
+    if not present:
+        return
+    checked: set[tuple[str, ...]] = set()
+    for run in runs:
+        if run.overrides in checked or run.run_id not in present:
+            continue
+        started = run_started(directory / run.run_id)
+        if started is None:
+            continue
+        checked.add(run.overrides)
+        change = scenario_change(started, load_scenario(sweep.scenario, list(run.overrides)))
+        if change is not None:
+            raise SweepError(
+                f"sweep {directory}",
+                f"the scenario changed since the run {run.run_id} was made: {change}; a sweep's runs share "
+                "one scenario: undo the change, or start another --out",
+            )
 
 
 def _on_disk(run: PlannedRun, directory: Path) -> SweepRow:
@@ -313,6 +373,7 @@ async def _local(plan: BackendPlan) -> AsyncIterator[AsyncIterator[tuple[Planned
             scheduler=plan.options.scheduler,
             cache=plan.options.cache,
             observer=watcher.observe,
+            humans=plan.options.humans,
         ) as finished,
         aclosing(rows(finished)) as found,
     ):

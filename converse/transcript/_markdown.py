@@ -26,12 +26,16 @@ from ..log._events import (
     Utterance,
 )
 from ..log._log import gc_paused
+from ..models._person import PERSON
 from ._folding import Folds, debate_label
 from ._roleplay import render_roleplay_markdown
 from ._text import TRUNCATED_MARK, error_line, md, prose, score_text
 from ._title import clock_step, covered_periods, run_title, span_text
 
 __all__ = ["render_markdown"]
+
+# The purposes of the calls that make what an agent says (not its notes or briefings).
+_SPEAKING = frozenset({"statement", "line", "instruction", "solution", "candidate", "acknowledge"})
 
 _CLOSE_DETAILS = re.compile(r"</(details\s*)>", re.IGNORECASE)
 
@@ -61,6 +65,7 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
     opened: dict[tuple[str, ...], list[str]] = {}  # blocks of each open sub-conversation
     folds: Folds[list[str]] = Folds()  # ended debates' blocks (wrapped in <details>), until claimed
     cut: set[tuple[tuple[str, ...], str]] = set()  # (conversation, actor) whose last answer was cut off
+    spoke: dict[str, dict[str, None]] = {}  # model -> the agents who spoke with it, in order
 
     # One pass renders each line as it comes: a debate is complete (and rendered) before its
     # owner speaks, so the owner's line takes the finished blocks along.
@@ -95,6 +100,11 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
         elif type(event) is TurnGranted:
             continue  # the most common events after utterances; they do not show
         elif type(event) is LLMCall:  # does not show, but marks the statement it made if it was cut off
+            if event.purpose in _SPEAKING:
+                speakers = spoke.get(event.model)
+                if speakers is None:
+                    speakers = spoke[event.model] = {}
+                speakers[event.actor] = None
             if event.finish_reason == "length":
                 cut.add((event.conversation, event.actor))
             elif cut:
@@ -123,7 +133,7 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
         # A period a run stopped early had only begun is neither in its span nor an empty section.
         periods = {period: blocks for period, blocks in periods.items() if blocks}
         clock_periods = covered_periods(finished.status, clock_periods, periods)
-    out = _header(started, finished, clock_periods)
+    out = _header(started, finished, clock_periods, spoke)
     if judged:
         out.append("## Summary and scores")
         for verdict in judged:
@@ -145,7 +155,9 @@ def _clean(text: str) -> str:
     return _CLOSE_DETAILS.sub(r"&lt;/\1&gt;", text)
 
 
-def _header(started: RunStarted, finished: RunFinished | None, period_names: list[str]) -> list[str]:
+def _header(
+    started: RunStarted, finished: RunFinished | None, period_names: list[str], spoke: dict[str, dict[str, None]]
+) -> list[str]:
     scenario: dict[str, Any] = started.scenario
     agents = [a for a in scenario.get("agents") or [] if isinstance(a, dict)]
     names = [str(a.get("name", "")) for a in agents]
@@ -157,13 +169,25 @@ def _header(started: RunStarted, finished: RunFinished | None, period_names: lis
         f"- **Scenario:** {started.scenario_name}",
         f"- **Organisations:** {', '.join(names) or 'none'}",
         f"- **Periods:** {span}",
-        f"- **Model:** {started.model}",
+        _models(started, spoke),
         f"- **Seed:** {started.seed}",
         f"- **Councils:** {debates}",
         f"- **Status:** {status}",
     ]
     title = run_title(started, None if finished is None else period_names)
     return [f"# {title}", "\n".join(bullets)]
+
+
+def _models(started: RunStarted, spoke: dict[str, dict[str, None]]) -> str:
+    """The run's model, or, when its agents spoke with several, who spoke with which."""
+    if len(spoke) <= 1:
+        return f"- **Model:** {started.model}"
+    said = [f"{_model_name(model)}: {', '.join(map(md, agents))}" for model, agents in spoke.items()]
+    return f"- **Models:** {'; '.join(said)}"
+
+
+def _model_name(spec: str) -> str:
+    return "a person at the terminal" if spec == PERSON else md(spec)
 
 
 def _verdict(verdict: Judged) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..log._events import CriticChoice, LLMCall, RunStarted
 from ..log._log import gc_paused
+from ..models._person import PERSON
 from ._camel import Events, RolePlayLog, roleplay_log
 from ._text import TRUNCATED_MARK, error_line, md, prose
 from ._title import run_title
@@ -59,6 +60,23 @@ def _quote(text: str) -> str:
     return "\n".join(f"> {line}" if line.strip() else ">" for line in body.splitlines())
 
 
+def _models(run: str, events: Events, user_role: str, assistant_role: str) -> str:
+    """The run's model, or, when the two sides spoke with different ones, each side's."""
+    sides: dict[str, dict[str, None]] = {"user": {}, "assistant": {}}
+    for event in events:
+        if type(event) is LLMCall and event.actor in sides and event.purpose != "acknowledge":
+            sides[event.actor][event.model] = None
+    used = {model for models in sides.values() for model in models}
+    if len(used) <= 1:
+        return f"- **Model:** {md(run)}"
+    user, assistant = (", ".join(map(_model_name, sides[side])) or "none" for side in ("user", "assistant"))
+    return f"- **Models:** {md(user_role)} (AI user): {user}; {md(assistant_role)} (AI assistant): {assistant}"
+
+
+def _model_name(spec: str) -> str:
+    return "a person at the terminal" if spec == PERSON else md(spec)
+
+
 def _header(log: RolePlayLog, events: Events) -> list[str]:
     started, finished, table = log.started, log.finished, log.table
     status = f"{finished.status} ({md(finished.reason)})" if finished is not None else "unfinished"
@@ -85,7 +103,7 @@ def _header(log: RolePlayLog, events: Events) -> list[str]:
     bullets = [
         f"- **Scenario:** {md(started.scenario_name)}",
         f"- **Roles:** {md(log.task.user_role)} (AI user) instructs {md(log.task.assistant_role)} (AI assistant)",
-        f"- **Model:** {md(started.model)}",
+        _models(started.model, events, log.task.user_role, log.task.assistant_role),
         f"- **Seed:** {started.seed}",
         f"- **Status:** {status}",
         f"- **Termination:** {reason}",

@@ -195,6 +195,7 @@ class UsageRow(msgspec.Struct, kw_only=True, gc=False):
     completion_tokens: int
     cost_usd: float
     estimated_tokens: int = 0  # of its tokens, those the server did not report (our estimate)
+    model: str = ""  # the model(s) it spoke with ("a, b" for several; "human": a person)
 
 
 class Usage(Item, tag="usage", kw_only=True, gc=False):

@@ -84,6 +84,7 @@ class RunView:
         self.names: dict[str, str] = {}  # how a speaker is shown, when not by its name (role-plays)
         self.choices: dict[str, Critic] = {}  # a critic's choice, until the proposer's line
         self.usage: dict[str, list[float]] = {}  # agent -> calls, prompt, completion, cost, estimated
+        self.models: dict[str, dict[str, None]] = {}  # agent -> the models it spoke with, in order
         self.priced = False
         self.calls = 0
         self.tokens = [0, 0]
@@ -188,6 +189,7 @@ class RunView:
         self.tokens[0] += usage.prompt_tokens
         self.tokens[1] += usage.completion_tokens
         if not self.priced:
+            self.models.setdefault(event.actor, {})[event.model] = None
             spent = self.usage.setdefault(event.actor, [0, 0, 0, 0.0, 0])
             spent[0] += 1
             spent[1] += usage.prompt_tokens
@@ -342,6 +344,7 @@ class RunView:
                     for e in event.entries
                     if e.agent != "total"
                 }
+                self.models = {e.agent: dict.fromkeys(e.model.split(", ")) for e in event.entries if e.model}
                 self._dirty = True
             case RunFinished():
                 self.finished = event
@@ -407,7 +410,7 @@ class RunView:
         rows = [
             UsageRow(
                 agent=agent, calls=int(u[0]), prompt_tokens=int(u[1]), completion_tokens=int(u[2]), cost_usd=u[3],
-                estimated_tokens=int(u[4]),
+                estimated_tokens=int(u[4]), model=", ".join(self.models.get(agent, ())),
             )
             for agent, u in sorted(self.usage.items())
         ]

@@ -119,7 +119,7 @@ def test_an_out_holding_another_sweep_or_other_files_is_left_alone(tmp_path: Pat
     summary = (out / "summary.csv").read_bytes()
     other = run_cli("sweep", "three-labs", "--set", "clock.end=2024", "--out", str(out), "-q", cwd=tmp_path)
     assert other.returncode == 2
-    assert "holds another sweep (three-labs, no grid, 1 seed(s) from 0)" in one_error_line(other)
+    assert "--set clock.end=2024: the sweep was made with --set clock.end=2023; a sweep only grows" in one_error_line(other)
     assert (out / "summary.csv").read_bytes() == summary
 
     busy = tmp_path / "busy"

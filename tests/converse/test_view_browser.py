@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,25 +20,11 @@ from typing import Any
 
 import pytest
 
-from _helpers import CONVERSE, run_cli
+from _helpers import CHROMIUM, CONVERSE, need_browser, run_cli
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = os.environ.get("CONVERSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 PAYLOAD = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\"> & <b>not bold</b>"
-
-
-def _need_browser() -> Any:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if CHROMIUM is None or sync_playwright is None:
-        missing = "Chromium" if CHROMIUM is None else "playwright"
-        if os.environ.get("CONVERSE_REQUIRE_BROWSER"):
-            pytest.fail(f"{missing} is not installed, and CONVERSE_REQUIRE_BROWSER is set")
-        pytest.skip(f"{missing} is not installed")
-    return sync_playwright
 
 
 def keep(page: Any, name: str, height: int | None = None) -> None:
@@ -105,7 +90,7 @@ def viewer(library: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_playwright = _need_browser()
+    sync_playwright = need_browser()
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,

@@ -165,6 +165,7 @@
  * @property {number} completion_tokens
  * @property {number} cost_usd
  * @property {number} estimated_tokens of its tokens, those the server did not report (our estimate)
+ * @property {string} model the model(s) it spoke with ("a, b" for several; "human": a person)
  */
 
 /**

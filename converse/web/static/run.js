@@ -454,6 +454,7 @@ class RunPage {
       sortableTable(
         [
           { key: "agent", label: "Agent" },
+          ...(new Set(item.rows.map((r) => r.model)).size > 1 ? [{ key: "model", label: "Model" }] : []),
           { key: "calls", label: "Calls", num: true },
           { key: "prompt_tokens", label: "Prompt", num: true },
           { key: "completion_tokens", label: "Answer", num: true },

@@ -1,0 +1,175 @@
+"""Which model each agent speaks with: the run's ``[model]``, or the one an agent, its council,
+a member or a role-play side names, as the settings its requests are made with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import msgspec
+
+from .._exceptions import ScenarioError
+from ._model_choice import ModelChoice, ModelSpecOrChoice
+from ._scenario import Agent, Council, ModelSettings, Scenario
+
+__all__ = [
+    "choices_of", "member_settings", "own_settings", "people_named", "settings_by_agent", "settings_in_use", "with_choices",
+]
+
+# Settings that belong to one model or one server's budgets: a model chosen for an agent does
+# not take the run's (the run's window is not another model's window).
+_OWN = ("context_window", "rpm", "tpm", "calls")
+
+
+def own_settings(run: ModelSettings, choice: ModelSpecOrChoice | None) -> ModelSettings:
+    """The settings of an agent whose own model is ``choice``, over those of ``run`` (the
+    run's ``[model]``, or the settings the agent inherits from the agent its council advises).
+
+    A choice that names the same spec and changes nothing is the run's model itself.
+    """
+    if choice is None:
+        return run
+    if isinstance(choice, str):
+        choice = ModelChoice(spec=choice)
+    changes = {k: v for k, v in msgspec.structs.asdict(choice).items() if v is not None}
+    if changes == {"spec": run.spec}:
+        return run
+    if changes.get("spec", run.spec) != run.spec:
+        changes = {**dict.fromkeys(_OWN), **changes}
+    return msgspec.structs.replace(run, **changes)
+
+
+def choices_of(scenario: Scenario) -> Iterator[tuple[str, ModelSpecOrChoice]]:
+    """Every model the scenario names for an agent, council, member or role-play side, with
+    its key path (``$.agents[2].model``)."""
+    yield from _agent_choices(scenario.agents, "$.agents")
+    play = scenario.roleplay
+    if play is not None:
+        for side in ("user_model", "assistant_model"):
+            choice = getattr(play, side)
+            if choice is not None:
+                yield f"$.roleplay.{side}", choice
+
+
+def _agent_choices(agents: list[Agent], path: str) -> Iterator[tuple[str, ModelSpecOrChoice]]:
+    for i, agent in enumerate(agents):
+        if agent.model is not None:
+            yield f"{path}[{i}].model", agent.model
+        council = agent.council
+        if council is not None:
+            if council.model is not None:
+                yield f"{path}[{i}].council.model", council.model
+            yield from _agent_choices(council.members, f"{path}[{i}].council.members")
+
+
+def member_settings(advised: ModelSettings, council: Council, member: Agent) -> ModelSettings:
+    """The settings of a council member: its own model, else its council's, else those of
+    the agent the council advises (``advised``)."""
+    return own_settings(own_settings(advised, council.model), member.model)
+
+
+def settings_by_agent(scenario: Scenario, run: ModelSettings) -> dict[str, ModelSettings]:
+    """The settings each agent speaks with, by name (a role-play's sides as ``user`` and
+    ``assistant``), the run's being ``run``; of several agents of one name, the first's."""
+    found: dict[str, ModelSettings] = {}
+
+    def walk(agents: list[Agent], inherited: ModelSettings, council: Council | None) -> None:
+        for agent in agents:
+            settings = own_settings(inherited, agent.model) if council is None else member_settings(inherited, council, agent)
+            found.setdefault(agent.name, settings)
+            if agent.council is not None:
+                walk(agent.council.members, settings, agent.council)
+
+    walk(scenario.agents, run, None)
+    play = scenario.roleplay
+    if play is not None:
+        found["user"] = own_settings(run, play.user_model)
+        found["assistant"] = own_settings(run, play.assistant_model)
+    return found
+
+
+def settings_in_use(scenario: Scenario, run: ModelSettings) -> list[ModelSettings]:
+    """Every model setting some agent of ``scenario`` speaks with other than ``run`` (the
+    run's), once each, in the order of the file."""
+    found: dict[bytes, ModelSettings] = {}
+    key = msgspec.json.encode(run)
+
+    def walk(agents: list[Agent], inherited: ModelSettings, council: Council | None) -> None:
+        for agent in agents:
+            settings = own_settings(inherited, agent.model) if council is None else member_settings(inherited, council, agent)
+            if settings is not inherited:
+                found.setdefault(msgspec.json.encode(settings), settings)
+            if agent.council is not None:
+                walk(agent.council.members, settings, agent.council)
+
+    walk(scenario.agents, run, None)
+    play = scenario.roleplay
+    if play is not None:
+        for choice in (play.user_model, play.assistant_model):
+            found.setdefault(msgspec.json.encode(own_settings(run, choice)), own_settings(run, choice))
+    return [settings for k, settings in found.items() if k != key]
+
+
+def with_choices(scenario: Scenario, change: Callable[[ModelSpecOrChoice], ModelSpecOrChoice]) -> Scenario:
+    """``scenario`` with every model an agent, council, member or role-play side names
+    replaced by ``change(it)`` (the judge's is left as it is)."""
+
+    def agents(listed: list[Agent]) -> list[Agent]:
+        out = []
+        for agent in listed:
+            changes: dict[str, object] = {}
+            if agent.model is not None:
+                changes["model"] = change(agent.model)
+            council = agent.council
+            if council is not None:
+                model = None if council.model is None else change(council.model)
+                changes["council"] = msgspec.structs.replace(council, model=model, members=agents(council.members))
+            out.append(msgspec.structs.replace(agent, **changes) if changes else agent)
+        return out
+
+    play = scenario.roleplay
+    if play is not None:
+        play = msgspec.structs.replace(
+            play,
+            user_model=None if play.user_model is None else change(play.user_model),
+            assistant_model=None if play.assistant_model is None else change(play.assistant_model),
+        )
+    return msgspec.structs.replace(scenario, agents=agents(scenario.agents), roleplay=play)
+
+
+def people_named(scenario: Scenario, names: list[str] | tuple[str, ...], where: str) -> tuple[str, ...]:
+    """The seats of the agents a person plays (``--human NAME``), each as the engine names
+    it: an organisation's name, a member's path (``OpenAI/OpenAI CEO``), or a role-play
+    side (``user``, ``assistant``). A name can be an agent's or member's own name (if no
+    other has it), such a path, or a role-play role (``Stock Trader``).
+
+    Raises:
+        ScenarioError: at ``--human``, a name no agent has, or that several have.
+    """
+    seats: dict[str, str] = {}  # seat -> its own name
+    play = scenario.roleplay
+    if play is not None:
+        seats = {"user": play.user_role, "assistant": play.assistant_role}
+
+    def walk(agents: list[Agent], path: tuple[str, ...]) -> None:
+        for agent in agents:
+            seats["/".join((*path, agent.name))] = agent.name
+            if agent.council is not None:
+                walk(agent.council.members, (*path, agent.name))
+
+    walk(scenario.agents, ())
+    found = []
+    for name in names:
+        if name in seats:
+            found.append(name)
+            continue
+        matches = [seat for seat, own in seats.items() if own == name]
+        if len(matches) == 1:
+            found.append(matches[0])
+        elif matches:
+            problem = f"{name!r} is the name of {len(matches)} members: name one, e.g. {matches[0]!r} (or {matches[1]!r})"
+            raise ScenarioError(where, "--human", problem)
+        else:
+            known = ", ".join(sorted(seats.values(), key=str.lower)[:12])
+            more = ", ..." if len(seats) > 12 else ""
+            raise ScenarioError(where, "--human", f"no agent or council member is named {name!r} (there are {known}{more})")
+    return tuple(dict.fromkeys(found))
