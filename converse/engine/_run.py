@@ -31,11 +31,12 @@ from ..models._scheduler import Scheduler
 from ..models._windows import context_window
 from ..scenario._load import scenario_to_dict
 from ..scenario._scenario import ModelSettings, Price, Scenario
+from ._collector import collector_for_runs
 from ._context import RunContext
 from ._ledger import Ledger as RunLedger
 from ._options import RunOptions
 from ._protocol import Begin
-from ._recorder import Recorder
+from ._recorder import Recorder, Renderer, Transcript
 from ._replay import ReplayBook
 from ._seats import Seat, Seats, run_settings, settings_key
 
@@ -171,11 +172,15 @@ class RunKind:
         render: the transcript (Markdown) of a run from its events.
         keep_events: keep every event in memory as it is emitted, so the transcript is
             rendered from them rather than read back from the log.
+        renderer: makes, from a run's first event, a renderer that builds the transcript as
+            the recorder writes each event (what ``render`` gives, without reading the log
+            back or keeping the events); used for a fresh run.
     """
 
     root: Callable[[RunContext], RunRoot]
     render: Callable[[Sequence[Any]], str]
     keep_events: bool = False
+    renderer: Callable[[Any], Renderer] | None = None
 
 
 def new_run_directory(out: Path, scenario: Scenario, seed: int) -> tuple[str, Path]:
@@ -222,6 +227,7 @@ async def execute(
     """
     seed = options.seed
     with contextlib.ExitStack() as held:
+        held.enter_context(collector_for_runs())
         if resume is not None:  # its caller holds the lock: it took it before it read the log
             run, directory = resume.started.run, resume.directory
         else:
@@ -269,7 +275,10 @@ async def execute(
             ctx.calls_numbered = resume.book.last_call
             ctx.started -= resume.elapsed  # the clock goes on from the last event kept
             ctx.events.append(resume.started)
-        recorder = await system.spawn(partial(Recorder, events_path, ctx.clock, next_seq, skip), supervision=Stop())
+        building = Transcript(kind.renderer) if kind.renderer is not None and resume is None else None
+        recorder = await system.spawn(
+            partial(Recorder, events_path, ctx.clock, next_seq, skip, building), supervision=Stop()
+        )
         ctx.recorder = recorder
         system.bus.subscribe(ctx.topic, recorder)
         if resume is None:
@@ -317,11 +326,16 @@ async def execute(
                 await recorder.stop()
                 # Even an interrupted run leaves a complete log and its transcript behind.
                 transcript = directory / "transcript.md"
-                # A fresh run's events are the log, stamped in place as they were written; a
-                # resumed run's log also holds what only the first attempt emitted.
-                fresh = ctx.keep_all and resume is None and recorder_wrote_all(ctx)
-                logged: Sequence[Any] = ctx.events if fresh else read_events(events_path)
-                write_transcript(directory, logged, kind.render)
+                # A fresh run's transcript was built as its log was written; a resumed run's
+                # log also holds what only the first attempt emitted.
+                built = building.text() if building is not None else None
+                if built is not None:
+                    write_atomic(transcript, built)
+                else:
+                    # A fresh run's events are the log, stamped in place as they were written.
+                    fresh = ctx.keep_all and resume is None and recorder_wrote_all(ctx)
+                    logged: Sequence[Any] = ctx.events if fresh else read_events(events_path)
+                    write_transcript(directory, logged, kind.render)
         # Live calls are numbered on from the log's last (a replayed answer keeps its number).
         logged_calls = resume.book.last_call if resume is not None else 0
         return RunResult.of(

@@ -34,7 +34,7 @@ from ..roleplay._session import RolePlayRoot
 from ..scenario._load import load_scenario, scenario_from_dict
 from ..scenario._models import people_named, settings_in_use
 from ..scenario._scenario import ModelSettings, Scenario
-from ..transcript._markdown import render_markdown
+from ..transcript._markdown import MarkdownRenderer, render_markdown
 
 __all__ = ["ensure_transcript", "kind_of", "resume_run", "resume_with", "run_scenario", "run_with"]
 
@@ -45,7 +45,7 @@ _FIRST = 64 << 20
 _decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 
 # Both kinds' transcripts come from one renderer, which tells them apart by the log.
-_COUNCILS = RunKind(root=CouncilsRoot, render=render_markdown)
+_COUNCILS = RunKind(root=CouncilsRoot, render=render_markdown, renderer=MarkdownRenderer)
 # A role-play's few events are rendered from memory.
 _ROLEPLAY = RunKind(root=RolePlayRoot, render=render_markdown, keep_events=True)
 

@@ -9,7 +9,7 @@ inside the member's line, at any depth), and the run's errors at the end.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..log._events import (
@@ -32,7 +32,7 @@ from ._roleplay import render_roleplay_markdown
 from ._text import TRUNCATED_MARK, error_line, md, prose, score_text
 from ._title import clock_step, covered_periods, run_title, span_text
 
-__all__ = ["render_markdown"]
+__all__ = ["MarkdownRenderer", "render_markdown"]
 
 # The purposes of the calls that make what an agent says (not its notes or briefings).
 _SPEAKING = frozenset({"statement", "line", "instruction", "solution", "candidate", "acknowledge"})
@@ -57,97 +57,119 @@ def render_markdown(events: Sequence[AnyEvent]) -> str:
 
 
 def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
-    finished: RunFinished | None = None
-    judged: list[Judged] = []
-    errors: list[RunError] = []
-    periods: dict[str, list[str]] = {}  # blocks of the public statements, by period in log order
-    clock_periods: list[str] = []  # the periods the clock actually started
-    opened: dict[tuple[str, ...], list[str]] = {}  # blocks of each open sub-conversation
-    folds: Folds[list[str]] = Folds()  # ended debates' blocks (wrapped in <details>), until claimed
-    cut: set[tuple[tuple[str, ...], str]] = set()  # (conversation, actor) whose last answer was cut off
-    spoke: dict[str, dict[str, None]] = {}  # model -> the agents who spoke with it, in order
+    renderer = MarkdownRenderer(started)
+    renderer.feed(events)
+    return renderer.text()
 
-    # One pass renders each line as it comes: a debate is complete (and rendered) before its
-    # owner speaks, so the owner's line takes the finished blocks along.
-    for event in events:
-        # type() is, not isinstance: events are exact classes, and this loop is the hot path.
-        if type(event) is Utterance:
-            path = event.conversation
-            actor = event.actor
-            text = event.text
-            if "</" in text:
-                text = _clean(text)
-            if cut and (path, actor) in cut:
-                cut.discard((path, actor))
-                text += TRUNCATED_MARK
-            debates = folds.claim(actor, path)
-            if len(path) == 1:
-                blocks = periods.get(event.period)
-                if blocks is None:
-                    blocks = periods[event.period] = []
-                blocks.append(f"<details><summary><b>{actor} {event.period}</b></summary>\n\n{text}")
-                for debate in debates:
-                    blocks += debate
-                blocks.append("</details>")
-            else:
-                key = tuple(path)
-                blocks = opened.get(key)
-                if blocks is None:
-                    blocks = opened[key] = []
-                blocks.append(f"**{actor}:** {text}")
-                for debate in debates:
-                    blocks += debate
-        elif type(event) is TurnGranted:
-            continue  # the most common events after utterances; they do not show
-        elif type(event) is LLMCall:  # does not show, but marks the statement it made if it was cut off
-            if event.purpose in _SPEAKING:
-                speakers = spoke.get(event.model)
-                if speakers is None:
-                    speakers = spoke[event.model] = {}
-                speakers[event.actor] = None
-            if event.finish_reason == "length":
-                cut.add((event.conversation, event.actor))
-            elif cut:
-                cut.discard((event.conversation, event.actor))
-        elif type(event) is ConversationStarted:
-            if len(event.conversation) > 1:
-                opened[tuple(event.conversation)] = []
-        elif type(event) is ConversationEnded:
-            path = event.conversation
-            lines = opened.pop(tuple(path), None)
-            if lines is not None:
-                summary = f"<details><summary><b>{debate_label(path)}</b></summary>"
-                folds.close(path, [summary, *lines, "</details>"])
-        elif type(event) is PeriodStarted:
-            if len(event.conversation) == 1 and event.period not in periods:
-                periods[event.period] = []
-                clock_periods.append(event.period)
-        elif type(event) is RunFinished:
-            finished = event
-        elif type(event) is Judged:
-            judged.append(event)
-        elif type(event) is RunError:
-            errors.append(event)
 
-    if finished is not None and finished.status != "completed":
-        # A period a run stopped early had only begun is neither in its span nor an empty section.
-        periods = {period: blocks for period, blocks in periods.items() if blocks}
-        clock_periods = covered_periods(finished.status, clock_periods, periods)
-    out = _header(started, finished, clock_periods, spoke)
-    if judged:
-        out.append("## Summary and scores")
-        for verdict in judged:
-            out += _verdict(verdict)
-    out.append("## Conversation")
-    for period, blocks in periods.items():
-        out.append(f"### {period}")
-        if blocks:
-            out.append("**Statements**")
-            out += blocks
-    if errors:
-        out.append("## Errors")
-        out.append("\n".join(error_line(e) for e in errors))
-    return "\n\n".join(out) + "\n"
+class MarkdownRenderer:
+    """The transcript of a run (not a role-play) built as its events come, in log order:
+    ``feed`` them (in any number of batches), then ``text()`` is what ``render_markdown``
+    gives for the same events, byte for byte. The engine feeds a fresh run's events as its
+    recorder writes them, so the transcript needs no second reading of the log; what it holds
+    meanwhile is the transcript's blocks, not the events.
+    """
+
+    def __init__(self, started: RunStarted) -> None:
+        self.started = started
+        self.finished: RunFinished | None = None
+        self.judged: list[Judged] = []
+        self.errors: list[RunError] = []
+        self.periods: dict[str, list[str]] = {}  # blocks of the public statements, by period in log order
+        self.clock_periods: list[str] = []  # the periods the clock actually started
+        self.opened: dict[tuple[str, ...], list[str]] = {}  # blocks of each open sub-conversation
+        self.folds: Folds[list[str]] = Folds()  # ended debates' blocks (wrapped in <details>), until claimed
+        self.cut: set[tuple[tuple[str, ...], str]] = set()  # (conversation, actor) whose last answer was cut off
+        self.spoke: dict[str, dict[str, None]] = {}  # model -> the agents who spoke with it, in order
+
+    def feed(self, events: Iterable[Any]) -> None:
+        """Take the next events of the run, in log order."""
+        periods, clock_periods, opened, folds = self.periods, self.clock_periods, self.opened, self.folds
+        cut, spoke, judged, errors = self.cut, self.spoke, self.judged, self.errors
+        # One pass renders each line as it comes: a debate is complete (and rendered) before its
+        # owner speaks, so the owner's line takes the finished blocks along.
+        for event in events:
+            # type() is, not isinstance: events are exact classes, and this loop is the hot path.
+            if type(event) is Utterance:
+                path = event.conversation
+                actor = event.actor
+                text = event.text
+                if "</" in text:
+                    text = _clean(text)
+                if cut and (path, actor) in cut:
+                    cut.discard((path, actor))
+                    text += TRUNCATED_MARK
+                debates = folds.claim(actor, path)
+                if len(path) == 1:
+                    blocks = periods.get(event.period)
+                    if blocks is None:
+                        blocks = periods[event.period] = []
+                    blocks.append(f"<details><summary><b>{actor} {event.period}</b></summary>\n\n{text}")
+                    for debate in debates:
+                        blocks += debate
+                    blocks.append("</details>")
+                else:
+                    key = tuple(path)
+                    blocks = opened.get(key)
+                    if blocks is None:
+                        blocks = opened[key] = []
+                    blocks.append(f"**{actor}:** {text}")
+                    for debate in debates:
+                        blocks += debate
+            elif type(event) is TurnGranted:
+                continue  # the most common events after utterances; they do not show
+            elif type(event) is LLMCall:  # does not show, but marks the statement it made if it was cut off
+                if event.purpose in _SPEAKING:
+                    speakers = spoke.get(event.model)
+                    if speakers is None:
+                        speakers = spoke[event.model] = {}
+                    speakers[event.actor] = None
+                if event.finish_reason == "length":
+                    cut.add((event.conversation, event.actor))
+                elif cut:
+                    cut.discard((event.conversation, event.actor))
+            elif type(event) is ConversationStarted:
+                if len(event.conversation) > 1:
+                    opened[tuple(event.conversation)] = []
+            elif type(event) is ConversationEnded:
+                path = event.conversation
+                lines = opened.pop(tuple(path), None)
+                if lines is not None:
+                    summary = f"<details><summary><b>{debate_label(path)}</b></summary>"
+                    folds.close(path, [summary, *lines, "</details>"])
+            elif type(event) is PeriodStarted:
+                if len(event.conversation) == 1 and event.period not in periods:
+                    periods[event.period] = []
+                    clock_periods.append(event.period)
+            elif type(event) is RunFinished:
+                self.finished = event
+            elif type(event) is Judged:
+                judged.append(event)
+            elif type(event) is RunError:
+                errors.append(event)
+
+    def text(self) -> str:
+        """The transcript of the events fed so far."""
+        finished, periods, clock_periods = self.finished, self.periods, self.clock_periods
+        if finished is not None and finished.status != "completed":
+            # A period a run stopped early had only begun is neither in its span nor an empty section.
+            periods = {period: blocks for period, blocks in periods.items() if blocks}
+            clock_periods = covered_periods(finished.status, clock_periods, periods)
+        out = _header(self.started, finished, clock_periods, self.spoke)
+        if self.judged:
+            out.append("## Summary and scores")
+            for verdict in self.judged:
+                out += _verdict(verdict)
+        out.append("## Conversation")
+        for period, blocks in periods.items():
+            out.append(f"### {period}")
+            if blocks:
+                out.append("**Statements**")
+                out += blocks
+        if self.errors:
+            out.append("## Errors")
+            out.append("\n".join(error_line(e) for e in self.errors))
+        return "\n\n".join(out) + "\n"
 
 
 def _clean(text: str) -> str:

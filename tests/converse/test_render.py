@@ -436,3 +436,26 @@ def test_a_score_reads_the_same_everywhere() -> None:
             Score(name="share", value=0.25, scale="0-1"),
         )
     ] == ["7/10", "7.5/10", "n/a", "2029", "no announcement", "0.25"]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "overrides"),
+    [
+        ("three-labs-councils", ["clock.end=2024"]),
+        ("nested-councils", ["clock.end=2024"]),
+        ("mixed-councils", ["clock.end=2024", "memory.policy=summary", "memory.tokens=600"]),
+        ("three-labs-councils", ["clock.end=2026", "budget.tokens=20000"]),  # ends budget_exhausted
+    ],
+    ids=["councils", "nested", "summaries", "budget"],
+)
+async def test_the_transcript_built_as_the_log_is_written_is_the_log_rendered(
+    scenario: str, overrides: list[str], tmp_path: Path, backend: str
+) -> None:
+    """A fresh run's transcript is built as its recorder writes each event, not read back from
+    the log: it is still what ``converse replay`` renders from the log, byte for byte."""
+    import converse
+
+    result = await converse.run_scenario(scenario, out=tmp_path, overrides=overrides)
+    assert result.transcript.read_text(encoding="utf-8") == render_markdown(read_events(result.events))
+    if any("budget" in o for o in overrides):
+        assert result.status == "budget_exhausted"
