@@ -14,6 +14,8 @@ from ..log._events import LedgerEntry, ModelSpend, Usage
 from ..models._prices import Priced
 from ..scenario._scenario import Budget, Price
 
+_UNSEEN = Priced(price=Price(), source="")  # a model not priced yet (None is "unpriced")
+
 # A row's counts, by index.
 _CALLS, _PROMPT, _COMPLETION, _ESTIMATED, _CACHED, _CACHED_PROMPT, _CACHED_COMPLETION = range(7)
 
@@ -83,24 +85,27 @@ class Ledger:
         if by_model is None:
             by_model = self._models[model] = _Row()
         prompt, completion = usage.prompt_tokens, usage.completion_tokens
+        estimated = prompt + completion if usage.estimated else 0
         cost = 0.0
         if not cached:
-            priced = self.priced_model(model)
+            priced = self._priced.get(model, _UNSEEN) if self._prices is not None and model else self.priced
+            if priced is _UNSEEN:
+                priced = self.priced_model(model)
             if priced is not None:
                 cost = (prompt * priced.price.input + completion * priced.price.output) / 1e6
-        for each in (row, by_model, self._total):
+        total = self._total
+        for each in (row, by_model, total):
             counts = each.counts
             counts[_CALLS] += call
             counts[_PROMPT] += prompt
             counts[_COMPLETION] += completion
-            if usage.estimated:
-                counts[_ESTIMATED] += prompt + completion
+            counts[_ESTIMATED] += estimated
             if cached:
                 counts[_CACHED] += 1
                 counts[_CACHED_PROMPT] += prompt
                 counts[_CACHED_COMPLETION] += completion
             each.cost += cost
-        if model:
+        if model and model not in row.models:
             row.models[model] = None
 
     @property

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .._exceptions import ContextWindowExceeded
 from ..log._events import ChatMessage, Usage
-from ..models._model import estimate_tokens
+from ..models._model import Prompt, estimate_tokens
 from ..scenario._memory_prompts import NOTES_MESSAGE
 from ..scenario._scenario import Memory
 
@@ -59,6 +59,8 @@ class AgentMemory:
         self.sizes: list[int] = []  # estimated tokens of each history message
         self.start = 0  # the first history message prompts still hold (always a turn's own)
         self.held = 0  # estimated tokens of history[start:]
+        self.lengths: list[int] = []  # characters of each history message
+        self.held_chars = 0  # characters of history[start:]
         self.notes = ""
         self.notes_message: ChatMessage | None = None
         self.scale = 1.0  # the server's count over our estimate, from the last call
@@ -104,6 +106,7 @@ class AgentMemory:
     def _drop(self, start: int) -> None:
         for i in range(self.start, start):
             self.held -= self.sizes[i]
+            self.held_chars -= self.lengths[i]
         self.start = start
 
     def prompt(self, user: ChatMessage) -> list[ChatMessage]:
@@ -118,7 +121,8 @@ class AgentMemory:
         if self.limit is not None and needed > self.limit:
             raise ContextWindowExceeded(self.agent, needed, self.limit, self.answer, self.policy.policy)
         head = [self.system] if self.notes_message is None else [self.system, self.notes_message]
-        return [*head, *self.history[self.start :], user]
+        chars = sum(len(m.content) for m in head) + self.held_chars + len(user.content)
+        return Prompt([*head, *self.history[self.start :], user], chars)
 
     def remember(self, user: ChatMessage, answer: ChatMessage, usage: Usage) -> None:
         """The prompt last made was sent: keep its turn, and learn from the server's count
@@ -130,3 +134,5 @@ class AgentMemory:
             self.history.append(message)
             self.sizes.append(size)
             self.held += size
+            self.lengths.append(len(message.content))
+            self.held_chars += len(message.content)

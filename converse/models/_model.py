@@ -9,7 +9,7 @@ by side: ``offline`` (built in, deterministic), the openai SDK, replay and the c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -130,9 +130,22 @@ def estimate_tokens(chars: int) -> int:
     return -(-chars // CHARS_PER_TOKEN)
 
 
+class Prompt(list[ChatMessage]):
+    """A prompt's messages that know how many characters their contents hold (``chars``), so
+    that a long history is not summed again for every call (an agent's memory keeps the count
+    as it goes). Like any list, but not to be changed once made: ``chars`` would be wrong."""
+
+    __slots__ = ("chars",)
+
+    def __init__(self, messages: Iterable[ChatMessage], chars: int) -> None:
+        super().__init__(messages)
+        self.chars = chars
+
+
 def estimate_prompt_tokens(messages: Sequence[ChatMessage]) -> int:
     """Tokens a chat prompt costs: its text plus a few for each message's framing."""
-    return 3 + estimate_tokens(sum(map(len, map(_CONTENT, messages)))) + 5 * len(messages)
+    chars = messages.chars if type(messages) is Prompt else sum(map(len, map(_CONTENT, messages)))
+    return 3 + estimate_tokens(chars) + 5 * len(messages)
 
 
 async def complete_checked(model: Model, request: CompletionRequest) -> CompletionResponse:

@@ -168,3 +168,23 @@ async def test_a_record_too_long_for_the_judges_window_is_a_recorded_error(backe
     assert "give the judge a model with a larger window" in error.message
     assert not events_of(events, converse.events.Judged)
     assert not [c for c in events_of(events, LLMCall) if c.purpose == "judge"]
+
+
+@pytest.mark.parametrize("policy", ["everything", "window", "summary"])
+def test_a_prompt_knows_its_characters_as_a_sum_over_its_messages_would(policy: str) -> None:
+    """The memory counts a prompt's characters as it goes (so a long history is not summed
+    for every call): the count is always the sum, whatever the policy dropped."""
+    from converse.models._model import Prompt, estimate_prompt_tokens
+
+    system = ChatMessage(role="system", content="You are the regulator. " * 20)
+    tokens = None if policy == "everything" else 400  # everything: no budget to outgrow
+    memory = AgentMemory("UK Government", Memory(policy=policy, tokens=tokens), None, 50, system)  # type: ignore[arg-type]
+    for turn in range(40):
+        user = ChatMessage(role="user", content=f"Turn {turn}: " + "news " * (turn % 7 * 9))
+        if policy == "summary" and (forgotten := memory.to_forget(user)):
+            memory.remember_notes(f"notes up to turn {turn}", len(forgotten))
+        prompt = memory.prompt(user)
+        assert type(prompt) is Prompt
+        assert prompt.chars == sum(len(m.content) for m in prompt)
+        assert estimate_prompt_tokens(prompt) == estimate_prompt_tokens(list(prompt))
+        memory.remember(user, ChatMessage(role="assistant", content="said " * (turn % 5)), Usage())
