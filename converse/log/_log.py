@@ -27,13 +27,13 @@ from contextlib import contextmanager
 from operator import attrgetter, countOf, eq
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import msgspec
 
 from .._exceptions import LogError, TornTailWarning
 from ._events import AnyEvent, Event, LLMAttempt, LLMCall, RunError, RunFinished, RunStarted
-from ._secrets import known
+from ._secrets import Secrets, known
 
 __all__ = ["MAX_LINE", "LogWriter", "iter_events", "read_events", "read_for_append"]
 
@@ -418,13 +418,29 @@ def _prompt_problem(call: LLMCall, prompts: dict[int, int]) -> str | None:
 _SCRUBBED = frozenset({RunStarted, LLMAttempt, RunError, RunFinished})
 
 
+def _scrub_urls(value: Any, secrets: Secrets) -> Any:
+    """``value`` (a scenario as data) with every ``base_url`` string scrubbed; what has none is
+    returned as it is."""
+    if isinstance(value, dict):
+        changed = {}
+        for key, item in value.items():
+            new = secrets.scrub_all(item) if key == "base_url" and isinstance(item, str) else _scrub_urls(item, secrets)
+            if new is not item:
+                changed[key] = new
+        return {**value, **changed} if changed else value
+    if isinstance(value, list):
+        items = [_scrub_urls(item, secrets) for item in value]
+        return items if any(new is not old for new, old in zip(items, value, strict=True)) else value
+    return value
+
+
 def _scrub(event: Event) -> None:
     """Scrub ``event``'s base URL, overrides or error text of credentials (``_SCRUBBED``)."""
     secrets = known()
     if type(event) is RunStarted:
-        model = event.scenario.get("model")
-        if isinstance(model, dict) and isinstance(model.get("base_url"), str):
-            event.scenario = {**event.scenario, "model": {**model, "base_url": secrets.scrub_all(model["base_url"])}}
+        # Every server address the scenario names: the run's, and those of the models its
+        # agents, councils, judge or role-play sides have of their own.
+        event.scenario = _scrub_urls(event.scenario, secrets)
         event.overrides = [secrets.scrub_all(override) for override in event.overrides]
     elif type(event) is LLMAttempt:
         event.error = secrets.scrub_all(event.error)

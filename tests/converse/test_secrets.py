@@ -17,7 +17,7 @@ import msgspec
 
 import converse
 from _helpers import cli_env, one_error_line, run_cli
-from converse.events import LLMAttempt, RunError
+from converse.events import LLMAttempt, RunError, RunStarted
 from converse.testing import Faults, ModelServer, events_of
 
 KEY = "sk-test-SECRET-4b1d9c7e"
@@ -284,3 +284,23 @@ def test_a_run_whose_base_url_had_a_key_resumes_only_when_given_the_url_again(tm
     )
     assert given.returncode == 0, given.stderr
     assert_no_key(first, blind, given, tree=tmp_path)
+
+
+def test_an_agents_own_server_with_credentials_is_scrubbed_from_the_log(tmp_path: Path) -> None:
+    """A model an agent has of its own names its server in the scenario the log records: its
+    credentials are scrubbed there as the run's own server's are."""
+    with echo_server(_Gateway) as httpd:
+        url = f"http://gw:{KEY}@127.0.0.1:{httpd.server_port}/v1?token={TOKEN}"
+        done = converse_cli(
+            "run", "three-labs", *SHORT, "--set", "judge.enabled=false",
+            "--set", f'agents[0].model={{spec="openai:gateway-chat", base_url="{url}"}}',
+            "--out", str(tmp_path / "runs"), cwd=tmp_path,
+        )
+        seen = list(httpd.seen)
+    assert done.returncode == 0, done.stderr
+    assert len(seen) == 1  # OpenAI's one statement; the other labs spoke with the offline model
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    started = converse.read_events(run_dir / "events.jsonl")[0]
+    assert isinstance(started, RunStarted)
+    assert started.scenario["agents"][0]["model"]["base_url"] == f"http://***@127.0.0.1:{httpd.server_port}/v1?token=***"
+    assert_no_key(done, tree=tmp_path)
