@@ -101,8 +101,8 @@ class Seats:
         ``calls``) are offered to ``scheduler`` for its endpoint."""
         others = {}
         for key, (settings, model) in models.items():
-            seat = Seat(model, settings, endpoint_of(model), context_window(settings, model.spec))
-            others[key] = seat
+            # The window of the model the settings name, even when a log answers for it.
+            others[key] = Seat(model, settings, endpoint_of(model), context_window(settings))
         for seat in (run, *others.values()):
             settings = seat.settings
             if settings.rpm is not None or settings.tpm is not None or settings.calls is not None:

@@ -269,3 +269,17 @@ def test_an_agent_s_prompts_are_held_to_its_own_model_s_window(tmp_path: Path) -
     broken = [line for line in audited.stdout.splitlines() if "window" in line and "the window of 1,200" in line]
     assert broken, audited.stdout
     assert all("OpenAI" in line for line in broken), audited.stdout
+
+
+def test_a_model_a_log_answers_for_keeps_the_window_its_settings_name() -> None:
+    """Re-executing a log, every seat is answered by the log; an agent's prompts must still be
+    held to the window of the model its settings name, as they were when the log was made."""
+    from converse.engine._replay import ReplayOnlyModel
+    from converse.engine._seats import Seat, Seats, settings_key
+    from converse.scenario import ModelSettings
+
+    replayed = ReplayOnlyModel("runs/x/events.jsonl")
+    run = Seat(replayed, ModelSettings(), "replay", None)
+    own = ModelSettings(spec="openai:gpt-4o")
+    seats = Seats.open(run, {settings_key(own): (own, replayed)}, Scheduler())
+    assert seats.of(own).window == converse.models.context_window(own) == 128_000
