@@ -79,7 +79,7 @@ class AgentActor(Actor):
         self.chain = PromptChain()  # my previous model call, whose prompt my next one extends
         self.system_message = ChatMessage(role="system", content=self._system_prompt())
         if role.council is None or role.advised is None:
-            settings = own_settings(ctx.seats.run.settings if ctx.seats else ctx.scenario.model, spec.model)
+            settings = own_settings(ctx.run_settings, spec.model)
         else:
             settings = member_settings(role.advised, role.council, spec)
         self.seat = ctx.seat(settings, "/".join((*role.path[1:], self.name)))

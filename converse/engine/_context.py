@@ -63,6 +63,12 @@ class RunContext:
     truncated: int = 0  # calls whose answer was cut off at max_tokens (finish_reason "length")
     seats: Seats | None = None  # the models the agents speak with (None: the run's model only)
 
+    @property
+    def run_settings(self) -> ModelSettings:
+        """The run's model settings (``[model]``, with the spec of the model the run was given):
+        what an agent without a model of its own speaks with."""
+        return self.seats.run.settings if self.seats is not None else self.scenario.model
+
     def seat(self, settings: ModelSettings, agent: str = "") -> Seat:
         """The model an agent whose settings are ``settings`` speaks with (a person's seat, if a
         person plays ``agent``)."""

@@ -14,8 +14,6 @@ from ..log._events import LedgerEntry, ModelSpend, Usage
 from ..models._prices import Priced
 from ..scenario._scenario import Budget, Price
 
-_UNSEEN = Priced(price=Price(), source="")  # a model not priced yet (None is "unpriced")
-
 # A row's counts, by index.
 _CALLS, _PROMPT, _COMPLETION, _ESTIMATED, _CACHED, _CACHED_PROMPT, _CACHED_COMPLETION = range(7)
 
@@ -88,9 +86,7 @@ class Ledger:
         estimated = prompt + completion if usage.estimated else 0
         cost = 0.0
         if not cached:
-            priced = self._priced.get(model, _UNSEEN) if self._prices is not None and model else self.priced
-            if priced is _UNSEEN:
-                priced = self.priced_model(model)
+            priced = self.priced_model(model)
             if priced is not None:
                 cost = (prompt * priced.price.input + completion * priced.price.output) / 1e6
         total = self._total
@@ -135,13 +131,6 @@ class Ledger:
         """The tokens this run paid for: all but the cached answers'."""
         t = self._total.counts
         return t[_PROMPT] + t[_COMPLETION] - t[_CACHED_PROMPT] - t[_CACHED_COMPLETION]
-
-    def cost(self, prompt_tokens: float, completion_tokens: float) -> float:
-        """Dollars for that many tokens at the run's model's price (0 without one)."""
-        price = self.price
-        if price is None:
-            return 0.0
-        return (prompt_tokens * price.input + completion_tokens * price.output) / 1e6
 
     @property
     def cost_usd(self) -> float:

@@ -25,12 +25,11 @@ from ..log._events import SCHEMA_VERSION, Ledger, RunError, RunFinished, RunStar
 from ..log._log import read_events
 from ..models._limits import Limits
 from ..models._model import Model
-from ..models._person import PERSON
 from ..models._prices import Priced, price_of
 from ..models._scheduler import Scheduler
 from ..models._windows import context_window
 from ..scenario._load import scenario_to_dict
-from ..scenario._scenario import ModelSettings, Price, Scenario
+from ..scenario._scenario import ModelSettings, Scenario
 from ._collector import collector_for_runs
 from ._context import RunContext
 from ._ledger import Ledger as RunLedger
@@ -395,10 +394,8 @@ async def _started(
 
 
 def _price(scenario: Scenario, spec: str, base_url: str | None) -> Priced | None:
-    """The price of the model ``spec`` names (a person is free; a spec that names no model,
-    such as a replayed log's, has none)."""
-    if spec == PERSON:
-        return Priced(price=Price(), source="a person at the terminal: free")
+    """The price of the model ``spec`` names (a spec that names no model, such as a replayed
+    log's, has none)."""
     try:
         return price_of(scenario.prices, spec, base_url)
     except ModelSpecError:

@@ -9,7 +9,6 @@ an agent's seat with that seat's model to speak for them when they say nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import msgspec
@@ -119,6 +118,3 @@ class Seats:
         if agent in self.people:
             return Seat(Person(agent, self.terminal, seat.model), seat.settings, PERSON, seat.window)
         return seat
-
-    def __iter__(self) -> Iterator[Seat]:
-        return iter(self._seats.values())

@@ -13,6 +13,7 @@ import msgspec
 from ..scenario._scenario import Price
 from ._open import parse_spec
 from ._openai import OPENAI_URL
+from ._person import PERSON
 
 __all__ = ["Priced", "ShippedPrices", "price_of", "shipped_prices"]
 
@@ -42,7 +43,8 @@ def shipped_prices() -> ShippedPrices:
 
 def price_of(prices: dict[str, Price], spec: str, base_url: str | None = None) -> Priced | None:
     """The price of the model ``spec`` names: the scenario's ``prices`` by its name (``gpt-4o``)
-    or spec (``openai:gpt-4o``); else nothing for the offline model (it is free); else, for an ``openai:`` model on OpenAI's own API (``base_url``
+    or spec (``openai:gpt-4o``); else nothing for the offline model or a person at the terminal
+    (``human``: free); else, for an ``openai:`` model on OpenAI's own API (``base_url``
     OpenAI's: a model of unknown address is not priced), the shipped list price of its name or,
     for a dated snapshot (``gpt-4o-2024-08-06``), of the name it is a snapshot of; else None
     (unpriced: ``gpt-4o-audio-preview`` is another model, at another price)."""
@@ -50,6 +52,8 @@ def price_of(prices: dict[str, Price], spec: str, base_url: str | None = None) -
     given = prices.get(head) or prices.get(head.partition(":")[2] or head)
     if given is not None:
         return Priced(price=given, source="scenario")
+    if spec == PERSON:
+        return Priced(price=Price(), source="a person at the terminal: free")
     kind, name, _ = parse_spec(spec)
     if kind == "offline":
         return Priced(price=Price(), source="the offline model: free")

@@ -115,8 +115,7 @@ class RolePlayAgent(Actor):
         self.candidates = play.critic.candidates if critic is not None and applies else 1
         self.chain = PromptChain()
         choice = play.user_model if side == "user" else play.assistant_model
-        run = ctx.seats.run.settings if ctx.seats is not None else ctx.scenario.model
-        self.seat = ctx.seat(own_settings(run, choice), side)
+        self.seat = ctx.seat(own_settings(ctx.run_settings, choice), side)
 
     async def on_start(self) -> None:
         bus = self.ctx.system.bus

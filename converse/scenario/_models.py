@@ -67,45 +67,42 @@ def member_settings(advised: ModelSettings, council: Council, member: Agent) -> 
     return own_settings(own_settings(advised, council.model), member.model)
 
 
+def _seated(scenario: Scenario, run: ModelSettings) -> Iterator[tuple[str, ModelSettings]]:
+    """Every agent, council member (at any depth) and role-play side (``user``, ``assistant``)
+    of ``scenario``, in the order of the file, with the settings it speaks with (``run`` for
+    one with no model of its own, that very object)."""
+
+    def walk(agents: list[Agent], inherited: ModelSettings, council: Council | None) -> Iterator[tuple[str, ModelSettings]]:
+        for agent in agents:
+            settings = own_settings(inherited, agent.model) if council is None else member_settings(inherited, council, agent)
+            yield agent.name, settings
+            if agent.council is not None:
+                yield from walk(agent.council.members, settings, agent.council)
+
+    yield from walk(scenario.agents, run, None)
+    play = scenario.roleplay
+    if play is not None:
+        yield "user", own_settings(run, play.user_model)
+        yield "assistant", own_settings(run, play.assistant_model)
+
+
 def settings_by_agent(scenario: Scenario, run: ModelSettings) -> dict[str, ModelSettings]:
     """The settings each agent speaks with, by name (a role-play's sides as ``user`` and
     ``assistant``), the run's being ``run``; of several agents of one name, the first's."""
     found: dict[str, ModelSettings] = {}
-
-    def walk(agents: list[Agent], inherited: ModelSettings, council: Council | None) -> None:
-        for agent in agents:
-            settings = own_settings(inherited, agent.model) if council is None else member_settings(inherited, council, agent)
-            found.setdefault(agent.name, settings)
-            if agent.council is not None:
-                walk(agent.council.members, settings, agent.council)
-
-    walk(scenario.agents, run, None)
-    play = scenario.roleplay
-    if play is not None:
-        found["user"] = own_settings(run, play.user_model)
-        found["assistant"] = own_settings(run, play.assistant_model)
+    for name, settings in _seated(scenario, run):
+        found.setdefault(name, settings)
     return found
 
 
 def settings_in_use(scenario: Scenario, run: ModelSettings) -> list[ModelSettings]:
     """Every model setting some agent of ``scenario`` speaks with other than ``run`` (the
     run's), once each, in the order of the file."""
-    found: dict[bytes, ModelSettings] = {}
     key = msgspec.json.encode(run)
-
-    def walk(agents: list[Agent], inherited: ModelSettings, council: Council | None) -> None:
-        for agent in agents:
-            settings = own_settings(inherited, agent.model) if council is None else member_settings(inherited, council, agent)
-            if settings is not inherited:
-                found.setdefault(msgspec.json.encode(settings), settings)
-            if agent.council is not None:
-                walk(agent.council.members, settings, agent.council)
-
-    walk(scenario.agents, run, None)
-    play = scenario.roleplay
-    if play is not None:
-        for choice in (play.user_model, play.assistant_model):
-            found.setdefault(msgspec.json.encode(own_settings(run, choice)), own_settings(run, choice))
+    found: dict[bytes, ModelSettings] = {}
+    for _, settings in _seated(scenario, run):
+        if settings is not run:
+            found.setdefault(msgspec.json.encode(settings), settings)
     return [settings for k, settings in found.items() if k != key]
 
 

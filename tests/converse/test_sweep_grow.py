@@ -79,7 +79,7 @@ class Counted:
         self.ran.append(row.run)
 
     def tokens(self, count: int) -> None:
-        pass
+        """Tokens are not what these tests count."""
 
 
 async def test_a_new_value_runs_its_cell_only_and_an_interrupted_run_is_still_finished(
