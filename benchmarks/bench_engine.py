@@ -9,8 +9,8 @@
   process (1,000; 100 with ``--quick``), one log each: wall over the critical path, and
   process CPU time per model call. Beside them, the raw anyio floor of the same workload
   (each model call a bare ``anyio.sleep`` with the same dependencies, no engine at all).
-- ``log.write_ev_per_s``, ``log.replay_ev_per_s``: recorder throughput (events through the
-  bus into the recorder actor onto disk) and log -> Markdown throughput, 1,000,000 events
+- ``log.write_ev_per_s``, ``log.replay_ev_per_s``: recorder throughput (events through a
+  run's journal into the recorder actor onto disk, as a run emits them) and log -> Markdown throughput, 1,000,000 events
   (200,000 with ``--quick``).
 """
 
@@ -27,7 +27,7 @@ import anyio
 
 from actors import ActorSystem
 from converse import RunResult, read_events, render_markdown, run_scenario
-from converse.engine._recorder import Recorder
+from converse.engine._recorder import Journal, Recorder
 from converse.events import Utterance
 from converse.scenario._load import scenario_data, scenario_from_dict
 from converse.scenario._scenario import Scenario
@@ -160,14 +160,14 @@ def _sample_events(n: int) -> list[Utterance]:
 
 
 async def _record(path: Path, events: list[Utterance]) -> float:
-    async with ActorSystem(name="bench", mailbox_size=4096) as system:
+    async with ActorSystem(name="bench") as system:
         clock = time.perf_counter
-        recorder = await system.spawn(partial(Recorder, path, clock))
-        system.bus.subscribe("events", recorder)
+        journal = Journal()
+        recorder = await system.spawn(partial(Recorder, path, clock, journal))
         start = time.perf_counter()
-        publish = system.bus.publish
-        for event in events:
-            await publish("events", event)
+        for event in events:  # as RunContext.emit hands them over
+            if not journal.put(event):
+                await journal.put_waiting(event)
         await recorder.stop()
         return time.perf_counter() - start
 

@@ -170,6 +170,7 @@ async def run_chats(
     async with run_many(
         plan.jobs, concurrency=concurrency, out=plan.directory / "runs", model=model,
         base_url=options.base_url, scheduler=options.scheduler, cache=options.cache, observer=observe,
+        stagger=False,  # every chat that fits starts at once: they are many, and short
     ) as finished:
         async for item in finished:
             chat = str(item.job.run_id)

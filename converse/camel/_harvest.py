@@ -1,5 +1,6 @@
 """A dataset's harvest: each finished chat's record, written as it ends, and at the end the
-dataset's instruction pairs, fine-tuning examples and statistics."""
+dataset's instruction pairs, fine-tuning examples and statistics (each chat's pairs and example
+made as it ends, while the other chats wait for their answers: the end only joins them)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ class Harvest:
         self.chats.mkdir(exist_ok=True)
         self.ids: list[str] = []  # chats with a record, in the order found
         self.records: dict[str, dict[str, Any]] = {}  # made this time, by chat
-        self.finetune: dict[str, dict[str, Any] | None] = {}
+        self.pairs: dict[str, list[dict[str, Any]]] = {}  # each chat's instruction pairs, made as it ended
+        self.lines: dict[str, bytes | None] = {}  # each chat's fine-tuning line (no newline), likewise
         self.totals: dict[str, RunTotals] = {}
         self.skipped = self.failed_before = self.completed = self.failed = 0
 
@@ -61,7 +63,8 @@ class Harvest:
         """Count a chat that ended, with its record (written already) and what it spent."""
         if record is not None:
             self.records[chat] = record
-            self.finetune[chat] = finetune
+            self.pairs[chat] = instruction_records(record)
+            self.lines[chat] = msgspec.json.encode(finetune) if finetune is not None else None
             self.ids.append(chat)
         if totals is not None:
             self.totals[chat] = totals
@@ -79,6 +82,7 @@ class Harvest:
         """Write ``instructions.json``, ``finetune.jsonl`` and the statistics; return them."""
         chats: list[dict[str, Any]] = []
         pairs: list[dict[str, Any]] = []
+        counts: list[int] = []  # each chat's instruction pairs
         lines: list[bytes] = []
         for chat in sorted(set(self.ids)):
             record = self.records.get(chat)
@@ -88,10 +92,16 @@ class Harvest:
                 except (OSError, msgspec.DecodeError):
                     continue
             chats.append(record)
-            pairs.extend(instruction_records(record))
-            example = self.finetune[chat] if chat in self.finetune else self._finetune_of(chat)
-            if example is not None:
-                lines.append(msgspec.json.encode(example))
+            made = self.pairs[chat] if chat in self.pairs else instruction_records(record)
+            pairs.extend(made)
+            counts.append(len(made))
+            if chat in self.lines:
+                line = self.lines[chat]
+            else:
+                example = self._finetune_of(chat)
+                line = msgspec.json.encode(example) if example is not None else None
+            if line is not None:
+                lines.append(line)
             if chat not in self.totals:
                 ended = read_run(self.out / "runs" / chat)
                 if ended is not None:
@@ -99,7 +109,7 @@ class Harvest:
         write_atomic(self.out / "instructions.json", msgspec.json.format(msgspec.json.encode(pairs)))
         write_atomic(self.out / "finetune.jsonl", b"".join(line + b"\n" for line in lines))
         failures = self.failed + self.failed_before
-        stats = dataset_stats(chats, list(self.totals.values()), failures, pairs=len(pairs))
+        stats = dataset_stats(chats, list(self.totals.values()), failures, pairs=len(pairs), instructions=counts)
         write_atomic(self.out / "stats.json", stats_json(stats))
         write_atomic(self.out / "stats.md", stats_markdown(stats).encode())
         return stats

@@ -98,16 +98,24 @@ class DatasetStats(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def dataset_stats(
-    chats: Sequence[dict[str, Any]], runs: Sequence[RunTotals], failures: int, *, pairs: int | None = None
+    chats: Sequence[dict[str, Any]],
+    runs: Sequence[RunTotals],
+    failures: int,
+    *,
+    pairs: int | None = None,
+    instructions: Sequence[int] | None = None,
 ) -> DatasetStats:
     """The figures of a dataset: ``chats`` are its chat records (``chat_record``), ``runs``
     what each run spent (failed ones too, if their cost should count), ``failures`` the chats
-    that did not complete, ``pairs`` their instruction pairs if already counted."""
+    that did not complete, ``pairs`` their instruction pairs if already counted, and
+    ``instructions`` each chat's (in the order of ``chats``) if already counted."""
     counts = Counter(str(chat.get("termination_reason", "")) for chat in chats)
     reasons = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
     sizes = [int(chat.get("num_messages", 0)) for chat in chats]
+    if instructions is None:
+        instructions = [len(instruction_records(chat)) for chat in chats]
     if pairs is None:
-        pairs = sum(len(instruction_records(chat)) for chat in chats)
+        pairs = sum(instructions)
     prompt = sum(run.prompt_tokens for run in runs)
     completion = sum(run.completion_tokens for run in runs)
     return DatasetStats(
@@ -115,7 +123,9 @@ def dataset_stats(
         failed=failures,
         reasons=reasons,
         messages=_message_stats(sizes),
-        done_without_instruction=sum(_done_without_instruction(chat) for chat in chats),
+        done_without_instruction=sum(
+            _done_without_instruction(chat, count) for chat, count in zip(chats, instructions, strict=True)
+        ),
         instruction_pairs=pairs,
         instruction_pairs_mean=pairs / len(chats) if chats else 0.0,
         tokens=TokenStats(
@@ -129,11 +139,12 @@ def dataset_stats(
     )
 
 
-def _done_without_instruction(chat: dict[str, Any]) -> bool:
-    """Whether ``chat`` ended on its end token with not one instruction carried out."""
+def _done_without_instruction(chat: dict[str, Any], instructions: int) -> bool:
+    """Whether ``chat`` (with ``instructions`` instruction pairs) ended on its end token with
+    not one instruction carried out."""
     reason = str(chat.get("termination_reason", ""))
     on_token = reason and reason not in RULE_REASONS and not reason.endswith(CONTEXT_FULL)
-    return bool(on_token) and not instruction_records(chat)
+    return bool(on_token) and not instructions
 
 
 def _message_stats(sizes: list[int]) -> MessageStats:

@@ -8,14 +8,11 @@ import json
 import sys
 from functools import partial
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import anyio
 
 from .._exceptions import DatasetError
-from ..camel._generate import DatasetOutcome, generate
-from ..camel._recipe import Recipe, recipe_from_files
-from ..camel._stats import stats_markdown
 from ..log._events import ConversationEnded, CriticChoice, Event, TaskSpecified, Utterance
 from ..models._open import parse_spec
 from ..runner._estimate import Estimate, estimate_run
@@ -31,6 +28,10 @@ from ._common import (
     run_interruptibly,
     scheduler_from_flags,
 )
+
+if TYPE_CHECKING:  # the dataset machinery is imported by the command that uses it
+    from ..camel._generate import DatasetOutcome
+    from ..camel._recipe import Recipe
 
 DEFAULT_SCENARIO = "camel-trading-bot"
 ASK_ABOVE = 1_000  # chats a model that costs money may be asked for without a confirmation
@@ -174,6 +175,9 @@ def _cmd_roleplay(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
+    from ..camel._generate import generate
+    from ..camel._recipe import recipe_from_files
+
     recipe = recipe_from_files(
         args.scenario,
         assistant_roles=args.assistant_roles or args.num_assistant_roles,
@@ -196,9 +200,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             return 0
         if not _confirmed(chats, estimate):
             return 2
-    from ._progress import SweepBar  # rich: imported only by the command that draws with it
+    bar = None
+    if not args.quiet:
+        from ._progress import SweepBar  # rich: imported only when a bar is drawn
 
-    bar = None if args.quiet else SweepBar(sys.stderr, title="chats", unit="chats")
+        bar = SweepBar(sys.stderr, title="chats", unit="chats")
     making = partial(
         generate, recipe, args.out, concurrency=args.concurrency,
         scheduler=scheduler_from_flags(args), base_url=args.base_url,
@@ -240,6 +246,8 @@ def _confirmed(chats: int, estimate: Estimate) -> bool:
 
 
 def _report(outcome: DatasetOutcome) -> int:
+    from ..camel._stats import stats_markdown
+
     print(stats_markdown(outcome.stats))
     said = [f"{outcome.skipped} finished earlier"] if outcome.skipped else []
     said += [f"grown by {outcome.grown}"] if outcome.grown else []

@@ -294,10 +294,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.estimate:
         return _print_estimate(anyio.run(partial(estimate_sweep, sweep, runs, base_url=args.base_url)))
     scheduler = scheduler_from_flags(args)
-    from ._progress import SweepBar  # rich: imported only by the command that draws with it
+    bar = None
+    if not (args.quiet or args.human):  # a person typing at the terminal is not drawn over by a progress bar
+        from ._progress import SweepBar  # rich: imported only when a bar is drawn
 
-    # A person typing at the terminal is not drawn over by a progress bar.
-    bar = None if args.quiet or args.human else SweepBar(sys.stderr, title=sweep.scenario_name)
+        bar = SweepBar(sys.stderr, title=sweep.scenario_name)
     sweeping = partial(
         run_sweep, sweep, runs, args.out, concurrency=args.concurrency, backend=args.backend,
         retry_failed=args.retry_failed, progress=bar, scheduler=scheduler, base_url=args.base_url,

@@ -14,11 +14,13 @@ from .._exceptions import ViewError
 
 __all__ = ["add_parser"]
 
+# The viewer's default port (``converse.web._serve.DEFAULT_PORT``), named here so that building
+# the command line does not import the viewer: only ``converse view`` does.
+DEFAULT_PORT = 8321
+
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``converse view``."""
-    from ..web._serve import DEFAULT_PORT
-
     view = commands.add_parser(
         "view", help="browse runs and sweeps in a web page (read-only)",
         description="Serve a local, read-only web page over a directory of runs, sweeps and datasets: "

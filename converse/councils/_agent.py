@@ -1,8 +1,8 @@
 """Agents: one actor per agent and per council member, each with its own private memory.
 
-An agent hears its conversation on the bus (``Said``), remembers what was said since its
-last turn, and when the moderator's ``TurnToken`` names it, it (first lets its council
-debate, if it has one, then) asks the model and says its piece. Its memory is its own:
+When the moderator's ``TurnToken`` names an agent, the token hands it what the others said
+in its conversation since its last turn, which it remembers; it (first lets its council
+debate, if it has one, then) asks the model and says its piece on the conversation's topic. Its memory is its own:
 nothing outside this actor reads it, and a council's debate never leaves the agent it
 advises except through that agent's public statement.
 """
@@ -17,7 +17,7 @@ from actors import Actor, ActorRef, Escalate
 from ..engine._calling import PromptChain, call_and_record
 from ..engine._context import RunContext
 from ..engine._memory import AgentMemory
-from ..engine._protocol import Convene, Deliberate, Deliberated, Opening, Path, Pending, Said, TurnToken
+from ..engine._protocol import Convene, Deliberate, Deliberated, Path, Pending, Said, TurnToken
 from ..log._events import ChatMessage
 from ..models._model import CompletionRequest, Hints, estimate_prompt_tokens
 from ..scenario._clock import last_period, period_label
@@ -77,6 +77,9 @@ class AgentActor(Actor):
         self.council: ActorRef | None = None
         self.first_turn = True
         self.chain = PromptChain()  # my previous model call, whose prompt my next one extends
+        # The others in my conversation, kept when there are few: each agent keeping a list
+        # of all the others would make a large conversation cost memory in n squared.
+        self.few_others = self._others() if len(role.speakers) <= 64 else None
         self.system_message = ChatMessage(role="system", content=self._system_prompt())
         if role.council is None or role.advised is None:
             settings = own_settings(ctx.run_settings, spec.model)
@@ -127,9 +130,7 @@ class AgentActor(Actor):
         return tuple(speaker for speaker in self.role.speakers if speaker[0] != self.name)
 
     async def on_start(self) -> None:
-        bus = self.ctx.system.bus
-        bus.subscribe(self.topic, self.ref)
-        bus.subscribe(self.ctx.turn_topic(self.role.path, self.name), self.ref)
+        self.ctx.system.bus.subscribe(self.ctx.turn_topic(self.role.path, self.name), self.ref)
         council = self.spec.council
         if council is None:
             return
@@ -167,25 +168,30 @@ class AgentActor(Actor):
     # -- messages -------------------------------------------------------------------------
 
     async def receive(self, message: object) -> None:
-        if isinstance(message, Said):
-            self.unheard.append(self._line(message.speaker, message.period, message.text))
-            self.heard.append((message.speaker, message.period, message.text))
-        elif isinstance(message, TurnToken):
+        if type(message) is TurnToken:
+            self._hear(message.since)
+            if message.opening is not None:
+                self._open_session(message.period, message.opening)
             await self._take_turn(message)
-        elif isinstance(message, Opening):
-            self.opening = fill(
-                _template(self.ctx.scenario, self.role.council, "council_opening"),
-                {
-                    **self.values,
-                    "organisation": self.role.organisation,
-                    "period": message.period,
-                    "public_record": message.public_record,
-                },
-            )
-            self.heard.clear()
         elif isinstance(message, Deliberate):
+            self._hear(message.since)
             self.prepared[message.period] = await self._convene(message.period, message.period_index)
             await message.reply_to.tell(Deliberated(self.name))
+
+    def _hear(self, said: tuple[Said, ...]) -> None:
+        """Remember what the others said since my last turn."""
+        for s in said:
+            self.unheard.append(self._line(s.speaker, s.period, s.text))
+            self.heard.append((s.speaker, s.period, s.text))
+
+    def _open_session(self, period: str, public_record: str) -> None:
+        """A council session starts: I am shown the public record, and what I heard of the
+        last session is no longer part of the debate (what I had not yet answered still is)."""
+        self.opening = fill(
+            _template(self.ctx.scenario, self.role.council, "council_opening"),
+            {**self.values, "organisation": self.role.organisation, "period": period, "public_record": public_record},
+        )
+        self.heard = [h for h in self.heard if h[1] == period]  # one session per period
 
     def _line(self, speaker: str, period: str, text: str) -> str:
         return f"{speaker} ({period}): {text}" if self.top else f"{speaker}: {text}"
@@ -301,7 +307,7 @@ class AgentActor(Actor):
                 period=period,
                 end_token=ctx.scenario.termination.end_token,
                 organisation_kind=self.role.organisation_kind,
-                others=self._others(),
+                others=self.few_others if self.few_others is not None else self._others(),
                 first_period=self.first_period,
             ),
         )

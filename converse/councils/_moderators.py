@@ -12,7 +12,6 @@ from ..engine._protocol import (
     Convene,
     Deliberate,
     Deliberated,
-    Opening,
     Path,
     Pending,
     Said,
@@ -29,7 +28,7 @@ class TopModerator(Moderator):
     """The public conversation: periods on the clock, one round of statements per period."""
 
     def __init__(
-        self, ctx: RunContext, members: list[str], deliberators: list[ActorRef]
+        self, ctx: RunContext, members: list[str], deliberators: list[tuple[str, ActorRef]]
     ) -> None:
         conv = ctx.scenario.conversation
         super().__init__(ctx, ("top",), members, conv.turn_policy, conv.order)
@@ -62,8 +61,8 @@ class TopModerator(Moderator):
         await ctx.emit(PeriodStarted(run=ctx.run, conversation=self.path, period=self.period, index=index))
         if self.deliberators:
             self.deliberating = len(self.deliberators)
-            for agent in self.deliberators:
-                await agent.tell(Deliberate(self.period, index, self.ref))
+            for name, agent in self.deliberators:
+                await agent.tell(Deliberate(self.period, index, self.ref, self._since(name)))
         else:
             await self._start_round()
 
@@ -123,6 +122,7 @@ class CouncilModerator(Moderator):
         self.round = 0
         self.session_turns = 0
         self.lines = []
+        self._open_session(convene.public_record)
         await ctx.emit(
             ConversationStarted(
                 run=ctx.run,
@@ -132,7 +132,6 @@ class CouncilModerator(Moderator):
                 owner=self.owner,
             )
         )
-        await ctx.system.bus.publish(self.topic, Opening(self.path, self.period, convene.public_record))
         await self._start_round()
 
     async def _on_said(self, said: Said) -> None:

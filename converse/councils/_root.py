@@ -33,7 +33,7 @@ class CouncilsRoot(RunRoot):
             ref = await self.spawn(partial(AgentActor, ctx, spec, role), supervision=Escalate())
             ctx.agent_names[ref.name] = spec.name
             if spec.council is not None:
-                deliberators.append(ref)
+                deliberators.append((spec.name, ref))
         self.moderator = await self.spawn(
             partial(TopModerator, ctx, names, deliberators), supervision=Escalate()
         )

@@ -106,29 +106,30 @@ async def ask_model(
     else:
         endpoint = ctx.endpoint if model is ctx.model else endpoint_of(model)
     won = 1
-    log_failure = attempt_logger(ctx, conversation, request.hints.speaker, model.spec)
+    spec = model.spec
 
     async def on_attempt(attempt: Attempt) -> None:
         nonlocal won
         won = attempt.attempt
-        await log_failure(attempt)
+        if not attempt.ok:  # the logger is made only for a failure: most calls have none
+            await attempt_logger(ctx, conversation, request.hints.speaker, spec)(attempt)
 
     response = await ctx.scheduler.call(
         endpoint, ctx.run, estimate, partial(complete_checked, model, request),
         tokens_used=CompletionResponse.tokens_used, on_attempt=on_attempt,
     )
     if not response.truncated:
-        return Answer(response, won, time.perf_counter() - started, model=model.spec)
+        return Answer(response, won, time.perf_counter() - started, model=spec)
     policy = settings.on_truncated
     cut = f"the answer was cut off at max_tokens={request.max_tokens} (finish_reason \"length\")"
     if policy == "fail":
         hint = "raise model.max_tokens, or set model.on_truncated to \"retry\" or \"keep\""
         raise CallFailed(f"{cut}; {hint}", retryable=False, kind="truncated")
     if policy == "keep":
-        return Answer(response, won, time.perf_counter() - started, model=model.spec)
+        return Answer(response, won, time.perf_counter() - started, model=spec)
     first = won
     room = request.max_tokens * 2
-    await log_failure(Attempt(
+    await attempt_logger(ctx, conversation, request.hints.speaker, spec)(Attempt(
         attempt=first, ok=False, error_type="truncated", error=f"{cut}; asked again with max_tokens={room}",
         next_delay=0.0, usage=response.usage,  # paid for, and not kept
     ))
@@ -137,7 +138,7 @@ async def ask_model(
         endpoint, ctx.run, estimate, partial(complete_checked, model, request),
         tokens_used=CompletionResponse.tokens_used, on_attempt=on_attempt,
     )
-    return Answer(response, first + won, time.perf_counter() - started, request, model.spec)
+    return Answer(response, first + won, time.perf_counter() - started, request, spec)
 
 
 def attempt_logger(

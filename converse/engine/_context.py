@@ -10,14 +10,14 @@ import anyio
 import msgspec
 import structlog
 
-from actors import ActorRef, ActorSystem
+from actors import ActorSystem
 
 from ..log._events import Event, LLMAttempt, LLMCall, RunStatus, Utterance
 from ..models._model import Model, endpoint_of
 from ..models._scheduler import Scheduler
 from ..scenario._scenario import ModelSettings, Scenario
 from ._ledger import Ledger
-from ._protocol import FLUSH
+from ._recorder import Journal
 from ._replay import ReplayBook
 from ._seats import Seat, Seats
 
@@ -57,7 +57,7 @@ class RunContext:
     events: list[Event] = field(default_factory=list)
     keep_all: bool = False
     replay: ReplayBook | None = None  # recorded answers (resuming, or re-executing a log)
-    recorder: ActorRef | None = None  # told to flush each model call before anyone acts on it
+    journal: Journal | None = None  # the run's events on their way to its recorder
     window: int | None = None  # the model's context window in tokens (None: unknown)
     judge_error: str | None = None  # why the judge gave no verdict on a completed run
     truncated: int = 0  # calls whose answer was cut off at max_tokens (finish_reason "length")
@@ -75,11 +75,6 @@ class RunContext:
         if self.seats is None:
             return Seat(self.model, self.scenario.model, self.endpoint, self.window)
         return self.seats.of(settings, agent)
-
-    @property
-    def topic(self) -> str:
-        """The bus topic carrying this run's events (the recorder listens to it)."""
-        return f"{self.run}/events"
 
     def conversation_topic(self, path: tuple[str, ...]) -> str:
         """The bus topic of one conversation: its members and moderator listen to it."""
@@ -104,7 +99,7 @@ class RunContext:
         return time.perf_counter() - self.started
 
     async def emit(self, event: Event, *, charged_to: str | None = None) -> None:
-        """Send an event to the log (and anyone else listening to the run).
+        """Send an event to the log (through the run's journal) and to the observer.
 
         A model call is in the log (handed to the OS) when this returns, before its answer
         is acted on: a crash can lose what follows from an answer, which a resumed run
@@ -114,12 +109,14 @@ class RunContext:
         """
         if self.keep_all or (type(event) is Utterance and len(event.conversation) == 1):
             self.events.append(event)
-        await self.system.bus.publish(self.topic, event)
+        journal = self.journal
+        if journal is not None and not journal.put(event):
+            await journal.put_waiting(event)  # the recorder is behind: wait for room
         if self.observer is not None:
             self.observer(event)
         if type(event) is LLMCall:
-            if self.recorder is not None and self.recorder.is_alive:  # not once the run is over
-                await self.recorder.ask(FLUSH)
+            if journal is not None:
+                await journal.committed()
             if event.usage.estimated and not self.ledger.estimated_tokens:  # once per run
                 _log.warning(
                     "the model's server sent no token usage: counting our estimate",

@@ -1,9 +1,11 @@
 """The moderator base: one actor per conversation hands out turn tokens, keeps the clock, ends it.
 
 The moderator publishes a ``TurnToken`` on the holder's turn topic; only the holder speaks,
-by publishing ``Said`` with the token on the conversation's topic, which every member and
-the moderator hear. The moderator records the utterance and grants the next token, so
-whose turn it is and what period it is are facts held in one place.
+by publishing ``Said`` with the token on the conversation's topic, which the moderator
+hears. The moderator records the utterance and grants the next token, which carries what
+the others said since the holder's last turn: whose turn it is, what period it is and who
+has heard what are facts held in one place, and a turn costs its holder one message, not
+one per utterance.
 """
 
 from __future__ import annotations
@@ -41,6 +43,30 @@ class Moderator(Actor):
         self.period = ""
         self.period_index = 0
         self.ended = False
+        self.record: list[Said] = []  # what was said lately, from the ``forgotten``-th utterance on
+        self.forgotten = 0  # utterances every member has been handed, dropped from the record
+        self.told: dict[str, int] = {}  # how many utterances each member has been handed
+        self.opening: str | None = None  # handed to each member with its first token of a session
+        self.opened: set[str] = set()  # the members handed this session's opening
+
+    def _open_session(self, opening: str) -> None:
+        """A session starts (a council's debate): each member's next token carries ``opening``."""
+        self.opening = opening
+        self.opened = set()
+
+    def _since(self, member: str) -> tuple[Said, ...]:
+        """What the others said since ``member``'s last turn (which it has now been handed)."""
+        record, told = self.record, self.told
+        start = told.get(member, 0) - self.forgotten
+        told[member] = self.forgotten + len(record)
+        since = tuple(record[start:])
+        if self.policy == "simultaneous":  # its own line can be among the others'
+            since = tuple(said for said in since if said.speaker != member)
+        if len(record) > 256 and len(told) == len(self.members):  # drop what everyone has had
+            done = min(told.values()) - self.forgotten
+            del record[:done]
+            self.forgotten += done
+        return since
 
     async def on_start(self) -> None:
         self.ctx.system.bus.subscribe(self.topic, self.ref)
@@ -76,9 +102,15 @@ class Moderator(Actor):
                 token=self.token,
             )
         )
+        opening = None
+        if self.opening is not None and holder not in self.opened:
+            opening = self.opening
+            self.opened.add(holder)
         await ctx.system.bus.publish(
             self.turn_topics.get(holder) or self.turn_topics.setdefault(holder, ctx.turn_topic(self.path, holder)),
-            TurnToken(self.path, holder, self.token, self.turns, self.period, self.period_index),
+            TurnToken(
+                self.path, holder, self.token, self.turns, self.period, self.period_index, self._since(holder), opening
+            ),
         )
 
     async def _heard(self, said: Said) -> bool:
@@ -96,6 +128,11 @@ class Moderator(Actor):
             )
             return False
         self.outstanding.discard(said.token)
+        record = self.record
+        record.append(said)
+        told = self.told
+        if told.get(said.speaker) == self.forgotten + len(record) - 1:
+            told[said.speaker] += 1  # nobody spoke since its turn: it need not hear itself
         await ctx.emit(
             Utterance(
                 run=ctx.run,

@@ -17,8 +17,25 @@ from actors import ActorRef
 Path = tuple[str, ...]
 
 
+class Said(msgspec.Struct, frozen=True, gc=False):
+    """Published on a conversation's topic by the token holder: its utterance, which the
+    moderator records and hands on to the others with their next turn."""
+
+    conversation: Path
+    speaker: str
+    token: int
+    period: str
+    text: str
+
+
 class TurnToken(msgspec.Struct, frozen=True, gc=False):
-    """Published on a conversation's topic: ``holder`` may speak now, nobody else."""
+    """Published on the holder's turn topic: ``holder`` may speak now, nobody else.
+
+    It carries what the others said in the conversation since the holder's last turn
+    (``since``), and, with a member's first token of a council session, the session's
+    opening (the public record it was convened with): one message per turn instead of
+    one per utterance to every member.
+    """
 
     conversation: Path
     holder: str
@@ -26,16 +43,8 @@ class TurnToken(msgspec.Struct, frozen=True, gc=False):
     turn: int
     period: str
     period_index: int
-
-
-class Said(msgspec.Struct, frozen=True, gc=False):
-    """Published on a conversation's topic by the token holder: its public utterance."""
-
-    conversation: Path
-    speaker: str
-    token: int
-    period: str
-    text: str
+    since: tuple[Said, ...] = ()
+    opening: str | None = None
 
 
 class Begin(msgspec.Struct, frozen=True, gc=False):
@@ -75,29 +84,16 @@ class Convene(msgspec.Struct, frozen=True, gc=False):
 
 
 class Deliberate(msgspec.Struct, frozen=True, gc=False):
-    """Tells an agent with a council to debate now, before the period's statements."""
+    """Tells an agent with a council to debate now, before the period's statements, with
+    what the others said since it last heard (``since``)."""
 
     period: str
     period_index: int
     reply_to: ActorRef
+    since: tuple[Said, ...] = ()
 
 
 class Deliberated(msgspec.Struct, frozen=True, gc=False):
     """An agent tells the top moderator that its council has debated this period."""
 
     speaker: str
-
-
-class Opening(msgspec.Struct, frozen=True, gc=False):
-    """Published on a council's topic when a session starts: the period and the public record."""
-
-    conversation: Path
-    period: str
-    public_record: str
-
-
-class Flush(msgspec.Struct, frozen=True, gc=False):
-    """To the recorder (asked): hand every event received so far to the OS, then reply."""
-
-
-FLUSH = Flush()

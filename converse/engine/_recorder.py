@@ -10,12 +10,12 @@ from typing import Any, Protocol
 
 import anyio
 import msgspec
+from anyio.lowlevel import checkpoint
 
-from actors import Actor
+from actors import Actor, ActorDeadError, ActorRef
 
 from ..log._events import Event
 from ..log._log import LogWriter
-from ._protocol import Flush
 
 
 class Renderer(Protocol):
@@ -42,9 +42,9 @@ class Transcript:
         self.renderer: Renderer | None = None
         self.pending: list[Event] = []
 
-    def take(self, event: Event) -> None:
-        """The next event written to the log."""
-        self.pending.append(event)
+    def take(self, events: list[Event]) -> None:
+        """The next events written to the log."""
+        self.pending += events
         if len(self.pending) >= self._BATCH:
             self.feed()
 
@@ -64,12 +64,129 @@ class Transcript:
         return self.renderer.text() if self.renderer is not None else None
 
 
+class _Wake(msgspec.Struct, frozen=True, gc=False):
+    """To the recorder: its journal holds events."""
+
+
+WAKE = _Wake()
+
+
+class Journal:
+    """A run's events on their way to its recorder.
+
+    Emitting an event appends it here: no message per event. The recorder is woken by one
+    message, and then takes every event the journal holds, so a batch costs one delivery
+    and one write to the OS however many actors emitted into it. It is woken:
+
+    - for a model call, which must be in the log before anyone acts on its answer
+      (write-ahead): its emitter waits until the batch it is in has been handed to the OS,
+      and that one write serves every call that became ready in the same tick (group
+      commit);
+    - when ``WAKE_AT`` events have gathered;
+    - when the run's clock says events have waited long enough (``nudge``, every
+      ``NUDGE_EVERY`` seconds), so a quiet run's log is never more than a moment behind.
+
+    Bounded: while ``limit`` events (the recorder's mailbox size) wait for the recorder,
+    emitters wait for room, so a stalled disk holds the run back instead of filling memory.
+    Once the recorder has stopped, events are dropped, as the bus drops them for a dead
+    subscriber.
+    """
+
+    WAKE_AT = 64
+    NUDGE_EVERY = 0.1
+
+    __slots__ = ("closed", "events", "limit", "recorder", "room", "taken", "wake_at", "woken", "written")
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.limit = self.wake_at = self.WAKE_AT  # until the recorder says how much it holds
+        self.recorder: ActorRef | None = None
+        self.woken = False  # a wake-up is on its way to the recorder
+        self.written: anyio.Event | None = None  # set when the pending batch is on the OS
+        self.room: anyio.Event | None = None  # set when the recorder takes a batch
+        self.closed = False
+        self.taken = 0  # batches taken (each written as it is taken)
+
+    def bind(self, recorder: ActorRef, limit: int) -> None:
+        """The recorder has started: it holds ``limit`` events at most."""
+        self.recorder, self.limit, self.wake_at = recorder, limit, min(limit, self.WAKE_AT)
+        self.nudge()
+
+    def put(self, event: Event) -> bool:
+        """Append ``event`` if there is room (or drop it: the recorder has stopped); False
+        if the emitter has to wait (``put_waiting``)."""
+        if self.closed:
+            return True
+        events = self.events
+        if len(events) >= self.limit:
+            return False
+        events.append(event)
+        if len(events) >= self.wake_at and not self.woken:
+            self._wake()
+        return True
+
+    async def put_waiting(self, event: Event) -> None:
+        """Append ``event`` once there is room."""
+        while not self.put(event):
+            self.nudge()
+            if self.room is None:
+                self.room = anyio.Event()
+            await self.room.wait()
+
+    async def committed(self) -> None:
+        """Wait until every event appended so far is handed to the OS."""
+        if self.closed or not self.events:  # taken, so written: the recorder does both at once
+            return
+        if not self.woken:
+            self._wake()
+        taken = self.taken
+        await checkpoint()  # the recorder usually writes meanwhile: no event to make and set
+        if self.taken != taken or self.closed:
+            return
+        written = self.written
+        if written is None:
+            written = self.written = anyio.Event()
+        await written.wait()
+
+    def nudge(self) -> None:
+        """Wake the recorder if events wait for it."""
+        if self.events and not self.woken:
+            self._wake()
+
+    def take(self) -> tuple[list[Event], anyio.Event | None]:
+        """Everything appended since the last take, and the event to set once it is written."""
+        events, self.events = self.events, []
+        self.taken += 1
+        written, self.written = self.written, None
+        self.woken = False
+        room, self.room = self.room, None
+        if room is not None:
+            room.set()
+        return events, written
+
+    def close(self) -> None:
+        """The recorder has stopped: drop what comes, and let nobody wait for it."""
+        self.closed = True
+        _, written = self.take()
+        if written is not None:
+            written.set()
+
+    def _wake(self) -> None:
+        recorder = self.recorder
+        if recorder is None:
+            return  # not started yet: it looks when it starts
+        self.woken = True
+        try:
+            recorder.tell_nowait(WAKE)  # never full: one wake-up at a time is on its way
+        except ActorDeadError:
+            self.close()
+
+
 class Recorder(Actor):
     """Stamps each event with ``seq`` and ``t`` and appends it to ``events.jsonl``.
 
-    Events are encoded as they arrive and written in batches: whenever the mailbox runs
-    empty (so a quiet run's log is never more than a moment behind), the batch passes
-    64 KiB (so a busy one writes big blocks), or someone asks for a ``Flush``.
+    Events come through the run's ``journal``, a batch at a time; each batch is encoded and
+    handed to the OS in one write (a model call's emitter waits for that).
 
     A resumed run re-creates the events its log already holds; ``skip`` counts those
     (each as ``identity`` gives it), and the recorder drops them instead of writing them
@@ -77,11 +194,12 @@ class Recorder(Actor):
     """
 
     def __init__(
-        self, path: Path, clock: Callable[[], float], next_seq: int = 0, skip: Counter[bytes] | None = None,
-        transcript: Transcript | None = None,
+        self, path: Path, clock: Callable[[], float], journal: Journal, next_seq: int = 0,
+        skip: Counter[bytes] | None = None, transcript: Transcript | None = None,
     ) -> None:
         self.path = path
         self.clock = clock
+        self.journal = journal
         self.next_seq = next_seq
         self.skip = skip
         self.writer: LogWriter | None = None
@@ -89,40 +207,56 @@ class Recorder(Actor):
 
     async def on_start(self) -> None:
         self.writer = LogWriter(self.path, next_seq=self.next_seq, clock=self.clock)
+        self.journal.bind(self.ref, self.ref.statistics().capacity)
 
     async def receive(self, message: object) -> None:
-        assert self.writer is not None
-        if isinstance(message, Event):
-            if self.skip:
-                key = identity(message)
-                left = self.skip.get(key, 0)
-                if left:
-                    if left == 1:
-                        del self.skip[key]  # an empty Counter turns the check off
-                    else:
-                        self.skip[key] = left - 1
-                    return
-            self.writer.write(message)
-            if self.transcript is not None:
-                self.transcript.take(message)
-        elif isinstance(message, Flush):
-            self.writer.flush()
+        if message is WAKE:
+            self._write(*self.journal.take())
 
-    async def on_idle(self) -> None:
-        if self.writer is not None:
-            self.writer.flush()
+    def _write(self, events: list[Event], written: anyio.Event | None) -> None:
+        writer = self.writer
+        assert writer is not None
+        try:
+            if self.skip:
+                events = [event for event in events if not self._recorded(event)]
+            writer.write_all(events)
+            if self.transcript is not None:
+                self.transcript.take(events)
+            writer.flush()
+        finally:
+            if written is not None:  # also after a failure: nobody waits for a dead recorder
+                written.set()
+
+    def _recorded(self, event: Event) -> bool:
+        """Whether the log being resumed holds ``event`` already (each one counted once)."""
+        skip = self.skip
+        assert skip is not None
+        key = identity(event)
+        left = skip.get(key, 0)
+        if not left:
+            return False
+        if left == 1:
+            del skip[key]  # an empty Counter turns the check off
+        else:
+            skip[key] = left - 1
+        return True
 
     async def on_stop(self) -> None:
-        # The run is over: its log goes to disk (fsync, in a worker thread so that other
-        # runs go on meanwhile) before anyone is told it finished.
+        # The run is over: what its journal still holds is written, then its log goes to
+        # disk (fsync, in a worker thread so that other runs go on meanwhile) before anyone
+        # is told it finished.
+        journal = self.journal
         if self.writer is not None:
             writer = self.writer
             try:
-                writer.flush()
+                self._write(*journal.take())
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(os.fsync, writer.fileno())
             finally:
+                journal.close()
                 writer.close()
+        else:
+            journal.close()
 
 
 def identity(event: Event) -> bytes:

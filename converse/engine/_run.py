@@ -35,7 +35,7 @@ from ._context import RunContext
 from ._ledger import Ledger as RunLedger
 from ._options import RunOptions
 from ._protocol import Begin
-from ._recorder import Recorder, Renderer, Transcript
+from ._recorder import Journal, Recorder, Renderer, Transcript
 from ._replay import ReplayBook
 from ._seats import Seat, Seats, run_settings, settings_key
 
@@ -275,18 +275,20 @@ async def execute(
             ctx.started -= resume.elapsed  # the clock goes on from the last event kept
             ctx.events.append(resume.started)
         building = Transcript(kind.renderer) if kind.renderer is not None and resume is None else None
+        journal = ctx.journal = Journal()
         recorder = await system.spawn(
-            partial(Recorder, events_path, ctx.clock, next_seq, skip, building), supervision=Stop()
+            partial(Recorder, events_path, ctx.clock, journal, next_seq, skip, building), supervision=Stop()
         )
-        ctx.recorder = recorder
-        system.bus.subscribe(ctx.topic, recorder)
         if resume is None:
             await _started(ctx, source, options.overrides, window_source)
         root: ActorRef | None = None
         try:
             root = await system.spawn(partial(kind.root, ctx), supervision=Stop())
             await root.tell(Begin())
-            await ctx.done.wait()
+            while not ctx.done.is_set():
+                with anyio.move_on_after(Journal.NUDGE_EVERY):
+                    await ctx.done.wait()
+                journal.nudge()  # what has waited a while goes to the log
             if judge is not None:
                 await judge(ctx)  # only a completed run is judged; the call is in the ledger
         except BaseException:
@@ -321,7 +323,6 @@ async def execute(
                     cost_usd=round(ledger.cost_usd, 6),
                 )
                 await ctx.emit(finished)
-                system.bus.unsubscribe(ctx.topic, recorder)
                 await recorder.stop()
                 # Even an interrupted run leaves a complete log and its transcript behind.
                 transcript = directory / "transcript.md"

@@ -19,7 +19,6 @@ from ..scenario._scenario import DialValue
 from ..sweeps._summary_csv import cell_text
 from ..transcript._markdown import render_markdown
 from ..transcript._text import md
-from ._html import render_html, render_sweep_html
 from ._source import RunSource, SweepSource, open_source
 from ._statements import statement_rows, sweep_statement_rows
 from ._tables import csv_text, json_text, statement_columns
@@ -48,16 +47,16 @@ def export_text(source: str | Path | RunSource | SweepSource, form: Format) -> s
         raise ValueError(f"unknown format {form!r}: choose one of {', '.join(FORMATS)}")
     if not isinstance(source, RunSource | SweepSource):
         source = open_source(Path(source))
+    if form == "html":  # the page's renderer is imported by the export that writes one
+        from ._html import render_html, render_sweep_html
+
+        return render_html(source.read().events) if isinstance(source, RunSource) else render_sweep_html(source)
     if isinstance(source, RunSource):
         events = source.read().events
-        if form == "html":
-            return render_html(events)
         if form == "markdown":
             return render_markdown(events)
         rows = statement_rows(events)
         return json_text(rows) if form == "json" else csv_text(rows, statement_columns())
-    if form == "html":
-        return render_sweep_html(source)
     if form == "markdown":
         return _sweep_markdown(source)
     rows = sweep_statement_rows(source.runs(), source.dial_names)

@@ -118,15 +118,12 @@ class RolePlayAgent(Actor):
         self.seat = ctx.seat(own_settings(ctx.run_settings, choice), side)
 
     async def on_start(self) -> None:
-        bus = self.ctx.system.bus
-        bus.subscribe(self.topic, self.ref)
-        bus.subscribe(self.ctx.turn_topic(self.path, self.side), self.ref)
+        self.ctx.system.bus.subscribe(self.ctx.turn_topic(self.path, self.side), self.ref)
 
     async def receive(self, message: object) -> None:
-        if isinstance(message, Said):
-            if message.speaker != self.side:
-                self.incoming = ChatMessage(role="user", content=message.text)
-        elif isinstance(message, TurnToken):
+        if isinstance(message, TurnToken):
+            if message.since:  # the other's newest message comes with my turn
+                self.incoming = ChatMessage(role="user", content=message.since[-1].text)
             await self._take_turn(message)
         elif isinstance(message, Acknowledge):
             await self._acknowledge()

@@ -88,6 +88,7 @@ async def run_many(
     cache: str | os.PathLike[str] | None = None,
     observer: Callable[[Job, Event], None] | None = None,
     humans: tuple[str, ...] = (),
+    stagger: bool = True,
 ) -> AsyncIterator[MemoryObjectReceiveStream[Finished]]:
     """Run ``jobs``, ``concurrency`` at a time, and yield a stream of them as they finish.
 
@@ -108,6 +109,11 @@ async def run_many(
         cache: a directory of cached answers (see ``run_scenario``).
         observer: called with ``(job, event)`` for every event of every run (keep it cheap).
         humans: agents a person at the terminal plays in every run (see ``run_scenario``).
+        stagger: start the runs that fit one per turn of the event loop, each behind the work
+            of those already going, so that runs started together do not make their calls in
+            step (with a model whose answers take the same time, their answers would all come
+            back at once). False starts every run that fits at once: with hundreds of short
+            runs (a dataset's chats), the last would otherwise start long after the first.
 
     Yields:
         A receive stream of ``Finished``, in the order the runs end.
@@ -134,7 +140,7 @@ async def run_many(
         )
         runner = partial(_run_one, options=options, observer=observer, shared=shared)
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_feed, iter(jobs), concurrency, runner, send)
+            tg.start_soon(_feed, iter(jobs), concurrency, runner, send, stagger)
             try:
                 yield receive
             finally:
@@ -147,11 +153,18 @@ async def _feed(
     concurrency: int,
     runner: Callable[[Job], Any],
     send: MemoryObjectSendStream[Finished],
+    stagger: bool = True,
 ) -> None:
     limiter = anyio.Semaphore(concurrency)
     async with send, anyio.create_task_group() as tg:
         for job in jobs:
-            await limiter.acquire()
+            if stagger:
+                await limiter.acquire()  # a turn of the event loop, even with a slot free
+            else:
+                try:
+                    limiter.acquire_nowait()
+                except anyio.WouldBlock:
+                    await limiter.acquire()
             tg.start_soon(_guarded, job, runner, limiter, send)
 
 

@@ -254,18 +254,25 @@ def aggregate(
     pools.append(({}, list(range(len(cells)))))
     # A cell's runs are drawn alike for every score (and its finished runs for tokens and cost).
     keys = [f"{seed}:" + ",".join(map(cell_text, dials.values())) for dials, _ in cells]
-    done_draws = [_draws(len(rs), resamples, f"{key}:completed") for key, rs in zip(keys, done, strict=True)]
-    ran_draws = [_draws(len(rs), resamples, f"{key}:finished") for key, rs in zip(keys, ran, strict=True)]
+    # Drawn when first needed: a pool whose values are all equal (or absent) needs no resample.
+    done_draws = _Drawn([(len(rs), f"{key}:completed") for key, rs in zip(keys, done, strict=True)], resamples)
+    ran_draws = _Drawn([(len(rs), f"{key}:finished") for key, rs in zip(keys, ran, strict=True)], resamples)
 
-    def intervals(samples: list[list[float | None]], draws: list[list[itemgetter[Any]]]) -> list[Interval]:
+    def intervals(samples: list[list[float | None]], draws: _Drawn) -> list[Interval]:
         """One sample per cell in, one interval per pool out."""
-        lanes = [_lanes(sample, d, resamples) for sample, d in zip(samples, draws, strict=True)]
-        return [
-            _interval(
-                [v for i in cs for v in samples[i] if v is not None], [lanes[i] for i in cs], confidence
-            )
-            for _, cs in pools
-        ]
+        lanes: dict[int, _Lanes] = {}
+
+        def lane(i: int) -> _Lanes:
+            if i not in lanes:
+                lanes[i] = _lanes(samples[i], draws[i], resamples)
+            return lanes[i]
+
+        found: list[Interval] = []
+        for _, cs in pools:
+            values = [v for i in cs for v in samples[i] if v is not None]
+            constant = not values or min(values) == max(values)  # _interval needs no resamples
+            found.append(_interval(values, [] if constant else [lane(i) for i in cs], confidence))
+        return found
 
     samples = {c: [[r.scores.get(c) for r in rs] for rs in done] for c in columns}
     scores = {c: intervals(samples[c], done_draws) for c in columns}
@@ -298,6 +305,20 @@ def aggregate(
         overall=groups[-1],
         variance={c: decompose(samples[c]) for c in columns},
     )
+
+
+class _Drawn:
+    """Each cell's draws (``_draws``), made when first asked for."""
+
+    def __init__(self, cells: list[tuple[int, str]], count: int) -> None:
+        self.cells, self.count = cells, count
+        self.made: dict[int, list[itemgetter[Any]]] = {}
+
+    def __getitem__(self, i: int) -> list[itemgetter[Any]]:
+        if i not in self.made:
+            n, key = self.cells[i]
+            self.made[i] = _draws(n, self.count, key)
+        return self.made[i]
 
 
 def _judge_errors(rows: Iterable[SweepRow]) -> dict[str, int]:

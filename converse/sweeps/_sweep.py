@@ -33,7 +33,6 @@ from ..scenario._models import people_named
 from ._grid import PlannedRun, Sweep, claim_directory, record_growth
 from ._growth import growth, run_names, scenario_change
 from ._many import Finished, clear_run, run_many
-from ._ray import ray_backend
 from ._report import write_report
 from ._rows import Backend, BackendPlan, SweepProgress, Watcher, finished_row, row_of
 from ._summary_csv import SweepRow, score_column, write_summary_csv
@@ -235,7 +234,7 @@ async def run_sweep(
                     except DirectoryInUse:  # another process writes it: trying to resume it names that one
                         resumable.add(run.run_id)
             todo = [msgspec.structs.replace(r, resume=r.run_id in resumable) for r in todo]
-            execute: Backend = _local if backend == "local" else ray_backend
+            execute: Backend = _local if backend == "local" else _ray_backend()
             plan = BackendPlan(
                 todo=todo,
                 source=sweep.scenario,
@@ -256,6 +255,14 @@ async def run_sweep(
             with anyio.CancelScope(shield=True):
                 outcome = await anyio.to_thread.run_sync(_write_outputs, sweep, runs, rows, directory, skipped)
         return msgspec.structs.replace(outcome, grown=grown)
+
+
+def _ray_backend() -> Backend:
+    """The Ray backend, imported by the sweep that runs on it (it and its shared limits are
+    most of this package's code, and no part of a local sweep)."""
+    from ._ray import ray_backend
+
+    return ray_backend
 
 
 def _check_scenario(directory: Path, sweep: Sweep, runs: Sequence[PlannedRun]) -> None:

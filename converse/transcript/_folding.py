@@ -10,7 +10,7 @@ order they ended; the Markdown transcript folds them inside the line, and so doe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import KeysView, Sequence
 from typing import Generic, TypeVar
 
 __all__ = ["Folds", "debate_label"]
@@ -33,6 +33,11 @@ class Folds(Generic[T]):
     def __init__(self) -> None:
         # by owner: the path of the conversation the owner speaks in, and the debate
         self._waiting: dict[str, list[tuple[tuple[str, ...], T]]] = {}
+
+    @property
+    def owners(self) -> KeysView[str]:
+        """Who has a debate waiting (a live view): a line of anyone else claims none."""
+        return self._waiting.keys()
 
     def close(self, path: Sequence[str], debate: T) -> None:
         """The debate held in the conversation ``path`` has ended: it waits for its owner."""

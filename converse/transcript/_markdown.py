@@ -86,6 +86,7 @@ class MarkdownRenderer:
         """Take the next events of the run, in log order."""
         periods, clock_periods, opened, folds = self.periods, self.clock_periods, self.opened, self.folds
         cut, spoke, judged, errors = self.cut, self.spoke, self.judged, self.errors
+        owners = folds.owners  # live: checked in C before paying for a call to claim()
         # One pass renders each line as it comes: a debate is complete (and rendered) before its
         # owner speaks, so the owner's line takes the finished blocks along.
         for event in events:
@@ -99,23 +100,28 @@ class MarkdownRenderer:
                 if cut and (path, actor) in cut:
                     cut.discard((path, actor))
                     text += TRUNCATED_MARK
-                debates = folds.claim(actor, path)
+                debates = folds.claim(actor, path) if actor in owners else None
                 if len(path) == 1:
-                    blocks = periods.get(event.period)
+                    period = event.period
+                    blocks = periods.get(period)
                     if blocks is None:
-                        blocks = periods[event.period] = []
-                    blocks.append(f"<details><summary><b>{actor} {event.period}</b></summary>\n\n{text}")
-                    for debate in debates:
-                        blocks += debate
-                    blocks.append("</details>")
+                        blocks = periods[period] = []
+                    if debates:
+                        blocks.append(f"<details><summary><b>{actor} {period}</b></summary>\n\n{text}")
+                        for debate in debates:
+                            blocks += debate
+                        blocks.append("</details>")
+                    else:  # blocks are joined with a blank line: the same text as above, one block
+                        blocks.append(f"<details><summary><b>{actor} {period}</b></summary>\n\n{text}\n\n</details>")
                 else:
                     key = tuple(path)
                     blocks = opened.get(key)
                     if blocks is None:
                         blocks = opened[key] = []
                     blocks.append(f"**{actor}:** {text}")
-                    for debate in debates:
-                        blocks += debate
+                    if debates:
+                        for debate in debates:
+                            blocks += debate
             elif type(event) is TurnGranted:
                 continue  # the most common events after utterances; they do not show
             elif type(event) is LLMCall:  # does not show, but marks the statement it made if it was cut off

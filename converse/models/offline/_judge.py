@@ -206,7 +206,8 @@ class _Record:
         listed = re.search(r"^The organisations: (.*)$", text, re.MULTILINE)
         self.kinds = dict(re.findall(r"\s*(.+?) \((\w+)\)[,.]", listed[1])) if listed else {}
         self.entries: list[_Entry] = []
-        names = sorted(self.kinds, key=len, reverse=True)
+        # The longest name first (one may start another); "Name:" opens an entry.
+        heads = [(n, n + ":") for n in sorted(self.kinds, key=len, reverse=True)]
         period, year = "", None
         start = text.find("\n## ")
         for part in text[start + 1 :].split("\n\n") if start != -1 else ():
@@ -215,8 +216,8 @@ class _Record:
                 found = _YEAR.search(period)
                 year = int(found[1]) if found else None
                 continue
-            name = next((n for n in names if part.startswith(n + ":")), None)
-            if name is None and not names and ":" in part[:60]:
+            name = next((n for n, head in heads if part.startswith(head)), None)
+            if name is None and not heads and ":" in part[:60]:
                 name = part[: part.index(":")]
             if name is not None:
                 self.entries.append(_Entry(period, year, name, part[len(name) + 1 :].strip()))
@@ -224,6 +225,10 @@ class _Record:
                 last = self.entries[-1]
                 self.entries[-1] = last._replace(text=f"{last.text}\n\n{part}")
         self.names = list(dict.fromkeys([*self.kinds, *(e.name for e in self.entries)]))
+        # Each name's entries, in order: every measure asks for them, again and again.
+        self._of: dict[str, list[_Entry]] = {}
+        for e in self.entries:
+            self._of.setdefault(e.name, []).append(e)
         labs = [n for n in self.names if self.kinds.get(n) == "lab"]
         self.labs = labs or [n for n in self.names if self.kinds.get(n) != "government"]
         self.years = [e.year for e in self.entries if e.year is not None]
@@ -231,7 +236,8 @@ class _Record:
         self._memo: dict[tuple[str, str], float] = {}
 
     def of(self, name: str | None) -> list[_Entry]:
-        return [e for e in self.entries if name is None or e.name == name]
+        """``name``'s entries (every entry for None), in order; not to be changed."""
+        return self.entries if name is None else self._of.get(name, [])
 
     def last_year(self, name: str | None) -> int | None:
         years = [e.year for e in self.of(name) if e.year is not None]

@@ -24,9 +24,11 @@ CAMEL role-play (``_roleplay``)."""
 
 from __future__ import annotations
 
+import _random
 import functools
 import hashlib
 import random
+import threading
 from collections.abc import Sequence
 
 import anyio
@@ -93,6 +95,24 @@ def _pick(r: random.Random, bank: Sequence[str]) -> str:
     return bank[int(r.random() * len(bank))]
 
 
+# The generator an answer draws from. Seeding one in place through the C-level seed (what
+# ``random.Random(n)`` does for an int) gives the same stream as a new one, without making
+# and freeing a 2.5 kB Mersenne Twister state per answer. One per thread: a test server
+# answers from several.
+_SEED_IN_PLACE = _random.Random.seed
+_per_thread = threading.local()
+
+
+def _seeded(n: int) -> random.Random:
+    """This thread's generator, seeded with ``n`` as ``random.Random(n)`` would be."""
+    try:
+        r: random.Random = _per_thread.random
+    except AttributeError:
+        r = _per_thread.random = random.Random()
+    _SEED_IN_PLACE(r, n)
+    return r
+
+
 class _Org:
     """What a name alone says: a shipped lab's research agenda (for debate remarks), and
     whether it sounds like a government (only for hints that do not give the kind)."""
@@ -153,22 +173,49 @@ def _setting(low: str, key: str) -> str:
 
 
 class _Room:
-    """The others in a conversation (``Hints.others``), by what they are."""
+    """The others in a conversation (``Hints.others``), by what they are; ``said`` holds what
+    starts a line of theirs ("Name: "), ``dated`` each name with what starts a statement of
+    theirs ("Name ("), made once rather than on every turn."""
 
-    __slots__ = ("governments", "labs", "names", "resolute")
+    __slots__ = ("dated", "governments", "labs", "names", "resolute", "said")
 
     def __init__(self, seed: str, others: tuple[tuple[str, str], ...]) -> None:
         self.names = tuple(name for name, _ in others)
+        self.said = tuple(name + ": " for name in self.names)
+        self.dated = tuple((name, name + " (") for name in self.names)
         self.labs = tuple(name for name, kind in others if kind == "lab")
         self.governments = tuple(name for name, kind in others if kind == "government")
         # A government that acts firmly in this run holds the labs back a year (two at most).
         self.resolute = min(2, sum(_traits(seed, name).boldness >= 0.5 for name in self.governments))
 
 
+class _Voice:
+    """What a council member's system prompt and organisation make of every line it says (its
+    kind, the projects it argues for and why, its openers and tails, and how its colleagues'
+    titles start), worked out once per member rather than on every turn."""
+
+    __slots__ = ("focus", "openers", "prefixes", "projects", "reasons", "tails")
+
+    def __init__(self, system: str, organisation: str, organisation_kind: str) -> None:
+        info, kind = _system(system), _kind(organisation_kind, organisation)
+        self.projects, self.reasons, self.focus = _PROJECTS[kind], _REASONS[kind], info.focus[kind]
+        self.openers, self.tails = info.openers, info.tails
+        # A colleague's title starts with the organisation's name or its first word
+        # ("UK Prime Minister" in "UK Government").
+        self.prefixes = (organisation + " ", organisation.split(" ", 1)[0] + " ")
+
+
 _org = functools.lru_cache(maxsize=4096)(_Org)
 _traits = functools.lru_cache(maxsize=8192)(_Traits)
 _system = functools.lru_cache(maxsize=1024)(_System)
 _room = functools.lru_cache(maxsize=2048)(_Room)
+_voice = functools.lru_cache(maxsize=2048)(_Voice)
+
+
+@functools.lru_cache(maxsize=1024)
+def _utf8(text: str) -> bytes:
+    """``text`` as the turn's hash reads it (a system prompt: encoded once, not every turn)."""
+    return text.encode("utf-8", "surrogatepass")
 
 
 @functools.lru_cache(maxsize=2048)
@@ -219,21 +266,22 @@ def _speaker_line(line: str, exclude: str) -> tuple[str, str] | None:
     return (name, line[colon + 2 :]) if name.count(" ") <= 6 else None
 
 
-def _last_speaker(text: str, exclude: str, names: tuple[str, ...]) -> tuple[str, str] | None:
-    """The last thing one of ``names`` said in ``text`` ("Name: text" at the start of a line,
-    or after a template's "...: "), or, with no names, the last "Name: text" line at all
-    (looking back a dozen lines at most)."""
-    if names:
+def _last_speaker(text: str, exclude: str, said: tuple[str, ...]) -> tuple[str, str] | None:
+    """The last thing one of the others said in ``text`` ("Name: text" at the start of a
+    line, or after a template's "...: "; ``said`` holds their "Name: "), or, with no others,
+    the last "Name: text" line at all (looking back a dozen lines at most)."""
+    if said:
         best, who = -1, ""
-        for name in names:
-            pos = text.rfind(name + ": ")
+        for opening in said:  # only what comes after the latest found so far can beat it
+            pos = text.rfind(opening, best + 1)
             while pos > 0 and text[pos - 1] != "\n" and text[pos - 2 : pos] != ": ":
-                pos = text.rfind(name + ": ", 0, pos)
+                pos = text.rfind(opening, best + 1, pos)
             if pos > best:
-                best, who = pos, name
+                best, who = pos, opening
         if best == -1:
             return None
-        start = best + len(who) + 2
+        start = best + len(who)
+        who = who[:-2]
         end = text.find("\n", start)
         return (who, text[start : end if end != -1 else len(text)])
     end = len(text)
@@ -293,48 +341,62 @@ class OfflineModel:
 
     def answer(self, request: CompletionRequest) -> str:
         """The text of the answer, synchronously."""
-        h = request.hints
+        h, messages = request.hints, request.messages
         system = user = ""
-        for m in request.messages:
+        for m in messages:
             if m.role == "system":
                 system = m.content
                 break
-        for m in reversed(request.messages):
+        for m in reversed(messages):
             if m.role == "user":
                 user = m.content
                 break
-        # The system prompt, the newest user message, the hints and the prompt's length
-        # identify a turn; hashing the whole (growing) history would cost more and more.
-        parts: tuple[str, ...] = (self._seed, h.kind, h.speaker, h.organisation, h.period, h.end_token or "",
-                 str(len(request.messages)), system, user)
-        if h.candidate:  # candidates of one turn are sampled apart
-            parts += (str(h.candidate),)
-        digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=8).digest()
-        r = random.Random(int.from_bytes(digest, "big"))
         speaker = h.speaker or h.organisation or "Agent"
-        if (schema := schema_of_params(request.params)) is not None:
-            text = verdict_json(request.messages, schema) or "{}"  # decoding held to the schema
+        # A verdict and a summary are read from the prompt without a draw: only the other
+        # answers pay for seeding a generator.
+        if request.params and (schema := schema_of_params(request.params)) is not None:
+            text = verdict_json(messages, schema) or "{}"  # decoding held to the schema
         elif h.kind == "statement":
-            info = _system(system)
+            info, r = _system(system), self._draws(h, len(messages), system, user)
             if info.report or ("AGI timeline" in user and "afety incident" in user):
                 text = _report(r, self._seed, h, speaker, user, info)
             else:
                 text = _remark(r, self._seed, h, speaker, user)
         elif h.kind == "line":
-            text = _line(r, self._seed, h, speaker, system, user)
+            text = _line(self._draws(h, len(messages), system, user), self._seed, h, speaker, system, user)
         elif h.kind in CAMEL_KINDS:
+            r = self._draws(h, len(messages), system, user)
             text = camel_answer(r, request, system, user, seed=self._seed)
             if h.kind == "instruction":
                 return text  # the AI user says the end token when the task is done
         elif h.kind == "summary":
             text = summary_answer(user, h.speaker)  # extractive notes or briefing: no draws
-        elif h.kind in ("judge", "other") and (verdict := verdict_json(request.messages)) is not None:
+        elif h.kind in ("judge", "other") and (verdict := verdict_json(messages)) is not None:
             text = verdict  # a structured request: the JSON Schema is in the prompt
         else:
+            r = self._draws(h, len(messages), system, user)
             text = " ".join(_pick(r, NEUTRAL) for _ in range(3))
         if h.end_token and h.end_token in text:
             text = text.replace(h.end_token, "")
         return text
+
+    def _draws(self, h: Hints, length: int, system: str, user: str) -> random.Random:
+        """The generator one turn draws from, seeded by a blake2b hash of the seed, the hints,
+        the prompt's length (``length`` messages), its system prompt and its newest user
+        message: these identify a turn, and hashing the whole (growing) history would cost
+        more and more. Candidates of one turn are sampled apart. The system prompt's bytes
+        are kept (``_utf8``): it is the same for every turn of a speaker."""
+        digest = hashlib.blake2b(
+            f"{self._seed}\x1f{h.kind}\x1f{h.speaker}\x1f{h.organisation}\x1f{h.period}\x1f{h.end_token or ''}"
+            f"\x1f{length}\x1f".encode("utf-8", "surrogatepass"),
+            digest_size=8,
+        )
+        digest.update(_utf8(system))
+        digest.update(b"\x1f")
+        digest.update(user.encode("utf-8", "surrogatepass"))
+        if h.candidate:
+            digest.update(f"\x1f{h.candidate}".encode())
+        return _seeded(int.from_bytes(digest.digest(), "big"))
 
 
 def _report(r: random.Random, seed: str, h: Hints, speaker: str, user: str, info: _System) -> str:
@@ -407,18 +469,18 @@ def _echo(r: random.Random, user: str, speaker: str) -> str:
 
 
 def _line(r: random.Random, seed: str, h: Hints, speaker: str, system: str, user: str) -> str:
-    info, organisation = _system(system), h.organisation or speaker
-    kind = _kind(h.organisation_kind, organisation)
-    projects, focus = _PROJECTS[kind], info.focus[kind]
-    project = _pick(r, focus if focus and r.random() < 0.5 else projects)
-    last = _last_speaker(user, speaker, _room(seed, h.others).names if h.others else ())
+    voice, rand = _voice(system, h.organisation or speaker, h.organisation_kind), r.random
+    projects, focus = voice.projects, voice.focus
+    project = _pick(r, focus if focus and rand() < 0.5 else projects)
+    last = _last_speaker(user, speaker, _room(seed, h.others).said if h.others else ())
     prev = you = ""
-    if last and r.random() < 0.65:
+    if last and rand() < 0.65:
         bank, (prev, said) = REPLIES, last
-        project = next((p for p in PROJECTS if p in said), project)
-        for prefix in (organisation + " ", organisation.split(" ", 1)[0] + " "):  # "UK Prime Minister"
+        project = next((p for p in PROJECTS if p in said), project)  # the first of the bank it names
+        for prefix in voice.prefixes:
             if prev.startswith(prefix):
-                you, prev = prev[len(prefix) :], f"the {prev[len(prefix) :]}"
+                you = prev[len(prefix) :]
+                prev = f"the {you}"
                 break
         else:
             you = prev
@@ -427,21 +489,25 @@ def _line(r: random.Random, seed: str, h: Hints, speaker: str, system: str, user
     project2 = _pick(r, projects)
     if project2 == project:
         project2 = projects[(projects.index(project) + 1) % len(projects)] if project in projects else projects[0]
-    template = f"{_pick(r, bank)}, {_pick(r, _REASONS[kind])}"  # a proposal or a reply, and a reason
-    body = template.format(project=project, project2=project2, prev=prev, you=you, when=h.period or "this year",
-                           pct=5 + int(r.random() * 90), n=2 + int(r.random() * 60), months=2 + int(r.random() * 22),
-                           weeks=2 + int(r.random() * 20), month=_pick(r, MONTHS))
-    opener = _pick(r, info.openers)
+    template = f"{_pick(r, bank)}, {_pick(r, voice.reasons)}"  # a proposal or a reply, and a reason
+    # Every value is drawn whether the template uses it or not (the draws after depend on it);
+    # a dict display is cheaper to make than as many keyword arguments.
+    body = template.format_map({
+        "project": project, "project2": project2, "prev": prev, "you": you, "when": h.period or "this year",
+        "pct": 5 + int(rand() * 90), "n": 2 + int(rand() * 60), "months": 2 + int(rand() * 22),
+        "weeks": 2 + int(rand() * 20), "month": _pick(r, MONTHS),
+    })
+    opener = _pick(r, voice.openers)
     body = opener + body if opener else body[0].upper() + body[1:]
-    if info.tails and r.random() < 0.4:
-        body += _pick(r, info.tails)
+    if voice.tails and rand() < 0.4:
+        body += _pick(r, voice.tails)
     return f"{speaker}: {body}."
 
 
 def _remark(r: random.Random, seed: str, h: Hints, speaker: str, user: str) -> str:
     if h.others:
         room = _room(seed, h.others)
-        others = [n for n in room.names if n + " (" in user]  # those who have spoken
+        others = [name for name, dated in room.dated if dated in user]  # those who have spoken
         governments = room.governments
     else:
         others, governments = _named(user, speaker), ()
