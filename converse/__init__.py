@@ -32,6 +32,7 @@ from ._exceptions import ConverseWarning as ConverseWarning
 from ._exceptions import DatasetError as DatasetError
 from ._exceptions import DirectoryInUse as DirectoryInUse
 from ._exceptions import LogError as LogError
+from ._exceptions import LogWriteError as LogWriteError
 from ._exceptions import ModelSpecError as ModelSpecError
 from ._exceptions import NothingToResume as NothingToResume
 from ._exceptions import ReplayError as ReplayError
@@ -90,6 +91,7 @@ __all__ = [
     "Judged",
     "Limits",
     "LogError",
+    "LogWriteError",
     "Model",
     "ModelSpecError",
     "NothingToResume",

@@ -5,6 +5,7 @@ Hierarchy::
     ConverseError
     ├── ScenarioError          a scenario file or override is wrong (file and key path)
     ├── LogError               an event log is missing, not a log, or corrupt (file and line)
+    ├── LogWriteError          a run's log could not be written (a full disk, say): the run fails
     ├── ModelSpecError         a ``--model`` spec names no known model, or has bad options
     ├── CallFailed             one attempt of a model call failed (``retryable`` or not)
     │   └── RetriesExhausted   every attempt the scheduler allowed failed (``last`` is the final one)
@@ -58,6 +59,7 @@ __all__ = [
     "JudgeReturnError",
     "ListFileError",
     "LogError",
+    "LogWriteError",
     "ModelSpecError",
     "NotARolePlay",
     "NothingToResume",
@@ -100,6 +102,16 @@ class LogError(ConverseError):
         self.line = line
         self.problem = problem
         super().__init__(f"{file}:{line}: {problem}" if line else f"{file}: {problem}")
+
+
+class LogWriteError(ConverseError):
+    """A run's log could not be written, e.g. ``runs/x/events.jsonl: [Errno 28] No space left
+    on device``. Raised where a model call waits for its event to be written: the run cannot
+    keep the write-ahead rule, so it fails rather than go on unrecorded."""
+
+    def __init__(self, file: str, problem: str) -> None:
+        self.file, self.problem = file, problem
+        super().__init__(f"{file}: {problem}")
 
 
 class TornTailWarning(ConverseWarning):

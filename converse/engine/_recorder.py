@@ -14,6 +14,7 @@ from anyio.lowlevel import checkpoint
 
 from actors import Actor, ActorDeadError, ActorRef
 
+from .._exceptions import LogWriteError
 from ..log._events import Event
 from ..log._log import LogWriter
 
@@ -93,9 +94,11 @@ class Journal:
     """
 
     WAKE_AT = 64
-    NUDGE_EVERY = 0.1
+    # Not a divisor of 0.1 s: anyio's wait_all_tasks_blocked looks every 0.1 s, and would find
+    # a nudger in step with it always just woken.
+    NUDGE_EVERY = 0.09
 
-    __slots__ = ("closed", "events", "limit", "recorder", "room", "taken", "wake_at", "woken", "written")
+    __slots__ = ("closed", "events", "failed", "limit", "recorder", "room", "taken", "wake_at", "woken", "written")
 
     def __init__(self) -> None:
         self.events: list[Event] = []
@@ -106,6 +109,7 @@ class Journal:
         self.room: anyio.Event | None = None  # set when the recorder takes a batch
         self.closed = False
         self.taken = 0  # batches taken (each written as it is taken)
+        self.failed: LogWriteError | None = None  # why the recorder could not write
 
     def bind(self, recorder: ActorRef, limit: int) -> None:
         """The recorder has started: it holds ``limit`` events at most."""
@@ -134,19 +138,25 @@ class Journal:
             await self.room.wait()
 
     async def committed(self) -> None:
-        """Wait until every event appended so far is handed to the OS."""
-        if self.closed or not self.events:  # taken, so written: the recorder does both at once
-            return
-        if not self.woken:
-            self._wake()
-        taken = self.taken
-        await checkpoint()  # the recorder usually writes meanwhile: no event to make and set
-        if self.taken != taken or self.closed:
-            return
-        written = self.written
-        if written is None:
-            written = self.written = anyio.Event()
-        await written.wait()
+        """Wait until every event appended so far is handed to the OS.
+
+        Raises:
+            LogWriteError: the recorder could not write the log (a full disk, say): the run
+                cannot keep the write-ahead rule, so whoever waits fails with it.
+        """
+        if not self.closed and self.events:  # else taken, so written: the recorder does both at once
+            if not self.woken:
+                self._wake()
+            taken = self.taken
+            await checkpoint()  # the recorder usually writes meanwhile: no event to make and set
+            if self.taken == taken and not self.closed:
+                written = self.written
+                if written is None:
+                    written = self.written = anyio.Event()
+                await written.wait()
+        failed = self.failed
+        if failed is not None:
+            raise LogWriteError(failed.file, failed.problem)
 
     def nudge(self) -> None:
         """Wake the recorder if events wait for it."""
@@ -223,6 +233,10 @@ class Recorder(Actor):
             if self.transcript is not None:
                 self.transcript.take(events)
             writer.flush()
+        except Exception as exc:
+            # The model calls waiting for this write fail with it (the recorder stops).
+            self.journal.failed = LogWriteError(str(self.path), f"{type(exc).__name__}: {exc}")
+            raise
         finally:
             if written is not None:  # also after a failure: nobody waits for a dead recorder
                 written.set()

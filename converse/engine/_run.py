@@ -285,10 +285,10 @@ async def execute(
         try:
             root = await system.spawn(partial(kind.root, ctx), supervision=Stop())
             await root.tell(Begin())
-            while not ctx.done.is_set():
-                with anyio.move_on_after(Journal.NUDGE_EVERY):
-                    await ctx.done.wait()
-                journal.nudge()  # what has waited a while goes to the log
+            async with anyio.create_task_group() as nudging:
+                nudging.start_soon(_nudge, journal)
+                await ctx.done.wait()
+                nudging.cancel_scope.cancel()
             if judge is not None:
                 await judge(ctx)  # only a completed run is judged; the call is in the ledger
         except BaseException:
@@ -411,6 +411,13 @@ def _prices(
     base = getattr(model, "base_url", None)
     addresses = {opened.spec: getattr(opened, "base_url", None) for _, opened in others}
     return lambda spec: _price(scenario, spec, addresses.get(spec, base))
+
+
+async def _nudge(journal: Journal) -> None:
+    """Every ``NUDGE_EVERY`` seconds, what has waited in the journal goes to the log."""
+    while True:
+        await anyio.sleep(Journal.NUDGE_EVERY)
+        journal.nudge()
 
 
 def recorder_wrote_all(ctx: RunContext) -> bool:

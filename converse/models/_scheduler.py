@@ -14,6 +14,7 @@ Errors it raises (in ``converse._exceptions``, with every other)::
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
@@ -129,7 +130,7 @@ class Scheduler:
                 await ep.acquire(tenant, estimated_tokens)
                 queued = anyio.current_time() - queued
             ep.attempts += 1
-            started = 0.0 if on_attempt is None else anyio.current_time()
+            started = 0.0 if on_attempt is None else time.perf_counter()  # cheaper than the loop's clock
             failure: CallFailed | None = None
             try:
                 if timeout is None:
@@ -152,7 +153,7 @@ class Scheduler:
                 ep.in_flight -= 1
                 if ep.rotation:
                     ep.dispatch(None)
-            took = 0.0 if on_attempt is None else anyio.current_time() - started
+            took = 0.0 if on_attempt is None else time.perf_counter() - started
             if failure is None:
                 ep.succeeded, ep.used = ep.succeeded + 1, ep.used + used
                 if on_attempt is not None:

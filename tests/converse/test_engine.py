@@ -293,3 +293,46 @@ async def test_a_cancelled_run_leaves_a_complete_log_and_transcript(tmp_path: Pa
     transcript = (run_dir / "transcript.md").read_text(encoding="utf-8")
     assert "cancelled" in transcript
     assert "### 2024" in transcript
+
+
+async def test_a_run_waiting_on_a_slow_model_has_its_log_up_to_date(tmp_path: Path, backend: str) -> None:
+    # Events other than model calls are written in batches; one that waits for a model taking
+    # seconds to answer is still in the log within a moment, where a live viewer reads it.
+    out = tmp_path / "runs"
+    kinds: list[str] = []
+
+    async def run() -> None:
+        await converse.run_scenario("three-labs", model="offline?latency=30", seed=1, out=out)
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run)
+            while "turn_granted" not in kinds:  # the first turn, granted before the first call
+                await anyio.sleep(0.05)
+                logs = list(out.glob("*/events.jsonl"))
+                if logs:
+                    kinds = [msgspec.json.decode(line)["type"] for line in logs[0].read_bytes().splitlines()]
+            tg.cancel_scope.cancel()
+    assert kinds[:2] == ["run_started", "conversation_started"]
+    assert "llm_call" not in kinds  # the model has not answered: nothing made the batch go out but time
+
+
+async def test_a_log_that_cannot_be_written_fails_the_run_saying_why(
+    tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full disk: the answers cannot be kept, so the run does not go on as if they were.
+    from converse.log._log import LogWriter
+
+    flush = LogWriter.flush
+    flushes = [0]
+
+    def full(self: LogWriter, *, fsync: bool = False) -> None:
+        flushes[0] += 1
+        if flushes[0] > 3:
+            raise OSError(28, "No space left on device")
+        flush(self, fsync=fsync)
+
+    monkeypatch.setattr(LogWriter, "flush", full)
+    result = await converse.run_scenario("three-labs", seed=1, out=tmp_path)
+    assert result.status == "failed"
+    assert "events.jsonl: OSError: [Errno 28] No space left on device" in result.reason

@@ -491,3 +491,11 @@ def test_the_pages_types_restate_the_python_items_and_statistics() -> None:
     strip = mi.type_info(Strip)
     assert isinstance(strip, mi.StructType)
     assert _jsdoc((STATIC / "api.js").read_text(encoding="utf-8"))["Strip"] == _struct_types(strip)["Strip"]
+
+
+def test_the_command_line_offers_the_viewers_own_default_port() -> None:
+    # The command line names the port itself, so that building it does not import the viewer.
+    from converse.cli import _view
+    from converse.web import DEFAULT_PORT
+
+    assert _view.DEFAULT_PORT == DEFAULT_PORT
