@@ -2,9 +2,9 @@
 
 When the moderator's ``TurnToken`` names an agent, the token hands it what the others said
 in its conversation since its last turn, which it remembers; it (first lets its council
-debate, if it has one, then) asks the model and says its piece on the conversation's topic. Its memory is its own:
-nothing outside this actor reads it, and a council's debate never leaves the agent it
-advises except through that agent's public statement.
+debate, if it has one, then) asks the model and says its piece on the conversation's topic.
+Its memory is its own: nothing outside this actor reads it, and a council's debate never
+leaves the agent it advises except through that agent's public statement.
 """
 
 from __future__ import annotations
