@@ -29,39 +29,27 @@ class Renderer(Protocol):
 
 class Transcript:
     """A fresh run's transcript, built from its events as its recorder writes them: the
-    renderer ``make`` returns for the first event (the run-started one) is fed every event in
-    log order, a batch at a time, so the transcript needs no second reading of the log.
+    renderer ``make`` returns for the first event (the run-started one) is fed every batch the
+    recorder writes, in log order, so the transcript needs no second reading of the log.
 
     Args:
         make: a renderer for the run that starts with this event.
     """
 
-    _BATCH = 64
-
     def __init__(self, make: Callable[[Any], Renderer]) -> None:
         self.make = make
         self.renderer: Renderer | None = None
-        self.pending: list[Event] = []
 
     def take(self, events: list[Event]) -> None:
-        """The next events written to the log."""
-        self.pending += events
-        if len(self.pending) >= self._BATCH:
-            self.feed()
-
-    def feed(self) -> None:
-        """Hand the events taken so far to the renderer."""
-        pending = self.pending
-        if pending:
+        """The next events written to the log (a batch of the journal's)."""
+        if events:
             if self.renderer is None:
-                self.renderer = self.make(pending[0])
-            self.renderer.feed(pending)
-            pending.clear()
+                self.renderer = self.make(events[0])
+            self.renderer.feed(events)
 
     def text(self) -> str | None:
         """The transcript of every event written (the recorder takes each one it writes, and
         only those); None if none was."""
-        self.feed()
         return self.renderer.text() if self.renderer is not None else None
 
 
