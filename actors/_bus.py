@@ -159,7 +159,8 @@ class EventBus:
             self._delivered += delivered
             if dead:
                 self._prune(topic)
-            self._next_turn(topic)
+            if self._blocked:
+                self._next_turn(topic)
         return delivered
 
     async def _put_blocking(self, topic: str, sink: _Sink, message: object) -> None:

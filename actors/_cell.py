@@ -33,6 +33,7 @@ STOPPED = 3  # dead
 STATE_NAMES = ("running", "draining", "stopping", "stopped")
 
 BATCH = 64  # messages handled per activation before the cell goes to the back of the queue
+_ENVELOPES = frozenset((Ask, _Stop, _ChildFailure))  # what the runtime, not the actor, acts on
 
 
 class Cell:
@@ -189,7 +190,18 @@ class Cell:
                 if self.waiters:
                     self._hand_over()
                 kind = type(item)
-                if kind is Ask:
+                if kind not in _ENVELOPES:  # a told message: the common case, tried first
+                    try:
+                        actor = self.actor
+                        cls = type(actor)
+                        if cls.receive is not Actor.receive:
+                            await actor.receive(item)
+                        else:
+                            await self._dispatch(cls, actor, item)
+                    except Exception as exc:
+                        await self._crashed(exc, item)
+                    self.processed += 1
+                elif kind is Ask:
                     request: Ask = item  # type: ignore[assignment]
                     ask = request
                     try:
@@ -203,15 +215,9 @@ class Cell:
                 elif kind is _Stop:
                     await self.terminate("stopped")
                     return
-                elif kind is _ChildFailure:
+                else:  # a child's failure
                     failure: _ChildFailure = item  # type: ignore[assignment]
                     await self._crashed(ChildFailedError(failure.child, failure.cause), item)
-                else:
-                    try:
-                        await self._handle(item)
-                    except Exception as exc:
-                        await self._crashed(exc, item)
-                    self.processed += 1
             if not items and self.state <= DRAINING and type(self.actor).on_idle is not Actor.on_idle:
                 await self._hook(self.actor.on_idle)
         except BaseException:
@@ -250,6 +256,10 @@ class Cell:
         cls = type(actor)
         if cls.receive is not Actor.receive:
             return actor.receive(message)
+        return self._dispatch(cls, actor, message)
+
+    def _dispatch(self, cls: type[Actor], actor: Actor, message: object) -> Any:
+        """The handler ``cls`` declares for ``message``'s type, called."""
         fn = cls.handler_for(type(message))
         if fn is None:
             raise UnhandledMessageError(self.name, type(message).__qualname__)

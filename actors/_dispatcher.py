@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 import anyio.abc
-from anyio.lowlevel import checkpoint
+
+from .lowlevel import checkpoint
 
 if TYPE_CHECKING:
     from ._cell import Cell

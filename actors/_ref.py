@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio
-from anyio.lowlevel import checkpoint
 
 from ._cell import RUNNING
 from ._envelope import Ask
 from ._exceptions import AskTimeoutError, MailboxFullError
 from ._statistics import MailboxStatistics
+from .lowlevel import checkpoint
 
 if TYPE_CHECKING:
     from ._cell import Cell

@@ -105,19 +105,19 @@ async def ask_model(
         endpoint = seat.endpoint
     else:
         endpoint = ctx.endpoint if model is ctx.model else endpoint_of(model)
-    won = 1
+    failed = 0  # the last failed attempt of a scheduler call: the next one won
     spec = model.spec
 
-    async def on_attempt(attempt: Attempt) -> None:
-        nonlocal won
-        won = attempt.attempt
-        if not attempt.ok:  # the logger is made only for a failure: most calls have none
-            await attempt_logger(ctx, conversation, request.hints.speaker, spec)(attempt)
+    async def on_failure(attempt: Attempt) -> None:
+        nonlocal failed
+        failed = attempt.attempt
+        await attempt_logger(ctx, conversation, request.hints.speaker, spec)(attempt)
 
     response = await ctx.scheduler.call(
         endpoint, ctx.run, estimate, partial(complete_checked, model, request),
-        tokens_used=CompletionResponse.tokens_used, on_attempt=on_attempt,
+        tokens_used=CompletionResponse.tokens_used, on_failure=on_failure,
     )
+    won = failed + 1
     if not response.truncated:
         return Answer(response, won, time.perf_counter() - started, model=spec)
     policy = settings.on_truncated
@@ -134,11 +134,12 @@ async def ask_model(
         next_delay=0.0, usage=response.usage,  # paid for, and not kept
     ))
     request = msgspec.structs.replace(request, max_tokens=room)
+    failed = 0
     response = await ctx.scheduler.call(
         endpoint, ctx.run, estimate, partial(complete_checked, model, request),
-        tokens_used=CompletionResponse.tokens_used, on_attempt=on_attempt,
+        tokens_used=CompletionResponse.tokens_used, on_failure=on_failure,
     )
-    return Answer(response, first + won, time.perf_counter() - started, request, spec)
+    return Answer(response, first + failed + 1, time.perf_counter() - started, request, spec)
 
 
 def attempt_logger(

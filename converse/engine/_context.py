@@ -98,6 +98,23 @@ class RunContext:
         """Seconds since the run started (the ``t`` of events)."""
         return time.perf_counter() - self.started
 
+    def emit_nowait(self, event: Event) -> bool:
+        """Emit a bookkeeping event (any but a model call or a failed attempt) if that needs
+        no waiting, as ``emit`` would; False, and nothing done, if it does (the recorder is
+        behind) or ``event`` is a call or an attempt: then ``await emit(event)``. The hot path
+        of turn-taking is spared a coroutine per event."""
+        kind = type(event)
+        if kind is LLMCall or kind is LLMAttempt:
+            return False
+        journal = self.journal
+        if journal is not None and not journal.put(event):
+            return False
+        if self.keep_all or (type(event) is Utterance and len(event.conversation) == 1):
+            self.events.append(event)
+        if self.observer is not None:
+            self.observer(event)
+        return True
+
     async def emit(self, event: Event, *, charged_to: str | None = None) -> None:
         """Send an event to the log (through the run's journal) and to the observer.
 
@@ -133,7 +150,10 @@ class RunContext:
             self._check_budget()
 
     def _check_budget(self) -> None:
-        over = self.ledger.over(self.scenario.budget)
+        budget = self.scenario.budget
+        if budget.tokens is None and budget.usd is None:
+            return
+        over = self.ledger.over(budget)
         if over is not None:
             self.finish("budget_exhausted", over)
 

@@ -19,14 +19,19 @@ _CALLS, _PROMPT, _COMPLETION, _ESTIMATED, _CACHED, _CACHED_PROMPT, _CACHED_COMPL
 
 
 class _Row:
-    """One agent's (or model's, or the total's) counts, its cost and the models it used."""
+    """One agent's (or model's, or the total's) counts and its cost."""
 
-    __slots__ = ("cost", "counts", "models")
+    __slots__ = ("cost", "counts")
 
     def __init__(self) -> None:
         self.counts = [0] * 7
         self.cost = 0.0
-        self.models: dict[str, None] = {}  # in the order first used
+
+    def add(self, other: _Row) -> None:
+        counts = self.counts
+        for i, n in enumerate(other.counts):
+            counts[i] += n
+        self.cost += other.cost
 
     def entry(self, name: str, *, model: str = "") -> LedgerEntry:
         counts = self.counts
@@ -45,6 +50,9 @@ class _Row:
 class Ledger:
     """Counts calls, tokens and dollars per agent and per model as the run's calls are recorded.
 
+    A call is booked to one row per agent and model it spoke with, and to the total; an
+    agent's row and a model's are the sums of theirs, made when they are asked for.
+
     Args:
         priced: the price of the run's model (the one ``model`` names when a call does not).
         prices: the price of any model by its spec (the run's agents can use others); by
@@ -55,8 +63,7 @@ class Ledger:
         self.priced = priced
         self._prices = prices
         self._priced: dict[str, Priced | None] = {}
-        self._rows: dict[str, _Row] = {}  # agent -> its row
-        self._models: dict[str, _Row] = {}  # model spec -> its row
+        self._cells: dict[tuple[str, str], _Row] = {}  # (agent, model spec) -> its row, in the order first used
         self._total = _Row()
 
     @property
@@ -76,12 +83,10 @@ class Ledger:
         """Book one call's tokens to ``agent`` and ``model``; ``call`` False: an attempt's (an
         answer paid for and not kept), whose tokens count but which is no call; ``cached``: an
         answer from the cache, counted but not paid for."""
-        row = self._rows.get(agent)
-        if row is None:
-            row = self._rows[agent] = _Row()
-        by_model = self._models.get(model)
-        if by_model is None:
-            by_model = self._models[model] = _Row()
+        key = (agent, model)
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = self._cells[key] = _Row()
         prompt, completion = usage.prompt_tokens, usage.completion_tokens
         estimated = prompt + completion if usage.estimated else 0
         cost = 0.0
@@ -89,8 +94,7 @@ class Ledger:
             priced = self.priced_model(model)
             if priced is not None:
                 cost = (prompt * priced.price.input + completion * priced.price.output) / 1e6
-        total = self._total
-        for each in (row, by_model, total):
+        for each in (cell, self._total):
             counts = each.counts
             counts[_CALLS] += call
             counts[_PROMPT] += prompt
@@ -101,8 +105,6 @@ class Ledger:
                 counts[_CACHED_PROMPT] += prompt
                 counts[_CACHED_COMPLETION] += completion
             each.cost += cost
-        if model and model not in row.models:
-            row.models[model] = None
 
     @property
     def calls(self) -> int:
@@ -149,15 +151,23 @@ class Ledger:
 
     def rows(self) -> list[LedgerEntry]:
         """One row per agent, by name (with the models it spoke with), and a last ``total`` row."""
-        named = [row.entry(agent, model=", ".join(row.models)) for agent, row in sorted(self._rows.items())]
+        agents: dict[str, tuple[_Row, dict[str, None]]] = {}
+        for (agent, model), cell in self._cells.items():
+            row, models = agents.get(agent) or agents.setdefault(agent, (_Row(), {}))
+            row.add(cell)
+            if model:
+                models[model] = None
+        named = [row.entry(agent, model=", ".join(models)) for agent, (row, models) in sorted(agents.items())]
         return [*named, self._total.entry("total")]
 
     def model_rows(self) -> list[ModelSpend]:
         """One row per model that was called, in the order first called, with its price."""
+        by_model: dict[str, _Row] = {}
+        for (_, model), cell in self._cells.items():
+            if model:
+                (by_model.get(model) or by_model.setdefault(model, _Row())).add(cell)
         rows = []
-        for model, row in self._models.items():
-            if not model:
-                continue
+        for model, row in by_model.items():
             entry, priced = row.entry(model), self.priced_model(model)
             rows.append(ModelSpend(
                 model=model, calls=entry.calls, prompt_tokens=entry.prompt_tokens,

@@ -129,10 +129,10 @@ class AgentMemory:
         (not from our own estimate, when the server sent none)."""
         if usage.prompt_tokens > 0 and self.estimated > 0 and not usage.estimated:
             self.scale = min(max(usage.prompt_tokens / self.estimated, 0.5), 3.0)
-        for message in (user, answer):
-            size = message_tokens(message)
-            self.history.append(message)
-            self.sizes.append(size)
-            self.held += size
-            self.lengths.append(len(message.content))
-            self.held_chars += len(message.content)
+        asked, said = len(user.content), len(answer.content)
+        asked_tokens, said_tokens = estimate_tokens(asked) + _FRAMING, estimate_tokens(said) + _FRAMING
+        self.history += (user, answer)
+        self.sizes += (asked_tokens, said_tokens)
+        self.held += asked_tokens + said_tokens
+        self.lengths += (asked, said)
+        self.held_chars += asked + said

@@ -92,16 +92,11 @@ class Moderator(Actor):
         self.turns += 1
         self.outstanding.add(self.token)
         ctx = self.ctx
-        await ctx.emit(
-            TurnGranted(
-                run=ctx.run,
-                conversation=self.path,
-                actor=holder,
-                period=self.period,
-                turn=self.turns,
-                token=self.token,
-            )
+        granted = TurnGranted(
+            run=ctx.run, conversation=self.path, actor=holder, period=self.period, turn=self.turns, token=self.token
         )
+        if not ctx.emit_nowait(granted):
+            await ctx.emit(granted)
         opening = None
         if self.opening is not None and holder not in self.opened:
             opening = self.opening
@@ -133,16 +128,11 @@ class Moderator(Actor):
         told = self.told
         if told.get(said.speaker) == self.forgotten + len(record) - 1:
             told[said.speaker] += 1  # nobody spoke since its turn: it need not hear itself
-        await ctx.emit(
-            Utterance(
-                run=ctx.run,
-                conversation=self.path,
-                actor=said.speaker,
-                period=said.period,
-                turn=self.turns,
-                text=said.text,
-            )
+        utterance = Utterance(
+            run=ctx.run, conversation=self.path, actor=said.speaker, period=said.period, turn=self.turns, text=said.text
         )
+        if not ctx.emit_nowait(utterance):
+            await ctx.emit(utterance)
         return True
 
     def _round_over(self) -> bool:

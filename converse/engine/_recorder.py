@@ -10,9 +10,9 @@ from typing import Any, Protocol
 
 import anyio
 import msgspec
-from anyio.lowlevel import checkpoint
 
 from actors import Actor, ActorDeadError, ActorRef
+from actors.lowlevel import checkpoint
 
 from .._exceptions import LogWriteError
 from ..log._events import Event

@@ -116,11 +116,12 @@ class LogWriter:
         """Stamp and append ``events`` in order, as calling ``write`` on each does, but faster.
 
         A slice of events at a time is stamped, then encoded in one call: no Python work per
-        event but the stamping. Whatever fails (an event that cannot be encoded), the events
+        event but the stamping. The clock is read once per call: the events are written
+        together, at one time. Whatever fails (an event that cannot be encoded), the events
         before it are written and it raises, as with ``write`` (the events after it may be
         stamped, but are not written).
         """
-        clock = self._clock
+        t = int(self._clock() * 1e6 + 0.5) / 1e6  # as write() rounds it
         for start in range(0, len(events), _SLICE):
             batch = events[start : start + _SLICE]
             first = seq = self._seq
@@ -129,7 +130,7 @@ class LogWriter:
                     event.seq = seq
                     if type(event) in _SCRUBBED:
                         _scrub(event)
-                    event.t = int(clock() * 1e6 + 0.5) / 1e6  # as write() rounds it
+                    event.t = t
             except BaseException:
                 self._append_each(batch[: seq - first])
                 raise

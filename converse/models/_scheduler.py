@@ -102,6 +102,7 @@ class Scheduler:
         self, endpoint: str, tenant: str, estimated_tokens: int, attempt_fn: Callable[[], Awaitable[T]], *,
         tokens_used: Callable[[T], int] | None = None,
         on_attempt: Callable[[Attempt], Awaitable[None]] | None = None,
+        on_failure: Callable[[Attempt], Awaitable[None]] | None = None,
     ) -> T:
         """Run ``attempt_fn`` within ``endpoint``'s limits; return its first success.
 
@@ -113,6 +114,10 @@ class Scheduler:
                 is a bug and propagates at once, unchanged).
             tokens_used: the tokens a result really used, to correct the token budget.
             on_attempt: awaited after every attempt, before any retry delay or return.
+            on_failure: awaited after every failed attempt, before any retry delay (after
+                ``on_attempt``). A caller that needs only the failures (to log them; the
+                attempt that won is then the last failure's plus one) spares each success
+                a report.
 
         Raises:
             CallFailed: a non-retryable failure, as the backend raised it.
@@ -130,7 +135,8 @@ class Scheduler:
                 await ep.acquire(tenant, estimated_tokens)
                 queued = anyio.current_time() - queued
             ep.attempts += 1
-            started = 0.0 if on_attempt is None else time.perf_counter()  # cheaper than the loop's clock
+            timed = on_attempt is not None or on_failure is not None
+            started = time.perf_counter() if timed else 0.0  # cheaper than the loop's clock
             failure: CallFailed | None = None
             try:
                 if timeout is None:
@@ -153,7 +159,7 @@ class Scheduler:
                 ep.in_flight -= 1
                 if ep.rotation:
                     ep.dispatch(None)
-            took = 0.0 if on_attempt is None else time.perf_counter() - started
+            took = time.perf_counter() - started if timed else 0.0
             if failure is None:
                 ep.succeeded, ep.used = ep.succeeded + 1, ep.used + used
                 if on_attempt is not None:
@@ -167,12 +173,16 @@ class Scheduler:
             if failure.retryable and attempt < limits.max_attempts:
                 bound = min(limits.max_backoff, limits.backoff * 2.0 ** min(attempt - 1, 64))
                 delay = max(pause or 0.0, self._random.uniform(0.0, bound))
-            if on_attempt is not None:
-                await on_attempt(Attempt(
+            if timed:
+                failed = Attempt(
                     attempt=attempt, ok=False, next_delay=delay, error_type=failure.kind, queued=queued,
                     error=failure.message, status=failure.status, retry_after=pause, latency=took,
                     usage=failure.usage,
-                ))
+                )
+                if on_attempt is not None:
+                    await on_attempt(failed)
+                if on_failure is not None:
+                    await on_failure(failed)
             if delay is None:
                 ep.failed += 1
                 if not failure.retryable:

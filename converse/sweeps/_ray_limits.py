@@ -51,6 +51,7 @@ class SharedLimits(Scheduler):
         *,
         tokens_used: Callable[[T], int] | None = None,
         on_attempt: Callable[[Attempt], Awaitable[None]] | None = None,
+        on_failure: Callable[[Attempt], Awaitable[None]] | None = None,
     ) -> T:
         limits = self._shared.get(endpoint, self._shared_default)
         if budgeted(limits):
@@ -58,7 +59,8 @@ class SharedLimits(Scheduler):
                 self._granted, endpoint, tenant, estimated_tokens, attempt_fn, limits.timeout, tokens_used
             )
         return await super().call(
-            endpoint, tenant, estimated_tokens, attempt_fn, tokens_used=tokens_used, on_attempt=on_attempt
+            endpoint, tenant, estimated_tokens, attempt_fn, tokens_used=tokens_used, on_attempt=on_attempt,
+            on_failure=on_failure,
         )
 
     async def _granted(

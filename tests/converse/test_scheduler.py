@@ -248,6 +248,33 @@ async def test_retryable_failures_are_retried_and_every_attempt_reported(backend
     assert (end.attempts, end.retries, end.succeeded, end.failed) == (3, 2, 1, 0)
 
 
+async def test_on_failure_hears_only_the_failures_and_after_on_attempt(backend: str) -> None:
+    scheduler = Scheduler(Limits(backoff=0.0), seed=3)
+    attempt_fn, _ = script(overloaded(), overloaded(), "done")
+    heard: list[tuple[str, int, bool]] = []
+
+    async def on_attempt(attempt: Attempt) -> None:
+        heard.append(("every", attempt.attempt, attempt.ok))
+
+    async def on_failure(attempt: Attempt) -> None:
+        heard.append(("failure", attempt.attempt, attempt.ok))
+
+    assert await scheduler.call(EP, "run", 5, attempt_fn, on_attempt=on_attempt, on_failure=on_failure) == "done"
+    assert heard == [
+        ("every", 1, False), ("failure", 1, False), ("every", 2, False), ("failure", 2, False), ("every", 3, True),
+    ]
+    alone: list[Attempt] = []
+
+    async def collect(attempt: Attempt) -> None:
+        alone.append(attempt)
+
+    attempt_fn, _ = script(CallFailed("bad request", retryable=False, status=400, kind="client"))
+    with pytest.raises(CallFailed, match="bad request"):
+        await scheduler.call(EP, "run", 5, attempt_fn, on_failure=collect)
+    assert [(a.attempt, a.error_type, a.status, a.next_delay) for a in alone] == [(1, "client", 400, None)]
+    assert alone[0].latency >= 0
+
+
 async def test_backoff_is_jittered_doubled_and_capped(backend: str) -> None:
     scheduler = Scheduler(Limits(backoff=0.002, max_backoff=0.003), seed=7)
     delays: dict[int, list[float]] = {1: [], 2: [], 3: []}

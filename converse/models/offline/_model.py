@@ -31,7 +31,7 @@ import random
 import threading
 from collections.abc import Sequence
 
-import anyio
+from actors.lowlevel import sleep
 
 from ...log._events import Usage
 from .._model import CompletionRequest, CompletionResponse, Hints, estimate_prompt_tokens, estimate_tokens
@@ -306,7 +306,7 @@ class OfflineModel:
 
     Args:
         seed: varies every answer; the same seed gives the same answers.
-        latency: seconds to sleep (with ``anyio.sleep``) before answering.
+        latency: seconds to sleep (with anyio's ``sleep``) before answering.
         spec: the spec the model was opened from, reported as the response's ``model``.
     """
 
@@ -333,7 +333,7 @@ class OfflineModel:
         """Answer one request (after the simulated latency, if any)."""
         text = self.answer(request)
         if self._latency > 0:
-            await anyio.sleep(self._latency)
+            await sleep(self._latency)
         usage = Usage(
             prompt_tokens=estimate_prompt_tokens(request.messages), completion_tokens=estimate_tokens(len(text))
         )
