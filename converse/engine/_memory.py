@@ -9,8 +9,9 @@ period and holds everything said since the agent's last turn):
 - ``summary`` does the same, and folds the turns it drops into running notes that the
   model writes (recorded calls like any other, so replay and resume cover them).
 
-Tokens are counted offline (about four characters a token, plus each message's framing)
-and the count is corrected by the prompt tokens the server reports for each call. When the
+Tokens are counted offline (about four characters a token over the whole prompt, plus each
+message's framing: the built-in offline model counts exactly so) and the count is corrected
+by the prompt tokens the server reports for each call. When the
 budget is reached, turns are dropped down to ``LOW_WATER`` of it, not one by one: the prompt
 then keeps the same beginning for several turns, which the log (and a server's prompt
 cache) shares between calls.
@@ -31,9 +32,9 @@ _FRAMING = 5  # tokens a message costs beyond its text
 _PROMPT = 3  # tokens a prompt costs beyond its messages
 
 
-def message_tokens(message: ChatMessage) -> int:
-    """The estimated tokens of one message, framing included."""
-    return estimate_tokens(len(message.content)) + _FRAMING
+def prompt_tokens(chars: int, messages: int) -> int:
+    """The estimated tokens of a prompt of ``messages`` messages holding ``chars`` characters."""
+    return _PROMPT + estimate_tokens(chars) + _FRAMING * messages
 
 
 class AgentMemory:
@@ -54,11 +55,8 @@ class AgentMemory:
         limits = [x for x in (policy.tokens, window - answer if window is not None else None) if x is not None]
         self.limit: int | None = min(limits) if limits else None  # the prompt's budget
         self.system = system
-        self.head = _PROMPT + message_tokens(system)  # what every prompt costs before its history
         self.history: list[ChatMessage] = []
-        self.sizes: list[int] = []  # estimated tokens of each history message
         self.start = 0  # the first history message prompts still hold (always a turn's own)
-        self.held = 0  # estimated tokens of history[start:]
         self.lengths: list[int] = []  # characters of each history message
         self.held_chars = 0  # characters of history[start:]
         self.notes = ""
@@ -70,11 +68,12 @@ class AgentMemory:
     def _tokens(self, estimate: int) -> int:
         return int(estimate * self.scale + 0.5)
 
-    def _fixed(self, user: ChatMessage) -> int:
-        fixed = self.head + message_tokens(user)
-        if self.notes_message is not None:
-            fixed += message_tokens(self.notes_message)
-        return fixed
+    def _fixed(self, user: ChatMessage) -> tuple[int, int]:
+        """The characters and messages every prompt holds besides its history."""
+        chars = len(self.system.content) + len(user.content)
+        if self.notes_message is None:
+            return chars, 2
+        return chars + len(self.notes_message.content), 3
 
     def to_forget(self, user: ChatMessage) -> list[tuple[str, str]]:
         """The turns (what the agent was told, what it said) the next prompt will not hold:
@@ -86,14 +85,14 @@ class AgentMemory:
         """Where the history held by the next prompt would start."""
         if self.policy.policy == "everything" or self.limit is None:
             return self.start
-        fixed = self._fixed(user)
-        if self._tokens(fixed + self.held) <= self.limit:  # as ``prompt`` counts it
-            return self.start
-        start, held = self.start, self.held
-        floor = self._tokens(fixed)
+        chars, messages = self._fixed(user)
+        start, held, count = self.start, self.held_chars, len(self.history)
+        if self._tokens(prompt_tokens(chars + held, messages + count - start)) <= self.limit:  # as ``prompt`` counts it
+            return start
+        floor = self._tokens(prompt_tokens(chars, messages))
         target = floor + max(self.limit - floor, 0) * LOW_WATER
-        while start < len(self.history) and self._tokens(fixed + held) > target:
-            held -= self.sizes[start] + self.sizes[start + 1]
+        while start < count and self._tokens(prompt_tokens(chars + held, messages + count - start)) > target:
+            held -= self.lengths[start] + self.lengths[start + 1]
             start += 2
         return start
 
@@ -104,9 +103,7 @@ class AgentMemory:
         self.notes_message = ChatMessage(role="user", content=NOTES_MESSAGE.format(notes=self.notes))
 
     def _drop(self, start: int) -> None:
-        for i in range(self.start, start):
-            self.held -= self.sizes[i]
-            self.held_chars -= self.lengths[i]
+        self.held_chars -= sum(self.lengths[self.start : start])
         self.start = start
 
     def prompt(self, user: ChatMessage) -> list[ChatMessage]:
@@ -116,12 +113,13 @@ class AgentMemory:
             ContextWindowExceeded: it cannot fit the model's window.
         """
         self._drop(self._new_start(user))
-        self.estimated = self._fixed(user) + self.held
+        chars, messages = self._fixed(user)
+        chars += self.held_chars
+        self.estimated = prompt_tokens(chars, messages + len(self.history) - self.start)
         self.needed = needed = self._tokens(self.estimated)
         if self.limit is not None and needed > self.limit:
             raise ContextWindowExceeded(self.agent, needed, self.limit, self.answer, self.policy.policy)
         head = [self.system] if self.notes_message is None else [self.system, self.notes_message]
-        chars = sum(len(m.content) for m in head) + self.held_chars + len(user.content)
         return Prompt([*head, *self.history[self.start :], user], chars)
 
     def remember(self, user: ChatMessage, answer: ChatMessage, usage: Usage) -> None:
@@ -130,9 +128,6 @@ class AgentMemory:
         if usage.prompt_tokens > 0 and self.estimated > 0 and not usage.estimated:
             self.scale = min(max(usage.prompt_tokens / self.estimated, 0.5), 3.0)
         asked, said = len(user.content), len(answer.content)
-        asked_tokens, said_tokens = estimate_tokens(asked) + _FRAMING, estimate_tokens(said) + _FRAMING
         self.history += (user, answer)
-        self.sizes += (asked_tokens, said_tokens)
-        self.held += asked_tokens + said_tokens
         self.lengths += (asked, said)
         self.held_chars += asked + said

@@ -197,11 +197,18 @@ def audited(directory: Path, *flags: str) -> tuple[list[tuple[int, str, str]], s
 
 
 def test_a_turn_that_does_not_state_its_period_is_reported(council: list[AnyEvent], tmp_path: Path) -> None:
-    # OpenAI speaks first in 2024: nothing it heard (last year's reports, its council's
-    # debate) names 2024, so without the template's mentions its prompt never states it.
-    grant, call = statement(council, "OpenAI", "2024")
-    heard = [e.text for e in council if isinstance(e, Utterance) and e.seq < call.seq and e.text]
-    assert not any(grant.period in text for text in heard if text in call.messages[-1].content)
+    # A statement whose prompt quotes nothing (last year's reports, its council's debate) that
+    # names its period: without the template's mentions, its prompt never states the period.
+    def quoted(call: LLMCall) -> list[str]:
+        return [e.text for e in council if isinstance(e, Utterance) and e.seq < call.seq and e.text]
+
+    grants = [e for e in council if isinstance(e, TurnGranted) and e.conversation == ("top",)]
+    grant, call = next(
+        (grant, call)
+        for grant, call in (statement(council, g.actor, g.period) for g in grants)
+        if not any(grant.period in text for text in quoted(call) if text in call.messages[-1].content)
+    )
+    heard = quoted(call)
 
     def drop_period(content: str) -> str:  # everywhere but in what the agent heard, quoted
         for i, text in enumerate(heard):
@@ -212,7 +219,7 @@ def test_a_turn_that_does_not_state_its_period_is_reported(council: list[AnyEven
         return content
 
     found, verdict = audited(rewrite(council, call, with_last(call, drop_period), tmp_path / "run"))
-    assert found == [(call.seq, "OpenAI", "period")]
+    assert found == [(call.seq, call.actor, "period")]
     assert verdict == f"{calls_in(council):,} calls, 1 violation"
 
 

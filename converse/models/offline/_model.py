@@ -1,7 +1,7 @@
 """The built-in offline model: deterministic, no network, format-aware. It answers what the
 shipped scenarios ask for (yearly reports, council lines, debate remarks) from phrase banks,
-choosing with a ``random.Random`` seeded by a blake2b hash of the seed, the request's system
-prompt, its newest user message, its length and its hints.
+choosing with draws read off a blake2b stream keyed by the seed, the request's system prompt,
+its newest user message, its length and its hints (``_draw.Draws``).
 
 It acts by what the engine says in the hints, never by the wording of a user's prompts: a
 speaker's organisation acts by its ``organisation_kind`` (a government regulates, a lab
@@ -24,18 +24,16 @@ CAMEL role-play (``_roleplay``)."""
 
 from __future__ import annotations
 
-import _random
 import functools
 import hashlib
-import random
-import threading
-from collections.abc import Sequence
 
 from actors.lowlevel import sleep
 
 from ...log._events import Usage
 from .._model import CompletionRequest, CompletionResponse, Hints, estimate_prompt_tokens, estimate_tokens
 from .._structured import StructuredWays, schema_of_params
+from ._draw import Draws, Source, turn_draws
+from ._draw import pick as _pick
 from ._judge import verdict_json
 from ._phrases import (
     ACTS,
@@ -89,28 +87,6 @@ LAB_MILD = tuple(p for p in LAB_INCIDENTS if p not in LAB_SEVERE)
 # What each kind of organisation argues for in a council, and why.
 _PROJECTS = {"lab": LAB_PROJECTS, "government": GOV_PROJECTS, "org": ORG_PROJECTS}
 _REASONS = {"lab": LAB_REASONS, "government": GOV_REASONS, "org": ORG_REASONS}
-
-
-def _pick(r: random.Random, bank: Sequence[str]) -> str:
-    return bank[int(r.random() * len(bank))]
-
-
-# The generator an answer draws from. Seeding one in place through the C-level seed (what
-# ``random.Random(n)`` does for an int) gives the same stream as a new one, without making
-# and freeing a 2.5 kB Mersenne Twister state per answer. One per thread: a test server
-# answers from several.
-_SEED_IN_PLACE = _random.Random.seed
-_per_thread = threading.local()
-
-
-def _seeded(n: int) -> random.Random:
-    """This thread's generator, seeded with ``n`` as ``random.Random(n)`` would be."""
-    try:
-        r: random.Random = _per_thread.random
-    except AttributeError:
-        r = _per_thread.random = random.Random()
-    _SEED_IN_PLACE(r, n)
-    return r
 
 
 class _Org:
@@ -210,12 +186,6 @@ _traits = functools.lru_cache(maxsize=8192)(_Traits)
 _system = functools.lru_cache(maxsize=1024)(_System)
 _room = functools.lru_cache(maxsize=2048)(_Room)
 _voice = functools.lru_cache(maxsize=2048)(_Voice)
-
-
-@functools.lru_cache(maxsize=1024)
-def _utf8(text: str) -> bytes:
-    """``text`` as the turn's hash reads it (a system prompt: encoded once, not every turn)."""
-    return text.encode("utf-8", "surrogatepass")
 
 
 @functools.lru_cache(maxsize=2048)
@@ -380,26 +350,20 @@ class OfflineModel:
             text = text.replace(h.end_token, "")
         return text
 
-    def _draws(self, h: Hints, length: int, system: str, user: str) -> random.Random:
-        """The generator one turn draws from, seeded by a blake2b hash of the seed, the hints,
-        the prompt's length (``length`` messages), its system prompt and its newest user
-        message: these identify a turn, and hashing the whole (growing) history would cost
-        more and more. Candidates of one turn are sampled apart. The system prompt's bytes
-        are kept (``_utf8``): it is the same for every turn of a speaker."""
-        digest = hashlib.blake2b(
+    def _draws(self, h: Hints, length: int, system: str, user: str) -> Draws:
+        """What one turn draws from: the seed, the hints, the prompt's length (``length``
+        messages), its system prompt and its newest user message identify a turn (hashing the
+        whole, growing history would cost more and more). Candidates of one turn are sampled
+        apart."""
+        return turn_draws(
             f"{self._seed}\x1f{h.kind}\x1f{h.speaker}\x1f{h.organisation}\x1f{h.period}\x1f{h.end_token or ''}"
-            f"\x1f{length}\x1f".encode("utf-8", "surrogatepass"),
-            digest_size=8,
+            f"\x1f{length}\x1f{h.candidate or ''}",
+            system,
+            user,
         )
-        digest.update(_utf8(system))
-        digest.update(b"\x1f")
-        digest.update(user.encode("utf-8", "surrogatepass"))
-        if h.candidate:
-            digest.update(f"\x1f{h.candidate}".encode())
-        return _seeded(int.from_bytes(digest.digest(), "big"))
 
 
-def _report(r: random.Random, seed: str, h: Hints, speaker: str, user: str, info: _System) -> str:
+def _report(r: Source, seed: str, h: Hints, speaker: str, user: str, info: _System) -> str:
     kind, rand, period = _kind(h.organisation_kind, speaker), r.random, h.period
     year = _year(period, 2025)
     start = _year(h.first_period, 2023)  # the shipped scenarios' first year, if the hints do not say
@@ -453,7 +417,7 @@ def _year(period: str, default: int) -> int:
     return int(tail) if tail.isdigit() and len(tail) == 4 else default
 
 
-def _echo(r: random.Random, user: str, speaker: str) -> str:
+def _echo(r: Source, user: str, speaker: str) -> str:
     """An idea from a council debate in ``user`` (from a few "Name: text" lines at random), or "".
     Only a project of the phrase banks is taken up, never the words of a prompt."""
     size = len(user)
@@ -468,7 +432,7 @@ def _echo(r: random.Random, user: str, speaker: str) -> str:
     return ""
 
 
-def _line(r: random.Random, seed: str, h: Hints, speaker: str, system: str, user: str) -> str:
+def _line(r: Source, seed: str, h: Hints, speaker: str, system: str, user: str) -> str:
     voice, rand = _voice(system, h.organisation or speaker, h.organisation_kind), r.random
     projects, focus = voice.projects, voice.focus
     project = _pick(r, focus if focus and rand() < 0.5 else projects)
@@ -504,7 +468,7 @@ def _line(r: random.Random, seed: str, h: Hints, speaker: str, system: str, user
     return f"{speaker}: {body}."
 
 
-def _remark(r: random.Random, seed: str, h: Hints, speaker: str, user: str) -> str:
+def _remark(r: Source, seed: str, h: Hints, speaker: str, user: str) -> str:
     if h.others:
         room = _room(seed, h.others)
         others = [name for name, dated in room.dated if dated in user]  # those who have spoken

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from ...scenario._roleplay import TASK_DONE
 from .._model import CompletionRequest
 from . import _roleplay_phrases as P
-from ._draw import Values, between, full_stop, main_phrase, pick, sample, template_values, word_count
+from ._draw import Source, Values, between, full_stop, main_phrase, pick, sample, template_values, word_count
 from ._roleplay_shots import critic, dataset_list, plan_subtasks, specify
 
 KINDS = frozenset({"specify", "plan", "instruction", "solution", "acknowledge", "critic", "roles", "tasks"})
@@ -76,7 +76,7 @@ def _plan(seed: str, side: str, system: str) -> _Plan:
     return _Plan(fate, between(r, 2, 10), between(r, 0, 99))
 
 
-def answer(r: random.Random, request: CompletionRequest, system: str, user: str, *, seed: str = "") -> str:
+def answer(r: Source, request: CompletionRequest, system: str, user: str, *, seed: str = "") -> str:
     """The offline answer to a role-play request of kind ``request.hints.kind`` (one of
     ``KINDS``); ``r`` is seeded by the request, ``seed`` is the model's (for chat plans)."""
     kind = request.hints.kind
@@ -106,7 +106,7 @@ def _own_answers(request: CompletionRequest, system: str) -> int:
 # The AI user ----------------------------------------------------------------------------
 
 
-def _instruction(r: random.Random, request: CompletionRequest, system: str, user: str, seed: str) -> str:
+def _instruction(r: Source, request: CompletionRequest, system: str, user: str, seed: str) -> str:
     plan, step, t = _plan(seed, "user", system), _own_answers(request, system), _task(system)
     values = template_values(r, t.thing, t.me or "client", t.other or "expert", tech=t.tech)
     if plan.fate == "done" and step >= plan.step:
@@ -136,7 +136,7 @@ def _instruction(r: random.Random, request: CompletionRequest, system: str, user
 # The AI assistant -----------------------------------------------------------------------
 
 
-def _solution(r: random.Random, request: CompletionRequest, system: str, user: str, seed: str) -> str:
+def _solution(r: Source, request: CompletionRequest, system: str, user: str, seed: str) -> str:
     plan, step, t = _plan(seed, "assistant", system), _own_answers(request, system), _task(system)
     line = next((ln for ln in user.splitlines() if ln.strip().startswith(INSTRUCTION)), "")
     said = line.strip()[len(INSTRUCTION) :].strip()
@@ -171,7 +171,7 @@ def _echo(said: str) -> str:
     return text[:1].lower() + text[1:] if not text[:2].isupper() else text
 
 
-def _body(r: random.Random, values: Values, said: str, given: str, phase: str, tech: bool,
+def _body(r: Source, values: Values, said: str, given: str, phase: str, tech: bool,
           least: int, most: int) -> str:
     """A specific solution of ``least`` to ``most`` words: an opening that echoes the
     instruction, a short list, perhaps a code snippet, a closing."""
@@ -204,7 +204,7 @@ def _body(r: random.Random, values: Values, said: str, given: str, phase: str, t
     return text
 
 
-def _verbose(r: random.Random, values: Values, said: str, tech: bool) -> str:
+def _verbose(r: Source, values: Values, said: str, tech: bool) -> str:
     """A long solution (about 250 to 350 words): a long list of explained items, then a
     code block for a technical task; the kind that fills a context window in a few rounds."""
     target = between(r, 250, 350)

@@ -3,16 +3,25 @@ the critic's, and the lists a dataset is made from (roles, tasks per pair of rol
 
 from __future__ import annotations
 
-import random
 import re
 
 from .._model import CompletionRequest
 from . import _roleplay_phrases as P
-from ._draw import between, capitalised, main_phrase, pick, sample, template_values, with_article, word_count
+from ._draw import (
+    Source,
+    between,
+    capitalised,
+    main_phrase,
+    pick,
+    sample,
+    template_values,
+    with_article,
+    word_count,
+)
 from ._roles import ASSISTANT_ROLES, ROLE_VARIANTS, USER_ROLES
 
 
-def specify(r: random.Random, user: str) -> str:
+def specify(r: Source, user: str) -> str:
     """A more specific task, within the word limit the request sets (50 if it sets none)."""
     found = re.search(r"task that (.+?) will help (.+?) to complete: (.+)", user)
     assistant, role, task = found.groups() if found else ("the assistant", "the user", user.split("\n", 1)[0])
@@ -36,7 +45,7 @@ def specify(r: random.Random, user: str) -> str:
     return " ".join(kept)
 
 
-def plan_subtasks(r: random.Random, user: str) -> str:
+def plan_subtasks(r: Source, user: str) -> str:
     """The planner's answer: three to six short numbered subtasks, in order."""
     found = re.search(r"subtasks:\s*(.+?)(?:\nBe concise\.|$)", user, re.S)
     task = found.group(1).strip() if found else user
@@ -47,7 +56,7 @@ def plan_subtasks(r: random.Random, user: str) -> str:
     return "\n".join(f"{i}. {pick(r, P.PLAN_STEPS[p]).format_map(values)}" for i, p in enumerate(phases, 1))
 
 
-def critic(r: random.Random, request: CompletionRequest) -> str:
+def critic(r: Source, request: CompletionRequest) -> str:
     """The critic's choice: the most specific (longest) option, ties broken at random."""
     menu = next((m.content for m in reversed(request.messages) if m.role == "user" and "Option 1:" in m.content), "")
     options = re.findall(r"^Option (\d+):\n(.*?)(?=\n\nOption \d+:\n|\n\nEnter your choice|\Z)", menu, re.S | re.M)
@@ -74,7 +83,7 @@ def _count(user: str) -> int:
     return min(int(found.group(1)), 100_000) if found else 10
 
 
-def _roles(r: random.Random, user: str) -> str:
+def _roles(r: Source, user: str) -> str:
     """``count`` distinct roles, numbered and sorted alphabetically."""
     count = _count(user)
     bank = USER_ROLES if "internet users" in user or "occupations" in user else ASSISTANT_ROLES
@@ -89,7 +98,7 @@ def _roles(r: random.Random, user: str) -> str:
     return "\n".join(f"{i}. {role}" for i, role in enumerate(chosen, 1))
 
 
-def _tasks(r: random.Random, user: str) -> str:
+def _tasks(r: Source, user: str) -> str:
     """``count`` distinct, concrete tasks that the assistant role can help the user role with."""
     count = _count(user)
     found = re.search(r"tasks that (.+?) can help (.+?) with\.", user)
@@ -109,6 +118,6 @@ def _tasks(r: random.Random, user: str) -> str:
     return "\n".join(f"{i}. {task}" for i, task in enumerate(chosen, 1))
 
 
-def dataset_list(r: random.Random, user: str) -> str:
+def dataset_list(r: Source, user: str) -> str:
     """A list for a dataset: of roles, or of tasks for a pair of roles."""
     return _tasks(r, user) if "tasks that" in user else _roles(r, user)
