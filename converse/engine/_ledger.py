@@ -153,7 +153,9 @@ class Ledger:
         """One row per agent, by name (with the models it spoke with), and a last ``total`` row."""
         agents: dict[str, tuple[_Row, dict[str, None]]] = {}
         for (agent, model), cell in self._cells.items():
-            row, models = agents.get(agent) or agents.setdefault(agent, (_Row(), {}))
+            if agent not in agents:
+                agents[agent] = (_Row(), {})
+            row, models = agents[agent]
             row.add(cell)
             if model:
                 models[model] = None
@@ -165,7 +167,9 @@ class Ledger:
         by_model: dict[str, _Row] = {}
         for (_, model), cell in self._cells.items():
             if model:
-                (by_model.get(model) or by_model.setdefault(model, _Row())).add(cell)
+                if model not in by_model:
+                    by_model[model] = _Row()
+                by_model[model].add(cell)
         rows = []
         for model, row in by_model.items():
             entry, priced = row.entry(model), self.priced_model(model)

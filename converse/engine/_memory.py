@@ -9,32 +9,25 @@ period and holds everything said since the agent's last turn):
 - ``summary`` does the same, and folds the turns it drops into running notes that the
   model writes (recorded calls like any other, so replay and resume cover them).
 
-Tokens are counted offline (about four characters a token over the whole prompt, plus each
-message's framing: the built-in offline model counts exactly so) and the count is corrected
-by the prompt tokens the server reports for each call. When the
-budget is reached, turns are dropped down to ``LOW_WATER`` of it, not one by one: the prompt
-then keeps the same beginning for several turns, which the log (and a server's prompt
-cache) shares between calls.
+Tokens are counted offline (``prompt_tokens``: about four characters a token over the whole
+prompt, plus each message's framing, as the built-in offline model counts them) and the count
+is corrected by the prompt tokens the server reports for each call. When the budget is
+reached, turns are dropped down to ``LOW_WATER`` of it, not one by one: the prompt then keeps
+the same beginning for several turns, which the log (and a server's prompt cache) shares
+between calls.
 """
 
 from __future__ import annotations
 
 from .._exceptions import ContextWindowExceeded
 from ..log._events import ChatMessage, Usage
-from ..models._model import Prompt, estimate_tokens
+from ..models._model import Prompt, prompt_tokens
 from ..scenario._memory_prompts import NOTES_MESSAGE
 from ..scenario._scenario import Memory
 
 __all__ = ["LOW_WATER", "AgentMemory"]
 
 LOW_WATER = 0.6
-_FRAMING = 5  # tokens a message costs beyond its text
-_PROMPT = 3  # tokens a prompt costs beyond its messages
-
-
-def prompt_tokens(chars: int, messages: int) -> int:
-    """The estimated tokens of a prompt of ``messages`` messages holding ``chars`` characters."""
-    return _PROMPT + estimate_tokens(chars) + _FRAMING * messages
 
 
 class AgentMemory:

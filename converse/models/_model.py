@@ -142,10 +142,16 @@ class Prompt(list[ChatMessage]):
         self.chars = chars
 
 
+def prompt_tokens(chars: int, messages: int) -> int:
+    """Tokens a chat prompt of ``messages`` messages holding ``chars`` characters costs: its
+    text, counted as a whole, plus a few for each message's framing."""
+    return 3 + estimate_tokens(chars) + 5 * messages
+
+
 def estimate_prompt_tokens(messages: Sequence[ChatMessage]) -> int:
-    """Tokens a chat prompt costs: its text plus a few for each message's framing."""
+    """Tokens a chat prompt costs (``prompt_tokens``)."""
     chars = messages.chars if type(messages) is Prompt else sum(map(len, map(_CONTENT, messages)))
-    return 3 + estimate_tokens(chars) + 5 * len(messages)
+    return prompt_tokens(chars, len(messages))
 
 
 async def complete_checked(model: Model, request: CompletionRequest) -> CompletionResponse:

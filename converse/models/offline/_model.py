@@ -1,7 +1,7 @@
 """The built-in offline model: deterministic, no network, format-aware. It answers what the
 shipped scenarios ask for (yearly reports, council lines, debate remarks) from phrase banks,
-choosing with draws read off a blake2b stream keyed by the seed, the request's system prompt,
-its newest user message, its length and its hints (``_draw.Draws``).
+choosing with draws read off a blake2b digest of the seed, the request's system prompt, its
+newest user message, its length and its hints (``_draw.Draws``).
 
 It acts by what the engine says in the hints, never by the wording of a user's prompts: a
 speaker's organisation acts by its ``organisation_kind`` (a government regulates, a lab
