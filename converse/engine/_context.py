@@ -109,10 +109,7 @@ class RunContext:
         journal = self.journal
         if journal is not None and not journal.put(event):
             return False
-        if self.keep_all or (type(event) is Utterance and len(event.conversation) == 1):
-            self.events.append(event)
-        if self.observer is not None:
-            self.observer(event)
+        self._emitted(event)
         return True
 
     async def emit(self, event: Event, *, charged_to: str | None = None) -> None:
@@ -124,13 +121,12 @@ class RunContext:
         batches. A model call is charged to the model ``charged_to`` names (the spec of the
         model asked), else to the one it names itself.
         """
-        if self.keep_all or (type(event) is Utterance and len(event.conversation) == 1):
-            self.events.append(event)
+        if self.emit_nowait(event):
+            return
         journal = self.journal
         if journal is not None and not journal.put(event):
             await journal.put_waiting(event)  # the recorder is behind: wait for room
-        if self.observer is not None:
-            self.observer(event)
+        self._emitted(event)
         if type(event) is LLMCall:
             if journal is not None:
                 await journal.committed()
@@ -148,6 +144,13 @@ class RunContext:
             model = event.model if isinstance(event.model, str) else self.model.spec
             self.ledger.charge(event.actor, event.usage, model=model, call=False)  # paid for, not kept
             self._check_budget()
+
+    def _emitted(self, event: Event) -> None:
+        """An event is on its way to the log: kept for the judge if it reads it, and observed."""
+        if self.keep_all or (type(event) is Utterance and len(event.conversation) == 1):
+            self.events.append(event)
+        if self.observer is not None:
+            self.observer(event)
 
     def _check_budget(self) -> None:
         budget = self.scenario.budget

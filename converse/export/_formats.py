@@ -48,7 +48,8 @@ def export_text(source: str | Path | RunSource | SweepSource, form: Format) -> s
     if not isinstance(source, RunSource | SweepSource):
         source = open_source(Path(source))
     if form == "html":  # the page's renderer is imported by the export that writes one
-        from ._html import render_html, render_sweep_html
+        from ._html import render_html
+        from ._sweep_page import render_sweep_html
 
         return render_html(source.read().events) if isinstance(source, RunSource) else render_sweep_html(source)
     if isinstance(source, RunSource):

@@ -43,7 +43,6 @@ MAX_LINE = 64 << 20
 refused, naming it. The longest prompt a model takes is a few MiB of JSON."""
 
 _encoder = msgspec.json.Encoder()
-_encode_into = _encoder.encode_into
 _encode_lines = _encoder.encode_lines
 _SLICE = 256
 """How many events ``write_all`` stamps and encodes at a time: few enough that they are still in
@@ -88,40 +87,24 @@ class LogWriter:
         return self._seq
 
     def write(self, event: Event) -> None:
-        """Stamp ``event`` (``seq``, ``t``) and append it to the log.
+        """Stamp ``event`` (``seq``, ``t``) and append it to the log (``write_all`` of one).
 
         An event that cannot be encoded raises (``TypeError``) and leaves no trace: the next
         event gets its ``seq``.
         """
-        event.seq = self._seq
-        if type(event) in _SCRUBBED:
-            _scrub(event)
-        # Microseconds, rounded half up (t >= 0); round(t, 6) costs four times as much.
-        event.t = int(self._clock() * 1e6 + 0.5) / 1e6
-        buf = self._buf
-        size = len(buf)
-        try:
-            _encode_into(event, buf, -1)
-        except BaseException:
-            del buf[size:]  # the encoder leaves what it wrote before it failed
-            raise
-        buf.append(10)
-        self._seq += 1
-        # close() sets _flush_bytes to -1, so a write after close reaches flush() and fails there
-        # without costing every write a check.
-        if len(buf) > self._flush_bytes:
-            self.flush()
+        self.write_all([event])
 
     def write_all(self, events: list[Event]) -> None:
-        """Stamp and append ``events`` in order, as calling ``write`` on each does, but faster.
+        """Stamp ``events`` (``seq``, ``t``) and append them to the log, in order.
 
         A slice of events at a time is stamped, then encoded in one call: no Python work per
         event but the stamping. The clock is read once per call: the events are written
-        together, at one time. Whatever fails (an event that cannot be encoded), the events
-        before it are written and it raises, as with ``write`` (the events after it may be
-        stamped, but are not written).
+        together, at one time. An event that cannot be encoded raises (``TypeError``) and
+        leaves no trace: the events before it are written, and the next event written gets
+        its ``seq`` (the events after it may be stamped, but are not written).
         """
-        t = int(self._clock() * 1e6 + 0.5) / 1e6  # as write() rounds it
+        # Microseconds, rounded half up (t >= 0); round(t, 6) costs four times as much.
+        t = int(self._clock() * 1e6 + 0.5) / 1e6
         for start in range(0, len(events), _SLICE):
             batch = events[start : start + _SLICE]
             first = seq = self._seq
@@ -141,7 +124,9 @@ class LogWriter:
                 continue
             self._buf += lines
             self._seq += len(batch)
-            if len(self._buf) > self._flush_bytes:  # after close(), fails in flush() as write() does
+            # close() sets _flush_bytes to -1, so a write after close reaches flush() and fails
+            # there without costing every write a check.
+            if len(self._buf) > self._flush_bytes:
                 self.flush()
 
     def _append_each(self, stamped: list[Event]) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from operator import itemgetter, truediv
 from statistics import NormalDist
@@ -255,18 +255,12 @@ def aggregate(
     # A cell's runs are drawn alike for every score (and its finished runs for tokens and cost).
     keys = [f"{seed}:" + ",".join(map(cell_text, dials.values())) for dials, _ in cells]
     # Drawn when first needed: a pool whose values are all equal (or absent) needs no resample.
-    done_draws = _Drawn([(len(rs), f"{key}:completed") for key, rs in zip(keys, done, strict=True)], resamples)
-    ran_draws = _Drawn([(len(rs), f"{key}:finished") for key, rs in zip(keys, ran, strict=True)], resamples)
+    done_draws = cache(lambda i: _draws(len(done[i]), resamples, f"{keys[i]}:completed"))
+    ran_draws = cache(lambda i: _draws(len(ran[i]), resamples, f"{keys[i]}:finished"))
 
-    def intervals(samples: list[list[float | None]], draws: _Drawn) -> list[Interval]:
+    def intervals(samples: list[list[float | None]], draws: Callable[[int], list[itemgetter[Any]]]) -> list[Interval]:
         """One sample per cell in, one interval per pool out."""
-        lanes: dict[int, _Lanes] = {}
-
-        def lane(i: int) -> _Lanes:
-            if i not in lanes:
-                lanes[i] = _lanes(samples[i], draws[i], resamples)
-            return lanes[i]
-
+        lane = cache(lambda i: _lanes(samples[i], draws(i), resamples))
         found: list[Interval] = []
         for _, cs in pools:
             values = [v for i in cs for v in samples[i] if v is not None]
@@ -305,20 +299,6 @@ def aggregate(
         overall=groups[-1],
         variance={c: decompose(samples[c]) for c in columns},
     )
-
-
-class _Drawn:
-    """Each cell's draws (``_draws``), made when first asked for."""
-
-    def __init__(self, cells: list[tuple[int, str]], count: int) -> None:
-        self.cells, self.count = cells, count
-        self.made: dict[int, list[itemgetter[Any]]] = {}
-
-    def __getitem__(self, i: int) -> list[itemgetter[Any]]:
-        if i not in self.made:
-            n, key = self.cells[i]
-            self.made[i] = _draws(n, self.count, key)
-        return self.made[i]
 
 
 def _judge_errors(rows: Iterable[SweepRow]) -> dict[str, int]:

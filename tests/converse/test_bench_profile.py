@@ -14,8 +14,8 @@ def test_opcodes_per_call_are_counted_and_placed(capsys: pytest.CaptureFixture[s
     first = out.splitlines()[0]
     assert first.endswith(" Python opcodes per model call")
     per_call = int(first.split()[0].replace(",", ""))
-    # The engine's Python for one call: thousands of opcodes, not the imports' millions.
-    assert 1_000 < per_call < 20_000
+    # The engine's Python for one call: thousands of opcodes (about 6,500), not the imports too (16,000).
+    assert 1_000 < per_call < 12_000
     for part in ("actors/_cell.py", "converse/engine/_calling.py", "converse/councils/_agent.py"):
         assert part in out
     assert "tomllib" not in out  # the scenario is read before counting starts

@@ -268,7 +268,7 @@ class OfflineModel:
     """A deterministic stand-in for an LLM that needs no network.
 
     Answers depend only on the seed and the request (its system prompt, newest user message,
-    length and hints, hashed with blake2b), so runs repeat exactly in any process. It reads
+    length and hints, hashed: ``_draw.turn_draws``), so runs repeat exactly in any process. It reads
     ``hints.kind`` and the prompt to follow the shipped scenarios' formats: three-bullet
     yearly reports, one-sentence council lines in the speaker's voice, short debate remarks,
     a JSON verdict for a request that gives a JSON Schema (a judge's), neutral paragraphs.
@@ -323,7 +323,7 @@ class OfflineModel:
                 break
         speaker = h.speaker or h.organisation or "Agent"
         # A verdict and a summary are read from the prompt without a draw: only the other
-        # answers pay for seeding a generator.
+        # answers pay for the turn's hash.
         if request.params and (schema := schema_of_params(request.params)) is not None:
             text = verdict_json(messages, schema) or "{}"  # decoding held to the schema
         elif h.kind == "statement":

@@ -78,7 +78,7 @@ def _plan(seed: str, side: str, system: str) -> _Plan:
 
 def answer(r: Source, request: CompletionRequest, system: str, user: str, *, seed: str = "") -> str:
     """The offline answer to a role-play request of kind ``request.hints.kind`` (one of
-    ``KINDS``); ``r`` is seeded by the request, ``seed`` is the model's (for chat plans)."""
+    ``KINDS``); ``r`` holds the request's draws, ``seed`` is the model's (for chat plans)."""
     kind = request.hints.kind
     if kind in ("instruction", "solution"):
         return (_instruction if kind == "instruction" else _solution)(r, request, system, user, seed)
