@@ -52,20 +52,19 @@ def _blocks(digest: bytes) -> Iterator[list[float]]:
         yield _floats(hashlib.blake2b(key + n.to_bytes(8, "little"), digest_size=64).digest())
 
 
-@functools.lru_cache(maxsize=4096)
-def _text_key(text: str) -> bytes:
-    """A system prompt's digest, made once per speaker rather than every turn."""
+def text_key(text: str) -> bytes:
+    """A system prompt's digest (``turn_draws``): its speaker's model makes it once, not every turn."""
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=32).digest()
 
 
-def turn_draws(fields: str, system: str, user: str) -> Draws:
-    """The draws of the turn that ``fields`` (the seed and the hints), its system prompt and its
-    newest user message identify. The user message, new every turn, is read by a CRC-32 and
-    its length (a fraction of blake2b's cost over kilobytes); what identifies the turn is then
-    hashed with blake2b after the system prompt's digest."""
+def turn_draws(fields: str, system_key: bytes, user: str) -> Draws:
+    """The draws of the turn that ``fields`` (the seed and the hints), its system prompt (its
+    digest, ``text_key``) and its newest user message identify. The user message, new every
+    turn, is read by a CRC-32 and its length (a fraction of blake2b's cost over kilobytes);
+    what identifies the turn is then hashed with blake2b after the system prompt's digest."""
     said = user.encode("utf-8", "surrogatepass")
     head = f"{fields}\x1f{len(said)}\x1f{zlib.crc32(said)}".encode("utf-8", "surrogatepass")
-    return Draws(hashlib.blake2b(_text_key(system) + head, digest_size=64).digest())
+    return Draws(hashlib.blake2b(system_key + head, digest_size=64).digest())
 
 
 def pick(r: Source, bank: Sequence[str]) -> str:

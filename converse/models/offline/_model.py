@@ -32,7 +32,7 @@ from actors.lowlevel import sleep
 from ...log._events import Usage
 from .._model import CompletionRequest, CompletionResponse, Hints, estimate_prompt_tokens, estimate_tokens
 from .._structured import StructuredWays, schema_of_params
-from ._draw import Draws, Source, turn_draws
+from ._draw import Draws, Source, text_key, turn_draws
 from ._draw import pick as _pick
 from ._judge import verdict_json
 from ._phrases import (
@@ -151,18 +151,16 @@ def _setting(low: str, key: str) -> str:
 class _Room:
     """The others in a conversation (``Hints.others``), by what they are; ``said`` holds what
     starts a line of theirs ("Name: "), ``dated`` each name with what starts a statement of
-    theirs ("Name ("), made once rather than on every turn."""
+    theirs ("Name (")."""
 
-    __slots__ = ("dated", "governments", "labs", "names", "resolute", "said")
+    __slots__ = ("dated", "governments", "labs", "names", "said")
 
-    def __init__(self, seed: str, others: tuple[tuple[str, str], ...]) -> None:
+    def __init__(self, others: tuple[tuple[str, str], ...]) -> None:
         self.names = tuple(name for name, _ in others)
         self.said = tuple(name + ": " for name in self.names)
         self.dated = tuple((name, name + " (") for name in self.names)
         self.labs = tuple(name for name, kind in others if kind == "lab")
         self.governments = tuple(name for name, kind in others if kind == "government")
-        # A government that acts firmly in this run holds the labs back a year (two at most).
-        self.resolute = min(2, sum(_traits(seed, name).boldness >= 0.5 for name in self.governments))
 
 
 class _Voice:
@@ -172,8 +170,8 @@ class _Voice:
 
     __slots__ = ("focus", "openers", "prefixes", "projects", "reasons", "tails")
 
-    def __init__(self, system: str, organisation: str, organisation_kind: str) -> None:
-        info, kind = _system(system), _kind(organisation_kind, organisation)
+    def __init__(self, info: _System, organisation: str, organisation_kind: str) -> None:
+        kind = _kind(organisation_kind, organisation)
         self.projects, self.reasons, self.focus = _PROJECTS[kind], _REASONS[kind], info.focus[kind]
         self.openers, self.tails = info.openers, info.tails
         # A colleague's title starts with the organisation's name or its first word
@@ -182,24 +180,92 @@ class _Voice:
 
 
 _org = functools.lru_cache(maxsize=4096)(_Org)
-_traits = functools.lru_cache(maxsize=8192)(_Traits)
-_system = functools.lru_cache(maxsize=1024)(_System)
-_room = functools.lru_cache(maxsize=2048)(_Room)
-_voice = functools.lru_cache(maxsize=2048)(_Voice)
 
 
-@functools.lru_cache(maxsize=2048)
-def _family(seed: str, speaker: str, labs: tuple[str, ...]) -> str:
-    """The name of ``speaker``'s models: one of its own, not a rival's (``labs``, the others)."""
-    taken: set[int] = set()
-    for name in sorted((speaker, *labs)):
-        i = _traits(seed, name).family
-        while i in taken and len(taken) < len(FAMILIES):
-            i = (i + 1) % len(FAMILIES)
-        taken.add(i)
-        if name == speaker:
-            return FAMILIES[i]
-    return FAMILIES[0]
+class _World:
+    """What the model has worked out of its run, once rather than on every turn: what each
+    speaker's system prompt says and its digest, the council members' voices, the rooms of
+    others the hints list, and what the seed makes of the organisations (their traits, their
+    models' names, how many resolute governments a room holds).
+
+    It lives on the model, which serves one run, and not in caches shared by every run of the
+    process: a thousand runs at once, each with its own seed (or a population of thousands of
+    speakers, each with its own prompt), would push each other's entries out of a bounded
+    cache on every turn, and an unbounded one would outlive the runs.
+    """
+
+    __slots__ = ("families", "keys", "resolute", "rooms", "seed", "systems", "traits", "voices")
+
+    def __init__(self, seed: str) -> None:
+        self.seed = seed
+        self.systems: dict[str, _System] = {}
+        self.keys: dict[str, bytes] = {}
+        self.voices: dict[tuple[str, str, str], _Voice] = {}
+        self.rooms: dict[tuple[tuple[str, str], ...], _Room] = {}
+        self.traits: dict[str, _Traits] = {}
+        self.families: dict[tuple[str, tuple[str, ...]], str] = {}
+        self.resolute: dict[tuple[str, ...], int] = {}
+
+    def system(self, text: str) -> _System:
+        """What the system prompt ``text`` says of its speaker."""
+        info = self.systems.get(text)
+        if info is None:
+            info = self.systems[text] = _System(text)
+        return info
+
+    def key(self, text: str) -> bytes:
+        """The digest of the system prompt ``text`` (``turn_draws``)."""
+        key = self.keys.get(text)
+        if key is None:
+            key = self.keys[text] = text_key(text)
+        return key
+
+    def voice(self, system: str, organisation: str, organisation_kind: str) -> _Voice:
+        """The voice of the council member whose system prompt is ``system``."""
+        voice = self.voices.get((system, organisation, organisation_kind))
+        if voice is None:
+            voice = _Voice(self.system(system), organisation, organisation_kind)
+            self.voices[(system, organisation, organisation_kind)] = voice
+        return voice
+
+    def room(self, others: tuple[tuple[str, str], ...]) -> _Room:
+        """The others the hints list, by what they are."""
+        room = self.rooms.get(others)
+        if room is None:
+            room = self.rooms[others] = _Room(others)
+        return room
+
+    def of(self, name: str) -> _Traits:
+        """``name``'s traits in this run."""
+        traits = self.traits.get(name)
+        if traits is None:
+            traits = self.traits[name] = _Traits(self.seed, name)
+        return traits
+
+    def family(self, speaker: str, labs: tuple[str, ...]) -> str:
+        """The name of ``speaker``'s models: one of its own, not a rival's (``labs``, the others)."""
+        key = (speaker, labs)
+        found = self.families.get(key)
+        if found is None:
+            found = self.families[key] = FAMILIES[0]
+            taken: set[int] = set()
+            for name in sorted((speaker, *labs)):
+                i = self.of(name).family
+                while i in taken and len(taken) < len(FAMILIES):
+                    i = (i + 1) % len(FAMILIES)
+                taken.add(i)
+                if name == speaker:
+                    found = self.families[key] = FAMILIES[i]
+                    break
+        return found
+
+    def held(self, governments: tuple[str, ...]) -> int:
+        """How many years the governments of a room hold the labs back: one for each that acts
+        firmly in this run, two at most."""
+        held = self.resolute.get(governments)
+        if held is None:
+            held = self.resolute[governments] = min(2, sum(self.of(name).boldness >= 0.5 for name in governments))
+        return held
 
 
 def _kind(kind: str, name: str) -> str:
@@ -284,6 +350,7 @@ class OfflineModel:
         if latency < 0:
             raise ValueError("latency must not be negative")
         self._seed = str(seed)
+        self._world = _World(self._seed)
         self._latency = latency
         self._spec = spec
         # It holds its answer to a schema sent as response_format (either type) or format.
@@ -327,13 +394,13 @@ class OfflineModel:
         if request.params and (schema := schema_of_params(request.params)) is not None:
             text = verdict_json(messages, schema) or "{}"  # decoding held to the schema
         elif h.kind == "statement":
-            info, r = _system(system), self._draws(h, len(messages), system, user)
+            info, r = self._world.system(system), self._draws(h, len(messages), system, user)
             if info.report or ("AGI timeline" in user and "afety incident" in user):
-                text = _report(r, self._seed, h, speaker, user, info)
+                text = _report(r, self._world, h, speaker, user, info)
             else:
-                text = _remark(r, self._seed, h, speaker, user)
+                text = _remark(r, self._world, h, speaker, user)
         elif h.kind == "line":
-            text = _line(self._draws(h, len(messages), system, user), self._seed, h, speaker, system, user)
+            text = _line(self._draws(h, len(messages), system, user), self._world, h, speaker, system, user)
         elif h.kind in CAMEL_KINDS:
             r = self._draws(h, len(messages), system, user)
             text = camel_answer(r, request, system, user, seed=self._seed)
@@ -358,19 +425,20 @@ class OfflineModel:
         return turn_draws(
             f"{self._seed}\x1f{h.kind}\x1f{h.speaker}\x1f{h.organisation}\x1f{h.period}\x1f{h.end_token or ''}"
             f"\x1f{length}\x1f{h.candidate or ''}",
-            system,
+            self._world.key(system),
             user,
         )
 
 
-def _report(r: Source, seed: str, h: Hints, speaker: str, user: str, info: _System) -> str:
+def _report(r: Source, world: _World, h: Hints, speaker: str, user: str, info: _System) -> str:
     kind, rand, period = _kind(h.organisation_kind, speaker), r.random, h.period
     year = _year(period, 2025)
     start = _year(h.first_period, 2023)  # the shipped scenarios' first year, if the hints do not say
-    me = _traits(seed, speaker)
+    me = world.of(speaker)
     if h.others:
-        room = _room(seed, h.others)
-        labs, governments, held = room.labs, room.governments, room.resolute
+        room = world.room(h.others)
+        labs, governments = room.labs, room.governments
+        held = world.held(governments)
     else:  # a request made by hand: the others are whoever its statements name
         named = _named(user, speaker)
         labs, held = tuple(n for n in named if not _org(n).gov), 0
@@ -396,7 +464,7 @@ def _report(r: Source, seed: str, h: Hints, speaker: str, user: str, info: _Syst
         banks = (GOV_ENFORCEMENT if firm else GOV_CAPACITY, GOV_INCIDENTS, GOV_TIMELINES)
     elif kind == "lab":
         values["other"] = _pick(r, labs) if labs else "a rival lab"
-        family = _family(seed, speaker, labs)
+        family = world.family(speaker, labs)
         values["model"] = f"{family} {max(year - 2019, 1)}.{int(rand() * 10)}{_pick(r, SUFFIXES)}"
         values["cap"] = _pick(r, CAPABILITIES).format_map(values)
         timelines = LAB_TIMELINES if year < built else LAB_AGI_BUILT if year == built else LAB_AGI_SINCE
@@ -432,11 +500,11 @@ def _echo(r: Source, user: str, speaker: str) -> str:
     return ""
 
 
-def _line(r: Source, seed: str, h: Hints, speaker: str, system: str, user: str) -> str:
-    voice, rand = _voice(system, h.organisation or speaker, h.organisation_kind), r.random
+def _line(r: Source, world: _World, h: Hints, speaker: str, system: str, user: str) -> str:
+    voice, rand = world.voice(system, h.organisation or speaker, h.organisation_kind), r.random
     projects, focus = voice.projects, voice.focus
     project = _pick(r, focus if focus and rand() < 0.5 else projects)
-    last = _last_speaker(user, speaker, _room(seed, h.others).said if h.others else ())
+    last = _last_speaker(user, speaker, world.room(h.others).said if h.others else ())
     prev = you = ""
     if last and rand() < 0.65:
         bank, (prev, said) = REPLIES, last
@@ -468,9 +536,9 @@ def _line(r: Source, seed: str, h: Hints, speaker: str, system: str, user: str) 
     return f"{speaker}: {body}."
 
 
-def _remark(r: Source, seed: str, h: Hints, speaker: str, user: str) -> str:
+def _remark(r: Source, world: _World, h: Hints, speaker: str, user: str) -> str:
     if h.others:
-        room = _room(seed, h.others)
+        room = world.room(h.others)
         others = [name for name, dated in room.dated if dated in user]  # those who have spoken
         governments = room.governments
     else:
