@@ -30,6 +30,7 @@ from benchmarks import (
     bench_engine,
     bench_memory,
     bench_peers,
+    bench_population,
     bench_sched,
     bench_sweep,
     bench_view,
@@ -57,6 +58,7 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "peer.sequential_ratio": (">=", 1, "one debate simulation: the original's one-call-at-a-time loop's wall over converse's"),
     "view.stream_ratio": ("<=", 3, "the long run's whole page through /api/stream over HTTP, over read_events of its log"),
     "view.live_lag_ratio": ("<=", 1, "an appended event's median time to a stream client, over the viewer's poll interval"),
+    "population.retrieval_us": ("<=", 200, "top 10 of a 1,000-record memory stream by recency, importance and relevance: µs per query"),
 }
 
 SUITES: dict[str, Callable[[bool], dict[str, float]]] = {
@@ -69,6 +71,7 @@ SUITES: dict[str, Callable[[bool], dict[str, float]]] = {
     "memory": bench_memory.run,
     "peers": bench_peers.run,  # needs the [bench] extra (autogen-core, matplotlib)
     "view": bench_view.run,
+    "population": bench_population.run,
 }
 
 
