@@ -52,6 +52,9 @@ from .judge import DEFAULT_METRICS as DEFAULT_METRICS
 from .log import read_events as read_events
 from .models import CompletionRequest as CompletionRequest
 from .models import CompletionResponse as CompletionResponse
+from .models import Embedder as Embedder
+from .models import EmbeddingRequest as EmbeddingRequest
+from .models import EmbeddingResponse as EmbeddingResponse
 from .models import Hints as Hints
 from .models import Limits as Limits
 from .models import Model as Model
@@ -85,6 +88,9 @@ __all__ = [
     "ConverseWarning",
     "DatasetError",
     "DirectoryInUse",
+    "Embedder",
+    "EmbeddingRequest",
+    "EmbeddingResponse",
     "Finished",
     "Hints",
     "Job",

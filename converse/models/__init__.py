@@ -1,5 +1,6 @@
-"""The model seam (``async complete(request) -> response``), the openai backend, the response
-cache, structured output, context windows, and the scheduler in front of every call."""
+"""The model seam (``async complete(request) -> response``, and ``async embed(request) ->
+response`` for a model that embeds texts), the openai backend, the response cache, structured
+output, context windows, and the scheduler in front of every call."""
 
 from ._admission import EndpointStatistics as EndpointStatistics
 from ._cache import CachedModel as CachedModel
@@ -7,6 +8,9 @@ from ._cache import CacheStatistics as CacheStatistics
 from ._limits import Limits as Limits
 from ._model import CompletionRequest as CompletionRequest
 from ._model import CompletionResponse as CompletionResponse
+from ._model import Embedder as Embedder
+from ._model import EmbeddingRequest as EmbeddingRequest
+from ._model import EmbeddingResponse as EmbeddingResponse
 from ._model import Hints as Hints
 from ._model import Model as Model
 from ._model import estimate_prompt_tokens as estimate_prompt_tokens
@@ -29,6 +33,9 @@ __all__ = [
     "CachedModel",
     "CompletionRequest",
     "CompletionResponse",
+    "Embedder",
+    "EmbeddingRequest",
+    "EmbeddingResponse",
     "EndpointStatistics",
     "Hints",
     "Limits",

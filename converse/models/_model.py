@@ -1,4 +1,5 @@
-"""The model seam: one small interface, ``async complete(request) -> response``.
+"""The model seam: one small interface, ``async complete(request) -> response`` (and, for a
+model that embeds texts, ``async embed(request) -> response``).
 
 The engine builds a ``CompletionRequest`` (the exact messages and parameters a provider
 would get, plus ``hints`` that never leave the process: what kind of answer the engine
@@ -9,6 +10,7 @@ by side: ``offline`` (built in, deterministic), the openai SDK, replay and the c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -122,6 +124,41 @@ class Model(Protocol):
         ...
 
 
+class EmbeddingRequest(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Texts to embed, in one request (a server embeds a batch at once)."""
+
+    texts: list[str]
+
+
+class EmbeddingResponse(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """The embeddings of a request's texts, one per text and in their order, all of one length.
+
+    ``usage`` counts the texts' tokens as prompt tokens (an embedding has no completion).
+    """
+
+    vectors: list[list[float]]
+    usage: Usage
+    model: str
+
+    def tokens_used(self) -> int:
+        """The texts' tokens: what a provider's token budget counts."""
+        return self.usage.total_tokens
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything that can embed texts (the offline model; an ``openai:`` embedding model)."""
+
+    @property
+    def spec(self) -> str:
+        """The spec this model was opened from."""
+        ...
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """Embed one request's texts."""
+        ...
+
+
 CHARS_PER_TOKEN = 4  # a working estimate for English text; servers report the real count
 
 
@@ -175,7 +212,30 @@ async def complete_checked(model: Model, request: CompletionRequest) -> Completi
     return response
 
 
-def endpoint_of(model: Model) -> str:
+async def embed_checked(model: Embedder, request: EmbeddingRequest) -> EmbeddingResponse:
+    """``model``'s embeddings of ``request``'s texts, where an answer that is not one vector of
+    numbers per text, all of one length, is a failed attempt (a server that dropped a text or
+    sent a vector of nothing), retried and recorded like a 500.
+
+    Raises:
+        CallFailed: the embeddings do not fit the texts (``kind="malformed"``, retryable); or
+            whatever the model raised.
+    """
+    response = await model.embed(request)
+    vectors = response.vectors
+    wrong = ""
+    if len(vectors) != len(request.texts):
+        wrong = f"{len(vectors)} embeddings for {len(request.texts)} texts"
+    elif vectors and (not vectors[0] or any(len(v) != len(vectors[0]) for v in vectors)):
+        wrong = f"embeddings of {sorted({len(v) for v in vectors})} numbers in one answer"
+    elif not all(math.isfinite(x) for v in vectors for x in v):
+        wrong = "an embedding with a number that is not finite"
+    if wrong:
+        raise CallFailed(f"the model sent {wrong}", retryable=True, kind="malformed", usage=response.usage)
+    return response
+
+
+def endpoint_of(model: Model | Embedder) -> str:
     """What the scheduler keys limits by: the model's ``endpoint`` (server and name), if it
     has one, else its spec without options (``offline``)."""
     return str(getattr(model, "endpoint", model.spec.partition("?")[0]))

@@ -13,12 +13,14 @@ URL's secrets and of their Basic-auth forms.
 
 from __future__ import annotations
 
+import base64
 import copy
 import email.utils
 import functools
 import inspect
 import json
 import os
+import struct
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -28,7 +30,14 @@ import structlog
 from .._exceptions import CallFailed, ModelSpecError
 from ..log._events import Usage
 from ..log._secrets import REDACTED, Secrets, remember, url_secrets
-from ._model import CompletionRequest, CompletionResponse, estimate_prompt_tokens, estimate_tokens
+from ._model import (
+    CompletionRequest,
+    CompletionResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    estimate_prompt_tokens,
+    estimate_tokens,
+)
 from ._structured import Dialect, StructuredWays
 
 _log = structlog.get_logger()
@@ -174,6 +183,47 @@ class OpenAIModel:
         return CompletionResponse(
             text=text, usage=_usage(reported, request, text), model=self._spec, finish_reason=finish_reason
         )
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """One attempt at embedding a request's texts (``POST /embeddings``, as floats: every
+        server that embeds takes that encoding).
+
+        Raises:
+            CallFailed: the attempt failed; a server or model that does not embed (llama.cpp's
+                server and Ollama answer 501 for a chat model; vLLM and OpenAI 400 or 404) fails
+                with ``kind="not_supported"``, not to be retried.
+        """
+        import openai
+
+        if not request.texts:
+            return EmbeddingResponse(vectors=[], usage=Usage(), model=self._spec)
+        try:
+            response = await self._client.embeddings.create(
+                model=self.name, input=request.texts, encoding_format="float"
+            )
+        except (openai.APIError, json.JSONDecodeError) as exc:
+            raise self._embedding_failure(exc) from None
+        rows = sorted(response.data or [], key=lambda row: row.index if isinstance(row.index, int) else 0)
+        vectors = [_floats(row.embedding) for row in rows]
+        reported = getattr(response.usage, "prompt_tokens", None)
+        if isinstance(reported, int) and reported >= 0:
+            usage = Usage(prompt_tokens=reported)
+        else:  # Ollama's and some proxies' answers carry no usage
+            usage = Usage(prompt_tokens=sum(estimate_tokens(len(text)) for text in request.texts), estimated=True)
+        return EmbeddingResponse(vectors=vectors, usage=usage, model=self._spec)
+
+    def _embedding_failure(self, exc: Exception) -> CallFailed:
+        import openai
+
+        if isinstance(exc, openai.APIStatusError) and (
+            exc.status_code == 501 or (exc.status_code in (400, 404) and "embed" in str(exc).lower())
+        ):
+            return CallFailed(
+                f"{self.base_url} ({self.name}) does not embed texts: {self._scrub(exc)}; name an embedding "
+                "model (llama.cpp's server must be started with --embeddings)",
+                retryable=False, status=exc.status_code, kind="not_supported",
+            )
+        return self._failure(exc)
 
     def _failure(self, exc: Exception) -> CallFailed:
         import openai
@@ -328,6 +378,15 @@ def _arguments(name: str, request: CompletionRequest, limit: str = "max_tokens")
     if extra:
         arguments["extra_body"] = extra
     return arguments
+
+
+def _floats(embedding: Any) -> list[float]:
+    """One embedding as numbers: a list of them, or the base64 of little-endian float32s that a
+    server may send whatever encoding was asked for."""
+    if isinstance(embedding, str):
+        raw = base64.b64decode(embedding)
+        return list(struct.unpack(f"<{len(raw) // 4}f", raw[: len(raw) // 4 * 4]))
+    return [float(x) for x in embedding] if isinstance(embedding, list) else []
 
 
 def _usage(reported: Any, request: CompletionRequest, text: str) -> Usage:

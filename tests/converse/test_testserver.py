@@ -121,13 +121,13 @@ async def test_a_wrong_key_is_401_and_never_stored(backend: str) -> None:
 
 
 async def test_an_unknown_model_is_404_and_the_served_ones_are_listed(backend: str) -> None:
-    with ModelServer(models=["a", "b"]) as server:
+    with ModelServer(models=["a", "b"], embedding_models=["e"]) as server:
         async with client(server) as c:
             with pytest.raises(openai.NotFoundError) as caught:
                 await ask(c, model="gpt-4o")
             listed = [model.id async for model in c.models.list()]
     assert caught.value.code == "model_not_found"
-    assert listed == ["a", "b"]
+    assert listed == ["a", "b", "e"]  # the chat models, then those that embed
 
 
 async def test_a_body_converse_cannot_read_is_400_and_still_recorded(backend: str) -> None:

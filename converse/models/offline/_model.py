@@ -20,7 +20,8 @@ its reports say it has AGI; so a sweep's outcomes vary with the seed.
 
 It answers a judge's structured request from the record it is shown (``_judge``), a request
 for notes or a briefing with an extractive summary (``_summary``), and plays every part of a
-CAMEL role-play (``_roleplay``)."""
+CAMEL role-play (``_roleplay``). It embeds texts too, with a hashing embedding of their words
+(``_embed``), so that a memory stream's relevance works offline."""
 
 from __future__ import annotations
 
@@ -30,10 +31,19 @@ import hashlib
 from actors.lowlevel import sleep
 
 from ...log._events import Usage
-from .._model import CompletionRequest, CompletionResponse, Hints, estimate_prompt_tokens, estimate_tokens
+from .._model import (
+    CompletionRequest,
+    CompletionResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    Hints,
+    estimate_prompt_tokens,
+    estimate_tokens,
+)
 from .._structured import StructuredWays, schema_of_params
 from ._draw import Draws, Source, text_key, turn_draws
 from ._draw import pick as _pick
+from ._embed import embed
 from ._judge import verdict_json
 from ._phrases import (
     ACTS,
@@ -375,6 +385,16 @@ class OfflineModel:
             prompt_tokens=estimate_prompt_tokens(request.messages), completion_tokens=estimate_tokens(len(text))
         )
         return CompletionResponse(text=text, usage=usage, model=self._spec)
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """Embed texts with a hashing embedding of their words (``_embed``): deterministic, and
+        the same for every seed (an embedding model has no randomness), after the simulated
+        latency, if any."""
+        vectors = [embed(text).tolist() for text in request.texts]
+        if self._latency > 0:
+            await sleep(self._latency)
+        usage = Usage(prompt_tokens=sum(estimate_tokens(len(text)) for text in request.texts))
+        return EmbeddingResponse(vectors=vectors, usage=usage, model=self._spec)
 
     def answer(self, request: CompletionRequest) -> str:
         """The text of the answer, synchronously."""

@@ -7,7 +7,9 @@ Hints never travel over HTTP: a client may send them in the non-standard body fi
 
 from __future__ import annotations
 
+import base64
 import re
+import struct
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -19,11 +21,14 @@ from .._model import CompletionRequest, CompletionResponse, Hints
 from ._http import Reply
 
 __all__ = [
+    "EMBEDDING_FIELDS",
     "OPENAI_FIELDS",
     "ChatBody",
+    "EmbeddingBody",
     "chat_answer",
     "completion_request",
     "decode_json",
+    "embedding_answer",
     "error_reply",
     "models_reply",
     "props_reply",
@@ -45,6 +50,22 @@ OPENAI_FIELDS = frozenset({
     "service_tier", "stop", "store", "stream", "stream_options", "temperature", "tool_choice", "tools",
     "top_logprobs", "top_p", "user", "web_search_options",
 })
+
+
+# The body fields OpenAI's embeddings API defines.
+EMBEDDING_FIELDS = frozenset({"dimensions", "encoding_format", "input", "model", "user"})
+
+
+class EmbeddingBody(msgspec.Struct, kw_only=True):
+    """The body of an embeddings request: the fields the server reads."""
+
+    model: str
+    input: str | list[str]
+    encoding_format: str = "float"
+
+    @property
+    def texts(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else self.input
 
 
 class ChatBody(msgspec.Struct, kw_only=True):
@@ -145,6 +166,27 @@ def chat_answer(
     completion = {**head, "object": "chat.completion", "choices": [choice]}
     payload = _encode(completion | {"usage": usage} if with_usage else completion)
     return payload[: len(payload) // 2] if malformed else payload
+
+
+def embedding_answer(
+    body: EmbeddingBody, vectors: list[list[float]], prompt_tokens: int, *, malformed: bool, with_usage: bool = True
+) -> bytes:
+    """The answer to an embeddings request: a list of ``{"index", "embedding"}``, each embedding
+    as numbers or (``encoding_format`` "base64") the base64 of little-endian float32s.
+    ``malformed``: the JSON is cut in half. ``with_usage`` False: no usage (as Ollama's)."""
+    data = [
+        {"object": "embedding", "index": i, "embedding": _base64(v) if body.encoding_format == "base64" else v}
+        for i, v in enumerate(vectors)
+    ]
+    answer: dict[str, Any] = {"object": "list", "data": data, "model": body.model}
+    if with_usage:
+        answer["usage"] = {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}
+    payload = _encode(answer)
+    return payload[: len(payload) // 2] if malformed else payload
+
+
+def _base64(vector: list[float]) -> str:
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
 def _events(head: dict[str, Any], text: str, usage: dict[str, int] | None, finish: str = "stop") -> list[bytes]:

@@ -20,15 +20,25 @@ from typing import Any, Literal, Self, cast
 
 import msgspec
 
-from .._model import CHARS_PER_TOKEN, CompletionRequest, CompletionResponse, estimate_tokens
+from .._model import (
+    CHARS_PER_TOKEN,
+    CompletionRequest,
+    CompletionResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    estimate_tokens,
+)
 from ._http import Reply, ReplyServer
 from ._model import OfflineModel
 from ._openai_wire import (
+    EMBEDDING_FIELDS,
     OPENAI_FIELDS,
     ChatBody,
+    EmbeddingBody,
     chat_answer,
     completion_request,
     decode_json,
+    embedding_answer,
     error_reply,
     models_reply,
     props_reply,
@@ -39,7 +49,10 @@ from ._rate_budget import RateBudget, retry_headers
 
 __all__ = ["Faults", "ModelServer", "ServerStats"]
 
-_ROUTES = {("GET", "/v1/models"), ("GET", "/props"), ("GET", "/api/ps"), ("POST", "/v1/chat/completions")}
+_ROUTES = {
+    ("GET", "/v1/models"), ("GET", "/props"), ("GET", "/api/ps"), ("POST", "/v1/chat/completions"),
+    ("POST", "/v1/embeddings"),
+}
 _REPORTS = {"/props": "llama.cpp", "/api/ps": "ollama"}  # who answers these
 _FAULTS = ("429", "500", "drop", "malformed", "empty", "echo", "bad_json")
 _SCHEMA_MARK = "JSON Schema:\n"  # where complete_structured's instruction quotes the schema
@@ -83,9 +96,9 @@ class Faults(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ServerStats(msgspec.Struct, frozen=True, kw_only=True):
-    """What a ``ModelServer`` did with chat completion requests so far.
+    """What a ``ModelServer`` did with chat completion and embeddings requests so far.
 
-    ``requests`` counts them all; ``successes``, ``rejected`` (400, 401, 404, and a structured
+    ``requests`` counts them all (``embeddings``: the embeddings requests answered); ``successes``, ``rejected`` (400, 401, 404, and a structured
     output it does not take), ``rate_limited_injected`` (by ``Faults``), ``rate_limited_budget``
     (by rpm/tpm) and the rest what became of them (``empty``, ``echoed`` and ``bad_json``:
     answers spoilt by ``Faults``; ``abandoned``: answers whose client had gone when they were
@@ -107,6 +120,7 @@ class ServerStats(msgspec.Struct, frozen=True, kw_only=True):
     bad_json: int = 0
     abandoned: int = 0
     enforced: int = 0
+    embeddings: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     answered_at: tuple[float, ...] = ()
@@ -167,6 +181,10 @@ class ModelServer:
         cancels: a request whose client has gone (a timed-out attempt) stops and frees its
             slot, as vLLM's, llama.cpp's and Ollama's do; otherwise it is worked on to the end
             for nobody, as llama-cpp-python's server does, and the client's retry waits behind it.
+        embedding_models: the models that embed texts (``POST /v1/embeddings``, with the offline
+            model's hashing embedding); they are served besides ``models``.
+        refuses_embeddings_with: the status an embeddings request for a chat model gets: 501,
+            "does not support embeddings" (llama.cpp's server and Ollama), or 400 (vLLM).
     """
 
     def __init__(
@@ -191,6 +209,8 @@ class ModelServer:
         slots: int | None = None,
         cancels: bool = False,
         refuses_max_tokens: bool = False,
+        embedding_models: Iterable[str] = ("offline-embed",),
+        refuses_embeddings_with: int = 501,
     ) -> None:
         if window <= 0:
             raise ValueError("window must be positive")
@@ -210,6 +230,8 @@ class ModelServer:
         self.context_window = context_window
         self.reports_window = reports_window
         self.models = tuple(models)
+        self.embedding_models = tuple(embedding_models)
+        self.refuses_embeddings_with = refuses_embeddings_with
         self.rpm = rpm
         self.tpm = tpm
         self.window = window
@@ -250,9 +272,10 @@ class ModelServer:
         OpenAI's: none).
         """
         presets: dict[str, dict[str, Any]] = {
-            "openai": {"strict": True, "structured": ("json_schema",), "cancels": True},
+            "openai": {"strict": True, "structured": ("json_schema",), "cancels": True,
+                       "refuses_embeddings_with": 400},
             "vllm": {"reports_window": "vllm", "structured": ("json_schema",), "ignores_formats": True,
-                     "cancels": True},
+                     "cancels": True, "refuses_embeddings_with": 400},
             "llama.cpp": {"reports_window": "llama.cpp", "slots": 4, "cancels": True},
             "llama-cpp-python": {"usage": "unstreamed", "structured": ("json_object",), "refuses_with": 500,
                                  "slots": 1, "cancels": False},
@@ -329,7 +352,9 @@ class ModelServer:
             return None, running_reply(loaded, self.context_window)
         if method == "GET":
             reported = self.context_window if self.reports_window == "vllm" else None
-            return None, models_reply(self.models, reported)
+            return None, models_reply((*self.models, *self.embedding_models), reported)
+        if path == "/v1/embeddings":
+            return self._embeddings(raw, gone)
         try:
             decoded = decode_json(raw)
             with self._lock:
@@ -427,6 +452,64 @@ class ModelServer:
         content = chat_answer(number, body, answer, malformed=malformed, with_usage=with_usage)
         return counter, Reply(200, headers, content)
 
+    def _embeddings(self, raw: bytes, gone: Callable[[], bool]) -> _Counted:
+        """The answer to an authorised embeddings request, faults and budget included (only
+        the faults that make sense for it: 429, 500, a dropped connection, malformed JSON, and
+        "empty": no embeddings at all)."""
+        try:
+            decoded = decode_json(raw)
+            with self._lock:
+                self._bodies.append(decoded)
+            body = msgspec.convert(decoded, EmbeddingBody)
+        except msgspec.DecodeError as exc:
+            return "rejected", error_reply(400, f"Invalid request body: {exc}", None)
+        unknown = sorted(set(decoded) - EMBEDDING_FIELDS) if self.strict else []
+        if unknown:
+            return "rejected", error_reply(400, f"Unrecognized request argument supplied: {', '.join(unknown)}", None)
+        if body.model not in self.models and body.model not in self.embedding_models:
+            message = f"The model `{body.model}` does not exist or you do not have access to it."
+            return "rejected", error_reply(404, message, "model_not_found")
+        if body.model not in self.embedding_models:
+            if self.refuses_embeddings_with == 501:  # llama.cpp's server (and Ollama, which runs it)
+                message = "This server does not support embeddings. Start it with `--embeddings`"
+                return "rejected", error_reply(501, message, None, kind="not_supported_error")
+            return "rejected", error_reply(self.refuses_embeddings_with, "The model does not support Embeddings API", None)
+        answer = _embed(self._model, EmbeddingRequest(texts=body.texts))
+        with self._lock:
+            now = self._clock()
+            wait = self._budget.admit(now, answer.usage.prompt_tokens)
+            headers = self._budget.headers(now)
+            faults = self.faults
+            fault = _fault(faults, self._rng.random())
+        if wait:
+            headers |= retry_headers(self.window if wait == math.inf else wait)
+            return "rate_limited_budget", error_reply(429, "Rate limit reached.", "rate_limit_exceeded", headers)
+        if faults.latency and self._work(faults.latency, gone):
+            return ("abandoned" if gone() else "dropped"), Reply(0, {}, None)
+        if fault == "429":
+            headers |= retry_headers(faults.retry_after)
+            reply = error_reply(429, "Rate limit reached (injected).", "rate_limit_exceeded", headers)
+            return "rate_limited_injected", reply
+        if fault == "500":
+            return "server_errors", error_reply(500, "Server error (injected).", None, headers, "server_error")
+        if fault == "drop":
+            return "dropped", Reply(0, {}, None)
+        vectors = [] if fault == "empty" else answer.vectors
+        with self._lock:
+            number = next(self._ids)
+            if fault != "malformed":  # malformed answers are not served
+                self._stats["prompt_tokens"] += answer.usage.prompt_tokens
+                if fault != "empty":
+                    self._answered.append(self._clock())
+        headers["x-request-id"] = f"req_{number}"
+        if gone():
+            return "abandoned", Reply(0, {}, None)
+        content = embedding_answer(
+            body, vectors, answer.usage.prompt_tokens, malformed=fault == "malformed", with_usage=self.usage is not False
+        )
+        counter = {"malformed": "malformed", "empty": "empty"}.get(fault or "", "embeddings")
+        return counter, Reply(200, headers, content)
+
     def _work(self, seconds: float, gone: Callable[[], bool]) -> bool:
         """Spend ``seconds`` on a request; True if it was cut short: the server is closing, or
         (a server that ``cancels``) its client has gone."""
@@ -501,6 +584,17 @@ def _cut(answer: CompletionResponse, max_tokens: int) -> CompletionResponse:
     text = answer.text[: max(max_tokens, 0) * CHARS_PER_TOKEN]
     usage = msgspec.structs.replace(answer.usage, completion_tokens=estimate_tokens(len(text)))
     return msgspec.structs.replace(answer, text=text, usage=usage, finish_reason="length")
+
+
+def _embed(model: OfflineModel, request: EmbeddingRequest) -> EmbeddingResponse:
+    """The offline model's embeddings, computed on this thread with no event loop."""
+    coro = model.embed(request)
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return cast(EmbeddingResponse, done.value)
+    coro.close()
+    raise RuntimeError("the offline model suspended")
 
 
 def _complete(model: OfflineModel, request: CompletionRequest) -> CompletionResponse:
