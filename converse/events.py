@@ -12,6 +12,7 @@ from .log._events import ChatMessage as ChatMessage
 from .log._events import ConversationEnded as ConversationEnded
 from .log._events import ConversationStarted as ConversationStarted
 from .log._events import CriticChoice as CriticChoice
+from .log._events import Embedded as Embedded
 from .log._events import Event as Event
 from .log._events import Judged as Judged
 from .log._events import Ledger as Ledger
@@ -20,6 +21,9 @@ from .log._events import LLMAttempt as LLMAttempt
 from .log._events import LLMCall as LLMCall
 from .log._events import ModelSpend as ModelSpend
 from .log._events import PeriodStarted as PeriodStarted
+from .log._events import Recall as Recall
+from .log._events import Recalled as Recalled
+from .log._events import Remembered as Remembered
 from .log._events import RunError as RunError
 from .log._events import RunFinished as RunFinished
 from .log._events import RunStarted as RunStarted
@@ -38,6 +42,7 @@ __all__ = [
     "ConversationEnded",
     "ConversationStarted",
     "CriticChoice",
+    "Embedded",
     "Event",
     "Judged",
     "LLMAttempt",
@@ -46,6 +51,9 @@ __all__ = [
     "LedgerEntry",
     "ModelSpend",
     "PeriodStarted",
+    "Recall",
+    "Recalled",
+    "Remembered",
     "RunError",
     "RunFinished",
     "RunStarted",

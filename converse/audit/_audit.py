@@ -7,7 +7,7 @@ Rules for an agent's turns (model calls with purpose ``statement`` or ``line``):
   speakers', recorded before this turn was granted) is in the last user message.
 - ``private``: nothing said in another organisation's private debate is in any message
   (unless the same words were also said in public or in the agent's own organisation);
-  also checked for the agent's ``summary`` and ``briefing`` calls. Each prompt line (and its part after a
+  also checked for the agent's ``summary``, ``briefing`` and ``importance`` calls. Each prompt line (and its part after a
   leading ``Name: ``) is looked up among the private lines; a leak is reported at the call
   that introduced it, not again at each later call that keeps it.
 - ``debate-once``: each line of the agent's own council debate for this turn appears in
@@ -34,6 +34,10 @@ critic):
 - ``window``: the prompt's tokens (the server's count, else an offline estimate) and its
   ``max_tokens`` fit the model's context window. A role-play with no known window is held
   to its ``token_limit`` instead, which (as in CAMEL) bounds the prompt alone.
+
+For a run whose agents have memory streams, ``recalled`` (``converse.audit._streams``): each
+prompt holds the records its recorded scores chose, and those scores are what the stream the
+log rebuilds gives; nothing of another agent's memory.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from ..log._events import (
     ChatMessage,
     ConversationEnded,
     LLMCall,
+    Recalled,
     RunStarted,
     TurnGranted,
     Utterance,
@@ -61,6 +66,8 @@ from ..models._windows import context_window
 from ..scenario._load import scenario_from_dict
 from ..scenario._models import settings_by_agent
 from ..scenario._scenario import ModelSettings
+from ._streams import RULE as STREAM_RULE
+from ._streams import stream_violations
 
 __all__ = ["Checked", "Violation", "Window", "audit_events", "check_events"]
 
@@ -68,7 +75,7 @@ Path = tuple[str, ...]
 
 TURNS = frozenset({"statement", "line"})
 ROLEPLAY_TURNS = frozenset({"instruction", "solution", "candidate"})
-PRIVATE_CHECKED = TURNS | {"summary", "briefing"}
+PRIVATE_CHECKED = TURNS | {"summary", "briefing", "importance"}
 PUBLIC = ""  # who said a public statement (no organisation's secret)
 AGENT_RULES = ("period", "heard", "private", "debate-once", "duplicate", "empty", "truncated", "window")
 ROLEPLAY_RULES = ("heard", "duplicate", "empty", "truncated", "window")
@@ -135,12 +142,19 @@ def check_events(events: Sequence[AnyEvent], window: int | None = None) -> Check
         limit = _recorded(started)
     audit = _Audit(events, roleplay, limit, {} if window is not None or started is None else _own_windows(started))
     calls = audit.run()
+    rules = ROLEPLAY_RULES if roleplay else AGENT_RULES
+    violations = audit.violations
+    if any(isinstance(e, Recalled) for e in events):
+        rules = (*rules, STREAM_RULE)
+        found = [Violation(seq=seq, actor=actor, rule=STREAM_RULE, detail=detail)
+                 for seq, actor, detail in stream_violations(events, started)]
+        violations = sorted([*violations, *found], key=lambda v: v.seq)
     return Checked(
         started=started,
         roleplay=roleplay,
-        rules=ROLEPLAY_RULES if roleplay else AGENT_RULES,
+        rules=rules,
         window=limit,
-        violations=audit.violations,
+        violations=violations,
         calls=calls,
     )
 

@@ -18,6 +18,7 @@ from ..engine._calling import PromptChain, call_and_record
 from ..engine._context import RunContext
 from ..engine._memory import AgentMemory
 from ..engine._protocol import Convene, Deliberate, Deliberated, Path, Pending, Said, TurnToken
+from ..engine._stream_memory import StreamMemory
 from ..log._events import ChatMessage
 from ..models._model import CompletionRequest, Hints, estimate_prompt_tokens
 from ..scenario._clock import last_period, period_label
@@ -86,9 +87,13 @@ class AgentActor(Actor):
         else:
             settings = member_settings(role.advised, role.council, spec)
         self.seat = ctx.seat(settings, "/".join((*role.path[1:], self.name)))
-        self.memory = AgentMemory(
-            self.name, spec.memory or ctx.scenario.memory, self.seat.window, settings.max_tokens,
-            self.system_message,
+        policy = spec.memory or ctx.scenario.memory
+        self.memory = AgentMemory(self.name, policy, self.seat.window, settings.max_tokens, self.system_message)
+        # A memory stream, for the stream policy: what the agent hears and says is recalled by
+        # relevance, recency and importance instead of kept in order.
+        self.stream = (
+            StreamMemory(ctx, self.name, role.path, policy, self.seat, self.system_message)
+            if policy.policy == "stream" else None
         )
         self.notes_chain = PromptChain()  # my calls that write my notes and briefings
         self.briefing = ""  # my council's summary of the public record (public_context "summary")
@@ -169,20 +174,24 @@ class AgentActor(Actor):
 
     async def receive(self, message: object) -> None:
         if type(message) is TurnToken:
-            self._hear(message.since)
+            self._hear(message.since, message.period, message.period_index)
             if message.opening is not None:
                 self._open_session(message.period, message.opening)
             await self._take_turn(message)
         elif isinstance(message, Deliberate):
-            self._hear(message.since)
+            self._hear(message.since, message.period, message.period_index)
             self.prepared[message.period] = await self._convene(message.period, message.period_index)
             await message.reply_to.tell(Deliberated(self.name))
 
-    def _hear(self, said: tuple[Said, ...]) -> None:
-        """Remember what the others said since my last turn."""
+    def _hear(self, said: tuple[Said, ...], period: str, period_index: int) -> None:
+        """Remember what the others said since my last turn (in ``period`` or, at the top
+        level, the period before)."""
         for s in said:
-            self.unheard.append(self._line(s.speaker, s.period, s.text))
+            line = self._line(s.speaker, s.period, s.text)
+            self.unheard.append(line)
             self.heard.append((s.speaker, s.period, s.text))
+            if self.stream is not None:
+                self.stream.heard(line, period_index if s.period == period else max(period_index - 1, 0))
 
     def _open_session(self, period: str, public_record: str) -> None:
         """A council session starts: I am shown the public record, and what I heard of the
@@ -274,7 +283,7 @@ class AgentActor(Actor):
                 user = f"{self.opening}\n\n{user}"
                 self.opening = None
             kind = "line"
-        text = await self._ask_model(user, kind, period)
+        text = await self._ask_model(user, kind, period, token.period_index)
         self.first_turn = False
         self.unheard = []
         self.heard.append((self.name, period, text))
@@ -282,19 +291,24 @@ class AgentActor(Actor):
             self.topic, Said(self.role.path, self.name, token.token, period, text), sender=self.ref
         )
 
-    async def _ask_model(self, user: str, kind: str, period: str) -> str:
+    async def _ask_model(self, user: str, kind: str, period: str, period_index: int) -> str:
         ctx = self.ctx
         settings = self.seat.settings
         user_message = ChatMessage(role="user", content=user)
         memory = self.memory
-        if memory.policy.policy == "summary":
-            forgotten = memory.to_forget(user_message)
-            if forgotten:
-                notes = await self._summarise(
-                    notes_request(memory.notes, forgotten, memory.policy.summary_words), period, "summary"
-                )
-                memory.remember_notes(notes, len(forgotten))
-        messages = memory.prompt(user_message)
+        stream = self.stream
+        messages: list[ChatMessage]
+        if stream is not None:
+            messages = await stream.prompt(user_message, period_index)
+        else:
+            if memory.policy.policy == "summary":
+                forgotten = memory.to_forget(user_message)
+                if forgotten:
+                    notes = await self._summarise(
+                        notes_request(memory.notes, forgotten, memory.policy.summary_words), period, "summary"
+                    )
+                    memory.remember_notes(notes, len(forgotten))
+            messages = memory.prompt(user_message)
         request = CompletionRequest(
             messages=messages,
             temperature=settings.temperature,
@@ -311,7 +325,7 @@ class AgentActor(Actor):
                 first_period=self.first_period,
             ),
         )
-        estimate = memory.needed + settings.max_tokens
+        estimate = (stream.needed if stream is not None else memory.needed) + settings.max_tokens
         response = await call_and_record(
             ctx, request, conversation=self.path, actor=self.name, purpose=kind, estimate=estimate, chain=self.chain,
             seat=self.seat,
@@ -319,7 +333,10 @@ class AgentActor(Actor):
         text = response.text.strip()
         if kind == "line":
             text = _strip_speaker(text, self.name)
-        memory.remember(user_message, ChatMessage(role="assistant", content=response.text), response.usage)
+        if stream is not None:
+            stream.said(self._line(self.name, period, text), period_index)
+        else:
+            memory.remember(user_message, ChatMessage(role="assistant", content=response.text), response.usage)
         return text
 
     async def _summarise(self, messages: list[ChatMessage], period: str, purpose: str) -> str:

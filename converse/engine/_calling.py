@@ -6,16 +6,29 @@ the log as an ``LLMCall`` (sharing the prefix it has in common with the actor's 
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
 from .._exceptions import CallFailed
-from ..log._events import ChatMessage, LLMAttempt, LLMCall, SharedPrefix, Usage
-from ..models._model import CompletionRequest, CompletionResponse, Model, complete_checked, endpoint_of
+from ..log._events import ChatMessage, Embedded, LLMAttempt, LLMCall, SharedPrefix, Usage
+from ..models._model import (
+    CompletionRequest,
+    CompletionResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    Model,
+    complete_checked,
+    embed_checked,
+    endpoint_of,
+    estimate_tokens,
+)
 from ..models._person import PERSON, Person
 from ..models._scheduler import Attempt
 from ._context import RunContext
@@ -253,3 +266,57 @@ def shared_prefix(previous: list[ChatMessage], messages: list[ChatMessage]) -> t
             break
         n += 1
     return n, messages[n:]
+
+
+async def embed_and_record(
+    ctx: RunContext, texts: list[str], *, conversation: tuple[str, ...], actor: str, purpose: str
+) -> list[npt.NDArray[np.float32]]:
+    """The embeddings of ``texts``, in their order, as ``actor``'s embedding call for ``purpose``:
+    from the log when it holds them (replaying or resuming), else from the run's embedder
+    through the scheduler (its own endpoint and budgets; failed attempts logged and retried).
+    Logged as an ``Embedded`` event (in the log before they are used) and charged to the
+    embedder on its own ledger line.
+
+    The embeddings are float32, and the log holds exactly those numbers, so a replayed run
+    scores its memories as the recorded one did, to the bit.
+    """
+    recorded = ctx.replay.take_embedding(actor, texts) if ctx.replay is not None else None
+    if recorded is not None:
+        vectors = [_vector(text) for text in recorded.vectors]
+        usage, latency, attempt, model = recorded.usage, recorded.latency, recorded.attempt, recorded.model
+    else:
+        embedder = ctx.embedder
+        if embedder is None:
+            raise RuntimeError("an agent has a memory stream and the run has no embedder")  # the runner opens one
+        spec = embedder.spec
+        failed = 0
+        started = time.perf_counter()
+
+        async def on_failure(attempt: Attempt) -> None:
+            nonlocal failed
+            failed = attempt.attempt
+            await attempt_logger(ctx, conversation, actor, spec)(attempt)
+
+        request = EmbeddingRequest(texts=texts)
+        response: EmbeddingResponse = await ctx.scheduler.call(
+            endpoint_of(embedder), ctx.run, sum(estimate_tokens(len(text)) for text in texts),
+            partial(embed_checked, embedder, request), tokens_used=EmbeddingResponse.tokens_used,
+            on_failure=on_failure,
+        )
+        vectors = [np.asarray(v, dtype=np.float32) for v in response.vectors]
+        usage, latency, attempt, model = response.usage, round(time.perf_counter() - started, 6), failed + 1, spec
+    await ctx.emit(Embedded(
+        run=ctx.run, conversation=conversation, actor=actor, purpose=purpose, model=model, texts=texts,
+        vectors=[_text(v) for v in vectors], usage=usage, latency=latency, attempt=attempt,
+    ))
+    return vectors
+
+
+def _text(vector: npt.NDArray[np.float32]) -> str:
+    """An embedding as the log holds it: the base64 of its little-endian float32 numbers."""
+    return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
+
+
+def _vector(text: str) -> npt.NDArray[np.float32]:
+    """An embedding the log holds, as numbers."""
+    return np.frombuffer(base64.b64decode(text), dtype="<f4").astype(np.float32)

@@ -12,8 +12,8 @@ import structlog
 
 from actors import ActorSystem
 
-from ..log._events import Event, LLMAttempt, LLMCall, RunStatus, Utterance
-from ..models._model import Model, endpoint_of
+from ..log._events import Embedded, Event, LLMAttempt, LLMCall, RunStatus, Utterance
+from ..models._model import Embedder, Model, endpoint_of
 from ..models._scheduler import Scheduler
 from ..scenario._scenario import ModelSettings, Scenario
 from ._ledger import Ledger
@@ -62,6 +62,7 @@ class RunContext:
     judge_error: str | None = None  # why the judge gave no verdict on a completed run
     truncated: int = 0  # calls whose answer was cut off at max_tokens (finish_reason "length")
     seats: Seats | None = None  # the models the agents speak with (None: the run's model only)
+    embedder: Embedder | None = None  # what embeds the agents' memory streams (None: no agent has one)
 
     @property
     def run_settings(self) -> ModelSettings:
@@ -99,12 +100,12 @@ class RunContext:
         return time.perf_counter() - self.started
 
     def emit_nowait(self, event: Event) -> bool:
-        """Emit a bookkeeping event (any but a model call or a failed attempt) if that needs
-        no waiting, as ``emit`` would; False, and nothing done, if it does (the recorder is
-        behind) or ``event`` is a call or an attempt: then ``await emit(event)``. The hot path
-        of turn-taking is spared a coroutine per event."""
+        """Emit a bookkeeping event (any but a model call, an embedding call or a failed
+        attempt) if that needs no waiting, as ``emit`` would; False, and nothing done, if it
+        does (the recorder is behind) or ``event`` is a call or an attempt: then ``await
+        emit(event)``. The hot path of turn-taking is spared a coroutine per event."""
         kind = type(event)
-        if kind is LLMCall or kind is LLMAttempt:
+        if kind is LLMCall or kind is LLMAttempt or kind is Embedded:
             return False
         journal = self.journal
         if journal is not None and not journal.put(event):
@@ -115,11 +116,11 @@ class RunContext:
     async def emit(self, event: Event, *, charged_to: str | None = None) -> None:
         """Send an event to the log (through the run's journal) and to the observer.
 
-        A model call is in the log (handed to the OS) when this returns, before its answer
-        is acted on: a crash can lose what follows from an answer, which a resumed run
-        recomputes, but never an answer that was paid for. Other events are written in
-        batches. A model call is charged to the model ``charged_to`` names (the spec of the
-        model asked), else to the one it names itself.
+        A model call (or an embedding call) is in the log (handed to the OS) when this
+        returns, before its answer is acted on: a crash can lose what follows from an answer,
+        which a resumed run recomputes, but never an answer that was paid for. Other events
+        are written in batches. A model call is charged to the model ``charged_to`` names (the
+        spec of the model asked), else to the one it names itself.
         """
         if self.emit_nowait(event):
             return
@@ -139,6 +140,11 @@ class RunContext:
                 self.truncated += 1
             model = charged_to or event.model
             self.ledger.charge(event.actor, event.usage, model=model, cached=event.cached is True)
+            self._check_budget()
+        elif type(event) is Embedded:
+            if journal is not None:
+                await journal.committed()
+            self.ledger.charge(event.actor, event.usage, model=charged_to or event.model)
             self._check_budget()
         elif type(event) is LLMAttempt and event.usage is not msgspec.UNSET:
             model = event.model if isinstance(event.model, str) else self.model.spec

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import msgspec
 
 from .._exceptions import ReplayError
-from ..log._events import ChatMessage, Event, LLMAttempt, LLMCall, RunStarted, Usage, prompts_of
+from ..log._events import ChatMessage, Embedded, Event, LLMAttempt, LLMCall, RunStarted, Usage, prompts_of
 from ..models._model import CompletionRequest, CompletionResponse
 
 __all__ = ["ReplayBook", "ReplayOnlyModel"]
@@ -38,6 +38,8 @@ class ReplayBook:
         self.source = source
         self.strict = strict
         self.calls: dict[str, deque[LLMCall]] = {}
+        self.embedded: dict[str, deque[Embedded]] = {}  # each agent's embedding calls, in order
+        self.embeddings_asked: dict[str, int] = {}
         self.prompts = prompts
         self.asked: dict[str, int] = {}
         self.last_call = 0
@@ -59,13 +61,15 @@ class ReplayBook:
             elif type(event) is LLMCall:
                 self.calls.setdefault(event.actor, deque()).append(event)
                 self.last_call = max(self.last_call, event.call)
+            elif type(event) is Embedded:
+                self.embedded.setdefault(event.actor, deque()).append(event)
             elif type(event) is LLMAttempt and event.usage is not msgspec.UNSET:
                 self.spent.append((event.actor, event.usage, event.model if isinstance(event.model, str) else ""))
 
     @property
     def remaining(self) -> int:
-        """Recorded calls not served yet."""
-        return sum(len(q) for q in self.calls.values())
+        """Recorded calls (embedding calls too) not served yet."""
+        return sum(len(q) for q in self.calls.values()) + sum(len(q) for q in self.embedded.values())
 
     def take(self, request: CompletionRequest) -> CompletionResponse | None:
         """The recorded answer to ``request`` (its ``recorded`` is the logged call), or None.
@@ -92,6 +96,29 @@ class ReplayBook:
         return CompletionResponse(
             text=call.response, usage=call.usage, model=call.model, recorded=call, finish_reason=ending
         )
+
+
+    def take_embedding(self, actor: str, texts: list[str]) -> Embedded | None:
+        """The recorded embedding call of ``actor`` that embedded ``texts`` (its next one), or None.
+
+        Raises:
+            ReplayError: the texts are not the ones recorded for this call of the agent's,
+                or (strict) nothing is recorded for it.
+        """
+        index = self.embeddings_asked.get(actor, 0) + 1
+        self.embeddings_asked[actor] = index
+        queue = self.embedded.get(actor)
+        if not queue:
+            if self.strict:
+                raise ReplayError(self.source, actor, index, "the log holds no embeddings for it (an embedding call)")
+            return None
+        recorded = queue.popleft()
+        if recorded.texts != texts:
+            at = next((i for i, (a, b) in enumerate(zip(recorded.texts, texts, strict=False)) if a != b), None)
+            where = f"text {at + 1}" if at is not None else f"{len(texts)} texts, the recorded {len(recorded.texts)}"
+            problem = f"the texts of this embedding call differ from the recorded ones ({where})"
+            raise ReplayError(self.source, actor, index, problem)
+        return recorded
 
 
 def _difference(recorded: list[ChatMessage], asked: list[ChatMessage]) -> str:

@@ -24,7 +24,7 @@ from .._lock import writer_lock
 from ..log._events import SCHEMA_VERSION, Ledger, RunError, RunFinished, RunStarted, RunStatus
 from ..log._log import read_events
 from ..models._limits import Limits
-from ..models._model import Model
+from ..models._model import Embedder, Model
 from ..models._prices import Priced, price_of
 from ..models._scheduler import Scheduler
 from ..models._windows import context_window
@@ -210,6 +210,7 @@ async def execute(
     resume: Resumption | None = None,
     replay: ReplayBook | None = None,
     others: Sequence[tuple[ModelSettings, Model]] = (),
+    embedder: Embedder | None = None,
 ) -> RunResult:
     """Run one conversation of ``kind`` to its end: its actors, its log, its judge, its transcript.
 
@@ -217,7 +218,8 @@ async def execute(
     seed, out, overrides, scheduler, observer and run id are used here. ``judge`` is awaited
     after a completed conversation (its calls go into the ledger); ``keep_events`` keeps every
     event in memory for it (on top of ``kind.keep_events``). ``others`` are the other models
-    the scenario's agents speak with (``settings_in_use``), opened, with their settings.
+    the scenario's agents speak with (``settings_in_use``), opened, with their settings;
+    ``embedder`` embeds their memory streams, if any agent has one.
     The agents ``options.humans`` names (or, resuming, those the log's run named) are
     played by a person at ``options.terminal``.
 
@@ -250,6 +252,7 @@ async def execute(
             ),
             replay=resume.book if resume is not None else replay,
             keep_all=keep_events or kind.keep_events,
+            embedder=embedder,
         )
         for actor, usage, spec in ctx.replay.spent if ctx.replay is not None else ():
             # answers the log's run paid for and did not keep

@@ -26,7 +26,7 @@ thousand records is one matrix-vector product and a sort, a few dozen microsecon
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Literal
 
 import msgspec
@@ -185,26 +185,43 @@ class MemoryStream:
         return self.records[-n:] if n > 0 else []
 
     def retrieve(
-        self, query: Sequence[float] | Vector, *, period: int, how: Retrieval, budget: int | None = None
+        self,
+        query: Sequence[float] | Vector,
+        *,
+        period: int,
+        how: Retrieval,
+        budget: int | None = None,
+        exclude: Collection[int] = (),
+        touch: bool = True,
     ) -> list[Retrieved]:
         """The records a prompt made in ``period`` holds for ``query``, in the order they were
-        made; each counts as retrieved in ``period`` from now on.
+        made; each counts as retrieved in ``period`` from now on (unless ``touch`` is False:
+        a look that does not refresh what it finds).
 
         Records are taken by score, best first (on a tie, the newer first), ``how.k`` at most
-        and, with a ``budget``, only while their ``tokens`` fit in what is left of it.
+        and, with a ``budget``, only while their ``tokens`` fit in what is left of it. The
+        records ``exclude`` names are left out, and out of the scaling of the scores too.
         """
         n = len(self.records)
+        ids: npt.NDArray[np.intp] | None = None
+        if exclude:
+            ids = np.setdiff1d(np.arange(n), np.fromiter(exclude, dtype=np.intp))
+            n = len(ids)
         if n == 0:
             return []
         q = np.asarray(query, dtype=np.float32)
         if q.shape != (self.dims,):
             raise ValueError(f"a query of {self.dims} numbers was expected, not of shape {q.shape}")
+        held = len(self.records)
+        vectors, importance, accessed = self._vectors[:held], self._importance[:held], self._accessed[:held]
+        if ids is not None:
+            vectors, importance, accessed = vectors[ids], importance[ids], accessed[ids]
         norm = float(np.linalg.norm(q))
-        relevance = self._vectors[:n] @ (q / norm) if norm > 0 else np.zeros(n, dtype=np.float32)
-        recency = how.decay ** (period - self._accessed[:n]).astype(np.float64)
-        parts = (_scaled(recency), _scaled(self._importance[:n]), _scaled(relevance))
+        relevance = vectors @ (q / norm) if norm > 0 else np.zeros(n, dtype=np.float32)
+        recency = how.decay ** (period - accessed).astype(np.float64)
+        parts = (_scaled(recency), _scaled(importance), _scaled(relevance))
         score = how.recency * parts[0] + how.importance * parts[1] + how.relevance * parts[2]
-        chosen: list[int] = []
+        chosen: list[int] = []  # positions among the candidates
         left = budget
         records = self.records
         k = how.k
@@ -216,7 +233,7 @@ class MemoryStream:
             best = _best(score, size)
             for i in best[looked:].tolist():
                 if left is not None:
-                    cost = records[i].tokens
+                    cost = records[i if ids is None else int(ids[i])].tokens
                     if cost > left:
                         continue
                     left -= cost
@@ -225,16 +242,18 @@ class MemoryStream:
                     break
             looked = size
         chosen.sort()
-        self._accessed[chosen] = period
+        found = chosen if ids is None else [int(ids[i]) for i in chosen]
+        if touch:
+            self._accessed[found] = period
         return [
             Retrieved(
-                record=records[i],
+                record=records[record],
                 recency=float(parts[0][i]),
                 importance=float(parts[1][i]),
                 relevance=float(parts[2][i]),
                 score=float(score[i]),
             )
-            for i in chosen
+            for i, record in zip(chosen, found, strict=True)
         ]
 
 

@@ -176,6 +176,75 @@ class LLMAttempt(Event, tag="llm_attempt", kw_only=True):
     model: str | msgspec.UnsetType = msgspec.UNSET
 
 
+class Embedded(Event, tag="embedded", kw_only=True):
+    """One embedding call: the texts an agent's memory stream embedded, and their embeddings.
+
+    ``vectors`` holds each text's embedding as the base64 of its little-endian float32
+    numbers (a quarter of the size of the numbers written out), so replay and resume embed
+    nothing: the log answers. ``purpose`` is ``memory`` (the records made since the agent's
+    last turn, and the turn's query last).
+    """
+
+    conversation: tuple[str, ...]
+    actor: str
+    purpose: str
+    model: str
+    texts: list[str]
+    vectors: list[str]
+    usage: Usage
+    latency: float
+    attempt: int = 1
+
+
+class Remembered(Event, tag="remembered", kw_only=True):
+    """A record added to an agent's memory stream: its place in the stream (``id``), what
+    kind of thing it is (``observation``, ``statement``, ``reflection``), what it says, the
+    index of the period it happened in, its importance (1-10) and, for a reflection, the
+    records it drew on (``cites``)."""
+
+    conversation: tuple[str, ...]
+    actor: str
+    id: int
+    kind: str
+    text: str
+    period: int
+    importance: int
+    cites: list[int] = []
+    # Who gave the importance: the agent's model ("model", in the recorded call before this
+    # record), the scenario's rule for the record's kind ("rule"; also when the model's answer
+    # gave this record no rating), or, for a reflection, the records it cites ("cited": the
+    # importance of the most important of them).
+    rated: str = "rule"
+
+
+class Recall(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A record a prompt holds, and the scores that chose it (each part scaled to 0-1 over the
+    stream before its weight; ``score`` is the weighted sum)."""
+
+    id: int
+    recency: float
+    importance: float
+    relevance: float
+    score: float
+
+
+class Recalled(Event, tag="recalled", kw_only=True):
+    """The records an agent's memory stream gave its next prompt (the agent's next
+    ``llm_call``), in the order the prompt shows them, out of ``of`` records, for the turn
+    of the period with index ``period``; ``budget`` is the tokens they could take (None: no
+    limit but the stream's ``k``)."""
+
+    conversation: tuple[str, ...]
+    actor: str
+    period: int
+    of: int
+    records: list[Recall]
+    budget: int | None = None
+    # The records made for this turn from what its message holds already (what was heard and
+    # said since the agent's last turn), left out of the search and of its scaling.
+    fresh: list[int] = []
+
+
 class ConversationEnded(Event, tag="conversation_ended", kw_only=True):
     """A conversation closed, and why (``max_turns``, ``end_period``, ``end_token``, ...)."""
 
@@ -308,6 +377,9 @@ AnyEvent = (
     | Utterance
     | LLMCall
     | LLMAttempt
+    | Embedded
+    | Remembered
+    | Recalled
     | ConversationEnded
     | TaskSpecified
     | CriticChoice
@@ -325,6 +397,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     Utterance,
     LLMCall,
     LLMAttempt,
+    Embedded,
+    Remembered,
+    Recalled,
     ConversationEnded,
     TaskSpecified,
     CriticChoice,

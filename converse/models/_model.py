@@ -28,6 +28,8 @@ AnswerKind = Literal[
     "specify", "plan", "instruction", "solution", "acknowledge", "critic", "roles", "tasks",
     # an agent's notes on what it is about to forget, or a briefing on the public record
     "summary",
+    # a memory stream's ratings of new memories, 1-10; a reflection's questions and insights
+    "importance", "questions", "insights",
 ]
 
 
@@ -41,7 +43,10 @@ class Hints(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             ``solution`` (the AI assistant), ``acknowledge`` (the assistant's reply to its
             own rules, in the 2023 kick-off), ``critic``, and ``roles`` or ``tasks`` (lists
             for dataset generation); ``summary`` (an agent's running notes, or a council's
-            briefing on the public record).
+            briefing on the public record); ``importance`` (a memory stream's ratings of new
+            memories, one ``n: rating`` line each); ``questions`` and ``insights`` (a memory
+            stream's reflection: the questions its recent memories raise, one per line, and an
+            insight for each, citing memories as ``(because of 3, 7)``).
         speaker: who is answering.
         organisation: the speaker's organisation (for council members).
         period: the current period label.

@@ -13,7 +13,7 @@ import msgspec
 
 from actors import ActorSystem
 
-from .._exceptions import NothingToResume, ScenarioError
+from .._exceptions import ModelSpecError, NothingToResume, ScenarioError
 from .._lock import writer_lock
 from ..councils._root import CouncilsRoot
 from ..engine._context import RunContext
@@ -26,13 +26,13 @@ from ..judge._judge import RunJudge
 from ..log._events import AnyEvent, Event, RunFinished, RunStarted
 from ..log._log import read_events
 from ..models._cache import CachedModel
-from ..models._model import Model
+from ..models._model import Embedder, Model
 from ..models._open import open_model, with_timeout
 from ..models._person import Terminal
 from ..models._scheduler import Scheduler
 from ..roleplay._session import RolePlayRoot
 from ..scenario._load import load_scenario, scenario_from_dict
-from ..scenario._models import people_named, settings_in_use
+from ..scenario._models import embedder_spec, people_named, settings_in_use
 from ..scenario._scenario import ModelSettings, Scenario
 from ..transcript._markdown import MarkdownRenderer, render_markdown
 
@@ -149,9 +149,10 @@ async def run_with(scenario: Scenario | str | os.PathLike[str], options: RunOpti
             model = ReplayOnlyModel(str(options.replay_from))
         model = await _open(stack, model, scenario.model.spec, scenario, options, judge)
         others = await _open_others(stack, scenario, model, options)
+        embedder = await _open_embedder(stack, scenario, model, options)
         return await execute(
             kind_of(scenario), scenario, source, model, system, options,
-            judge=_judging(judge), keep_events=_reads_all(judge), replay=replay, others=others,
+            judge=_judging(judge), keep_events=_reads_all(judge), replay=replay, others=others, embedder=embedder,
         )
     raise AssertionError("unreachable")  # mypy: the stack does not swallow exceptions
 
@@ -235,9 +236,11 @@ async def resume_with(
         )
         model = await _open(stack, options.model, started.model, scenario, options, judge)
         others = await _open_others(stack, scenario, model, options)
+        embedder = await _open_embedder(stack, scenario, model, options)
         return await execute(
             kind_of(scenario), scenario, started.source, model, system, options,
             judge=_judging(judge), keep_events=_reads_all(judge), resume=resumption, others=others,
+            embedder=embedder,
         )
     raise AssertionError("unreachable")  # mypy: the stack does not swallow exceptions
 
@@ -347,6 +350,36 @@ async def _open_others(
                 other = CachedModel(other, options.cache)
         opened.append((settings, other))
     return opened
+
+
+async def _open_embedder(
+    stack: AsyncExitStack, scenario: Scenario, model: Model, options: RunOptions
+) -> Embedder | None:
+    """The model that embeds the agents' memory streams, if any agent has one: the one
+    ``memory.stream.embedder`` names, opened (and closed with ``stack``), else the run's model
+    (behind the cache, the model the cache holds answers of). None when no agent has a stream,
+    and when a log re-executed answers every embedding.
+
+    Raises:
+        ModelSpecError: the run's model embeds nothing (a person, a model of the caller's
+            without ``embed``), and no embedder is named.
+    """
+    spec = embedder_spec(scenario)
+    if spec is None or isinstance(model, ReplayOnlyModel):
+        return None
+    if spec:
+        opened = open_model(spec, seed=options.seed, base_url=options.base_url or scenario.model.base_url)
+        await stack.enter_async_context(_closing(opened, None))
+        found: object = with_timeout(opened, scenario.model.timeout)
+    else:
+        found = model.inner if isinstance(model, CachedModel) else model
+    if not isinstance(found, Embedder):
+        what = spec or model.spec
+        raise ModelSpecError(
+            what, "it cannot embed texts, and an agent's memory stream needs embeddings: name a model that "
+            "does in memory.stream.embedder",
+        )
+    return found
 
 
 @asynccontextmanager

@@ -13,10 +13,10 @@ from ._clock import period_count
 from ._conditions import parse_condition
 from ._dials import not_a_choice
 from ._model_choice import ModelChoice
-from ._models import choices_of
+from ._models import choices_of, stream_memories
 from ._problems import Problems
 from ._roleplay import PROMPT_FIELDS
-from ._scenario import Agent, Council, Memory, ModelSettings, Prompts, Scenario
+from ._scenario import Agent, Council, Memory, ModelSettings, Prompts, Scenario, Stream
 from ._spec import read_spec
 from ._templates import TEMPLATE_FIELDS, template_fields
 from ._verdict import judge_problems
@@ -216,8 +216,34 @@ def _check_template(
         problems.add(path, f"must contain {', '.join(f'{{{name}}}' for name in missing)}")
 
 
+def _check_stream(stream: Stream, path: str, problems: Problems) -> None:
+    """A memory stream's settings: a decay that decays, weights that do not punish, ratings 1-10."""
+    if not 0 < stream.decay <= 1:
+        problems.add(f"{path}.decay", f"must be above 0 and at most 1, not {stream.decay}")
+    if stream.k < 1:
+        problems.add(f"{path}.k", f"must be at least 1, not {stream.k}")
+    if stream.reflect_at < 0:
+        problems.add(f"{path}.reflect_at", f"must not be negative (0: never), not {stream.reflect_at}")
+    for part in ("recency", "importance", "relevance"):
+        weight = getattr(stream.weights, part)
+        if weight < 0:
+            problems.add(f"{path}.weights.{part}", f"must not be negative, not {weight}")
+    for kind in ("observation", "statement"):
+        rating = getattr(stream.ratings, kind)
+        if not 1 <= rating <= 10:
+            problems.add(f"{path}.ratings.{kind}", f"must be from 1 to 10, not {rating}")
+
+
 def _check_memory(scenario: Scenario, problems: Problems) -> None:
     """The model's window and every agent's memory: sizes that leave room for a turn."""
+    streams = list(stream_memories(scenario))
+    named = [(path, memory.stream.embedder) for path, memory in streams if memory.stream.embedder]
+    for path, spec in named[1:]:
+        if spec != named[0][1]:
+            problems.add(
+                f"{path}.stream.embedder",
+                f"a run embeds with one model, and {named[0][0]}.stream.embedder names another ({named[0][1]!r})",
+            )
     model = scenario.model
     if model.context_window is not None and model.context_window <= model.max_tokens:
         problems.add(
@@ -231,6 +257,7 @@ def _check_memory(scenario: Scenario, problems: Problems) -> None:
             problems.add(f"{path}.tokens", f"must be at least 100, not {memory.tokens}")
         if memory.summary_words < 10:
             problems.add(f"{path}.summary_words", f"must be at least 10, not {memory.summary_words}")
+        _check_stream(memory.stream, f"{path}.stream", problems)
 
 
 def _agent_memories(agents: list[Agent], path: str) -> list[tuple[str, Memory]]:

@@ -9,10 +9,18 @@ import msgspec
 
 from .._exceptions import ScenarioError
 from ._model_choice import ModelChoice, ModelSpecOrChoice
-from ._scenario import Agent, Council, ModelSettings, Scenario
+from ._scenario import Agent, Council, Memory, ModelSettings, Scenario
 
 __all__ = [
-    "choices_of", "member_settings", "own_settings", "people_named", "settings_by_agent", "settings_in_use", "with_choices",
+    "choices_of",
+    "embedder_spec",
+    "member_settings",
+    "own_settings",
+    "people_named",
+    "settings_by_agent",
+    "settings_in_use",
+    "stream_memories",
+    "with_choices",
 ]
 
 # Settings that belong to one model or one server's budgets: a model chosen for an agent does
@@ -170,3 +178,37 @@ def people_named(scenario: Scenario, names: list[str] | tuple[str, ...], where: 
             more = ", ..." if len(seats) > 12 else ""
             raise ScenarioError(where, "--human", f"no agent or council member is named {name!r} (there are {known}{more})")
     return tuple(dict.fromkeys(found))
+
+
+def stream_memories(scenario: Scenario) -> Iterator[tuple[str, Memory]]:
+    """Where the scenario gives agents a memory stream (``policy = "stream"``): the key path of
+    each ``memory`` table that does and that some agent uses, with the table."""
+    used = scenario.memory.policy == "stream" and any(_inherits(scenario.agents))
+    if used:
+        yield "$.memory", scenario.memory
+    yield from _own_streams(scenario.agents, "$.agents")
+
+
+def _inherits(agents: list[Agent]) -> Iterator[bool]:
+    for agent in agents:
+        yield agent.memory is None
+        if agent.council is not None:
+            yield from _inherits(agent.council.members)
+
+
+def _own_streams(agents: list[Agent], path: str) -> Iterator[tuple[str, Memory]]:
+    for i, agent in enumerate(agents):
+        if agent.memory is not None and agent.memory.policy == "stream":
+            yield f"{path}[{i}].memory", agent.memory
+        if agent.council is not None:
+            yield from _own_streams(agent.council.members, f"{path}[{i}].council.members")
+
+
+def embedder_spec(scenario: Scenario) -> str | None:
+    """The spec of the model that embeds the run's memory streams ("": the run's model), or
+    None when no agent has one. A run embeds with one model (``converse validate`` says so
+    when two memory tables name different ones)."""
+    named = [memory.stream.embedder for _, memory in stream_memories(scenario)]
+    if not named:
+        return None
+    return next((spec for spec in named if spec), "")

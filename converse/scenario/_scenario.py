@@ -12,7 +12,7 @@ from ._strict import Strict
 
 TurnPolicy = Literal["round-robin", "random", "simultaneous", "scripted"]
 PublicContext = Literal["none", "last-period", "all", "summary"]
-MemoryPolicy = Literal["everything", "window", "summary"]
+MemoryPolicy = Literal["everything", "window", "summary", "stream"]
 OnTruncated = Literal["keep", "retry", "fail"]
 # How a structured answer (the judge's verdict) is asked for: the JSON Schema as the server's
 # constrained decoding takes it, or in the prompt only ("prompt"); "auto" picks by server.
@@ -90,6 +90,50 @@ class ModelSettings(_Strict, frozen=True, kw_only=True):
     calls: int | None = None
 
 
+class Weights(_Strict, frozen=True, kw_only=True):
+    """How much each part of a memory's score counts when a prompt's memories are chosen."""
+
+    recency: float = 1.0
+    importance: float = 1.0
+    relevance: float = 1.0
+
+
+class Ratings(_Strict, frozen=True, kw_only=True):
+    """The importance (1-10) of each kind of memory, when the scenario rates them by rule."""
+
+    observation: int = 3
+    statement: int = 5
+
+
+class Stream(_Strict, frozen=True, kw_only=True):
+    """A memory stream (``policy = "stream"``): what an agent hears and says becomes a record
+    with an importance and an embedding, and each prompt holds the records that score highest
+    for the turn by recency, importance and relevance (the generative-agents recipe).
+
+    Attributes:
+        embedder: the spec of the model that embeds the records and each turn's query
+            (``openai:text-embedding-3-small``, say); empty: the run's model, which must embed
+            (the offline model does).
+        importance: ``rule``: each record is rated as ``ratings`` say for its kind;
+            ``model``: the agent rates what it recorded since its last turn, in one recorded
+            call (``ratings`` stand in for a rating the answer leaves out).
+        ratings: the importance of each kind of record, by rule.
+        weights: the weight of recency, importance and relevance in a record's score.
+        decay: recency's factor per period since a record was last retrieved (0 to 1).
+        k: the most records one prompt holds.
+        reflect_at: the importance of what the agent recorded since it last reflected at
+            which it reflects again (150, as in the paper); 0: it never does.
+    """
+
+    embedder: str = ""
+    importance: Literal["rule", "model"] = "rule"
+    ratings: Ratings = Ratings()
+    weights: Weights = Weights()
+    decay: float = 0.9
+    k: int = 10
+    reflect_at: int = 150
+
+
 class Memory(_Strict, frozen=True, kw_only=True):
     """What an agent keeps of its earlier turns in each prompt.
 
@@ -97,17 +141,20 @@ class Memory(_Strict, frozen=True, kw_only=True):
         policy: ``everything`` (every earlier turn, as the original did: prompts grow each
             turn); ``window`` (the most recent turns that fit in ``tokens``); ``summary``
             (the most recent turns that fit, and a running summary of the older ones,
-            written by the model in recorded calls). Every policy keeps the system prompt
+            written by the model in recorded calls); ``stream`` (a memory stream: the records
+            retrieved for the turn, ``stream`` says how). Every policy keeps the system prompt
             and the current turn's message, which holds the period and everything said
             since the agent's last turn.
         tokens: the prompt's budget; by default the model's context window less
             ``max_tokens`` (room for the answer).
         summary_words: the most words the running summary may have.
+        stream: how a memory stream rates, embeds and retrieves its records.
     """
 
     policy: MemoryPolicy = "everything"
     tokens: int | None = None
     summary_words: int = 250
+    stream: Stream = Stream()
 
 
 class Price(_Strict, frozen=True, kw_only=True):

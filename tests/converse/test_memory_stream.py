@@ -173,7 +173,9 @@ def test_offline_embeddings_make_retrieval_find_what_a_query_is_about() -> None:
     assert texts(got) == [notes[2]]
 
 
-def plainly_retrieved(stream: MemoryStream, query: np.ndarray, period: int, how: Retrieval, budget: int | None) -> list[int]:
+def plainly_retrieved(
+    stream: MemoryStream, query: np.ndarray, period: int, how: Retrieval, budget: int | None, exclude: set[int]
+) -> list[int]:
     """The ids the definition picks: every part scaled over the stream, the weighted sum,
     best first (newer on a tie), skipping what does not fit; written out, not fast."""
 
@@ -181,7 +183,7 @@ def plainly_retrieved(stream: MemoryStream, query: np.ndarray, period: int, how:
         low, high = min(values), max(values)
         return [0.5] * len(values) if high - low <= 1e-12 else [(v - low) / (high - low) for v in values]
 
-    records = stream.records
+    records = [r for r in stream.records if r.id not in exclude]
     last = {r.id: float(r.period) for r in records}  # nothing retrieved before: made is last seen
     q = query / np.linalg.norm(query)
     vectors = [stream._vectors[r.id] for r in records]
@@ -196,7 +198,7 @@ def plainly_retrieved(stream: MemoryStream, query: np.ndarray, period: int, how:
             if records[i].tokens > left:
                 continue
             left -= records[i].tokens
-        chosen.append(i)
+        chosen.append(records[i].id)
         if len(chosen) == how.k:
             break
     return sorted(chosen)
@@ -214,5 +216,24 @@ def test_retrieval_picks_what_the_definition_picks_on_random_streams() -> None:
         query = np.array([r.gauss(0, 1) for _ in range(8)], dtype=np.float32)
         how = Retrieval(k=r.randint(1, 20), decay=r.choice([0.5, 0.9, 1.0]))
         budget = r.choice([None, 100, 1000])
-        want = plainly_retrieved(stream, query, 6, how, budget)
-        assert [x.record.id for x in stream.retrieve(query, period=6, how=how, budget=budget)] == want
+        exclude = set(r.sample(range(len(stream)), r.randint(0, len(stream) // 2)))
+        want = plainly_retrieved(stream, query, 6, how, budget, exclude)
+        got = stream.retrieve(query, period=6, how=how, budget=budget, exclude=exclude, touch=False)
+        assert [x.record.id for x in got] == want
+
+
+def test_records_left_out_are_left_out_of_the_scaling_too_and_a_look_refreshes_nothing() -> None:
+    stream = stream_of(("old", 0, 1, X), ("mid", 2, 5, X), ("new", 4, 9, X), ("newest", 4, 10, Y))
+    got = stream.retrieve(X, period=4, how=Retrieval(k=4, relevance=0), exclude=[3], touch=False)
+    assert texts(got) == ["old", "mid", "new"]
+    by_text = {r.record.text: r for r in got}
+    assert by_text["new"].importance == pytest.approx(1.0)  # 9 is the top once 10 is left out
+    assert by_text["old"].importance == pytest.approx(0.0)
+    # Nothing was refreshed: the same look gives the same recency.
+    again = stream.retrieve(X, period=4, how=Retrieval(k=4, relevance=0), exclude=[3], touch=False)
+    assert [r.recency for r in again] == [r.recency for r in got]
+    # A retrieval that touches refreshes what it took, and only that.
+    stream.retrieve(X, period=4, how=Retrieval(k=1, relevance=0, importance=0, recency=1), exclude=[2, 3])
+    after = {r.record.text: r.recency for r in stream.retrieve(X, period=4, how=Retrieval(k=4), touch=False)}
+    assert after["mid"] == pytest.approx(1.0)  # taken (newer of the two left) at period 4
+    assert after["old"] == pytest.approx(0.0)

@@ -45,6 +45,7 @@ from ._draw import Draws, Source, text_key, turn_draws
 from ._draw import pick as _pick
 from ._embed import embed
 from ._judge import verdict_json
+from ._memories import importance_answer, insights_answer, questions_answer
 from ._phrases import (
     ACTS,
     AGENDAS,
@@ -428,6 +429,12 @@ class OfflineModel:
                 return text  # the AI user says the end token when the task is done
         elif h.kind == "summary":
             text = summary_answer(user, h.speaker)  # extractive notes or briefing: no draws
+        elif h.kind == "importance":
+            text = importance_answer(self._draws(h, len(messages), system, user), user)
+        elif h.kind == "questions":
+            text = questions_answer(self._draws(h, len(messages), system, user), user, speaker)
+        elif h.kind == "insights":
+            text = insights_answer(self._draws(h, len(messages), system, user), user, speaker)
         elif h.kind in ("judge", "other") and (verdict := verdict_json(messages)) is not None:
             text = verdict  # a structured request: the JSON Schema is in the prompt
         else:

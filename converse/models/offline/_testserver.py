@@ -15,8 +15,8 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from typing import Any, Literal, Self, cast
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, Literal, Self, TypeVar, cast
 
 import msgspec
 
@@ -128,6 +128,8 @@ class ServerStats(msgspec.Struct, frozen=True, kw_only=True):
 
 # A reply and the ServerStats field it counts in (None: not a chat completion request, not counted).
 _Counted = tuple[str | None, Reply]
+_Body = TypeVar("_Body", ChatBody, EmbeddingBody)
+_Answer = TypeVar("_Answer", CompletionResponse, EmbeddingResponse)
 
 
 class ModelServer:
@@ -355,19 +357,10 @@ class ModelServer:
             return None, models_reply((*self.models, *self.embedding_models), reported)
         if path == "/v1/embeddings":
             return self._embeddings(raw, gone)
-        try:
-            decoded = decode_json(raw)
-            with self._lock:
-                self._bodies.append(decoded)
-            body = msgspec.convert(decoded, ChatBody)
-        except msgspec.DecodeError as exc:
-            return "rejected", error_reply(400, f"Invalid request body: {exc}", None)
-        unknown = sorted(set(decoded) - OPENAI_FIELDS) if self.strict else []
-        if unknown:
-            return "rejected", error_reply(400, f"Unrecognized request argument supplied: {', '.join(unknown)}", None)
-        if body.model not in self.models:
-            message = f"The model `{body.model}` does not exist or you do not have access to it."
-            return "rejected", error_reply(404, message, "model_not_found")
+        read = self._read(raw, ChatBody, OPENAI_FIELDS, self.models)
+        if isinstance(read, Reply):
+            return "rejected", read
+        decoded, body = read
         if self.refuses_max_tokens and "max_tokens" in decoded:
             message = (
                 "Unsupported parameter: 'max_tokens' is not supported with this model. "
@@ -387,6 +380,23 @@ class ModelServer:
             return self._chat(body, request, way is not None, gone)
         with self._slots:  # a request waits here for a slot, as on a server with --parallel N
             return self._chat(body, request, way is not None, gone)
+
+    def _read(self, raw: bytes, kind: type[_Body], fields: frozenset[str], served: Iterable[str]) -> tuple[dict[str, Any], _Body] | Reply:
+        """A request's body, kept, and read as ``kind``; or the 400 or 404 it gets: a body that
+        is not one, fields the API does not define (a strict server), a model not ``served``."""
+        try:
+            decoded = decode_json(raw)
+            with self._lock:
+                self._bodies.append(decoded)
+            body = msgspec.convert(decoded, kind)
+        except msgspec.DecodeError as exc:
+            return error_reply(400, f"Invalid request body: {exc}", None)
+        unknown = sorted(set(decoded) - fields) if self.strict else []
+        if unknown:
+            return error_reply(400, f"Unrecognized request argument supplied: {', '.join(unknown)}", None)
+        if body.model not in served:
+            return error_reply(404, f"The model `{body.model}` does not exist or you do not have access to it.", "model_not_found")
+        return decoded, body
 
     def _chat(self, body: ChatBody, request: CompletionRequest, enforced: bool, gone: Callable[[], bool]) -> _Counted:
         """The answer to an authorised chat completion: the model's, unless the budget or a fault
@@ -411,18 +421,9 @@ class ModelServer:
             fault = _fault(faults, self._rng.random())
         if fault == "bad_json" and (enforced or _quoted_schema(request) is None):
             fault = None  # only a schema the server does not enforce can be answered wrongly
-        if faults.latency and self._work(faults.latency, gone):
-            # shutting down, or (a server that cancels) the client has gone: the work stops
-            return ("abandoned" if gone() else "dropped"), Reply(0, {}, None)
-        if fault == "429":
-            headers |= retry_headers(faults.retry_after)
-            reply = error_reply(429, "Rate limit reached (injected).", "rate_limit_exceeded", headers)
-            return "rate_limited_injected", reply
-        if fault == "500":
-            reply = error_reply(500, "Server error (injected).", None, headers, "server_error")
-            return "server_errors", reply
-        if fault == "drop":
-            return "dropped", Reply(0, {}, None)
+        failed = self._failed(faults, fault, headers, gone)
+        if failed is not None:
+            return failed
         with self._lock:
             number = next(self._ids)
             now = self._clock()
@@ -452,23 +453,31 @@ class ModelServer:
         content = chat_answer(number, body, answer, malformed=malformed, with_usage=with_usage)
         return counter, Reply(200, headers, content)
 
+    def _failed(
+        self, faults: Faults, fault: str | None, headers: dict[str, str], gone: Callable[[], bool]
+    ) -> _Counted | None:
+        """The latency, then what an injected 429, 500 or dropped connection answers (None for
+        any other fault, or none: the request is answered)."""
+        if faults.latency and self._work(faults.latency, gone):
+            # shutting down, or (a server that cancels) the client has gone: the work stops
+            return ("abandoned" if gone() else "dropped"), Reply(0, {}, None)
+        if fault == "429":
+            headers |= retry_headers(faults.retry_after)
+            return "rate_limited_injected", error_reply(429, "Rate limit reached (injected).", "rate_limit_exceeded", headers)
+        if fault == "500":
+            return "server_errors", error_reply(500, "Server error (injected).", None, headers, "server_error")
+        if fault == "drop":
+            return "dropped", Reply(0, {}, None)
+        return None
+
     def _embeddings(self, raw: bytes, gone: Callable[[], bool]) -> _Counted:
         """The answer to an authorised embeddings request, faults and budget included (only
         the faults that make sense for it: 429, 500, a dropped connection, malformed JSON, and
         "empty": no embeddings at all)."""
-        try:
-            decoded = decode_json(raw)
-            with self._lock:
-                self._bodies.append(decoded)
-            body = msgspec.convert(decoded, EmbeddingBody)
-        except msgspec.DecodeError as exc:
-            return "rejected", error_reply(400, f"Invalid request body: {exc}", None)
-        unknown = sorted(set(decoded) - EMBEDDING_FIELDS) if self.strict else []
-        if unknown:
-            return "rejected", error_reply(400, f"Unrecognized request argument supplied: {', '.join(unknown)}", None)
-        if body.model not in self.models and body.model not in self.embedding_models:
-            message = f"The model `{body.model}` does not exist or you do not have access to it."
-            return "rejected", error_reply(404, message, "model_not_found")
+        read = self._read(raw, EmbeddingBody, EMBEDDING_FIELDS, (*self.models, *self.embedding_models))
+        if isinstance(read, Reply):
+            return "rejected", read
+        _, body = read
         if body.model not in self.embedding_models:
             if self.refuses_embeddings_with == 501:  # llama.cpp's server (and Ollama, which runs it)
                 message = "This server does not support embeddings. Start it with `--embeddings`"
@@ -484,16 +493,9 @@ class ModelServer:
         if wait:
             headers |= retry_headers(self.window if wait == math.inf else wait)
             return "rate_limited_budget", error_reply(429, "Rate limit reached.", "rate_limit_exceeded", headers)
-        if faults.latency and self._work(faults.latency, gone):
-            return ("abandoned" if gone() else "dropped"), Reply(0, {}, None)
-        if fault == "429":
-            headers |= retry_headers(faults.retry_after)
-            reply = error_reply(429, "Rate limit reached (injected).", "rate_limit_exceeded", headers)
-            return "rate_limited_injected", reply
-        if fault == "500":
-            return "server_errors", error_reply(500, "Server error (injected).", None, headers, "server_error")
-        if fault == "drop":
-            return "dropped", Reply(0, {}, None)
+        failed = self._failed(faults, fault, headers, gone)
+        if failed is not None:
+            return failed
         vectors = [] if fault == "empty" else answer.vectors
         with self._lock:
             number = next(self._ids)
@@ -588,24 +590,20 @@ def _cut(answer: CompletionResponse, max_tokens: int) -> CompletionResponse:
 
 def _embed(model: OfflineModel, request: EmbeddingRequest) -> EmbeddingResponse:
     """The offline model's embeddings, computed on this thread with no event loop."""
-    coro = model.embed(request)
-    try:
-        coro.send(None)
-    except StopIteration as done:
-        return cast(EmbeddingResponse, done.value)
-    coro.close()
-    raise RuntimeError("the offline model suspended")
+    return _at_once(model.embed(request))
 
 
 def _complete(model: OfflineModel, request: CompletionRequest) -> CompletionResponse:
-    """The offline model's answer, computed on this thread with no event loop.
+    """The offline model's answer, computed on this thread with no event loop."""
+    return _at_once(model.complete(request))
 
-    Without latency the offline model never suspends: one step runs it, usage and all.
-    """
-    coro = model.complete(request)
+
+def _at_once(coro: Coroutine[Any, Any, _Answer]) -> _Answer:
+    """What a coroutine of the offline model returns, run in one step: without latency the
+    offline model never suspends, so one step runs it, usage and all."""
     try:
         coro.send(None)
     except StopIteration as done:
-        return cast(CompletionResponse, done.value)
+        return cast(_Answer, done.value)
     coro.close()
     raise RuntimeError("the offline model suspended")
