@@ -205,7 +205,9 @@ class MemoryStream:
         n = len(self.records)
         ids: npt.NDArray[np.intp] | None = None
         if exclude:
-            ids = np.setdiff1d(np.arange(n), np.fromiter(exclude, dtype=np.intp))
+            keep = np.ones(n, dtype=bool)
+            keep[[i for i in exclude if 0 <= i < n]] = False
+            ids = np.flatnonzero(keep)
             n = len(ids)
         if n == 0:
             return []

@@ -1,10 +1,11 @@
 """The ``stream`` memory policy: an agent's memory stream, fed and read through recorded calls.
 
 What the agent hears and says waits until its next turn. Then one embedding call (recorded,
-``embed_and_record``) embeds all of it and the turn's query (the turn's own message); the
-records the stream already held are scored for that query (``MemoryStream.retrieve``), the
-best go into the prompt, and only then are the waiting ones added, so a prompt never shows
-twice what its turn's message already holds (everything said since the agent's last turn).
+``embed_and_record``) embeds all of it and the turn's query (the turn's own message); it is
+rated and added to the stream; the agent reflects if what it recorded since it last did
+matters enough; and the stream is searched for the query (``MemoryStream.retrieve``) with
+what was just added left out, so a prompt never shows twice what its turn's message already
+holds (everything said since the agent's last turn). The best records go into the prompt.
 
 Every record added is logged (``Remembered``), with its importance, and so is every choice of
 records for a prompt, with their scores (``Recalled``), so ``converse audit`` can check that a

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from operator import attrgetter
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -233,7 +234,7 @@ async def embed_checked(model: Embedder, request: EmbeddingRequest) -> Embedding
         wrong = f"{len(vectors)} embeddings for {len(request.texts)} texts"
     elif vectors and (not vectors[0] or any(len(v) != len(vectors[0]) for v in vectors)):
         wrong = f"embeddings of {sorted({len(v) for v in vectors})} numbers in one answer"
-    elif not all(math.isfinite(x) for v in vectors for x in v):
+    elif not all(map(math.isfinite, chain.from_iterable(vectors))):
         wrong = "an embedding with a number that is not finite"
     if wrong:
         raise CallFailed(f"the model sent {wrong}", retryable=True, kind="malformed", usage=response.usage)

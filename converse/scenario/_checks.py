@@ -372,6 +372,12 @@ def _check_roleplay(scenario: Scenario, problems: Problems) -> None:
     for key, temperature in temperatures.items():
         if temperature is not None and temperature < 0:
             problems.add(f"$.roleplay.{key}", f"must not be negative, not {temperature}")
+    if scenario.memory.policy == "stream":
+        problems.add(
+            "$.memory.policy",
+            "a role-play keeps each side's whole chat (roleplay.token_limit bounds it); a memory stream is for a "
+            "scenario's agents",
+        )
     if play.critic.kind != "none" and play.critic.candidates < 2:
         problems.add("$.roleplay.critic.candidates", "a critic needs at least 2 candidates to choose from")
     for key, (allowed, needed) in PROMPT_FIELDS.items():

@@ -363,3 +363,12 @@ def test_questions_and_insights_are_read_from_answers_as_models_write_them() -> 
         ("OpenAI is ahead", (3, 7)), ("Nobody slows down", (3, 9)), ("A hunch with no source", ()),
         ("Cites what it was not shown", ()),
     ]
+
+
+def test_a_role_play_refuses_a_memory_stream_it_would_not_use(tmp_path: Path) -> None:
+    checked = run_cli("validate", "camel-trading-bot", "--set", 'memory.policy="stream"', cwd=tmp_path)
+    assert checked.returncode == 2
+    lines = error_lines(checked)
+    assert len(lines) == 1
+    assert "$.memory.policy" in lines[0]
+    assert "role-play" in lines[0]

@@ -4,16 +4,15 @@ Each word (lower-cased, stop words left out) adds +1 or -1 to one of ``dims`` co
 both chosen by a blake2b digest of the word, so the same word lands in the same place in
 every process and texts that share words point the same way: cosine similarity then works
 as relevance does with a real embedding model, roughly and deterministically, with no
-model weights. Two-word phrases are hashed too, at half weight, so "model weights" is a
-little closer to "model weights" than to "weights of the model".
+model weights. Two-word phrases count too, at half weight (their place mixed from their
+words' digests), so "model weights" is a little closer to "model weights" than to "weights
+of the model".
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import re
-from itertools import pairwise
+import string
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +21,7 @@ __all__ = ["DIMS", "embed"]
 
 DIMS = 64  # small: a population of 10,000 researchers keeps every record's embedding
 
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_SPACES = str.maketrans(dict.fromkeys(string.punctuation + "\u2018\u2019\u201c\u201d\u2013\u2014\u2026", " "))
 _STOP = frozenset((
     "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "for", "from", "had", "has", "have", "he",
     "her", "his", "i", "if", "in", "into", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our",
@@ -31,27 +30,45 @@ _STOP = frozenset((
 ))
 
 
-@functools.lru_cache(maxsize=65536)
-def _slot(token: str, dims: int) -> tuple[int, float]:
-    """Where ``token`` adds to an embedding of ``dims`` numbers, and with which sign."""
-    h = int.from_bytes(hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
-    return h % dims, 1.0 if (h >> 63) & 1 else -1.0
+_HASHES: dict[str, int] = {}  # a word's 64-bit hash: the vocabulary of a run is small
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # an odd constant: a word pair's hash from its words'
+
+
+def _hash(token: str) -> int:
+    """A word's 64-bit hash, the same in every process."""
+    h = _HASHES.get(token)
+    if h is None:
+        h = int.from_bytes(hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+        if len(_HASHES) < 1_000_000:
+            _HASHES[token] = h
+    return h
 
 
 def embed(text: str, dims: int = DIMS) -> npt.NDArray[np.float32]:
-    """The unit-length embedding of ``text``; a text with no words gets one of its own."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
-    sums = [0.0] * dims  # a list, not the array: indexing an array one item at a time is slow
-    for word in words:
-        i, sign = _slot(word, dims)
-        sums[i] += sign
-    for first, second in pairwise(words):
-        i, sign = _slot(f"{first} {second}", dims)
-        sums[i] += 0.5 * sign
-    vector = np.array(sums, dtype=np.float32)
+    """The unit-length embedding of ``text``; a text with no words gets one of its own.
+
+    A word's hash says where it adds (the hash modulo ``dims``) and with which sign (its top
+    bit); a pair of words adds half as much where the mix of their hashes says. All of it is
+    a few array operations, whatever the text's length.
+    """
+    words = [w for w in text.lower().translate(_SPACES).split() if w not in _STOP]
+    if not words:  # no words: the text itself decides
+        h = _hash("\x00" + text)
+        vector = np.zeros(dims, dtype=np.float32)
+        vector[h % dims] = 1.0 if h >> 63 else -1.0
+        return vector
+    known = list(map(_HASHES.get, words))  # each word looked up in C; hashed once per process
+    if None in known:
+        known = [_hash(w) if h is None else h for w, h in zip(words, known, strict=True)]
+    hashes = np.array(known, dtype=np.uint64)
+    pairs = hashes[:-1] * _MIX + hashes[1:]  # wraps around modulo 2**64, as meant
+    where = np.concatenate((hashes % np.uint64(dims), pairs % np.uint64(dims))).astype(np.intp)
+    signs = np.concatenate((hashes >> np.uint64(63), pairs >> np.uint64(63))).astype(np.float64) * 2.0 - 1.0
+    signs[len(words) :] *= 0.5
+    vector = np.bincount(where, weights=signs, minlength=dims).astype(np.float32)
     norm = float(np.linalg.norm(vector))
-    if norm == 0:  # no words, or words that cancel out: the text itself decides
-        i, sign = _slot("\x00" + text, dims)
-        vector[i] = sign
+    if norm == 0:  # words that cancel out: the text itself decides
+        h = _hash("\x00" + text)
+        vector[h % dims] = 1.0 if h >> 63 else -1.0
         return vector
     return vector / np.float32(norm)
