@@ -1,7 +1,9 @@
 """What a run will cost before it runs: a dry run of the scenario's structure on the offline model
 (the same agents, councils, periods, memory and judge; the real model's window), priced at the
 real model's price. The offline model's answers are not a real model's length, so the estimate
-also gives the most the answers could take: every one as long as its ``max_tokens`` allows."""
+also gives the most the answers could take: every one as long as its ``max_tokens`` allows.
+Memory streams' embedding calls are counted as calls too, priced at the embedder's price (the
+offline model embeds them in the dry run)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from collections.abc import Iterable
 import msgspec
 
 from ..engine._run import default_scheduler
-from ..log._events import LLMCall
+from ..log._events import Embedded, LLMCall
 from ..log._log import read_events
 from ..models._open import parse_spec
 from ..models._openai import server_url
@@ -20,7 +22,7 @@ from ..models._prices import Priced, price_of
 from ..models._windows import context_window
 from ..scenario._load import load_scenario
 from ..scenario._model_choice import ModelChoice, ModelSpecOrChoice
-from ..scenario._models import settings_by_agent, with_choices
+from ..scenario._models import embedded_by, embedder_spec, settings_by_agent, with_choices
 from ..scenario._scenario import ModelSettings, Scenario
 from ._run import run_scenario
 
@@ -103,8 +105,9 @@ async def estimate_run(
     spec = model or scenario.model.spec
     parse_spec(spec)  # a bad spec is an error before anything runs
     window = context_window(scenario.model, spec)
+    embedder = embedder_spec(scenario)
     dry = msgspec.structs.replace(
-        with_choices(scenario, _offline),
+        embedded_by(with_choices(scenario, _offline), ""),
         model=msgspec.structs.replace(scenario.model, spec="offline", context_window=window),
         judge=msgspec.structs.replace(scenario.judge, model=None),
     )
@@ -112,7 +115,9 @@ async def estimate_run(
     own = settings_by_agent(scenario, run)
     with tempfile.TemporaryDirectory(prefix="converse-estimate-") as out:
         result = await run_scenario(dry, model="offline", seed=seed, out=out, scheduler=default_scheduler())
-        calls = [e for e in read_events(result.events) if type(e) is LLMCall]
+        events = read_events(result.events)
+        calls = [e for e in events if type(e) is LLMCall]
+        embeddings = [e for e in events if type(e) is Embedded]
     where = server_url(base_url or scenario.model.base_url)
     run_price = price_of(scenario.prices, spec, where)
     judge = scenario.judge.model
@@ -130,19 +135,25 @@ async def estimate_run(
         return settings.spec, price_of(scenario.prices, settings.spec, server_url(settings.base_url))
 
     made = [model_of(c) for c in calls]
+    if embeddings:
+        embedded = embedder or spec
+        made += [(embedded, price_of(scenario.prices, embedded, where))] * len(embeddings)
     prices = [p for _, p in made]
     known = all(p is not None for p in prices)
     used = list(dict.fromkeys([spec, *(m for m, _ in made)]))
     sources = list(dict.fromkeys(p.source for p in prices if p is not None))
+    # (prompt tokens, answer tokens, the most answer tokens) of every call; an embedding has no answer
+    counts = [(c.usage.prompt_tokens, c.usage.completion_tokens, _limit(c)) for c in calls]
+    counts += [(e.usage.prompt_tokens, 0, 0) for e in embeddings]
     return Estimate(
         runs=1,
         model=", ".join(used),
-        calls=len(calls),
-        prompt_tokens=sum(c.usage.prompt_tokens for c in calls),
-        completion_tokens=sum(c.usage.completion_tokens for c in calls),
-        most_completion_tokens=sum(_limit(c) for c in calls),
-        cost_usd=_cost(calls, prices, most=False) if known else None,
-        most_cost_usd=_cost(calls, prices, most=True) if known else None,
+        calls=len(counts),
+        prompt_tokens=sum(p for p, _, _ in counts),
+        completion_tokens=sum(a for _, a, _ in counts),
+        most_completion_tokens=sum(m for _, _, m in counts),
+        cost_usd=_cost(counts, prices, most=False) if known else None,
+        most_cost_usd=_cost(counts, prices, most=True) if known else None,
         price_source="; ".join(sources) if known and sources else None,
     )
 
@@ -161,10 +172,9 @@ def _limit(call: LLMCall) -> int:
     return limit if isinstance(limit, int) else call.usage.completion_tokens
 
 
-def _cost(calls: Iterable[LLMCall], prices: list[Priced | None], *, most: bool) -> float:
+def _cost(counts: Iterable[tuple[int, int, int]], prices: list[Priced | None], *, most: bool) -> float:
     total = 0.0
-    for call, priced in zip(calls, prices, strict=True):
+    for (prompt, answer, longest), priced in zip(counts, prices, strict=True):
         assert priced is not None
-        answer = _limit(call) if most else call.usage.completion_tokens
-        total += (call.usage.prompt_tokens * priced.price.input + answer * priced.price.output) / 1e6
+        total += (prompt * priced.price.input + (longest if most else answer) * priced.price.output) / 1e6
     return total

@@ -13,6 +13,7 @@ from ._scenario import Agent, Council, Memory, ModelSettings, Scenario
 
 __all__ = [
     "choices_of",
+    "embedded_by",
     "embedder_spec",
     "member_settings",
     "own_settings",
@@ -212,3 +213,23 @@ def embedder_spec(scenario: Scenario) -> str | None:
     if not named:
         return None
     return next((spec for spec in named if spec), "")
+
+
+def embedded_by(scenario: Scenario, spec: str) -> Scenario:
+    """``scenario`` with every memory stream embedded by ``spec`` ("": the run's model)."""
+
+    def memory(table: Memory) -> Memory:
+        return msgspec.structs.replace(table, stream=msgspec.structs.replace(table.stream, embedder=spec))
+
+    def agents(listed: list[Agent]) -> list[Agent]:
+        out = []
+        for agent in listed:
+            changes: dict[str, object] = {}
+            if agent.memory is not None:
+                changes["memory"] = memory(agent.memory)
+            if agent.council is not None:
+                changes["council"] = msgspec.structs.replace(agent.council, members=agents(agent.council.members))
+            out.append(msgspec.structs.replace(agent, **changes) if changes else agent)
+        return out
+
+    return msgspec.structs.replace(scenario, memory=memory(scenario.memory), agents=agents(scenario.agents))

@@ -210,3 +210,37 @@ def test_camel_generate_asks_before_many_chats_on_a_model_that_may_cost(tmp_path
     small = run_cli("camel", "generate", "--out", "free", "--num-assistant-roles", "2", "--num-user-roles", "2",
                     "--tasks-per-pair", "1", "-q", cwd=tmp_path, env=env, stdin="")
     assert small.returncode == 0, small.stderr
+
+
+async def test_an_estimate_counts_a_memory_streams_embeddings_at_the_embedders_price(
+    api_key: str, tmp_path: Path, backend: str
+) -> None:
+    streams = [
+        "clock.end=2025", 'memory.policy="stream"', 'memory.stream.embedder="openai:offline-embed"',
+        'prices={"offline-chat" = {input = 2.0, output = 8.0}, "offline-embed" = {input = 1.0, output = 0.0}}',
+    ]
+    with ModelServer(api_key=KEY) as server:
+        estimate = await estimate_run(
+            "three-labs-councils", model="openai:offline-chat", overrides=streams, base_url=server.base_url
+        )
+        assert server.stats().requests == 0  # neither the model nor the embedder is asked anything
+        model = converse.open_model("openai:offline-chat", base_url=server.base_url)
+        try:
+            # The embedder, named without a server, is asked at the run's (--base-url).
+            result = await converse.run_scenario(
+                "three-labs-councils", model=model, out=tmp_path, overrides=streams, base_url=server.base_url
+            )
+        finally:
+            await model.aclose()  # type: ignore[attr-defined]
+    assert result.status == "completed"
+    events = converse.read_events(result.events)
+    embedded = events_of(events, converse.events.Embedded)
+    assert embedded
+    assert estimate.calls == result.llm_calls == len(events_of(events, LLMCall)) + len(embedded)
+    assert estimate.model == "openai:offline-chat, openai:offline-embed"
+    assert estimate.prompt_tokens > sum(c.usage.prompt_tokens for c in events_of(events, LLMCall))
+    calls_only = sum(
+        (c.usage.prompt_tokens * 2.0 + c.usage.completion_tokens * 8.0) / 1e6 for c in events_of(events, LLMCall)
+    )
+    embeddings = sum(e.usage.prompt_tokens * 1.0 / 1e6 for e in embedded)
+    assert estimate.cost_usd == pytest.approx(calls_only + embeddings, rel=0.2)  # the dry run's answers differ
