@@ -32,6 +32,7 @@ NO_NEW = "(Nothing new has been said since your last turn.)"
 SPEAKS_FIRST = "(Nobody has spoken yet in this session: you open the debate.)"
 NO_RECORD = "(Your council has not been shown the public statements.)"
 EMPTY_RECORD = "(No public statements have been made yet.)"
+MEETING = "My council's meeting before my statement for {period}:\n{debate}"
 
 
 @dataclass(slots=True, frozen=True)
@@ -283,6 +284,8 @@ class AgentActor(Actor):
                 user = f"{self.opening}\n\n{user}"
                 self.opening = None
             kind = "line"
+        if debate and self.stream is not None:  # the council's meeting, remembered from now on
+            self.stream.met(MEETING.format(period=period, debate=_debate(debate)), token.period_index)
         text = await self._ask_model(user, kind, period, token.period_index)
         self.first_turn = False
         self.unheard = []

@@ -126,6 +126,10 @@ class StreamMemory:
         """The agent said ``text`` in the period ``period``."""
         self.waiting.append(_Waiting("statement", text, period))
 
+    def met(self, text: str, period: int) -> None:
+        """The agent took part in a meeting (``text`` says what was said) in the period ``period``."""
+        self.waiting.append(_Waiting("meeting", text, period))
+
     async def prompt(self, user: ChatMessage, period: int) -> Prompt:
         """The messages of the turn's call in the period ``period``: the system message, and
         ``user`` after the records retrieved for it.
@@ -154,7 +158,7 @@ class StreamMemory:
         fresh: list[int] = []
         for i, (w, vector) in enumerate(zip(waiting, vectors, strict=False)):
             given = rated[i] if i < len(rated) else None
-            importance = given or (settings.ratings.observation if w.kind == "observation" else settings.ratings.statement)
+            importance = given or getattr(settings.ratings, w.kind)
             fresh.append(await self._remember(w.kind, w.text, w.period, importance, vector, (), "rule" if given is None else "model"))
         if settings.reflect_at and stream.should_reflect(settings.reflect_at):
             await self._reflect(stream, period)

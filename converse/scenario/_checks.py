@@ -228,7 +228,7 @@ def _check_stream(stream: Stream, path: str, problems: Problems) -> None:
         weight = getattr(stream.weights, part)
         if weight < 0:
             problems.add(f"{path}.weights.{part}", f"must not be negative, not {weight}")
-    for kind in ("observation", "statement"):
+    for kind in ("observation", "statement", "meeting"):
         rating = getattr(stream.ratings, kind)
         if not 1 <= rating <= 10:
             problems.add(f"{path}.ratings.{kind}", f"must be from 1 to 10, not {rating}")

@@ -99,10 +99,13 @@ class Weights(_Strict, frozen=True, kw_only=True):
 
 
 class Ratings(_Strict, frozen=True, kw_only=True):
-    """The importance (1-10) of each kind of memory, when the scenario rates them by rule."""
+    """The importance (1-10) of each kind of memory, when the scenario rates them by rule: what
+    the agent heard (``observation``), what it said (``statement``), and a meeting it took part
+    in (``meeting``: its council's debate before its statement)."""
 
     observation: int = 3
     statement: int = 5
+    meeting: int = 6
 
 
 class Stream(_Strict, frozen=True, kw_only=True):

@@ -69,8 +69,10 @@ async def test_each_prompt_holds_the_records_its_recall_chose_and_only_the_agent
             mine = remembered.setdefault(e.actor, {})
             assert e.id == len(mine)  # each agent's stream counts from 0, with no gaps
             mine[e.id] = e
-            # What an agent remembers was said in its own conversation, never in another's.
-            assert any(said in e.text for said in heard_in.get(tuple(e.conversation), [])), e
+            # What an agent remembers was said in its own conversation (or, for a meeting, in its
+            # own council's), never in another's.
+            own = (*e.conversation, e.actor) if e.kind == "meeting" else tuple(e.conversation)
+            assert any(said in e.text for said in heard_in.get(own, [])), e
         elif isinstance(e, Recalled):
             assert e.actor not in pending  # one recall per call
             assert e.of == len(remembered.get(e.actor, {}))
@@ -372,3 +374,24 @@ def test_a_role_play_refuses_a_memory_stream_it_would_not_use(tmp_path: Path) ->
     assert len(lines) == 1
     assert "$.memory.policy" in lines[0]
     assert "role-play" in lines[0]
+
+
+async def test_an_organisation_remembers_its_councils_meetings_and_only_its_own(tmp_path: Path, backend: str) -> None:
+    result = await converse.run_scenario("three-labs-councils", seed=9, out=tmp_path, overrides=STREAM)
+    events = converse.read_events(result.events)
+    assert audit_run(events).violations == []  # no private line of another council shows anywhere
+    meetings = [e for e in events if isinstance(e, Remembered) and e.kind == "meeting"]
+    tops = {"OpenAI", "Google DeepMind", "Anthropic"}
+    assert {e.actor for e in meetings} == tops  # the organisations, once a period each; members hold none
+    assert len(meetings) == 3 * 3  # three organisations, three periods (2023 to 2025)
+    for meeting in meetings:
+        assert meeting.importance == 6
+        debate = [e.text for e in events if isinstance(e, Utterance) and e.conversation == ("top", meeting.actor)]
+        said = [line for line in debate if line in meeting.text]
+        assert said  # its own council's lines...
+        others = [e.text for e in events if isinstance(e, Utterance) and len(e.conversation) == 2
+                  and e.conversation[1] != meeting.actor]
+        assert not any(line in meeting.text for line in others)  # ...and no other council's
+    # A later statement may recall a meeting of an earlier period.
+    ids = {(e.actor, e.id) for e in meetings}
+    assert any((r.actor, rec.id) in ids for r in events if isinstance(r, Recalled) for rec in r.records)
