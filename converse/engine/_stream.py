@@ -26,6 +26,7 @@ thousand records is one matrix-vector product and a sort, a few dozen microsecon
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from typing import Literal
 
@@ -144,7 +145,7 @@ class MemoryStream:
         vector = np.asarray(embedding, dtype=np.float32)
         if vector.shape != (self.dims,):
             raise ValueError(f"an embedding of {self.dims} numbers was expected, not of shape {vector.shape}")
-        norm = float(np.linalg.norm(vector))
+        norm = _length(vector)
         if not norm > 0:  # also NaN
             raise ValueError("an embedding must have a length (not all zeros, no NaN)")
         n = len(self.records)
@@ -218,7 +219,7 @@ class MemoryStream:
         vectors, importance, accessed = self._vectors[:held], self._importance[:held], self._accessed[:held]
         if ids is not None:
             vectors, importance, accessed = vectors[ids], importance[ids], accessed[ids]
-        norm = float(np.linalg.norm(q))
+        norm = _length(q)
         relevance = vectors @ (q / norm) if norm > 0 else np.zeros(n, dtype=np.float32)
         recency = how.decay ** (period - accessed).astype(np.float64)
         parts = (_scaled(recency), _scaled(importance), _scaled(relevance))
@@ -257,6 +258,11 @@ class MemoryStream:
             )
             for i, record in zip(chosen, found, strict=True)
         ]
+
+
+def _length(vector: Vector) -> float:
+    """A vector's length (``np.linalg.norm``'s, without its checks of shape and order)."""
+    return math.sqrt(float(np.dot(vector, vector)))
 
 
 def _best(score: npt.NDArray[np.float64], size: int) -> npt.NDArray[np.intp]:

@@ -16,9 +16,12 @@ from ..log._events import (
     AnyEvent,
     ConversationEnded,
     ConversationStarted,
+    Embedded,
     Judged,
     LLMCall,
     PeriodStarted,
+    Recalled,
+    Remembered,
     RunError,
     RunFinished,
     RunStarted,
@@ -60,6 +63,10 @@ def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
     renderer = MarkdownRenderer(started)
     renderer.feed(events)
     return renderer.text()
+
+
+# Events the transcript does not show, met often enough to be skipped first.
+_UNSEEN = frozenset({TurnGranted, Embedded, Remembered, Recalled})
 
 
 class MarkdownRenderer:
@@ -122,8 +129,8 @@ class MarkdownRenderer:
                     if debates:
                         for debate in debates:
                             blocks += debate
-            elif type(event) is TurnGranted:
-                continue  # the most common events after utterances; they do not show
+            elif type(event) in _UNSEEN:
+                continue  # the most common events after utterances (turns, memory streams'): they do not show
             elif type(event) is LLMCall:  # does not show, but marks the statement it made if it was cut off
                 if event.purpose in _SPEAKING:
                     speakers = spoke.get(event.model)

@@ -12,7 +12,9 @@ of the model".
 from __future__ import annotations
 
 import hashlib
+import math
 import string
+from itertools import filterfalse
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +53,7 @@ def embed(text: str, dims: int = DIMS) -> npt.NDArray[np.float32]:
     bit); a pair of words adds half as much where the mix of their hashes says. All of it is
     a few array operations, whatever the text's length.
     """
-    words = [w for w in text.lower().translate(_SPACES).split() if w not in _STOP]
+    words = list(filterfalse(_STOP.__contains__, text.lower().translate(_SPACES).split()))  # all in C
     if not words:  # no words: the text itself decides
         h = _hash("\x00" + text)
         vector = np.zeros(dims, dtype=np.float32)
@@ -66,7 +68,7 @@ def embed(text: str, dims: int = DIMS) -> npt.NDArray[np.float32]:
     signs = np.concatenate((hashes >> np.uint64(63), pairs >> np.uint64(63))).astype(np.float64) * 2.0 - 1.0
     signs[len(words) :] *= 0.5
     vector = np.bincount(where, weights=signs, minlength=dims).astype(np.float32)
-    norm = float(np.linalg.norm(vector))
+    norm = math.sqrt(float(np.dot(vector, vector)))
     if norm == 0:  # words that cancel out: the text itself decides
         h = _hash("\x00" + text)
         vector[h % dims] = 1.0 if h >> 63 else -1.0

@@ -14,6 +14,7 @@ __all__ = ["importance_answer", "insights_answer", "questions_answer"]
 
 _NUMBERED = re.compile(r"^(\d+)\. ", re.MULTILINE)
 _RECORD = re.compile(r"^\[(\d+)\] (.*)$", re.MULTILINE)
+_PROJECT = re.compile("|".join(re.escape(p) for p in sorted(PROJECTS, key=len, reverse=True)))
 _NAME = re.compile(r"^([A-Z][\w.&' -]{1,60}?) (?:\(|\d{4}|H[12] \d{4}:)")
 
 _QUESTIONS = (
@@ -63,8 +64,8 @@ def _names_and_topics(texts: list[str], speaker: str) -> tuple[list[str], list[s
         named = _NAME.match(text)
         if named and named[1] != speaker and named[1] not in names:
             names.append(named[1])
-        topics += [p for p in PROJECTS if p in text and p not in topics]
-    return names or ["the leading rival lab"], topics or ["frontier models"]
+        topics += _PROJECT.findall(text)  # the projects it names, in the order it names them
+    return names or ["the leading rival lab"], list(dict.fromkeys(topics)) or ["frontier models"]
 
 
 def questions_answer(r: Source, user: str, speaker: str, count: int = 3) -> str:
