@@ -15,12 +15,12 @@ agent, and each choice made again:
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from .._exceptions import ConverseError
+from ..engine._calling import logged_vector
 from ..engine._stream import MemoryStream, Retrieval
 from ..engine._stream_memory import memories, record_line, record_tokens
 from ..log._events import (
@@ -69,7 +69,7 @@ def stream_violations(
     for event in events:
         if isinstance(event, Embedded):
             agent = _agent(agents, memories, scenario, event.actor)
-            batch = [(text, _vector(v)) for text, v in zip(event.texts, event.vectors, strict=False)]
+            batch = [(text, logged_vector(v)) for text, v in zip(event.texts, event.vectors, strict=False)]
             if event.purpose == "memory":  # the records of the turn, then its query
                 agent.query = batch[-1][1] if batch else None
                 agent.batch, agent.next = batch[:-1], 0
@@ -127,10 +127,6 @@ def _agent(agents: dict[str, _Agent], memories: dict[str, Memory], scenario: Sce
         )
         agent = agents[name] = _Agent(how)
     return agent
-
-
-def _vector(text: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(text), dtype="<f4").astype(np.float32)
 
 
 def _recall(agent: _Agent, event: Recalled) -> list[tuple[int, str, str]]:

@@ -34,7 +34,10 @@ from ..models._scheduler import Attempt
 from ._context import RunContext
 from ._seats import Seat
 
-__all__ = ["Answer", "PromptChain", "ask_model", "attempt_logger", "call_and_record", "from_log", "shared_prefix"]
+__all__ = [
+    "Answer", "PromptChain", "ask_model", "attempt_logger", "call_and_record", "embed_and_record", "from_log", "logged_text",
+    "logged_vector", "shared_prefix",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +285,7 @@ async def embed_and_record(
     """
     recorded = ctx.replay.take_embedding(actor, texts) if ctx.replay is not None else None
     if recorded is not None:
-        vectors = [_vector(text) for text in recorded.vectors]
+        vectors = [logged_vector(text) for text in recorded.vectors]
         usage, latency, attempt, model = recorded.usage, recorded.latency, recorded.attempt, recorded.model
     else:
         embedder = ctx.embedder
@@ -307,16 +310,16 @@ async def embed_and_record(
         usage, latency, attempt, model = response.usage, round(time.perf_counter() - started, 6), failed + 1, spec
     await ctx.emit(Embedded(
         run=ctx.run, conversation=conversation, actor=actor, purpose=purpose, model=model, texts=texts,
-        vectors=[_text(v) for v in vectors], usage=usage, latency=latency, attempt=attempt,
+        vectors=[logged_text(v) for v in vectors], usage=usage, latency=latency, attempt=attempt,
     ))
     return vectors
 
 
-def _text(vector: npt.NDArray[np.float32]) -> str:
+def logged_text(vector: npt.NDArray[np.float32]) -> str:
     """An embedding as the log holds it: the base64 of its little-endian float32 numbers."""
     return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
 
 
-def _vector(text: str) -> npt.NDArray[np.float32]:
-    """An embedding the log holds, as numbers."""
+def logged_vector(text: str) -> npt.NDArray[np.float32]:
+    """An embedding the log holds (``logged_text``), as numbers."""
     return np.frombuffer(base64.b64decode(text), dtype="<f4").astype(np.float32)
