@@ -15,14 +15,13 @@ agent, and each choice made again:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from .._exceptions import ConverseError
-from ..engine._calling import logged_vector
 from ..engine._stream import MemoryStream, Retrieval
-from ..engine._stream_memory import memories, record_line, record_tokens
+from ..engine._stream_memory import memories, record_line, record_tokens, retrieval_of
 from ..log._events import (
     AnyEvent,
     ChatMessage,
@@ -33,9 +32,11 @@ from ..log._events import (
     RunStarted,
     prompts_of,
 )
+from ..models._model import text_vector
 from ..scenario._clock import period_label
 from ..scenario._load import scenario_from_dict
-from ..scenario._scenario import Agent, Clock, Memory, Scenario
+from ..scenario._models import every_agent
+from ..scenario._scenario import Clock, Memory, Scenario
 
 __all__ = ["RULE", "stream_violations"]
 
@@ -62,14 +63,14 @@ def stream_violations(
     scenario = _scenario(started)
     if scenario is None:
         return []
-    memories = _memories(scenario)
+    tables = _memories(scenario)
     agents: dict[str, _Agent] = {}
     found: list[tuple[int, str, str]] = []
     prompts: dict[int, list[ChatMessage]] | None = None
     for event in events:
         if isinstance(event, Embedded):
-            agent = _agent(agents, memories, scenario, event.actor)
-            batch = [(text, logged_vector(v)) for text, v in zip(event.texts, event.vectors, strict=False)]
+            agent = _agent(agents, tables, scenario, event.actor)
+            batch = [(text, text_vector(v)) for text, v in zip(event.texts, event.vectors, strict=False)]
             if event.purpose == "memory":  # the records of the turn, then its query
                 agent.query = batch[-1][1] if batch else None
                 agent.batch, agent.next = batch[:-1], 0
@@ -77,11 +78,11 @@ def stream_violations(
                 agent.batch, agent.next = batch, 0
             # "questions": a reflection's look at the stream, which changes nothing in it
         elif isinstance(event, Recalled):
-            agent = _agent(agents, memories, scenario, event.actor)
+            agent = _agent(agents, tables, scenario, event.actor)
             found += _recall(agent, event)
             agent.recalled = event
         elif isinstance(event, Remembered):
-            agent = _agent(agents, memories, scenario, event.actor)
+            agent = _agent(agents, tables, scenario, event.actor)
             found += _remember(agent, event)
         elif isinstance(event, LLMCall) and event.purpose in TURNS and event.actor in agents:
             agent = agents[event.actor]
@@ -105,27 +106,13 @@ def _scenario(started: RunStarted | None) -> Scenario | None:
 
 def _memories(scenario: Scenario) -> dict[str, Memory]:
     """Each agent's memory settings, by name (its own table, else the scenario's)."""
-    found: dict[str, Memory] = {}
-
-    def walk(agents: Iterable[Agent]) -> None:
-        for agent in agents:
-            found[agent.name] = agent.memory or scenario.memory
-            if agent.council is not None:
-                walk(agent.council.members)
-
-    walk(scenario.agents)
-    return found
+    return {agent.name: agent.memory or scenario.memory for agent in every_agent(scenario.agents)}
 
 
-def _agent(agents: dict[str, _Agent], memories: dict[str, Memory], scenario: Scenario, name: str) -> _Agent:
+def _agent(agents: dict[str, _Agent], tables: dict[str, Memory], scenario: Scenario, name: str) -> _Agent:
     agent = agents.get(name)
     if agent is None:
-        stream = memories.get(name, scenario.memory).stream
-        how = Retrieval(
-            recency=stream.weights.recency, importance=stream.weights.importance,
-            relevance=stream.weights.relevance, decay=stream.decay, k=stream.k,
-        )
-        agent = agents[name] = _Agent(how)
+        agent = agents[name] = _Agent(retrieval_of(tables.get(name, scenario.memory).stream))
     return agent
 
 

@@ -14,13 +14,13 @@ from functools import partial
 
 from actors import Actor, ActorRef, Escalate
 
-from ..engine._calling import PromptChain, call_and_record
+from ..engine._calling import PromptChain, ask_own_model, call_and_record
 from ..engine._context import RunContext
 from ..engine._memory import AgentMemory
 from ..engine._protocol import Convene, Deliberate, Deliberated, Path, Pending, Said, TurnToken
 from ..engine._stream_memory import StreamMemory
 from ..log._events import ChatMessage
-from ..models._model import CompletionRequest, Hints, estimate_prompt_tokens
+from ..models._model import CompletionRequest, Hints
 from ..scenario._clock import last_period, period_label
 from ..scenario._memory_prompts import BRIEFING_RECORD, briefing_request, notes_request
 from ..scenario._models import member_settings, own_settings
@@ -344,18 +344,10 @@ class AgentActor(Actor):
 
     async def _summarise(self, messages: list[ChatMessage], period: str, purpose: str) -> str:
         """Ask the model for my notes, or a briefing for my council (a recorded call)."""
-        seat = self.seat.machine
-        settings = seat.settings
-        request = CompletionRequest(
-            messages=messages,
-            temperature=settings.temperature,
-            max_tokens=settings.max_tokens,
-            params=dict(settings.params),
-            hints=Hints(kind="summary", speaker=self.name, organisation=self.role.organisation, period=period),
-        )
-        response = await call_and_record(
-            self.ctx, request, conversation=self.path, actor=self.name, purpose=purpose,
-            estimate=estimate_prompt_tokens(messages) + settings.max_tokens, chain=self.notes_chain, seat=seat,
+        hints = Hints(kind="summary", speaker=self.name, organisation=self.role.organisation, period=period)
+        response = await ask_own_model(
+            self.ctx, self.seat, messages, hints, conversation=self.path, actor=self.name, purpose=purpose,
+            chain=self.notes_chain,
         )
         return response.text.strip()
 

@@ -6,7 +6,6 @@ the log as an ``LLMCall`` (sharing the prefix it has in common with the actor's 
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,11 +22,15 @@ from ..models._model import (
     CompletionResponse,
     EmbeddingRequest,
     EmbeddingResponse,
+    Hints,
     Model,
     complete_checked,
     embed_checked,
     endpoint_of,
+    estimate_prompt_tokens,
     estimate_tokens,
+    text_vector,
+    vector_text,
 )
 from ..models._person import PERSON, Person
 from ..models._scheduler import Attempt
@@ -35,8 +38,8 @@ from ._context import RunContext
 from ._seats import Seat
 
 __all__ = [
-    "Answer", "PromptChain", "ask_model", "attempt_logger", "call_and_record", "embed_and_record", "from_log", "logged_text",
-    "logged_vector", "shared_prefix",
+    "Answer", "PromptChain", "ask_model", "ask_own_model", "attempt_logger", "call_and_record", "embed_and_record", "from_log",
+    "shared_prefix",
 ]
 
 
@@ -250,6 +253,25 @@ async def call_and_record(
     return response
 
 
+async def ask_own_model(
+    ctx: RunContext, seat: Seat, messages: list[ChatMessage], hints: Hints, *, conversation: tuple[str, ...],
+    actor: str, purpose: str, chain: PromptChain,
+) -> CompletionResponse:
+    """What an agent asks its seat's model for itself, not to say: its notes, a briefing for
+    its council, ratings of its memories, a reflection (a recorded call for ``purpose``, made
+    with the seat's settings; a person's seat asks its model, nobody is asked to write it)."""
+    seat = seat.machine
+    settings = seat.settings
+    request = CompletionRequest(
+        messages=messages, temperature=settings.temperature, max_tokens=settings.max_tokens,
+        params=dict(settings.params), hints=hints,
+    )
+    return await call_and_record(
+        ctx, request, conversation=conversation, actor=actor, purpose=purpose,
+        estimate=estimate_prompt_tokens(messages) + settings.max_tokens, chain=chain, seat=seat,
+    )
+
+
 def _structured(request: CompletionRequest, logged: LLMCall | None) -> str | msgspec.UnsetType:
     """How a structured request's schema was sent (as the log recorded it, for an answer from
     the log); unset for any other request."""
@@ -285,7 +307,7 @@ async def embed_and_record(
     """
     recorded = ctx.replay.take_embedding(actor, texts) if ctx.replay is not None else None
     if recorded is not None:
-        vectors = [logged_vector(text) for text in recorded.vectors]
+        vectors = [text_vector(text) for text in recorded.vectors]
         usage, latency, attempt, model = recorded.usage, recorded.latency, recorded.attempt, recorded.model
     else:
         embedder = ctx.embedder
@@ -310,16 +332,6 @@ async def embed_and_record(
         usage, latency, attempt, model = response.usage, round(time.perf_counter() - started, 6), failed + 1, spec
     await ctx.emit(Embedded(
         run=ctx.run, conversation=conversation, actor=actor, purpose=purpose, model=model, texts=texts,
-        vectors=[logged_text(v) for v in vectors], usage=usage, latency=latency, attempt=attempt,
+        vectors=[vector_text(v) for v in vectors], usage=usage, latency=latency, attempt=attempt,
     ))
     return vectors
-
-
-def logged_text(vector: npt.NDArray[np.float32]) -> str:
-    """An embedding as the log holds it: the base64 of its little-endian float32 numbers."""
-    return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
-
-
-def logged_vector(text: str) -> npt.NDArray[np.float32]:
-    """An embedding the log holds (``logged_text``), as numbers."""
-    return np.frombuffer(base64.b64decode(text), dtype="<f4").astype(np.float32)

@@ -128,23 +128,20 @@ class RunContext:
         if journal is not None and not journal.put(event):
             await journal.put_waiting(event)  # the recorder is behind: wait for room
         self._emitted(event)
-        if type(event) is LLMCall:
+        if type(event) is LLMCall or type(event) is Embedded:
             if journal is not None:
                 await journal.committed()
-            if event.usage.estimated and not self.ledger.estimated_tokens:  # once per run
-                _log.warning(
-                    "the model's server sent no token usage: counting our estimate",
-                    run=self.run, endpoint=self.endpoint,
-                )
-            if event.truncated:
-                self.truncated += 1
-            model = charged_to or event.model
-            self.ledger.charge(event.actor, event.usage, model=model, cached=event.cached is True)
-            self._check_budget()
-        elif type(event) is Embedded:
-            if journal is not None:
-                await journal.committed()
-            self.ledger.charge(event.actor, event.usage, model=charged_to or event.model)
+            cached = False
+            if type(event) is LLMCall:
+                if event.usage.estimated and not self.ledger.estimated_tokens:  # once per run
+                    _log.warning(
+                        "the model's server sent no token usage: counting our estimate",
+                        run=self.run, endpoint=self.endpoint,
+                    )
+                if event.truncated:
+                    self.truncated += 1
+                cached = event.cached is True
+            self.ledger.charge(event.actor, event.usage, model=charged_to or event.model, cached=cached)
             self._check_budget()
         elif type(event) is LLMAttempt and event.usage is not msgspec.UNSET:
             model = event.model if isinstance(event.model, str) else self.model.spec

@@ -25,9 +25,16 @@ from ..models._model import Prompt, prompt_tokens
 from ..scenario._memory_prompts import NOTES_MESSAGE
 from ..scenario._scenario import Memory
 
-__all__ = ["LOW_WATER", "AgentMemory"]
+__all__ = ["LOW_WATER", "AgentMemory", "prompt_budget"]
 
 LOW_WATER = 0.6
+
+
+def prompt_budget(policy: Memory, window: int | None, answer: int) -> int | None:
+    """The tokens a prompt may take: ``policy.tokens``, and no more than the model's window
+    less ``answer`` (its ``max_tokens``); None when neither limits it."""
+    limits = [x for x in (policy.tokens, window - answer if window is not None else None) if x is not None]
+    return min(limits) if limits else None
 
 
 class AgentMemory:
@@ -45,8 +52,7 @@ class AgentMemory:
         self.agent = agent
         self.policy = policy
         self.answer = answer
-        limits = [x for x in (policy.tokens, window - answer if window is not None else None) if x is not None]
-        self.limit: int | None = min(limits) if limits else None  # the prompt's budget
+        self.limit = prompt_budget(policy, window, answer)
         self.system = system
         self.history: list[ChatMessage] = []
         self.start = 0  # the first history message prompts still hold (always a turn's own)

@@ -24,10 +24,8 @@ from .._exceptions import ContextWindowExceeded
 from ..log._events import ChatMessage, Recall, Recalled, Remembered
 from ..models._model import (
     AnswerKind,
-    CompletionRequest,
     Hints,
     Prompt,
-    estimate_prompt_tokens,
     estimate_tokens,
     prompt_tokens,
 )
@@ -40,13 +38,14 @@ from ..scenario._memory_prompts import (
     questions_request,
     ratings_of,
 )
-from ..scenario._scenario import Memory
-from ._calling import PromptChain, call_and_record, embed_and_record
+from ..scenario._scenario import Memory, Stream
+from ._calling import PromptChain, ask_own_model, embed_and_record
 from ._context import RunContext
+from ._memory import prompt_budget
 from ._seats import Seat
 from ._stream import MemoryStream, Record, RecordKind, Retrieval
 
-__all__ = ["NOTHING_YET", "StreamMemory", "memories", "record_line", "record_tokens"]
+__all__ = ["NOTHING_YET", "StreamMemory", "memories", "record_line", "record_tokens", "retrieval_of"]
 
 # How the records a prompt holds are shown, before the turn's own message.
 HEADER = "What you remember that bears on this turn (oldest first):\n"
@@ -65,6 +64,15 @@ def record_tokens(text: str) -> int:
     """The tokens a record's line takes in a prompt (its text and its dated bullet), counted
     generously: what the budget of the records a prompt holds is counted in."""
     return estimate_tokens(len(text) + 20)
+
+
+def retrieval_of(settings: Stream) -> Retrieval:
+    """How a stream with a scenario's ``[memory.stream]`` settings chooses a prompt's records."""
+    weights = settings.weights
+    return Retrieval(
+        recency=weights.recency, importance=weights.importance, relevance=weights.relevance,
+        decay=settings.decay, k=settings.k,
+    )
 
 
 def memories(lines: list[str]) -> str:
@@ -101,19 +109,13 @@ class StreamMemory:
         self.ctx = ctx
         self.seat = seat
         self.chain = PromptChain()  # the agent's rating calls
-        window, answer = seat.window, seat.settings.max_tokens
         self.agent = agent
         self.conversation = conversation
         self.policy = policy
-        self.answer = answer
-        limits = [x for x in (policy.tokens, window - answer if window is not None else None) if x is not None]
-        self.limit: int | None = min(limits) if limits else None
+        self.answer = seat.settings.max_tokens
+        self.limit = prompt_budget(policy, seat.window, self.answer)
         self.system = system
-        stream = policy.stream
-        self.how = Retrieval(
-            recency=stream.weights.recency, importance=stream.weights.importance,
-            relevance=stream.weights.relevance, decay=stream.decay, k=stream.k,
-        )
+        self.how = retrieval_of(policy.stream)
         self.stream: MemoryStream | None = None  # made with the first embeddings (their length)
         self.waiting: list[_Waiting] = []
         self.needed = 0  # the tokens of the last prompt made
@@ -224,16 +226,10 @@ class StreamMemory:
 
     async def _ask(self, messages: list[ChatMessage], kind: AnswerKind, purpose: str, period: int) -> str:
         """The agent's model's answer to ``messages`` (a recorded call of its own, for its memory)."""
-        seat = self.seat.machine
-        settings = seat.settings
-        request = CompletionRequest(
-            messages=messages, temperature=settings.temperature, max_tokens=settings.max_tokens,
-            params=dict(settings.params),
-            hints=Hints(kind=kind, speaker=self.agent, period=period_label(self.ctx.scenario.clock, period)),
-        )
-        response = await call_and_record(
-            self.ctx, request, conversation=self.conversation, actor=self.agent, purpose=purpose,
-            estimate=estimate_prompt_tokens(messages) + settings.max_tokens, chain=self.chain, seat=seat,
+        hints = Hints(kind=kind, speaker=self.agent, period=period_label(self.ctx.scenario.clock, period))
+        response = await ask_own_model(
+            self.ctx, self.seat, messages, hints, conversation=self.conversation, actor=self.agent, purpose=purpose,
+            chain=self.chain,
         )
         return response.text
 

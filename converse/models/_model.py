@@ -10,6 +10,7 @@ by side: ``offline`` (built in, deterministic), the openai SDK, replay and the c
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Iterable, Sequence
 from itertools import chain
@@ -17,6 +18,8 @@ from operator import attrgetter
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
 from .._exceptions import CallFailed
 from ..log._events import ChatMessage, LLMCall, Usage
@@ -216,6 +219,19 @@ async def complete_checked(model: Model, request: CompletionRequest) -> Completi
             f"the model sent an empty answer{what}", retryable=True, kind="empty", usage=response.usage
         )
     return response
+
+
+def vector_text(vector: Sequence[float] | npt.NDArray[np.floating]) -> str:
+    """An embedding in its compact form: the base64 of its numbers as little-endian float32s
+    (what servers send for ``encoding_format="base64"``, and what the log holds)."""
+    return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
+
+
+def text_vector(text: str) -> npt.NDArray[np.float32]:
+    """An embedding from its compact form (``vector_text``); trailing bytes short of a number
+    are left out."""
+    raw = base64.b64decode(text)
+    return np.frombuffer(raw[: len(raw) // 4 * 4], dtype="<f4").astype(np.float32)
 
 
 async def embed_checked(model: Embedder, request: EmbeddingRequest) -> EmbeddingResponse:

@@ -13,14 +13,12 @@ URL's secrets and of their Basic-auth forms.
 
 from __future__ import annotations
 
-import base64
 import copy
 import email.utils
 import functools
 import inspect
 import json
 import os
-import struct
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -37,6 +35,7 @@ from ._model import (
     EmbeddingResponse,
     estimate_prompt_tokens,
     estimate_tokens,
+    text_vector,
 )
 from ._structured import Dialect, StructuredWays
 
@@ -384,8 +383,7 @@ def _floats(embedding: Any) -> list[float]:
     """One embedding as numbers: a list of them, or the base64 of little-endian float32s that a
     server may send whatever encoding was asked for."""
     if isinstance(embedding, str):
-        raw = base64.b64decode(embedding)
-        return list(struct.unpack(f"<{len(raw) // 4}f", raw[: len(raw) // 4 * 4]))
+        return [float(x) for x in text_vector(embedding)]
     return [float(x) for x in embedding] if isinstance(embedding, list) else []
 
 

@@ -13,10 +13,10 @@ from ._clock import period_count
 from ._conditions import parse_condition
 from ._dials import not_a_choice
 from ._model_choice import ModelChoice
-from ._models import choices_of, stream_memories
+from ._models import choices_of, memory_tables, stream_memories
 from ._problems import Problems
 from ._roleplay import PROMPT_FIELDS
-from ._scenario import Agent, Council, Memory, ModelSettings, Prompts, Scenario, Stream
+from ._scenario import Agent, Council, ModelSettings, Prompts, Scenario, Stream
 from ._spec import read_spec
 from ._templates import TEMPLATE_FIELDS, template_fields
 from ._verdict import judge_problems
@@ -251,24 +251,12 @@ def _check_memory(scenario: Scenario, problems: Problems) -> None:
             f"must be more than model.max_tokens ({model.max_tokens}), not {model.context_window}",
             reads=("$.model.max_tokens",),
         )
-    places = [("$.memory", scenario.memory), *_agent_memories(scenario.agents, "$.agents")]
-    for path, memory in places:
+    for path, memory in memory_tables(scenario):
         if memory.tokens is not None and memory.tokens < 100:
             problems.add(f"{path}.tokens", f"must be at least 100, not {memory.tokens}")
         if memory.summary_words < 10:
             problems.add(f"{path}.summary_words", f"must be at least 10, not {memory.summary_words}")
         _check_stream(memory.stream, f"{path}.stream", problems)
-
-
-def _agent_memories(agents: list[Agent], path: str) -> list[tuple[str, Memory]]:
-    """The ``memory`` tables of these agents and of their council members, at any depth."""
-    found: list[tuple[str, Memory]] = []
-    for i, agent in enumerate(agents):
-        if agent.memory is not None:
-            found.append((f"{path}[{i}].memory", agent.memory))
-        if agent.council is not None:
-            found += _agent_memories(agent.council.members, f"{path}[{i}].council.members")
-    return found
 
 
 # Request fields converse sets itself: a parameter cannot replace them.

@@ -15,7 +15,9 @@ __all__ = [
     "choices_of",
     "embedded_by",
     "embedder_spec",
+    "every_agent",
     "member_settings",
+    "memory_tables",
     "own_settings",
     "people_named",
     "settings_by_agent",
@@ -119,18 +121,13 @@ def with_choices(scenario: Scenario, change: Callable[[ModelSpecOrChoice], Model
     """``scenario`` with every model an agent, council, member or role-play side names
     replaced by ``change(it)`` (the judge's is left as it is)."""
 
-    def agents(listed: list[Agent]) -> list[Agent]:
-        out = []
-        for agent in listed:
-            changes: dict[str, object] = {}
-            if agent.model is not None:
-                changes["model"] = change(agent.model)
-            council = agent.council
-            if council is not None:
-                model = None if council.model is None else change(council.model)
-                changes["council"] = msgspec.structs.replace(council, model=model, members=agents(council.members))
-            out.append(msgspec.structs.replace(agent, **changes) if changes else agent)
-        return out
+    def models(agent: Agent) -> dict[str, object]:
+        changes: dict[str, object] = {}
+        if agent.model is not None:
+            changes["model"] = change(agent.model)
+        if agent.council is not None and agent.council.model is not None:
+            changes["council"] = msgspec.structs.replace(agent.council, model=change(agent.council.model))
+        return changes
 
     play = scenario.roleplay
     if play is not None:
@@ -139,7 +136,7 @@ def with_choices(scenario: Scenario, change: Callable[[ModelSpecOrChoice], Model
             user_model=None if play.user_model is None else change(play.user_model),
             assistant_model=None if play.assistant_model is None else change(play.assistant_model),
         )
-    return msgspec.structs.replace(scenario, agents=agents(scenario.agents), roleplay=play)
+    return msgspec.structs.replace(scenario, agents=_rebuilt(scenario.agents, models), roleplay=play)
 
 
 def people_named(scenario: Scenario, names: list[str] | tuple[str, ...], where: str) -> tuple[str, ...]:
@@ -181,28 +178,36 @@ def people_named(scenario: Scenario, names: list[str] | tuple[str, ...], where: 
     return tuple(dict.fromkeys(found))
 
 
-def stream_memories(scenario: Scenario) -> Iterator[tuple[str, Memory]]:
+def every_agent(agents: list[Agent]) -> Iterator[Agent]:
+    """``agents`` and their council members at any depth, in the order of the file."""
+    for agent in agents:
+        yield agent
+        if agent.council is not None:
+            yield from every_agent(agent.council.members)
+
+
+def memory_tables(scenario: Scenario) -> list[tuple[str, Memory]]:
+    """The scenario's ``[memory]`` and every agent's own ``memory`` table (council members' at
+    any depth), each with its key path."""
+
+    def own(agents: list[Agent], path: str) -> Iterator[tuple[str, Memory]]:
+        for i, agent in enumerate(agents):
+            if agent.memory is not None:
+                yield f"{path}[{i}].memory", agent.memory
+            if agent.council is not None:
+                yield from own(agent.council.members, f"{path}[{i}].council.members")
+
+    return [("$.memory", scenario.memory), *own(scenario.agents, "$.agents")]
+
+
+def stream_memories(scenario: Scenario) -> list[tuple[str, Memory]]:
     """Where the scenario gives agents a memory stream (``policy = "stream"``): the key path of
     each ``memory`` table that does and that some agent uses, with the table."""
-    used = scenario.memory.policy == "stream" and any(_inherits(scenario.agents))
-    if used:
-        yield "$.memory", scenario.memory
-    yield from _own_streams(scenario.agents, "$.agents")
-
-
-def _inherits(agents: list[Agent]) -> Iterator[bool]:
-    for agent in agents:
-        yield agent.memory is None
-        if agent.council is not None:
-            yield from _inherits(agent.council.members)
-
-
-def _own_streams(agents: list[Agent], path: str) -> Iterator[tuple[str, Memory]]:
-    for i, agent in enumerate(agents):
-        if agent.memory is not None and agent.memory.policy == "stream":
-            yield f"{path}[{i}].memory", agent.memory
-        if agent.council is not None:
-            yield from _own_streams(agent.council.members, f"{path}[{i}].council.members")
+    inherited = any(agent.memory is None for agent in every_agent(scenario.agents))
+    return [
+        (path, memory) for path, memory in memory_tables(scenario)
+        if memory.policy == "stream" and (path != "$.memory" or inherited)
+    ]
 
 
 def embedder_spec(scenario: Scenario) -> str | None:
@@ -221,15 +226,21 @@ def embedded_by(scenario: Scenario, spec: str) -> Scenario:
     def memory(table: Memory) -> Memory:
         return msgspec.structs.replace(table, stream=msgspec.structs.replace(table.stream, embedder=spec))
 
-    def agents(listed: list[Agent]) -> list[Agent]:
-        out = []
-        for agent in listed:
-            changes: dict[str, object] = {}
-            if agent.memory is not None:
-                changes["memory"] = memory(agent.memory)
-            if agent.council is not None:
-                changes["council"] = msgspec.structs.replace(agent.council, members=agents(agent.council.members))
-            out.append(msgspec.structs.replace(agent, **changes) if changes else agent)
-        return out
+    def own(agent: Agent) -> dict[str, object]:
+        return {} if agent.memory is None else {"memory": memory(agent.memory)}
 
-    return msgspec.structs.replace(scenario, memory=memory(scenario.memory), agents=agents(scenario.agents))
+    return msgspec.structs.replace(scenario, memory=memory(scenario.memory), agents=_rebuilt(scenario.agents, own))
+
+
+def _rebuilt(agents: list[Agent], change: Callable[[Agent], dict[str, object]]) -> list[Agent]:
+    """``agents`` and their council members at any depth, each with the fields ``change``
+    gives it replaced (its council's members are rebuilt the same way)."""
+    out = []
+    for agent in agents:
+        changes = change(agent)
+        if agent.council is not None:
+            council = changes.get("council", agent.council)
+            assert isinstance(council, Council)
+            changes["council"] = msgspec.structs.replace(council, members=_rebuilt(agent.council.members, change))
+        out.append(msgspec.structs.replace(agent, **changes) if changes else agent)
+    return out

@@ -7,9 +7,7 @@ Hints never travel over HTTP: a client may send them in the non-standard body fi
 
 from __future__ import annotations
 
-import base64
 import re
-import struct
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 import msgspec
 
 from ...log._events import ChatMessage
-from .._model import CompletionRequest, CompletionResponse, Hints
+from .._model import CompletionRequest, CompletionResponse, Hints, vector_text
 from ._http import Reply
 
 __all__ = [
@@ -175,7 +173,7 @@ def embedding_answer(
     as numbers or (``encoding_format`` "base64") the base64 of little-endian float32s.
     ``malformed``: the JSON is cut in half. ``with_usage`` False: no usage (as Ollama's)."""
     data = [
-        {"object": "embedding", "index": i, "embedding": _base64(v) if body.encoding_format == "base64" else v}
+        {"object": "embedding", "index": i, "embedding": vector_text(v) if body.encoding_format == "base64" else v}
         for i, v in enumerate(vectors)
     ]
     answer: dict[str, Any] = {"object": "list", "data": data, "model": body.model}
@@ -183,10 +181,6 @@ def embedding_answer(
         answer["usage"] = {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}
     payload = _encode(answer)
     return payload[: len(payload) // 2] if malformed else payload
-
-
-def _base64(vector: list[float]) -> str:
-    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
 def _events(head: dict[str, Any], text: str, usage: dict[str, int] | None, finish: str = "stop") -> list[bytes]:
