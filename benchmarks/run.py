@@ -58,6 +58,9 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "peer.sequential_ratio": (">=", 1, "one debate simulation: the original's one-call-at-a-time loop's wall over converse's"),
     "view.stream_ratio": ("<=", 3, "the long run's whole page through /api/stream over HTTP, over read_events of its log"),
     "view.live_lag_ratio": ("<=", 1, "an appended event's median time to a stream client, over the viewer's poll interval"),
+    "population.1k_ratio": ("<=", 1.5, "1,000 researchers in 5 labs, 10 periods, offline?latency=0.02: wall over the critical path"),
+    "population.10k_s": ("<=", 300, "10,000 researchers in 5 labs, 10 periods, offline, one process: wall seconds"),
+    "population.rss_kb": ("<=", 50, "peak RSS each of those 10,000 researchers adds, memory streams included: KB"),
     "population.retrieval_us": ("<=", 200, "top 10 of a 1,000-record memory stream by recency, importance and relevance: µs per query"),
 }
 

@@ -6,6 +6,7 @@
             print(event.period, event.actor, event.text)
 """
 
+from .log._events import AREAS as AREAS
 from .log._events import SCHEMA_VERSION as SCHEMA_VERSION
 from .log._events import AnyEvent as AnyEvent
 from .log._events import ChatMessage as ChatMessage
@@ -15,12 +16,15 @@ from .log._events import CriticChoice as CriticChoice
 from .log._events import Embedded as Embedded
 from .log._events import Event as Event
 from .log._events import Judged as Judged
+from .log._events import LabCensus as LabCensus
 from .log._events import Ledger as Ledger
 from .log._events import LedgerEntry as LedgerEntry
 from .log._events import LLMAttempt as LLMAttempt
 from .log._events import LLMCall as LLMCall
 from .log._events import ModelSpend as ModelSpend
+from .log._events import Move as Move
 from .log._events import PeriodStarted as PeriodStarted
+from .log._events import PopulationState as PopulationState
 from .log._events import Recall as Recall
 from .log._events import Recalled as Recalled
 from .log._events import Remembered as Remembered
@@ -36,6 +40,7 @@ from .log._events import Utterance as Utterance
 from .log._events import prompts_of as prompts_of
 
 __all__ = [
+    "AREAS",
     "SCHEMA_VERSION",
     "AnyEvent",
     "ChatMessage",
@@ -47,10 +52,13 @@ __all__ = [
     "Judged",
     "LLMAttempt",
     "LLMCall",
+    "LabCensus",
     "Ledger",
     "LedgerEntry",
     "ModelSpend",
+    "Move",
     "PeriodStarted",
+    "PopulationState",
     "Recall",
     "Recalled",
     "Remembered",

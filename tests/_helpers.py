@@ -100,6 +100,32 @@ CHROMIUM = os.environ.get("CONVERSE_CHROMIUM") or shutil.which("chromium") or sh
 """Debian's Chromium, for the browser tests (``CONVERSE_CHROMIUM`` names another)."""
 
 
+def cut_copies(log: Path, out: Path, count: int, seed: int) -> list[tuple[int, Path]]:
+    """A finished run's log cut after ``count`` line counts chosen at random (``seed``), each
+    copy in a run directory of its own under ``out``: (the line count, the directory)."""
+    import random
+
+    lines = log.read_bytes().splitlines(keepends=True)
+    copies = []
+    for at in sorted(random.Random(seed).sample(range(3, len(lines) - 1), count)):
+        directory = out / f"cut{at}"
+        directory.mkdir()
+        (directory / "events.jsonl").write_bytes(b"".join(lines[:at]))
+        copies.append((at, directory))
+    return copies
+
+
+async def resumed(directory: Path) -> Any:
+    """``converse.resume_run`` of a run directory whose log may end in a torn line."""
+    import warnings
+
+    from converse import TornTailWarning, resume_run
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TornTailWarning)
+        return await resume_run(directory)
+
+
 def need_browser() -> Any:
     """Playwright's ``sync_playwright``, once Chromium and Playwright are found; else the test
     skips, or fails if ``CONVERSE_REQUIRE_BROWSER`` is set (CI sets it)."""

@@ -1,12 +1,21 @@
 """Talking to ``converse view`` as a client on a socket would: the requests are written byte
 for byte, so ``..``, odd Host headers and malformed heads reach the server as a hostile page
-or client would send them (an HTTP library would tidy them first)."""
+or client would send them (an HTTP library would tidy them first). And reading it as users
+do: the viewer started as they start it (``viewer``), its pages opened in Chromium
+(``chromium``, ``watched_page``)."""
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
+
+from _helpers import CHROMIUM, CONVERSE, need_browser
 
 
 def address(url: str) -> tuple[str, int]:
@@ -49,3 +58,54 @@ async def fetch(
     netloc = urlsplit(url).netloc
     head = f"{method} {target} HTTP/1.1\r\nHost: {host or netloc}\r\nConnection: close\r\n{extra}\r\n"
     return parse(await exchange(url, head.encode(), deadline=deadline))
+
+
+@contextmanager
+def viewer(root: Path) -> Iterator[str]:
+    """``converse view ROOT --port 0`` in a process of its own: the URL it serves at, until
+    the block ends (then the process is stopped)."""
+    with subprocess.Popen(
+        [*CONVERSE, "view", str(root), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            assert "http://127.0.0.1:" in line, process.stderr.read() if process.stderr else line
+            yield line.split(" at ")[1].split(" ")[0]
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Headless Chromium, driven by Playwright (the test skips without them: ``need_browser``)."""
+    sync_playwright = need_browser()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                "--disable-background-networking", "--disable-component-update",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@contextmanager
+def watched_page(browser: Any) -> Iterator[Any]:
+    """A new page of ``browser``; when the block ends, the test fails if the page had a script
+    error, refused content, or loaded anything from anywhere but the viewer."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    external: list[str] = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith("http://127.0.0.1:") else None)
+    yield page
+    context.close()
+    assert not problems, problems  # no script errors, no refused content
+    assert not external, external  # nothing loaded from anywhere but the viewer

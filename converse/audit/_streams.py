@@ -36,12 +36,13 @@ from ..models._model import text_vector
 from ..scenario._clock import period_label
 from ..scenario._load import scenario_from_dict
 from ..scenario._models import every_agent
+from ..scenario._population import briefing_actor, briefing_memory, population_labs
 from ..scenario._scenario import Clock, Memory, Scenario
 
 __all__ = ["RULE", "stream_violations"]
 
 RULE = "recalled"
-TURNS = frozenset({"statement", "line"})
+TURNS = frozenset({"statement", "line", "research"})
 
 
 class _Agent:
@@ -69,20 +70,20 @@ def stream_violations(
     prompts: dict[int, list[ChatMessage]] | None = None
     for event in events:
         if isinstance(event, Embedded):
-            agent = _agent(agents, tables, scenario, event.actor)
+            agent = _agent(agents, tables, event.actor)
             batch = [(text, text_vector(v)) for text, v in zip(event.texts, event.vectors, strict=False)]
             if event.purpose == "memory":  # the records of the turn, then its query
                 agent.query = batch[-1][1] if batch else None
                 agent.batch, agent.next = batch[:-1], 0
-            elif event.purpose == "reflection":  # a reflection's insights
+            elif event.purpose in ("reflection", "digest"):  # a reflection's insights; records taken in between turns
                 agent.batch, agent.next = batch, 0
             # "questions": a reflection's look at the stream, which changes nothing in it
         elif isinstance(event, Recalled):
-            agent = _agent(agents, tables, scenario, event.actor)
+            agent = _agent(agents, tables, event.actor)
             found += _recall(agent, event)
             agent.recalled = event
         elif isinstance(event, Remembered):
-            agent = _agent(agents, tables, scenario, event.actor)
+            agent = _agent(agents, tables, event.actor)
             found += _remember(agent, event)
         elif isinstance(event, LLMCall) and event.purpose in TURNS and event.actor in agents:
             agent = agents[event.actor]
@@ -104,15 +105,24 @@ def _scenario(started: RunStarted | None) -> Scenario | None:
         return None
 
 
-def _memories(scenario: Scenario) -> dict[str, Memory]:
-    """Each agent's memory settings, by name (its own table, else the scenario's)."""
-    return {agent.name: agent.memory or scenario.memory for agent in every_agent(scenario.agents)}
+def _memories(scenario: Scenario) -> tuple[dict[str, Memory], Memory]:
+    """Each agent's memory settings, by name (its own table, else the scenario's), and those of
+    anyone else whose memory the log holds: a population's researchers (each lab's memory of
+    its researchers' work has a table of its own)."""
+    tables = {agent.name: agent.memory or scenario.memory for agent in every_agent(scenario.agents)}
+    population = scenario.population
+    if population is None:
+        return tables, scenario.memory
+    for lab in population_labs(scenario):
+        tables[briefing_actor(lab)] = briefing_memory(population)
+    return tables, population.memory
 
 
-def _agent(agents: dict[str, _Agent], tables: dict[str, Memory], scenario: Scenario, name: str) -> _Agent:
+def _agent(agents: dict[str, _Agent], tables: tuple[dict[str, Memory], Memory], name: str) -> _Agent:
     agent = agents.get(name)
     if agent is None:
-        agent = agents[name] = _Agent(retrieval_of(tables.get(name, scenario.memory).stream))
+        named, others = tables
+        agent = agents[name] = _Agent(retrieval_of(named.get(name, others).stream))
     return agent
 
 

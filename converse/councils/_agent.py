@@ -14,13 +14,13 @@ from functools import partial
 
 from actors import Actor, ActorRef, Escalate
 
-from ..engine._calling import PromptChain, ask_own_model, call_and_record
+from ..engine._calling import PromptChain, ask_own_model, call_and_record, request_for
 from ..engine._context import RunContext
 from ..engine._memory import AgentMemory
 from ..engine._protocol import Convene, Deliberate, Deliberated, Path, Pending, Said, TurnToken
 from ..engine._stream_memory import StreamMemory
 from ..log._events import ChatMessage
-from ..models._model import CompletionRequest, Hints
+from ..models._model import Hints
 from ..scenario._clock import last_period, period_label
 from ..scenario._memory_prompts import BRIEFING_RECORD, briefing_request, notes_request
 from ..scenario._models import member_settings, own_settings
@@ -213,6 +213,9 @@ class AgentActor(Actor):
             record = await self._briefing(period)
         else:
             record = self._public_record(period_index)
+        research = self._research(period)
+        if research:
+            record = f"{record}\n\n{research}"
         result = Pending()
         await self.council.tell(Convene(period, period_index, record, result))
         return await result.wait()
@@ -228,6 +231,11 @@ class AgentActor(Actor):
             self.briefing = await self._summarise(request, period, "briefing")
             self.briefed = len(self.heard)
         return BRIEFING_RECORD.format(summary=self.briefing) if self.briefing else EMPTY_RECORD
+
+    def _research(self, period: str) -> str | None:
+        """What the agent's researchers did in ``period``, for its council or its statement
+        (a lab of a population run); None: it has none."""
+        return None
 
     def _render_record(self, heard: list[tuple[str, str, str]]) -> str:
         if self.top:
@@ -261,6 +269,8 @@ class AgentActor(Actor):
             statements = "\n\n".join(self.unheard) or NO_NEW
             if self.first_turn and scenario.conversation.opening:
                 statements = f"{scenario.conversation.opening}\n\n{statements}" if self.unheard else scenario.conversation.opening
+            if debate is None and (research := self._research(period)):
+                statements = f"{research}\n\n{statements}"
             values = {**self.values, "name": self.name, "period": period, "statements": statements}
             if debate is None:
                 user = fill(scenario.prompts.turn, values)
@@ -312,12 +322,10 @@ class AgentActor(Actor):
                     )
                     memory.remember_notes(notes, len(forgotten))
             messages = memory.prompt(user_message)
-        request = CompletionRequest(
-            messages=messages,
-            temperature=settings.temperature,
-            max_tokens=settings.max_tokens,
-            params=dict(settings.params),
-            hints=Hints(
+        request = request_for(
+            settings,
+            messages,
+            Hints(
                 kind="statement" if kind == "statement" else "line",
                 speaker=self.name,
                 organisation=self.role.organisation,

@@ -51,18 +51,29 @@ class TopModerator(Moderator):
             await self._start_period(0)
 
     async def _start_period(self, index: int) -> None:
+        if await self._open_period(index):
+            await self._deliberate()
+
+    async def _open_period(self, index: int) -> bool:
+        """Start the period of that index on the clock; False: the clock has run out (the
+        conversation is over)."""
         if self.clock.end is not None and index >= period_count(self.clock):
             await self._end("end_period")
-            return
+            return False
         ctx = self.ctx
         self.period_index = index
         self.period = period_label(self.clock, index)
         ctx.periods += 1
         await ctx.emit(PeriodStarted(run=ctx.run, conversation=self.path, period=self.period, index=index))
+        return True
+
+    async def _deliberate(self) -> None:
+        """The councils meet (all at once, when they deliberate concurrently), then the round
+        of statements starts."""
         if self.deliberators:
             self.deliberating = len(self.deliberators)
             for name, agent in self.deliberators:
-                await agent.tell(Deliberate(self.period, index, self.ref, self._since(name)))
+                await agent.tell(Deliberate(self.period, self.period_index, self.ref, self._since(name)))
         else:
             await self._start_round()
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
-from actors import Escalate
+from actors import Actor, ActorRef, Escalate
 
 from ..engine._run import RunRoot
+from ..scenario._scenario import Agent
 from ._agent import AgentActor, Role
 from ._moderators import TopModerator
 
@@ -20,6 +22,7 @@ class CouncilsRoot(RunRoot):
         scenario = ctx.scenario
         names = [a.name for a in scenario.agents]
         speakers = tuple((a.name, a.kind) for a in scenario.agents)
+        self.agents: dict[str, ActorRef] = {}
         deliberators = []
         for spec in scenario.agents:
             role = Role(
@@ -30,10 +33,17 @@ class CouncilsRoot(RunRoot):
                 speakers=speakers,
                 council=None,
             )
-            ref = await self.spawn(partial(AgentActor, ctx, spec, role), supervision=Escalate())
+            ref = await self.spawn(self._agent(spec, role), supervision=Escalate())
             ctx.agent_names[ref.name] = spec.name
+            self.agents[spec.name] = ref
             if spec.council is not None:
                 deliberators.append((spec.name, ref))
-        self.moderator = await self.spawn(
-            partial(TopModerator, ctx, names, deliberators), supervision=Escalate()
-        )
+        self.moderator = await self.spawn(self._moderator(names, deliberators), supervision=Escalate())
+
+    def _agent(self, spec: Agent, role: Role) -> Callable[[], Actor]:
+        """What makes the actor of the organisation ``spec``."""
+        return partial(AgentActor, self.ctx, spec, role)
+
+    def _moderator(self, names: list[str], deliberators: list[tuple[str, ActorRef]]) -> Callable[[], Actor]:
+        """What makes the public conversation's moderator, once every organisation's actor runs."""
+        return partial(TopModerator, self.ctx, names, deliberators)

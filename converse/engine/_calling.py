@@ -34,6 +34,7 @@ from ..models._model import (
 )
 from ..models._person import PERSON, Person
 from ..models._scheduler import Attempt
+from ..scenario._scenario import ModelSettings
 from ._context import RunContext
 from ._seats import Seat
 
@@ -253,6 +254,21 @@ async def call_and_record(
     return response
 
 
+def request_for(
+    settings: ModelSettings, messages: list[ChatMessage], hints: Hints, *, temperature: float | None = None,
+    max_tokens: int | None = None,
+) -> CompletionRequest:
+    """A request of ``messages`` with a model's settings (its temperature, ``max_tokens`` and
+    parameters, unless given others here)."""
+    return CompletionRequest(
+        messages=messages,
+        temperature=settings.temperature if temperature is None else temperature,
+        max_tokens=settings.max_tokens if max_tokens is None else max_tokens,
+        params=dict(settings.params),
+        hints=hints,
+    )
+
+
 async def ask_own_model(
     ctx: RunContext, seat: Seat, messages: list[ChatMessage], hints: Hints, *, conversation: tuple[str, ...],
     actor: str, purpose: str, chain: PromptChain,
@@ -262,10 +278,7 @@ async def ask_own_model(
     with the seat's settings; a person's seat asks its model, nobody is asked to write it)."""
     seat = seat.machine
     settings = seat.settings
-    request = CompletionRequest(
-        messages=messages, temperature=settings.temperature, max_tokens=settings.max_tokens,
-        params=dict(settings.params), hints=hints,
-    )
+    request = request_for(settings, messages, hints)
     return await call_and_record(
         ctx, request, conversation=conversation, actor=actor, purpose=purpose,
         estimate=estimate_prompt_tokens(messages) + settings.max_tokens, chain=chain, seat=seat,

@@ -254,9 +254,6 @@ async def execute(
             keep_all=keep_events or kind.keep_events,
             embedder=embedder,
         )
-        for actor, usage, spec in ctx.replay.spent if ctx.replay is not None else ():
-            # answers the log's run paid for and did not keep
-            ctx.ledger.charge(actor, usage, model=spec or model.spec, call=False)
         # The window is the first run's, even when its answers are replayed or another model
         # finishes it: every prompt is then the one recorded.
         answered_by = ctx.replay.model if ctx.replay is not None and ctx.replay.model else model.spec
@@ -287,6 +284,10 @@ async def execute(
         root: ActorRef | None = None
         try:
             root = await system.spawn(partial(kind.root, ctx), supervision=Stop())
+            for actor, usage, spec in ctx.replay.spent if ctx.replay is not None else ():
+                # answers the log's run paid for and did not keep (booked as the actors, now
+                # started, book their calls)
+                ctx.ledger.charge(ctx.booked_as.get(actor, actor), usage, model=spec or model.spec, call=False)
             await root.tell(Begin())
             async with anyio.create_task_group() as nudging:
                 nudging.start_soon(_nudge, journal)

@@ -43,7 +43,7 @@ from ._calling import PromptChain, ask_own_model, embed_and_record
 from ._context import RunContext
 from ._memory import prompt_budget
 from ._seats import Seat
-from ._stream import MemoryStream, Record, RecordKind, Retrieval
+from ._stream import MemoryStream, Record, RecordKind, Retrieval, Retrieved
 
 __all__ = ["NOTHING_YET", "StreamMemory", "memories", "record_line", "record_tokens", "retrieval_of"]
 
@@ -132,9 +132,10 @@ class StreamMemory:
         """The agent took part in a meeting (``text`` says what was said) in the period ``period``."""
         self.waiting.append(_Waiting("meeting", text, period))
 
-    async def prompt(self, user: ChatMessage, period: int) -> Prompt:
+    async def prompt(self, user: ChatMessage, period: int, query: str | None = None) -> Prompt:
         """The messages of the turn's call in the period ``period``: the system message, and
-        ``user`` after the records retrieved for it.
+        ``user`` after the records retrieved for it: for ``query``, by default the turn's
+        message itself.
 
         What waited is embedded with the turn's query (one embedding call), rated (by rule,
         or by the agent's model in one recorded call) and added; if what the agent recorded
@@ -144,17 +145,49 @@ class StreamMemory:
         Raises:
             ContextWindowExceeded: the turn's own message does not fit the model's window.
         """
-        ctx = self.ctx
         fixed = prompt_tokens(len(self.system.content) + len(memories([])) + len(user.content), 2)
         if self.limit is not None and fixed > self.limit:
             raise ContextWindowExceeded(self.agent, fixed, self.limit, self.answer, "stream")
+        vector, fresh = await self._take_in(user.content if query is None else query, period)
+        assert vector is not None
+        budget = None if self.limit is None else self.limit - fixed
+        chosen = await self._choose(vector, period, budget, fresh)
+        clock = self.ctx.scenario.clock
+        content = memories([record_line(r.record, period_label(clock, r.record.period)) for r in chosen]) + user.content
+        messages = [self.system, ChatMessage(role="user", content=content)]
+        chars = len(self.system.content) + len(content)
+        self.needed = prompt_tokens(chars, 2)
+        return Prompt(messages, chars)
+
+    async def recall(self, query: str, period: int) -> list[Retrieved]:
+        """The records that score highest for ``query`` in the period ``period``, what waited
+        added first and searched with the rest (a briefing's records, which no turn's message
+        holds already), at most ``k`` of them."""
+        vector, _ = await self._take_in(query, period)
+        assert vector is not None
+        return await self._choose(vector, period, None, [])
+
+    async def digest(self, period: int) -> None:
+        """Take in what waited now, between turns (one embedding call, purpose ``digest``), and
+        reflect if it is time to: the agent's next turn then has only what comes after to embed.
+        A population's researchers digest their period while their labs' leaders deliberate."""
+        if self.waiting:
+            await self._take_in(None, period)
+
+    async def _take_in(self, query: str | None, period: int) -> tuple[npt.NDArray[np.float32] | None, list[int]]:
+        """Embed what waited with ``query`` (one embedding call; without a query, a digest's),
+        rate it, add it, and reflect if it is time to: the query's embedding and the ids of the
+        records added."""
         waiting, self.waiting = self.waiting, []
         texts = [w.text for w in waiting]
-        vectors = await self._embed([*texts, user.content], "memory")
-        query = vectors[-1]
+        if query is None:
+            vectors, asked = await self._embed(texts, "digest"), None
+        else:
+            vectors = await self._embed([*texts, query], "memory")
+            asked = vectors[-1]
         stream = self.stream
         if stream is None:
-            stream = self.stream = MemoryStream(len(query))
+            stream = self.stream = MemoryStream(len(vectors[-1]))
         settings = self.policy.stream
         rated = await self._rate(texts, period) if texts and settings.importance == "model" else []
         fresh: list[int] = []
@@ -164,9 +197,16 @@ class StreamMemory:
             fresh.append(await self._remember(w.kind, w.text, w.period, importance, vector, (), "rule" if given is None else "model"))
         if settings.reflect_at and stream.should_reflect(settings.reflect_at):
             await self._reflect(stream, period)
-        budget = None if self.limit is None else self.limit - fixed
+        return asked, fresh
+
+    async def _choose(
+        self, query: npt.NDArray[np.float32], period: int, budget: int | None, fresh: list[int]
+    ) -> list[Retrieved]:
+        """Search the stream for ``query`` leaving ``fresh`` out, and log the choice."""
+        ctx, stream = self.ctx, self.stream
+        assert stream is not None
         chosen = stream.retrieve(query, period=period, how=self.how, budget=budget, exclude=fresh)
-        await ctx.emit(Recalled(
+        recalled = Recalled(
             run=ctx.run, conversation=self.conversation, actor=self.agent, period=period, of=len(stream),
             budget=budget, fresh=fresh,
             records=[
@@ -174,13 +214,10 @@ class StreamMemory:
                        relevance=round(r.relevance, 6), score=round(r.score, 6))
                 for r in chosen
             ],
-        ))
-        clock = ctx.scenario.clock
-        content = memories([record_line(r.record, period_label(clock, r.record.period)) for r in chosen]) + user.content
-        messages = [self.system, ChatMessage(role="user", content=content)]
-        chars = len(self.system.content) + len(content)
-        self.needed = prompt_tokens(chars, 2)
-        return Prompt(messages, chars)
+        )
+        if not ctx.emit_nowait(recalled):
+            await ctx.emit(recalled)
+        return chosen
 
     async def _embed(self, texts: list[str], purpose: str) -> list[npt.NDArray[np.float32]]:
         return await embed_and_record(self.ctx, texts, conversation=self.conversation, actor=self.agent, purpose=purpose)
@@ -195,10 +232,12 @@ class StreamMemory:
             kind, text, period=period, importance=importance, embedding=vector, cites=cites, tokens=record_tokens(text)
         )
         ctx = self.ctx
-        await ctx.emit(Remembered(
+        remembered = Remembered(
             run=ctx.run, conversation=self.conversation, actor=self.agent, id=record.id, kind=record.kind,
             text=record.text, period=record.period, importance=record.importance, cites=list(cites), rated=rated,
-        ))
+        )
+        if not ctx.emit_nowait(remembered):
+            await ctx.emit(remembered)
         return record.id
 
     async def _reflect(self, stream: MemoryStream, period: int) -> None:
@@ -231,6 +270,8 @@ class StreamMemory:
             self.ctx, self.seat, messages, hints, conversation=self.conversation, actor=self.agent, purpose=purpose,
             chain=self.chain,
         )
+        # The next such prompt shares no more than the system message with this one.
+        self.chain.messages = self.chain.messages[:1]
         return response.text
 
     async def _rate(self, texts: list[str], period: int) -> list[int | None]:

@@ -245,6 +245,50 @@ class Recalled(Event, tag="recalled", kw_only=True):
     fresh: list[int] = []
 
 
+AREAS = ("capabilities", "safety", "policy")  # what a researcher of a population works on
+
+
+class LabCensus(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One lab's researchers in a period of a population run.
+
+    ``researchers`` is its staff at the period's end (after the moves); ``working`` counts
+    who worked on each area (``AREAS``) this period and ``papers`` the papers published in
+    each, by the lab's staff of the period (a researcher who left counts for the lab it
+    worked at); ``joined`` and ``left`` count the moves.
+    """
+
+    lab: str
+    researchers: int
+    working: dict[str, int]
+    papers: dict[str, int]
+    joined: int = 0
+    left: int = 0
+
+
+class Move(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A researcher who took another lab's offer (``area`` is its field)."""
+
+    researcher: str
+    area: str
+    origin: str
+    destination: str
+
+
+class PopulationState(Event, tag="population_state", kw_only=True):
+    """The population of researchers after the period labelled ``period`` (index ``index``):
+    each lab's census, who moved, and how many meetings were held inside labs and across
+    them (at a conference; 0 in a period without one). ``unclear`` counts the answers that
+    named no area to work on (each counted in its researcher's own field)."""
+
+    period: str
+    index: int
+    labs: list[LabCensus]
+    moves: list[Move] = []
+    meetings: int = 0
+    conference: int = 0
+    unclear: int = 0
+
+
 class ConversationEnded(Event, tag="conversation_ended", kw_only=True):
     """A conversation closed, and why (``max_turns``, ``end_period``, ``end_token``, ...)."""
 
@@ -380,6 +424,7 @@ AnyEvent = (
     | Embedded
     | Remembered
     | Recalled
+    | PopulationState
     | ConversationEnded
     | TaskSpecified
     | CriticChoice
@@ -400,6 +445,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     Embedded,
     Remembered,
     Recalled,
+    PopulationState,
     ConversationEnded,
     TaskSpecified,
     CriticChoice,

@@ -34,6 +34,8 @@ AnswerKind = Literal[
     "summary",
     # a memory stream's ratings of new memories, 1-10; a reflection's questions and insights
     "importance", "questions", "insights",
+    # a population's researcher: what it works on, publishes and whether it moves
+    "research",
 ]
 
 
@@ -50,7 +52,8 @@ class Hints(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             briefing on the public record); ``importance`` (a memory stream's ratings of new
             memories, one ``n: rating`` line each); ``questions`` and ``insights`` (a memory
             stream's reflection: the questions its recent memories raise, one per line, and an
-            insight for each, citing memories as ``(because of 3, 7)``).
+            insight for each, citing memories as ``(because of 3, 7)``); ``research`` (a
+            population's researcher: ``WORK:``, ``PROJECT:``, ``PAPER:`` and ``OFFER:`` lines).
         speaker: who is answering.
         organisation: the speaker's organisation (for council members).
         period: the current period label.

@@ -18,7 +18,7 @@ import msgspec
 from actors import Actor, ActorRef
 
 from .._exceptions import ContextWindowExceeded
-from ..engine._calling import Answer, PromptChain, ask_model, call_and_record, from_log
+from ..engine._calling import Answer, PromptChain, ask_model, call_and_record, from_log, request_for
 from ..engine._context import RunContext
 from ..engine._memory import AgentMemory
 from ..engine._protocol import Said, TurnToken
@@ -70,12 +70,8 @@ class TaskAgent(Actor):
         assert isinstance(message, OneShot)
         settings = self.ctx.scenario.model
         messages = [self.system_message, ChatMessage(role="user", content=message.user)]
-        request = CompletionRequest(
-            messages=messages,
-            temperature=self.temperature,
-            max_tokens=settings.max_tokens,
-            params=dict(settings.params),
-            hints=Hints(kind=self.kind, speaker=self.name),
+        request = request_for(
+            settings, messages, Hints(kind=self.kind, speaker=self.name), temperature=self.temperature
         )
         estimate = estimate_tokens(len(self.system_message.content) + len(message.user)) + settings.max_tokens
         response = await call_and_record(
@@ -159,13 +155,11 @@ class RolePlayAgent(Actor):
     def _request(self, messages: list[ChatMessage], kind: str, period: str, *, candidate: int = 0,
                  temperature: float | None = None) -> CompletionRequest:
         settings = self.seat.settings
-        return CompletionRequest(
-            messages=messages,
-            temperature=settings.temperature if temperature is None else temperature,
-            max_tokens=settings.max_tokens,
-            params=dict(settings.params),
-            hints=Hints(kind=kind, speaker=self.side, period=period, end_token=self.play.end_token,  # type: ignore[arg-type]
-                        candidate=candidate),
+        return request_for(
+            settings, messages,
+            Hints(kind=kind, speaker=self.side, period=period, end_token=self.play.end_token,  # type: ignore[arg-type]
+                  candidate=candidate),
+            temperature=temperature,
         )
 
     async def _call(self, messages: list[ChatMessage], kind: str, period: str, *, purpose: str) -> CompletionResponse:

@@ -20,7 +20,7 @@ import msgspec
 
 from actors import Actor
 
-from ..engine._calling import Answer, PromptChain, call_and_record, from_log
+from ..engine._calling import Answer, PromptChain, call_and_record, from_log, request_for
 from ..engine._context import RunContext
 from ..log._events import ChatMessage, CriticChoice, Usage
 from ..models._model import CompletionRequest, CompletionResponse, Hints, Model, estimate_prompt_tokens
@@ -131,13 +131,7 @@ class CriticActor(Actor):
     async def _ask(self, messages: list[ChatMessage], proposer: str) -> str:
         ctx = self.ctx
         settings = ctx.scenario.model
-        request = CompletionRequest(
-            messages=messages,
-            temperature=settings.temperature,
-            max_tokens=settings.max_tokens,
-            params=dict(settings.params),
-            hints=Hints(kind="critic", speaker=self.name, organisation=proposer),
-        )
+        request = request_for(settings, messages, Hints(kind="critic", speaker=self.name, organisation=proposer))
         answered = None
         if self.human:  # not a model: no scheduler, no timeout; recorded all the same
             assert isinstance(self.model, HumanCritic)

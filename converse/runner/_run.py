@@ -15,6 +15,7 @@ from actors import ActorSystem
 
 from .._exceptions import ModelSpecError, NothingToResume, ScenarioError
 from .._lock import writer_lock
+from ..councils._population import PopulationRoot
 from ..councils._root import CouncilsRoot
 from ..engine._context import RunContext
 from ..engine._options import RunOptions
@@ -46,13 +47,17 @@ _decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 
 # Both kinds' transcripts come from one renderer, which tells them apart by the log.
 _COUNCILS = RunKind(root=CouncilsRoot, render=render_markdown, renderer=MarkdownRenderer)
+_POPULATION = RunKind(root=PopulationRoot, render=render_markdown, renderer=MarkdownRenderer)
 # A role-play's few events are rendered from memory.
 _ROLEPLAY = RunKind(root=RolePlayRoot, render=render_markdown, keep_events=True)
 
 
 def kind_of(scenario: Scenario) -> RunKind:
-    """The kind of conversation ``scenario`` holds: a role-play, or organisations and councils."""
-    return _ROLEPLAY if scenario.roleplay is not None else _COUNCILS
+    """The kind of conversation ``scenario`` holds: a role-play, or organisations and councils
+    (with a population of researchers, or without)."""
+    if scenario.roleplay is not None:
+        return _ROLEPLAY
+    return _POPULATION if scenario.population is not None else _COUNCILS
 
 
 async def run_scenario(

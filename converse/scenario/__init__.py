@@ -25,6 +25,9 @@ from ._scenario import Judge as Judge
 from ._scenario import Memory as Memory
 from ._scenario import Metric as Metric
 from ._scenario import ModelSettings as ModelSettings
+from ._scenario import Persona as Persona
+from ._scenario import Population as Population
+from ._scenario import PopulationPrompts as PopulationPrompts
 from ._scenario import Price as Price
 from ._scenario import Prompts as Prompts
 from ._scenario import Scenario as Scenario
@@ -45,7 +48,10 @@ __all__ = [
     "Metric",
     "ModelChoice",
     "ModelSettings",
+    "Persona",
     "Planner",
+    "Population",
+    "PopulationPrompts",
     "Price",
     "Prompts",
     "RolePlay",

@@ -10,6 +10,8 @@ one line from ``converse validate`` instead of minutes of work followed by a Mem
   actor with its own memory and its own model calls; at 1,000 speakers one period of a single
   conversation is already a prompt of every other speaker's statement, beyond most models'
   context windows.
+- ``MAX_RESEARCHERS`` (100,000): researchers of a population in all. Each is an actor with a
+  memory stream and a model call a period; 10,000 run in one process in minutes offline.
 - ``MAX_MEMBERS`` (100): members of one council. A council is a private debate where every
   member hears every other, every round; the shipped ones have two or three (a board), and
   100 is a parliament.
@@ -40,6 +42,7 @@ __all__ = [
     "MAX_EXTENDS",
     "MAX_MEMBERS",
     "MAX_PERIODS",
+    "MAX_RESEARCHERS",
     "MAX_ROUNDS",
     "TOO_DEEP",
     "TOO_LARGE",
@@ -49,6 +52,7 @@ __all__ = [
 
 MAX_PERIODS = 10_000
 MAX_AGENTS = 1_000
+MAX_RESEARCHERS = 100_000
 MAX_MEMBERS = 100
 MAX_ROUNDS = 100
 MAX_DEPTH = 64

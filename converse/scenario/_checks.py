@@ -8,17 +8,18 @@ from __future__ import annotations
 import re
 
 from .._exceptions import ModelSpecError, ScenarioError
-from ._bounds import MAX_AGENTS, MAX_MEMBERS, MAX_PERIODS, MAX_ROUNDS
+from ._bounds import MAX_AGENTS, MAX_MEMBERS, MAX_PERIODS, MAX_RESEARCHERS, MAX_ROUNDS
 from ._clock import period_count
 from ._conditions import parse_condition
 from ._dials import not_a_choice
 from ._model_choice import ModelChoice
-from ._models import choices_of, memory_tables, stream_memories
+from ._models import choices_of, every_agent, memory_tables, stream_memories
+from ._population import population_labs, researcher_name
 from ._problems import Problems
 from ._roleplay import PROMPT_FIELDS
-from ._scenario import Agent, Council, ModelSettings, Prompts, Scenario, Stream
+from ._scenario import Agent, Council, ModelSettings, PopulationPrompts, Prompts, Scenario, Stream
 from ._spec import read_spec
-from ._templates import TEMPLATE_FIELDS, template_fields
+from ._templates import PERSONA_FIELDS, POPULATION_FIELDS, TEMPLATE_FIELDS, template_fields
 from ._verdict import judge_problems
 
 __all__ = ["LEDGER_ROWS", "check_scenario"]
@@ -35,6 +36,8 @@ def check_scenario(scenario: Scenario, problems: Problems) -> None:
     _check_money(scenario, problems)
     _check_params(scenario, problems)
     if scenario.roleplay is not None:
+        if scenario.population is not None:
+            problems.add("$.population", "a role-play has no population of researchers: it is two agents")
         _check_roleplay(scenario, problems)
         return
     if not scenario.agents:
@@ -70,13 +73,62 @@ def check_scenario(scenario: Scenario, problems: Problems) -> None:
         problems.add("$.agents", f"{everyone:,} agents and council members in all; a scenario has at most {MAX_AGENTS:,}")
     if any(a.council for a in scenario.agents) and not scenario.prompts.statement:
         problems.add("$.prompts.statement", "required when an agent has a council")
+    _check_population(scenario, problems)
     judge_problems(scenario, problems)
+
+
+def _check_population(scenario: Scenario, problems: Problems) -> None:
+    """The researchers of a population: labs to staff, sizes, chances and templates."""
+    population = scenario.population
+    if population is None:
+        return
+    top = {agent.name for agent in scenario.agents}
+    for i, lab in enumerate(population.labs):
+        if lab not in top:
+            problems.add(f"$.population.labs[{i}]", f"{lab!r} is not an agent of the scenario (known: {', '.join(sorted(top))})")
+        elif population.labs.index(lab) != i:
+            problems.add(f"$.population.labs[{i}]", f"{lab!r} is named twice")
+    labs = population_labs(scenario)
+    if not labs:
+        problems.add("$.population", 'no lab to staff: give an agent kind = "lab", or name the labs in population.labs')
+    if population.researchers < 1:
+        problems.add("$.population.researchers", f"must be at least 1, not {population.researchers}")
+    elif population.researchers * len(labs) > MAX_RESEARCHERS:
+        problems.add(
+            "$.population.researchers",
+            f"{population.researchers:,} a lab in {len(labs)} labs is {population.researchers * len(labs):,} "
+            f"researchers; a population has at most {MAX_RESEARCHERS:,}",
+        )
+    else:
+        names = {researcher_name(i) for i in range(population.researchers * len(labs))}
+        for agent in every_agent(scenario.agents):
+            if agent.name in names:
+                problems.add("$.agents", f"{agent.name!r} is the name of one of the population's researchers: rename the agent")
+    for key, low, high in (("meet", 0, 100), ("conference_every", 0, MAX_PERIODS), ("brief", 1, 1000)):
+        value = getattr(population, key)
+        if not low <= value <= high:
+            problems.add(f"$.population.{key}", f"must be from {low} to {high:,}, not {value}")
+    if not 0 <= population.mobility <= 1:
+        problems.add("$.population.mobility", f"is a chance per period: from 0 to 1, not {population.mobility}")
+    for i, persona in enumerate(population.personas):
+        if not persona.share > 0:
+            problems.add(f"$.population.personas[{i}].share", f"must be more than 0, not {persona.share}")
+        _check_template(
+            persona.text, f"$.population.personas[{i}].text", PERSONA_FIELDS | set(scenario.dials), frozenset(), problems
+        )
+    _check_prompts(
+        population.prompts, "$.population.prompts", scenario, problems, required=False, fields=POPULATION_FIELDS
+    )
 
 
 def _check_dials(scenario: Scenario, problems: Problems) -> None:
     for key in scenario.dials:
         if any(key in fields for fields, _ in TEMPLATE_FIELDS.values()):
             problems.add(f"$.dials.{key}", "clashes with a built-in template placeholder")
+        elif scenario.population is not None and (
+            key in PERSONA_FIELDS or any(key in fields for fields, _ in POPULATION_FIELDS.values())
+        ):
+            problems.add(f"$.dials.{key}", "clashes with a placeholder of the population's prompts")
     for key, choices in scenario.dial_choices.items():
         if key not in scenario.dials:
             continue
@@ -188,8 +240,11 @@ def _check_order(policy: str, order: list[str], names: list[str], path: str, pro
         problems.add(f"{path}.order", f"only the scripted turn policy takes an order, not {policy}")
 
 
-def _check_prompts(prompts: Prompts, path: str, scenario: Scenario, problems: Problems, *, required: bool) -> None:
-    for key, (allowed, needed) in TEMPLATE_FIELDS.items():
+def _check_prompts(
+    prompts: Prompts | PopulationPrompts, path: str, scenario: Scenario, problems: Problems, *, required: bool,
+    fields: dict[str, tuple[frozenset[str], frozenset[str]]] = TEMPLATE_FIELDS,
+) -> None:
+    for key, (allowed, needed) in fields.items():
         template = getattr(prompts, key)
         if not template:
             if required and key in ("system", "turn"):

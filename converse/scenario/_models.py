@@ -197,7 +197,10 @@ def memory_tables(scenario: Scenario) -> list[tuple[str, Memory]]:
             if agent.council is not None:
                 yield from own(agent.council.members, f"{path}[{i}].council.members")
 
-    return [("$.memory", scenario.memory), *own(scenario.agents, "$.agents")]
+    tables = [("$.memory", scenario.memory), *own(scenario.agents, "$.agents")]
+    if scenario.population is not None:  # its researchers' streams
+        tables.append(("$.population", scenario.population.memory))
+    return tables
 
 
 def stream_memories(scenario: Scenario) -> list[tuple[str, Memory]]:
@@ -229,7 +232,12 @@ def embedded_by(scenario: Scenario, spec: str) -> Scenario:
     def own(agent: Agent) -> dict[str, object]:
         return {} if agent.memory is None else {"memory": memory(agent.memory)}
 
-    return msgspec.structs.replace(scenario, memory=memory(scenario.memory), agents=_rebuilt(scenario.agents, own))
+    population = scenario.population
+    if population is not None:
+        population = msgspec.structs.replace(population, stream=memory(population.memory).stream)
+    return msgspec.structs.replace(
+        scenario, memory=memory(scenario.memory), agents=_rebuilt(scenario.agents, own), population=population
+    )
 
 
 def _rebuilt(agents: list[Agent], change: Callable[[Agent], dict[str, object]]) -> list[Agent]:

@@ -22,6 +22,8 @@ DialValue = str | int | float | bool
 # A request parameter: any JSON value (TOML's dates and times are refused by the checks).
 ParamValue = str | int | float | bool | list[Any] | dict[str, Any]
 AgentKind = Literal["lab", "government", "organisation", "person"]
+Area = Literal["capabilities", "safety", "policy"]  # what a population's researcher works on
+Seniority = Literal["junior", "senior", "lead"]
 
 
 _Strict = Strict
@@ -232,6 +234,78 @@ class Agent(_Strict, frozen=True, kw_only=True):
     model: ModelSpecOrChoice | None = None
 
 
+class Persona(_Strict, frozen=True, kw_only=True):
+    """A kind of researcher a population's labs are staffed with.
+
+    Attributes:
+        area: the field the researcher came from: ``capabilities``, ``safety`` or ``policy``
+            (what it works on each period is its own choice).
+        seniority: ``junior``, ``senior`` or ``lead``.
+        share: its share of each lab's staff, relative to the other personas' shares.
+        text: who the researcher is, in the researcher's system prompt (a template:
+            ``{name}``, ``{lab}``, ``{area}``, ``{seniority}`` and the dials).
+    """
+
+    area: Area
+    seniority: Seniority = "senior"
+    share: float = 1.0
+    text: str = ""
+
+
+class PopulationPrompts(_Strict, frozen=True, kw_only=True):
+    """The researchers' prompt templates (see ``TEMPLATE_FIELDS`` for each one's
+    placeholders); empty: the built-in ones."""
+
+    researcher_system: str = ""
+    researcher_turn: str = ""
+    briefing: str = ""
+
+
+class Population(_Strict, frozen=True, kw_only=True):
+    """The researchers of a scenario's labs (a population run; the generative-agents recipe
+    at the scale of whole labs).
+
+    Each period every researcher, an actor with a memory stream of its own, hears the news of
+    the labs' statements of the period before, chooses what to work on and whether to publish
+    (one recorded call) and, when another lab made it an offer, whether to move; then it
+    meets ``meet`` colleagues of its own lab, and every ``conference_every`` periods one
+    researcher of another lab at a conference. Each lab's leadership is briefed with the
+    ``brief`` records of its researchers' work that score highest for the period.
+
+    Attributes:
+        researchers: researchers per lab at the start.
+        labs: the agents that have researchers; empty: every agent of kind ``lab``.
+        personas: the kinds of researcher, by share; empty: a built-in mix of the three areas
+            at three levels of seniority.
+        meet: colleagues each researcher meets per period inside its lab.
+        conference_every: periods between conferences across labs (the first in the first
+            period); 0: never.
+        mobility: the chance per period that a researcher is made an offer by another lab
+            (0 to 1); whether to take it is the researcher's choice.
+        brief: the records of its researchers' work a lab's leadership is briefed with.
+        stream: the researchers' memory streams (as ``[memory.stream]``).
+        tokens: a researcher's prompt budget; by default the model's context window less
+            ``max_tokens``.
+        prompts: the researchers' prompt templates.
+    """
+
+    researchers: int = 20
+    labs: list[str] = []
+    personas: list[Persona] = []
+    meet: int = 2
+    conference_every: int = 2
+    mobility: float = 0.05
+    brief: int = 8
+    stream: Stream = Stream(k=6)
+    tokens: int | None = None
+    prompts: PopulationPrompts = PopulationPrompts()
+
+    @property
+    def memory(self) -> Memory:
+        """The researchers' memory settings."""
+        return Memory(policy="stream", tokens=self.tokens, stream=self.stream)
+
+
 class Metric(_Strict, frozen=True, kw_only=True):
     """One score the judge gives a run.
 
@@ -289,6 +363,8 @@ class Scenario(_Strict, frozen=True, kw_only=True):
     """A whole simulation, as written in a scenario file: ``agents`` in a public
     conversation, or a ``roleplay`` (CAMEL's AI user and AI assistant).
 
+    A ``population`` staffs the labs with researchers (``Population``).
+
     ``dials`` holds each dial's value. A dial written as a table in the file (``regulation =
     { default = "light", choices = [...] }``) has its default here and its allowed values in
     ``dial_choices``, which the loader fills from those tables (it is not a key of the file).
@@ -310,3 +386,4 @@ class Scenario(_Strict, frozen=True, kw_only=True):
     judge: Judge = Judge()
     agents: list[Agent] = []
     roleplay: RolePlay | None = None
+    population: Population | None = None

@@ -35,6 +35,20 @@ TEMPLATE_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
 }
 
+# Placeholders of a population's prompts (``[population.prompts]``), and of its personas' texts.
+POPULATION_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "researcher_system": (
+        frozenset({"name", "seniority", "area", "lab", "persona", "lab_description", "unit"}),
+        frozenset(),
+    ),
+    "researcher_turn": (
+        frozenset({"name", "lab", "period", "news", "offer"}),
+        frozenset({"period", "news", "offer"}),
+    ),
+    "briefing": (frozenset({"lab", "period", "count", "total", "records"}), frozenset({"records"})),
+}
+PERSONA_FIELDS = frozenset({"name", "lab", "area", "seniority"})
+
 
 def template_fields(template: str, path: str = "$", file: str = "<scenario>") -> set[str]:
     """The placeholder names in a template; raises ``ScenarioError`` on bad syntax."""

@@ -31,7 +31,6 @@ from anyio.from_thread import start_blocking_portal
 
 from .._exceptions import SweepError
 from ..engine._run import RunResult, default_scheduler
-from ..log._events import Judged
 from ..models._limits import Limits
 from ..models._open import parse_spec
 from ..models._scheduler import Scheduler
@@ -39,7 +38,7 @@ from ..scenario._load import load_scenario
 from ._grid import PlannedRun
 from ._many import run_many
 from ._ray_limits import RateLimiter, SharedLimits, budgeted
-from ._rows import BackendPlan, SweepProgress, Watcher, finished_row
+from ._rows import BackendPlan, SweepProgress, Watched, Watcher, finished_row
 from ._summary_csv import SweepRow
 
 __all__ = ["RateLimiter", "ray_backend"]
@@ -80,8 +79,7 @@ class _Outcome(msgspec.Struct, frozen=True, kw_only=True):
     run: str
     result: RunResult | None
     error: str | None
-    judged: Judged | None
-    tokens: int  # of the calls made this time
+    watched: Watched  # its tokens: of the calls made this time
 
 
 @asynccontextmanager
@@ -216,8 +214,8 @@ async def _rows(
             if isinstance(item, _Outcome):
                 run = planned.pop(item.run)
                 if progress is not None:
-                    progress.tokens(item.tokens)
-                yield run, finished_row(run, item.result, item.judged, item.error)
+                    progress.tokens(item.watched.tokens)
+                yield run, finished_row(run, item.result, item.watched, item.error)
                 continue
             batch = pending.pop(generator)
             if item is not None:
@@ -315,7 +313,6 @@ async def _outcomes(
                 return _WAITING
             run = item.job.run_id
             assert run is not None
-            judged, tokens = watcher.take(run)
-            return _Outcome(run=run, result=item.result, error=item.error, judged=judged, tokens=tokens)
+            return _Outcome(run=run, result=item.result, error=item.error, watched=watcher.take(run))
 
         yield next_outcome

@@ -7,7 +7,8 @@ settings (a table of its settings, the other dials pooled, and a strip plot per 
 a table of every grid cell, then the seed noise: how much of each score's variance is seed to
 seed rather than the dials', the repeats a precision needs, and each cell's spread (each plot
 says the first too). Headline scores share one table; a per-subject score (``agi_year[OpenAI]``)
-gets a table of its own with the subjects as columns, so twenty scores stay readable.
+gets a table of its own with the subjects as columns, so twenty scores stay readable. A
+population run's columns (``population_safety_share``, ...) are shown as scores are.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import NamedTuple
 
 from .._files import write_atomic
 from ..scenario._scenario import DialValue
+from ._population import POPULATION_COLUMNS
 from ._stats import Aggregates, Decomposition, Group, aggregate, repeats_for
 from ._strips import strips
 from ._summary_csv import SweepRow, cell_text
@@ -139,6 +141,15 @@ def _document(
             "cost are means per run."
         )
     )
+    if any(c in POPULATION_COLUMNS for c in stats.columns):
+        blocks.append(
+            _Text(
+                "The population columns are scores every completed population run gives: "
+                "population_researchers, the researchers in all labs at the end; population_<area>_share, "
+                "the share of the last period's researchers who worked on the area; population_papers_<area> "
+                "and population_moves, the papers and the moves between labs over the whole run."
+            )
+        )
     if total.judge_errors:
         blocks.append(_Text(_judge_note(total)))
     return blocks
@@ -167,6 +178,12 @@ def _errors(errors: Mapping[str, int]) -> str:
 
 def _scored(group: Group) -> str:
     return f"scored {group.judged} of {group.completed}"
+
+
+def _could_give(group: Group, column: str) -> int:
+    """The runs of ``group`` that could give ``column`` (the n of a cell's "k of n"): for a
+    population column every completed one, for a judge's score the ones it scored."""
+    return group.completed if column in POPULATION_COLUMNS else group.judged
 
 
 def _by_subject(columns: list[str]) -> tuple[list[str], dict[str, list[str]]]:
@@ -231,10 +248,10 @@ def _plots(
     """
     name = dial or "all runs"
     blocks: list[_Block] = []
-    if columns and any(g.judge_errors for g in groups):
+    if any(c not in POPULATION_COLUMNS for c in columns) and any(g.judge_errors for g in groups):
         labels = [f"{dial} = {cell_text(v)}: " for v in settings or []] if dial is not None else [""]
         per = [label + _scored(g) for label, g in zip(labels, groups, strict=True)]
-        blocks.append(_Text("The plots show the runs the judge scored: " + ", ".join(per) + "."))
+        blocks.append(_Text("The plots of the judge's scores show the runs it scored: " + ", ".join(per) + "."))
     for column in columns:
         intervals = [group.scores[column] for group in groups]
         shown = strips(rows, dial, column, settings=settings, intervals=intervals, label=name)
@@ -258,7 +275,7 @@ def _seed_noise(stats: Aggregates, scales: Mapping[str, str], failures: bool) ->
         return []
     dials = len(stats.cells) > 1
     blocks: list[_Block] = [_Heading(2, "Seeds or dials" if dials else "Seed to seed")]
-    if max((cell.judged for cell in stats.cells), default=0) < 2:
+    if max((_could_give(cell, c) for cell in stats.cells for c in stats.columns), default=0) < 2:
         return [
             *blocks,
             _Text(
@@ -267,7 +284,6 @@ def _seed_noise(stats: Aggregates, scales: Mapping[str, str], failures: bool) ->
                 "a given precision needs."
             ),
         ]
-    scored = stats.overall.judged
     if dials:
         blocks.append(
             _Text(
@@ -298,7 +314,7 @@ def _seed_noise(stats: Aggregates, scales: Mapping[str, str], failures: bool) ->
             [
                 [
                     c,
-                    _values(d, scored),
+                    _values(d, _could_give(stats.overall, c)),
                     *(_shares(d) if dials else []),
                     _amount(d.sd),
                     _repeats(d.sd, scales.get(c)),
@@ -423,7 +439,8 @@ def _spread(group: Group, column: str) -> str:
     else:
         places = _places(spread.sd, 0.0)
         text = f"SD {spread.sd:.{places}f}, ±{spread.half_width:.{places}f}"
-    return text if spread.n == group.judged else f"{text} ({spread.n} of {group.judged})"
+    given = _could_give(group, column)
+    return text if spread.n == given else f"{text} ({spread.n} of {given})"
 
 
 def _markdown(blocks: list[_Block]) -> str:
@@ -506,7 +523,8 @@ def _estimate(group: Group, column: str) -> str:
         return _NO_DATA
     places = _places(i.mean, i.high - i.low)
     text = f"{i.mean:.{places}f} [{i.low:.{places}f}, {i.high:.{places}f}]"
-    return text if i.n == group.judged else f"{text} ({i.n} of {group.judged})"
+    given = _could_give(group, column)
+    return text if i.n == given else f"{text} ({i.n} of {given})"
 
 
 def _runs(group: Group) -> str:

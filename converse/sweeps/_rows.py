@@ -1,6 +1,7 @@
 """What a sweep's two backends share: the plan each is handed, the summary row of a run (from
 its result as it finishes, or from its log), the watcher that gathers what the rows need from
-the runs' events, and what a sweep reports while it runs."""
+the runs' events (verdicts, tokens, a population's columns), and what a sweep reports while it
+runs."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ import msgspec
 
 from ..engine._options import RunOptions
 from ..engine._run import RunResult
-from ..log._events import Event, Judged, LLMCall, RunFinished
+from ..log._events import Event, Judged, LLMCall, PopulationState, RunFinished
 from ._grid import PlannedRun
 from ._many import Job
+from ._population import Tally
 from ._summary_csv import SweepRow, scores_of
 
-__all__ = ["Backend", "BackendPlan", "SweepProgress", "Watcher", "finished_row", "row_of"]
+__all__ = ["Backend", "BackendPlan", "SweepProgress", "Watched", "Watcher", "finished_row", "row_of"]
 
 
 class SweepProgress(Protocol):
@@ -55,14 +57,24 @@ class BackendPlan:
 Backend = Callable[[BackendPlan], AbstractAsyncContextManager[AsyncIterator[tuple[PlannedRun, SweepRow]]]]
 
 
+class Watched(msgspec.Struct, frozen=True, kw_only=True):
+    """What a run's row needs of its events: its verdict, the tokens it spent (this time) and,
+    for a population run, its population columns (``_population``)."""
+
+    verdict: Judged | None = None
+    tokens: int = 0
+    population: dict[str, float | None] = {}
+
+
 class Watcher:
-    """Watches the events of a batch of runs for what their rows need: each run's verdict and
-    the tokens it spent (also passed on as they are spent, for a progress display)."""
+    """Watches the events of a batch of runs for what their rows need (``Watched``); the tokens
+    are also passed on as they are spent, for a progress display."""
 
     def __init__(self, on_tokens: Callable[[int], None] | None = None) -> None:
         self.on_tokens = on_tokens
         self.verdicts: dict[str | None, Judged] = {}
         self.spent: dict[str | None, int] = {}
+        self.populations: dict[str | None, Tally] = {}
 
     def observe(self, job: Job, event: Event) -> None:
         """A ``run_many`` observer."""
@@ -75,18 +87,26 @@ class Watcher:
                 self.on_tokens(tokens)
         elif kind is Judged:
             self.verdicts[job.run_id] = event  # type: ignore[assignment]
+        elif kind is PopulationState:
+            tally = self.populations.get(job.run_id)
+            if tally is None:
+                tally = self.populations[job.run_id] = Tally()
+            tally.add(event)  # type: ignore[arg-type]
 
-    def take(self, run_id: str | None) -> tuple[Judged | None, int]:
-        """A finished run's verdict and the tokens it spent (forgotten here)."""
-        return self.verdicts.pop(run_id, None), self.spent.pop(run_id, 0)
+    def take(self, run_id: str | None) -> Watched:
+        """What a finished run's row needs (forgotten here)."""
+        tally = self.populations.pop(run_id, None)
+        return Watched(
+            verdict=self.verdicts.pop(run_id, None),
+            tokens=self.spent.pop(run_id, 0),
+            population=tally.columns() if tally is not None else {},
+        )
 
 
-def finished_row(
-    run: PlannedRun, result: RunResult | None, verdict: Judged | None, error: str | None
-) -> SweepRow:
+def finished_row(run: PlannedRun, result: RunResult | None, watched: Watched, error: str | None) -> SweepRow:
     """The row of a run ``run_many`` reported finished: ``failed``, with the error, if it
     could not run at all."""
-    row = row_of(run, result, verdict, status="failed")
+    row = row_of(run, result, watched.verdict, status="failed", population=watched.population)
     return row if error is None else msgspec.structs.replace(row, reason=error)
 
 
@@ -99,13 +119,15 @@ def row_of(
     status: str = "",
     truncated: int = 0,
     estimated: int = 0,
+    population: dict[str, float | None] | None = None,
 ) -> SweepRow:
     """The summary row of a run (``status``, by default ``pending``, when it has no result).
 
     ``judge_error`` is why the judge gave no verdict (a ``RunResult`` says it itself): the
     row is then ``judged`` False. A completed run with neither was not judged (its scenario
     has no judge): ``judged`` None. ``truncated`` counts answers cut off at ``max_tokens``,
-    ``estimated`` the tokens the server did not report (a ``RunResult`` says both itself).
+    ``estimated`` the tokens the server did not report (a ``RunResult`` says both itself);
+    ``population`` its population columns, if it is a population run (``_population``).
     """
     if finished is None:
         return SweepRow(run=run.run_id, dials=run.dials, seed=run.seed, status=status or "pending")
@@ -123,7 +145,7 @@ def row_of(
     error = _first_line(judge_error) if verdict is False else ""
     return SweepRow(
         run=run.run_id, dials=run.dials, seed=run.seed, scores=scores, judged=verdict, judge_error=error,
-        truncated=truncated, estimated_tokens=estimated, **totals
+        truncated=truncated, estimated_tokens=estimated, population=population or {}, **totals
     )
 
 

@@ -1,10 +1,11 @@
 """Statistics over a sweep's rows: means with percentile-bootstrap intervals, by each setting of
 each dial, by grid cell and overall; and how much of each score's spread is seed noise.
 
-Scores count from completed runs only; tokens and cost from every run that finished. Each grid
-cell is resampled on its own and a dial's setting pools its cells' resamples, deterministically:
-the same rows and seed always give the same intervals. ``_report`` makes a report of them;
-``_strips`` shares the grouping of rows by dial settings.
+A score here is any measured column (``_summary_csv.measured_columns_of``): the judge's scores
+and a population run's columns alike. Scores count from completed runs only; tokens and cost
+from every run that finished. Each grid cell is resampled on its own and a dial's setting pools
+its cells' resamples, deterministically: the same rows and seed always give the same intervals.
+``_report`` makes a report of them; ``_strips`` shares the grouping of rows by dial settings.
 
 Seed noise is the textbook's, with no dependency: each cell's seed-to-seed standard deviation and
 the t interval of its mean (``spread_of``), a one-way analysis of variance of each score over the
@@ -27,7 +28,7 @@ from typing import Any
 import msgspec
 
 from ..scenario._scenario import DialValue
-from ._summary_csv import SweepRow, cell_text, score_columns_of
+from ._summary_csv import SweepRow, cell_text, measured, measured_columns_of
 
 __all__ = [
     "Aggregates",
@@ -243,7 +244,7 @@ def aggregate(
     """
     _check(confidence, resamples)
     names = list(dial_names)
-    columns = score_columns_of(rows)
+    columns = measured_columns_of(rows)
     settings = {d: dial_settings(rows, d) for d in names}
     cells = partition(rows, names, settings)
     done = [[r for r in rs if r.status == "completed"] for _, rs in cells]
@@ -268,7 +269,7 @@ def aggregate(
             found.append(_interval(values, [] if constant else [lane(i) for i in cs], confidence))
         return found
 
-    samples = {c: [[r.scores.get(c) for r in rs] for rs in done] for c in columns}
+    samples = {c: [[measured(r, c) for r in rs] for rs in done] for c in columns}
     scores = {c: intervals(samples[c], done_draws) for c in columns}
     tokens = intervals([[float(r.prompt_tokens + r.completion_tokens) for r in rs] for rs in ran], ran_draws)
     cost = intervals([[r.cost_usd for r in rs] for rs in ran], ran_draws)
@@ -333,6 +334,9 @@ def decompose(cells: Iterable[Iterable[float | None]]) -> Decomposition:
     """Split the variance of one score's values, one sample per grid cell (None: a run that gave
     none), into seeds (within the cells) and dials (between them); see :class:`Decomposition`."""
     samples = [s for s in ([v for v in cell if v is not None] for cell in cells) if s]
+    if samples:  # measured from one value, equal values are exactly equal to their mean (see _squares)
+        origin = samples[0][0]
+        samples = [[v - origin for v in s] for s in samples]
     n, k = sum(map(len, samples)), len(samples)
     grand = math.fsum(v for s in samples for v in s) / n if n else 0.0
     within = math.fsum(map(_squares, samples))
@@ -356,8 +360,12 @@ def decompose(cells: Iterable[Iterable[float | None]]) -> Decomposition:
 
 def _squares(sample: Sequence[float]) -> float:
     """The sum of squared distances of ``sample`` (not empty) from its mean."""
-    mean = math.fsum(sample) / len(sample)
-    return math.fsum((v - mean) ** 2 for v in sample)
+    # Measured from the first value, twelve runs that all gave 0.4 spread by nothing; their
+    # mean is a rounding off it (4.800000000000001 / 12 is 0.4000000000000001).
+    origin = sample[0]
+    shifted = [v - origin for v in sample]
+    mean = math.fsum(shifted) / len(shifted)
+    return math.fsum((v - mean) ** 2 for v in shifted)
 
 
 def repeats_for(sd: float, half_width: float, *, confidence: float = 0.95) -> int:

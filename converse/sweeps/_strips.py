@@ -15,7 +15,7 @@ import msgspec
 
 from ..scenario._scenario import DialValue
 from ._stats import Interval, dial_settings, partition
-from ._summary_csv import SweepRow, cell_text
+from ._summary_csv import SweepRow, cell_text, measured
 
 __all__ = ["Strip", "strip", "strips"]
 
@@ -73,7 +73,7 @@ def strips(
     out = []
     for i, (name, runs) in enumerate(groups):
         done = [r for r in runs if r.status == "completed"]
-        given = [(r.run, v) for r in done if (v := r.scores.get(column)) is not None]
+        given = [(r.run, v) for r in done if (v := measured(r, column)) is not None]
         out.append(strip(name, given, runs=len(done), interval=intervals[i] if intervals is not None else None))
     return out
 

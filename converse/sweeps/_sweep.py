@@ -25,7 +25,7 @@ from .._exceptions import DirectoryInUse, SweepError
 from .._lock import writer_lock
 from ..engine._options import RunOptions
 from ..judge._judge import is_judge_failure
-from ..log._events import AnyEvent, Judged, Ledger, RunError, RunFinished, RunStarted
+from ..log._events import AnyEvent, Judged, Ledger, PopulationState, RunError, RunFinished, RunStarted
 from ..models._scheduler import Scheduler
 from ..runner._run import ensure_transcript
 from ..scenario._load import load_scenario
@@ -33,6 +33,7 @@ from ..scenario._models import people_named
 from ._grid import PlannedRun, Sweep, claim_directory, record_growth
 from ._growth import growth, run_names, scenario_change
 from ._many import Finished, clear_run, run_many
+from ._population import POPULATION_SCALES, Tally
 from ._report import write_report
 from ._rows import Backend, BackendPlan, SweepProgress, Watcher, finished_row, row_of
 from ._summary_csv import SweepRow, score_column, write_summary_csv
@@ -215,9 +216,7 @@ async def run_sweep(
             if found is not None and (
                 found[0].status == "completed" or (found[0].status in _FINISHED and not retry_failed)
             ):
-                ensure_transcript(directory / run.run_id)  # a crash can fall between the log's end and it
-                truncated, estimated = counts_in(directory / run.run_id)
-                rows[run.run_id] = row_of(run, *found, truncated=truncated, estimated=estimated)
+                rows[run.run_id] = _logged_row(run, found, directory)
             else:
                 todo.append(run)
         skipped = len(rows)
@@ -297,27 +296,46 @@ def _on_disk(run: PlannedRun, directory: Path) -> SweepRow:
     """The row of a run the sweep was not told of: it may have finished just as the sweep
     was interrupted (its log says so), or not have finished."""
     found = read_run(directory / run.run_id)
-    if found is None:
-        return row_of(run, None, None)
-    ensure_transcript(directory / run.run_id)
-    truncated, estimated = counts_in(directory / run.run_id)
-    return row_of(run, *found, truncated=truncated, estimated=estimated)
+    return row_of(run, None, None) if found is None else _logged_row(run, found, directory)
 
 
-def counts_in(directory: Path) -> tuple[int, int]:
-    """How many model calls of a run's log were cut off at ``max_tokens``, and how many of its
-    tokens were estimated (its ledger's total): its run-finished event says neither, so a run
-    finished before this sweep is counted from its log."""
+def _logged_row(run: PlannedRun, found: RunEnd, directory: Path) -> SweepRow:
+    """The row of a finished run, from its log (``found``: how it ended)."""
+    ensure_transcript(directory / run.run_id)  # a crash can fall between the log's end and it
+    counted = counts_in(directory / run.run_id)
+    return row_of(
+        run, *found, truncated=counted.truncated, estimated=counted.estimated, population=counted.population
+    )
+
+
+class LogCounts(NamedTuple):
+    """What a run's row counts from its whole log (its run-finished event says none of it).
+
+    ``truncated``: the model calls cut off at ``max_tokens``; ``estimated``: the tokens the
+    server did not report (its ledger's total); ``population``: its population columns, if it
+    is a population run (``_population``).
+    """
+
+    truncated: int
+    estimated: int
+    population: dict[str, float | None]
+
+
+def counts_in(directory: Path) -> LogCounts:
+    """What a run finished before this sweep counts from its log (an unreadable log: nothing)."""
     truncated = estimated = 0
-    with contextlib.suppress(OSError), (directory / "events.jsonl").open("rb") as f:  # unreadable: none
+    tally = Tally()
+    with contextlib.suppress(OSError), (directory / "events.jsonl").open("rb") as f:
         for line in f:
             truncated += line.count(b'"finish_reason":"length"')
-            if line.startswith(b'{"type":"ledger"'):
+            if line.startswith((b'{"type":"ledger"', b'{"type":"population_state"')):
                 with contextlib.suppress(msgspec.DecodeError):
-                    ledger = _decoder.decode(line)
-                    if type(ledger) is Ledger and ledger.entries:
-                        estimated = ledger.entries[-1].estimated_tokens
-    return truncated, estimated
+                    event = _decoder.decode(line)
+                    if type(event) is Ledger and event.entries:
+                        estimated = event.entries[-1].estimated_tokens
+                    elif type(event) is PopulationState:
+                        tally.add(event)
+    return LogCounts(truncated, estimated, tally.columns())
 
 
 def _write_outputs(
@@ -334,7 +352,7 @@ def _write_outputs(
             finished,
             sweep.dial_names,
             title=f"Sweep of {sweep.scenario_name}",
-            scales=_scales(directory, runs, rows),
+            scales={**POPULATION_SCALES, **_scales(directory, runs, rows)},
             scenario_name=sweep.scenario_name,
         )
     return SweepOutcome(
@@ -368,8 +386,7 @@ async def _local(plan: BackendPlan) -> AsyncIterator[AsyncIterator[tuple[Planned
     async def rows(stream: AsyncIterator[Finished]) -> AsyncGenerator[tuple[PlannedRun, SweepRow]]:
         async for item in stream:
             run: PlannedRun = item.job.tag
-            verdict, _ = watcher.take(run.run_id)
-            yield run, finished_row(run, item.result, verdict, item.error)
+            yield run, finished_row(run, item.result, watcher.take(run.run_id), item.error)
 
     async with (
         run_many(

@@ -20,6 +20,7 @@ from ..log._events import (
     Judged,
     LLMCall,
     PeriodStarted,
+    PopulationState,
     Recalled,
     Remembered,
     RunError,
@@ -31,6 +32,7 @@ from ..log._events import (
 from ..log._log import gc_paused
 from ..models._person import PERSON
 from ._folding import Folds, debate_label
+from ._population import research_blocks
 from ._roleplay import render_roleplay_markdown
 from ._text import TRUNCATED_MARK, error_line, md, prose, score_text
 from ._title import clock_step, covered_periods, run_title, span_text
@@ -88,6 +90,7 @@ class MarkdownRenderer:
         self.folds: Folds[list[str]] = Folds()  # ended debates' blocks (wrapped in <details>), until claimed
         self.cut: set[tuple[tuple[str, ...], str]] = set()  # (conversation, actor) whose last answer was cut off
         self.spoke: dict[str, dict[str, None]] = {}  # model -> the agents who spoke with it, in order
+        self.research: dict[str, list[str]] = {}  # a population's research, by period
 
     def feed(self, events: Iterable[Any]) -> None:
         """Take the next events of the run, in log order."""
@@ -154,6 +157,8 @@ class MarkdownRenderer:
                 if len(event.conversation) == 1 and event.period not in periods:
                     periods[event.period] = []
                     clock_periods.append(event.period)
+            elif type(event) is PopulationState:
+                self.research[event.period] = research_blocks(event)
             elif type(event) is RunFinished:
                 self.finished = event
             elif type(event) is Judged:
@@ -174,8 +179,11 @@ class MarkdownRenderer:
             for verdict in self.judged:
                 out += _verdict(verdict)
         out.append("## Conversation")
+        research = self.research
         for period, blocks in periods.items():
             out.append(f"### {period}")
+            if period in research:
+                out += research[period]
             if blocks:
                 out.append("**Statements**")
                 out += blocks
@@ -203,6 +211,7 @@ def _header(
     bullets = [
         f"- **Scenario:** {started.scenario_name}",
         f"- **Organisations:** {', '.join(names) or 'none'}",
+        *_population(scenario),
         f"- **Periods:** {span}",
         _models(started, spoke),
         f"- **Seed:** {started.seed}",
@@ -211,6 +220,14 @@ def _header(
     ]
     title = run_title(started, None if finished is None else period_names)
     return [f"# {title}", "\n".join(bullets)]
+
+
+def _population(scenario: dict[str, Any]) -> list[str]:
+    """The header's line on a population's researchers, if the run has one."""
+    population = scenario.get("population")
+    if not isinstance(population, dict):
+        return []
+    return [f"- **Researchers:** {population.get('researchers', '?')} a lab at the start"]
 
 
 def _models(started: RunStarted, spoke: dict[str, dict[str, None]]) -> str:

@@ -20,12 +20,14 @@ import msgspec
 __all__ = [
     "Attempt",
     "Call",
+    "Census",
     "Critic",
     "Debate",
     "DebateEnd",
     "ErrorItem",
     "Head",
     "Item",
+    "LabShown",
     "Line",
     "PageItem",
     "Period",
@@ -186,6 +188,35 @@ class Verdict(Item, tag="verdict", kw_only=True, gc=False):
     scores: list[ScoreShown]
 
 
+class LabShown(msgspec.Struct, kw_only=True, gc=False):
+    """One lab in a period of a population run: ``working`` and ``papers`` by area, in the
+    order of its census's ``areas``; ``safety`` the share of those who worked this period
+    who worked on safety (None: nobody worked)."""
+
+    lab: str
+    researchers: int  # on staff at the period's end
+    working: list[int]
+    papers: list[int]
+    joined: int
+    left: int
+    safety: float | None
+
+
+class Census(Item, tag="census", kw_only=True, gc=False):
+    """A population run's researchers after one period (``index`` as logged): each lab,
+    all the labs' ``papers`` by area, how many researchers moved, and the meetings held
+    inside labs and at a conference."""
+
+    period: str
+    index: int
+    areas: list[str]
+    labs: list[LabShown]
+    papers: list[int]
+    moves: int
+    meetings: int
+    conference: int
+
+
 class UsageRow(msgspec.Struct, kw_only=True, gc=False):
     """What one agent spent."""
 
@@ -269,6 +300,7 @@ PageItem = (
     | DebateEnd
     | Task
     | Verdict
+    | Census
     | Usage
     | Call
     | Attempt

@@ -5,7 +5,8 @@ The page is built by a small script that only places items (``_items``: each ite
 Every decision about what goes where is made here, once, and the same code serves a finished log
 and one still being written: ``RunView.feed`` takes the next events and returns the items
 they add; ``RunView.updates`` returns the items that summarise the run so far (status,
-tokens per agent, whose turn it is), to be sent after each batch.
+tokens per agent, whose turn it is), to be sent after each batch. A population run's census
+after each period is an item of its own (``_population``).
 
 Where things go: each period of the public conversation is a section; a public statement
 is a card in its period; a council's debate opens in the section of its period (or, for a
@@ -31,6 +32,7 @@ from ..log._events import (
     LLMAttempt,
     LLMCall,
     PeriodStarted,
+    PopulationState,
     RunError,
     RunFinished,
     RunStarted,
@@ -61,6 +63,7 @@ from ._items import (
     UsageRow,
     Verdict,
 )
+from ._population import census
 from ._reading import CallSeen
 
 __all__ = ["RunView"]
@@ -319,6 +322,8 @@ class RunView:
                         planned=event.planned,
                     )
                 ]
+            case PopulationState():
+                return [census(event)]
             case Judged():
                 scores = [
                     ScoreShown(name=s.name, subject=s.subject, value=s.value, scale=s.scale, text=score_text(s))

@@ -4,16 +4,13 @@ anything again, the embedder a scenario names, and the settings ``converse valid
 
 from __future__ import annotations
 
-import random
-import warnings
 from pathlib import Path
 
 import msgspec
 import pytest
 
 import converse
-from _helpers import SDK_LEAVES_GENERATORS, error_lines, run_cli
-from converse import TornTailWarning, resume_run
+from _helpers import SDK_LEAVES_GENERATORS, cut_copies, error_lines, resumed, run_cli
 from converse.audit import audit_run
 from converse.engine._stream_memory import NOTHING_YET
 from converse.events import AnyEvent, Embedded, LLMCall, Recalled, Remembered, RunError, Utterance
@@ -121,17 +118,10 @@ async def test_a_stream_run_re_executes_from_its_log_and_resumes_cut_anywhere_wi
     # The same events, but for what names the log as the model (its start, the judge's call
     # and the ledger, as for any re-executed log).
     assert _conversation(converse.read_events(again.events)) == _conversation(original)
-    lines = whole.events.read_bytes().splitlines(keepends=True)
-    rng = random.Random(7)
-    for at in sorted(rng.sample(range(3, len(lines) - 1), 4)):
-        directory = tmp_path / f"cut{at}"
-        directory.mkdir()
-        (directory / "events.jsonl").write_bytes(b"".join(lines[:at]))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", TornTailWarning)
-            resumed = await resume_run(directory)
-        assert resumed.transcript.read_bytes() == whole.transcript.read_bytes(), at
-        events = converse.read_events(resumed.events)
+    for at, directory in cut_copies(whole.events, tmp_path, 4, seed=7):
+        again_from = await resumed(directory)
+        assert again_from.transcript.read_bytes() == whole.transcript.read_bytes(), at
+        events = converse.read_events(again_from.events)
         assert sum(isinstance(e, Embedded) for e in events) == embedded  # none twice
         assert _stable(events) == _stable(original)
 

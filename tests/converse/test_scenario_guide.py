@@ -23,7 +23,7 @@ from _helpers import ROOT, run_cli
 from converse.scenario import PROMPT_FIELDS, Scenario, scenario_problems
 from converse.scenario._dials import DIAL_KEYS
 from converse.scenario._load import starter_text
-from converse.scenario._templates import TEMPLATE_FIELDS
+from converse.scenario._templates import PERSONA_FIELDS, POPULATION_FIELDS, TEMPLATE_FIELDS
 
 GUIDE = (ROOT / "scenarios" / "README.md").read_text(encoding="utf-8")
 EXAMPLES = re.findall(r"^```toml\n(.*?)^```$", GUIDE, re.M | re.S)
@@ -156,7 +156,8 @@ def test_every_value_a_key_takes_is_named() -> None:
 
 
 @pytest.mark.parametrize(
-    ("table", "fields"), [("prompts", TEMPLATE_FIELDS), ("roleplay.prompts", PROMPT_FIELDS)]
+    ("table", "fields"),
+    [("prompts", TEMPLATE_FIELDS), ("roleplay.prompts", PROMPT_FIELDS), ("population.prompts", POPULATION_FIELDS)],
 )
 def test_every_prompt_lists_its_placeholders(
     table: str, fields: dict[str, tuple[frozenset[str], frozenset[str]]]
@@ -173,4 +174,5 @@ def test_every_placeholder_says_what_it_holds() -> None:
         for first in re.findall(r"^\| (`\{.*?)\|", GUIDE, re.M)
         for name in re.findall(r"`\{(\w+)\}`", first)
     }
-    assert explained == set().union(*(allowed for allowed, _ in TEMPLATE_FIELDS.values()))
+    fields = [*TEMPLATE_FIELDS.values(), *POPULATION_FIELDS.values(), (PERSONA_FIELDS, frozenset())]
+    assert explained == set().union(*(allowed for allowed, _ in fields))

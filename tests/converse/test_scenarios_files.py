@@ -11,8 +11,8 @@ import pytest
 from _helpers import ROOT, SCENARIOS
 from converse import CompletionRequest, Hints, OfflineModel, Scenario, load_scenario
 from converse.events import ChatMessage
-from converse.scenario import Agent, Prompts, scenario_data
-from converse.scenario._templates import TEMPLATE_FIELDS, fill, template_fields
+from converse.scenario import Agent, PopulationPrompts, Prompts, scenario_data
+from converse.scenario._templates import POPULATION_FIELDS, TEMPLATE_FIELDS, fill, template_fields
 
 EXPECTED = {
     "three-labs", "three-labs-half-yearly", "labs-uk-government", "labs-chinese-government",
@@ -42,9 +42,10 @@ def all_agents(agents: list[Agent]) -> list[Agent]:
     return found
 
 
-def all_prompts(scenario: Scenario) -> list[Prompts]:
+def all_prompts(scenario: Scenario) -> list[Prompts | PopulationPrompts]:
     councils = [agent.council for agent in all_agents(scenario.agents) if agent.council is not None]
-    return [scenario.prompts, *(council.prompts for council in councils if council.prompts is not None)]
+    population = [scenario.population.prompts] if scenario.population is not None else []
+    return [scenario.prompts, *(council.prompts for council in councils if council.prompts is not None), *population]
 
 
 def test_the_eight_scenarios_are_there() -> None:
@@ -76,7 +77,8 @@ def test_templates_fill_and_dials_are_used(path: Path) -> None:
     scenario = load_scenario(path)
     used: set[str] = set()
     for prompts in all_prompts(scenario):
-        for key, (allowed, _) in TEMPLATE_FIELDS.items():
+        fields = POPULATION_FIELDS if isinstance(prompts, PopulationPrompts) else TEMPLATE_FIELDS
+        for key, (allowed, _) in fields.items():
             template = getattr(prompts, key)
             if template:
                 used |= template_fields(template)

@@ -20,7 +20,9 @@ from typing import Any
 
 import pytest
 
-from _helpers import CHROMIUM, CONVERSE, need_browser, run_cli
+from _helpers import CONVERSE, run_cli
+from _viewing import chromium, watched_page
+from _viewing import viewer as serving
 
 pytestmark = pytest.mark.slow
 
@@ -74,48 +76,20 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def viewer(library: Path) -> Iterator[str]:
-    with subprocess.Popen(
-        [*CONVERSE, "view", str(library), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    ) as process:
-        try:
-            assert process.stdout is not None
-            line = process.stdout.readline()
-            assert "http://127.0.0.1:" in line, process.stderr.read() if process.stderr else line
-            yield line.split(" at ")[1].split(" ")[0]
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with serving(library) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_playwright = need_browser()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                "--disable-background-networking", "--disable-component-update",
-            ],
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
-def page(browser: Any, tmp_path: Path) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    external: list[str] = []
-    page.on("request", lambda r: external.append(r.url) if not r.url.startswith("http://127.0.0.1:") else None)
-    yield page
-    context.close()
-    assert not problems, problems  # no script errors, no refused content
-    assert not external, external  # nothing loaded from anywhere but the viewer
+def page(browser: Any) -> Iterator[Any]:
+    with watched_page(browser) as opened:
+        yield opened
 
 
 def test_open_a_run_and_unfold_a_council_debate(viewer: str, page: Any, tmp_path: Path) -> None:

@@ -88,6 +88,7 @@ from ._phrases import (
     STYLES,
     SUFFIXES,
 )
+from ._research import asks_for_research, research_answer
 from ._roleplay import KINDS as CAMEL_KINDS
 from ._roleplay import answer as camel_answer
 from ._summary import summary_answer
@@ -341,6 +342,9 @@ def _last_speaker(text: str, exclude: str, said: tuple[str, ...]) -> tuple[str, 
     return None
 
 
+_EMBEDDED = 8192  # the most texts whose embeddings the model keeps
+
+
 class OfflineModel:
     """A deterministic stand-in for an LLM that needs no network.
 
@@ -362,6 +366,7 @@ class OfflineModel:
             raise ValueError("latency must not be negative")
         self._seed = str(seed)
         self._world = _World(self._seed)
+        self._embedded: dict[str, list[float]] = {}  # texts embedded lately, and their vectors
         self._latency = latency
         self._spec = spec
         # It holds its answer to a schema sent as response_format (either type) or format.
@@ -390,8 +395,17 @@ class OfflineModel:
     async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
         """Embed texts with a hashing embedding of their words (``_embed``): deterministic, and
         the same for every seed (an embedding model has no randomness), after the simulated
-        latency, if any."""
-        vectors = [embed(text).tolist() for text in request.texts]
+        latency, if any. A text asked again (the news every researcher of a population hears,
+        a query many share) is embedded once."""
+        known = self._embedded
+        vectors = []
+        for text in request.texts:
+            vector = known.get(text)
+            if vector is None:
+                if len(known) >= _EMBEDDED:
+                    known.clear()
+                vector = known[text] = embed(text).tolist()
+            vectors.append(vector)
         if self._latency > 0:
             await sleep(self._latency)
         usage = Usage(prompt_tokens=sum(estimate_tokens(len(text)) for text in request.texts))
@@ -435,6 +449,8 @@ class OfflineModel:
             text = questions_answer(self._draws(h, len(messages), system, user), user, speaker)
         elif h.kind == "insights":
             text = insights_answer(self._draws(h, len(messages), system, user), user, speaker)
+        elif h.kind == "research" or (h.kind == "other" and asks_for_research(system)):
+            text = research_answer(self._draws(h, len(messages), system, user), system, user)
         elif h.kind in ("judge", "other") and (verdict := verdict_json(messages)) is not None:
             text = verdict  # a structured request: the JSON Schema is in the prompt
         else:

@@ -5,8 +5,9 @@
 // The modules, each one idea: router.js (which page, and the visit to it), api.js (the
 // viewer's API: JSON and the event stream), items.js (the run page's items: the types of
 // what the server sends), runs.js, run.js, call.js and sweep.js (the pages, and the model
-// call dialog), table.js (sortable tables), charts.js (the sweep page's charts), shell.js
-// (the frame around every page), dom.js and format.js (building elements, showing numbers).
+// call dialog), population.js (a population run's panel on its page), table.js (sortable
+// tables), charts.js (the charts: a sweep's, a population's), shell.js (the frame around
+// every page), dom.js and format.js (building elements, showing numbers).
 
 import { startRouter } from "./router.js";
 import { showRun } from "./run.js";

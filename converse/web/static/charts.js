@@ -1,9 +1,11 @@
 // @ts-check
-// The sweep page's charts, drawn in SVG. They draw numbers the server computed: a strip
-// plot's columns come with their statistics (converse/sweeps/_strips.py); only the axis and
-// the dots' places are worked out here.
+// The charts, drawn in SVG: a sweep page's strip plots and counts, a population's lines.
+// They draw numbers the server computed: a strip plot's columns come with their statistics
+// (converse/sweeps/_strips.py), a population's shares with its census
+// (converse/web/_population.py); only the axes and the marks' places are worked out here.
 
 import { h, s } from "./dom.js";
+import { num } from "./format.js";
 
 /** @typedef {import("./api.js").Chart} Chart */
 /** @typedef {import("./api.js").Strip} Strip */
@@ -88,4 +90,64 @@ export function countChart(labels, caption) {
     svg.append(s("text", { x: L + w + 6, y: i * row + 17, class: "tick" }, String(n)));
   });
   return h("figure", { class: "chart" }, svg, h("figcaption", { text: caption }));
+}
+
+const COLOURS = 8; // the series-N classes of app.css; more lines than that share colours
+
+/**
+ * One line of a line chart: a value per step (null for none, which breaks the line).
+ * @typedef {object} Series
+ * @property {string} name
+ * @property {(number | null)[]} values
+ */
+
+/**
+ * Lines over labelled steps, one per series, each in its colour (named in the legend);
+ * `percent` draws shares (0 to 1) as percentages. `name` marks the figure (`data-chart`).
+ * @param {string[]} steps  the x axis, in order
+ * @param {Series[]} series
+ * @param {{name: string, caption: string, percent?: boolean}} opts
+ */
+export function lineChart(steps, series, opts) {
+  const W = 520, H = 240, L = 48, R = 32, T = 12, B = 36;
+  const shown = series.flatMap((line) => line.values).filter((v) => v !== null);
+  const hi = opts.percent ? 1 : Math.max(1, ...shown);
+  const ticks = niceTicks(0, hi, 4);
+  if (ticks[ticks.length - 1] < hi) ticks.push(ticks[ticks.length - 1] + ticks[1] - ticks[0]); // the top line above the highest value
+  const top = ticks[ticks.length - 1];
+  /** @param {number} v */
+  const y = (v) => T + (H - T - B) * (1 - v / top);
+  /** @param {number} i */
+  const x = (i) => L + (W - L - R) * (steps.length > 1 ? i / (steps.length - 1) : 0.5);
+  /** @param {number} v */
+  const text = (v) => (opts.percent ? Math.round(v * 100) + "%" : num(v));
+  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": opts.caption, class: "chart-svg" });
+  for (const t of ticks) {
+    svg.append(s("line", { x1: L, x2: W - R, y1: y(t), y2: y(t), class: "gridline" }));
+    svg.append(s("text", { x: L - 6, y: y(t) + 4, "text-anchor": "end", class: "tick" }, text(t)));
+  }
+  const room = Math.max(1, Math.floor((W - L - R) / (7 * Math.max(...steps.map((t) => t.length)) + 12)));
+  const every = Math.ceil(steps.length / room); // as many labels under the axis as fit side by side
+  steps.forEach((step, i) => {
+    if (i % every === 0) svg.append(s("text", { x: x(i), y: H - B + 18, "text-anchor": "middle", class: "tick" }, step));
+  });
+  series.forEach((line, n) => {
+    /** @type {string[]} */
+    const path = [];
+    /** @type {SVGCircleElement[]} */
+    const points = [];
+    let pen = "M"; // a value after none starts a new piece of the line
+    line.values.forEach((v, i) => {
+      if (v === null) {
+        pen = "M";
+        return;
+      }
+      path.push(`${pen}${x(i).toFixed(1)} ${y(v).toFixed(1)}`);
+      pen = "L";
+      points.push(s("circle", { cx: x(i), cy: y(v), r: 3, class: "point" }, s("title", null, `${line.name}, ${steps[i]}: ${text(v)}`)));
+    });
+    svg.append(s("g", { class: "series series-" + (n % COLOURS) }, s("path", { d: path.join(" ") || null, class: "line" }), points));
+  });
+  const legend = h("ul", { class: "legend" }, series.map((line, n) => h("li", { class: "series-" + (n % COLOURS) }, h("span", { class: "swatch" }), line.name)));
+  return h("figure", { class: "chart", "data-chart": opts.name }, svg, legend, h("figcaption", { text: opts.caption }));
 }

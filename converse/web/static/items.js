@@ -157,6 +157,35 @@
  */
 
 /**
+ * One lab in a period of a population run: `working` and `papers` by area, in the order of
+ * its census's `areas`; `safety` the share of those who worked who worked on safety.
+ * @typedef {object} LabShown
+ * @property {string} lab
+ * @property {number} researchers on staff at the period's end
+ * @property {number[]} working
+ * @property {number[]} papers
+ * @property {number} joined
+ * @property {number} left
+ * @property {number | null} safety null: nobody worked this period
+ */
+
+/**
+ * A population run's researchers after one period: each lab, all the labs' papers by area,
+ * the moves and the meetings.
+ * @typedef {object} Census
+ * @property {"census"} k
+ * @property {string} id
+ * @property {string} period
+ * @property {number} index
+ * @property {string[]} areas
+ * @property {LabShown[]} labs
+ * @property {number[]} papers
+ * @property {number} moves
+ * @property {number} meetings
+ * @property {number} conference
+ */
+
+/**
  * What one agent spent.
  * @typedef {object} UsageRow
  * @property {string} agent
@@ -236,7 +265,7 @@
 
 /**
  * Every kind of item.
- * @typedef {Head | Status | Turn | Period | Statement | Line | Debate | DebateEnd | Task | Verdict | Usage | Call | Attempt | ErrorItem | Unread} PageItem
+ * @typedef {Head | Status | Turn | Period | Statement | Line | Debate | DebateEnd | Task | Verdict | Census | Usage | Call | Attempt | ErrorItem | Unread} PageItem
  */
 
 /**
@@ -244,5 +273,5 @@
  * @type {ReadonlySet<string>}
  */
 export const KINDS = new Set([
-  "head", "status", "turn", "period", "statement", "line", "debate", "debate_end", "task", "verdict", "usage", "call", "attempt", "error", "unread",
+  "head", "status", "turn", "period", "statement", "line", "debate", "debate_end", "task", "verdict", "census", "usage", "call", "attempt", "error", "unread",
 ]);

@@ -7,6 +7,7 @@ import { showCall } from "./call.js";
 import { fill, h } from "./dom.js";
 import { errorText, num, usd, when } from "./format.js";
 import { KINDS } from "./items.js";
+import { PopulationPanel } from "./population.js";
 import { live, main, setCrumbs, statusBadge } from "./shell.js";
 import { sortableTable } from "./table.js";
 
@@ -79,6 +80,7 @@ class RunPage {
     this.turnBox = h("p", { class: "turn", "aria-live": "polite", hidden: true });
     this.verdicts = h("section", { class: "verdicts", hidden: true }, h("h2", { text: "Summary and scores" }));
     this.taskBox = h("section", { class: "task", hidden: true });
+    this.population = new PopulationPanel();
     this.periods = h("div", { class: "periods" });
     this.periodNav = h("nav", { class: "period-nav", "aria-label": "Periods" });
     this.find = h("input", { type: "search", class: "find", placeholder: "Find in this run (speaker or words)", "aria-label": "Find in this run" });
@@ -139,7 +141,7 @@ class RunPage {
       ),
     );
     this.note = h("p", { class: "notice", role: "status", hidden: true });
-    fill(this.root, this.headBox, this.note, this.statusBox, this.turnBox, this.taskBox, this.verdicts, this.conversation, this.usageBox, this.auditBox, this.calls, this.errors);
+    fill(this.root, this.headBox, this.note, this.statusBox, this.turnBox, this.taskBox, this.verdicts, this.population.root, this.conversation, this.usageBox, this.auditBox, this.calls, this.errors);
   }
 
   // Shows the statements and lines that mention the words (or are said by a matching
@@ -260,6 +262,7 @@ class RunPage {
       case "debate_end": return this.debateEnd(item);
       case "task": return this.task(item);
       case "verdict": return this.verdict(item);
+      case "census": this.population.add(item); return null;
       case "usage": return this.usage(item);
       case "call": return this.call(item);
       case "attempt": return this.attempt(item);
