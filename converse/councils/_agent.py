@@ -216,7 +216,7 @@ class AgentActor(Actor):
         research = self._research(period)
         if research:
             record = f"{record}\n\n{research}"
-        result = Pending()
+        result: Pending[list[tuple[str, str]]] = Pending()
         await self.council.tell(Convene(period, period_index, record, result))
         return await result.wait()
 

@@ -114,7 +114,7 @@ class CouncilModerator(Moderator):
         self.round = 0
         self.session_turns = 0
         self.lines: list[tuple[str, str]] = []
-        self.result: Pending | None = None
+        self.result: Pending[list[tuple[str, str]]] | None = None
 
     async def receive(self, message: object) -> None:
         if isinstance(message, Said):

@@ -16,21 +16,19 @@ Each period, before the labs' councils meet:
 
 from __future__ import annotations
 
-import itertools
 import random
 import re
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
-import anyio
 import msgspec
 
 from actors import Actor, ActorRef, Escalate
 
 from ..engine._context import RunContext
-from ..engine._protocol import Said
+from ..engine._protocol import Pending, Said
 from ..engine._stream_memory import StreamMemory, record_line
 from ..log._events import AREAS, LabCensus, Move, PopulationState
 from ..scenario._clock import period_count, period_label
@@ -86,23 +84,15 @@ class Researched(msgspec.Struct, frozen=True, gc=False):
     done: list[Done]
 
 
-@dataclass(slots=True)
-class Handover:
-    """The researchers a lab lets go, each with whom it met, handed to the moderator (who
-    waits for them)."""
-
-    done: anyio.Event = field(default_factory=anyio.Event)
-    leaving: list[tuple[Researcher, tuple[str, ...]]] = field(default_factory=list)
-
-
 class Settle(msgspec.Struct, frozen=True, gc=False):
     """The moderator to a lab: whom its researchers met, and who leaves it (``result`` gets
-    their states once their actors have stopped); ``final``: no period follows."""
+    their states, each with whom it met, once their actors have stopped); ``final``: no period
+    follows."""
 
     period_index: int
     notes: dict[str, list[str]]
     leaving: list[str]
-    result: Handover
+    result: Pending[list[tuple[Researcher, tuple[str, ...]]]]
     final: bool
 
 
@@ -113,6 +103,32 @@ class Admit(msgspec.Struct, frozen=True, gc=False):
     notes: tuple[str, ...]
     period_index: int
     final: bool
+
+
+class _Waves:
+    """Messages to a lab's researchers handed out ``AT_ONCE`` at a time: one more each time a
+    researcher says it is done with the last."""
+
+    __slots__ = ("out", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting: deque[tuple[ActorRef, object]] = deque()
+        self.out = 0  # handed out and not done yet
+
+    async def send(self, ref: ActorRef, message: object) -> None:
+        self.waiting.append((ref, message))
+        await self.more(AT_ONCE)
+
+    async def done(self) -> None:
+        self.out -= 1
+        await self.more(AT_ONCE)
+
+    async def more(self, most: int | None) -> None:
+        """Hand messages out until ``most`` are out (None: all of them)."""
+        while self.waiting and (most is None or self.out < most):
+            ref, message = self.waiting.popleft()
+            self.out += 1
+            await ref.tell(message)
 
 
 class PopulatedLab(AgentActor):
@@ -126,10 +142,9 @@ class PopulatedLab(AgentActor):
         self.hiring = staff  # (name, persona) of the researchers it starts with
         self.staff: dict[str, tuple[ActorRef, Researcher]] = {}  # in the order they joined
         self.asked: Research | None = None
-        self.queue: Iterator[str] = iter(())  # the researchers whose work is still to hand out
+        self.work = _Waves()  # the period's assignments
         self.done: dict[str, Done] = {}
-        self.undigested: deque[tuple[ActorRef, Meetings]] = deque()  # periods still to take in
-        self.digesting = 0  # researchers taking in their period now
+        self.digests = _Waves()  # each researcher's taking in of its period
         self.briefs: dict[str, str] = {}  # the briefing on each period's research
         self.research = StreamMemory(
             ctx, briefing_actor(self.name), (*role.path, self.name), briefing_memory(population), self.seat,
@@ -155,8 +170,7 @@ class PopulatedLab(AgentActor):
         if type(message) is Done:
             await self._done(message)
         elif type(message) is Digested:
-            self.digesting -= 1
-            await self._digest_more(AT_ONCE)
+            await self.digests.done()
         elif type(message) is Research:
             await self._research_due(message)
         elif type(message) is Settle:
@@ -172,27 +186,18 @@ class PopulatedLab(AgentActor):
     async def _research_due(self, task: Research) -> None:
         # Whoever has not taken in the last period yet does so before its turn (its mailbox
         # holds the two in order).
-        await self._digest_more(None)
+        await self.digests.more(None)
         self.asked, self.done = task, {}
-        self.queue = iter(list(self.staff))
         if not self.staff:
             await self._report()
             return
-        for name in itertools.islice(self.queue, AT_ONCE):
-            await self._assign(name, task)
-
-    async def _assign(self, name: str, task: Research) -> None:
-        ref = self.staff[name][0]
-        await ref.tell(Assignment(task.period, task.period_index, task.news, task.offers.get(name), self.ref))
+        for name, (ref, _) in self.staff.items():
+            await self.work.send(ref, Assignment(task.period, task.period_index, task.news, task.offers.get(name), self.ref))
 
     async def _done(self, done: Done) -> None:
         self.done[done.name] = done
-        task = self.asked
-        assert task is not None
-        following = next(self.queue, None)
-        if following is not None:
-            await self._assign(following, task)
-        elif len(self.done) == len(self.staff):
+        await self.work.done()
+        if len(self.done) == len(self.staff):
             await self._report()
 
     async def _report(self) -> None:
@@ -230,23 +235,13 @@ class PopulatedLab(AgentActor):
             ref, me = self.staff.pop(name)
             await ref.stop()
             leaving.append((me, tuple(settle.notes.get(name, ()))))
-        settle.result.leaving = leaving
-        settle.result.done.set()
+        settle.result.resolve(leaving)
         for name, (ref, _) in self.staff.items():
             met = Meetings(tuple(settle.notes.get(name, ())), settle.period_index, not settle.final, self.ref)
-            if settle.final:  # no turn follows: nothing to take in
+            if settle.final:  # no turn follows: nothing to take in, nobody says it is done
                 await ref.tell(met)
             else:
-                self.undigested.append((ref, met))
-        await self._digest_more(AT_ONCE)
-
-    async def _digest_more(self, most: int | None) -> None:
-        """Let researchers take in their period, until ``most`` are at it (None: all of them);
-        no more at once than are at work at once, for the same reason."""
-        while self.undigested and (most is None or self.digesting < most):
-            ref, met = self.undigested.popleft()
-            self.digesting += 1
-            await ref.tell(met)
+                await self.digests.send(ref, met)
 
     def _research(self, period: str) -> str | None:
         return self.briefs.pop(period, None)
@@ -332,17 +327,16 @@ class PopulationModerator(TopModerator):
             for d in work.values() if d.work.accepts and d.offer
         ]
         census = self._census(work, moves)
-        handovers: list[Handover] = []
+        handovers: list[Pending[list[tuple[Researcher, tuple[str, ...]]]]] = []
         final = self.clock.end is not None and self.period_index + 1 >= period_count(self.clock)
         for lab, ref in self.labs.items():
-            handover = Handover()
+            handover: Pending[list[tuple[Researcher, tuple[str, ...]]]] = Pending()
             handovers.append(handover)
             leaving = [m.researcher for m in moves if m.origin == lab]
             await ref.tell(Settle(self.period_index, notes.get(lab, {}), leaving, handover, final))
         destinations = {m.researcher: m.destination for m in moves}
         for handover in handovers:
-            await handover.done.wait()
-            for me, met in handover.leaving:
+            for me, met in await handover.wait():
                 destination = destinations[me.name]
                 self.roster[me.name].lab = destination
                 await self.labs[destination].tell(Admit(me, met, self.period_index, final))

@@ -11,7 +11,7 @@ stops its actor, and the lab it joins starts one with the same state.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import msgspec
 
@@ -117,7 +117,7 @@ def new_researcher(ctx: RunContext, name: str, persona: Persona, lab: str, descr
     """A researcher hired by ``lab`` at the start of the run, with its memory settings (one
     ``Memory`` for them all)."""
     seat = ctx.seat(ctx.run_settings, name)
-    ctx.booked_as[name] = RESEARCHERS
+    ctx.ledger.booked_as[name] = RESEARCHERS
     system = researcher_system(ctx, name, persona, lab, description)
     stream = StreamMemory(ctx, name, research_path(lab), memory, seat, system)
     return Researcher(name, persona, lab, stream, seat, PromptChain())
@@ -178,9 +178,7 @@ class ResearcherActor(Actor):
         )
         # Its next prompt shares only the system message with this one: the chain keeps no more.
         me.chain.messages = me.chain.messages[:1]
-        work = work_of(response.text, me.area)
-        if work.accepts and not task.offer:  # an answer that takes an offer it never had
-            work = replace(work, accepts=False)
+        work = work_of(response.text, me.area, offered=task.offer is not None)
         stream.said(_did(task.period, work, task.offer), task.period_index)
         await task.reply_to.tell(Done(me.name, work, task.offer))
 

@@ -63,8 +63,6 @@ class RunContext:
     truncated: int = 0  # calls whose answer was cut off at max_tokens (finish_reason "length")
     seats: Seats | None = None  # the models the agents speak with (None: the run's model only)
     embedder: Embedder | None = None  # what embeds the agents' memory streams (None: no agent has one)
-    # The ledger's row of each actor booked under a row not its own (a population's researchers).
-    booked_as: dict[str, str] = field(default_factory=dict)
 
     @property
     def run_settings(self) -> ModelSettings:
@@ -143,13 +141,11 @@ class RunContext:
                 if event.truncated:
                     self.truncated += 1
                 cached = event.cached is True
-            actor = self.booked_as.get(event.actor, event.actor) if self.booked_as else event.actor
-            self.ledger.charge(actor, event.usage, model=charged_to or event.model, cached=cached)
+            self.ledger.charge(event.actor, event.usage, model=charged_to or event.model, cached=cached)
             self._check_budget()
         elif type(event) is LLMAttempt and event.usage is not msgspec.UNSET:
             model = event.model if isinstance(event.model, str) else self.model.spec
-            actor = self.booked_as.get(event.actor, event.actor) if self.booked_as else event.actor
-            self.ledger.charge(actor, event.usage, model=model, call=False)  # paid for, not kept
+            self.ledger.charge(event.actor, event.usage, model=model, call=False)  # paid for, not kept
             self._check_budget()
 
     def _emitted(self, event: Event) -> None:

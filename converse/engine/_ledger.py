@@ -65,6 +65,9 @@ class Ledger:
         self._priced: dict[str, Priced | None] = {}
         self._cells: dict[tuple[str, str], _Row] = {}  # (agent, model spec) -> its row, in the order first used
         self._total = _Row()
+        # Actors whose calls are booked on a row not their own (a population's researchers,
+        # thousands of them, on one row), by the row.
+        self.booked_as: dict[str, str] = {}
 
     @property
     def price(self) -> Price | None:
@@ -80,10 +83,11 @@ class Ledger:
         return self._priced[model]
 
     def charge(self, agent: str, usage: Usage, *, model: str = "", call: bool = True, cached: bool = False) -> None:
-        """Book one call's tokens to ``agent`` and ``model``; ``call`` False: an attempt's (an
+        """Book one call's tokens to ``agent`` (or the row it is ``booked_as``) and ``model``; ``call`` False: an attempt's (an
         answer paid for and not kept), whose tokens count but which is no call; ``cached``: an
         answer from the cache, counted but not paid for."""
-        key = (agent, model)
+        booked_as = self.booked_as
+        key = (booked_as.get(agent, agent) if booked_as else agent, model)
         cell = self._cells.get(key)
         if cell is None:
             cell = self._cells[key] = _Row()

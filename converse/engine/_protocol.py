@@ -8,6 +8,7 @@ them out of the collector's young generation matters once a thousand runs share 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import anyio
 import msgspec
@@ -15,6 +16,7 @@ import msgspec
 from actors import ActorRef
 
 Path = tuple[str, ...]
+T = TypeVar("T")
 
 
 class Said(msgspec.Struct, frozen=True, gc=False):
@@ -52,26 +54,28 @@ class Begin(msgspec.Struct, frozen=True, gc=False):
 
 
 @dataclass(slots=True)
-class Pending:
-    """A result one actor waits for while another actor produces it (no blocking ask)."""
+class Pending(Generic[T]):
+    """A result one actor waits for while another actor produces it (no blocking ask): a
+    council's debate, the researchers a lab lets go."""
 
     done: anyio.Event = field(default_factory=anyio.Event)
-    lines: list[tuple[str, str]] = field(default_factory=list)
+    value: T | None = None
     error: BaseException | None = None
 
-    def resolve(self, lines: list[tuple[str, str]]) -> None:
-        self.lines = lines
+    def resolve(self, value: T) -> None:
+        self.value = value
         self.done.set()
 
     def fail(self, error: BaseException) -> None:
         self.error = error
         self.done.set()
 
-    async def wait(self) -> list[tuple[str, str]]:
+    async def wait(self) -> T:
         await self.done.wait()
         if self.error is not None:
             raise self.error
-        return self.lines
+        assert self.value is not None
+        return self.value
 
 
 class Convene(msgspec.Struct, frozen=True, gc=False):
@@ -80,7 +84,7 @@ class Convene(msgspec.Struct, frozen=True, gc=False):
     period: str
     period_index: int
     public_record: str
-    result: Pending
+    result: Pending[list[tuple[str, str]]]
 
 
 class Deliberate(msgspec.Struct, frozen=True, gc=False):

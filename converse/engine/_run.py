@@ -287,7 +287,7 @@ async def execute(
             for actor, usage, spec in ctx.replay.spent if ctx.replay is not None else ():
                 # answers the log's run paid for and did not keep (booked as the actors, now
                 # started, book their calls)
-                ctx.ledger.charge(ctx.booked_as.get(actor, actor), usage, model=spec or model.spec, call=False)
+                ctx.ledger.charge(actor, usage, model=spec or model.spec, call=False)
             await root.tell(Begin())
             async with anyio.create_task_group() as nudging:
                 nudging.start_soon(_nudge, journal)

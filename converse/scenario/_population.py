@@ -185,10 +185,11 @@ class Work:
     understood: bool
 
 
-def work_of(answer: str, field: Area) -> Work:
+def work_of(answer: str, field: Area, *, offered: bool = False) -> Work:
     """Read a researcher's answer (the ``WORK:``, ``PROJECT:``, ``PAPER:`` and ``OFFER:``
     lines, in any case, with any markdown around the keys); ``field`` is its own area. A
-    ``WORK:`` line that names no area, or several, is not understood."""
+    ``WORK:`` line that names no area, or several, is not understood; an ``OFFER:`` line
+    counts only when the researcher was ``offered`` a position."""
     found: dict[str, str] = {}
     for key, value in _FIELD.findall(answer):
         found.setdefault(key.upper(), value.strip().strip("*_").strip())
@@ -202,6 +203,6 @@ def work_of(answer: str, field: Area) -> Work:
         area=area or field,
         project=project,
         paper=None if paper.lower() in _NO_PAPER else paper,
-        accepts=offer.startswith(("accept", "yes")),
+        accepts=offered and offer.startswith(("accept", "yes")),
         understood=area is not None,
     )

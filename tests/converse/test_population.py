@@ -54,8 +54,9 @@ async def test_every_researcher_works_once_a_period_and_the_census_adds_up(tmp_p
     assert [s.period for s in states] == ["2025", "2026", "2027"]
     calls = _research_calls(events)
     # Twelve researchers, three periods: one call each per period, each researcher by name.
-    per_period = Counter(c.messages[-1].content.split("It is ", 1)[1][:4] for c in calls if "It is " in c.messages[-1].content)
-    assert sum(per_period.values()) == len(calls) == 36
+    prompts = converse.events.prompts_of(events)
+    per_period = Counter(prompts[c.call][-1].content.split("It is ", 1)[1][:4] for c in calls)
+    assert per_period == {"2025": 12, "2026": 12, "2027": 12}
     assert len({c.actor for c in calls}) == 12
     staff = dict.fromkeys(LABS, 4)
     for state in states:
@@ -233,13 +234,14 @@ async def test_a_population_runs_through_a_real_server_and_counts_answers_that_n
 def test_answers_are_read_as_models_write_them() -> None:
     work = work_of("**Work:** Safety research on evals\n**Project:** probe the planner.\n**Paper:** \"Probing Plans\"", "policy")
     assert (work.area, work.project, work.paper, work.understood) == ("safety", "probe the planner.", "Probing Plans", True)
-    work = work_of("work: alignment\nproject: x\npaper: None.\noffer: Yes, I accept", "capabilities")
+    work = work_of("work: alignment\nproject: x\npaper: None.\noffer: Yes, I accept", "capabilities", offered=True)
     assert (work.area, work.paper, work.accepts) == ("safety", None, True)
     work = work_of("I think I'll keep doing what I do.", "policy")
     assert (work.area, work.understood, work.paper, work.accepts) == ("policy", False, None, False)
     assert work.project == "I think I'll keep doing what I do."
     assert work_of("WORK: governance\nOFFER: decline", "safety").area == "policy"
-    assert not work_of("WORK: capabilities\nOFFER: decline", "safety").accepts
+    assert not work_of("WORK: capabilities\nOFFER: decline", "safety", offered=True).accepts
+    assert not work_of("WORK: capabilities\nOFFER: accept", "safety").accepts  # an offer it never had
     assert not work_of("WORK: capabilities, safety or policy\nPROJECT: one sentence", "safety").understood
 
 

@@ -16,7 +16,8 @@ government enforces more) and the year a lab builds AGI: 3 to 12 years after the
 period (2026 to 2035 for a story that starts in 2023, most often around 2030), which the
 world of the shipped prompts moves (oversight and competitive pressure) and a resolute
 government in the conversation delays. Its forecasts close in on that year, and from then on
-its reports say it has AGI; so a sweep's outcomes vary with the seed.
+its reports say it has AGI; so a sweep's outcomes vary with the seed. What it knows of a run
+(those traits, what each system prompt says, the voices and rooms) is ``_world``'s.
 
 It answers a judge's structured request from the record it is shown (``_judge``), a request
 for notes or a briefing with an extractive summary (``_summary``), and plays every part of a
@@ -24,9 +25,6 @@ CAMEL role-play (``_roleplay``). It embeds texts too, with a hashing embedding o
 (``_embed``), so that a memory stream's relevance works offline."""
 
 from __future__ import annotations
-
-import functools
-import hashlib
 
 from actors.lowlevel import sleep
 
@@ -41,255 +39,51 @@ from .._model import (
     estimate_tokens,
 )
 from .._structured import StructuredWays, schema_of_params
-from ._draw import Draws, Source, text_key, turn_draws
+from ._draw import Draws, Source, turn_draws
 from ._draw import pick as _pick
 from ._embed import embed
 from ._judge import verdict_json
 from ._memories import importance_answer, insights_answer, questions_answer
 from ._phrases import (
     ACTS,
-    AGENDAS,
     CAPABILITIES,
     CHALLENGES,
     CRITIQUES,
-    DEFAULT_OPENERS,
     DEFENCES,
     ECHOES,
-    FAMILIES,
-    FOCUS,
-    GENERIC_AGENDAS,
     GOV_CAPACITY,
     GOV_DEFENCES,
     GOV_ENFORCEMENT,
     GOV_INCIDENTS,
     GOV_PROJECTS,
-    GOV_REASONS,
     GOV_TIMELINES,
-    GOV_WORDS,
     JUDGE_SEVERE,
     LAB_AGI_BUILT,
     LAB_AGI_SINCE,
     LAB_INCIDENTS,
     LAB_PROGRESS,
     LAB_PROJECTS,
-    LAB_REASONS,
     LAB_TIMELINES,
     MONTHS,
     NEUTRAL,
     OPENERS_ALONE,
     ORG_INCIDENTS,
     ORG_PROGRESS,
-    ORG_PROJECTS,
-    ORG_REASONS,
     ORG_TIMELINES,
     PROJECTS,
     PROPOSALS,
     REPLIES,
-    STYLES,
     SUFFIXES,
 )
 from ._research import asks_for_research, research_answer
 from ._roleplay import KINDS as CAMEL_KINDS
 from ._roleplay import answer as camel_answer
 from ._summary import summary_answer
+from ._world import System, World, org_kind, org_of
 
 # A lab's incidents, split as the offline judge grades them: a bold lab has more severe ones.
 LAB_SEVERE = tuple(p for p in LAB_INCIDENTS if any(w in p.lower() for w in JUDGE_SEVERE))
 LAB_MILD = tuple(p for p in LAB_INCIDENTS if p not in LAB_SEVERE)
-# What each kind of organisation argues for in a council, and why.
-_PROJECTS = {"lab": LAB_PROJECTS, "government": GOV_PROJECTS, "org": ORG_PROJECTS}
-_REASONS = {"lab": LAB_REASONS, "government": GOV_REASONS, "org": ORG_REASONS}
-
-
-class _Org:
-    """What a name alone says: a shipped lab's research agenda (for debate remarks), and
-    whether it sounds like a government (only for hints that do not give the kind)."""
-
-    __slots__ = ("agendas", "gov")
-
-    def __init__(self, name: str) -> None:
-        low = name.lower()
-        self.gov = any(w in low for w in GOV_WORDS)
-        self.agendas = next((v for k, v in AGENDAS.items() if k in low), GENERIC_AGENDAS)
-
-
-class _Traits:
-    """What one organisation is like in one run: drawn from the seed and its name alone, so
-    every request of the run (its own, and the others') sees the same."""
-
-    __slots__ = ("boldness", "built", "family", "view")
-
-    def __init__(self, seed: str, name: str) -> None:
-        d = hashlib.blake2b(f"{seed}\x1f{name}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
-        self.boldness = d[0] / 256  # a lab's appetite for risk, a government's resolve
-        # How many years after the story starts a lab builds AGI (before the world moves
-        # it): 3 to 12, most often about 7, sooner the bolder the lab.
-        self.built = 3 + int((1 - self.boldness) * 5) + d[1] % 6
-        self.view = 5 + d[2] % 5 + d[3] % 6  # a government's or an observer's own forecast
-        self.family = d[4] % len(FAMILIES)  # the name of a lab's models
-
-
-# How the world of the shipped prompts ("Government oversight of frontier AI: strict.")
-# moves the year a lab builds AGI: later under strict oversight, sooner in a cut-throat race.
-_REGULATION_SHIFT = {"none": -1, "light": 0, "moderate": 1, "strict": 3}
-_RACE_SHIFT = {"relaxed": 2, "intense": 0, "cut-throat": -2}
-
-
-class _System:
-    """What a system prompt says of the speaker: a report format, its voice, its focus."""
-
-    __slots__ = ("focus", "openers", "report", "shift", "tails")
-
-    def __init__(self, text: str) -> None:
-        low = " " + text.lower().replace("\n", " ")
-        self.report = "progress" in low and "safety incident" in low and "agi timeline" in low
-        hits = [style for key, style in STYLES.items() if key in low]
-        self.openers = tuple(o + " " for s in hits for o in s[0]) or DEFAULT_OPENERS
-        self.tails = tuple(t for s in hits for t in s[1])
-        oversight = _setting(low, "government oversight of frontier ai:") or _setting(low, "regulation:")
-        race = _setting(low, "competitive pressure between the organisations:") or _setting(low, "race pressure:")
-        self.shift = _REGULATION_SHIFT.get(oversight, 0) + _RACE_SHIFT.get(race, 0)
-        cares = dict.fromkeys(project for key, project in FOCUS.items() if key in low)
-        self.focus = {kind: tuple(p for p in cares if p in bank) for kind, bank in _PROJECTS.items()}
-
-
-def _setting(low: str, key: str) -> str:
-    """The word after ``key`` in a lower-cased prompt ("" if the prompt does not say)."""
-    pos = low.find(key)
-    words = low[pos + len(key) :].split(None, 1) if pos != -1 else []
-    return words[0].strip(".,;:()\"'") if words else ""
-
-
-class _Room:
-    """The others in a conversation (``Hints.others``), by what they are; ``said`` holds what
-    starts a line of theirs ("Name: "), ``dated`` each name with what starts a statement of
-    theirs ("Name (")."""
-
-    __slots__ = ("dated", "governments", "labs", "names", "said")
-
-    def __init__(self, others: tuple[tuple[str, str], ...]) -> None:
-        self.names = tuple(name for name, _ in others)
-        self.said = tuple(name + ": " for name in self.names)
-        self.dated = tuple((name, name + " (") for name in self.names)
-        self.labs = tuple(name for name, kind in others if kind == "lab")
-        self.governments = tuple(name for name, kind in others if kind == "government")
-
-
-class _Voice:
-    """What a council member's system prompt and organisation make of every line it says (its
-    kind, the projects it argues for and why, its openers and tails, and how its colleagues'
-    titles start), worked out once per member rather than on every turn."""
-
-    __slots__ = ("focus", "openers", "prefixes", "projects", "reasons", "tails")
-
-    def __init__(self, info: _System, organisation: str, organisation_kind: str) -> None:
-        kind = _kind(organisation_kind, organisation)
-        self.projects, self.reasons, self.focus = _PROJECTS[kind], _REASONS[kind], info.focus[kind]
-        self.openers, self.tails = info.openers, info.tails
-        # A colleague's title starts with the organisation's name or its first word
-        # ("UK Prime Minister" in "UK Government").
-        self.prefixes = (organisation + " ", organisation.split(" ", 1)[0] + " ")
-
-
-_org = functools.lru_cache(maxsize=4096)(_Org)
-
-
-class _World:
-    """What the model has worked out of its run, once rather than on every turn: what each
-    speaker's system prompt says and its digest, the council members' voices, the rooms of
-    others the hints list, and what the seed makes of the organisations (their traits, their
-    models' names, how many resolute governments a room holds).
-
-    It lives on the model, which serves one run, and not in caches shared by every run of the
-    process: a thousand runs at once, each with its own seed (or a population of thousands of
-    speakers, each with its own prompt), would push each other's entries out of a bounded
-    cache on every turn, and an unbounded one would outlive the runs.
-    """
-
-    __slots__ = ("families", "keys", "resolute", "rooms", "seed", "systems", "traits", "voices")
-
-    def __init__(self, seed: str) -> None:
-        self.seed = seed
-        self.systems: dict[str, _System] = {}
-        self.keys: dict[str, bytes] = {}
-        self.voices: dict[tuple[str, str, str], _Voice] = {}
-        self.rooms: dict[tuple[tuple[str, str], ...], _Room] = {}
-        self.traits: dict[str, _Traits] = {}
-        self.families: dict[tuple[str, tuple[str, ...]], str] = {}
-        self.resolute: dict[tuple[str, ...], int] = {}
-
-    def system(self, text: str) -> _System:
-        """What the system prompt ``text`` says of its speaker."""
-        info = self.systems.get(text)
-        if info is None:
-            info = self.systems[text] = _System(text)
-        return info
-
-    def key(self, text: str) -> bytes:
-        """The digest of the system prompt ``text`` (``turn_draws``)."""
-        key = self.keys.get(text)
-        if key is None:
-            key = self.keys[text] = text_key(text)
-        return key
-
-    def voice(self, system: str, organisation: str, organisation_kind: str) -> _Voice:
-        """The voice of the council member whose system prompt is ``system``."""
-        voice = self.voices.get((system, organisation, organisation_kind))
-        if voice is None:
-            voice = _Voice(self.system(system), organisation, organisation_kind)
-            self.voices[(system, organisation, organisation_kind)] = voice
-        return voice
-
-    def room(self, others: tuple[tuple[str, str], ...]) -> _Room:
-        """The others the hints list, by what they are."""
-        room = self.rooms.get(others)
-        if room is None:
-            room = self.rooms[others] = _Room(others)
-        return room
-
-    def of(self, name: str) -> _Traits:
-        """``name``'s traits in this run."""
-        traits = self.traits.get(name)
-        if traits is None:
-            traits = self.traits[name] = _Traits(self.seed, name)
-        return traits
-
-    def family(self, speaker: str, labs: tuple[str, ...]) -> str:
-        """The name of ``speaker``'s models: one of its own, not a rival's (``labs``, the others)."""
-        key = (speaker, labs)
-        found = self.families.get(key)
-        if found is None:
-            found = self.families[key] = FAMILIES[0]
-            taken: set[int] = set()
-            for name in sorted((speaker, *labs)):
-                i = self.of(name).family
-                while i in taken and len(taken) < len(FAMILIES):
-                    i = (i + 1) % len(FAMILIES)
-                taken.add(i)
-                if name == speaker:
-                    found = self.families[key] = FAMILIES[i]
-                    break
-        return found
-
-    def held(self, governments: tuple[str, ...]) -> int:
-        """How many years the governments of a room hold the labs back: one for each that acts
-        firmly in this run, two at most."""
-        held = self.resolute.get(governments)
-        if held is None:
-            held = self.resolute[governments] = min(2, sum(self.of(name).boldness >= 0.5 for name in governments))
-        return held
-
-
-def _kind(kind: str, name: str) -> str:
-    """``lab``, ``government`` or ``org`` (an organisation or a person), as the hints say;
-    for hints that do not say, a government if the name sounds like one, else a lab."""
-    if kind in ("lab", "government"):
-        return kind
-    if kind:
-        return "org"
-    return "government" if _org(name).gov else "lab"
-
-
 def _named(text: str, exclude: str) -> list[str]:
     """Names of the "Name (period): ..." lines in ``text``, in order, without ``exclude``
     (for hints that do not list the others)."""
@@ -365,7 +159,7 @@ class OfflineModel:
         if latency < 0:
             raise ValueError("latency must not be negative")
         self._seed = str(seed)
-        self._world = _World(self._seed)
+        self._world = World(self._seed)
         self._embedded: dict[str, list[float]] = {}  # texts embedded lately, and their vectors
         self._latency = latency
         self._spec = spec
@@ -473,8 +267,8 @@ class OfflineModel:
         )
 
 
-def _report(r: Source, world: _World, h: Hints, speaker: str, user: str, info: _System) -> str:
-    kind, rand, period = _kind(h.organisation_kind, speaker), r.random, h.period
+def _report(r: Source, world: World, h: Hints, speaker: str, user: str, info: System) -> str:
+    kind, rand, period = org_kind(h.organisation_kind, speaker), r.random, h.period
     year = _year(period, 2025)
     start = _year(h.first_period, 2023)  # the shipped scenarios' first year, if the hints do not say
     me = world.of(speaker)
@@ -484,8 +278,8 @@ def _report(r: Source, world: _World, h: Hints, speaker: str, user: str, info: _
         held = world.held(governments)
     else:  # a request made by hand: the others are whoever its statements name
         named = _named(user, speaker)
-        labs, held = tuple(n for n in named if not _org(n).gov), 0
-        governments = tuple(n for n in named if _org(n).gov)
+        labs, held = tuple(n for n in named if not org_of(n).gov), 0
+        governments = tuple(n for n in named if org_of(n).gov)
     # A lab builds AGI in a year of its own (per seed), moved by the world it lives in; its
     # forecasts close in on that year, and from then on its reports say it has AGI.
     built = start + me.built + info.shift + held
@@ -543,7 +337,7 @@ def _echo(r: Source, user: str, speaker: str) -> str:
     return ""
 
 
-def _line(r: Source, world: _World, h: Hints, speaker: str, system: str, user: str) -> str:
+def _line(r: Source, world: World, h: Hints, speaker: str, system: str, user: str) -> str:
     voice, rand = world.voice(system, h.organisation or speaker, h.organisation_kind), r.random
     projects, focus = voice.projects, voice.focus
     project = _pick(r, focus if focus and rand() < 0.5 else projects)
@@ -579,20 +373,20 @@ def _line(r: Source, world: _World, h: Hints, speaker: str, system: str, user: s
     return f"{speaker}: {body}."
 
 
-def _remark(r: Source, world: _World, h: Hints, speaker: str, user: str) -> str:
+def _remark(r: Source, world: World, h: Hints, speaker: str, user: str) -> str:
     if h.others:
         room = world.room(h.others)
         others = [name for name, dated in room.dated if dated in user]  # those who have spoken
         governments = room.governments
     else:
         others, governments = _named(user, speaker), ()
-    if _kind(h.organisation_kind, speaker) == "government":  # it argues for rules, not research
+    if org_kind(h.organisation_kind, speaker) == "government":  # it argues for rules, not research
         own, defences = _pick(r, GOV_PROJECTS), GOV_DEFENCES
     else:
-        own, defences = _pick(r, _org(speaker).agendas), DEFENCES
+        own, defences = _pick(r, org_of(speaker).agendas), DEFENCES
     if others:
         other = _pick(r, others)
-        their = _pick(r, GOV_PROJECTS if other in governments else _org(other).agendas)
+        their = _pick(r, GOV_PROJECTS if other in governments else org_of(other).agendas)
         first = _pick(r, CRITIQUES).format(other=other, their=their)
     else:
         first = _pick(r, OPENERS_ALONE)
