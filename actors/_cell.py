@@ -199,6 +199,13 @@ class Cell:
                         else:
                             await self._dispatch(cls, actor, item)
                     except Exception as exc:
+                        if self.interruption is not None:
+                            # Told to abandon the message (a stop without draining, or a child's
+                            # failure to see to first), it failed on its way out before it saw
+                            # the cancellation (telling an actor already stopped, say): a sign of
+                            # the stop, not a failure of its own. The stop is handled next.
+                            self.interruption = None
+                            break
                         await self._crashed(exc, item)
                     self.processed += 1
                 elif kind is Ask:

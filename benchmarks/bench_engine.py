@@ -10,7 +10,8 @@
   process CPU time per model call. Beside them, the raw anyio floor of the same workload
   (each model call a bare ``anyio.sleep`` with the same dependencies, no engine at all).
 - ``log.write_ev_per_s``, ``log.replay_ev_per_s``: recorder throughput (events through a
-  run's journal into the recorder actor onto disk, as a run emits them) and log -> Markdown
+  run's journal onto disk, as a run emits them: a batch at a time, by the recorder actor or
+  by the emitter that finds the journal full) and log -> Markdown
   throughput, 1,000,000 events (200,000 with ``--quick``).
 """
 

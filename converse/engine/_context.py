@@ -130,7 +130,7 @@ class RunContext:
         self._emitted(event)
         if type(event) is LLMCall or type(event) is Embedded:
             if journal is not None:
-                await journal.committed()
+                journal.committed()
             cached = False
             if type(event) is LLMCall:
                 if event.usage.estimated and not self.ledger.estimated_tokens:  # once per run

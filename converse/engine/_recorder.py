@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import weakref
+from asyncio import AbstractEventLoop, TimerHandle, _get_running_loop
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -12,7 +14,6 @@ import anyio
 import msgspec
 
 from actors import Actor, ActorDeadError, ActorRef
-from actors.lowlevel import checkpoint
 
 from .._exceptions import LogWriteError
 from ..log._events import Event
@@ -63,22 +64,24 @@ WAKE = _Wake()
 class Journal:
     """A run's events on their way to its recorder.
 
-    Emitting an event appends it here: no message per event. The recorder is woken by one
-    message, and then takes every event the journal holds, so a batch costs one delivery
-    and one write to the OS however many actors emitted into it. It is woken:
+    Emitting an event appends it here: no message per event. A model call must be in the
+    log before anyone acts on its answer (write-ahead): its emitter writes what the journal
+    holds itself (``committed``), with the recorder's writer, in one write to the OS, and
+    goes on without a task switch. Other events wait for the next batch, and the recorder is
+    woken by one message to take every event the journal holds then, so a batch costs one
+    delivery and one write however many actors emitted into it. It is woken:
 
-    - for a model call, which must be in the log before anyone acts on its answer
-      (write-ahead): its emitter waits until the batch it is in has been handed to the OS,
-      and that one write serves every call that became ready in the same tick (group
-      commit);
     - when ``WAKE_AT`` events have gathered;
     - when the run's clock says events have waited long enough (``nudge``, every
       ``NUDGE_EVERY`` seconds), so a quiet run's log is never more than a moment behind.
+      On asyncio one timer does this for every run of the event loop (``_LoopNudges``), and
+      writes what waits itself.
 
-    Bounded: while ``limit`` events (the recorder's mailbox size) wait for the recorder,
-    emitters wait for room, so a stalled disk holds the run back instead of filling memory.
-    Once the recorder has stopped, events are dropped, as the bus drops them for a dead
-    subscriber.
+    Bounded: it holds ``limit`` events (the recorder's mailbox size) at most; an emitter that
+    finds it full writes them itself, so a recorder that is behind holds nothing up, and a
+    slow disk holds the run back (every write is made while its emitter waits) instead of
+    letting memory fill. Once the recorder has stopped, events are dropped, as the bus drops
+    them for a dead subscriber.
     """
 
     WAKE_AT = 64
@@ -86,22 +89,30 @@ class Journal:
     # a nudger in step with it always just woken.
     NUDGE_EVERY = 0.09
 
-    __slots__ = ("closed", "events", "failed", "limit", "recorder", "room", "taken", "wake_at", "woken", "written")
+    __slots__ = (
+        "__weakref__", "closed", "events", "failed", "limit", "nudges", "recorder", "room", "wake_at", "woken", "write",
+    )
 
     def __init__(self) -> None:
         self.events: list[Event] = []
         self.limit = self.wake_at = self.WAKE_AT  # until the recorder says how much it holds
         self.recorder: ActorRef | None = None
+        self.write: Callable[[list[Event]], None] | None = None  # the recorder's, once it started
         self.woken = False  # a wake-up is on its way to the recorder
-        self.written: anyio.Event | None = None  # set when the pending batch is on the OS
         self.room: anyio.Event | None = None  # set when the recorder takes a batch
         self.closed = False
-        self.taken = 0  # batches taken (each written as it is taken)
         self.failed: LogWriteError | None = None  # why the recorder could not write
+        self.nudges: _LoopNudges | None = None  # the event loop's timer that writes what waits
 
-    def bind(self, recorder: ActorRef, limit: int) -> None:
-        """The recorder has started: it holds ``limit`` events at most."""
+    def bind(self, recorder: ActorRef, limit: int, write: Callable[[list[Event]], None]) -> None:
+        """The recorder has started: it holds ``limit`` events at most, and writes a batch
+        with ``write``. On asyncio, the event loop's timer writes what waits from now on."""
         self.recorder, self.limit, self.wake_at = recorder, limit, min(limit, self.WAKE_AT)
+        self.write = write
+        loop = _get_running_loop()
+        if loop is not None:
+            self.nudges = _LoopNudges.of(loop)
+            self.nudges.add(self)
         self.nudge()
 
     def put(self, event: Event) -> bool:
@@ -118,30 +129,37 @@ class Journal:
         return True
 
     async def put_waiting(self, event: Event) -> None:
-        """Append ``event`` once there is room."""
+        """Append ``event`` once there is room: the journal is full (the recorder is behind),
+        so what it holds is written now, in the caller's task, as a model call's emitter
+        writes it; before the recorder has started, wait for it to take them."""
         while not self.put(event):
+            if self.write is not None:
+                self.write_waiting()
+                continue
             self.nudge()
             if self.room is None:
                 self.room = anyio.Event()
             await self.room.wait()
 
-    async def committed(self) -> None:
-        """Wait until every event appended so far is handed to the OS.
+    def committed(self) -> None:
+        """Hand every event appended so far to the OS, now, in the caller's task: the recorder
+        writes a batch synchronously, so it is never in the middle of one when another task
+        runs, and the caller needs no wake-up of the recorder, no task switch and no event to
+        wait on (they cost more than a write of its own to the OS).
 
         Raises:
-            LogWriteError: the recorder could not write the log (a full disk, say): the run
-                cannot keep the write-ahead rule, so whoever waits fails with it.
+            LogWriteError: the log cannot be written (a full disk, say): the run cannot keep
+                the write-ahead rule, so whoever asked fails with it, and the journal drops
+                what comes after.
         """
-        if not self.closed and self.events:  # else taken, so written: the recorder does both at once
-            if not self.woken:
-                self._wake()
-            taken = self.taken
-            await checkpoint()  # the recorder usually writes meanwhile: no event to make and set
-            if self.taken == taken and not self.closed:
-                written = self.written
-                if written is None:
-                    written = self.written = anyio.Event()
-                await written.wait()
+        write = self.write
+        if not self.closed and self.events and write is not None:  # bound before the run's first event
+            try:
+                write(self.take())
+            except Exception:
+                if self.failed is None:
+                    raise
+                self.close()
         failed = self.failed
         if failed is not None:
             raise LogWriteError(failed.file, failed.problem)
@@ -151,23 +169,34 @@ class Journal:
         if self.events and not self.woken:
             self._wake()
 
-    def take(self) -> tuple[list[Event], anyio.Event | None]:
-        """Everything appended since the last take, and the event to set once it is written."""
+    def write_waiting(self) -> None:
+        """Write what waits, now (the event loop's timer: no task to raise into; a failure
+        is kept, and the next model call's emitter fails with it)."""
+        write = self.write
+        if self.events and not self.closed and write is not None:
+            try:
+                write(self.take())
+            except Exception:
+                self.close()
+
+    def take(self) -> list[Event]:
+        """Everything appended since the last take (the recorder's wake-up, if one is on its
+        way, finds the journal empty or holding newer events: ``woken`` stays set until the
+        recorder has it, so no second wake-up is sent meanwhile)."""
         events, self.events = self.events, []
-        self.taken += 1
-        written, self.written = self.written, None
-        self.woken = False
         room, self.room = self.room, None
         if room is not None:
             room.set()
-        return events, written
+        return events
 
     def close(self) -> None:
-        """The recorder has stopped: drop what comes, and let nobody wait for it."""
+        """The recorder has stopped, or cannot write: drop what comes, and let nobody wait
+        for room."""
         self.closed = True
-        _, written = self.take()
-        if written is not None:
-            written.set()
+        self.take()
+        if self.nudges is not None:
+            self.nudges.remove(self)
+            self.nudges = None
 
     def _wake(self) -> None:
         recorder = self.recorder
@@ -178,6 +207,46 @@ class Journal:
             recorder.tell_nowait(WAKE)  # never full: one wake-up at a time is on its way
         except ActorDeadError:
             self.close()
+
+
+class _LoopNudges:
+    """The journals of the runs on one asyncio event loop, whose waiting events one timer
+    writes every ``Journal.NUDGE_EVERY`` seconds while any run goes on. A sleeping task per run
+    (a timer, a task switch and a wake-up of the recorder each time) woke more often than the
+    runs called their models at 1,000 runs at once; a timer's callback costs a loop's turn,
+    and a journal with nothing waiting costs a look."""
+
+    __slots__ = ("journals", "loop", "timer")
+
+    def __init__(self, loop: AbstractEventLoop) -> None:
+        self.loop = loop
+        self.journals: weakref.WeakSet[Journal] = weakref.WeakSet()  # a run torn down unclosed drops out
+        self.timer: TimerHandle | None = None
+
+    @classmethod
+    def of(cls, loop: AbstractEventLoop) -> _LoopNudges:
+        nudges = _NUDGES.get(loop)
+        if nudges is None:
+            nudges = _NUDGES[loop] = cls(loop)
+        return nudges
+
+    def add(self, journal: Journal) -> None:
+        self.journals.add(journal)
+        if self.timer is None:
+            self.timer = self.loop.call_later(Journal.NUDGE_EVERY, self._tick)
+
+    def remove(self, journal: Journal) -> None:
+        self.journals.discard(journal)
+
+    def _tick(self) -> None:
+        self.timer = None
+        for journal in list(self.journals):
+            journal.write_waiting()
+        if self.journals:
+            self.timer = self.loop.call_later(Journal.NUDGE_EVERY, self._tick)
+
+
+_NUDGES: weakref.WeakKeyDictionary[AbstractEventLoop, _LoopNudges] = weakref.WeakKeyDictionary()
 
 
 class Recorder(Actor):
@@ -205,15 +274,21 @@ class Recorder(Actor):
 
     async def on_start(self) -> None:
         self.writer = LogWriter(self.path, next_seq=self.next_seq, clock=self.clock)
-        self.journal.bind(self.ref, self.ref.statistics().capacity)
+        self.journal.bind(self.ref, self.ref.statistics().capacity, self._write)
 
     async def receive(self, message: object) -> None:
         if message is WAKE:
-            self._write(*self.journal.take())
+            journal = self.journal
+            journal.woken = False
+            self._write(journal.take())
 
-    def _write(self, events: list[Event], written: anyio.Event | None) -> None:
+    def _write(self, events: list[Event]) -> None:
+        """Write a batch and hand it to the OS: on a wake-up, or in the task of a model call's
+        emitter (``Journal.committed``). Synchronous, so batches never interleave."""
         writer = self.writer
         assert writer is not None
+        if not events:
+            return  # the wake-up came after a model call's emitter wrote them
         try:
             if self.skip:
                 events = [event for event in events if not self._recorded(event)]
@@ -222,12 +297,9 @@ class Recorder(Actor):
                 self.transcript.take(events)
             writer.flush()
         except Exception as exc:
-            # The model calls waiting for this write fail with it (the recorder stops).
+            # The model call whose emitter wrote, or the next one, fails with it.
             self.journal.failed = LogWriteError(str(self.path), f"{type(exc).__name__}: {exc}")
             raise
-        finally:
-            if written is not None:  # also after a failure: nobody waits for a dead recorder
-                written.set()
 
     def _recorded(self, event: Event) -> bool:
         """Whether the log being resumed holds ``event`` already (each one counted once)."""
@@ -251,7 +323,9 @@ class Recorder(Actor):
         if self.writer is not None:
             writer = self.writer
             try:
-                self._write(*journal.take())
+                if journal.failed is not None:
+                    return  # the log could not be written: the run failed saying so
+                self._write(journal.take())
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(os.fsync, writer.fileno())
             finally:

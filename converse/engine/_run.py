@@ -289,10 +289,13 @@ async def execute(
                 # started, book their calls)
                 ctx.ledger.charge(actor, usage, model=spec or model.spec, call=False)
             await root.tell(Begin())
-            async with anyio.create_task_group() as nudging:
-                nudging.start_soon(_nudge, journal)
+            if journal.nudges is not None:  # the event loop's timer writes what waits
                 await ctx.done.wait()
-                nudging.cancel_scope.cancel()
+            else:
+                async with anyio.create_task_group() as nudging:
+                    nudging.start_soon(_nudge, journal)
+                    await ctx.done.wait()
+                    nudging.cancel_scope.cancel()
             if judge is not None:
                 await judge(ctx)  # only a completed run is judged; the call is in the ledger
         except BaseException:
@@ -418,7 +421,8 @@ def _prices(
 
 
 async def _nudge(journal: Journal) -> None:
-    """Every ``NUDGE_EVERY`` seconds, what has waited in the journal goes to the log."""
+    """Every ``NUDGE_EVERY`` seconds, what has waited in the journal goes to the log (not on
+    asyncio, where one timer does it for every run: ``Journal.bind``)."""
     while True:
         await anyio.sleep(Journal.NUDGE_EVERY)
         journal.nudge()

@@ -317,6 +317,45 @@ async def test_a_run_waiting_on_a_slow_model_has_its_log_up_to_date(tmp_path: Pa
     assert "llm_call" not in kinds  # the model has not answered: nothing made the batch go out but time
 
 
+async def test_quiet_runs_sharing_an_event_loop_have_their_logs_up_to_date_and_leave_no_timer(
+    tmp_path: Path, backend: str
+) -> None:
+    # Three runs at once, each waiting on a model that takes seconds: every log has its first
+    # turn within a moment, written by the event loop's one timer (on asyncio; by a task per
+    # run on trio), and once the runs are over nothing of theirs is left for the timer to visit.
+    out = tmp_path / "runs"
+
+    async def run(seed: int) -> None:
+        await converse.run_scenario("three-labs", model="offline?latency=30", seed=seed, out=out)
+
+    def granted() -> int:
+        logs = list(out.glob("*/events.jsonl"))
+        return sum(
+            any(msgspec.json.decode(line)["type"] == "turn_granted" for line in log.read_bytes().splitlines())
+            for log in logs
+        )
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tg:
+            for seed in (1, 2, 3):
+                tg.start_soon(run, seed)
+            logged = 0
+            while logged < 3:  # the logs are files: look at them now and then
+                await anyio.sleep(0.05)
+                logged = granted()
+            tg.cancel_scope.cancel()
+    if backend == "asyncio":
+        import asyncio
+
+        from converse.engine._recorder import _NUDGES
+
+        nudges = _NUDGES.get(asyncio.get_running_loop())
+        assert nudges is not None
+        assert len(nudges.journals) == 0
+        await anyio.sleep(0.2)  # its last look found nothing, and it stopped
+        assert nudges.timer is None
+
+
 async def test_a_log_that_cannot_be_written_fails_the_run_saying_why(
     tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
