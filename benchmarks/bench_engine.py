@@ -167,8 +167,7 @@ async def _record(path: Path, events: list[Utterance]) -> float:
         recorder = await system.spawn(partial(Recorder, path, clock, journal))
         start = time.perf_counter()
         for event in events:  # as RunContext.emit hands them over
-            if not journal.put(event):
-                await journal.put_waiting(event)
+            journal.put(event)
         await recorder.stop()
         return time.perf_counter() - start
 

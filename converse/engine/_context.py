@@ -101,15 +101,15 @@ class RunContext:
 
     def emit_nowait(self, event: Event) -> bool:
         """Emit a bookkeeping event (any but a model call, an embedding call or a failed
-        attempt) if that needs no waiting, as ``emit`` would; False, and nothing done, if it
-        does (the recorder is behind) or ``event`` is a call or an attempt: then ``await
-        emit(event)``. The hot path of turn-taking is spared a coroutine per event."""
+        attempt) as ``emit`` would; False, and nothing done, if ``event`` is a call or an
+        attempt: then ``await emit(event)``. The hot path of turn-taking is spared a coroutine
+        per event."""
         kind = type(event)
         if kind is LLMCall or kind is LLMAttempt or kind is Embedded:
             return False
         journal = self.journal
-        if journal is not None and not journal.put(event):
-            return False
+        if journal is not None:
+            journal.put(event)
         self._emitted(event)
         return True
 
@@ -125,8 +125,8 @@ class RunContext:
         if self.emit_nowait(event):
             return
         journal = self.journal
-        if journal is not None and not journal.put(event):
-            await journal.put_waiting(event)  # the recorder is behind: wait for room
+        if journal is not None:
+            journal.put(event)
         self._emitted(event)
         if type(event) is LLMCall or type(event) is Embedded:
             if journal is not None:

@@ -77,11 +77,11 @@ class Journal:
       On asyncio one timer does this for every run of the event loop (``_LoopNudges``), and
       writes what waits itself.
 
-    Bounded: it holds ``limit`` events (the recorder's mailbox size) at most; an emitter that
-    finds it full writes them itself, so a recorder that is behind holds nothing up, and a
-    slow disk holds the run back (every write is made while its emitter waits) instead of
-    letting memory fill. Once the recorder has stopped, events are dropped, as the bus drops
-    them for a dead subscriber.
+    Bounded: once the recorder has started, it holds ``limit`` events (the recorder's mailbox
+    size) at most; an emitter that finds it full writes them itself, so a recorder that is
+    behind holds nothing up, and a slow disk holds the run back (every write is made while
+    its emitter waits) instead of letting memory fill. Once the recorder has stopped, events
+    are dropped, as the bus drops them for a dead subscriber.
     """
 
     WAKE_AT = 64
@@ -90,7 +90,7 @@ class Journal:
     NUDGE_EVERY = 0.09
 
     __slots__ = (
-        "__weakref__", "closed", "events", "failed", "limit", "nudges", "recorder", "room", "wake_at", "woken", "write",
+        "__weakref__", "closed", "events", "failed", "limit", "nudges", "recorder", "wake_at", "woken", "write",
     )
 
     def __init__(self) -> None:
@@ -99,7 +99,6 @@ class Journal:
         self.recorder: ActorRef | None = None
         self.write: Callable[[list[Event]], None] | None = None  # the recorder's, once it started
         self.woken = False  # a wake-up is on its way to the recorder
-        self.room: anyio.Event | None = None  # set when the recorder takes a batch
         self.closed = False
         self.failed: LogWriteError | None = None  # why the recorder could not write
         self.nudges: _LoopNudges | None = None  # the event loop's timer that writes what waits
@@ -115,31 +114,21 @@ class Journal:
             self.nudges.add(self)
         self.nudge()
 
-    def put(self, event: Event) -> bool:
-        """Append ``event`` if there is room (or drop it: the recorder has stopped); False
-        if the emitter has to wait (``put_waiting``)."""
+    def put(self, event: Event) -> None:
+        """Append ``event`` (or drop it: the recorder has stopped, or cannot write). A full
+        journal (the recorder is behind) is written first, in the caller's task, as a model
+        call's emitter writes it."""
         if self.closed:
-            return True
+            return
         events = self.events
-        if len(events) >= self.limit:
-            return False
+        if len(events) >= self.limit and self.write is not None:
+            self.write_waiting()
+            if self.closed:
+                return  # the write failed: the next model call's emitter fails with it
+            events = self.events
         events.append(event)
         if len(events) >= self.wake_at and not self.woken:
             self._wake()
-        return True
-
-    async def put_waiting(self, event: Event) -> None:
-        """Append ``event`` once there is room: the journal is full (the recorder is behind),
-        so what it holds is written now, in the caller's task, as a model call's emitter
-        writes it; before the recorder has started, wait for it to take them."""
-        while not self.put(event):
-            if self.write is not None:
-                self.write_waiting()
-                continue
-            self.nudge()
-            if self.room is None:
-                self.room = anyio.Event()
-            await self.room.wait()
 
     def committed(self) -> None:
         """Hand every event appended so far to the OS, now, in the caller's task: the recorder
@@ -152,14 +141,7 @@ class Journal:
                 the write-ahead rule, so whoever asked fails with it, and the journal drops
                 what comes after.
         """
-        write = self.write
-        if not self.closed and self.events and write is not None:  # bound before the run's first event
-            try:
-                write(self.take())
-            except Exception:
-                if self.failed is None:
-                    raise
-                self.close()
+        self.write_waiting()
         failed = self.failed
         if failed is not None:
             raise LogWriteError(failed.file, failed.problem)
@@ -170,13 +152,16 @@ class Journal:
             self._wake()
 
     def write_waiting(self) -> None:
-        """Write what waits, now (the event loop's timer: no task to raise into; a failure
-        is kept, and the next model call's emitter fails with it)."""
+        """Write what waits, now, with the recorder's writer (nothing before the recorder has
+        started). A log that cannot be written closes the journal; the recorder keeps why
+        (``failed``), and the next model call's emitter fails with it (``committed``)."""
         write = self.write
         if self.events and not self.closed and write is not None:
             try:
                 write(self.take())
             except Exception:
+                if self.failed is None:  # not the log's: a bug, raised as it is
+                    raise
                 self.close()
 
     def take(self) -> list[Event]:
@@ -184,14 +169,10 @@ class Journal:
         way, finds the journal empty or holding newer events: ``woken`` stays set until the
         recorder has it, so no second wake-up is sent meanwhile)."""
         events, self.events = self.events, []
-        room, self.room = self.room, None
-        if room is not None:
-            room.set()
         return events
 
     def close(self) -> None:
-        """The recorder has stopped, or cannot write: drop what comes, and let nobody wait
-        for room."""
+        """The recorder has stopped, or cannot write: drop what comes."""
         self.closed = True
         self.take()
         if self.nudges is not None:
