@@ -187,12 +187,14 @@ class AgentActor(Actor):
     def _hear(self, said: tuple[Said, ...], period: str, period_index: int) -> None:
         """Remember what the others said since my last turn (in ``period`` or, at the top
         level, the period before)."""
-        for s in said:
-            line = self._line(s.speaker, s.period, s.text)
-            self.unheard.append(line)
-            self.heard.append((s.speaker, s.period, s.text))
-            if self.stream is not None:
-                self.stream.heard(line, period_index if s.period == period else max(period_index - 1, 0))
+        unheard, heard, stream, top = self.unheard, self.heard, self.stream, self.top
+        for s in said:  # every turn hears a few: _line's formats, inline
+            speaker, said_in, text = s.speaker, s.period, s.text
+            line = f"{speaker} ({said_in}): {text}" if top else f"{speaker}: {text}"
+            unheard.append(line)
+            heard.append((speaker, said_in, text))
+            if stream is not None:
+                stream.heard(line, period_index if said_in == period else max(period_index - 1, 0))
 
     def _open_session(self, period: str, public_record: str) -> None:
         """A council session starts: I am shown the public record, and what I heard of the

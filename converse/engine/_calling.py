@@ -44,10 +44,10 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(msgspec.Struct, frozen=True, gc=False):
     """An answer had before it is recorded: a model's (with the attempt that won and how long
-    it took) or a person's.
+    it took) or a person's. (A struct: one is made per call, and a frozen dataclass's
+    ``__init__`` is Python setting each field through ``object.__setattr__``.)
 
     Attributes:
         response: the answer.
@@ -215,7 +215,7 @@ async def call_and_record(
     """
     started = time.perf_counter()
     if answered is None:
-        response = from_log(ctx, request)
+        response = ctx.replay.take(request) if ctx.replay is not None else None  # from_log, inline
         if response is None:
             answered = await ask_model(
                 ctx, request, conversation=conversation, estimate=estimate, model=model, seat=seat

@@ -122,8 +122,6 @@ class RunContext:
         are written in batches. A model call is charged to the model ``charged_to`` names (the
         spec of the model asked), else to the one it names itself.
         """
-        if self.emit_nowait(event):
-            return
         journal = self.journal
         if journal is not None:
             journal.put(event)
