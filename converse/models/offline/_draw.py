@@ -10,9 +10,12 @@ import struct
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain, count
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from . import _roleplay_phrases as P
+
+if TYPE_CHECKING:
+    from .._model import Hints
 
 
 class Source(Protocol):
@@ -57,14 +60,16 @@ def text_key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=32).digest()
 
 
-def turn_draws(fields: str, system_key: bytes, user: str) -> Draws:
-    """The draws of the turn that ``fields`` (the seed and the hints), its system prompt (its
-    digest, ``text_key``) and its newest user message identify. The user message, new every
-    turn, is read by a CRC-32 and its length (a fraction of blake2b's cost over kilobytes);
-    what identifies the turn is then hashed with blake2b after the system prompt's digest."""
+def turn_draws(seed: str, h: Hints, length: int, system_key: bytes, user: str) -> Draws:
+    """The draws of the turn that the seed, the hints ``h``, the prompt's length (``length``
+    messages), its system prompt (its digest, ``text_key``) and its newest user message
+    identify. The user message, new every turn, is read by a CRC-32 and its length (a fraction
+    of blake2b's cost over kilobytes); what identifies the turn is then hashed with blake2b
+    after the system prompt's digest (one f-string of it all: this runs on every answer)."""
     said = user.encode("utf-8", "surrogatepass")
-    head = f"{fields}\x1f{len(said)}\x1f{zlib.crc32(said)}".encode("utf-8", "surrogatepass")
-    return Draws(hashlib.blake2b(system_key + head, digest_size=64).digest())
+    head = (f"{seed}\x1f{h.kind}\x1f{h.speaker}\x1f{h.organisation}\x1f{h.period}\x1f{h.end_token or ''}"
+            f"\x1f{length}\x1f{h.candidate or ''}\x1f{len(said)}\x1f{zlib.crc32(said)}")
+    return Draws(hashlib.blake2b(system_key + head.encode("utf-8", "surrogatepass"), digest_size=64).digest())
 
 
 def pick(r: Source, bank: Sequence[str]) -> str:

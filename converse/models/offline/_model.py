@@ -222,14 +222,14 @@ class OfflineModel:
         # answers pay for the turn's hash.
         if request.params and (schema := schema_of_params(request.params)) is not None:
             text = verdict_json(messages, schema) or "{}"  # decoding held to the schema
+        elif h.kind == "line":  # most answers are council lines: asked first
+            text = _line(self._draws(h, len(messages), system, user), self._world, h, speaker, system, user)
         elif h.kind == "statement":
             info, r = self._world.system(system), self._draws(h, len(messages), system, user)
             if info.report or ("AGI timeline" in user and "afety incident" in user):
                 text = _report(r, self._world, h, speaker, user, info)
             else:
                 text = _remark(r, self._world, h, speaker, user)
-        elif h.kind == "line":
-            text = _line(self._draws(h, len(messages), system, user), self._world, h, speaker, system, user)
         elif h.kind in CAMEL_KINDS:
             r = self._draws(h, len(messages), system, user)
             text = camel_answer(r, request, system, user, seed=self._seed)
@@ -259,12 +259,7 @@ class OfflineModel:
         messages), its system prompt and its newest user message identify a turn (hashing the
         whole, growing history would cost more and more). Candidates of one turn are sampled
         apart."""
-        return turn_draws(
-            f"{self._seed}\x1f{h.kind}\x1f{h.speaker}\x1f{h.organisation}\x1f{h.period}\x1f{h.end_token or ''}"
-            f"\x1f{length}\x1f{h.candidate or ''}",
-            self._world.key(system),
-            user,
-        )
+        return turn_draws(self._seed, h, length, self._world.key(system), user)
 
 
 def _report(r: Source, world: World, h: Hints, speaker: str, user: str, info: System) -> str:
@@ -330,7 +325,7 @@ def _echo(r: Source, user: str, speaker: str) -> str:
         pos = user.find(": ", int(r.random() * size))
         end = user.find("\n", pos) if pos != -1 else -1
         found = _speaker_line(user[user.rfind("\n", 0, pos) + 1 : end if end != -1 else size], speaker) if pos != -1 else None
-        project = next((p for p in PROJECTS if p in found[1]), "") if found else ""
+        project = next(filter(found[1].__contains__, PROJECTS), "") if found else ""  # the bank's first it names
         if project:
             echo = _pick(r, ECHOES).format(project=project)
             return echo[0].upper() + echo[1:]
@@ -340,12 +335,17 @@ def _echo(r: Source, user: str, speaker: str) -> str:
 def _line(r: Source, world: World, h: Hints, speaker: str, system: str, user: str) -> str:
     voice, rand = world.voice(system, h.organisation or speaker, h.organisation_kind), r.random
     projects, focus = voice.projects, voice.focus
-    project = _pick(r, focus if focus and rand() < 0.5 else projects)
+    # The picks are ``pick``'s expression written out (the same draws): a call apiece cost
+    # more than the picking, on the answer the engine asks for most.
+    cares = focus if focus and rand() < 0.5 else projects
+    project = cares[int(rand() * len(cares))]
     last = _last_speaker(user, speaker, world.room(h.others).said if h.others else ())
     prev = you = ""
     if last and rand() < 0.65:
         bank, (prev, said) = REPLIES, last
-        project = next((p for p in PROJECTS if p in said), project)  # the first of the bank it names
+        # The first of the bank it names: ``p in said`` for each, tested in C, with no
+        # generator frame stepping through the bank.
+        project = next(filter(said.__contains__, PROJECTS), project)
         for prefix in voice.prefixes:
             if prev.startswith(prefix):
                 you = prev[len(prefix) :]
@@ -355,21 +355,23 @@ def _line(r: Source, world: World, h: Hints, speaker: str, system: str, user: st
             you = prev
     else:
         bank = PROPOSALS
-    project2 = _pick(r, projects)
+    project2 = projects[int(rand() * len(projects))]
     if project2 == project:
         project2 = projects[(projects.index(project) + 1) % len(projects)] if project in projects else projects[0]
-    template = f"{_pick(r, bank)}, {_pick(r, voice.reasons)}"  # a proposal or a reply, and a reason
+    reasons = voice.reasons  # a proposal or a reply, and a reason
+    template = f"{bank[int(rand() * len(bank))]}, {reasons[int(rand() * len(reasons))]}"
     # Every value is drawn whether the template uses it or not (the draws after depend on it);
     # a dict display is cheaper to make than as many keyword arguments.
     body = template.format_map({
         "project": project, "project2": project2, "prev": prev, "you": you, "when": h.period or "this year",
         "pct": 5 + int(rand() * 90), "n": 2 + int(rand() * 60), "months": 2 + int(rand() * 22),
-        "weeks": 2 + int(rand() * 20), "month": _pick(r, MONTHS),
+        "weeks": 2 + int(rand() * 20), "month": MONTHS[int(rand() * len(MONTHS))],
     })
-    opener = _pick(r, voice.openers)
+    openers, tails = voice.openers, voice.tails
+    opener = openers[int(rand() * len(openers))]
     body = opener + body if opener else body[0].upper() + body[1:]
-    if voice.tails and rand() < 0.4:
-        body += _pick(r, voice.tails)
+    if tails and rand() < 0.4:
+        body += tails[int(rand() * len(tails))]
     return f"{speaker}: {body}."
 
 
