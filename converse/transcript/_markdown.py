@@ -97,6 +97,10 @@ class MarkdownRenderer:
         periods, clock_periods, opened, folds = self.periods, self.clock_periods, self.opened, self.folds
         cut, spoke, judged, errors = self.cut, self.spoke, self.judged, self.errors
         owners = folds.owners  # live: checked in C before paying for a call to claim()
+        # The blocks of the period of the last public line: the next one is most often in the
+        # same period, and comparing two short strings costs less than hashing one.
+        last_period: str | None = None
+        last_blocks: list[str] = []
         # One pass renders each line as it comes: a debate is complete (and rendered) before its
         # owner speaks, so the owner's line takes the finished blocks along.
         for event in events:
@@ -105,17 +109,18 @@ class MarkdownRenderer:
                 path = event.conversation
                 actor = event.actor
                 text = event.text
-                if "</" in text:
+                if "<" in text and "</" in text:  # finding one character is a memchr
                     text = _clean(text)
                 if cut and (path, actor) in cut:
                     cut.discard((path, actor))
                     text += TRUNCATED_MARK
-                debates = folds.claim(actor, path) if actor in owners else None
+                # Most lines claim nothing: no debate waits, and a string's hash is not yet paid.
+                debates = folds.claim(actor, path) if owners and actor in owners else None
                 if len(path) == 1:
                     period = event.period
-                    blocks = periods.get(period)
-                    if blocks is None:
-                        blocks = periods[period] = []
+                    if period != last_period:
+                        last_period, last_blocks = period, periods.setdefault(period, [])
+                    blocks = last_blocks
                     if debates:
                         blocks.append(f"<details><summary><b>{actor} {period}</b></summary>\n\n{text}")
                         for debate in debates:
@@ -125,13 +130,13 @@ class MarkdownRenderer:
                         blocks.append(f"<details><summary><b>{actor} {period}</b></summary>\n\n{text}\n\n</details>")
                 else:
                     key = tuple(path)
-                    blocks = opened.get(key)
-                    if blocks is None:
-                        blocks = opened[key] = []
-                    blocks.append(f"**{actor}:** {text}")
+                    said = opened.get(key)
+                    if said is None:
+                        said = opened[key] = []
+                    said.append(f"**{actor}:** {text}")
                     if debates:
                         for debate in debates:
-                            blocks += debate
+                            said += debate
             elif type(event) in _UNSEEN:
                 continue  # the most common events after utterances (turns, memory streams'): they do not show
             elif type(event) is LLMCall:  # does not show, but marks the statement it made if it was cut off
