@@ -148,9 +148,12 @@ class LogWriter:
             raise ValueError(f"{self.path}: the log writer is closed")
         done = 0
         try:
-            with memoryview(buf) as view:
-                while done < len(view):  # a regular file takes it all in one write
-                    done += self._file.write(view[done:]) or 0
+            if buf:
+                done = self._file.write(buf) or 0  # a regular file takes it all in one write
+            if done < len(buf):  # a short write: the rest, from where it stopped
+                with memoryview(buf) as view:
+                    while done < len(view):
+                        done += self._file.write(view[done:]) or 0
         finally:
             del buf[:done]  # after an error (disk full), a retry writes only the rest
         if fsync:

@@ -138,6 +138,39 @@ def test_writer_buffers_until_flush_bytes_or_flush(tmp_path: Path) -> None:
     small.close()
 
 
+
+class _Stingy:
+    """A log file that takes at most ``most`` bytes a write (a pipe, a write cut short by a
+    signal) and fails its first ``failures`` writes with a full disk."""
+
+    def __init__(self, file: object, most: int, failures: int = 0) -> None:
+        self.file, self.most, self.failures = file, most, failures
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        if self.failures:
+            self.failures -= 1
+            raise OSError(28, "No space left on device")
+        return self.file.write(bytes(data[: self.most]))  # type: ignore[attr-defined, no-any-return]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.file, name)
+
+
+@pytest.mark.parametrize("most", [1, 7, 1 << 20])
+def test_a_write_cut_short_or_refused_loses_nothing_and_repeats_nothing(tmp_path: Path, most: int) -> None:
+    path = tmp_path / "events.jsonl"
+    writer = LogWriter(path, clock=ticking())
+    writer._file = _Stingy(writer._file, most, failures=1)  # type: ignore[assignment]
+    writer.write(started())
+    writer.write(said(1))
+    with pytest.raises(OSError, match="No space left"):
+        writer.flush()  # the disk is full: nothing written, nothing dropped
+    assert path.stat().st_size == 0
+    writer.flush()  # room again: every line, once, however few bytes a write takes
+    writer.write(said(2))
+    writer.close()
+    assert [e.seq for e in read_events(path)] == [0, 1, 2]
+
 def test_an_event_that_cannot_be_encoded_leaves_no_trace(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     bad = started()
