@@ -179,7 +179,8 @@ class Cell:
         ``interrupt`` cancels ``scope`` to abandon the handler in progress (a stop without
         draining, or a child's escalated failure that must be handled first).
         """
-        items = self._mailbox()
+        items = self.items  # the dispatcher runs a cell only while messages wait in it
+        assert items is not None
         budget = BATCH
         self.running = scope
         ask: Ask | None = None
