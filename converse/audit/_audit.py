@@ -66,8 +66,6 @@ from ..models._windows import context_window
 from ..scenario._load import scenario_from_dict
 from ..scenario._models import settings_by_agent
 from ..scenario._scenario import ModelSettings
-from ._streams import RULE as STREAM_RULE
-from ._streams import stream_violations
 
 __all__ = ["Checked", "Violation", "Window", "audit_events", "check_events"]
 
@@ -145,6 +143,9 @@ def check_events(events: Sequence[AnyEvent], window: int | None = None) -> Check
     rules = ROLEPLAY_RULES if roleplay else AGENT_RULES
     violations = audit.violations
     if any(isinstance(e, Recalled) for e in events):
+        from ._streams import RULE as STREAM_RULE  # numpy: loaded for a run with memory streams
+        from ._streams import stream_violations
+
         rules = (*rules, STREAM_RULE)
         found = [Violation(seq=seq, actor=actor, rule=STREAM_RULE, detail=detail)
                  for seq, actor, detail in stream_violations(events, started)]

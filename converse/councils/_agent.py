@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from actors import Actor, ActorRef, Escalate
 
@@ -18,7 +19,6 @@ from ..engine._calling import PromptChain, ask_own_model, call_and_record, reque
 from ..engine._context import RunContext
 from ..engine._memory import AgentMemory
 from ..engine._protocol import Convene, Deliberate, Deliberated, Path, Pending, Said, TurnToken
-from ..engine._stream_memory import StreamMemory
 from ..log._events import ChatMessage
 from ..models._model import Hints
 from ..scenario._clock import last_period, period_label
@@ -27,6 +27,9 @@ from ..scenario._models import member_settings, own_settings
 from ..scenario._scenario import Agent, Council, ModelSettings, Scenario
 from ..scenario._templates import fill, template_fields
 from ._moderators import CouncilModerator
+
+if TYPE_CHECKING:
+    from ..engine._stream_memory import StreamMemory
 
 NO_NEW = "(Nothing new has been said since your last turn.)"
 SPEAKS_FIRST = "(Nobody has spoken yet in this session: you open the debate.)"
@@ -92,10 +95,11 @@ class AgentActor(Actor):
         self.memory = AgentMemory(self.name, policy, self.seat.window, settings.max_tokens, self.system_message)
         # A memory stream, for the stream policy: what the agent hears and says is recalled by
         # relevance, recency and importance instead of kept in order.
-        self.stream = (
-            StreamMemory(ctx, self.name, role.path, policy, self.seat, self.system_message)
-            if policy.policy == "stream" else None
-        )
+        self.stream: StreamMemory | None = None
+        if policy.policy == "stream":
+            from ..engine._stream_memory import StreamMemory  # numpy: loaded by the runs that use it
+
+            self.stream = StreamMemory(ctx, self.name, role.path, policy, self.seat, self.system_message)
         self.notes_chain = PromptChain()  # my calls that write my notes and briefings
         self.briefing = ""  # my council's summary of the public record (public_context "summary")
         self.briefed = 0  # how much of what I heard it covers

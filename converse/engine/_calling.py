@@ -10,10 +10,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 import msgspec
-import numpy as np
-import numpy.typing as npt
 
 from .._exceptions import CallFailed
 from ..log._events import ChatMessage, Embedded, LLMAttempt, LLMCall, SharedPrefix, Usage
@@ -37,6 +36,10 @@ from ..models._scheduler import Attempt
 from ..scenario._scenario import ModelSettings
 from ._context import RunContext
 from ._seats import Seat
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "Answer", "PromptChain", "ask_model", "ask_own_model", "attempt_logger", "call_and_record", "embed_and_record", "from_log",
@@ -341,6 +344,8 @@ async def embed_and_record(
             partial(embed_checked, embedder, request), tokens_used=EmbeddingResponse.tokens_used,
             on_failure=on_failure,
         )
+        import numpy as np  # here, not at import: only embeddings need numpy (see ``converse.engine``)
+
         vectors = [np.asarray(v, dtype=np.float32) for v in response.vectors]
         usage, latency, attempt, model = response.usage, round(time.perf_counter() - started, 6), failed + 1, spec
     await ctx.emit(Embedded(

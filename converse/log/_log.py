@@ -31,7 +31,6 @@ from types import TracebackType
 from typing import Any, BinaryIO, cast
 
 import msgspec
-import numpy as np
 
 from .._exceptions import LogError, TornTailWarning
 from ._events import AnyEvent, Event, LLMAttempt, LLMCall, RunError, RunFinished, RunStarted
@@ -272,6 +271,8 @@ def _read_bulk(file: BinaryIO) -> tuple[list[AnyEvent], bytes, dict[int, int]] |
     Decodes and checks a block of lines at a time, so that the bytes are still in the CPU cache
     when the decoder reads them, and the events still in it when they are checked.
     """
+    import numpy as np  # counts a block's newlines; loaded by what reads logs, not by every command
+
     events: list[AnyEvent] = []
     prompts: dict[int, int] = {}
     carry = bytearray()  # the start of a line that goes on in the next block; grown in place

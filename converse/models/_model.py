@@ -15,14 +15,16 @@ import math
 from collections.abc import Iterable, Sequence
 from itertools import chain
 from operator import attrgetter
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import msgspec
-import numpy as np
-import numpy.typing as npt
 
 from .._exceptions import CallFailed
 from ..log._events import ChatMessage, LLMCall, Usage
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 _CONTENT = attrgetter("content")
 
@@ -227,12 +229,16 @@ async def complete_checked(model: Model, request: CompletionRequest) -> Completi
 def vector_text(vector: Sequence[float] | npt.NDArray[np.floating]) -> str:
     """An embedding in its compact form: the base64 of its numbers as little-endian float32s
     (what servers send for ``encoding_format="base64"``, and what the log holds)."""
+    import numpy as np  # here, not at import: only embeddings need numpy (see ``converse.engine``)
+
     return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
 
 
 def text_vector(text: str) -> npt.NDArray[np.float32]:
     """An embedding from its compact form (``vector_text``); trailing bytes short of a number
     are left out."""
+    import numpy as np
+
     raw = base64.b64decode(text)
     return np.frombuffer(raw[: len(raw) // 4 * 4], dtype="<f4").astype(np.float32)
 

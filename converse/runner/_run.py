@@ -3,6 +3,7 @@ opened (and closed), handed to the engine; the same for a run resumed from its l
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -15,7 +16,6 @@ from actors import ActorSystem
 
 from .._exceptions import ModelSpecError, NothingToResume, ScenarioError
 from .._lock import writer_lock
-from ..councils._population import PopulationRoot
 from ..councils._root import CouncilsRoot
 from ..engine._context import RunContext
 from ..engine._options import RunOptions
@@ -47,7 +47,6 @@ _decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 
 # Both kinds' transcripts come from one renderer, which tells them apart by the log.
 _COUNCILS = RunKind(root=CouncilsRoot, render=render_markdown, renderer=MarkdownRenderer)
-_POPULATION = RunKind(root=PopulationRoot, render=render_markdown, renderer=MarkdownRenderer)
 # A role-play's few events are rendered from memory.
 _ROLEPLAY = RunKind(root=RolePlayRoot, render=render_markdown, keep_events=True)
 
@@ -57,7 +56,16 @@ def kind_of(scenario: Scenario) -> RunKind:
     (with a population of researchers, or without)."""
     if scenario.roleplay is not None:
         return _ROLEPLAY
-    return _POPULATION if scenario.population is not None else _COUNCILS
+    return _population() if scenario.population is not None else _COUNCILS
+
+
+@functools.cache
+def _population() -> RunKind:
+    """A population's kind, imported by the first run that has one: its researchers' memory
+    streams need numpy, which a process without them never loads."""
+    from ..councils._population import PopulationRoot
+
+    return RunKind(root=PopulationRoot, render=render_markdown, renderer=MarkdownRenderer)
 
 
 async def run_scenario(

@@ -247,3 +247,33 @@ def test_a_roleplay_with_roles_from_the_command_line_is_titled_for_them(tmp_path
     assert (directory / "transcript.md").read_text(encoding="utf-8").startswith(f"# {title}\n")
     heads = [i for i in RunView().feed(read_events(directory / "events.jsonl")) if isinstance(i, Head)]
     assert [h.title for h in heads] == [title]
+
+
+# Runs the command line in this process's place, then says whether numpy was ever loaded.
+_LOADS_NUMPY = """
+import sys
+from converse.cli._main import main
+code = main(sys.argv[1:])
+print(code, "numpy" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "loads"),
+    [
+        (("run", "three-labs-councils", "--set", "clock.end=2023", "-q", "--out", "out"), False),
+        (("sweep", "three-labs", "--repeats", "2", "--set", "clock.end=2024", "-q", "--out", "sweep"), False),
+        (("run", "camel-trading-bot", "-q", "--out", "camel"), False),
+        # A population's researchers have memory streams, which compute with numpy.
+        (("run", "research-population", "--set", "clock.end=2025", "-q", "--out", "population"), True),
+    ],
+    ids=["run", "sweep", "camel", "population"],
+)
+def test_numpy_is_loaded_only_by_what_needs_it(tmp_path: Path, args: tuple[str, ...], loads: bool) -> None:
+    # numpy is about a third of a command's start; a run without memory streams never needs it.
+    done = subprocess.run(
+        [CONVERSE[0], "-c", _LOADS_NUMPY, *args], cwd=tmp_path, env=cli_env(), capture_output=True, text=True,
+        timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-2:] == ["0", str(loads)], done.stderr

@@ -41,7 +41,6 @@ from .._model import (
 from .._structured import StructuredWays, schema_of_params
 from ._draw import Draws, Source, turn_draws
 from ._draw import pick as _pick
-from ._embed import embed
 from ._judge import verdict_json
 from ._memories import importance_answer, insights_answer, questions_answer
 from ._phrases import (
@@ -191,6 +190,8 @@ class OfflineModel:
         the same for every seed (an embedding model has no randomness), after the simulated
         latency, if any. A text asked again (the news every researcher of a population hears,
         a query many share) is embedded once."""
+        from ._embed import embed  # numpy: loaded by the runs that embed, not at import
+
         known = self._embedded
         vectors = []
         for text in request.texts:
