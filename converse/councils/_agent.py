@@ -191,10 +191,10 @@ class AgentActor(Actor):
     def _hear(self, said: tuple[Said, ...], period: str, period_index: int) -> None:
         """Remember what the others said since my last turn (in ``period`` or, at the top
         level, the period before)."""
-        unheard, heard, stream, top = self.unheard, self.heard, self.stream, self.top
-        for s in said:  # every turn hears a few: _line's formats, inline
+        unheard, heard, stream = self.unheard, self.heard, self.stream
+        for s in said:
             speaker, said_in, text = s.speaker, s.period, s.text
-            line = f"{speaker} ({said_in}): {text}" if top else f"{speaker}: {text}"
+            line = self._line(speaker, said_in, text)
             unheard.append(line)
             heard.append((speaker, said_in, text))
             if stream is not None:

@@ -218,7 +218,7 @@ async def call_and_record(
     """
     started = time.perf_counter()
     if answered is None:
-        response = ctx.replay.take(request) if ctx.replay is not None else None  # from_log, inline
+        response = from_log(ctx, request)
         if response is None:
             answered = await ask_model(
                 ctx, request, conversation=conversation, estimate=estimate, model=model, seat=seat
