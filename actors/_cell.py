@@ -12,19 +12,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import structlog
 
 from ._actor import Actor
 from ._envelope import STOP, Ask, _ChildFailure, _Stop
 from ._exceptions import ActorDeadError, ChildFailedError, DeathReason, UnhandledMessageError
 from ._statistics import MailboxStatistics
 from ._supervision import Restart, SupervisionPolicy, decide, report
+from .log import get_logger
 
 if TYPE_CHECKING:
     from ._ref import ActorRef
     from ._system import ActorSystem
 
-log = structlog.get_logger("actors")
+log = get_logger("actors")
 
 RUNNING = 0  # accepts and handles messages
 DRAINING = 1  # stop requested: refuses new messages, handles those already queued

@@ -8,7 +8,6 @@ from typing import Literal, TypeVar
 
 import anyio
 import anyio.abc
-import structlog
 
 from ._actor import Actor
 from ._bus import EventBus
@@ -23,8 +22,9 @@ from ._exceptions import (
 from ._ref import ActorRef
 from ._statistics import SystemStatistics
 from ._supervision import FAILURES, ActorFailed, Restart, SupervisionPolicy
+from .log import get_logger
 
-log = structlog.get_logger("actors")
+log = get_logger("actors")
 
 ActorT = TypeVar("ActorT", bound=Actor)
 ShutdownMode = Literal["drain", "cancel"]

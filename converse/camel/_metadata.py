@@ -19,7 +19,8 @@ from functools import partial
 from pathlib import Path
 
 import anyio
-import structlog
+
+from actors.log import get_logger
 
 from .._exceptions import DatasetError
 from ..engine._options import RunOptions
@@ -43,7 +44,7 @@ from ..scenario._scenario import Scenario
 from ._lists import parse_list, read_list_file, write_list_file
 from ._recipe import Recipe
 
-log = structlog.get_logger("converse.camel")
+log = get_logger("converse.camel")
 
 _ONLY_THE_LIST = "Reply with the numbered list only, one item per line."
 

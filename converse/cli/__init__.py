@@ -1,5 +1,5 @@
 """The ``converse`` command line."""
 
-from ._main import main
+from ._main import command, main
 
-__all__ = ["main"]
+__all__ = ["command", "main"]

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import anyio
 import msgspec
-import structlog
 
 from actors import ActorSystem
+from actors.log import get_logger
 
 from ..log._events import Embedded, Event, LLMAttempt, LLMCall, RunStatus, Utterance
 from ..models._model import Embedder, Model, endpoint_of
@@ -21,7 +21,7 @@ from ._recorder import Journal
 from ._replay import ReplayBook
 from ._seats import Seat, Seats
 
-_log = structlog.get_logger()
+_log = get_logger()
 
 
 @dataclass(slots=True)

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import structlog
+
+from actors.log import get_logger
 
 from .._files import write_atomic
 from ..log._events import ChatMessage
@@ -26,7 +27,7 @@ from ._structured import StructuredWays
 __all__ = ["CacheStatistics", "CachedModel"]
 
 CACHE_VERSION = 2  # part of every key: a new entry format (or key recipe) starts afresh
-_log = structlog.get_logger()
+_log = get_logger()
 
 
 class _Key(msgspec.Struct, frozen=True, kw_only=True):

@@ -23,7 +23,7 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-import structlog
+from actors.log import get_logger
 
 from .._exceptions import CallFailed, ModelSpecError
 from ..log._events import Usage
@@ -39,7 +39,7 @@ from ._model import (
 )
 from ._structured import Dialect, StructuredWays
 
-_log = structlog.get_logger()
+_log = get_logger()
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

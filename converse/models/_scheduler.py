@@ -20,7 +20,8 @@ from typing import TypeVar
 
 import anyio
 import msgspec
-import structlog
+
+from actors.log import get_logger
 
 from .._exceptions import CallFailed, RetriesExhausted
 from ..log._events import Usage
@@ -28,7 +29,7 @@ from ._admission import Endpoint, EndpointStatistics
 from ._limits import Limits
 
 T = TypeVar("T")
-_log = structlog.get_logger()
+_log = get_logger()
 
 
 class Attempt(msgspec.Struct, frozen=True, kw_only=True, gc=False):

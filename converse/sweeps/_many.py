@@ -21,10 +21,10 @@ from typing import Any
 
 import anyio
 import msgspec
-import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from actors import ActorSystem
+from actors.log import get_logger
 
 from .._exceptions import ConverseError, LogError
 from .._lock import writer_lock
@@ -40,7 +40,7 @@ from ..scenario._scenario import Scenario
 
 __all__ = ["Finished", "Job", "clear_run", "run_many"]
 
-log = structlog.get_logger("converse.many")
+log = get_logger("converse.many")
 
 
 class Job(msgspec.Struct, frozen=True, kw_only=True):

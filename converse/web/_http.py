@@ -27,10 +27,11 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import anyio
-import structlog
 from anyio.abc import SocketAttribute, SocketListener, SocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 from anyio.streams.stapled import MultiListener
+
+from actors.log import get_logger
 
 __all__ = ["EventStream", "FileBody", "Request", "Response", "serve_http"]
 
@@ -115,7 +116,7 @@ async def serve_http(
             except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, ConnectionError):
                 return  # the client went away: nothing to answer
             except Exception:  # one bad connection must not end the server
-                structlog.get_logger().exception("view.connection_failed")
+                get_logger().exception("view.connection_failed")
 
     reserve = _Reserve()
     try:
@@ -166,7 +167,7 @@ async def _accept(
             cause = exc if isinstance(exc, OSError) else exc.__cause__
             code = cause.errno if isinstance(cause, OSError) else None
             if not full:
-                structlog.get_logger().warning(
+                get_logger().warning(
                     "view.connection_refused", reason=errno.errorcode.get(code or 0, str(cause))
                 )
             full = True
@@ -226,7 +227,7 @@ async def _connection(stream: SocketStream, handler: Handler, allowed_hosts: fro
             try:
                 response = await handler(request)
             except Exception:  # a bug: answered, logged, and the server goes on
-                structlog.get_logger().exception("view.request_failed", target=request.target)
+                get_logger().exception("view.request_failed", target=request.target)
                 response, keep = error(500, "the viewer failed on this request"), False
         if isinstance(response, EventStream):
             await _stream(stream, request.method, response)

@@ -277,3 +277,32 @@ def test_numpy_is_loaded_only_by_what_needs_it(tmp_path: Path, args: tuple[str, 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-2:] == ["0", str(loads)], done.stderr
+
+
+# The command as the ``converse`` script runs it, then what it loaded of structlog and rich.
+_LOADS_LOGGING = """
+import sys
+from converse.cli import command
+code = command()
+print(code, "structlog" in sys.modules, "rich" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", "three-labs-councils", "--set", "clock.end=2023", "-q", "--out", "out"),
+        ("sweep", "three-labs", "--repeats", "2", "--set", "clock.end=2024", "-q", "--out", "sweep"),
+        ("replay", "missing/events.jsonl"),
+    ],
+    ids=["run", "sweep", "failed-replay"],
+)
+def test_a_command_that_logs_nothing_never_loads_the_logging_libraries(tmp_path: Path, args: tuple[str, ...]) -> None:
+    # structlog (and rich's tracebacks, which it brings) is a quarter of a command's start;
+    # it is imported when a line is logged (-v, a crash), and rich for a progress bar.
+    done = subprocess.run(
+        [CONVERSE[0], "-c", _LOADS_LOGGING, *args], cwd=tmp_path, env=cli_env(), capture_output=True, text=True,
+        timeout=120, check=False,
+    )
+    code = "2" if args[0] == "replay" else "0"
+    assert done.stdout.split()[-3:] == [code, "False", "False"], done.stderr
