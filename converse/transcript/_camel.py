@@ -228,10 +228,23 @@ def _split_instruction(text: str) -> tuple[str, str, str] | None:
     return text[: mark.start()].strip(), instruction.strip(), given.strip()
 
 
+# A character that cannot be part of a trailing "Next request." (_NEXT_REQUEST's letters in
+# either case, as IGNORECASE matches them, whitespace, emphasis and its full stop).
+_NOT_IN_NEXT_REQUEST = re.compile(r"[^nextrqus\s*_`.!]", re.IGNORECASE)
+
+
 def solution_text(text: str) -> str:
-    """An assistant message without its leading ``Solution:`` and trailing ``Next request.``"""
-    text = _SOLUTION.sub("", text, count=1).strip()
-    return _NEXT_REQUEST.sub("", text).strip()
+    """An assistant message without its leading ``Solution:`` and trailing ``Next request.``
+
+    The patterns are not tried at every position of the message (about 25 µs a message): the
+    leading marker can only start it, and the trailing one only lie in the run of characters
+    it may hold at the message's end, found from the end.
+    """
+    start = _SOLUTION.match(text)
+    text = (text[start.end() :] if start else text).strip()
+    before = _NOT_IN_NEXT_REQUEST.search(text[::-1])
+    end = _NEXT_REQUEST.search(text, len(text) - before.start() if before else 0)
+    return (text[: end.start()] + text[end.end() :] if end else text).strip()
 
 
 def instruction_records(chat: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import itertools
 import json
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from converse import read_events, render_markdown
 from converse.camel import (
@@ -43,7 +46,7 @@ from converse.events import (
     Utterance,
 )
 from converse.log import LogWriter
-from converse.transcript._camel import roleplay_log
+from converse.transcript._camel import roleplay_log, solution_text
 
 RUN = "rp-1"
 TOP = ("top",)
@@ -446,6 +449,21 @@ def test_instruction_parsing(message: str, expected: tuple[str, str, str]) -> No
 def test_solution_markers_are_removed(reply: str, output: str) -> None:
     (record,) = instruction_records(chat_of(ask(1), reply))
     assert record["output"] == output
+
+
+# The markers as CAMEL's format defines them: patterns tried at every position of a reply.
+_SOLUTION_MARK = re.compile(r"^\s*[*_`]*\s*solution\s*[*_`]*\s*:[*_`]*", re.IGNORECASE)
+_NEXT_REQUEST_MARK = re.compile(r"[*_`]*\s*next\s+request\s*[.!]?\s*[*_`]*\s*$", re.IGNORECASE)
+# What a reply's ends are made of, with the letters IGNORECASE folds (long s is an "s", dotless i an "i").
+_PIECES = [*"nextrequsoliNEXTREQUSOLI\u017f\u0131K \t\n\u2003*_`.!:ab", "Next request.", "next  request", "Solution:",
+           "**Solution:**", " NEXT REQUEST! ", "reque\u017ft", "Next request.\n"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=14).map("".join))
+def test_the_markers_are_cut_exactly_where_the_patterns_match(reply: str) -> None:
+    expected = _NEXT_REQUEST_MARK.sub("", _SOLUTION_MARK.sub("", reply, count=1).strip()).strip()
+    assert solution_text(reply) == expected
 
 
 def test_only_user_messages_answered_by_the_assistant_count() -> None:
