@@ -168,8 +168,13 @@ def _clamp(x: float) -> float:
 @functools.lru_cache(maxsize=8192)
 def _hits(text: str, words: tuple[str, ...]) -> int:
     """How many of ``words`` occur in ``text`` (each measure asks of the same bullets)."""
-    low = text.lower()
-    return sum(1 for w in words if w in low)
+    # A plain loop: the cheapest way to count here (a generator costs more, and so does
+    # sum(map(low.__contains__, words)), whose method-wrapper calls cost more than the loop).
+    low, n = text.lower(), 0
+    for w in words:
+        if w in low:
+            n += 1
+    return n
 
 
 def _bullet(text: str, label: str) -> str:
@@ -205,9 +210,13 @@ class _Record:
         self.dials = dict(re.findall(r"(\w+) = ([^,]+?)(?:,|\.?$)", world[1])) if world else {}
         listed = re.search(r"^The organisations: (.*)$", text, re.MULTILINE)
         self.kinds = dict(re.findall(r"\s*(.+?) \((\w+)\)[,.]", listed[1])) if listed else {}
-        self.entries: list[_Entry] = []
-        # The longest name first (one may start another); "Name:" opens an entry.
-        heads = [(n, n + ":") for n in sorted(self.kinds, key=len, reverse=True)]
+        entries: list[_Entry] = []
+        self.entries = entries
+        kinds = self.kinds
+        # The longest name first (one may start another); "Name:" opens an entry. When no name
+        # holds a colon (as a rule), a name can only end at a part's first colon: one look-up.
+        heads = [(n, n + ":") for n in sorted(kinds, key=len, reverse=True)]
+        plain = not any(":" in n for n in kinds)
         period, year = "", None
         start = text.find("\n## ")
         for part in text[start + 1 :].split("\n\n") if start != -1 else ():
@@ -216,14 +225,18 @@ class _Record:
                 found = _YEAR.search(period)
                 year = int(found[1]) if found else None
                 continue
-            name = next((n for n, head in heads if part.startswith(head)), None)
+            if plain:
+                colon = part.find(":")
+                name = part[:colon] if colon > 0 and part[:colon] in kinds else None
+            else:
+                name = next((n for n, head in heads if part.startswith(head)), None)
             if name is None and not heads and ":" in part[:60]:
                 name = part[: part.index(":")]
             if name is not None:
-                self.entries.append(_Entry(period, year, name, part[len(name) + 1 :].strip()))
-            elif self.entries:
-                last = self.entries[-1]
-                self.entries[-1] = last._replace(text=f"{last.text}\n\n{part}")
+                entries.append(_Entry(period, year, name, part[len(name) + 1 :].strip()))
+            elif entries:
+                last = entries[-1]
+                entries[-1] = last._replace(text=f"{last.text}\n\n{part}")
         self.names = list(dict.fromkeys([*self.kinds, *(e.name for e in self.entries)]))
         # Each name's entries, in order: every measure asks for them, again and again.
         self._of: dict[str, list[_Entry]] = {}
@@ -291,16 +304,16 @@ class _Record:
         entries = self.of(name)
         if not entries:
             return 0.3
-        vigour = sum(min(3, _hits(_bullet(e.text, "Progress"), JUDGE_STRONG)) for e in entries) / (
-            3 * len(entries)
-        )
-        gaps = []
-        for e in entries:
-            ahead = [
-                int(y) for y in _YEAR.findall(_bullet(e.text, "AGI timeline")) if e.year and int(y) >= e.year
-            ]
-            if ahead and e.year:
-                gaps.append(min(ahead) - e.year)
+        strong, gaps = 0, []
+        for e in entries:  # one pass, each report's bullets read once
+            bullets = _bullets(e.text)
+            strong += min(3, _hits(bullets.get("Progress", e.text), JUDGE_STRONG))
+            if e.year:  # a forecast's distance needs the year it was made in
+                timeline = bullets.get("AGI timeline", e.text)
+                ahead = [y for y in map(int, _YEAR.findall(timeline)) if y >= e.year]
+                if ahead:
+                    gaps.append(min(ahead) - e.year)
+        vigour = strong / (3 * len(entries))
         closeness = 1 - min(10, sum(gaps) / len(gaps)) / 10 if gaps else 0.4
         agi = self.announced(name)
         boost = 0.0
@@ -387,12 +400,13 @@ class _Record:
         sentences.append(
             f'The biggest advance was {best.name}\'s in {best.period}: "{_excerpt(_bullet(best.text, "Progress"))}"'
         )
+        # The first report with the most severe words and, of those, the most moderate ones (the
+        # max by (severe, moderate)), counting moderate words only where the severe ones tie.
+        severe = [_hits(_bullet(e.text, "Safety incident"), JUDGE_SEVERE) for e in reports]
+        top = max(severe)
         worst = max(
-            reports,
-            key=lambda e: (
-                _hits(_bullet(e.text, "Safety incident"), JUDGE_SEVERE),
-                _hits(_bullet(e.text, "Safety incident"), JUDGE_MODERATE),
-            ),
+            (e for e, n in zip(reports, severe, strict=True) if n == top),
+            key=lambda e: _hits(_bullet(e.text, "Safety incident"), JUDGE_MODERATE),
         )
         incident = _excerpt(_bullet(worst.text, "Safety incident"))
         sentences.append(f'The most serious incident was {worst.name}\'s in {worst.period}: "{incident}"')
