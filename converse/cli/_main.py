@@ -436,5 +436,6 @@ def _configure_structlog(*, verbose: bool) -> None:
         cache_logger_on_first_use=False,
     )
 
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command())
