@@ -236,7 +236,7 @@ _NOT_IN_NEXT_REQUEST = re.compile(r"[^nextrqus\s*_`.!]", re.IGNORECASE)
 def solution_text(text: str) -> str:
     """An assistant message without its leading ``Solution:`` and trailing ``Next request.``
 
-    The patterns are not tried at every position of the message (15–25 µs a reply): the
+    The patterns are not tried at every position of the message (15 to 25 µs a reply): the
     leading marker can only start it, and the trailing one only lie in the run of characters
     it may hold at the message's end, found from the end.
     """
