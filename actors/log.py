@@ -4,7 +4,8 @@ Importing structlog takes about a tenth of a second: it brings in its console re
 with it rich's tracebacks, pygments and attrs. Most commands and most runs log nothing, so the
 runtime (and converse, which logs the same way) holds a ``get_logger`` proxy that imports
 structlog on its first call, and an application's configuration waits for that moment too
-(``configure``).
+(``configure``). A line that comes when structlog cannot be imported (no file descriptor
+left, say) is dropped rather than raised into the code that logged it.
 """
 
 from __future__ import annotations
@@ -30,8 +31,19 @@ class Logger:
     def __getattr__(self, method: str) -> Any:
         logger = self._logger
         if logger is None:
-            logger = self._logger = _structlog().get_logger(*self._args)
+            try:
+                structlog = _structlog()
+            except Exception:
+                # The first line often comes in trouble (no file descriptor left, say), when an
+                # import can fail: that line is lost, not the work of whoever logged it. The
+                # next line tries again.
+                return _drop
+            logger = self._logger = structlog.get_logger(*self._args)
         return getattr(logger, method)
+
+
+def _drop(*args: Any, **kwargs: Any) -> None:
+    return None
 
 
 def get_logger(*args: Any) -> Logger:
@@ -53,5 +65,6 @@ def _structlog() -> Any:
     import structlog
 
     while _pending:
-        _pending.pop()()
+        _pending[-1]()
+        _pending.pop()  # once it has run: a setup that failed is run again next time
     return structlog

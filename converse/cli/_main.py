@@ -413,7 +413,11 @@ def _drop_traceback(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, An
 
 def _configure_logging(*, verbose: bool) -> None:
     """Set how the command's log looks: it takes effect before the first line is logged
-    (structlog is imported then; most commands log nothing and never import it)."""
+    (structlog is imported then; most commands log nothing and never import it). With -v,
+    whose lines are wanted, structlog is imported now: a first line that came when no file
+    descriptor was left could not import it, and would be lost."""
+    if verbose:
+        import structlog  # noqa: F401  (imported, configure sets it up at once)
     actors.log.configure(partial(_configure_structlog, verbose=verbose))
 
 

@@ -64,3 +64,34 @@ def test_a_configuration_made_after_structlog_is_imported_applies_at_once() -> N
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "event='late' actor='none' error='none'"
+
+
+# structlog cannot be imported at first (as with no file descriptor left): the line is
+# dropped, the caller goes on; the next line imports it, set up as the application said.
+_UNIMPORTABLE = """
+import sys
+import actors.log
+
+def setup():
+    import structlog
+    structlog.configure(
+        processors=[structlog.processors.KeyValueRenderer(key_order=["event"])],
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+    )
+
+actors.log.configure(setup)
+log = actors.log.get_logger("app")
+sys.modules["structlog"] = None  # an import of it fails
+log.error("lost")
+print("went on")
+del sys.modules["structlog"]
+log.error("kept")
+"""
+
+
+def test_a_line_that_cannot_import_structlog_is_dropped_and_the_next_one_logs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _UNIMPORTABLE], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["went on", "event='kept'"]
