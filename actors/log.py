@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = ["Logger", "configure", "get_logger"]
 
-_pending: list[Callable[[], None]] = []
+_pending: Callable[[], None] | None = None  # an application's setup, waiting for the import
 
 
 class Logger:
@@ -53,18 +53,21 @@ def get_logger(*args: Any) -> Logger:
 
 def configure(setup: Callable[[], None]) -> None:
     """Run ``setup`` (an application's ``structlog.configure``) before anything is logged:
-    now if structlog is imported already, else when a ``Logger`` first imports it."""
+    now if structlog is imported already, else when a ``Logger`` first imports it (a second
+    ``configure`` replaces a setup still waiting, as a second ``structlog.configure`` would)."""
+    global _pending
     if "structlog" in sys.modules:
-        _pending.clear()  # an earlier setup still waiting is replaced, as a second configure would
+        _pending = None
         setup()
     else:
-        _pending[:] = [setup]
+        _pending = setup
 
 
 def _structlog() -> Any:
+    global _pending
     import structlog
 
-    while _pending:
-        _pending[-1]()
-        _pending.pop()  # once it has run: a setup that failed is run again next time
+    if _pending is not None:
+        _pending()
+        _pending = None  # once it has run: a setup that failed is run again next time
     return structlog

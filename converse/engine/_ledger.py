@@ -98,30 +98,20 @@ class Ledger:
             priced = self.priced_model(model)
             if priced is not None:
                 cost = (prompt * priced.price.input + completion * priced.price.output) / 1e6
-        # The row and the total, written out (a loop over the two cost more than its updates);
-        # an update that adds nothing is left out.
-        total = self._total
-        counts, totals = cell.counts, total.counts
-        if call:
-            counts[_CALLS] += 1
-            totals[_CALLS] += 1
-        counts[_PROMPT] += prompt
-        totals[_PROMPT] += prompt
-        counts[_COMPLETION] += completion
-        totals[_COMPLETION] += completion
-        if estimated:
-            counts[_ESTIMATED] += estimated
-            totals[_ESTIMATED] += estimated
-        if cached:
-            counts[_CACHED] += 1
-            totals[_CACHED] += 1
-            counts[_CACHED_PROMPT] += prompt
-            totals[_CACHED_PROMPT] += prompt
-            counts[_CACHED_COMPLETION] += completion
-            totals[_CACHED_COMPLETION] += completion
-        if cost:
-            cell.cost += cost
-            total.cost += cost
+        for row in (cell, self._total):  # an update that adds nothing is left out
+            counts = row.counts
+            if call:
+                counts[_CALLS] += 1
+            counts[_PROMPT] += prompt
+            counts[_COMPLETION] += completion
+            if estimated:
+                counts[_ESTIMATED] += estimated
+            if cached:
+                counts[_CACHED] += 1
+                counts[_CACHED_PROMPT] += prompt
+                counts[_CACHED_COMPLETION] += completion
+            if cost:
+                row.cost += cost
 
     @property
     def calls(self) -> int:

@@ -249,60 +249,36 @@ def test_a_roleplay_with_roles_from_the_command_line_is_titled_for_them(tmp_path
     assert [h.title for h in heads] == [title]
 
 
-# Runs the command line in this process's place, then says whether numpy was ever loaded.
-_LOADS_NUMPY = """
-import sys
-from converse.cli._main import main
-code = main(sys.argv[1:])
-print(code, "numpy" in sys.modules)
-"""
-
-
-@pytest.mark.parametrize(
-    ("args", "loads"),
-    [
-        (("run", "three-labs-councils", "--set", "clock.end=2023", "-q", "--out", "out"), False),
-        (("sweep", "three-labs", "--repeats", "2", "--set", "clock.end=2024", "-q", "--out", "sweep"), False),
-        (("run", "camel-trading-bot", "-q", "--out", "camel"), False),
-        # A population's researchers have memory streams, which compute with numpy.
-        (("run", "research-population", "--set", "clock.end=2025", "-q", "--out", "population"), True),
-    ],
-    ids=["run", "sweep", "camel", "population"],
-)
-def test_numpy_is_loaded_only_by_what_needs_it(tmp_path: Path, args: tuple[str, ...], loads: bool) -> None:
-    # numpy is about a third of a command's start; a run without memory streams never needs it.
-    done = subprocess.run(
-        [CONVERSE[0], "-c", _LOADS_NUMPY, *args], cwd=tmp_path, env=cli_env(), capture_output=True, text=True,
-        timeout=120, check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split()[-2:] == ["0", str(loads)], done.stderr
-
-
-# The command as the ``converse`` script runs it, then what it loaded of structlog and rich.
-_LOADS_LOGGING = """
+# The command as the ``converse`` script runs it, in this process's place, then which of
+# numpy, structlog and rich it loaded.
+_LOADED = """
 import sys
 from converse.cli import command
 code = command()
-print(code, "structlog" in sys.modules, "rich" in sys.modules)
+print(code, *("numpy" in sys.modules, "structlog" in sys.modules, "rich" in sys.modules))
 """
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "code", "numpy"),
     [
-        ("run", "three-labs-councils", "--set", "clock.end=2023", "-q", "--out", "out"),
-        ("sweep", "three-labs", "--repeats", "2", "--set", "clock.end=2024", "-q", "--out", "sweep"),
-        ("replay", "missing/events.jsonl"),
+        (("run", "three-labs-councils", "--set", "clock.end=2023", "-q", "--out", "out"), 0, False),
+        (("sweep", "three-labs", "--repeats", "2", "--set", "clock.end=2024", "-q", "--out", "sweep"), 0, False),
+        (("run", "camel-trading-bot", "-q", "--out", "camel"), 0, False),
+        # A population's researchers have memory streams, which compute with numpy.
+        (("run", "research-population", "--set", "clock.end=2025", "-q", "--out", "population"), 0, True),
+        (("replay", "missing/events.jsonl"), 2, False),
     ],
-    ids=["run", "sweep", "failed-replay"],
+    ids=["run", "sweep", "camel", "population", "failed-replay"],
 )
-def test_a_command_that_logs_nothing_never_loads_the_logging_libraries(tmp_path: Path, args: tuple[str, ...]) -> None:
-    # structlog (and rich's tracebacks, which it brings) is a quarter of a command's start;
-    # it is imported when a line is logged (-v, a crash), and rich for a progress bar.
+def test_a_command_loads_numpy_and_the_logging_libraries_only_when_it_needs_them(
+    tmp_path: Path, args: tuple[str, ...], code: int, numpy: bool
+) -> None:
+    # numpy is about a third of a command's start, structlog (with rich's tracebacks, which it
+    # brings) about a quarter: numpy is for memory streams and embeddings, structlog for a line
+    # logged (-v, a crash), rich for a progress bar. None of these commands logs or draws one.
     done = subprocess.run(
-        [CONVERSE[0], "-c", _LOADS_LOGGING, *args], cwd=tmp_path, env=cli_env(), capture_output=True, text=True,
+        [CONVERSE[0], "-c", _LOADED, *args], cwd=tmp_path, env=cli_env(), capture_output=True, text=True,
         timeout=120, check=False,
     )
-    code = "2" if args[0] == "replay" else "0"
-    assert done.stdout.split()[-3:] == [code, "False", "False"], done.stderr
+    assert done.stdout.split()[-4:] == [str(code), str(numpy), "False", "False"], done.stderr

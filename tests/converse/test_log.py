@@ -138,7 +138,6 @@ def test_writer_buffers_until_flush_bytes_or_flush(tmp_path: Path) -> None:
     small.close()
 
 
-
 class _Stingy:
     """A log file that takes at most ``most`` bytes a write (a pipe, a write cut short by a
     signal) and fails its first ``failures`` writes with a full disk."""
@@ -170,6 +169,7 @@ def test_a_write_cut_short_or_refused_loses_nothing_and_repeats_nothing(tmp_path
     writer.write(said(2))
     writer.close()
     assert [e.seq for e in read_events(path)] == [0, 1, 2]
+
 
 def test_an_event_that_cannot_be_encoded_leaves_no_trace(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
