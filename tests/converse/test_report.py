@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import math
+import operator
 import random
 import re
 import xml.etree.ElementTree as ET
@@ -243,6 +246,22 @@ def test_bootstrap_of_a_fair_coin_matches_the_textbook_interval() -> None:
     assert interval.mean == 0.5
     assert interval.low == pytest.approx(0.5 - 1.96 * 0.05, abs=0.015)
     assert interval.high == pytest.approx(0.5 + 1.96 * 0.05, abs=0.015)
+
+
+@pytest.mark.parametrize("size", [257, 1200])
+def test_a_large_samples_interval_is_the_textbook_bootstrap_drawn_by_random_choices(size: int) -> None:
+    """Past a few hundred values the resamples are drawn and summed by numpy; the interval must
+    still be the one plain Python gives: resamples drawn by ``random.choices`` from the seed,
+    each summed left to right, their means' percentiles."""
+    rng = random.Random(size)
+    values = [rng.lognormvariate(0, 2) * rng.choice((1, -1)) for _ in range(size)]
+    draws = random.Random("11")
+    means = sorted(
+        functools.reduce(operator.add, draws.choices(values, k=size)) / size for _ in range(2000)
+    )
+    interval = bootstrap_ci(values, seed=11)
+    assert (interval.low, interval.high) == (means[50], means[-51])  # 2.5% of 2,000 at each end
+    assert interval.mean == math.fsum(values) / size
 
 
 def test_bootstrap_of_no_one_or_equal_values() -> None:
