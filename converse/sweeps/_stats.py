@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from operator import itemgetter, truediv
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -154,7 +154,7 @@ def bootstrap_ci(
     sample = [float(v) for v in values]
     _check(confidence, resamples)
     return _interval(
-        sample, [_lanes(sample, _draws(len(sample), resamples, str(seed)), resamples)], confidence
+        sample, [_lanes(sample, _Draws(len(sample), resamples, str(seed)))], confidence
     )
 
 
@@ -166,38 +166,64 @@ def _check(confidence: float, resamples: int) -> None:
 # One sample's resamples, lane by lane: the sum of the values drawn, and how many values
 # were drawn (fewer than the sample's size when some of its runs gave none).
 _Lanes = tuple[list[float], list[int]]
-# A sample's draws: an itemgetter of the positions drawn, per lane; or, for a large sample, the
-# positions themselves, a lane per row.
-_Draws: TypeAlias = "list[itemgetter[Any]] | npt.NDArray[np.int32]"
-_LARGE = 256  # a sample larger than this is drawn and resampled with numpy
-_CHUNK = 1 << 20  # positions resampled at a time (8 MB of floats)
+_LARGE = 256  # a sample larger than this is drawn with numpy (and resampled with it)
+# Values resampled in all (runs x resamples x columns) above which numpy resamples every
+# sample: its import (about 0.12 s) costs what Python's resampling of 6 million does.
+_NUMPY_WORK = 6_000_000
+_CHUNK = 1 << 20  # values resampled by numpy at a time (8 MB of floats)
 
 
-def _draws(n: int, count: int, key: str) -> _Draws:
-    """``count`` draws of ``n`` positions out of ``range(n)`` with replacement."""
-    rng = random.Random(key)
-    if n < 2:  # one way to resample one value: _lanes needs no draws
-        return []
-    if n > _LARGE:
-        return _choices(rng, n, count)
-    # A random byte below the largest multiple of n, modulo n, is a uniform position;
-    # bytes.translate maps and drops a whole buffer of them at C speed (random.choices takes
-    # ten times as long, and drawing would be most of the work).
-    keep = 256 - 256 % n
-    modulo = bytes(b % n for b in range(256))
-    dropped = bytes(range(keep, 256))
-    positions = bytearray()
-    while len(positions) < n * count:
-        positions += rng.randbytes(n * count * 256 // keep + 16).translate(modulo, dropped)
-    return [itemgetter(*positions[i : i + n]) for i in range(0, n * count, n)]
+class _Draws:
+    """``count`` draws of ``n`` positions out of ``range(n)`` with replacement: the resamples
+    of one sample, the same for each of its columns. Python resamples along an itemgetter
+    per draw, numpy along a row of positions per draw; each is made when first needed."""
+
+    __slots__ = ("_getters", "count", "n", "positions")
+
+    def __init__(self, n: int, count: int, key: str) -> None:
+        self.n, self.count = n, count
+        self._getters: list[itemgetter[Any]] | None = None
+        rng = random.Random(key)
+        self.positions: bytes | npt.NDArray[np.int32]
+        if n < 2:  # one way to resample one value: _lanes needs no draws
+            self.positions = b""
+        elif n > _LARGE:
+            self.positions = _choices(rng, n, count)
+        else:
+            # A random byte below the largest multiple of n, modulo n, is a uniform position;
+            # bytes.translate maps and drops a whole buffer of them at C speed (random.choices
+            # takes ten times as long, and drawing would be most of the work).
+            keep = 256 - 256 % n
+            modulo = bytes(b % n for b in range(256))
+            dropped = bytes(range(keep, 256))
+            positions = bytearray()
+            while len(positions) < n * count:
+                positions += rng.randbytes(n * count * 256 // keep + 16).translate(modulo, dropped)
+            self.positions = bytes(positions[: n * count])
+
+    def getters(self) -> list[itemgetter[Any]]:
+        """An itemgetter of each draw's positions (a sample of at most ``_LARGE`` values)."""
+        if self._getters is None:
+            n, positions = self.n, self.positions
+            assert isinstance(positions, bytes)
+            self._getters = [itemgetter(*positions[i : i + n]) for i in range(0, len(positions), n)]
+        return self._getters
+
+    def rows(self) -> npt.NDArray[np.int32] | npt.NDArray[np.uint8]:
+        """Each draw's positions as a row of an array."""
+        import numpy as np
+
+        positions = self.positions
+        if isinstance(positions, bytes):
+            return np.frombuffer(positions, np.uint8).reshape(self.count, self.n)
+        return positions
 
 
 def _choices(rng: random.Random, n: int, count: int) -> npt.NDArray[np.int32]:
     """The positions ``[rng.choices(range(n), k=n) for _ in range(count)]`` gives, drawn by
     numpy: its Mersenne Twister, started from ``rng``'s state, makes the same doubles as
     ``rng.random()``, and ``floor(random() * n)`` is how ``choices`` picks. Drawn in Python,
-    a cell of a thousand runs took a second for its four million positions; only a sample
-    this large pays for numpy's import."""
+    a cell of a thousand runs took a second for its four million positions."""
     import numpy as np
 
     _, state, _ = rng.getstate()
@@ -206,36 +232,42 @@ def _choices(rng: random.Random, n: int, count: int) -> npt.NDArray[np.int32]:
     return np.floor(twister.random_sample((count, n)) * n).astype(np.int32)
 
 
-def _lanes(values: Sequence[float | None], draws: _Draws, count: int) -> _Lanes:
-    """Resample ``values`` (None for a run that gave none) along ``draws``."""
+def _lanes(values: Sequence[float | None], draws: _Draws, *, vectorised: bool = False) -> _Lanes:
+    """Resample ``values`` (None for a run that gave none) along ``draws``: with numpy if
+    ``vectorised`` or the sample is large, else in Python. Either way each lane's values are
+    added left to right, a running sum (numpy's own sum is pairwise), so both give the same
+    sums wherever Python's ``sum`` adds left to right (up to 3.11; 3.12's compensates)."""
+    count = draws.count
     if len(values) < 2:
         value = values[0] if values else None
         return [value or 0.0] * count, [int(value is not None)] * count
     filled = [0.0 if v is None else v for v in values]
-    if not isinstance(draws, list):
-        return _large_lanes(values, filled, draws)
-    sums = [sum(get(filled)) for get in draws]
+    if vectorised or draws.n > _LARGE:
+        return _numpy_lanes(values, filled, draws.rows())
+    getters = draws.getters()
+    sums = [sum(get(filled)) for get in getters]
     if None not in values:
         return sums, [len(values)] * count
     given = [v is not None for v in values]
-    return sums, [sum(get(given)) for get in draws]
+    return sums, [sum(get(given)) for get in getters]
 
 
-def _large_lanes(values: Sequence[float | None], filled: list[float], draws: npt.NDArray[np.int32]) -> _Lanes:
-    """``_lanes`` of a large sample, a block of lanes at a time. Each lane's values are added
-    left to right (a running sum, not numpy's pairwise one), as ``sum`` adds them."""
+def _numpy_lanes(
+    values: Sequence[float | None], filled: list[float], rows: npt.NDArray[np.int32] | npt.NDArray[np.uint8]
+) -> _Lanes:
+    """``_lanes`` by numpy, a block of lanes at a time."""
     import numpy as np
 
-    count, n = draws.shape
+    count, n = rows.shape
     block = max(1, _CHUNK // n)
     resampled = np.array(filled)
     sums: list[float] = []
     for start in range(0, count, block):
-        sums += np.cumsum(resampled[draws[start : start + block]], axis=1)[:, -1].tolist()
+        sums += np.cumsum(resampled[rows[start : start + block]], axis=1)[:, -1].tolist()
     if None not in values:
         return sums, [n] * count
     given = np.array([v is not None for v in values], dtype=np.int64)
-    counts: list[int] = given[draws].sum(axis=1).tolist()
+    counts: list[int] = given[rows].sum(axis=1).tolist()
     return sums, counts
 
 
@@ -299,12 +331,14 @@ def aggregate(
     # A cell's runs are drawn alike for every score (and its finished runs for tokens and cost).
     keys = [f"{seed}:" + ",".join(map(cell_text, dials.values())) for dials, _ in cells]
     # Drawn when first needed: a pool whose values are all equal (or absent) needs no resample.
-    done_draws = cache(lambda i: _draws(len(done[i]), resamples, f"{keys[i]}:completed"))
-    ran_draws = cache(lambda i: _draws(len(ran[i]), resamples, f"{keys[i]}:finished"))
+    done_draws = cache(lambda i: _Draws(len(done[i]), resamples, f"{keys[i]}:completed"))
+    ran_draws = cache(lambda i: _Draws(len(ran[i]), resamples, f"{keys[i]}:finished"))
+    # Large enough, and numpy resamples every cell (drawn as above, summed as Python would).
+    vectorised = sum(map(len, ran)) * resamples * (len(columns) + 2) > _NUMPY_WORK
 
     def intervals(samples: list[list[float | None]], draws: Callable[[int], _Draws]) -> list[Interval]:
         """One sample per cell in, one interval per pool out."""
-        lane = cache(lambda i: _lanes(samples[i], draws(i), resamples))
+        lane = cache(lambda i: _lanes(samples[i], draws(i), vectorised=vectorised))
         found: list[Interval] = []
         for _, cs in pools:
             values = [v for i in cs for v in samples[i] if v is not None]

@@ -18,6 +18,7 @@ from converse.events import Score
 from converse.sweeps import (
     Interval,
     SweepRow,
+    _stats,
     bootstrap_ci,
     read_summary_csv,
     write_report,
@@ -326,6 +327,24 @@ def test_runs_that_gave_no_value_are_counted_as_k_of_n(tmp_path: Path) -> None:
     plot = tmp_path / "plots" / "regulation--agi_year-OpenAI.svg"
     assert f"{none}/16" in texts(plot)
     assert len(circles(plot)) == sum(r.scores["agi_year[OpenAI]"] is not None for r in rows)
+
+
+def test_a_large_sweep_resampled_by_numpy_has_the_intervals_python_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large sweep's cells are resampled by numpy: the same draws, summed left to right,
+    must give every interval Python's resampling gives (runs with no value included)."""
+    rng = random.Random(5)
+    rows = [  # sums of whole numbers come out the same in any order: these have fractions
+        msgspec.structs.replace(
+            r, scores={k: None if v is None else v + rng.random() / 7 for k, v in r.scores.items()},
+            cost_usd=rng.random() / 3,
+        )
+        for r in sweep(seeds=40, announce=0.6)
+    ]
+    by_python = aggregate(rows, DIALS)
+    monkeypatch.setattr(_stats, "_NUMPY_WORK", 0)
+    by_numpy = aggregate(rows, DIALS)
+    assert by_numpy == by_python
+    assert by_numpy.overall.scores["agi_year[OpenAI]"].n < by_numpy.overall.completed  # some gave none
 
 
 def test_failed_runs_count_but_do_not_score(tmp_path: Path) -> None:
