@@ -259,6 +259,9 @@ print(code, *("numpy" in sys.modules, "structlog" in sys.modules, "rich" in sys.
 """
 
 
+_RUN = "out/three-labs-councils-seed0"  # what the first case writes (its replay and resume read it)
+
+
 @pytest.mark.parametrize(
     ("args", "code", "numpy"),
     [
@@ -268,15 +271,21 @@ print(code, *("numpy" in sys.modules, "structlog" in sys.modules, "rich" in sys.
         # A population's researchers have memory streams, which compute with numpy.
         (("run", "research-population", "--set", "clock.end=2025", "-q", "--out", "population"), 0, True),
         (("replay", "missing/events.jsonl"), 2, False),
+        (("replay", f"{_RUN}/events.jsonl", "-o", "transcript.md"), 0, False),
+        (("resume", _RUN, "-q"), 0, False),
     ],
-    ids=["run", "sweep", "camel", "population", "failed-replay"],
+    ids=["run", "sweep", "camel", "population", "failed-replay", "replay", "resume"],
 )
 def test_a_command_loads_numpy_and_the_logging_libraries_only_when_it_needs_them(
     tmp_path: Path, args: tuple[str, ...], code: int, numpy: bool
 ) -> None:
     # numpy is about a third of a command's start, structlog (with rich's tracebacks, which it
-    # brings) about a quarter: numpy is for memory streams and embeddings, structlog for a line
-    # logged (-v, a crash), rich for a progress bar. None of these commands logs or draws one.
+    # brings) about a quarter: numpy is for memory streams, embeddings and logs of hundreds of
+    # megabytes, structlog for a line logged (-v, a crash), rich for a progress bar. None of these
+    # commands logs or draws one.
+    if _RUN in args or f"{_RUN}/events.jsonl" in args:
+        made = run_cli("run", "three-labs-councils", "--set", "clock.end=2023", "-q", "--out", "out", cwd=tmp_path)
+        assert made.stdout.strip() == _RUN, made.stderr
     done = subprocess.run(
         [CONVERSE[0], "-c", _LOADED, *args], cwd=tmp_path, env=cli_env(), capture_output=True, text=True,
         timeout=120, check=False,

@@ -26,7 +26,7 @@ from converse.events import (
     Utterance,
     prompts_of,
 )
-from converse.log import MAX_LINE, LogWriter, iter_events, read_for_append
+from converse.log import MAX_LINE, LogWriter, _log, iter_events, read_for_append
 
 RUN = "run-1"
 Reader = Callable[[Path], list[AnyEvent]]
@@ -265,14 +265,43 @@ def broken(tmp_path: Path, line: int, replacement: bytes, n: int = 6) -> Path:
         ),
     ],
 )
+@pytest.mark.parametrize("counted_by", ["bytes.count", "numpy"])  # a small log's newlines, a large one's
 def test_a_bad_line_in_the_middle_is_named(
-    tmp_path: Path, reader: Reader, replacement: bytes, problem: str
+    tmp_path: Path, reader: Reader, replacement: bytes, problem: str, counted_by: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(_log, "_numpy_loaded", lambda: False)
+    if counted_by == "numpy":
+        monkeypatch.setattr(_log, "_NUMPY_FROM", 0)
     path = broken(tmp_path, 4, replacement)
     with pytest.raises(LogError) as caught:
         reader(path)
     assert (caught.value.file, caught.value.line, caught.value.problem) == (str(path), 4, problem)
     assert str(caught.value) == f"{path}:4: {problem}"
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("counted_by", ["bytes.count", "numpy"])
+@pytest.mark.parametrize("kind", ["blank", "spaces", "two events"])
+def test_a_line_added_between_good_ones_or_two_events_on_one_line_are_named(
+    tmp_path: Path, reader: Reader, counted_by: str, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every event still follows the one before it: only counting the lines finds these."""
+    monkeypatch.setattr(_log, "_numpy_loaded", lambda: False)
+    if counted_by == "numpy":
+        monkeypatch.setattr(_log, "_NUMPY_FROM", 0)
+    path = tmp_path / "events.jsonl"
+    write(path, sample(6))
+    lines = lines_of(path)
+    if kind == "two events":
+        lines[3:5] = [lines[3].rstrip(b"\n") + b" " + lines[4]]
+    else:
+        lines.insert(3, b"\n" if kind == "blank" else b"   \n")
+    put_lines(path, lines)
+    with pytest.raises(LogError) as caught:
+        reader(path)
+    problem = "blank line" if kind != "two events" else caught.value.problem
+    assert (caught.value.line, caught.value.problem) == (4, problem)
+    assert kind != "two events" or problem.startswith("not JSON")
 
 
 @pytest.mark.parametrize("reader", READERS)
