@@ -267,7 +267,9 @@ def _numpy_lanes(
     if None not in values:
         return sums, [n] * count
     given = np.array([v is not None for v in values], dtype=np.int64)
-    counts: list[int] = given[rows].sum(axis=1).tolist()
+    counts: list[int] = []
+    for start in range(0, count, block):
+        counts += given[rows[start : start + block]].sum(axis=1).tolist()
     return sums, counts
 
 
