@@ -223,13 +223,19 @@ def _choices(rng: random.Random, n: int, count: int) -> npt.NDArray[np.int32]:
     """The positions ``[rng.choices(range(n), k=n) for _ in range(count)]`` gives, drawn by
     numpy: its Mersenne Twister, started from ``rng``'s state, makes the same doubles as
     ``rng.random()``, and ``floor(random() * n)`` is how ``choices`` picks. Drawn in Python,
-    a cell of a thousand runs took a second for its four million positions."""
+    a cell of a thousand runs took a second for its four million positions. Drawn a block of
+    draws at a time (one stream, so the same positions), with 8 MB of doubles at most."""
     import numpy as np
 
     _, state, _ = rng.getstate()
     twister = np.random.RandomState()
     twister.set_state(("MT19937", np.array(state[:-1], dtype=np.uint32), state[-1], 0, 0.0))
-    return np.floor(twister.random_sample((count, n)) * n).astype(np.int32)
+    positions = np.empty((count, n), np.int32)
+    block = max(1, _CHUNK // n)
+    for start in range(0, count, block):
+        rows = min(block, count - start)
+        positions[start : start + rows] = np.floor(twister.random_sample((rows, n)) * n)
+    return positions
 
 
 def _lanes(values: Sequence[float | None], draws: _Draws, *, vectorised: bool = False) -> _Lanes:
