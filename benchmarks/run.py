@@ -11,7 +11,6 @@ against a fixed number. ``--quick`` shrinks the workloads to finish in a few min
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import logging
 import platform
@@ -104,11 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(SUITES[args.child](args.quick)))
         return 0
-    # The suites, and the `converse` commands some of them time, import this checkout's code.
-    # Compiled once here (as a first import would, had the environment not forbidden bytecode
-    # with PYTHONDONTWRITEBYTECODE), a command's start is what a user's is, not a compilation.
-    for part in ("actors", "converse", "benchmarks"):
-        compileall.compile_dir(Path(__file__).resolve().parent.parent / part, quiet=2)
     figures: dict[str, float] = {}
     started = time.perf_counter()
     for name in args.only.split(","):
