@@ -15,6 +15,7 @@ import pytest
 
 from converse import CompletionRequest, Hints, OfflineModel, open_model
 from converse.events import ChatMessage
+from converse.models.offline import _model as offline_model
 from converse.models.offline._judge import verdict_json
 from converse.models.offline._phrases import GOV_PROGRESS, GOV_PROJECTS, LAB_PROGRESS
 
@@ -330,6 +331,24 @@ async def test_latency_is_honoured(backend: str) -> None:
     start = anyio.current_time()
     await model.complete(report_request())
     assert anyio.current_time() - start >= 0.01
+
+
+@pytest.mark.parametrize(("making", "left"), [(0.03, 0.02), (0.08, 0.0)])
+async def test_making_the_answer_is_part_of_the_latency(
+    backend: str, monkeypatch: pytest.MonkeyPatch, making: float, left: float
+) -> None:
+    """As a server's latency includes writing the answer, the model sleeps only what is left
+    of its latency once the answer is made (and nothing, past it)."""
+    clock = iter([100.0, 100.0 + making])
+    slept: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+
+    monkeypatch.setattr(offline_model, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(offline_model, "sleep", sleep)
+    await OfflineModel(latency=0.05).complete(report_request())
+    assert slept == [pytest.approx(left)]
 
 
 async def test_concurrent_calls_overlap_their_latency(backend: str) -> None:

@@ -26,6 +26,8 @@ CAMEL role-play (``_roleplay``). It embeds texts too, with a hashing embedding o
 
 from __future__ import annotations
 
+from time import perf_counter
+
 from actors.lowlevel import sleep
 
 from ...log._events import Usage
@@ -150,7 +152,8 @@ class OfflineModel:
 
     Args:
         seed: varies every answer; the same seed gives the same answers.
-        latency: seconds to sleep (with anyio's ``sleep``) before answering.
+        latency: seconds from a request to its answer, as a server's: the answer is made
+            in that time, not before it (the model sleeps what is left of it).
         spec: the spec the model was opened from, reported as the response's ``model``.
     """
 
@@ -177,9 +180,12 @@ class OfflineModel:
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         """Answer one request (after the simulated latency, if any)."""
-        text = self.answer(request)
         if self._latency > 0:
-            await sleep(self._latency)
+            started = perf_counter()
+            text = self.answer(request)
+            await sleep(max(0.0, self._latency - (perf_counter() - started)))
+        else:
+            text = self.answer(request)
         usage = Usage(
             prompt_tokens=estimate_prompt_tokens(request.messages), completion_tokens=estimate_tokens(len(text))
         )
@@ -192,6 +198,7 @@ class OfflineModel:
         a query many share) is embedded once."""
         from ._embed import embed  # numpy: loaded by the runs that embed, not at import
 
+        started = perf_counter()
         known = self._embedded
         vectors = []
         for text in request.texts:
@@ -202,7 +209,7 @@ class OfflineModel:
                 vector = known[text] = embed(text).tolist()
             vectors.append(vector)
         if self._latency > 0:
-            await sleep(self._latency)
+            await sleep(max(0.0, self._latency - (perf_counter() - started)))
         usage = Usage(prompt_tokens=sum(estimate_tokens(len(text)) for text in request.texts))
         return EmbeddingResponse(vectors=vectors, usage=usage, model=self._spec)
 
