@@ -24,7 +24,16 @@ from converse import (
     Scheduler,
     verdict_type,
 )
-from converse.events import ChatMessage, Judged, Ledger, LLMAttempt, LLMCall, RunError, RunFinished
+from converse.events import (
+    ChatMessage,
+    ConversationEnded,
+    Judged,
+    Ledger,
+    LLMAttempt,
+    LLMCall,
+    RunError,
+    RunFinished,
+)
 from converse.models import complete_structured
 from converse.scenario._verdict import labs, metrics_of
 from converse.testing import ModelServer, ScriptedModel, events_of, run_and_read
@@ -355,6 +364,8 @@ async def test_a_run_interrupted_while_judged_is_cancelled(tmp_path: Path, backe
     assert isinstance(finished, RunFinished)
     assert (finished.status, finished.reason) == ("cancelled", "interrupted while judging")
     assert not events_of(events, Judged)
+    # What tells such a run from one stopped in its conversation: the conversation had ended.
+    assert [tuple(e.conversation) for e in events_of(events, ConversationEnded)] == [("top",)]
 
 
 # -- Python judges ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 
 from _helpers import CONVERSE, cli_env, one_error_line, run_cli
 from converse import read_events
-from converse.events import RunFinished
+from converse.events import ConversationEnded, RunFinished
 
 SHORT = ("--set", "clock.end=2025")
 
@@ -175,9 +175,14 @@ def test_ctrl_c_or_sigterm_keeps_every_finished_run_and_the_same_command_finishe
     cancelled = [r for r in partial_rows if r["status"] == "cancelled"]
     assert cancelled  # two runs were going: they end cancelled, their logs whole
     for row in cancelled:
-        last = read_events(out / row["run"] / "events.jsonl")[-1]
+        events = read_events(out / row["run"] / "events.jsonl")
+        last = events[-1]
         assert isinstance(last, RunFinished)
-        assert (last.status, last.reason) == ("cancelled", "interrupted")
+        # Stopped in its conversation, a run says so; stopped once its conversation had ended,
+        # while its judge was answering (a run of the pair that finished just before the
+        # signal, a moment behind it), it says that.
+        judging = any(isinstance(e, ConversationEnded) and tuple(e.conversation) == ("top",) for e in events)
+        assert (last.status, last.reason) == ("cancelled", "interrupted while judging" if judging else "interrupted")
 
     again = run_cli(*args, "-q", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
