@@ -232,6 +232,16 @@ def test_complete_last_line_without_newline_is_kept(tmp_path: Path, reader: Read
 # --- errors -------------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["bytes.count", "numpy"])
+def counted_by(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """How the reader counts a block's newlines: ``bytes.count`` (a small log, numpy not
+    loaded) or numpy (a log large enough to pay for loading it)."""
+    monkeypatch.setattr(_log, "_numpy_loaded", lambda: False)
+    if request.param == "numpy":
+        monkeypatch.setattr(_log, "_NUMPY_FROM", 0)
+    return str(request.param)
+
+
 def broken(tmp_path: Path, line: int, replacement: bytes, n: int = 6) -> Path:
     path = tmp_path / "events.jsonl"
     write(path, sample(n))
@@ -265,13 +275,9 @@ def broken(tmp_path: Path, line: int, replacement: bytes, n: int = 6) -> Path:
         ),
     ],
 )
-@pytest.mark.parametrize("counted_by", ["bytes.count", "numpy"])  # a small log's newlines, a large one's
 def test_a_bad_line_in_the_middle_is_named(
-    tmp_path: Path, reader: Reader, replacement: bytes, problem: str, counted_by: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, reader: Reader, replacement: bytes, problem: str, counted_by: str
 ) -> None:
-    monkeypatch.setattr(_log, "_numpy_loaded", lambda: False)
-    if counted_by == "numpy":
-        monkeypatch.setattr(_log, "_NUMPY_FROM", 0)
     path = broken(tmp_path, 4, replacement)
     with pytest.raises(LogError) as caught:
         reader(path)
@@ -280,15 +286,11 @@ def test_a_bad_line_in_the_middle_is_named(
 
 
 @pytest.mark.parametrize("reader", READERS)
-@pytest.mark.parametrize("counted_by", ["bytes.count", "numpy"])
 @pytest.mark.parametrize("kind", ["blank", "spaces", "two events"])
 def test_a_line_added_between_good_ones_or_two_events_on_one_line_are_named(
-    tmp_path: Path, reader: Reader, counted_by: str, kind: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, reader: Reader, counted_by: str, kind: str
 ) -> None:
     """Every event still follows the one before it: only counting the lines finds these."""
-    monkeypatch.setattr(_log, "_numpy_loaded", lambda: False)
-    if counted_by == "numpy":
-        monkeypatch.setattr(_log, "_NUMPY_FROM", 0)
     path = tmp_path / "events.jsonl"
     write(path, sample(6))
     lines = lines_of(path)

@@ -16,6 +16,7 @@ import pytest
 from _helpers import CONVERSE, cli_env, one_error_line, run_cli
 from converse import read_events
 from converse.events import ConversationEnded, RunFinished
+from converse.testing import events_of
 
 SHORT = ("--set", "clock.end=2025")
 
@@ -181,7 +182,7 @@ def test_ctrl_c_or_sigterm_keeps_every_finished_run_and_the_same_command_finishe
         # Stopped in its conversation, a run says so; stopped once its conversation had ended,
         # while its judge was answering (a run of the pair that finished just before the
         # signal, a moment behind it), it says that.
-        judging = any(isinstance(e, ConversationEnded) and tuple(e.conversation) == ("top",) for e in events)
+        judging = ("top",) in [tuple(e.conversation) for e in events_of(events, ConversationEnded)]
         assert (last.status, last.reason) == ("cancelled", "interrupted while judging" if judging else "interrupted")
 
     again = run_cli(*args, "-q", cwd=tmp_path)

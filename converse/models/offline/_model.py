@@ -180,12 +180,10 @@ class OfflineModel:
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         """Answer one request (after the simulated latency, if any)."""
+        started = perf_counter()
+        text = self.answer(request)
         if self._latency > 0:
-            started = perf_counter()
-            text = self.answer(request)
             await sleep(max(0.0, self._latency - (perf_counter() - started)))
-        else:
-            text = self.answer(request)
         usage = Usage(
             prompt_tokens=estimate_prompt_tokens(request.messages), completion_tokens=estimate_tokens(len(text))
         )
