@@ -246,7 +246,7 @@ async def _answer(
     while True:
         order = [d for d in ways.order(structured) if d not in refused]
         dialect = order[0]
-        params = {**request.params, **format_params(dialect, prepared.name, prepared.schema)}
+        params = {**request.params, **format_params(dialect, prepared.name, prepared.schema, strict=prepared.strict)}
         sent = msgspec.structs.replace(request, messages=messages, params=params, structured=dialect)
         attempt = _Attempt(model, sent, dialect, ways, refused, order[1] if len(order) > 1 else None)
         try:
@@ -312,11 +312,12 @@ def _refusal(exc: CallFailed) -> bool:
 _FORMAT_WORDS = ("response_format", "json_schema", "json_object")
 
 
-def format_params(dialect: Dialect, name: str, schema: dict[str, Any]) -> dict[str, Any]:
+def format_params(dialect: Dialect, name: str, schema: dict[str, Any], *, strict: bool | None = None) -> dict[str, Any]:
     """The body fields that ask a server in ``dialect`` to constrain its answer to ``schema``
-    (``name`` is the schema's name, for ``json_schema``); none for ``prompt``."""
+    (``name`` is the schema's name, for ``json_schema``); none for ``prompt``. ``strict``: whether
+    the schema fits OpenAI's strict mode, if known (a prepared type's is); else it is found out."""
     if dialect == "json_schema":
-        spec = {"name": name, "schema": schema, "strict": _strict(schema)}
+        spec = {"name": name, "schema": schema, "strict": _strict(schema) if strict is None else strict}
         return {"response_format": {"type": "json_schema", "json_schema": spec}}
     if dialect == "json_object":
         return {"response_format": {"type": "json_object", "schema": schema}}
@@ -356,10 +357,12 @@ def _strict(schema: dict[str, Any]) -> bool:
 
 class _Prepared(msgspec.Struct, frozen=True, kw_only=True):
     """A type made ready once: its decoder, its JSON Schema (as servers take it: the root
-    an object, not a reference), its name and the instruction quoting the schema."""
+    an object, not a reference), whether that fits OpenAI's strict mode, its name and the
+    instruction quoting the schema."""
 
     decoder: msgspec.json.Decoder[Any]
     schema: dict[str, Any]
+    strict: bool
     name: str
     instruction: str
 
@@ -371,8 +374,9 @@ def _prepared(schema: Any) -> _Prepared:
         document = msgspec.json.schema(schema)
         text = msgspec.json.encode(document).decode()
         name = re.sub(r"[^A-Za-z0-9_-]", "_", getattr(schema, "__name__", "answer"))[:64] or "answer"
+        rooted = _rooted(document)
         known = _PREPARED[schema] = _Prepared(
-            decoder=msgspec.json.Decoder(schema), schema=_rooted(document), name=name,
+            decoder=msgspec.json.Decoder(schema), schema=rooted, strict=_strict(rooted), name=name,
             instruction=_INSTRUCTION.format(schema=text),
         )
     return known

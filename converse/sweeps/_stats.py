@@ -489,15 +489,21 @@ def t_quantile(probability: float, df: int) -> float:
     if df >= 1000:  # the incomplete beta's log-gammas lose digits; the expansion has them all
         return _t_expansion(NormalDist().inv_cdf(probability), df)
 
-    def tail(t: float) -> float:  # P(|T| > t) = I_x(df/2, 1/2) with x = df / (df + t^2)
-        return _beta(df / 2, 0.5, df / (df + t * t), t * t / (df + t * t))
-
-    low, high, wanted = 0.0, 1.0, 2 * (1 - probability)
-    while tail(high) > wanted:
-        low, high = high, 2 * high
-    while low < (middle := (low + high) / 2) < high:
-        low, high = (middle, high) if tail(middle) > wanted else (low, middle)
-    return middle
+    # Newton's method on P(|T| > t) = I_x(df/2, 1/2), x = df / (df + t^2), whose slope is twice
+    # the density. The tail is convex for t > 0, so from below the root (the normal quantile:
+    # t's tails are heavier) every step stays below it and the steps shrink to nothing: five
+    # to ten evaluations of the incomplete beta, where halving an interval took fifty-five.
+    wanted, half = 2 * (1 - probability), (df + 1) / 2
+    density = math.exp(math.lgamma(half) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
+    t = NormalDist().inv_cdf(probability)
+    for _ in range(1000):
+        squared = t * t
+        tail = _beta(df / 2, 0.5, df / (df + squared), squared / (df + squared))
+        step = (tail - wanted) / (2 * density * (1 + squared / df) ** -half)
+        t += step
+        if step <= 2e-16 * t:  # no longer moves (or a rounding's step back)
+            break
+    return t
 
 
 def _t_expansion(z: float, df: int) -> float:

@@ -255,6 +255,23 @@ def test_strict_is_claimed_only_for_a_schema_that_fits_it() -> None:
     assert format_params("json_schema", "x", loose)["response_format"]["json_schema"]["strict"] is False
 
 
+class _Tight(msgspec.Struct, forbid_unknown_fields=True):
+    a: int
+
+
+class _Loose(msgspec.Struct):
+    a: int = 0
+
+
+@pytest.mark.parametrize(("kind", "fits"), [(_Tight, True), (_Loose, False)])
+def test_a_prepared_type_knows_once_whether_it_fits_strict_mode(kind: type, fits: bool) -> None:
+    prepared = _prepared(kind)
+    assert prepared.strict is fits
+    # What is sent with the flag known is what working it out from the schema sends.
+    known = format_params("json_schema", prepared.name, prepared.schema, strict=prepared.strict)
+    assert known == format_params("json_schema", prepared.name, prepared.schema)
+
+
 async def test_an_offline_run_records_the_dialect_of_its_judge(tmp_path: Path, backend: str) -> None:
     result, events = await run_and_read("three-labs", out=tmp_path, overrides=SHORT)
     assert result.judge_error is None
