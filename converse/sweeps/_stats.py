@@ -494,12 +494,12 @@ def t_quantile(probability: float, df: int) -> float:
     # t's tails are heavier) every step stays below it and the steps shrink to nothing: five
     # to ten evaluations of the incomplete beta, where halving an interval took fifty-five.
     wanted, half = 2 * (1 - probability), (df + 1) / 2
-    density = math.exp(math.lgamma(half) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
+    peak = math.exp(math.lgamma(half) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)  # the density at 0
     t = NormalDist().inv_cdf(probability)
-    for _ in range(1000):
+    for _ in range(1000):  # a bound never reached: the quantile doubles at worst, one step to the next
         squared = t * t
         tail = _beta(df / 2, 0.5, df / (df + squared), squared / (df + squared))
-        step = (tail - wanted) / (2 * density * (1 + squared / df) ** -half)
+        step = (tail - wanted) / (2 * peak * (1 + squared / df) ** -half)
         t += step
         if step <= 2e-16 * t:  # no longer moves (or a rounding's step back)
             break

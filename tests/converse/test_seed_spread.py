@@ -56,6 +56,16 @@ def test_t_quantiles_are_the_textbooks(df: int, expected: float) -> None:
     assert t_quantile(0.025, df) == pytest.approx(-expected, rel=1e-12)
 
 
+@pytest.mark.parametrize("probability", [0.6, 0.9, 0.995, 0.9999999, 1 - 1e-12])
+def test_t_quantiles_match_their_closed_forms_far_into_the_tail(probability: float) -> None:
+    # One degree of freedom is the Cauchy distribution, two have a quantile in closed form too;
+    # far into their tails the quantile runs to millions, where a search has the furthest to go.
+    # (The Cauchy's tan(pi (p - 1/2)) is written as 1 / tan(pi (1 - p)): 1 - p is exact there.)
+    p = probability
+    assert t_quantile(p, 1) == pytest.approx(1 / math.tan(math.pi * (1 - p)), rel=1e-11)
+    assert t_quantile(p, 2) == pytest.approx((2 * p - 1) / math.sqrt(2 * p * (1 - p)), rel=1e-11)
+
+
 def test_f_survival_matches_its_closed_forms() -> None:
     # With 2 and d degrees of freedom, P(F > f) = (1 + 2f/d)^(-d/2); with 1 and 1, F is the
     # square of a Cauchy variable: P(F > f) = 1 - (2/pi) atan(sqrt f).
