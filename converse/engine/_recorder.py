@@ -72,10 +72,12 @@ class Journal:
     delivery and one write however many actors emitted into it. It is woken:
 
     - when ``WAKE_AT`` events have gathered;
-    - when the run's clock says events have waited long enough (``nudge``, every
-      ``NUDGE_EVERY`` seconds), so a quiet run's log is never more than a moment behind.
+    - when events have waited through a whole look of the run's clock (``nudge``, every
+      ``NUDGE_EVERY`` seconds), so a quiet run's log is never more than two looks behind.
       On asyncio one timer does this for every run of the event loop (``_LoopNudges``), and
-      writes what waits itself.
+      writes what waits itself. A busy run is left alone: what it emits is written by its
+      next model call's emitter before a look finds it old, and a look that wrote it first
+      would cost a write, a batch and a visit to the run's log and transcript of its own.
 
     Bounded: once the recorder has started, it holds ``limit`` events (the recorder's mailbox
     size) at most; an emitter that finds it full writes them itself, so a recorder that is
@@ -90,7 +92,8 @@ class Journal:
     NUDGE_EVERY = 0.09
 
     __slots__ = (
-        "__weakref__", "closed", "events", "failed", "limit", "nudges", "recorder", "wake_at", "woken", "write",
+        "__weakref__", "closed", "events", "failed", "limit", "looked", "nudges", "recorder", "taken", "wake_at",
+        "woken", "write",
     )
 
     def __init__(self) -> None:
@@ -99,6 +102,8 @@ class Journal:
         self.recorder: ActorRef | None = None
         self.write: Callable[[list[Event]], None] | None = None  # the recorder's, once it started
         self.woken = False  # a wake-up is on its way to the recorder
+        self.taken = 0  # batches taken so far
+        self.looked = -1  # ``taken`` when the last look found events waiting (-1: it found none)
         self.closed = False
         self.failed: LogWriteError | None = None  # why the recorder could not write
         self.nudges: _LoopNudges | None = None  # the event loop's timer that writes what waits
@@ -151,6 +156,17 @@ class Journal:
         if self.events and not self.woken:
             self._wake()
 
+    def waited(self) -> bool:
+        """A look of the run's clock: whether what waits has waited since the last look (no
+        batch was taken between the two, and events waited at both). Called once a look."""
+        if not self.events:
+            self.looked = -1
+            return False
+        if self.looked == self.taken:
+            return True
+        self.looked = self.taken
+        return False
+
     def write_waiting(self) -> None:
         """Write what waits, now, with the recorder's writer (nothing before the recorder has
         started). A log that cannot be written closes the journal; the recorder keeps why
@@ -169,6 +185,7 @@ class Journal:
         way, finds the journal empty or holding newer events: ``woken`` stays set until the
         recorder has it, so no second wake-up is sent meanwhile)."""
         events, self.events = self.events, []
+        self.taken += 1
         return events
 
     def close(self) -> None:
@@ -191,8 +208,9 @@ class Journal:
 
 
 class _LoopNudges:
-    """The journals of the runs on one asyncio event loop, whose waiting events one timer
-    writes every ``Journal.NUDGE_EVERY`` seconds while any run goes on. A sleeping task per run
+    """The journals of the runs on one asyncio event loop, which one timer looks at every
+    ``Journal.NUDGE_EVERY`` seconds while any run goes on, writing the events that have waited
+    since its last look (``Journal.waited``). A sleeping task per run
     (a timer, anyio's ``sleep``, a task switch and a wake-up of the recorder each time) woke
     0.45 times per model call at 400 runs at once, and more the longer the runs took; a
     timer's callback costs a loop's turn, and a journal with nothing waiting costs a look."""
@@ -222,7 +240,8 @@ class _LoopNudges:
     def _tick(self) -> None:
         self.timer = None
         for journal in list(self.journals):
-            journal.write_waiting()
+            if journal.waited():
+                journal.write_waiting()
         if self.journals:
             self.timer = self.loop.call_later(Journal.NUDGE_EVERY, self._tick)
 

@@ -421,11 +421,12 @@ def _prices(
 
 
 async def _nudge(journal: Journal) -> None:
-    """Every ``NUDGE_EVERY`` seconds, what has waited in the journal goes to the log (not on
-    asyncio, where one timer does it for every run: ``Journal.bind``)."""
+    """Every ``NUDGE_EVERY`` seconds, what has waited in the journal since the last look goes
+    to the log (not on asyncio, where one timer does it for every run: ``Journal.bind``)."""
     while True:
         await anyio.sleep(Journal.NUDGE_EVERY)
-        journal.nudge()
+        if journal.waited():
+            journal.nudge()
 
 
 def recorder_wrote_all(ctx: RunContext) -> bool:

@@ -356,6 +356,53 @@ async def test_quiet_runs_sharing_an_event_loop_have_their_logs_up_to_date_and_l
         assert nudges.timer is None
 
 
+@pytest.mark.asyncio
+async def test_the_event_loops_timer_writes_only_what_waited_through_a_whole_look() -> None:
+    # A busy run's events are written by its next model call's emitter; the timer writes a
+    # run's events only when they have waited from one of its looks to the next with nothing
+    # written in between, so a quiet log is at most two looks behind and a busy one costs the
+    # timer no write of its own.
+    import asyncio
+
+    from converse.engine._recorder import Journal, _LoopNudges
+
+    written: list[list[str]] = []
+    journal = Journal()
+    journal.write = lambda events: written.append([e.text for e in events])  # type: ignore[attr-defined]
+    timer = _LoopNudges(asyncio.get_running_loop())
+    timer.add(journal)
+
+    def said(text: str) -> Utterance:
+        return Utterance(run="r", conversation=("top",), actor="A", period="2025", turn=1, text=text)
+
+    def look() -> None:
+        timer._tick()
+
+    try:
+        look()  # nothing waits
+        journal.put(said("first"))
+        look()
+        assert written == []  # it arrived since the last look
+        look()
+        assert written == [["first"]]  # it waited a whole look
+        journal.put(said("second"))
+        look()
+        journal.committed()  # a model call's emitter writes everything that waits
+        assert written == [["first"], ["second"]]
+        journal.put(said("third"))
+        look()
+        assert written == [["first"], ["second"]]  # a batch was written since the last look
+        look()
+        assert written == [["first"], ["second"], ["third"]]
+        look()
+        look()
+        assert len(written) == 3  # nothing waits: nothing to write
+    finally:
+        timer.remove(journal)
+        if timer.timer is not None:
+            timer.timer.cancel()
+
+
 async def test_a_log_that_cannot_be_written_fails_the_run_saying_why(
     tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
