@@ -15,6 +15,7 @@ import functools
 import hashlib
 import random
 import re
+from operator import attrgetter, countOf
 from typing import NamedTuple
 
 from ...scenario._roleplay import TASK_DONE
@@ -27,6 +28,8 @@ KINDS = frozenset({"specify", "plan", "instruction", "solution", "acknowledge", 
 
 INSTRUCTION = "Instruction:"
 _PLANNED_LONG = 12  # the stages of a user who never stops span this many instructions
+_ROLE = attrgetter("role")
+_COMPONENTS = (*P.COMPONENTS_TECH, *P.COMPONENTS)  # the technical ones first
 _THANKS = re.compile(r"\b(thank|thanks|bye|goodbye|welcome|appreciate|grateful)\b", re.I)
 _ROLES = re.compile(r"you are an? (.+?) and I am an? (.+?)[.!]")
 _NUMBERED = re.compile(r"^\s*\d+[.)]\s*(.+)$")
@@ -98,7 +101,7 @@ def _own_answers(request: CompletionRequest, system: str) -> int:
     """How many answers the agent has given in this chat (not counting an acknowledgement
     of its own rules, which the 2023 kick-off asks for first)."""
     messages = request.messages
-    count = sum(m.role == "assistant" for m in messages)
+    count = countOf(map(_ROLE, messages), "assistant")
     echo = len(messages) > 2 and messages[1].role == "user" and messages[1].content == system
     return count - 1 if echo and count else count
 
@@ -140,13 +143,14 @@ def _solution(r: Source, request: CompletionRequest, system: str, user: str, see
     plan, step, t = _plan(seed, "assistant", system), _own_answers(request, system), _task(system)
     line = next((ln for ln in user.splitlines() if ln.strip().startswith(INSTRUCTION)), "")
     said = line.strip()[len(INSTRUCTION) :].strip()
-    component = next((c for c in (*P.COMPONENTS_TECH, *P.COMPONENTS) if c in said), "")
+    component = next(filter(said.__contains__, _COMPONENTS), "")
     values = template_values(r, t.thing, t.other or "client", t.me or "expert", component, t.tech)
     if INSTRUCTION not in user:
         bank = P.WELCOMES if _THANKS.search(user) else P.READY
         return f"Solution: {pick(r, bank).format_map(values)} Next request."
     given = next((ln.strip()[6:].strip() for ln in user.splitlines() if ln.strip().startswith("Input:")), "None")
-    phase = next((p for p, words in P.PHASE_WORDS.items() if any(w in said.lower() for w in words)), "build")
+    low = said.lower()
+    phase = next((p for p, words in P.PHASE_WORDS.items() if any(map(low.__contains__, words))), "build")
     if plan.fate == "flip" and step >= plan.step and (step == plan.step or r.random() < 0.6):
         body = _body(r, values, said, given, phase, t.tech, 35, 70)
         flip = pick(r, P.FLIPS).format_map(values)
@@ -218,8 +222,13 @@ def _verbose(r: Source, values: Values, said: str, tech: bool) -> str:
         snippets = (s.format_map(values) for s in sample(r, P.CODE_SNIPPETS, 3))
         code = "\n```python\n" + "\n\n".join(snippets) + "\n```"
     parts = [opening, ""]
-    while word_count("\n".join(parts) + code) < target - 25 and items:
-        parts.append(f"{len(parts) - 1}. {items.pop().format_map(values)} {why[len(parts) % len(why)].format_map(values)}")
+    # The words of "\n".join(parts) + code, counted as they come: a line break (and the code's
+    # opening one) keeps every part's words apart.
+    words = word_count(opening) + word_count(code)
+    while words < target - 25 and items:
+        part = f"{len(parts) - 1}. {items.pop().format_map(values)} {why[len(parts) % len(why)].format_map(values)}"
+        parts.append(part)
+        words += word_count(part)
     closings = "\n".join(c.format_map(values) for c in sample(r, P.CLOSINGS, 3))
     return "\n".join(parts) + code + "\n\n" + closings
 
