@@ -9,6 +9,12 @@
 - ``sched.overhead_us``: scheduler CPU per call with no limit hit: 100,000 calls of a
   trivial coroutine through ``Scheduler.call`` against the same calls made directly,
   interleaved, median of the per-round differences.
+- ``context.sched.openai_*``: the client's CPU per call of an ``openai:`` model against the
+  loopback test server (the CPU of the thread the calls run in; the server has a thread of
+  its own), 20 at once, a prompt of 30 messages (a council member's, about 4 kB), plain and
+  streamed, and an embedding of 20 texts; beside each, the same requests made with the SDK's
+  own ``chat.completions.create`` and ``embeddings.create``, alternated in rounds, and the
+  ratio of the two (the SDK's over ours).
 """
 
 from __future__ import annotations
@@ -16,12 +22,16 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 
 from actors import ActorSystem
 from converse import Limits, RunResult, Scheduler, run_scenario
+from converse.events import ChatMessage
+from converse.models import CompletionRequest, EmbeddingRequest, Hints
 from converse.models._openai import OpenAIModel
 from converse.models.offline._testserver import ModelServer
 
@@ -85,8 +95,90 @@ async def _overhead(n: int, rounds: int) -> float:
     return statistics.median(differences)
 
 
+def _client_requests() -> tuple[CompletionRequest, EmbeddingRequest]:
+    """A council member's request (a system prompt and 29 messages, about 4 kB) and 20 texts to embed."""
+    said = [
+        ChatMessage(
+            role="user" if i % 2 == 0 else "assistant",
+            content=f"OpenAI CEO {i}: we should fund an automated interpretability audit in 2027, within 12 months.",
+        )
+        for i in range(29)
+    ]
+    system = ChatMessage(role="system", content="You are the CEO of a frontier AI lab. " * 20)
+    hints = Hints(kind="line", speaker="OpenAI CEO", organisation="OpenAI", period="2025")
+    chat = CompletionRequest(messages=[system, *said], temperature=0.7, max_tokens=200, params={}, hints=hints)
+    texts = [f"Researcher {i} read the news about interpretability at lab {i % 3}." for i in range(20)]
+    return chat, EmbeddingRequest(texts=texts)
+
+
+async def _client_cpu(calls: int, rounds: int) -> dict[str, float]:
+    """The client's CPU per call (µs, the median of ``rounds`` rounds) of converse's model and of
+    the SDK's own methods, for the same requests: plain, streamed, embedding."""
+    from openai import AsyncOpenAI
+
+    chat, embed = _client_requests()
+    messages = [{"role": m.role, "content": m.content} for m in chat.messages]
+    asked: dict[str, Any] = {"model": "offline-chat", "messages": messages, "temperature": chat.temperature, "max_tokens": chat.max_tokens}
+
+    async def sdk_plain(client: AsyncOpenAI) -> None:
+        await client.chat.completions.create(**asked)
+
+    async def sdk_streamed(client: AsyncOpenAI) -> None:
+        chunks = await client.chat.completions.create(**asked, stream=True, stream_options={"include_usage": True})
+        async with chunks:
+            async for _ in chunks:
+                pass
+
+    async def sdk_embed(client: AsyncOpenAI) -> None:
+        await client.embeddings.create(model="offline-embed", input=embed.texts, encoding_format="float")
+
+    async def timed(call: Callable[[], Awaitable[object]]) -> float:
+        async def worker() -> None:
+            for _ in range(calls // 20):
+                await call()
+
+        start = time.thread_time()
+        async with anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(worker)
+        return (time.thread_time() - start) / (calls // 20 * 20) * 1e6
+
+    figures: dict[str, float] = {}
+    with ModelServer(api_key="bench") as server:
+        plain = OpenAIModel("offline-chat", spec="openai:offline-chat", base_url=server.base_url, api_key="bench")
+        streamed = OpenAIModel(
+            "offline-chat", spec="openai:offline-chat", base_url=server.base_url, api_key="bench", stream=True
+        )
+        embedder = OpenAIModel("offline-embed", spec="openai:offline-embed", base_url=server.base_url, api_key="bench")
+        client = AsyncOpenAI(base_url=server.base_url, api_key="bench", max_retries=0)
+        sides: dict[str, tuple[Callable[[], Awaitable[object]], Callable[[], Awaitable[object]]]] = {
+            "plain": (lambda: plain.complete(chat), lambda: sdk_plain(client)),
+            "streamed": (lambda: streamed.complete(chat), lambda: sdk_streamed(client)),
+            "embed": (lambda: embedder.embed(embed), lambda: sdk_embed(client)),
+        }
+        try:
+            for name, (ours, theirs) in sides.items():
+                await ours()
+                await theirs()  # connections made, imports done
+                mine, sdk = [], []
+                for _ in range(rounds):
+                    mine.append(await timed(ours))
+                    sdk.append(await timed(theirs))
+                figures[f"context.sched.openai_{name}_cpu_us"] = statistics.median(mine)
+                figures[f"context.sched.openai_{name}_sdk_cpu_us"] = statistics.median(sdk)
+                figures[f"context.sched.openai_{name}_ratio"] = statistics.median(
+                    s / m for s, m in zip(sdk, mine, strict=True)
+                )
+        finally:
+            for model in (plain, streamed, embedder):
+                await model.aclose()
+            await client.close()
+    return figures
+
+
 def run(quick: bool) -> dict[str, float]:
     sims, calls_each = 100, (5 if quick else 20)
     figures = anyio.run(_budget_run, sims, calls_each, 120, 400_000)
     figures["sched.overhead_us"] = anyio.run(_overhead, 20_000 if quick else 100_000, 5)
+    figures |= anyio.run(_client_cpu, 100 if quick else 1000, 3)
     return figures
