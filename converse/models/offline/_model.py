@@ -182,12 +182,17 @@ class OfflineModel:
         """Answer one request (after the simulated latency, if any)."""
         started = perf_counter()
         text = self.answer(request)
-        if self._latency > 0:
-            await sleep(max(0.0, self._latency - (perf_counter() - started)))
+        await self._rest_of_latency(started)
         usage = Usage(
             prompt_tokens=estimate_prompt_tokens(request.messages), completion_tokens=estimate_tokens(len(text))
         )
         return CompletionResponse(text=text, usage=usage, model=self._spec)
+
+    async def _rest_of_latency(self, started: float) -> None:
+        """Sleep what is left of the latency of a call that began at ``started`` (its answer was
+        made within it, as a server's is); nothing once it has passed."""
+        if self._latency > 0:
+            await sleep(max(0.0, self._latency - (perf_counter() - started)))
 
     async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
         """Embed texts with a hashing embedding of their words (``_embed``): deterministic, and
@@ -206,8 +211,7 @@ class OfflineModel:
                     known.clear()
                 vector = known[text] = embed(text).tolist()
             vectors.append(vector)
-        if self._latency > 0:
-            await sleep(max(0.0, self._latency - (perf_counter() - started)))
+        await self._rest_of_latency(started)
         usage = Usage(prompt_tokens=sum(estimate_tokens(len(text)) for text in request.texts))
         return EmbeddingResponse(vectors=vectors, usage=usage, model=self._spec)
 
