@@ -1,4 +1,5 @@
-"""A small, fast actor runtime on anyio: actors, refs, a system, a bus, supervision."""
+"""A small, fast actor runtime on anyio: actors, refs, a system, a bus, supervision, and an
+asyncio event loop whose timers end on time (``run``)."""
 
 from ._actor import Actor as Actor
 from ._actor import handler as handler
@@ -12,6 +13,8 @@ from ._exceptions import MailboxFullError as MailboxFullError
 from ._exceptions import RebuildsFromArguments as RebuildsFromArguments
 from ._exceptions import SystemNotRunningError as SystemNotRunningError
 from ._exceptions import UnhandledMessageError as UnhandledMessageError
+from ._loop import new_event_loop as new_event_loop
+from ._loop import run as run
 from ._ref import ActorRef as ActorRef
 from ._statistics import BusStatistics as BusStatistics
 from ._statistics import MailboxStatistics as MailboxStatistics
@@ -52,4 +55,6 @@ __all__ = [
     "SystemStatistics",
     "UnhandledMessageError",
     "handler",
+    "new_event_loop",
+    "run",
 ]

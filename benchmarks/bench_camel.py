@@ -7,6 +7,7 @@
   dataset) divided by its critical path: one task-list call, then the longest chat's
   dependent calls (its task specifier and every message), each 20 ms. CAMEL ran one chat
   per process, one call at a time.
+  The generation runs on the event loop ``converse camel generate`` runs it on (``actors.run``).
 
 Context figures: the chats' termination mix and length (the offline model plays both
 roles, so chats end the way CAMEL's did, mostly on the task-done token), and the CPU spent
@@ -21,8 +22,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import anyio
 import msgspec
+
+import actors
 
 LATENCY = 0.02
 # From the lists in CAMEL's paper (Appendix E): the first ten of each.
@@ -49,7 +51,7 @@ def society(assistants: int = 10, users: int = 10, tasks: int = 2, concurrency: 
             tasks=tasks, model=f"offline?latency={LATENCY}",
         )
         cpu0, started = _cpu(), time.perf_counter()
-        outcome = anyio.run(lambda: generate(recipe, base / "data", concurrency=concurrency))
+        outcome = actors.run(lambda: generate(recipe, base / "data", concurrency=concurrency))
         wall, cpu = time.perf_counter() - started, _cpu() - cpu0
         stats: DatasetStats = outcome.stats
         longest = 0

@@ -13,6 +13,9 @@
   run's journal onto disk, as a run emits them: a batch at a time, by the recorder actor or
   by the emitter that finds the journal full) and log -> Markdown
   throughput, 1,000,000 events (200,000 with ``--quick``).
+
+The simulations and their floor run on the event loop the command line runs them on
+(``actors.run``: asyncio, its timers ending when due rather than up to a millisecond later).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 
 import anyio
 
+import actors
 from actors import ActorSystem
 from converse import RunResult, read_events, render_markdown, run_scenario
 from converse.engine._recorder import Journal, Recorder
@@ -120,15 +124,15 @@ def engine_figures(quick: bool) -> dict[str, float]:
     scenario = debate_workload()
     critical = critical_path_calls(scenario) * LATENCY
     with tempfile.TemporaryDirectory() as tmp:
-        wall, _, results = anyio.run(_many, scenario, 1, Path(tmp) / "one")
+        wall, _, results = actors.run(_many, scenario, 1, Path(tmp) / "one")
         assert results[0].status == "completed"
         assert results[0].llm_calls == total_calls(scenario)
         sims = 100 if quick else 1000
-        many_wall, many_cpu, many = anyio.run(_many, scenario, sims, Path(tmp) / "many")
+        many_wall, many_cpu, many = actors.run(_many, scenario, sims, Path(tmp) / "many")
         assert all(r.status == "completed" for r in many)
         calls = sum(r.llm_calls for r in many)
     sequential = total_calls(scenario) * LATENCY
-    floor_wall, floor_cpu = anyio.run(_floor, scenario, sims)
+    floor_wall, floor_cpu = actors.run(_floor, scenario, sims)
     return {
         "engine.debate_ratio": wall / critical,
         "engine.concurrent_ratio": many_wall / critical,

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import anyio
 
+import actors
 from benchmarks import bench_actors, bench_engine
 from benchmarks._peer_workload import Memory, Workload, strip_speaker
 from benchmarks.bench_engine import critical_path_calls, total_calls
@@ -104,7 +105,7 @@ def sequential_wall(scenario: Scenario, latency: float) -> float:
     """Wall time of the sequential original for one simulation (seed 0); fails unless it
     made the workload's calls."""
     began = time.perf_counter()
-    calls = anyio.run(sequential, Workload.of(scenario), 0, latency)
+    calls = actors.run(sequential, Workload.of(scenario), 0, latency)
     wall = time.perf_counter() - began
     assert calls == total_calls(scenario), (calls, total_calls(scenario))
     return wall
@@ -114,7 +115,7 @@ def converse_wall(scenario: Scenario, sims: int, out: Path) -> float:
     """``sims`` simulations at once through ``run_scenario`` (``bench_engine._many``, its
     ``LATENCY``), logs under ``out`` (removed afterwards)."""
     try:
-        wall, _, results = anyio.run(bench_engine._many, scenario, sims, out)
+        wall, _, results = actors.run(bench_engine._many, scenario, sims, out)
     finally:
         shutil.rmtree(out, ignore_errors=True)
     assert len(results) == sims
@@ -128,7 +129,8 @@ def autogen_wall(scenario: Scenario, sims: int, latency: float) -> float:
     workload's calls along its critical path."""
     from benchmarks import bench_peers_autogen
 
-    wall, calls, depths = asyncio.run(bench_peers_autogen.debate(Workload.of(scenario), sims, latency))
+    with asyncio.Runner(loop_factory=actors.new_event_loop) as runner:  # the loop converse runs on
+        wall, calls, depths = runner.run(bench_peers_autogen.debate(Workload.of(scenario), sims, latency))
     assert calls == [total_calls(scenario)] * sims, calls
     assert depths == [critical_path_calls(scenario)] * sims, depths
     return wall

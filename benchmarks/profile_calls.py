@@ -38,15 +38,14 @@ sys.path.insert(0, str(ROOT))
 def _workload(sims: int, *, traced: Any = None) -> int:
     """Run ``sims`` debate simulations at once (with ``traced`` as the trace function, if
     given: set once the imports are done and the scenario is read); the model calls they made."""
-    import anyio
-
+    import actors
     from benchmarks.bench_engine import _many, debate_workload
 
     scenario = debate_workload()
     with tempfile.TemporaryDirectory() as tmp:
         sys.settrace(traced)
         try:
-            _, _, results = anyio.run(_many, scenario, sims, Path(tmp) / "runs")
+            _, _, results = actors.run(_many, scenario, sims, Path(tmp) / "runs")
         finally:
             sys.settrace(None)
     return sum(r.llm_calls for r in results)

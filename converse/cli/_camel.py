@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-import anyio
+import actors
 
 from .._exceptions import DatasetError
 from ..log._events import ConversationEnded, CriticChoice, Event, TaskSpecified, Utterance
@@ -190,7 +190,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     chats = _chats(recipe)
     spec = recipe.model or load_scenario(recipe.scenario, recipe.overrides).model.spec
     if args.estimate or (chats > ASK_ABOVE and not args.yes and parse_spec(spec)[0] != "offline"):
-        one = anyio.run(partial(estimate_run, recipe.scenario, model=spec, overrides=recipe.overrides,
+        one = actors.run(partial(estimate_run, recipe.scenario, model=spec, overrides=recipe.overrides,
                                 base_url=args.base_url))
         estimate = one.times(chats)
         if args.estimate:
@@ -212,7 +212,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     )
     with bar if bar is not None else contextlib.nullcontext(), interruptible() as seen:
         try:
-            outcome: DatasetOutcome = anyio.run(making)
+            outcome: DatasetOutcome = actors.run(making)
         except KeyboardInterrupt:
             print(f"converse: interrupted{seen.by}; finished chats are kept in {args.out}; run the same command "
                   "to continue", file=sys.stderr)

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-import anyio
+import actors
 
 from .._exceptions import SweepError
 from ..engine._run import RunResult
@@ -199,7 +199,7 @@ def run_interruptibly(running: Callable[[], Awaitable[RunResult]], watch: RunWat
     the run's observer)."""
     with interruptible() as seen:
         try:
-            return anyio.run(running)
+            return actors.run(running)
         except KeyboardInterrupt:
             return report_interrupted(watch.directory, watch.finished, seen)
 
@@ -225,7 +225,7 @@ class Interruption:
 def interruptible() -> Iterator[Interruption]:
     """Within it, SIGTERM stops the command as Ctrl-C does: a run in progress ends
     ``cancelled`` with its log and transcript whole, and the command goes on to say so
-    (a KeyboardInterrupt comes out of ``anyio.run`` for either). The ``Interruption`` says
+    (a KeyboardInterrupt comes out of ``actors.run`` for either). The ``Interruption`` says
     which of the two it was."""
     seen = Interruption()
     if threading.current_thread() is not threading.main_thread():  # only the main thread has handlers

@@ -18,8 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
-import anyio
-
+import actors
 import actors.log
 
 from .._exceptions import ConverseError, LogError, NothingToResume, SweepError, TornTailWarning
@@ -235,7 +234,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             estimate_run, args.scenario, model=args.model, seed=args.seed or 0, overrides=args.overrides,
             base_url=args.base_url,
         )
-        return _print_estimate(anyio.run(estimating))
+        return _print_estimate(actors.run(estimating))
     watch = RunWatch(None if args.quiet else RunPrinter(sys.stderr), out=args.out)
     scheduler = scheduler_from_flags(args)
     seed = args.seed
@@ -307,7 +306,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         args.scenario, args.grid, repeats=args.repeats, seed=args.seed, model=args.model, overrides=args.overrides
     )
     if args.estimate:
-        return _print_estimate(anyio.run(partial(estimate_sweep, sweep, runs, base_url=args.base_url)))
+        return _print_estimate(actors.run(partial(estimate_sweep, sweep, runs, base_url=args.base_url)))
     scheduler = scheduler_from_flags(args)
     bar = None
     if not (args.quiet or args.human):  # a person typing at the terminal is not drawn over by a progress bar
@@ -321,7 +320,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     )
     with bar if bar is not None else contextlib.nullcontext(), interruptible() as seen:
         try:
-            outcome: SweepOutcome = anyio.run(sweeping)
+            outcome: SweepOutcome = actors.run(sweeping)
         except KeyboardInterrupt:
             print(
                 f"converse: interrupted{seen.by}; every finished run is kept in {args.out} and in its summary.csv; "

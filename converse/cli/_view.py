@@ -8,7 +8,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-import anyio
+import actors
 
 from .._exceptions import ViewError
 
@@ -51,7 +51,7 @@ def _cmd_view(args: argparse.Namespace) -> int:
         print(f"converse view: serving {root} at {url} (read-only; Ctrl-C stops)", flush=True)
 
     try:
-        anyio.run(partial(serve, root, host=args.host, port=args.port, on_ready=ready))
+        actors.run(partial(serve, root, host=args.host, port=args.port, on_ready=ready))
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise ViewError(f"{args.host}:{args.port} is in use; pick another --port (0 takes a free one)") from None

@@ -29,6 +29,8 @@ import anyio
 import msgspec
 from anyio.from_thread import start_blocking_portal
 
+from actors import new_event_loop
+
 from .._exceptions import SweepError
 from ..engine._run import RunResult, default_scheduler
 from ..models._limits import Limits
@@ -275,7 +277,7 @@ def _run_batch(batch: _Batch, limiter: Any) -> Iterator[_Outcome]:
     Python: so the thread waits for the next outcome a moment at a time, not until a run ends.
     """
     with (
-        start_blocking_portal("asyncio") as portal,
+        start_blocking_portal("asyncio", {"loop_factory": new_event_loop}) as portal,
         portal.wrap_async_context_manager(_outcomes(batch, limiter)) as next_outcome,
     ):
         while (item := portal.call(next_outcome)) is not None:
