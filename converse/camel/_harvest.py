@@ -15,7 +15,7 @@ from ..log._events import RunFinished
 from ..log._log import read_events
 from ..runner._run import ensure_transcript
 from ..sweeps._sweep import read_run
-from ..transcript._camel import chat_record, finetune_record, instruction_records
+from ..transcript._camel import finetune_of, finetune_record, instruction_records, record_of, roleplay_log
 from ._stats import DatasetStats, RunTotals, dataset_stats, stats_json, stats_markdown
 
 
@@ -50,9 +50,10 @@ class Harvest:
         record = finetune = None
         if completed:
             assert events is not None
-            record = chat_record(events, chat)
+            log = roleplay_log(events)  # one pass over the chat's events for both records
+            record = record_of(log, chat)
             write_atomic(self.chats / f"{chat}.json", msgspec.json.encode(record) + b"\n")
-            finetune = finetune_record(events)
+            finetune = finetune_of(log, events)
             if earlier:
                 ensure_transcript(directory)
         self.accept(chat, completed, record, finetune, totals_of(ended) if ended is not None else None, earlier=earlier)

@@ -499,6 +499,8 @@ def _prompt_problem(call: LLMCall, prompts: dict[int, int]) -> str | None:
 
 
 _SCRUBBED = frozenset({RunStarted, LLMAttempt, RunError, RunFinished})
+_URL_KEY = b'"base_url":"'
+_JSON = msgspec.json.Encoder()
 
 
 def _scrub_urls(value: Any, secrets: Secrets) -> Any:
@@ -522,8 +524,15 @@ def _scrub(event: Event) -> None:
     secrets = known()
     if type(event) is RunStarted:
         # Every server address the scenario names: the run's, and those of the models its
-        # agents, councils, judge or role-play sides have of their own.
-        event.scenario = _scrub_urls(event.scenario, secrets)
+        # agents, councils, judge or role-play sides have of their own. Most scenarios name
+        # none: their JSON, made in C, has no string under a "base_url" key (a string's own
+        # quotes are escaped in it), and the walk in Python is skipped.
+        try:
+            named = _URL_KEY in _JSON.encode(event.scenario)
+        except (TypeError, ValueError):  # the writer says what cannot be encoded
+            named = True
+        if named:
+            event.scenario = _scrub_urls(event.scenario, secrets)
         event.overrides = [secrets.scrub_all(override) for override in event.overrides]
     elif type(event) is LLMAttempt:
         event.error = secrets.scrub_all(event.error)

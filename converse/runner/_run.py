@@ -332,8 +332,10 @@ async def _open(
     the run opened (not a ``Model`` it was given) are closed with ``stack``, even when
     cancelled. ``options.cache`` puts the cache in front of the run's model."""
     base_url = options.base_url or scenario.model.base_url
-    opened = not isinstance(model, Model)
-    if not isinstance(model, Model):
+    # A spec is told from a model before a Protocol's isinstance (a walk of its attributes).
+    opened = False
+    if model is None or isinstance(model, str) or not isinstance(model, Model):
+        opened = True
         model = open_model(model or default, seed=options.seed, base_url=base_url)
     model = with_timeout(model, scenario.model.timeout)
     if options.cache is not None:

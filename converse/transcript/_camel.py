@@ -176,7 +176,11 @@ def chat_record(events: Events, chat_id: str | None = None, *, source: str = "<e
         NotARolePlay: the events are not a role-play's.
         ChatUnfinished: the run did not complete.
     """
-    log = roleplay_log(events, source=source)
+    return record_of(roleplay_log(events, source=source), chat_id, source=source)
+
+
+def record_of(log: RolePlayLog, chat_id: str | None = None, *, source: str = "<events>") -> dict[str, Any]:
+    """``chat_record`` of the events ``log`` gathered (gathered once for every record of a chat)."""
     _completed(log, source)
     record: dict[str, Any] = {
         "id": chat_id if chat_id is not None else log.started.run,
@@ -286,7 +290,11 @@ def finetune_record(events: Events, *, source: str = "<events>") -> dict[str, An
         NotARolePlay: the events are not a role-play's.
         ChatUnfinished: the run did not complete.
     """
-    log = roleplay_log(events, source=source)
+    return finetune_of(roleplay_log(events, source=source), events, source=source)
+
+
+def finetune_of(log: RolePlayLog, events: Events, *, source: str = "<events>") -> dict[str, Any] | None:
+    """``finetune_record`` of ``events``, which ``log`` gathered."""
     _completed(log, source)
     turns = [{"role": message.actor, "content": message.text} for message in log.kept()]
     while turns and turns[-1]["role"] != "assistant":
