@@ -191,7 +191,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     spec = recipe.model or load_scenario(recipe.scenario, recipe.overrides).model.spec
     if args.estimate or (chats > ASK_ABOVE and not args.yes and parse_spec(spec)[0] != "offline"):
         one = actors.run(partial(estimate_run, recipe.scenario, model=spec, overrides=recipe.overrides,
-                                base_url=args.base_url))
+                                 base_url=args.base_url))
         estimate = one.times(chats)
         if args.estimate:
             for line in estimate.lines():
