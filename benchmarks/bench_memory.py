@@ -29,8 +29,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-import anyio
-
+import actors
 from converse import read_events, run_scenario
 from converse.events import AnyEvent, LLMCall, PeriodStarted
 from converse.models._limits import Limits
@@ -113,7 +112,7 @@ def run(quick: bool) -> dict[str, float]:
     """Measure every memory figure (the same workload quick or not: it takes about 2 s)."""
     memory = "/dev/shm" if Path("/dev/shm").is_dir() else None
     with tempfile.TemporaryDirectory(dir=memory) as tmp:
-        runs = anyio.run(_runs, Path(tmp))
+        runs = actors.run(_runs, Path(tmp))
     window, window_s = runs["window"]
     everything, everything_s = runs["everything"]
     figures = {

@@ -168,8 +168,7 @@ def critical_path(events: Sequence[object], latency: float) -> float:
 def population_ratio(researchers: int = 200, periods: int = 10) -> tuple[float, float]:
     """Five labs of ``researchers`` for ``periods`` periods at ``LATENCY``: wall over the
     critical path, and the run's wall seconds."""
-    import anyio
-
+    import actors
     import converse
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -185,7 +184,7 @@ def population_ratio(researchers: int = 200, periods: int = 10) -> tuple[float, 
             assert result.status == "completed", result.reason
             return time.perf_counter() - start, result.events
 
-        wall, events = anyio.run(main)
+        wall, events = actors.run(main)
         return wall / critical_path(converse.read_events(events), LATENCY), wall
 
 
@@ -194,14 +193,14 @@ def population_ratio(researchers: int = 200, periods: int = 10) -> tuple[float, 
 _CHILD = """
 import json, sys, time
 from pathlib import Path
-import anyio, converse
+import actors, converse
 scenario, out, researchers = sys.argv[1], sys.argv[2], int(sys.argv[3])
 async def main():
     start = time.perf_counter()
     result = await converse.run_scenario(scenario, out=out, overrides=[f"population.researchers={researchers}"])
     assert result.status == "completed", result.reason
     return time.perf_counter() - start
-wall = anyio.run(main)
+wall = actors.run(main)
 status = open("/proc/self/status", encoding="ascii").read()
 peak = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
 print(json.dumps({"wall": wall, "rss_kb": peak}))

@@ -28,6 +28,7 @@ from typing import Any
 
 import anyio
 
+import actors
 from actors import ActorSystem
 from converse import Limits, RunResult, Scheduler, run_scenario
 from converse.events import ChatMessage
@@ -178,7 +179,7 @@ async def _client_cpu(calls: int, rounds: int) -> dict[str, float]:
 
 def run(quick: bool) -> dict[str, float]:
     sims, calls_each = 100, (5 if quick else 20)
-    figures = anyio.run(_budget_run, sims, calls_each, 120, 400_000)
-    figures["sched.overhead_us"] = anyio.run(_overhead, 20_000 if quick else 100_000, 5)
-    figures |= anyio.run(_client_cpu, 100 if quick else 1000, 3)
+    figures = actors.run(_budget_run, sims, calls_each, 120, 400_000)
+    figures["sched.overhead_us"] = actors.run(_overhead, 20_000 if quick else 100_000, 5)
+    figures |= actors.run(_client_cpu, 100 if quick else 1000, 3)
     return figures

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import anyio
 
+import actors
 from converse import read_events, run_scenario
 from converse.web import view_server
 
@@ -73,7 +74,7 @@ def _live_lag(runs: Path, source: Path, events: int) -> list[float]:
     run.mkdir()
     log = run / "events.jsonl"
     log.write_bytes(b"".join(lines[:50]))
-    return anyio.run(_follow, runs, log, lines[50 : 50 + events])
+    return actors.run(_follow, runs, log, lines[50 : 50 + events])
 
 
 async def _follow(runs: Path, log: Path, lines: list[bytes]) -> list[float]:
@@ -123,10 +124,10 @@ def run(quick: bool) -> dict[str, float]:
     memory = "/dev/shm" if Path("/dev/shm").is_dir() else None
     with tempfile.TemporaryDirectory(dir=memory) as tmp:
         runs = Path(tmp) / "runs"
-        long_run = anyio.run(lambda: run_scenario(ROOT / "scenarios" / "five-orgs-long.toml", out=runs))
-        small = anyio.run(lambda: run_scenario(ROOT / "scenarios" / "three-labs.toml", out=Path(tmp) / "small"))
+        long_run = actors.run(lambda: run_scenario(ROOT / "scenarios" / "five-orgs-long.toml", out=runs))
+        small = actors.run(lambda: run_scenario(ROOT / "scenarios" / "three-labs.toml", out=Path(tmp) / "small"))
         log = Path(long_run.events)
-        streamed, floor, size = anyio.run(_stream_rounds, runs, log, 3 if quick else 7)
+        streamed, floor, size = actors.run(_stream_rounds, runs, log, 3 if quick else 7)
         lags = _live_lag(runs, log, 10 if quick else 30)
         count = 200 if quick else 1000
         _sweep_of(runs, Path(small.events).parent, count)
@@ -141,7 +142,7 @@ def run(quick: bool) -> dict[str, float]:
                 await _get(url, "/api/group?path=big-sweep")
                 return cold, time.perf_counter() - started
 
-        cold, warm = anyio.run(group)
+        cold, warm = actors.run(group)
         log_mb = log.stat().st_size / 1e6
     ratios = [s / f for s, f in zip(streamed, floor, strict=True)]
     return {
