@@ -34,15 +34,16 @@ def test_a_wait_shorter_than_a_millisecond_ends_before_the_millisecond_does() ->
     # 0.2 ms sleep never ends in under a millisecond. The fastest of 30 is the loop's own
     # doing: a busy machine only ever adds to a wait.
     took = actors.run(_waits, 0.0002, 30)
-    assert min(took) >= 0.0002  # never early
+    assert min(took) >= 0.0002 - 1e-6  # never early (asyncio serves a timer within a nanosecond of its time)
     assert min(took) < 0.0009
 
 
 @linux
 def test_the_same_wait_on_asyncios_own_loop_takes_a_whole_millisecond() -> None:
-    # What the loop above mends; if a future asyncio stops rounding, this says so.
-    took = anyio.run(_waits, 0.0002, 10)
-    assert min(took) >= 0.001
+    # What the loop above mends; if a future asyncio stops rounding, this says so. The median:
+    # a sleep whose task was held up past its time before the loop's wait ends sooner.
+    took = sorted(anyio.run(_waits, 0.0002, 11))
+    assert took[5] >= 0.001
 
 
 def test_a_socket_wakes_a_long_wait_at_once() -> None:
@@ -99,5 +100,5 @@ def test_a_loop_whose_epoll_is_numbered_past_selects_reach_still_ends_its_waits(
         for fd in held:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-    assert min(took) >= 0.002
+    assert min(took) >= 0.002 - 1e-6
     assert len(took) == 5
