@@ -126,9 +126,9 @@ async def _client_cpu(calls: int, rounds: int) -> dict[str, float]:
 
     async def sdk_streamed(client: AsyncOpenAI) -> None:
         chunks = await client.chat.completions.create(**asked, stream=True, stream_options={"include_usage": True})
-        async with chunks:
-            async for _ in chunks:
-                pass
+        async with chunks:  # read to its end, as our model reads its own
+            received = [chunk async for chunk in chunks]
+        assert received
 
     async def sdk_embed(client: AsyncOpenAI) -> None:
         await client.embeddings.create(model="offline-embed", input=embed.texts, encoding_format="float")

@@ -215,9 +215,8 @@ class OpenAIModel:
         rows = [row for row in data if isinstance(row, dict)] if isinstance(data, list) else []
         rows.sort(key=lambda row: row["index"] if isinstance(row.get("index"), int) else 0)
         vectors = [_floats(row.get("embedding")) for row in rows]
-        usage = _field(response, "usage")
-        reported = usage.get("prompt_tokens") if isinstance(usage, dict) else None
-        if isinstance(reported, int) and reported >= 0:
+        reported = _count(_field(_field(response, "usage"), "prompt_tokens"))
+        if reported is not None:
             usage = Usage(prompt_tokens=reported)
         else:  # Ollama's and some proxies' answers carry no usage
             usage = Usage(prompt_tokens=sum(estimate_tokens(len(text)) for text in request.texts), estimated=True)
@@ -385,9 +384,10 @@ def _body(name: str, request: CompletionRequest, limit: str = "max_tokens") -> d
     return body
 
 
-def _count(value: object) -> int:
-    """A token count of a usage object; 0 when it is missing or not a whole number."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+def _count(value: object) -> int | None:
+    """A token count of a usage object; None when it is missing, not a whole number, or negative
+    (a count that would take tokens off a budget)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _field(data: object, key: str) -> Any:
@@ -421,8 +421,8 @@ def _usage(reported: object, request: CompletionRequest, text: str) -> Usage:
     estimate, marked ``estimated``: the prompt's from its messages and the answer's from its
     length, counted as the memory counts them. Budgets and ``--tpm`` hold on it."""
     if isinstance(reported, dict):
-        prompt, completion = reported.get("prompt_tokens"), reported.get("completion_tokens")
-        return Usage(prompt_tokens=_count(prompt), completion_tokens=_count(completion))
+        prompt, completion = _count(reported.get("prompt_tokens")), _count(reported.get("completion_tokens"))
+        return Usage(prompt_tokens=prompt or 0, completion_tokens=completion or 0)
     return Usage(
         prompt_tokens=estimate_prompt_tokens(request.messages),
         completion_tokens=estimate_tokens(len(text)),

@@ -11,9 +11,9 @@ import pytest
 from openai import AsyncOpenAI
 
 from _helpers import SDK_LEAVES_GENERATORS
-from converse.events import ChatMessage
+from converse.events import ChatMessage, Usage
 from converse.models import CompletionRequest, EmbeddingRequest, Hints
-from converse.models._openai import OpenAIModel
+from converse.models._openai import OpenAIModel, _usage
 from converse.testing import ModelServer
 
 KEY = "sk-test-wire-3b7e"
@@ -70,9 +70,9 @@ async def sdk_call(client: AsyncOpenAI, req: CompletionRequest, known: set[str],
         arguments["extra_body"] = extra
     if stream:
         chunks = await client.chat.completions.create(**arguments, stream=True, stream_options={"include_usage": True})
-        async with chunks:
-            async for _ in chunks:
-                pass
+        async with chunks:  # read to its end, so the server has the whole request and answered it
+            received = [chunk async for chunk in chunks]
+        assert received[-1].usage is not None  # the last chunk, with the usage asked for
     else:
         await client.chat.completions.create(**arguments)
 
@@ -134,6 +134,16 @@ async def test_a_long_prompt_costs_the_sdks_request_transform_no_more_than_a_sho
             await client.close()
     assert long == short  # the messages are not walked
     assert sdk_long > sdk_short + 58 * 10  # where the SDK walks them: many steps a message
+
+
+def test_a_token_count_a_server_gets_wrong_counts_nothing() -> None:
+    # A count that is negative, a string, a bool or a fraction is no count: it would take
+    # tokens off a budget, or stop the log's reader. A whole count is taken as it is.
+    asked = request(3)
+    for wrong in (-3, "7", True, 2.5, None):
+        assert _usage({"prompt_tokens": wrong, "completion_tokens": wrong}, asked, "an answer") == Usage()
+    assert _usage({"prompt_tokens": 12, "completion_tokens": 0}, asked, "x") == Usage(prompt_tokens=12)
+    assert _usage(None, asked, "an answer").estimated  # no usage at all: our estimate, marked
 
 
 @SDK_LEAVES_GENERATORS
