@@ -91,27 +91,32 @@ class Ledger:
         cell = self._cells.get(key)
         if cell is None:
             cell = self._cells[key] = _Row()
+        total = self._total
         prompt, completion = usage.prompt_tokens, usage.completion_tokens
-        estimated = prompt + completion if usage.estimated else 0
-        cost = 0.0
-        if not cached:
-            priced = self.priced_model(model)
-            if priced is not None:
-                cost = (prompt * priced.price.input + completion * priced.price.output) / 1e6
-        for row in (cell, self._total):  # an update that adds nothing is left out
-            counts = row.counts
-            if call:
-                counts[_CALLS] += 1
-            counts[_PROMPT] += prompt
-            counts[_COMPLETION] += completion
-            if estimated:
-                counts[_ESTIMATED] += estimated
-            if cached:
+        # The agent's row and the total, side by side (once a call: no loop over the two).
+        mine, all_ = cell.counts, total.counts
+        if call:
+            mine[_CALLS] += 1
+            all_[_CALLS] += 1
+        mine[_PROMPT] += prompt
+        all_[_PROMPT] += prompt
+        mine[_COMPLETION] += completion
+        all_[_COMPLETION] += completion
+        if usage.estimated:
+            mine[_ESTIMATED] += prompt + completion
+            all_[_ESTIMATED] += prompt + completion
+        if cached:
+            for counts in (mine, all_):
                 counts[_CACHED] += 1
                 counts[_CACHED_PROMPT] += prompt
                 counts[_CACHED_COMPLETION] += completion
+            return
+        priced = self.priced_model(model)
+        if priced is not None:
+            cost = (prompt * priced.price.input + completion * priced.price.output) / 1e6
             if cost:
-                row.cost += cost
+                cell.cost += cost
+                total.cost += cost
 
     @property
     def calls(self) -> int:
