@@ -46,12 +46,14 @@ class Cell:
         "children",
         "dead_reason",
         "factory",
+        "idles",
         "instance_stopped",
         "interruption",
         "items",
         "parent",
         "policy",
         "processed",
+        "receives",
         "ref",
         "restart_times",
         "running",
@@ -75,7 +77,7 @@ class Cell:
     ) -> None:
         self.system = system
         self.factory = factory
-        self.actor = actor
+        self._become(actor)
         self._name = name
         self.capacity = capacity
         self.policy = policy
@@ -95,6 +97,14 @@ class Cell:
         self.running: anyio.CancelScope | None = None  # the worker's scope while a handler runs
         self.interruption: BaseException | None = None  # why the running handler was cancelled
         self.instance_stopped = False  # on_stop already ran for this instance (mid-restart)
+
+    def _become(self, actor: Actor) -> None:
+        """Run ``actor`` from now on (the first instance, or a restart's). What its class
+        overrides is looked up here, once, not for every message."""
+        self.actor = actor
+        cls = type(actor)
+        self.receives = cls.receive is not Actor.receive  # one ``receive`` for every message
+        self.idles = cls.on_idle is not Actor.on_idle
 
     @property
     def name(self) -> str:
@@ -193,12 +203,11 @@ class Cell:
                 kind = type(item)
                 if kind not in _ENVELOPES:  # a told message: the common case, tried first
                     try:
-                        actor = self.actor
-                        cls = type(actor)
-                        if cls.receive is not Actor.receive:
-                            await actor.receive(item)
+                        if self.receives:
+                            await self.actor.receive(item)
                         else:
-                            await self._dispatch(cls, actor, item)
+                            actor = self.actor
+                            await self._dispatch(type(actor), actor, item)
                     except Exception as exc:
                         if self.interruption is not None:
                             # Told to abandon the message (a stop without draining, or a child's
@@ -226,7 +235,7 @@ class Cell:
                 else:  # a child's failure
                     failure: _ChildFailure = item  # type: ignore[assignment]
                     await self._crashed(ChildFailedError(failure.child, failure.cause), item)
-            if not items and self.state <= DRAINING and type(self.actor).on_idle is not Actor.on_idle:
+            if not items and self.idles and self.state <= DRAINING:
                 await self._hook(self.actor.on_idle)
         except BaseException:
             if ask is not None and not ask.done:
@@ -261,10 +270,9 @@ class Cell:
 
     def _handle(self, message: object) -> Any:
         actor = self.actor
-        cls = type(actor)
-        if cls.receive is not Actor.receive:
+        if self.receives:
             return actor.receive(message)
-        return self._dispatch(cls, actor, message)
+        return self._dispatch(type(actor), actor, message)
 
     def _dispatch(self, cls: type[Actor], actor: Actor, message: object) -> Any:
         """The handler ``cls`` declares for ``message``'s type, called."""
@@ -326,7 +334,7 @@ class Cell:
             self.dead_reason = "failed"
             await self.finish()
             return
-        self.actor = fresh
+        self._become(fresh)
         self.instance_stopped = False
 
     async def _hook(self, hook: Callable[..., Any], *args: object) -> None:

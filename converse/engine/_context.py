@@ -21,6 +21,9 @@ from ._recorder import Journal
 from ._replay import ReplayBook
 from ._seats import Seat, Seats
 
+# The events whose emitters wait until they are in the log (``emit``, not ``emit_nowait``).
+_AWAITED = frozenset((LLMCall, LLMAttempt, Embedded))
+
 _log = get_logger()
 
 
@@ -105,12 +108,16 @@ class RunContext:
         attempt: then ``await emit(event)``. The hot path of turn-taking is spared a coroutine
         per event."""
         kind = type(event)
-        if kind is LLMCall or kind is LLMAttempt or kind is Embedded:
+        if kind in _AWAITED:
             return False
         journal = self.journal
         if journal is not None:
             journal.put(event)
-        self._emitted(event)
+        # ``_emitted``, written out: this runs for most of a run's events.
+        if self.keep_all or (type(event) is Utterance and len(event.conversation) == 1):
+            self.events.append(event)
+        if self.observer is not None:
+            self.observer(event)
         return True
 
     async def emit(self, event: Event, *, charged_to: str | None = None) -> None:
