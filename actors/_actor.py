@@ -46,11 +46,20 @@ class Actor:
     nothing outside it touches its state. Subclass it and either decorate ``async`` methods
     with ``@handler`` (dispatch on the message type) or override ``receive`` for one entry
     point. Override the hooks as needed; each runs inside the actor, never concurrently
-    with a handler.
+    with a handler. What a class overrides (``receive``, ``on_idle``) is looked up once, when
+    the class is made: override them in its body, not by setting them on it later.
     """
 
     _handler_table: ClassVar[dict[type, Handler] | None] = None
     _actor_cell: Cell
+    # What a class overrides, looked up once when the class is made, not for every message.
+    _receives: ClassVar[bool] = False  # its own ``receive``, for every message
+    _idles: ClassVar[bool] = False  # its own ``on_idle``
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._receives = cls.receive is not Actor.receive
+        cls._idles = cls.on_idle is not Actor.on_idle
 
     async def on_start(self) -> None:
         """Called once before the first message; the ref is handed out only after it."""

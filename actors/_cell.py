@@ -46,14 +46,12 @@ class Cell:
         "children",
         "dead_reason",
         "factory",
-        "idles",
         "instance_stopped",
         "interruption",
         "items",
         "parent",
         "policy",
         "processed",
-        "receives",
         "ref",
         "restart_times",
         "running",
@@ -77,7 +75,7 @@ class Cell:
     ) -> None:
         self.system = system
         self.factory = factory
-        self._become(actor)
+        self.actor = actor
         self._name = name
         self.capacity = capacity
         self.policy = policy
@@ -97,14 +95,6 @@ class Cell:
         self.running: anyio.CancelScope | None = None  # the worker's scope while a handler runs
         self.interruption: BaseException | None = None  # why the running handler was cancelled
         self.instance_stopped = False  # on_stop already ran for this instance (mid-restart)
-
-    def _become(self, actor: Actor) -> None:
-        """Run ``actor`` from now on (the first instance, or a restart's). What its class
-        overrides is looked up here, once, not for every message."""
-        self.actor = actor
-        cls = type(actor)
-        self.receives = cls.receive is not Actor.receive  # one ``receive`` for every message
-        self.idles = cls.on_idle is not Actor.on_idle
 
     @property
     def name(self) -> str:
@@ -203,10 +193,10 @@ class Cell:
                 kind = type(item)
                 if kind not in _ENVELOPES:  # a told message: the common case, tried first
                     try:
-                        if self.receives:
-                            await self.actor.receive(item)
+                        actor = self.actor
+                        if actor._receives:
+                            await actor.receive(item)
                         else:
-                            actor = self.actor
                             await self._dispatch(type(actor), actor, item)
                     except Exception as exc:
                         if self.interruption is not None:
@@ -235,7 +225,7 @@ class Cell:
                 else:  # a child's failure
                     failure: _ChildFailure = item  # type: ignore[assignment]
                     await self._crashed(ChildFailedError(failure.child, failure.cause), item)
-            if not items and self.idles and self.state <= DRAINING:
+            if not items and self.actor._idles and self.state <= DRAINING:
                 await self._hook(self.actor.on_idle)
         except BaseException:
             if ask is not None and not ask.done:
@@ -270,7 +260,7 @@ class Cell:
 
     def _handle(self, message: object) -> Any:
         actor = self.actor
-        if self.receives:
+        if actor._receives:
             return actor.receive(message)
         return self._dispatch(type(actor), actor, message)
 
@@ -334,7 +324,7 @@ class Cell:
             self.dead_reason = "failed"
             await self.finish()
             return
-        self._become(fresh)
+        self.actor = fresh
         self.instance_stopped = False
 
     async def _hook(self, hook: Callable[..., Any], *args: object) -> None:
