@@ -56,59 +56,57 @@ _MIN_SCHEDULED = 100
 _CANCELLED_SHARE = 0.5
 
 
+def _made(handle: Any, callback: Callable[..., object], args: tuple[Any, ...], loop: Any, context: Context | None) -> None:
+    """Fill a new handle in as asyncio's constructor does, without asking whether the loop
+    debugs (it does not, or asyncio's own method made the handle)."""
+    handle._context = copy_context() if context is None else context
+    handle._loop = loop
+    handle._callback = callback
+    handle._args = args
+    handle._cancelled = False
+    handle._repr = None
+    handle._source_traceback = None
+
+
+def _cancelled(handle: Any) -> None:
+    """Cancel a handle as asyncio does (it was not cancelled yet)."""
+    if handle._loop._debug:
+        handle._repr = repr(handle)  # as asyncio's: a debug report still names the callback
+    handle._cancelled = True
+    handle._callback = None
+    handle._args = None
+
+
 class _Handle(events.Handle):
-    """A callback the lean loop runs soon: made without asking the loop whether it debugs (it
-    does not, or asyncio's own ``call_soon`` made the handle)."""
+    """A callback the lean loop runs soon (``_made``)."""
 
     __slots__ = ()
 
-    def __init__(self, callback: Callable[..., object], args: tuple[Any, ...], loop: Any, context: Context | None) -> None:
-        self._context = copy_context() if context is None else context
-        self._loop = loop
-        self._callback = callback
-        self._args = args
-        self._cancelled = False
-        self._repr = None
-        self._source_traceback = None
+    __init__ = _made
 
     def cancel(self) -> None:
         if not self._cancelled:
-            if self._loop._debug:
-                self._repr = repr(self)  # type: ignore[assignment]  # as asyncio's: a debug report names the callback
-            self._cancelled = True
-            self._callback = None  # type: ignore[assignment]
-            self._args = None  # type: ignore[assignment]
+            _cancelled(self)
 
 
 class _TimerHandle(events.TimerHandle):
-    """A timed callback of the lean loop, made as ``_Handle`` is. Its heap entry holds its time;
-    the handle does not take part in comparisons."""
+    """A timed callback of the lean loop (``_made``). Its heap entry holds its time; the
+    handle does not take part in comparisons."""
 
     __slots__ = ()
 
     def __init__(
         self, when: float, callback: Callable[..., object], args: tuple[Any, ...], loop: Any, context: Context | None
     ) -> None:
-        self._context = copy_context() if context is None else context
-        self._loop = loop
-        self._callback = callback
-        self._args = args
-        self._cancelled = False
-        self._repr = None
-        self._source_traceback = None
+        _made(self, callback, args, loop, context)
         self._when = when
         self._scheduled = True
 
     def cancel(self) -> None:
         if not self._cancelled:
-            loop = self._loop
             if self._scheduled:
-                loop._timer_cancelled_count += 1
-            if loop._debug:
-                self._repr = repr(self)  # type: ignore[assignment]
-            self._cancelled = True
-            self._callback = None  # type: ignore[assignment]
-            self._args = None  # type: ignore[assignment]
+                self._loop._timer_cancelled_count += 1
+            _cancelled(self)
 
 
 class _LeanLoop(asyncio.SelectorEventLoop):
@@ -127,7 +125,7 @@ class _LeanLoop(asyncio.SelectorEventLoop):
     ) -> events.Handle:
         if self._debug or self._closed:
             return _from_caller(super().call_soon(callback, *args, context=context))  # its checks, its errors
-        handle = _Handle(callback, args, self, context)
+        handle: events.Handle = _Handle(callback, args, self, context)
         self._ready.append(handle)
         return handle
 
