@@ -23,8 +23,9 @@ mode (``set_debug``, ``PYTHONASYNCIODEBUG``) takes asyncio's own paths and check
 slow callbacks as asyncio's does.
 
 ``run`` is ``anyio.run`` on that loop; ``new_event_loop`` makes one, for ``asyncio.Runner``.
-Elsewhere than Linux (kqueue takes nanoseconds; Windows has no epoll) both give asyncio's own
-loop, and under trio ``run`` is ``anyio.run`` as it is.
+Elsewhere than Linux the loop waits with asyncio's own selector (kqueue takes nanoseconds); on
+Windows (no epoll, and asyncio's default loop is its proactor) both give asyncio's own loop.
+Under trio ``run`` is ``anyio.run`` as it is.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import asyncio
 import select
 import selectors
 import sys
-from asyncio import base_events, events
+from asyncio import base_events, events, format_helpers
 from asyncio.base_events import MAXIMUM_SELECT_TIMEOUT
 from collections.abc import Awaitable, Callable
 from contextvars import Context, copy_context
@@ -244,8 +245,6 @@ def _from_caller(handle: H) -> H:
 
 def _report(handle: events.Handle, exc: BaseException) -> None:
     """Hand a callback's exception to its loop's handler, as ``Handle._run`` does."""
-    from asyncio import format_helpers
-
     callback = format_helpers._format_callback_source(handle._callback, handle._args)
     context: dict[str, Any] = {"message": f"Exception in callback {callback}", "exception": exc, "handle": handle}
     if handle._source_traceback:
