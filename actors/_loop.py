@@ -105,8 +105,7 @@ class _TimerHandle(events.TimerHandle):
 
     def cancel(self) -> None:
         if not self._cancelled:
-            if self._scheduled:
-                self._loop._timer_cancelled_count += 1
+            self._loop._timer_handle_cancelled(self)  # counted while it waits in the heap
             _cancelled(self)
 
 

@@ -113,11 +113,7 @@ class RunContext:
         journal = self.journal
         if journal is not None:
             journal.put(event)
-        # ``_emitted``, written out: this runs for most of a run's events.
-        if self.keep_all or (type(event) is Utterance and len(event.conversation) == 1):
-            self.events.append(event)
-        if self.observer is not None:
-            self.observer(event)
+        self._emitted(event)
         return True
 
     async def emit(self, event: Event, *, charged_to: str | None = None) -> None:
