@@ -191,10 +191,10 @@ class AgentActor(Actor):
     def _hear(self, said: tuple[Said, ...], period: str, period_index: int) -> None:
         """Remember what the others said since my last turn (in ``period`` or, at the top
         level, the period before)."""
-        unheard, heard, stream, top = self.unheard, self.heard, self.stream, self.top
+        unheard, heard, stream = self.unheard, self.heard, self.stream
         for s in said:
             speaker, said_in, text = s.speaker, s.period, s.text
-            line = f"{speaker} ({said_in}): {text}" if top else f"{speaker}: {text}"  # ``_line``'s
+            line = self._line(speaker, said_in, text)
             unheard.append(line)
             heard.append((speaker, said_in, text))
             if stream is not None:
@@ -210,7 +210,6 @@ class AgentActor(Actor):
         self.heard = [h for h in self.heard if h[1] == period]  # one session per period
 
     def _line(self, speaker: str, period: str, text: str) -> str:
-        """A line as I hear it (``_hear`` writes this out for every line it hears)."""
         return f"{speaker} ({period}): {text}" if self.top else f"{speaker}: {text}"
 
     async def _convene(self, period: str, period_index: int) -> list[tuple[str, str]]:
