@@ -60,9 +60,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # bytecode (PYTHONDONTWRITEBYTECODE, as on our CI machines), each of those processes would
     # compile all of it from source again: 0.7 s a start instead of 0.3. So the checkout's
     # modules are compiled once here, as a first import would; the stale ones only, the next
-    # time. A checkout that cannot be written to is left as it is.
-    for part in ("actors", "converse", "benchmarks"):
-        compileall.compile_dir(ROOT / part, quiet=2)
+    # time. A checkout that cannot be written to is left as it is. With the tests spread over
+    # worker processes, the process that starts them does it before they start.
+    if not hasattr(config, "workerinput"):
+        for part in ("actors", "converse", "benchmarks"):
+            compileall.compile_dir(ROOT / part, quiet=2)
     # The library only calls structlog; the tests, like an application, choose the output:
     # one plain line per log record on stderr, no rich tracebacks (slow, and noise here).
     structlog.configure(

@@ -36,11 +36,12 @@ class Typing:
             with self._lock:
                 self.seen.append(line)
 
-    def wait_for(self, text: str, timeout: float = 60) -> None:
+    def wait_for(self, text: str, timeout: float = 60, *, times: int = 1) -> None:
+        """Wait until ``text`` has been shown on ``times`` lines."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                if any(text in line for line in self.seen):
+                if sum(text in line for line in self.seen) >= times:
                     return
             if self.process.poll() is not None:
                 break
@@ -80,6 +81,7 @@ def test_a_person_plays_a_lab_and_a_resumed_run_does_not_ask_again(tmp_path: Pat
         assert "It is now 2023" in typing.shown  # what the model would be shown
         typing.type("OpenAI 2023:\n- Progress: we shipped Atlas 1.\n- AGI timeline: 2031.\n.\n")
         typing.wait_for("OpenAI · 2024: your turn")
+        typing.wait_for("end it with a line holding only", times=2)  # the turn is shown to its end
         # What was said since the person's last turn is shown: the other labs' 2023 reports.
         assert "Google DeepMind (2023)" in typing.shown.split("OpenAI · 2024: your turn", 1)[1]
         typing.process.send_signal(signal.SIGINT)  # the person stops mid-way
