@@ -14,7 +14,7 @@
   its own), 20 at once, a prompt of 30 messages (a council member's, about 4 kB), plain and
   streamed, and an embedding of 20 texts; beside each, the same requests made with the SDK's
   own ``chat.completions.create`` and ``embeddings.create``, alternated in rounds, and the
-  ratio of the two (the SDK's over ours).
+  ratio of the two (the SDK's over ours). ``..._plain_128_...``: the plain request 128 at once.
 """
 
 from __future__ import annotations
@@ -133,16 +133,18 @@ async def _client_cpu(calls: int, rounds: int) -> dict[str, float]:
     async def sdk_embed(client: AsyncOpenAI) -> None:
         await client.embeddings.create(model="offline-embed", input=embed.texts, encoding_format="float")
 
-    async def timed(call: Callable[[], Awaitable[object]]) -> float:
+    async def timed(call: Callable[[], Awaitable[object]], at_once: int) -> float:
+        each = max(2, calls // at_once)
+
         async def worker() -> None:
-            for _ in range(calls // 20):
+            for _ in range(each):
                 await call()
 
         start = time.thread_time()
         async with anyio.create_task_group() as tg:
-            for _ in range(20):
+            for _ in range(at_once):
                 tg.start_soon(worker)
-        return (time.thread_time() - start) / (calls // 20 * 20) * 1e6
+        return (time.thread_time() - start) / (each * at_once) * 1e6
 
     figures: dict[str, float] = {}
     with ModelServer(api_key="bench") as server:
@@ -152,19 +154,20 @@ async def _client_cpu(calls: int, rounds: int) -> dict[str, float]:
         )
         embedder = OpenAIModel("offline-embed", spec="openai:offline-embed", base_url=server.base_url, api_key="bench")
         client = AsyncOpenAI(base_url=server.base_url, api_key="bench", max_retries=0)
-        sides: dict[str, tuple[Callable[[], Awaitable[object]], Callable[[], Awaitable[object]]]] = {
-            "plain": (lambda: plain.complete(chat), lambda: sdk_plain(client)),
-            "streamed": (lambda: streamed.complete(chat), lambda: sdk_streamed(client)),
-            "embed": (lambda: embedder.embed(embed), lambda: sdk_embed(client)),
+        sides: dict[str, tuple[int, Callable[[], Awaitable[object]], Callable[[], Awaitable[object]]]] = {
+            "plain": (20, lambda: plain.complete(chat), lambda: sdk_plain(client)),
+            "streamed": (20, lambda: streamed.complete(chat), lambda: sdk_streamed(client)),
+            "embed": (20, lambda: embedder.embed(embed), lambda: sdk_embed(client)),
+            "plain_128": (128, lambda: plain.complete(chat), lambda: sdk_plain(client)),
         }
         try:
-            for name, (ours, theirs) in sides.items():
-                await ours()
-                await theirs()  # connections made, imports done
+            for name, (at_once, ours, theirs) in sides.items():
+                await timed(ours, at_once)
+                await timed(theirs, at_once)  # connections made, imports done
                 mine, sdk = [], []
                 for _ in range(rounds):
-                    mine.append(await timed(ours))
-                    sdk.append(await timed(theirs))
+                    mine.append(await timed(ours, at_once))
+                    sdk.append(await timed(theirs, at_once))
                 figures[f"context.sched.openai_{name}_cpu_us"] = statistics.median(mine)
                 figures[f"context.sched.openai_{name}_sdk_cpu_us"] = statistics.median(sdk)
                 figures[f"context.sched.openai_{name}_ratio"] = statistics.median(

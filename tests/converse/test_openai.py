@@ -12,7 +12,9 @@ import converse
 from _helpers import SDK_LEAVES_GENERATORS, cli_env, run_cli
 from actors import ActorSystem
 from converse import Limits, Scheduler
-from converse.events import LLMAttempt, LLMCall, RunError, RunFinished
+from converse.events import ChatMessage, LLMAttempt, LLMCall, RunError, RunFinished
+from converse.models import CompletionRequest, Hints
+from converse.models._open import with_timeout
 from converse.models._openai import retry_after
 from converse.testing import Faults, ModelServer, events_of, run_and_read
 
@@ -53,6 +55,44 @@ async def test_a_run_through_the_sdk_records_exact_requests_and_usage(
     assert all(c.usage.prompt_tokens > 0 and c.usage.completion_tokens > 0 for c in calls)
     assert all(c.model == spec for c in calls)
     no_key_anywhere(tmp_path)
+
+
+@SDK_LEAVES_GENERATORS
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+async def test_sixty_calls_at_once_are_each_answered_and_the_next_sixty_reuse_their_connections(
+    stream: bool, api_key: str, backend: str
+) -> None:
+    """One model spreads its calls over several HTTP clients (a connection pool costs more the
+    more calls it holds): every call is still answered, over no more connections than calls at
+    once, and a second round, through a copy with its own timeout, opens none."""
+    asked = [
+        CompletionRequest(
+            messages=[ChatMessage(role="user", content=f"Question {i}: what should the lab fund next?")],
+            max_tokens=60, hints=Hints(kind="line", speaker=f"Member {i}"),
+        )
+        for i in range(60)
+    ]
+    answers: dict[int, str] = {}
+    with ModelServer(api_key=api_key) as server:
+        model = converse.open_model("openai:offline-chat" + ("?stream=1" if stream else ""), base_url=server.base_url)
+        try:
+            for round_, answering in enumerate((model, with_timeout(model, 30.0))):
+                async def ask(i: int, answering: converse.Model = answering) -> None:
+                    answers[i] = (await answering.complete(asked[i])).text
+
+                async with anyio.create_task_group() as tg:
+                    for i in range(60):
+                        tg.start_soon(ask, i)
+                if round_ == 0:
+                    opened = server.stats().connections
+        finally:
+            await model.aclose()  # type: ignore[attr-defined]
+        stats = server.stats()
+    assert sorted(answers) == list(range(60))
+    assert all(answers.values())
+    assert stats.successes == 120
+    assert 1 <= opened <= 60
+    assert stats.connections == opened  # the second round reused them all
 
 
 @SDK_LEAVES_GENERATORS

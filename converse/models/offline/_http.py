@@ -55,6 +55,7 @@ class ReplyServer(ThreadingHTTPServer):
         self.answer = answer
         self._connections_lock = threading.Lock()
         self._connections: dict[threading.Thread, socket.socket] = {}
+        self.accepted = 0  # connections accepted so far
         self._serving = threading.Thread(
             target=self.serve_forever,
             kwargs={"poll_interval": 0.02},
@@ -85,6 +86,7 @@ class ReplyServer(ThreadingHTTPServer):
         )
         with self._connections_lock:
             self._connections[thread] = request
+            self.accepted += 1
         thread.start()
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:

@@ -104,7 +104,8 @@ class ServerStats(msgspec.Struct, frozen=True, kw_only=True):
     answers spoilt by ``Faults``; ``abandoned``: answers whose client had gone when they were
     ready). ``enforced`` counts the answers held to a schema. The tokens are those served,
     spoilt answers' included; ``answered_at`` holds the server clock at each success, for
-    throughput.
+    throughput. ``connections`` counts the TCP connections it accepted (a client that keeps its
+    connections alive opens one per request it has in flight at once, not one per request).
     """
 
     requests: int = 0
@@ -123,6 +124,7 @@ class ServerStats(msgspec.Struct, frozen=True, kw_only=True):
     embeddings: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    connections: int = 0
     answered_at: tuple[float, ...] = ()
 
 
@@ -248,7 +250,8 @@ class ModelServer:
         # The lock guards the fault RNG, the budget, the counters and the bodies kept.
         self._lock = threading.Lock()
         self._budget = RateBudget(self)  # reads rpm, tpm and window at each request
-        self._stats = dict.fromkeys(ServerStats.__struct_fields__[:-1], 0)
+        # The counters of requests: every field but the last two, which are read when asked.
+        self._stats = dict.fromkeys(ServerStats.__struct_fields__[:-2], 0)
         self._answered: list[float] = []
         self._bodies: deque[Any] = deque(maxlen=keep)
         self._ids = itertools.count(1)  # the answers' ids
@@ -326,7 +329,8 @@ class ModelServer:
     def stats(self) -> ServerStats:
         """A snapshot of the counters."""
         with self._lock:
-            return ServerStats(**self._stats, answered_at=tuple(self._answered))
+            connections = self._http.accepted if self._http is not None else 0
+            return ServerStats(**self._stats, answered_at=tuple(self._answered), connections=connections)
 
     def _serve(self, method: str, path: str, authorization: str | None, raw: bytes, gone: Callable[[], bool]) -> Reply:
         """The reply to a request, counted."""
