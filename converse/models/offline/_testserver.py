@@ -128,6 +128,9 @@ class ServerStats(msgspec.Struct, frozen=True, kw_only=True):
     answered_at: tuple[float, ...] = ()
 
 
+# The fields of ServerStats counted as requests come; the other two are read when asked.
+_REQUEST_COUNTERS = tuple(f for f in ServerStats.__struct_fields__ if f not in ("connections", "answered_at"))
+
 # A reply and the ServerStats field it counts in (None: not a chat completion request, not counted).
 _Counted = tuple[str | None, Reply]
 _Body = TypeVar("_Body", ChatBody, EmbeddingBody)
@@ -250,8 +253,7 @@ class ModelServer:
         # The lock guards the fault RNG, the budget, the counters and the bodies kept.
         self._lock = threading.Lock()
         self._budget = RateBudget(self)  # reads rpm, tpm and window at each request
-        # The counters of requests: every field but the last two, which are read when asked.
-        self._stats = dict.fromkeys(ServerStats.__struct_fields__[:-2], 0)
+        self._stats = dict.fromkeys(_REQUEST_COUNTERS, 0)
         self._answered: list[float] = []
         self._bodies: deque[Any] = deque(maxlen=keep)
         self._ids = itertools.count(1)  # the answers' ids
