@@ -18,9 +18,6 @@ import email.utils
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -101,10 +98,10 @@ class OpenAIModel:
         self.stream = stream
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         self._timeout_given = timeout is not None
-        self._clients = _Clients(partial(
-            AsyncOpenAI, base_url=self._url, api_key=key, max_retries=0, timeout=self.timeout,
+        self._client: AsyncOpenAI = AsyncOpenAI(
+            base_url=self._url, api_key=key, max_retries=0, timeout=self.timeout,
             default_query=dict(parse_qsl(query, keep_blank_values=True)) or None,
-        ))
+        )
         self.structured_ways = StructuredWays(_dialects(self.base_url))
         self._wire = _Wire()  # shared with the copies ``with_timeout`` makes
 
@@ -115,7 +112,8 @@ class OpenAIModel:
         if seconds is None or self._timeout_given or seconds == self.timeout:
             return self
         timed = copy.copy(self)
-        timed.timeout = seconds  # each request says its timeout (``_options``)
+        timed.timeout = seconds
+        timed._client = self._client.with_options(timeout=seconds)
         return timed
 
     @property
@@ -155,8 +153,7 @@ class OpenAIModel:
     async def _create(self, body: dict[str, Any], request: CompletionRequest) -> CompletionResponse:
         if self.stream:
             return await self._streamed(body, request)
-        with self._clients.one() as client:
-            response = await client.post("/chat/completions", cast_to=object, body=body, options=self._options())
+        response = await self._client.post("/chat/completions", cast_to=object, body=body, options=_AUTH)
         choice = _first_choice(response)
         message = choice.get("message")
         text = self._secrets.scrub(_text(message.get("content") if isinstance(message, dict) else None))
@@ -171,23 +168,21 @@ class OpenAIModel:
         pieces: list[str] = []
         reported: object = None
         finish_reason: str | None = None
-        with self._clients.one() as client:  # its connection is busy until the stream ends
-            stream = await client.post(
-                "/chat/completions", cast_to=object, options=self._options(), stream=True,
-                stream_cls=openai.AsyncStream[object],
-                body={**body, "stream": True, "stream_options": {"include_usage": True}},
-            )
-            async with stream:
-                async for chunk in stream:
-                    choice = _first_choice(chunk)
-                    delta = choice.get("delta")
-                    piece = _text(delta.get("content") if isinstance(delta, dict) else None)
-                    if piece:
-                        pieces.append(piece)
-                    if ended := _text(choice.get("finish_reason")):
-                        finish_reason = ended  # the last chunk with a choice says it
-                    if (usage := _field(chunk, "usage")) is not None:
-                        reported = usage
+        stream = await self._client.post(
+            "/chat/completions", cast_to=object, options=_AUTH, stream=True, stream_cls=openai.AsyncStream[object],
+            body={**body, "stream": True, "stream_options": {"include_usage": True}},
+        )
+        async with stream:
+            async for chunk in stream:
+                choice = _first_choice(chunk)
+                delta = choice.get("delta")
+                piece = _text(delta.get("content") if isinstance(delta, dict) else None)
+                if piece:
+                    pieces.append(piece)
+                if ended := _text(choice.get("finish_reason")):
+                    finish_reason = ended  # the last chunk with a choice says it
+                if (usage := _field(chunk, "usage")) is not None:
+                    reported = usage
         text = self._secrets.scrub("".join(pieces))  # a secret split over chunks is whole here
         return CompletionResponse(
             text=text, usage=_usage(reported, request, text), model=self._spec, finish_reason=finish_reason
@@ -210,11 +205,10 @@ class OpenAIModel:
             # Read as the plain JSON it is (see ``_body``): the SDK would build an object for
             # every number of every vector, each after a look at its type (about 10 µs a
             # number: 12 ms of CPU for 20 texts of 64 numbers, and OpenAI's have 1,536).
-            with self._clients.one() as client:
-                response = await client.post(
-                    "/embeddings", cast_to=object, options=self._options(),
-                    body={"model": self.name, "input": request.texts, "encoding_format": "float"},
-                )
+            response = await self._client.post(
+                "/embeddings", cast_to=object, options=_AUTH,
+                body={"model": self.name, "input": request.texts, "encoding_format": "float"},
+            )
         except (openai.APIError, json.JSONDecodeError) as exc:
             raise self._embedding_failure(exc) from None
         data = _field(response, "data")
@@ -313,18 +307,13 @@ class OpenAIModel:
         """The JSON the server answers a GET of ``path`` with (relative to the base URL, or
         absolute), or None on any failure."""
         try:
-            with self._clients.one() as client:
-                return await client.get(path, cast_to=object, options={"timeout": _ASK_TIMEOUT})
+            return await self._client.get(path, cast_to=object, options={"timeout": _ASK_TIMEOUT})
         except Exception:  # any failure means "not reported"
             return None
 
-    def _options(self) -> RequestOptions:
-        """What a request to the server is sent with: the key as a bearer token, this model's timeout."""
-        return {**_AUTH, "timeout": self.timeout}
-
     async def aclose(self) -> None:
-        """Close the HTTP clients (and their connections)."""
-        await self._clients.aclose()
+        """Close the HTTP client."""
+        await self._client.close()
 
 
 def server_url(base_url: str | None) -> str:
@@ -352,45 +341,6 @@ def _tokens(value: object) -> bool:
 # What ``chat.completions.create`` and ``embeddings.create`` send their requests with: the API
 # key as a bearer token (never an admin key the environment may hold).
 _AUTH: RequestOptions = {"security": {"bearer_auth": True}}
-
-
-class _Clients:
-    """A model's HTTP clients: an ``AsyncOpenAI`` for every ``CALLS_A_CLIENT`` calls in flight,
-    each with a connection pool of its own, made as calls need them and kept.
-
-    httpx's pool walks all of its connections twice a request (when the request comes and when
-    it ends): one pool under 128 calls at once spent about a quarter of a call's CPU on the
-    client in that walk. Shared by the copies ``with_timeout`` makes.
-    """
-
-    CALLS_A_CLIENT = 8
-
-    __slots__ = ("_calls", "_clients", "_make")
-
-    def __init__(self, make: Callable[[], AsyncOpenAI]) -> None:
-        self._make = make
-        self._clients = [make()]
-        self._calls = [0]  # calls in flight on each client
-
-    @contextmanager
-    def one(self) -> Iterator[AsyncOpenAI]:
-        """The first client with room for a call, counted busy while the block runs (a new one
-        if every client is full)."""
-        calls = self._calls
-        free = next((i for i, busy in enumerate(calls) if busy < self.CALLS_A_CLIENT), None)
-        if free is None:
-            free = len(calls)
-            self._clients.append(self._make())
-            calls.append(0)
-        calls[free] += 1
-        try:
-            yield self._clients[free]
-        finally:
-            calls[free] -= 1
-
-    async def aclose(self) -> None:
-        for client in self._clients:
-            await client.close()
 
 
 class _Wire:

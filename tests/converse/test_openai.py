@@ -62,9 +62,8 @@ async def test_a_run_through_the_sdk_records_exact_requests_and_usage(
 async def test_sixty_calls_at_once_are_each_answered_and_the_next_sixty_reuse_their_connections(
     stream: bool, api_key: str, backend: str
 ) -> None:
-    """One model spreads its calls over several HTTP clients (a connection pool costs more the
-    more calls it holds): every call is still answered, over no more connections than calls at
-    once, and a second round, through a copy with its own timeout, opens none."""
+    """Every call is answered, over no more connections than calls at once, and a second round,
+    through a copy with its own timeout, opens none: the connections are kept alive and shared."""
     asked = [
         CompletionRequest(
             messages=[ChatMessage(role="user", content=f"Question {i}: what should the lab fund next?")],
