@@ -75,6 +75,8 @@ class OpenAIModel:
     ) -> None:
         from openai import AsyncOpenAI
 
+        from ._transport import ModelHTTPClient
+
         self.name = name
         self._spec = spec
         given = server_url(base_url)
@@ -101,6 +103,7 @@ class OpenAIModel:
         self._client: AsyncOpenAI = AsyncOpenAI(
             base_url=self._url, api_key=key, max_retries=0, timeout=self.timeout,
             default_query=dict(parse_qsl(query, keep_blank_values=True)) or None,
+            http_client=ModelHTTPClient(),
         )
         self.structured_ways = StructuredWays(_dialects(self.base_url))
         self._wire = _Wire()  # shared with the copies ``with_timeout`` makes

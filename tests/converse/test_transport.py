@@ -1,0 +1,217 @@
+"""How an ``openai:`` model's requests reach the server (``converse.models._transport``):
+aiohttp on asyncio, httpx's own transport on trio, httpx's proxy transports behind a proxy.
+Whichever carries a request, an answer reads the same and a failure is named the same."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import anyio
+import pytest
+from anyio.abc import SocketStream
+
+import converse
+from _helpers import ROOT, SDK_LEAVES_GENERATORS
+from converse import CallFailed
+from converse.events import ChatMessage
+from converse.models import CompletionRequest, Hints
+from converse.models._openai import OpenAIModel
+from converse.models._transport import ModelTransport
+from converse.testing import ModelServer
+
+KEY = "sk-test-transport-0b5e"
+ANSWER = "Fund interpretability before scale."
+COMPLETION = json.dumps({
+    "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "m",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
+}).encode()
+ASKED = CompletionRequest(
+    messages=[ChatMessage(role="user", content="What should the lab fund next?")], max_tokens=50,
+    hints=Hints(kind="line", speaker="A CEO"),
+)
+
+# What a server does once it has read a request: (what it heard, the connection).
+Reply = Callable[[bytes, SocketStream], Awaitable[None]]
+
+
+def _head(status: str, *headers: str) -> bytes:
+    return ("\r\n".join([f"HTTP/1.1 {status}", *headers]) + "\r\n\r\n").encode()
+
+
+def _answer(body: bytes, *headers: str) -> Reply:
+    async def reply(_heard: bytes, stream: SocketStream) -> None:
+        await stream.send(_head("200 OK", "Content-Type: application/json", f"Content-Length: {len(body)}", *headers) + body)
+    return reply
+
+
+class Canned:
+    """A server on the loopback that reads one request a connection, keeps what it heard,
+    and does what ``reply`` says: answers oddly, or misbehaves."""
+
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        self.heard: list[bytes] = []
+
+    async def serve(self, stream: SocketStream) -> None:
+        async with stream:
+            heard = b""
+            while b"\r\n\r\n" not in heard:
+                heard += await stream.receive()
+            head, _, body = heard.partition(b"\r\n\r\n")
+            length = next(
+                (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0
+            )
+            while len(body) < length:
+                body += await stream.receive()
+            self.heard.append(head)
+            await self.reply(heard, stream)
+
+
+async def _ask(reply: Reply, *, attempt_s: float = 10.0) -> tuple[str, list[bytes]]:
+    """The text the model's answer holds (or what its failure names: ``failed: KIND``), an
+    attempt abandoned after ``attempt_s``, and the request heads the server heard."""
+    canned = Canned(reply)
+    async with await anyio.create_tcp_listener(local_host="127.0.0.1") as listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, canned.serve)
+        port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        model = OpenAIModel("m", spec="openai:m", base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, timeout=attempt_s)
+        try:
+            text = (await model.complete(ASKED)).text
+        except CallFailed as failed:
+            text = f"failed: {failed.kind}"
+        finally:
+            await model.aclose()
+            tg.cancel_scope.cancel()
+    return text, canned.heard
+
+
+async def test_a_compressed_answer_reads_as_its_text(backend: str) -> None:
+    text, heard = await _ask(_answer(gzip.compress(COMPLETION), "Content-Encoding: gzip"))
+    assert text == ANSWER
+    assert heard[0].startswith(b"POST /v1/chat/completions HTTP/1.1\r\n")
+
+
+async def test_an_answer_sent_in_chunks_reads_as_its_text(backend: str) -> None:
+    async def reply(_heard: bytes, stream: SocketStream) -> None:
+        await stream.send(_head("200 OK", "Content-Type: application/json", "Transfer-Encoding: chunked"))
+        for start in range(0, len(COMPLETION), 40):
+            piece = COMPLETION[start:start + 40]
+            await stream.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+        await stream.send(b"0\r\n\r\n")
+
+    assert (await _ask(reply))[0] == ANSWER
+
+
+async def _cut(_heard: bytes, stream: SocketStream) -> None:
+    await stream.send(_head("200 OK", "Content-Type: application/json", f"Content-Length: {len(COMPLETION)}"))
+    await stream.send(COMPLETION[:30])  # and the connection closes
+
+
+async def _closed(_heard: bytes, _stream: SocketStream) -> None:
+    pass  # the connection closes without a byte of answer
+
+
+async def _not_http(_heard: bytes, stream: SocketStream) -> None:
+    await stream.send(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+
+
+async def _silent(_heard: bytes, _stream: SocketStream) -> None:
+    await anyio.sleep_forever()
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind"),
+    [(_cut, "connection"), (_closed, "connection"), (_not_http, "connection"), (_silent, "timeout")],
+    ids=["answer cut short", "closed without answering", "not HTTP", "silent"],
+)
+async def test_a_server_that_misbehaves_fails_the_attempt_by_what_it_did(reply: Reply, kind: str, backend: str) -> None:
+    """The same failure on either transport: a dropped connection is not a timeout."""
+    with anyio.fail_after(20):
+        text, heard = await _ask(reply, attempt_s=0.5)
+    assert text == f"failed: {kind}"
+    assert len(heard) == 1  # one attempt: the scheduler, not the client, retries
+
+
+async def test_a_server_that_is_not_there_is_a_connection_failure(backend: str) -> None:
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    await listener.aclose()
+    model = OpenAIModel("m", spec="openai:m", base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, timeout=5)
+    try:
+        with pytest.raises(CallFailed) as failed:
+            await model.complete(ASKED)
+    finally:
+        await model.aclose()
+    assert failed.value.kind == "connection"
+    assert f"cannot reach http://127.0.0.1:{port}/v1 (m)" in str(failed.value)
+
+
+async def test_behind_a_proxy_requests_go_to_the_proxy(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    proxy = Canned(_answer(COMPLETION))
+    async with await anyio.create_tcp_listener(local_host="127.0.0.1") as listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, proxy.serve)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{listener.extra(anyio.abc.SocketAttribute.local_port)}")
+        model = OpenAIModel("m", spec="openai:m", base_url="http://models.internal.invalid/v1", api_key=KEY)
+        try:
+            text = (await model.complete(ASKED)).text
+        finally:
+            await model.aclose()
+            tg.cancel_scope.cancel()
+    assert text == ANSWER
+    assert proxy.heard[0].startswith(b"POST http://models.internal.invalid/v1/chat/completions HTTP/1.1\r\n")
+
+
+@SDK_LEAVES_GENERATORS
+async def test_asyncio_sends_through_aiohttp_and_trio_through_httpx(api_key: str, backend: str) -> None:
+    with ModelServer(api_key=api_key) as server:
+        model = converse.open_model("openai:offline-chat", base_url=server.base_url)
+        assert isinstance(model, OpenAIModel)
+        transport = model._client._client._transport
+        assert isinstance(transport, ModelTransport)
+        try:
+            assert (await model.complete(ASKED)).text
+            assert (len(transport._sessions), transport._other is not None) == (
+                (1, False) if backend == "asyncio" else (0, True)
+            )
+        finally:
+            await model.aclose()  # type: ignore[attr-defined]
+    assert not transport._sessions
+
+
+def test_a_model_serves_one_event_loop_after_another_and_is_never_closed_quietly(tmp_path: Path) -> None:
+    """As a script that calls ``asyncio.run`` twice with one model, and forgets to close it,
+    would: both calls are answered, and nothing is printed about unclosed sessions."""
+    script = tmp_path / "twice.py"
+    script.write_text(textwrap.dedent(f"""
+        import asyncio, gc
+        import converse
+        from converse.events import ChatMessage
+        from converse.models import CompletionRequest, Hints
+        from converse.testing import ModelServer
+
+        asked = CompletionRequest(messages=[ChatMessage(role="user", content="Go on.")], max_tokens=20,
+                                  hints=Hints(kind="line", speaker="A"))
+        with ModelServer(api_key={KEY!r}) as server:
+            model = converse.open_model("openai:offline-chat", base_url=server.base_url)
+            for _ in range(2):
+                print(bool(asyncio.run(model.complete(asked)).text))
+            print(server.stats().connections)
+            del model
+            gc.collect()
+    """))
+    done = subprocess.run(
+        [sys.executable, "-W", "error::ResourceWarning", str(script)], capture_output=True, text=True, timeout=60,
+        env={"PYTHONPATH": str(ROOT), "OPENAI_API_KEY": KEY, "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "2"]  # a connection a loop, each closed with its loop
+    assert done.stderr == ""
