@@ -248,7 +248,12 @@ class OpenAIModel:
                 "server may go on working on it)", retryable=True, kind="timeout",
             )
         if isinstance(exc, openai.APIConnectionError):
-            return CallFailed(f"cannot reach {where}: {self._scrub(exc)}", retryable=True, kind="connection")
+            from ._transport import connection_trouble
+
+            connecting, trouble = connection_trouble(exc)
+            trouble = self._secrets.scrub_all(trouble)
+            said = f"cannot reach {where}: {trouble}" if connecting else f"{where}: {trouble}"
+            return CallFailed(said, retryable=True, kind="connection")
         if isinstance(exc, openai.AuthenticationError):
             return CallFailed(
                 f"{where} rejected the API key: check OPENAI_API_KEY", retryable=False, status=401, kind="auth"

@@ -18,6 +18,7 @@ like), which keeps httpx's proxy transports as they were.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import contextmanager, suppress
@@ -29,7 +30,7 @@ import openai
 import sniffio
 from yarl import URL
 
-__all__ = ["ModelHTTPClient", "ModelTransport"]
+__all__ = ["ModelHTTPClient", "ModelTransport", "connection_trouble"]
 
 # Raised as the httpx2 error the SDK turns into the right failure: a timeout only for a
 # timeout, a connection error for the rest. The first class an error is an instance of wins.
@@ -204,3 +205,51 @@ class ModelHTTPClient(openai.DefaultAsyncHttpxClient):
                 transport=transport,
             )
         return ModelTransport(verify=verify, trust_env=trust_env, limits=limits)
+
+
+def connection_trouble(exc: BaseException) -> tuple[bool, str]:
+    """Whether a request failed before its connection was made, and what went wrong, in words:
+    from the errors that caused ``exc`` (the SDK's ``APIConnectionError`` says only
+    "Connection error."), on either transport."""
+    chain = _causes(exc)
+    connecting = any(isinstance(e, httpx2.ConnectError | httpx2.ConnectTimeout) for e in chain)
+    for e in reversed(chain):  # the first cause first
+        if isinstance(e, ssl.SSLCertVerificationError):
+            why = getattr(e, "verify_message", None) or e.reason or e
+            return True, (
+                f"its TLS certificate is not trusted ({why}); if a CA of your own signed it, "
+                "set SSL_CERT_FILE to that CA's certificate"
+            )
+        if isinstance(e, ssl.SSLError):
+            return True, f"TLS failed ({e.reason or e})"
+        if isinstance(e, ConnectionRefusedError):
+            return True, "the connection was refused (is the server running, on that port?)"
+        if isinstance(e, socket.gaierror):
+            return True, f"its host name does not resolve ({e.strerror or e})"
+        # aiohttp's errors, then httpcore's (on trio), which say the same in words of their own.
+        text = str(e) if isinstance(e, httpx2.RemoteProtocolError) else ""
+        if isinstance(e, aiohttp.ServerDisconnectedError) or text.startswith("Server disconnected"):
+            return False, "the server closed the connection without answering"
+        if isinstance(e, aiohttp.ClientPayloadError) or "complete message body" in text:
+            return False, "the server closed the connection before its answer was complete"
+        if isinstance(e, aiohttp.ClientResponseError) or "status line" in text:
+            return False, "the server's answer is not HTTP"
+    # Else what the first error under the SDK's says (the transport's), or the SDK's own.
+    said = [line for e in (*chain[1:], chain[0]) if (line := str(e).strip().partition("\n")[0])]
+    return connecting, said[0] if said else type(exc).__name__
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it, outermost first (an exception group's members after it)."""
+    found: list[BaseException] = []
+    todo = [exc]
+    while todo and len(found) < 32:
+        e = todo.pop(0)
+        if e in found:
+            continue
+        found.append(e)
+        if isinstance(e, BaseExceptionGroup):
+            todo.extend(e.exceptions)
+        if (cause := e.__cause__ or e.__context__) is not None:
+            todo.append(cause)
+    return found

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import anyio
 import pytest
+import trustme
 from anyio.abc import SocketStream
+from anyio.streams.tls import TLSListener
 
 import converse
 from _helpers import ROOT, SDK_LEAVES_GENERATORS
@@ -74,26 +77,27 @@ class Canned:
             await self.reply(heard, stream)
 
 
-async def _ask(reply: Reply, *, attempt_s: float = 10.0) -> tuple[str, list[bytes]]:
-    """The text the model's answer holds (or what its failure names: ``failed: KIND``), an
-    attempt abandoned after ``attempt_s``, and the request heads the server heard."""
+async def _ask(reply: Reply, *, attempt_s: float = 10.0) -> tuple[str, list[bytes], str]:
+    """The text the model's answer holds (or its failure: ``failed: KIND: MESSAGE``), an
+    attempt abandoned after ``attempt_s``; the request heads the server heard; its URL."""
     canned = Canned(reply)
     async with await anyio.create_tcp_listener(local_host="127.0.0.1") as listener, anyio.create_task_group() as tg:
         tg.start_soon(listener.serve, canned.serve)
         port = listener.extra(anyio.abc.SocketAttribute.local_port)
-        model = OpenAIModel("m", spec="openai:m", base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, timeout=attempt_s)
+        url = f"http://127.0.0.1:{port}/v1"
+        model = OpenAIModel("m", spec="openai:m", base_url=url, api_key=KEY, timeout=attempt_s)
         try:
             text = (await model.complete(ASKED)).text
         except CallFailed as failed:
-            text = f"failed: {failed.kind}"
+            text = f"failed: {failed.kind}: {failed}"
         finally:
             await model.aclose()
             tg.cancel_scope.cancel()
-    return text, canned.heard
+    return text, canned.heard, url
 
 
 async def test_a_compressed_answer_reads_as_its_text(backend: str) -> None:
-    text, heard = await _ask(_answer(gzip.compress(COMPLETION), "Content-Encoding: gzip"))
+    text, heard, _ = await _ask(_answer(gzip.compress(COMPLETION), "Content-Encoding: gzip"))
     assert text == ANSWER
     assert heard[0].startswith(b"POST /v1/chat/completions HTTP/1.1\r\n")
 
@@ -127,19 +131,28 @@ async def _silent(_heard: bytes, _stream: SocketStream) -> None:
 
 
 @pytest.mark.parametrize(
-    ("reply", "kind"),
-    [(_cut, "connection"), (_closed, "connection"), (_not_http, "connection"), (_silent, "timeout")],
+    ("reply", "failure"),
+    [
+        (_cut, "connection: {url} (m): the server closed the connection before its answer was complete"),
+        (_closed, "connection: {url} (m): the server closed the connection without answering"),
+        (_not_http, "connection: {url} (m): the server's answer is not HTTP"),
+        (_silent, "timeout: {url} (m) did not answer within 0.5 s; the request was abandoned (a local server "
+                  "may go on working on it)"),
+    ],
     ids=["answer cut short", "closed without answering", "not HTTP", "silent"],
 )
-async def test_a_server_that_misbehaves_fails_the_attempt_by_what_it_did(reply: Reply, kind: str, backend: str) -> None:
-    """The same failure on either transport: a dropped connection is not a timeout."""
+async def test_a_server_that_misbehaves_fails_the_attempt_saying_what_it_did(
+    reply: Reply, failure: str, backend: str
+) -> None:
+    """The same failure, in the same words, on either transport: a dropped connection is not a
+    timeout, and neither is only "Connection error." (all the SDK itself says)."""
     with anyio.fail_after(20):
-        text, heard = await _ask(reply, attempt_s=0.5)
-    assert text == f"failed: {kind}"
+        said, heard, url = await _ask(reply, attempt_s=0.5)
+    assert said == "failed: " + failure.format(url=url)
     assert len(heard) == 1  # one attempt: the scheduler, not the client, retries
 
 
-async def test_a_server_that_is_not_there_is_a_connection_failure(backend: str) -> None:
+async def test_a_server_that_is_not_there_is_named_as_refusing(backend: str) -> None:
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
     await listener.aclose()
@@ -150,7 +163,47 @@ async def test_a_server_that_is_not_there_is_a_connection_failure(backend: str) 
     finally:
         await model.aclose()
     assert failed.value.kind == "connection"
-    assert f"cannot reach http://127.0.0.1:{port}/v1 (m)" in str(failed.value)
+    assert str(failed.value) == (
+        f"cannot reach http://127.0.0.1:{port}/v1 (m): the connection was refused (is the server running, on that port?)"
+    )
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["its CA trusted", "its CA unknown"])
+async def test_a_server_over_tls_is_reached_when_its_certificate_is_trusted(
+    trusted: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """A server with a certificate of a private CA (a company's gateway, a local server behind
+    TLS): trusted through ``SSL_CERT_FILE``, it answers; otherwise the failure says so, and how
+    to trust it."""
+    ca = trustme.CA()
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(served)
+    if trusted:
+        ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    else:
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    canned = Canned(_answer(COMPLETION))
+    plain = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    async with TLSListener(plain, served, standard_compatible=False) as listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, canned.serve)
+        url = f"https://localhost:{plain.extra(anyio.abc.SocketAttribute.local_port)}/v1"
+        model = OpenAIModel("m", spec="openai:m", base_url=url, api_key=KEY, timeout=5)
+        try:
+            if trusted:
+                assert (await model.complete(ASKED)).text == ANSWER
+            else:
+                with pytest.raises(CallFailed) as failed:
+                    await model.complete(ASKED)
+        finally:
+            await model.aclose()
+            tg.cancel_scope.cancel()
+    if not trusted:
+        assert failed.value.kind == "connection"
+        assert str(failed.value) == (
+            f"cannot reach {url} (m): its TLS certificate is not trusted (unable to get local issuer certificate); "
+            "if a CA of your own signed it, set SSL_CERT_FILE to that CA's certificate"
+        )
 
 
 async def test_behind_a_proxy_requests_go_to_the_proxy(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
