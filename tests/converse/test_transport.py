@@ -113,6 +113,68 @@ async def test_an_answer_sent_in_chunks_reads_as_its_text(backend: str) -> None:
     assert (await _ask(reply))[0] == ANSWER
 
 
+def _events(*events: bytes, end: bytes = b"", stay_open: bool = False) -> Reply:
+    """A streamed answer: ``events`` as server-sent events in chunks cut anywhere, as a server
+    sends them (chunked), then ``end``; the connection kept open after, if ``stay_open``."""
+    async def reply(_heard: bytes, stream: SocketStream) -> None:
+        await stream.send(_head("200 OK", "Content-Type: text/event-stream", "Transfer-Encoding: chunked"))
+        body = b"".join(events) + end
+        for start in range(0, len(body), 23):
+            piece = body[start:start + 23]
+            await stream.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+        if stay_open:
+            await anyio.sleep_forever()
+        await stream.send(b"0\r\n\r\n")
+    return reply
+
+
+def _delta(text: str, finish: str | None = None) -> bytes:
+    choice = {"index": 0, "delta": {"content": text}, "finish_reason": finish}
+    return b"data: " + json.dumps({"id": "c", "object": "chat.completion.chunk", "choices": [choice]}).encode()
+
+
+async def _ask_streamed(reply: Reply) -> str:
+    canned = Canned(reply)
+    async with await anyio.create_tcp_listener(local_host="127.0.0.1") as listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, canned.serve)
+        url = f"http://127.0.0.1:{listener.extra(anyio.abc.SocketAttribute.local_port)}/v1"
+        model = OpenAIModel("m", spec="openai:m?stream=1", base_url=url, api_key=KEY, stream=True, timeout=10)
+        try:
+            answer = await model.complete(ASKED)
+            said = f"{answer.text} | {answer.finish_reason} | {answer.usage.completion_tokens}"
+        except CallFailed as failed:
+            said = f"failed: {failed.kind}: {str(failed).replace(url, 'URL')}"
+        finally:
+            await model.aclose()
+            tg.cancel_scope.cancel()
+    return said
+
+
+@SDK_LEAVES_GENERATORS  # httpx's, on trio, for a stream not read to its end
+async def test_a_streamed_answer_with_pings_and_crlf_and_usage_reads_whole(backend: str) -> None:
+    usage = b'data: {"id": "c", "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}}'
+    reply = _events(
+        b": ping\r\n\r\n", _delta("Fund ") + b"\r\n\r\n", _delta("interpretability") + b"\n\n",
+        b": ping\n\n", _delta(".", "stop") + b"\n\n", usage + b"\n\n", end=b"data: [DONE]\n\n",
+    )
+    assert await _ask_streamed(reply) == "Fund interpretability. | stop | 4"
+
+
+@SDK_LEAVES_GENERATORS  # httpx's, on trio, for a stream not read to its end
+async def test_a_stream_left_open_after_its_end_marker_is_answered_at_once(backend: str) -> None:
+    reply = _events(_delta("Done", "stop") + b"\n\n", end=b"data: [DONE]\n\n", stay_open=True)
+    with anyio.fail_after(5):  # not the attempt's 10 s
+        said = await _ask_streamed(reply)
+    assert said.startswith("Done | stop | ")
+
+
+@SDK_LEAVES_GENERATORS  # httpx's, on trio, for a stream not read to its end
+async def test_an_error_event_in_a_stream_fails_the_attempt_as_the_servers_error(backend: str) -> None:
+    error = b'data: {"error": {"object": "error", "message": "CUDA out of memory", "type": "InternalServerError"}}'
+    reply = _events(_delta("We should") + b"\n\n", error + b"\n\n")
+    assert await _ask_streamed(reply) == "failed: server: URL (m) failed in the middle of its answer: CUDA out of memory"
+
+
 async def _cut(_heard: bytes, stream: SocketStream) -> None:
     await stream.send(_head("200 OK", "Content-Type: application/json", f"Content-Length: {len(COMPLETION)}"))
     await stream.send(COMPLETION[:30])  # and the connection closes
