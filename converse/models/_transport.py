@@ -5,8 +5,9 @@ The SDK builds each request as an ``httpx2`` request and hands it to its HTTP cl
 transport. httpx's default transport (httpcore, with h11 parsing HTTP in Python) costs about
 half of the client's CPU a call, and more the more calls are in flight, since its pool walks
 every connection it holds when a request comes and when it ends. aiohttp parses HTTP in C and
-finds a free connection without a walk: the same plain call costs the client about half the CPU
-at 20 calls at once and under two-fifths at 128 (``context.sched.openai_plain_cpu_us``). This is
+finds a free connection without a walk: the same plain call costs the client about three
+quarters of the CPU at 20 calls at once and half at 128 (``context.sched.openai_plain_cpu_us``
+and ``openai_plain_128_cpu_us``; the SDK's own building of the request is most of the rest). This is
 the transport the SDK itself offers (``openai[aiohttp]``), written here so that failures keep
 their meaning: a connection the server dropped is not a timeout.
 
@@ -107,7 +108,7 @@ class ModelTransport(httpx2.AsyncBaseTransport):
             body = request.stream
             request.headers.pop("transfer-encoding", None)
         url = request.url
-        if url.userinfo:  # httpx has made it the request's Authorization, if it had none
+        if url.userinfo:  # httpx sends it as Basic auth, in the headers; aiohttp refuses it twice
             url = url.copy_with(userinfo=b"")
         with _as_httpx(request):
             response = await session.request(
