@@ -4,10 +4,12 @@ answer (or refuse) them."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Literal
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -17,7 +19,7 @@ from converse import Limits, OfflineModel, Scheduler
 from converse._exceptions import CallFailed, RetriesExhausted
 from converse.models import Attempt
 from converse.models._model import EmbeddingRequest, EmbeddingResponse, embed_checked
-from converse.models._openai import _floats
+from converse.models._openai import _embedded, _floats
 from converse.models.offline._embed import DIMS, embed
 from converse.testing import Faults, ModelServer
 
@@ -153,6 +155,23 @@ def test_an_embedding_sent_as_base64_whatever_was_asked_is_read_as_numbers() -> 
     assert _floats(base64.b64encode(struct.pack("<3f", *vector)).decode()) == vector
     assert _floats([1, 2.5]) == [1.0, 2.5]
     assert _floats(None) == []
+
+
+def test_an_embeddings_answer_is_read_in_index_order_and_leniently_when_oddly_shaped() -> None:
+    import base64
+    import struct
+
+    packed = base64.b64encode(struct.pack("<2f", 0.5, -1.25)).decode()
+    usual = {"data": [
+        {"object": "embedding", "index": 1, "embedding": [3, 4.5]},
+        {"object": "embedding", "index": 0, "embedding": packed},
+    ], "usage": {"prompt_tokens": 7}}
+    assert _embedded(json.dumps(usual).encode()) == ([[0.5, -1.25], [3.0, 4.5]], {"prompt_tokens": 7})
+    odd = {"data": ["not a row", {"index": "1", "embedding": [1, 2]}, {"index": 0, "embedding": None}]}
+    assert _embedded(json.dumps(odd).encode()) == ([[1.0, 2.0], []], None)
+    assert _embedded(b'{"data": 3}') == ([], None)
+    with pytest.raises(msgspec.DecodeError):
+        _embedded(b"<html>Bad gateway</html>")
 
 
 @SDK_LEAVES_GENERATORS
