@@ -1,5 +1,9 @@
 """The ``openai:NAME`` model: the official ``openai`` SDK against any OpenAI-compatible server.
 
+The SDK builds each request and reads each status; its requests travel through
+``_transport`` (aiohttp on asyncio), a streamed answer's events are read by ``_sse`` and an
+embeddings answer is decoded by msgspec, each at a fraction of what the SDK's own way costs.
+
 The SDK's own retries are off (``max_retries=0``): the scheduler alone retries, so it sees
 (and the log records) every attempt. Each failure is turned into a ``CallFailed`` that says
 whether trying again can help and how long the server asked us to wait.
