@@ -31,7 +31,7 @@ import openai
 import sniffio
 from yarl import URL
 
-__all__ = ["ModelHTTPClient", "ModelTransport", "connection_trouble"]
+__all__ = ["KEEP_ALIVE_S", "ModelHTTPClient", "ModelTransport", "connection_trouble"]
 
 # Raised as the httpx2 error the SDK turns into the right failure: a timeout only for a
 # timeout, a connection error for the rest. The first class an error is an instance of wins.
@@ -192,9 +192,24 @@ def _drop(session: aiohttp.ClientSession) -> None:
         connector._close()  # the synchronous part of close(): closes every connection
 
 
+# vLLM (uvicorn), llama.cpp's server and Node's close a connection idle for 5 s. A client that
+# keeps it for 5 s too may send its next request just as the server closes it, and that request
+# fails; kept for 4, a connection is given up before the server gives it up.
+KEEP_ALIVE_S = 4.0
+
+
 class ModelHTTPClient(openai.DefaultAsyncHttpxClient):
-    """The SDK's HTTP client, with its defaults (limits, redirects), its requests sent by a
-    ``ModelTransport`` unless they go through a proxy."""
+    """The SDK's HTTP client, with its defaults (limits, redirects) but for how long an idle
+    connection is kept (``KEEP_ALIVE_S``), its requests sent by a ``ModelTransport`` unless they
+    go through a proxy."""
+
+    def __init__(self, **options: Any) -> None:
+        limits = openai.DEFAULT_CONNECTION_LIMITS
+        options.setdefault("limits", httpx2.Limits(
+            max_connections=limits.max_connections, max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=KEEP_ALIVE_S,
+        ))
+        super().__init__(**options)
 
     def _init_transport(self, verify: ssl.SSLContext | str | bool = True, cert: Any = None,
                         trust_env: bool = True, http1: bool = True, http2: bool = False,

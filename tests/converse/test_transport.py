@@ -302,6 +302,40 @@ async def test_asyncio_sends_through_aiohttp_and_trio_through_httpx(api_key: str
     assert not transport._sessions
 
 
+@SDK_LEAVES_GENERATORS
+async def test_a_connection_the_server_closed_for_idleness_is_not_used_again(api_key: str, backend: str) -> None:
+    with ModelServer(api_key=api_key, idle_close=0.3) as server:
+        model = converse.open_model("openai:offline-chat", base_url=server.base_url)
+        try:
+            for _ in range(3):
+                for _ in range(2):
+                    assert (await model.complete(ASKED)).text
+                await anyio.sleep(0.6)  # the server closes the connection meanwhile
+        finally:
+            await model.aclose()  # type: ignore[attr-defined]
+        stats = server.stats()
+    assert (stats.requests, stats.successes, stats.connections) == (6, 6, 3)
+
+
+@pytest.mark.slow
+@SDK_LEAVES_GENERATORS
+async def test_an_idle_connection_is_given_up_before_a_five_second_server_closes_it(
+    api_key: str, backend: str
+) -> None:
+    """vLLM's, llama.cpp's and Node's servers close a connection idle for 5 s: the client gives it
+    up sooner, so that no request is sent on a connection the server is closing."""
+    with ModelServer(api_key=api_key, idle_close=5.0) as server:
+        model = converse.open_model("openai:offline-chat", base_url=server.base_url)
+        try:
+            assert (await model.complete(ASKED)).text
+            await anyio.sleep(4.5)  # longer than the client keeps a connection, short of the server's 5 s
+            assert (await model.complete(ASKED)).text
+        finally:
+            await model.aclose()  # type: ignore[attr-defined]
+        stats = server.stats()
+    assert (stats.successes, stats.connections) == (2, 2)
+
+
 def test_a_model_serves_one_event_loop_after_another_and_is_never_closed_quietly(tmp_path: Path) -> None:
     """As a script that calls ``asyncio.run`` twice with one model, and forgets to close it,
     would: both calls are answered, and nothing is printed about unclosed sessions."""

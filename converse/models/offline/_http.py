@@ -44,15 +44,17 @@ Answer = Callable[[str, str, str | None, bytes, Callable[[], bool]], Reply]
 class ReplyServer(ThreadingHTTPServer):
     """Serves ``answer``'s replies from a daemon thread, from ``start()`` until ``close()``.
 
-    The port is bound when it is made; ``server_port`` tells which.
+    The port is bound when it is made; ``server_port`` tells which. ``idle_close``: seconds a
+    kept-alive connection may wait for its next request before it is closed (None: no limit).
     """
 
     # The listen backlog: the default 5 resets connections opened by the hundred.
     request_queue_size = 1024
 
-    def __init__(self, answer: Answer) -> None:
+    def __init__(self, answer: Answer, *, idle_close: float | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.answer = answer
+        self.idle_close = idle_close  # seconds a connection may wait for its next request
         self._connections_lock = threading.Lock()
         self._connections: dict[threading.Thread, socket.socket] = {}
         self.accepted = 0  # connections accepted so far
@@ -106,6 +108,11 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes: no delayed-ACK stalls
     server: ReplyServer
+
+    def setup(self) -> None:
+        super().setup()
+        # A read that waits longer than this ends the connection (handle_one_request's timeout).
+        self.connection.settimeout(self.server.idle_close)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # tests and benchmarks want a quiet stderr

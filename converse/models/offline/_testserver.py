@@ -192,6 +192,8 @@ class ModelServer:
             model's hashing embedding); they are served besides ``models``.
         refuses_embeddings_with: the status an embeddings request for a chat model gets: 501,
             "does not support embeddings" (llama.cpp's server and Ollama), or 400 (vLLM).
+        idle_close: seconds a kept-alive connection may stay idle before the server closes it,
+            as vLLM's (uvicorn's), llama.cpp's and Node's servers do after 5 (None: never).
     """
 
     def __init__(
@@ -218,6 +220,7 @@ class ModelServer:
         refuses_max_tokens: bool = False,
         embedding_models: Iterable[str] = ("offline-embed",),
         refuses_embeddings_with: int = 501,
+        idle_close: float | None = None,
     ) -> None:
         if window <= 0:
             raise ValueError("window must be positive")
@@ -258,6 +261,7 @@ class ModelServer:
         self._bodies: deque[Any] = deque(maxlen=keep)
         self._ids = itertools.count(1)  # the answers' ids
         self._http: ReplyServer | None = None
+        self.idle_close = idle_close
 
     @classmethod
     def like(cls, server: Literal["openai", "vllm", "llama.cpp", "llama-cpp-python", "ollama"], **options: Any) -> Self:
@@ -298,7 +302,7 @@ class ModelServer:
         """Bind an ephemeral port on 127.0.0.1 and serve from a daemon thread."""
         if self._http is not None:
             raise RuntimeError("the server was already started")
-        self._http = ReplyServer(self._serve)
+        self._http = ReplyServer(self._serve, idle_close=self.idle_close)
         self._http.start()
 
     def close(self) -> None:
