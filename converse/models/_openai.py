@@ -203,7 +203,7 @@ class OpenAIModel:
                 chunk = _decode(data)
                 if isinstance(chunk, dict) and chunk.get("error"):  # vLLM's and llama.cpp's, as OpenAI's
                     error = chunk["error"]
-                    said = error.get("message") if isinstance(error, dict) else error
+                    said = (error.get("message") or error) if isinstance(error, dict) else error
                     raise CallFailed(
                         f"{self.base_url} ({self.name}) failed in the middle of its answer: "
                         f"{self._secrets.scrub_all(str(said))}", retryable=True, kind="server",

@@ -34,7 +34,7 @@ async def sse_events(body: AsyncIterable[bytes]) -> AsyncGenerator[tuple[str | N
         if lf_ends_line and chunk[0] == 10:
             chunk = chunk[1:]
         lf_ends_line = chunk[-1:] == b"\r"
-        lines = (partial + chunk).splitlines(keepends=True) if partial else chunk.splitlines(keepends=True)
+        lines = (partial + chunk).splitlines(keepends=True)  # b"" + chunk is chunk itself, no copy
         partial = b""
         if lines and lines[-1][-1:] not in (b"\n", b"\r"):
             partial = lines.pop()

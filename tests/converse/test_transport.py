@@ -77,28 +77,29 @@ class Canned:
             await self.reply(heard, stream)
 
 
-async def _ask(reply: Reply, *, attempt_s: float = 10.0) -> tuple[str, list[bytes], str]:
-    """The text the model's answer holds (or its failure: ``failed: KIND: MESSAGE``), an
-    attempt abandoned after ``attempt_s``; the request heads the server heard; its URL."""
+async def _ask(reply: Reply, *, attempt_s: float = 10.0, stream: bool = False) -> tuple[str, list[bytes]]:
+    """What the model made of the server's answer, ``TEXT | FINISH REASON | ANSWER TOKENS``
+    (or its failure, ``failed: KIND: MESSAGE``, the server's URL written ``URL``), an attempt
+    abandoned after ``attempt_s``; and the request heads the server heard."""
     canned = Canned(reply)
     async with await anyio.create_tcp_listener(local_host="127.0.0.1") as listener, anyio.create_task_group() as tg:
         tg.start_soon(listener.serve, canned.serve)
-        port = listener.extra(anyio.abc.SocketAttribute.local_port)
-        url = f"http://127.0.0.1:{port}/v1"
-        model = OpenAIModel("m", spec="openai:m", base_url=url, api_key=KEY, timeout=attempt_s)
+        url = f"http://127.0.0.1:{listener.extra(anyio.abc.SocketAttribute.local_port)}/v1"
+        model = OpenAIModel("m", spec="openai:m", base_url=url, api_key=KEY, stream=stream, timeout=attempt_s)
         try:
-            text = (await model.complete(ASKED)).text
+            answer = await model.complete(ASKED)
+            said = f"{answer.text} | {answer.finish_reason} | {answer.usage.completion_tokens}"
         except CallFailed as failed:
-            text = f"failed: {failed.kind}: {failed}"
+            said = f"failed: {failed.kind}: {str(failed).replace(url, 'URL')}"
         finally:
             await model.aclose()
             tg.cancel_scope.cancel()
-    return text, canned.heard, url
+    return said, canned.heard
 
 
 async def test_a_compressed_answer_reads_as_its_text(backend: str) -> None:
-    text, heard, _ = await _ask(_answer(gzip.compress(COMPLETION), "Content-Encoding: gzip"))
-    assert text == ANSWER
+    said, heard = await _ask(_answer(gzip.compress(COMPLETION), "Content-Encoding: gzip"))
+    assert said == f"{ANSWER} | stop | 5"
     assert heard[0].startswith(b"POST /v1/chat/completions HTTP/1.1\r\n")
 
 
@@ -110,7 +111,7 @@ async def test_an_answer_sent_in_chunks_reads_as_its_text(backend: str) -> None:
             await stream.send(b"%x\r\n%s\r\n" % (len(piece), piece))
         await stream.send(b"0\r\n\r\n")
 
-    assert (await _ask(reply))[0] == ANSWER
+    assert (await _ask(reply))[0] == f"{ANSWER} | stop | 5"
 
 
 def _events(*events: bytes, end: bytes = b"", stay_open: bool = False) -> Reply:
@@ -133,23 +134,6 @@ def _delta(text: str, finish: str | None = None) -> bytes:
     return b"data: " + json.dumps({"id": "c", "object": "chat.completion.chunk", "choices": [choice]}).encode()
 
 
-async def _ask_streamed(reply: Reply) -> str:
-    canned = Canned(reply)
-    async with await anyio.create_tcp_listener(local_host="127.0.0.1") as listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, canned.serve)
-        url = f"http://127.0.0.1:{listener.extra(anyio.abc.SocketAttribute.local_port)}/v1"
-        model = OpenAIModel("m", spec="openai:m?stream=1", base_url=url, api_key=KEY, stream=True, timeout=10)
-        try:
-            answer = await model.complete(ASKED)
-            said = f"{answer.text} | {answer.finish_reason} | {answer.usage.completion_tokens}"
-        except CallFailed as failed:
-            said = f"failed: {failed.kind}: {str(failed).replace(url, 'URL')}"
-        finally:
-            await model.aclose()
-            tg.cancel_scope.cancel()
-    return said
-
-
 @SDK_LEAVES_GENERATORS  # httpx's, on trio, for a stream not read to its end
 async def test_a_streamed_answer_with_pings_and_crlf_and_usage_reads_whole(backend: str) -> None:
     usage = b'data: {"id": "c", "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}}'
@@ -157,14 +141,14 @@ async def test_a_streamed_answer_with_pings_and_crlf_and_usage_reads_whole(backe
         b": ping\r\n\r\n", _delta("Fund ") + b"\r\n\r\n", _delta("interpretability") + b"\n\n",
         b": ping\n\n", _delta(".", "stop") + b"\n\n", usage + b"\n\n", end=b"data: [DONE]\n\n",
     )
-    assert await _ask_streamed(reply) == "Fund interpretability. | stop | 4"
+    assert (await _ask(reply, stream=True))[0] == "Fund interpretability. | stop | 4"
 
 
 @SDK_LEAVES_GENERATORS  # httpx's, on trio, for a stream not read to its end
 async def test_a_stream_left_open_after_its_end_marker_is_answered_at_once(backend: str) -> None:
     reply = _events(_delta("Done", "stop") + b"\n\n", end=b"data: [DONE]\n\n", stay_open=True)
     with anyio.fail_after(5):  # not the attempt's 10 s
-        said = await _ask_streamed(reply)
+        said = (await _ask(reply, stream=True))[0]
     assert said.startswith("Done | stop | ")
 
 
@@ -172,7 +156,10 @@ async def test_a_stream_left_open_after_its_end_marker_is_answered_at_once(backe
 async def test_an_error_event_in_a_stream_fails_the_attempt_as_the_servers_error(backend: str) -> None:
     error = b'data: {"error": {"object": "error", "message": "CUDA out of memory", "type": "InternalServerError"}}'
     reply = _events(_delta("We should") + b"\n\n", error + b"\n\n")
-    assert await _ask_streamed(reply) == "failed: server: URL (m) failed in the middle of its answer: CUDA out of memory"
+    assert (await _ask(reply, stream=True))[0] == "failed: server: URL (m) failed in the middle of its answer: CUDA out of memory"
+    # An error with no message is named by what it holds, not as "None".
+    reply = _events(b'data: {"error": {"code": 503}}\n\n')
+    assert (await _ask(reply, stream=True))[0] == "failed: server: URL (m) failed in the middle of its answer: {'code': 503}"
 
 
 async def _cut(_heard: bytes, stream: SocketStream) -> None:
@@ -195,10 +182,10 @@ async def _silent(_heard: bytes, _stream: SocketStream) -> None:
 @pytest.mark.parametrize(
     ("reply", "failure"),
     [
-        (_cut, "connection: {url} (m): the server closed the connection before its answer was complete"),
-        (_closed, "connection: {url} (m): the server closed the connection without answering"),
-        (_not_http, "connection: {url} (m): the server's answer is not HTTP"),
-        (_silent, "timeout: {url} (m) did not answer within 0.5 s; the request was abandoned (a local server "
+        (_cut, "connection: URL (m): the server closed the connection before its answer was complete"),
+        (_closed, "connection: URL (m): the server closed the connection without answering"),
+        (_not_http, "connection: URL (m): the server's answer is not HTTP"),
+        (_silent, "timeout: URL (m) did not answer within 0.5 s; the request was abandoned (a local server "
                   "may go on working on it)"),
     ],
     ids=["answer cut short", "closed without answering", "not HTTP", "silent"],
@@ -209,8 +196,8 @@ async def test_a_server_that_misbehaves_fails_the_attempt_saying_what_it_did(
     """The same failure, in the same words, on either transport: a dropped connection is not a
     timeout, and neither is only "Connection error." (all the SDK itself says)."""
     with anyio.fail_after(20):
-        said, heard, url = await _ask(reply, attempt_s=0.5)
-    assert said == "failed: " + failure.format(url=url)
+        said, heard = await _ask(reply, attempt_s=0.5)
+    assert said == "failed: " + failure
     assert len(heard) == 1  # one attempt: the scheduler, not the client, retries
 
 
