@@ -29,7 +29,9 @@ the machine was busy with something else.
   ceil(runs / concurrency). Process start-up is inside the wall time, from bytecode as an
   installed converse starts (pip compiles a package as it installs it): the checkout's
   modules are compiled first, which a machine with ``PYTHONDONTWRITEBYTECODE`` set would
-  otherwise do again in every process (about 0.17 s of each start here).
+  otherwise do again in every process (about 0.17 s of each start here). Beside it,
+  ``context.sweep.workers2_overhead_ratio``: the same sweep with ``--workers 2`` (its runs in
+  two worker processes, each starting its own Python).
 """
 
 from __future__ import annotations
@@ -207,8 +209,9 @@ SWEEP_LATENCY = 0.02
 SWEEP_CONCURRENCY = 32
 
 
-def overhead(runs: int, concurrency: int = SWEEP_CONCURRENCY) -> dict[str, float]:
-    """``converse sweep`` of ``runs`` runs: wall over the critical-path bound, and CPU per run."""
+def overhead(runs: int, concurrency: int = SWEEP_CONCURRENCY, workers: int = 1) -> dict[str, float]:
+    """``converse sweep`` of ``runs`` runs (``--workers``: in that many processes): wall over
+    the critical-path bound, and CPU per run (of every process)."""
     from converse import load_scenario
 
     scenario = load_scenario("three-labs")
@@ -231,6 +234,8 @@ def overhead(runs: int, concurrency: int = SWEEP_CONCURRENCY) -> dict[str, float
             str(runs),
             "--concurrency",
             str(concurrency),
+            "--workers",
+            str(workers),
             "--out",
             str(Path(tmp) / "sweep"),
             "-q",
@@ -255,13 +260,19 @@ def overhead(runs: int, concurrency: int = SWEEP_CONCURRENCY) -> dict[str, float
 
 def run(quick: bool) -> dict[str, float]:
     """Measure every sweep figure; returns ``{figure: value}`` plus context figures."""
-    sweep = overhead(100 if quick else 1000)
+    runs = 100 if quick else 1000
+    sweep = overhead(runs)
+    split = overhead(runs, workers=2)
     n = 100_000 if quick else 1_000_000
     figures = _measure(n, GC_YOUNG, gather=True)
     mailbox = _measure(n, GC_YOUNG, gather=False)  # the collector's mailbox at the system default
     collector = _measure(n, None, gather=True)  # the interpreter's garbage collector settings
     return (
         sweep
+        | {
+            "context.sweep.workers2_overhead_ratio": split["sweep.overhead_ratio"],
+            "context.sweep.workers2_cpu_ms_per_run": split["context.sweep.overhead_cpu_ms_per_run"],
+        }
         | figures
         | {
             "context.sweep.default_mailbox_s": mailbox["sweep.agentscope_1m"],

@@ -180,6 +180,11 @@ def _parser() -> Parser:
     sweep.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     sweep.add_argument("--concurrency", type=int, default=32, metavar="N", help="runs at once (default 32)")
     sweep.add_argument("--backend", choices=["local", "ray"], default="local", help="where runs go (default local)")
+    sweep.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="processes to run the runs in, --concurrency and the rate limits split among them "
+        "(default 1: this one; up to one a core pays)",
+    )
     sweep.add_argument("--ray-address", help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
     sweep.add_argument("--out", type=Path, required=True, help="the sweep directory")
     sweep.add_argument("--model", help="model spec of every run (default: the scenario's)")
@@ -302,6 +307,8 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise SweepError("--concurrency", f"must be at least 1, not {args.concurrency}")
+    if args.workers < 1:
+        raise SweepError("--workers", f"must be at least 1, not {args.workers}")
     sweep, _, runs = plan_sweep(
         args.scenario, args.grid, repeats=args.repeats, seed=args.seed, model=args.model, overrides=args.overrides
     )
@@ -316,7 +323,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     sweeping = partial(
         run_sweep, sweep, runs, args.out, concurrency=args.concurrency, backend=args.backend,
         retry_failed=args.retry_failed, progress=bar, scheduler=scheduler, base_url=args.base_url,
-        cache=args.cache, ray_address=args.ray_address, humans=args.human,
+        cache=args.cache, ray_address=args.ray_address, humans=args.human, workers=args.workers,
     )
     with bar if bar is not None else contextlib.nullcontext(), interruptible() as seen:
         try:

@@ -20,27 +20,25 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import aclosing, asynccontextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
-import msgspec
 from anyio.from_thread import start_blocking_portal
 
 from actors import new_event_loop
 
 from .._exceptions import SweepError
-from ..engine._run import RunResult, default_scheduler
+from ..engine._run import default_scheduler
 from ..models._limits import Limits
 from ..models._open import parse_spec
 from ..models._scheduler import Scheduler
 from ..scenario._load import load_scenario
+from ._batches import Batch, Outcome, absolute, outcomes, row_of_outcome
 from ._grid import PlannedRun
-from ._many import run_many
 from ._ray_limits import RateLimiter, SharedLimits, budgeted
-from ._rows import BackendPlan, SweepProgress, Watched, Watcher, finished_row
+from ._rows import BackendPlan, SweepProgress
 from ._summary_csv import SweepRow
 
 __all__ = ["RateLimiter", "ray_backend"]
@@ -51,37 +49,6 @@ _BATCHES_PER_CPU = 3  # enough that a worker finishing early finds more work
 _WAITERS = 1 << 16  # grants the limiter may have outstanding (callers waiting at once)
 _POLL = 0.5  # seconds the driver waits on Ray at a time: how soon it notices a cancellation
 _GRACE = 10.0  # seconds cancelled workers get to close their runs' logs
-
-
-class _Batch(msgspec.Struct, frozen=True, kw_only=True):
-    """What one Ray task runs (paths absolute: a worker may have another working directory)."""
-
-    index: int
-    runs: list[PlannedRun]
-    source: str
-    directory: str
-    concurrency: int
-    base_url: str | None
-    cache: str | None
-    limits: dict[str, Limits]
-    default: Limits
-
-
-class _Waiting:
-    """No run of the batch ended within a tick (the worker's thread gets a moment to itself)."""
-
-
-_WAITING = _Waiting()
-_TICK = 0.1  # seconds a worker's thread waits for an outcome at a time: how soon Ray can cancel it
-
-
-class _Outcome(msgspec.Struct, frozen=True, kw_only=True):
-    """What a worker sends back for each run (Ray pickles it): what the local backend has."""
-
-    run: str
-    result: RunResult | None
-    error: str | None
-    watched: Watched  # its tokens: of the calls made this time
 
 
 @asynccontextmanager
@@ -105,13 +72,13 @@ async def ray_backend(plan: BackendPlan) -> AsyncIterator[AsyncIterator[tuple[Pl
         return
     limits, default = (options.scheduler or default_scheduler()).limits
     budgeted = await anyio.to_thread.run_sync(_uses_limits, todo, plan.source, limits, default)
-    scenario, out, answers = await anyio.to_thread.run_sync(_absolute, plan.source, options.out, options.cache)
+    scenario, out, answers = await anyio.to_thread.run_sync(absolute, plan.source, options.out, options.cache)
     # Joining a cluster that is not there can take minutes: Ctrl-C need not wait for it.
     started = await anyio.to_thread.run_sync(_connect, ray, plan.ray_address, abandon_on_cancel=True)
     try:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
         batches = [
-            _Batch(
+            Batch(
                 index=index,
                 runs=runs,
                 source=scenario,
@@ -145,19 +112,6 @@ async def ray_backend(plan: BackendPlan) -> AsyncIterator[AsyncIterator[tuple[Pl
 async def _nothing() -> AsyncIterator[tuple[PlannedRun, SweepRow]]:
     return
     yield  # an async generator that yields nothing
-
-
-def _absolute(
-    source: str, directory: Path, cache: str | os.PathLike[str] | None
-) -> tuple[str, str, str | None]:
-    """The scenario file (else a built-in's name), the sweep directory and the cache, as paths
-    a worker with another working directory finds."""
-    path = Path(source)
-    return (
-        str(path.absolute()) if path.exists() else source,
-        str(directory.absolute()),
-        str(Path(cache).absolute()) if cache is not None else None,
-    )
 
 
 def _uses_limits(todo: list[PlannedRun], source: str, limits: dict[str, Limits], default: Limits) -> bool:
@@ -205,7 +159,7 @@ def _deal(todo: list[PlannedRun], concurrency: int, cpus: int) -> list[list[Plan
 
 
 async def _rows(
-    ray: Any, pending: dict[Any, _Batch], todo: list[PlannedRun], progress: SweepProgress | None
+    ray: Any, pending: dict[Any, Batch], todo: list[PlannedRun], progress: SweepProgress | None
 ) -> AsyncGenerator[tuple[PlannedRun, SweepRow]]:
     planned = {run.run_id: run for run in todo}
     lost: list[str] = []
@@ -213,11 +167,8 @@ async def _rows(
     while pending:
         ready = await anyio.to_thread.run_sync(_next_ready, ray, list(pending))
         for generator, item in ready:
-            if isinstance(item, _Outcome):
-                run = planned.pop(item.run)
-                if progress is not None:
-                    progress.tokens(item.watched.tokens)
-                yield run, finished_row(run, item.result, item.watched, item.error)
+            if isinstance(item, Outcome):
+                yield row_of_outcome(item, planned, progress)
                 continue
             batch = pending.pop(generator)
             if item is not None:
@@ -237,13 +188,13 @@ def _one_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _next_ready(ray: Any, generators: list[Any]) -> list[tuple[Any, _Outcome | BaseException | None]]:
+def _next_ready(ray: Any, generators: list[Any]) -> list[tuple[Any, Outcome | BaseException | None]]:
     """The next item of every batch that has one ready (after waiting for one, briefly):
     an outcome, the batch's error, or None when the batch is done."""
     ready, _ = ray.wait(generators, num_returns=1, timeout=_POLL)
     if ready:
         ready, _ = ray.wait(generators, num_returns=len(generators), timeout=0)
-    found: list[tuple[Any, _Outcome | BaseException | None]] = []
+    found: list[tuple[Any, Outcome | BaseException | None]] = []
     for generator in ready:
         try:
             found.append((generator, ray.get(next(generator))))
@@ -268,7 +219,7 @@ def _stop(ray: Any, generators: list[Any], limiter: Any) -> None:
 # -- in a worker ---------------------------------------------------------------------------
 
 
-def _run_batch(batch: _Batch, limiter: Any) -> Iterator[_Outcome]:
+def _run_batch(batch: Batch, limiter: Any) -> Iterator[Outcome]:
     """A Ray task: run one batch on an event loop in this worker, yielding each run's outcome
     as it ends. (Ray takes no ``async def`` tasks; a blocking portal lets it yield meanwhile.)
     When Ray cancels the task, leaving the ``with`` cancels the runs, and their logs end.
@@ -278,43 +229,15 @@ def _run_batch(batch: _Batch, limiter: Any) -> Iterator[_Outcome]:
     """
     with (
         start_blocking_portal("asyncio", {"loop_factory": new_event_loop}) as portal,
-        portal.wrap_async_context_manager(_outcomes(batch, limiter)) as next_outcome,
+        portal.wrap_async_context_manager(outcomes(batch, _scheduler(batch, limiter))) as next_outcome,
     ):
         while (item := portal.call(next_outcome)) is not None:
-            if isinstance(item, _Outcome):
+            if isinstance(item, Outcome):
                 yield item
 
 
-@asynccontextmanager
-async def _outcomes(
-    batch: _Batch, limiter: Any
-) -> AsyncIterator[Callable[[], Awaitable[_Outcome | _Waiting | None]]]:
-    watcher = Watcher()
+def _scheduler(batch: Batch, limiter: Any) -> Scheduler:
+    """A worker's scheduler: the batch's limits, or, with a limiter, its share of them."""
     if limiter is None:
-        scheduler = Scheduler(batch.limits, default=batch.default)
-    else:
-        scheduler = SharedLimits(batch.limits, batch.default, limiter, batch.index)
-    async with run_many(
-        (r.job(batch.source) for r in batch.runs),
-        concurrency=batch.concurrency,
-        out=batch.directory,
-        base_url=batch.base_url,
-        scheduler=scheduler,
-        cache=batch.cache,
-        observer=watcher.observe,
-    ) as stream:
-
-        async def next_outcome() -> _Outcome | _Waiting | None:
-            item = None
-            with anyio.move_on_after(_TICK):
-                try:
-                    item = await stream.receive()
-                except anyio.EndOfStream:
-                    return None
-            if item is None:
-                return _WAITING
-            run = item.job.run_id
-            assert run is not None
-            return _Outcome(run=run, result=item.result, error=item.error, watched=watcher.take(run))
-
-        yield next_outcome
+        return Scheduler(batch.limits, default=batch.default)
+    return SharedLimits(batch.limits, batch.default, limiter, batch.index)

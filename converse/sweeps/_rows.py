@@ -43,6 +43,7 @@ class BackendPlan:
         concurrency: runs at once (per worker, on Ray).
         progress: told of the tokens spent as they are spent.
         ray_address: the Ray cluster to join (the Ray backend's).
+        workers: processes of the local backend (1: this one; see ``_workers``).
     """
 
     todo: list[PlannedRun]
@@ -51,6 +52,7 @@ class BackendPlan:
     concurrency: int
     progress: SweepProgress | None = None
     ray_address: str | None = None
+    workers: int = 1
 
 
 # A backend runs a plan and yields ``(run, row)`` as runs finish; leaving it cancels the rest.

@@ -169,6 +169,7 @@ async def run_sweep(
     cache: str | os.PathLike[str] | None = None,
     ray_address: str | None = None,
     humans: Sequence[str] = (),
+    workers: int = 1,
 ) -> SweepOutcome:
     """Run a planned sweep into ``out``, skipping the runs a previous invocation finished.
 
@@ -187,17 +188,27 @@ async def run_sweep(
         ray_address: the Ray cluster to join (default: a local Ray, or ``RAY_ADDRESS``).
         humans: agents a person at the terminal plays in every run (``--human``): one run at
             a time (``concurrency`` 1), on the local backend.
+        workers: processes the local backend runs the runs in (``--workers``): 1 runs them
+            in this one; more deal them to that many worker processes, ``concurrency`` and
+            the limits split among them (``converse.sweeps._workers``).
 
     Raises:
         SweepError: ``out`` holds a sweep that this one does not grow, or whose runs were made
             from another scenario, or something that is not a sweep: it is left alone; or
-            ``humans`` with more than one run at a time.
+            ``humans`` with more than one run at a time, or ``workers`` below 1 or with the
+            Ray backend; or a worker process died (its unfinished runs stay to do).
         ScenarioError: a name of ``humans`` is no agent's.
         DirectoryInUse: another process is running a sweep in ``out``: it is left alone.
     """
     if concurrency < 1:
         raise SweepError("--concurrency", f"must be at least 1, not {concurrency}")
+    if workers < 1:
+        raise SweepError("--workers", f"must be at least 1, not {workers}")
+    if workers > 1 and backend != "local":
+        raise SweepError("--workers", "is for the local backend: Ray places the runs on its own workers")
     if humans:
+        if workers != 1:
+            raise SweepError("--workers", "a person can play in a sweep in one process: --workers 1")
         if concurrency != 1 or backend != "local":
             where = "--concurrency" if concurrency != 1 else "--backend"
             raise SweepError(where, "a person can play in a sweep one run at a time: --concurrency 1, --backend local")
@@ -233,7 +244,7 @@ async def run_sweep(
                     except DirectoryInUse:  # another process writes it: trying to resume it names that one
                         resumable.add(run.run_id)
             todo = [msgspec.structs.replace(r, resume=r.run_id in resumable) for r in todo]
-            execute: Backend = _local if backend == "local" else _ray_backend()
+            execute: Backend = _ray_backend() if backend == "ray" else _local if workers == 1 else _worker_backend()
             plan = BackendPlan(
                 todo=todo,
                 source=sweep.scenario,
@@ -244,6 +255,7 @@ async def run_sweep(
                 concurrency=concurrency,
                 progress=progress,
                 ray_address=ray_address,
+                workers=workers,
             )
             async with execute(plan) as done:
                 async for run, row in done:
@@ -262,6 +274,13 @@ def _ray_backend() -> Backend:
     from ._ray import ray_backend
 
     return ray_backend
+
+
+def _worker_backend() -> Backend:
+    """The local backend over worker processes, imported by the sweep that uses it."""
+    from ._workers import worker_backend
+
+    return worker_backend
 
 
 def _check_scenario(directory: Path, sweep: Sweep, runs: Sequence[PlannedRun]) -> None:

@@ -134,19 +134,26 @@ def test_an_out_holding_another_sweep_or_other_files_is_left_alone(tmp_path: Pat
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("sent", "code", "ctrl_c_ignored"),
-    [(signal.SIGINT, 130, False), (signal.SIGTERM, 143, False), (signal.SIGTERM, 143, True)],
-    ids=["ctrl-c", "sigterm", "sigterm-started-with-ctrl-c-ignored"],
+    ("sent", "code", "ctrl_c_ignored", "workers"),
+    [
+        (signal.SIGINT, 130, False, 1),
+        (signal.SIGTERM, 143, False, 1),
+        (signal.SIGTERM, 143, True, 1),
+        (signal.SIGINT, 130, False, 2),
+    ],
+    ids=["ctrl-c", "sigterm", "sigterm-started-with-ctrl-c-ignored", "ctrl-c-two-workers"],
 )
 def test_ctrl_c_or_sigterm_keeps_every_finished_run_and_the_same_command_finishes_the_rest(
-    sent: signal.Signals, code: int, ctrl_c_ignored: bool, tmp_path: Path
+    sent: signal.Signals, code: int, ctrl_c_ignored: bool, workers: int, tmp_path: Path
 ) -> None:
     """SIGTERM (docker stop, systemd, timeout) ends a sweep as Ctrl-C does, also one started
-    with Ctrl-C ignored, as a script's background job (``converse sweep ... &``) is."""
+    with Ctrl-C ignored, as a script's background job (``converse sweep ... &``) is; and a
+    sweep whose runs go on in worker processes, which stop theirs."""
     out = tmp_path / "sweep"
     args = [
         "sweep", "three-labs", "--set", "clock.end=2024", "--model", "offline?latency=0.05",
         "--grid", "regulation=none,light,moderate,strict", "--repeats", "3", "--concurrency", "2", "--out", str(out),
+        "--workers", str(workers),
     ]
     process = subprocess.Popen(
         [*CONVERSE, *args], cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE,

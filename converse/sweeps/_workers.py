@@ -1,0 +1,243 @@
+"""A local sweep over worker processes (``converse sweep --workers N``).
+
+One process runs every simulation on one core: its runs' CPU (the engine, the offline
+model, the logs) is spent in turn, however many cores the machine has. With ``--workers N``
+the runs are dealt round-robin to N fresh Python processes (``python -m
+converse.sweeps._worker``), each running its share with ``run_many`` on an event loop of its
+own and writing its runs' directories into the sweep directory, as the one process does.
+
+- **Runs at once** stay ``--concurrency``: it is split among the workers.
+- **Rate limits hold without a round trip**: each worker gets its share of every budget (of
+  a cap, of an ``rpm`` and of a ``tpm``, the scheduler's and those a scenario's model names),
+  so that together they never spend more than the budget. There are never more workers than
+  the smallest cap of calls in flight, so that each has at least one.
+- **Each run's row** comes back as the run ends (pickled frames on the worker's stdout); the
+  tokens a progress bar counts come with it, not call by call.
+- **Stopping**: the sweep closes a worker's stdin to stop it (Ctrl-C, or leaving early). The
+  worker then cancels its runs, whose logs end ``cancelled``, as in one process; it has
+  ``GRACE`` seconds before it is killed. A worker whose sweep died sees its stdin close, and
+  stops the same way. Workers run in sessions of their own: a Ctrl-C at the terminal reaches
+  the sweep, which stops them.
+- **A worker that dies** (killed, out of memory) leaves its unfinished runs to do: the sweep
+  says which worker, how it ended and how many runs did not finish, and the same command
+  finishes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import pickle
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from contextlib import aclosing, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import msgspec
+from anyio.abc import Process
+from anyio.streams.buffered import BufferedByteReceiveStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from .._exceptions import SweepError
+from ..engine._run import default_scheduler
+from ..models._limits import Limits
+from ..models._scheduler import Scheduler
+from ..scenario._load import load_scenario
+from ..scenario._models import choices_of
+from ._batches import Batch, Outcome, absolute, row_of_outcome
+from ._grid import PlannedRun
+from ._rows import BackendPlan, SweepProgress
+from ._summary_csv import SweepRow
+
+__all__ = ["GRACE", "ShareScheduler", "frame", "share", "worker_backend", "worker_count"]
+
+GRACE = 10.0  # seconds a stopped worker gets to close its runs' logs
+_HEADER = 8  # bytes of a frame's length
+
+
+def frame(item: object) -> bytes:
+    """``item`` pickled, after its length: what goes through a worker's pipes."""
+    body = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(body).to_bytes(_HEADER, "big") + body
+
+
+def share(limits: Limits, count: int, index: int) -> Limits:
+    """Worker ``index``'s share of ``limits`` among ``count`` workers: the shares of a cap add
+    up to it (each at least 1 while there are no more workers than the cap), and those of an
+    ``rpm`` or a ``tpm`` to it."""
+    cap = limits.max_concurrency
+    return msgspec.structs.replace(
+        limits,
+        max_concurrency=max(1, cap // count + (index < cap % count)),
+        rpm=None if limits.rpm is None else limits.rpm / count,
+        tpm=None if limits.tpm is None else limits.tpm / count,
+    )
+
+
+class ShareScheduler(Scheduler):
+    """A worker's scheduler: its share of the sweep's limits, and of the budgets its runs'
+    scenarios offer for their models (``Scheduler.offer``)."""
+
+    def __init__(self, batch: Batch, count: int) -> None:
+        super().__init__(batch.limits, default=batch.default)
+        self._count, self._index = count, batch.index
+
+    def offer(self, endpoint: str, limits: Limits) -> bool:
+        return super().offer(endpoint, share(limits, self._count, self._index))
+
+
+def worker_count(
+    workers: int, concurrency: int, runs: int, limits: Iterable[Limits], caps: Iterable[int]
+) -> int:
+    """How many workers a sweep starts: as asked, but no more than its runs at once, its
+    runs, or the smallest cap of calls in flight (the scheduler's, ``limits``, or a
+    scenario's, ``caps``), so that every worker has a run slot and a call slot of each."""
+    return max(1, min(workers, concurrency, runs, *(lim.max_concurrency for lim in limits), *caps))
+
+
+def _scenario_caps(todo: list[PlannedRun], source: str) -> set[int]:
+    """The caps of calls in flight (``calls``) the scenarios of ``todo`` give their models."""
+    caps: set[int] = set()
+    for overrides in {run.overrides for run in todo}:
+        scenario = load_scenario(source, list(overrides))
+        named: list[Any] = [scenario.model, scenario.judge.model, *(choice for _, choice in choices_of(scenario))]
+        caps.update(calls for choice in named if isinstance(calls := getattr(choice, "calls", None), int))
+    return caps
+
+
+@asynccontextmanager
+async def worker_backend(plan: BackendPlan) -> AsyncIterator[AsyncIterator[tuple[PlannedRun, SweepRow]]]:
+    """Run ``plan.todo`` in ``plan.workers`` worker processes and yield ``(run, row)`` as runs
+    finish; see the module's docstring. Leaving the ``async with`` early stops the workers.
+
+    Raises:
+        SweepError: a worker died; its unfinished runs stay to do.
+    """
+    todo, options = plan.todo, plan.options
+    limits, default = (options.scheduler or default_scheduler()).limits
+    caps = await anyio.to_thread.run_sync(_scenario_caps, todo, plan.source)
+    count = worker_count(plan.workers, plan.concurrency, len(todo), [default, *limits.values()], caps)
+    scenario, out, answers = absolute(plan.source, options.out, options.cache)
+    batches = [
+        Batch(
+            index=index,
+            runs=todo[index::count],
+            source=scenario,
+            directory=out,
+            concurrency=plan.concurrency // count + (index < plan.concurrency % count),
+            base_url=options.base_url,
+            cache=answers,
+            limits={endpoint: share(lim, count, index) for endpoint, lim in limits.items()},
+            default=share(default, count, index),
+        )
+        for index in range(count)
+        if todo
+    ]
+    send, receive = anyio.create_memory_object_stream[tuple[int, Outcome | int]](math.inf)
+    lost: list[tuple[str, int]] = []  # each worker that ended before its runs: how, and the runs it left
+    workers: list[Process] = []
+    async with anyio.create_task_group() as tg:
+        try:
+            with send:
+                for batch in batches:
+                    worker = await anyio.open_process(
+                        [sys.executable, "-m", "converse.sweeps._worker", str(count)],
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=_environment(),
+                        start_new_session=True,
+                    )
+                    workers.append(worker)
+                    tg.start_soon(_listen, worker, batch, send.clone())
+            async with aclosing(_rows(receive, batches, plan.progress, lost)) as rows:
+                yield rows
+        finally:
+            with anyio.CancelScope(shield=True):
+                await _stop(workers)
+            tg.cancel_scope.cancel()
+    if lost:  # raised here, not in the task group, which would wrap it in a group
+        raise SweepError(
+            "--workers",
+            f"{'; '.join(how for how, _ in lost)}; {sum(left for _, left in lost)} run(s) did not finish: "
+            "run the same command to finish them",
+        )
+
+
+def _environment() -> dict[str, str]:
+    """The sweep's environment, with this ``converse`` first on the workers' import path
+    (the sweep may have found it on a path of its own making)."""
+    here = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": here if not path else os.pathsep.join((here, path))}
+
+
+async def _listen(worker: Process, batch: Batch, send: MemoryObjectSendStream[tuple[int, Outcome | int]]) -> None:
+    """Hand ``worker`` its batch, pass on each outcome it sends, then how it ended."""
+    assert worker.stdin is not None
+    assert worker.stdout is not None
+    with send:
+        # Its stdin stays open: closing it stops the worker. If it is gone already, how it
+        # ended says why.
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+            await worker.stdin.send(frame(batch))
+        reader = BufferedByteReceiveStream(worker.stdout)
+        try:
+            while True:
+                size = int.from_bytes(await reader.receive_exactly(_HEADER), "big")
+                outcome = pickle.loads(await reader.receive_exactly(size))
+                # Read on when nobody listens (the sweep is stopping): a worker whose pipe is
+                # full would wait to write instead of closing its runs' logs.
+                with contextlib.suppress(anyio.BrokenResourceError):
+                    await send.send((batch.index, outcome))
+        except (anyio.IncompleteRead, anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass
+        code = await worker.wait()
+        with contextlib.suppress(anyio.BrokenResourceError):
+            await send.send((batch.index, code))
+
+
+async def _rows(
+    receive: MemoryObjectReceiveStream[tuple[int, Outcome | int]],
+    batches: list[Batch],
+    progress: SweepProgress | None,
+    lost: list[tuple[str, int]],
+) -> AsyncGenerator[tuple[PlannedRun, SweepRow]]:
+    """The rows of the runs as the workers report them; of each worker that ends before its
+    runs, how it ended and how many runs it left, appended to ``lost``."""
+    planned = {run.run_id: run for batch in batches for run in batch.runs}
+    with receive:
+        async for index, item in receive:
+            if isinstance(item, Outcome):
+                yield row_of_outcome(item, planned, progress)
+                continue
+            left = sum(run.run_id in planned for run in batches[index].runs)
+            if left:
+                lost.append((f"worker {index + 1} of {len(batches)} {_ended(item)}", left))
+
+
+def _ended(code: int) -> str:
+    """How a worker process that exited with ``code`` ended, in words."""
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}" if code else "ended before its runs did"
+
+
+async def _stop(workers: list[Process]) -> None:
+    """Close every worker's stdin (which stops it), give them ``GRACE`` seconds to close their
+    runs' logs, and kill those still going."""
+    for worker in workers:
+        if worker.stdin is not None:
+            await worker.stdin.aclose()
+    with anyio.move_on_after(GRACE):
+        for worker in workers:
+            await worker.wait()
+    for worker in workers:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
