@@ -14,7 +14,7 @@ from ..engine._run import RunResult
 from ..models._limits import Limits
 from ..models._scheduler import Scheduler
 from ._grid import PlannedRun
-from ._many import run_many
+from ._many import Job, run_many
 from ._rows import SweepProgress, Watched, Watcher, finished_row
 from ._summary_csv import SweepRow
 
@@ -44,6 +44,20 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     result: RunResult | None
     error: str | None
     watched: Watched  # its tokens: of the calls made this time
+
+
+class _Jobs:
+    """The jobs of runs that come one at a time (an iterator, not a generator: nothing is left
+    suspended for the garbage collector when the runs stop early)."""
+
+    def __init__(self, runs: AsyncIterator[PlannedRun], source: str) -> None:
+        self._runs, self._source = runs, source
+
+    def __aiter__(self) -> _Jobs:
+        return self
+
+    async def __anext__(self) -> Job:
+        return (await anext(self._runs)).job(self._source)
 
 
 def row_of_outcome(
@@ -77,15 +91,16 @@ def absolute(source: str, directory: Path, cache: str | Path | None) -> tuple[st
 
 @asynccontextmanager
 async def outcomes(
-    batch: Batch, scheduler: Scheduler
+    batch: Batch, scheduler: Scheduler, runs: AsyncIterator[PlannedRun] | None = None
 ) -> AsyncIterator[Callable[[], Awaitable[Outcome | Waiting | None]]]:
-    """Run the batch with ``run_many`` (``batch.concurrency`` at once, every call through
-    ``scheduler``) and yield how to wait for the next run to end: its ``Outcome``, ``WAITING``
-    if none ended within ``TICK`` seconds, or None when every run has. Leaving the ``async
-    with`` early cancels the runs still going: each one's log ends ``cancelled``."""
+    """Run the batch's runs (or ``runs``, as they come) with ``run_many``
+    (``batch.concurrency`` at once, every call through ``scheduler``) and yield how to wait
+    for the next run to end: its ``Outcome``, ``WAITING`` if none ended within ``TICK``
+    seconds, or None when every run has. Leaving the ``async with`` early cancels the runs
+    still going: each one's log ends ``cancelled``."""
     watcher = Watcher()
     async with run_many(
-        (r.job(batch.source) for r in batch.runs),
+        (r.job(batch.source) for r in batch.runs) if runs is None else _Jobs(runs, batch.source),
         concurrency=batch.concurrency,
         out=batch.directory,
         base_url=batch.base_url,

@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
+from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -77,7 +77,7 @@ class Finished(msgspec.Struct, frozen=True, kw_only=True):
 
 @asynccontextmanager
 async def run_many(
-    jobs: Iterable[Job],
+    jobs: Iterable[Job] | AsyncIterable[Job],
     *,
     concurrency: int = 32,
     out: str | os.PathLike[str] = "runs",
@@ -99,7 +99,8 @@ async def run_many(
     runs still going: each one's log ends with a ``cancelled`` run-finished event.
 
     Args:
-        jobs: what to run; consumed lazily, so it may be a generator.
+        jobs: what to run; consumed lazily, so it may be a generator, or an async one (whose
+            next job may be waited for: the runs go on meanwhile).
         concurrency: runs in progress at once (model calls are limited by the scheduler).
         out: the directory receiving the run directories.
         model: the model spec of jobs that name none (default: each scenario's).
@@ -140,7 +141,7 @@ async def run_many(
         )
         runner = partial(_run_one, options=options, observer=observer, shared=shared)
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_feed, iter(jobs), concurrency, runner, send, stagger)
+            tg.start_soon(_feed, jobs, concurrency, runner, send, stagger)
             try:
                 yield receive
             finally:
@@ -149,7 +150,7 @@ async def run_many(
 
 
 async def _feed(
-    jobs: Iterable[Job],
+    jobs: Iterable[Job] | AsyncIterable[Job],
     concurrency: int,
     runner: Callable[[Job], Any],
     send: MemoryObjectSendStream[Finished],
@@ -157,7 +158,8 @@ async def _feed(
 ) -> None:
     limiter = anyio.Semaphore(concurrency)
     async with send, anyio.create_task_group() as tg:
-        for job in jobs:
+
+        async def start(job: Job) -> None:
             if stagger:
                 await limiter.acquire()  # a turn of the event loop, even with a slot free
             else:
@@ -166,6 +168,23 @@ async def _feed(
                 except anyio.WouldBlock:
                     await limiter.acquire()
             tg.start_soon(_guarded, job, runner, limiter, send)
+
+        if isinstance(jobs, AsyncIterable):
+            async with aclosing(_when_free(jobs, limiter)) as each:
+                async for job in each:
+                    await start(job)
+        else:
+            for job in jobs:
+                await start(job)
+
+
+async def _when_free(jobs: AsyncIterable[Job], limiter: anyio.Semaphore) -> AsyncGenerator[Job]:
+    """The jobs of an async source, each asked for once a run slot is free: a source that
+    deals jobs to several consumers then deals none to one that cannot start it yet."""
+    async for job in jobs:
+        yield job
+        async with limiter:
+            pass
 
 
 async def _guarded(

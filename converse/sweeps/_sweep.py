@@ -188,9 +188,10 @@ async def run_sweep(
         ray_address: the Ray cluster to join (default: a local Ray, or ``RAY_ADDRESS``).
         humans: agents a person at the terminal plays in every run (``--human``): one run at
             a time (``concurrency`` 1), on the local backend.
-        workers: processes the local backend runs the runs in (``--workers``): 1 runs them
-            in this one; more deal them to that many worker processes, ``concurrency`` and
-            the limits split among them (``converse.sweeps._workers``).
+        workers: processes the local backend runs the runs in (``--workers``): 1, this one;
+            more, this one and worker processes, the runs dealt as each has room and
+            ``concurrency`` and the limits (of ``scheduler``, if given) split among them
+            (``converse.sweeps._workers``).
 
     Raises:
         SweepError: ``out`` holds a sweep that this one does not grow, or whose runs were made

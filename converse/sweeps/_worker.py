@@ -1,7 +1,8 @@
 """A worker process of a local sweep: ``python -m converse.sweeps._worker COUNT`` (see
-``_workers``). It reads its batch from stdin (one frame), runs it, writes each run's outcome
-to stdout (a frame each) as the run ends, and exits 0. Closing its stdin stops it: its runs
-are cancelled and their logs end ``cancelled``. Anything else it would print goes to stderr.
+``_workers``). It reads its batch from stdin (one frame), says it is ready (a frame on
+stdout), then runs each run the sweep deals it (a frame each; None: no more), writes each
+run's outcome to stdout (a frame each) as the run ends, and exits 0 once its runs have.
+Closing its stdin stops it: its runs are cancelled and their logs end ``cancelled``. Anything else it would print goes to stderr.
 It runs in a session of its own, so that a Ctrl-C at the terminal reaches only the sweep,
 which stops it.
 """
@@ -11,10 +12,11 @@ from __future__ import annotations
 import os
 import pickle
 import sys
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     from anyio import CancelScope
+    from anyio.streams.memory import MemoryObjectSendStream
 
 _HEADER = 8
 
@@ -56,29 +58,46 @@ async def _work(batch: object, count: int, out: BinaryIO) -> int:
     import anyio
 
     from ._batches import Batch, Outcome, outcomes
+    from ._grid import PlannedRun
     from ._workers import ShareScheduler, frame
 
     assert isinstance(batch, Batch)
+    send, receive = anyio.create_memory_object_stream[PlannedRun](1 << 20)
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_stop_when_closed, tg.cancel_scope)
-        async with outcomes(batch, ShareScheduler(batch, count)) as next_outcome:
-            while (item := await next_outcome()) is not None:
-                if isinstance(item, Outcome):
-                    out.write(frame(item))
-                    out.flush()
+        tg.start_soon(_read_runs, send, tg.cancel_scope)
+        out.write(frame("ready"))  # imported and running: the runs may come
+        out.flush()
+        with receive:  # the runs dealt, until the sweep says there are no more
+            async with outcomes(batch, ShareScheduler(batch, count), receive) as next_outcome:
+                while (item := await next_outcome()) is not None:
+                    if isinstance(item, Outcome):
+                        out.write(frame(item))
+                        out.flush()
         tg.cancel_scope.cancel()
     return 0
 
 
-async def _stop_when_closed(scope: CancelScope) -> None:
-    """Cancel ``scope`` when stdin ends: the sweep asks us to stop, or is gone."""
+async def _read_runs(send: MemoryObjectSendStream[Any], scope: CancelScope) -> None:
+    """Pass on the runs the sweep deals, until it says there are no more (None); cancel
+    ``scope`` when stdin ends: the sweep asks us to stop, or is gone."""
     import anyio
 
-    while True:
-        await anyio.wait_readable(0)
-        if not os.read(0, 1 << 12):
-            scope.cancel()
-            return
+    pending = bytearray()
+    with send:
+        while True:
+            await anyio.wait_readable(0)
+            data = os.read(0, 1 << 16)
+            if not data:
+                scope.cancel()
+                return
+            pending += data
+            while len(pending) >= _HEADER and len(pending) >= _HEADER + (size := int.from_bytes(pending[:_HEADER], "big")):
+                item = pickle.loads(pending[_HEADER : _HEADER + size])
+                del pending[: _HEADER + size]
+                if item is None:
+                    send.close()  # no more runs: ours end as they finish
+                else:
+                    send.send_nowait(item)
 
 
 if __name__ == "__main__":

@@ -2,15 +2,19 @@
 
 One process runs every simulation on one core: its runs' CPU (the engine, the offline
 model, the logs) is spent in turn, however many cores the machine has. With ``--workers N``
-the runs are dealt round-robin to N fresh Python processes (``python -m
-converse.sweeps._worker``), each running its share with ``run_many`` on an event loop of its
-own and writing its runs' directories into the sweep directory, as the one process does.
+the runs go on in N processes: the sweep's own and N - 1 fresh Python processes (``python -m
+converse.sweeps._worker``), each running runs with ``run_many`` on an event loop of its own
+and writing their directories into the sweep directory, as the one process does.
 
-- **Runs at once** stay ``--concurrency``: it is split among the workers.
-- **Rate limits hold without a round trip**: each worker gets its share of every budget (of
+- **Runs are dealt as room frees**, one at a time: the sweep's own process starts at once, a
+  worker gets a run for each of its slots once it has started (a Python's imports take a
+  few tenths of a second), then another for each it finishes. A slow or late worker takes
+  fewer runs; none waits for another's.
+- **Runs at once** stay ``--concurrency``: it is split among the processes.
+- **Rate limits hold without a round trip**: each process gets its share of every budget (of
   a cap, of an ``rpm`` and of a ``tpm``, the scheduler's and those a scenario's model names),
-  so that together they never spend more than the budget. There are never more workers than
-  the smallest cap of calls in flight, so that each has at least one.
+  so that together they never spend more than the budget. There are never more processes
+  than the smallest cap of calls in flight, so that each has at least one.
 - **Each run's row** comes back as the run ends (pickled frames on the worker's stdout); the
   tokens a progress bar counts come with it, not call by call.
 - **Stopping**: the sweep closes a worker's stdin to stop it (Ctrl-C, or leaving early). The
@@ -18,9 +22,9 @@ own and writing its runs' directories into the sweep directory, as the one proce
   ``GRACE`` seconds before it is killed. A worker whose sweep died sees its stdin close, and
   stops the same way. Workers run in sessions of their own: a Ctrl-C at the terminal reaches
   the sweep, which stops them.
-- **A worker that dies** (killed, out of memory) leaves its unfinished runs to do: the sweep
-  says which worker, how it ended and how many runs did not finish, and the same command
-  finishes them.
+- **A worker that dies** (killed, out of memory) leaves the runs it had going to do: the
+  sweep says which worker, how it ended and how many runs did not finish, the other
+  processes finish every run not yet dealt, and the same command finishes the rest.
 """
 
 from __future__ import annotations
@@ -32,10 +36,11 @@ import pickle
 import signal
 import subprocess
 import sys
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import msgspec
@@ -49,7 +54,7 @@ from ..models._limits import Limits
 from ..models._scheduler import Scheduler
 from ..scenario._load import load_scenario
 from ..scenario._models import choices_of
-from ._batches import Batch, Outcome, absolute, row_of_outcome
+from ._batches import Batch, Outcome, absolute, outcomes, row_of_outcome
 from ._grid import PlannedRun
 from ._rows import BackendPlan, SweepProgress
 from ._summary_csv import SweepRow
@@ -110,13 +115,23 @@ def _scenario_caps(todo: list[PlannedRun], source: str) -> set[int]:
     return caps
 
 
+class _Ended(NamedTuple):
+    """A worker process ended: which (its batch's index), how (its exit code), and how many of
+    the runs dealt to it it had not finished."""
+
+    worker: int
+    code: int
+    left: int
+
+
 @asynccontextmanager
 async def worker_backend(plan: BackendPlan) -> AsyncIterator[AsyncIterator[tuple[PlannedRun, SweepRow]]]:
-    """Run ``plan.todo`` in ``plan.workers`` worker processes and yield ``(run, row)`` as runs
-    finish; see the module's docstring. Leaving the ``async with`` early stops the workers.
+    """Run ``plan.todo`` in ``plan.workers`` processes (this one and the rest worker
+    processes) and yield ``(run, row)`` as runs finish; see the module's docstring. Leaving
+    the ``async with`` early stops the workers.
 
     Raises:
-        SweepError: a worker died; its unfinished runs stay to do.
+        SweepError: a worker died; the runs it had not finished stay to do.
     """
     todo, options = plan.todo, plan.options
     limits, default = (options.scheduler or default_scheduler()).limits
@@ -126,7 +141,7 @@ async def worker_backend(plan: BackendPlan) -> AsyncIterator[AsyncIterator[tuple
     batches = [
         Batch(
             index=index,
-            runs=todo[index::count],
+            runs=[],  # dealt one by one, as the worker has room
             source=scenario,
             directory=out,
             concurrency=plan.concurrency // count + (index < plan.concurrency % count),
@@ -136,23 +151,25 @@ async def worker_backend(plan: BackendPlan) -> AsyncIterator[AsyncIterator[tuple
             default=share(default, count, index),
         )
         for index in range(count)
-        if todo
     ]
-    send, receive = anyio.create_memory_object_stream[tuple[int, Outcome | int]](math.inf)
+    queue = deque(todo)
+    send, receive = anyio.create_memory_object_stream[Outcome | _Ended](math.inf)
     lost: list[tuple[str, int]] = []  # each worker that ended before its runs: how, and the runs it left
     workers: list[Process] = []
     async with anyio.create_task_group() as tg:
         try:
             with send:
-                for batch in batches:
+                tg.start_soon(_here, batches[0], count, queue, send.clone())
+                for batch in batches[1:]:
                     worker = await anyio.open_process(
                         [sys.executable, "-m", "converse.sweeps._worker", str(count)],
                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=_environment(),
                         start_new_session=True,
                     )
                     workers.append(worker)
-                    tg.start_soon(_listen, worker, batch, send.clone())
-            async with aclosing(_rows(receive, batches, plan.progress, lost)) as rows:
+                    tg.start_soon(_listen, worker, batch, queue, send.clone())
+            planned = {run.run_id: run for run in todo}
+            async with aclosing(_rows(receive, planned, count, plan.progress, lost)) as rows:
                 yield rows
         finally:
             with anyio.CancelScope(shield=True):
@@ -174,48 +191,92 @@ def _environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": here if not path else os.pathsep.join((here, path))}
 
 
-async def _listen(worker: Process, batch: Batch, send: MemoryObjectSendStream[tuple[int, Outcome | int]]) -> None:
-    """Hand ``worker`` its batch, pass on each outcome it sends, then how it ended."""
+async def _here(batch: Batch, count: int, queue: deque[PlannedRun], send: MemoryObjectSendStream[Outcome | _Ended]) -> None:
+    """The sweep's own share: runs taken from ``queue`` whenever one of its slots is free."""
+    with send:
+        async with outcomes(batch, ShareScheduler(batch, count), _Taken(queue)) as next_outcome:
+            while (item := await next_outcome()) is not None:
+                if isinstance(item, Outcome):
+                    await send.send(item)
+
+
+class _Taken:
+    """The runs of a queue, taken one at a time until it is empty."""
+
+    def __init__(self, queue: deque[PlannedRun]) -> None:
+        self._queue = queue
+
+    def __aiter__(self) -> _Taken:
+        return self
+
+    async def __anext__(self) -> PlannedRun:
+        if not self._queue:
+            raise StopAsyncIteration
+        return self._queue.popleft()
+
+
+async def _listen(
+    worker: Process, batch: Batch, queue: deque[PlannedRun], send: MemoryObjectSendStream[Outcome | _Ended]
+) -> None:
+    """Hand ``worker`` its batch; once it is ready, a run for each of its slots, and another
+    for each run it finishes (None when there are no more); pass on each outcome it sends,
+    then how it ended."""
     assert worker.stdin is not None
     assert worker.stdout is not None
+    stdin = worker.stdin
+    given: set[str] = set()  # the runs dealt to it and not finished
+    dealt_all = False
+
+    async def deal(runs: int) -> None:
+        nonlocal dealt_all
+        for _ in range(runs):
+            if queue:
+                run = queue.popleft()
+                given.add(run.run_id)
+                await stdin.send(frame(run))
+            elif not dealt_all:
+                dealt_all = True
+                await stdin.send(frame(None))  # no more runs: it ends once its own do
+                return
+
     with send:
-        # Its stdin stays open: closing it stops the worker. If it is gone already, how it
-        # ended says why.
-        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-            await worker.stdin.send(frame(batch))
         reader = BufferedByteReceiveStream(worker.stdout)
         try:
+            await stdin.send(frame(batch))  # its stdin stays open: closing it stops the worker
             while True:
                 size = int.from_bytes(await reader.receive_exactly(_HEADER), "big")
-                outcome = pickle.loads(await reader.receive_exactly(size))
-                # Read on when nobody listens (the sweep is stopping): a worker whose pipe is
-                # full would wait to write instead of closing its runs' logs.
-                with contextlib.suppress(anyio.BrokenResourceError):
-                    await send.send((batch.index, outcome))
+                item = pickle.loads(await reader.receive_exactly(size))
+                if isinstance(item, Outcome):
+                    given.discard(item.run)
+                    # Read on when nobody listens (the sweep is stopping): a worker whose pipe
+                    # is full would wait to write instead of closing its runs' logs.
+                    with contextlib.suppress(anyio.BrokenResourceError):
+                        await send.send(item)
+                    await deal(1)
+                else:  # it is ready: a run for each slot
+                    await deal(batch.concurrency)
         except (anyio.IncompleteRead, anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-            pass
+            pass  # it ended (or is gone): how it ended says why
         code = await worker.wait()
         with contextlib.suppress(anyio.BrokenResourceError):
-            await send.send((batch.index, code))
+            await send.send(_Ended(batch.index, code, len(given)))
 
 
 async def _rows(
-    receive: MemoryObjectReceiveStream[tuple[int, Outcome | int]],
-    batches: list[Batch],
+    receive: MemoryObjectReceiveStream[Outcome | _Ended],
+    planned: dict[str, PlannedRun],
+    count: int,
     progress: SweepProgress | None,
     lost: list[tuple[str, int]],
 ) -> AsyncGenerator[tuple[PlannedRun, SweepRow]]:
-    """The rows of the runs as the workers report them; of each worker that ends before its
-    runs, how it ended and how many runs it left, appended to ``lost``."""
-    planned = {run.run_id: run for batch in batches for run in batch.runs}
+    """The rows of the runs as the workers report them; of each worker that ends before the
+    runs dealt to it, how it ended and how many runs it left, appended to ``lost``."""
     with receive:
-        async for index, item in receive:
+        async for item in receive:
             if isinstance(item, Outcome):
                 yield row_of_outcome(item, planned, progress)
-                continue
-            left = sum(run.run_id in planned for run in batches[index].runs)
-            if left:
-                lost.append((f"worker {index + 1} of {len(batches)} {_ended(item)}", left))
+            elif item.left:
+                lost.append((f"worker {item.worker + 1} of {count} {_ended(item.code)}", item.left))
 
 
 def _ended(code: int) -> str:
