@@ -9,6 +9,9 @@
   per process, one call at a time.
   The generation runs on the event loop ``converse camel generate`` runs it on (``actors.run``).
 
+Beside it, ``context.camel.workers2_society_ratio``: the same generation with ``workers=2`` (the
+chats in two processes, the second a worker process starting its own Python).
+
 Context figures: the chats' termination mix and length (the offline model plays both
 roles, so chats end the way CAMEL's did, mostly on the task-done token), and the CPU spent
 per chat and per model call.
@@ -35,9 +38,9 @@ USERS = ["Accountant", "Actor", "Artist", "Athlete", "Blogger", "Chef", "Coach",
 
 
 def society(assistants: int = 10, users: int = 10, tasks: int = 2, concurrency: int = 200,
-            where: str | None = None) -> dict[str, float]:
-    """Generate the reduced AI Society dataset in a directory under ``where``; return the
-    ratio and its context."""
+            where: str | None = None, workers: int = 1) -> dict[str, float]:
+    """Generate the reduced AI Society dataset in a directory under ``where`` (in ``workers``
+    processes); return the ratio and its context (the CPU: this process's, with its workers')."""
     from converse.camel._generate import generate
     from converse.camel._recipe import recipe_from_files
     from converse.camel._stats import DatasetStats
@@ -51,7 +54,7 @@ def society(assistants: int = 10, users: int = 10, tasks: int = 2, concurrency: 
             tasks=tasks, model=f"offline?latency={LATENCY}",
         )
         cpu0, started = _cpu(), time.perf_counter()
-        outcome = actors.run(lambda: generate(recipe, base / "data", concurrency=concurrency))
+        outcome = actors.run(lambda: generate(recipe, base / "data", concurrency=concurrency, workers=workers))
         wall, cpu = time.perf_counter() - started, _cpu() - cpu0
         stats: DatasetStats = outcome.stats
         longest = 0
@@ -82,9 +85,11 @@ def society(assistants: int = 10, users: int = 10, tasks: int = 2, concurrency: 
 
 
 def _cpu() -> float:
-    """CPU seconds of this process, its threads included (the recorder's fsyncs)."""
+    """CPU seconds of this process, its threads included (the recorder's fsyncs), and of its
+    worker processes that have ended."""
     mine = resource.getrusage(resource.RUSAGE_SELF)
-    return mine.ru_utime + mine.ru_stime
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
 
 
 def run(quick: bool) -> dict[str, float]:
@@ -98,7 +103,10 @@ def run(quick: bool) -> dict[str, float]:
     memory = "/dev/shm" if Path("/dev/shm").is_dir() else None
     figures = society(where=memory)
     on_disk = society()
+    split = society(where=memory, workers=2)
     figures["context.camel.society_ratio_on_disk"] = on_disk["camel.society_ratio"]
+    figures["context.camel.workers2_society_ratio"] = split["camel.society_ratio"]
+    figures["context.camel.workers2_cpu_ms_per_chat"] = split["context.camel.cpu_ms_per_chat"]
     return figures
 
 

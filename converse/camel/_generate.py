@@ -151,12 +151,21 @@ async def run_chats(
     concurrency: int,
     ended: Ended,
     on_tokens: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> None:
     """Run ``plan``'s chats, keeping each one's record as it ends, and tell ``ended``.
 
     Of ``options``, the model (for chats that name none), base URL, scheduler and cache are
-    used; the runs go to ``plan.directory / "runs"``.
+    used; the runs go to ``plan.directory / "runs"``. With ``workers`` above 1, the chats go
+    on in that many processes (``converse.sweeps._workers``): each chat's record is made from
+    its log once it ends, and its tokens are told then.
+
+    Raises:
+        DatasetError: a worker process died (the chats it had going stay to do).
     """
+    if workers > 1:
+        await _run_spread(plan, options, concurrency=concurrency, ended=ended, on_tokens=on_tokens, workers=workers)
+        return
     emitted: dict[str, list[Event]] = {}  # each chat's events as they happen, for its record
 
     def observe(job: Job, event: Event) -> None:
@@ -179,6 +188,33 @@ async def run_chats(
             ended(chat, completed, item.result)
 
 
+async def _run_spread(
+    plan: Plan,
+    options: RunOptions,
+    *,
+    concurrency: int,
+    ended: Ended,
+    on_tokens: Callable[[int], None] | None,
+    workers: int,
+) -> None:
+    from ..sweeps._workers import WorkersLost, scenario_caps, spread  # the processes: loaded by who uses them
+
+    jobs = plan.jobs
+    base = jobs[0].scenario if jobs else None
+    caps = scenario_caps(base) if isinstance(base, Scenario) else set()  # the chats share one scenario's models
+    try:
+        async with spread(
+            jobs, workers=workers, concurrency=concurrency, options=options.but(out=plan.directory / "runs"),
+            caps=caps, stagger=False,
+        ) as finished:
+            async for outcome in finished:
+                if on_tokens is not None:
+                    on_tokens(outcome.watched.tokens)
+                ended(outcome.run, plan.harvest.take(outcome.run, None, outcome.error), outcome.result)
+    except WorkersLost as lost:
+        raise DatasetError("--workers", str(lost)) from None
+
+
 async def generate(
     recipe: Recipe,
     out: str | os.PathLike[str],
@@ -189,14 +225,20 @@ async def generate(
     cache: str | os.PathLike[str] | None = None,
     retry_failed: bool = False,
     progress: GenerateProgress | None = None,
+    workers: int = 1,
 ) -> DatasetOutcome:
-    """Make (or continue) the dataset ``recipe`` describes in ``out``, in this process.
+    """Make (or continue) the dataset ``recipe`` describes in ``out``, in this process (and,
+    with ``workers`` above 1, in that many processes in all: this one and worker processes,
+    ``concurrency`` and the rate limits split among them).
 
     Raises:
-        DatasetError: the recipe or the directory is wrong, or the model gave no usable list.
+        DatasetError: the recipe or the directory is wrong, or the model gave no usable list;
+            ``workers`` is below 1; a worker process died (its chats stay to do).
         ScenarioError: the base scenario is invalid.
         DirectoryInUse: another process is making a dataset in ``out``: it is left alone.
     """
+    if workers < 1:
+        raise DatasetError("--workers", f"must be at least 1, not {workers}")
     options = RunOptions(
         model=recipe.model, out=Path(out), base_url=base_url, cache=None if cache is None else Path(cache),
         scheduler=scheduler,
@@ -214,7 +256,7 @@ async def generate(
             progress.start(plan.total, harvest.skipped + harvest.failed_before, harvest.failed_before)
         try:
             await run_chats(plan, options, concurrency=concurrency, ended=ended,
-                            on_tokens=progress.tokens if progress is not None else None)
+                            on_tokens=progress.tokens if progress is not None else None, workers=workers)
         finally:
             stats = harvest.write()
         return outcome_of(plan, stats)

@@ -94,6 +94,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "so a chat keeps its seed when the dataset grows",
     )
     gen.add_argument("--concurrency", type=int, default=64, metavar="N", help="chats at once, in all (default 64)")
+    gen.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="processes to run the chats in, --concurrency and the rate limits split among them "
+        "(default 1: this one; up to one a core pays)",
+    )
     limit_flags(gen, every=", for all chats together")
     gen.add_argument("--retry-failed", action="store_true", help="run again the chats that failed")
     gen.add_argument(
@@ -208,7 +213,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     making = partial(
         generate, recipe, args.out, concurrency=args.concurrency,
         scheduler=scheduler_from_flags(args), base_url=args.base_url,
-        cache=args.cache, retry_failed=args.retry_failed, progress=bar,
+        cache=args.cache, retry_failed=args.retry_failed, progress=bar, workers=args.workers,
     )
     with bar if bar is not None else contextlib.nullcontext(), interruptible() as seen:
         try:

@@ -1,5 +1,5 @@
-"""A batch of a sweep's runs handed to another process (a Ray worker, or a local worker
-process), and what that process sends back as each run ends."""
+"""A batch of runs handed to another process (a Ray worker, or a local worker process), and
+what that process sends back as each run ends."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ TICK = 0.1  # seconds ``outcomes`` waits for a run to end at a time
 
 
 class Batch(msgspec.Struct, frozen=True, kw_only=True):
-    """What one worker runs (paths absolute: a worker may have another working directory)."""
+    """What one worker runs (paths absolute: a worker may have another working directory):
+    ``runs`` of the scenario ``source`` (a Ray worker's), or the jobs dealt to it one at a time
+    (a local worker's), into ``directory``; ``model``, ``stagger`` and the rest as
+    ``run_many`` takes them, the limits its share."""
 
     index: int
     runs: list[PlannedRun]
@@ -35,6 +38,8 @@ class Batch(msgspec.Struct, frozen=True, kw_only=True):
     cache: str | None
     limits: dict[str, Limits]
     default: Limits
+    model: str | None = None
+    stagger: bool = True
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,20 +49,6 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     result: RunResult | None
     error: str | None
     watched: Watched  # its tokens: of the calls made this time
-
-
-class _Jobs:
-    """The jobs of runs that come one at a time (an iterator, not a generator: nothing is left
-    suspended for the garbage collector when the runs stop early)."""
-
-    def __init__(self, runs: AsyncIterator[PlannedRun], source: str) -> None:
-        self._runs, self._source = runs, source
-
-    def __aiter__(self) -> _Jobs:
-        return self
-
-    async def __anext__(self) -> Job:
-        return (await anext(self._runs)).job(self._source)
 
 
 def row_of_outcome(
@@ -91,18 +82,20 @@ def absolute(source: str, directory: Path, cache: str | Path | None) -> tuple[st
 
 @asynccontextmanager
 async def outcomes(
-    batch: Batch, scheduler: Scheduler, runs: AsyncIterator[PlannedRun] | None = None
+    batch: Batch, scheduler: Scheduler, jobs: AsyncIterator[Job] | None = None
 ) -> AsyncIterator[Callable[[], Awaitable[Outcome | Waiting | None]]]:
-    """Run the batch's runs (or ``runs``, as they come) with ``run_many``
+    """Run the batch's runs (or ``jobs``, as they come) with ``run_many``
     (``batch.concurrency`` at once, every call through ``scheduler``) and yield how to wait
     for the next run to end: its ``Outcome``, ``WAITING`` if none ended within ``TICK``
     seconds, or None when every run has. Leaving the ``async with`` early cancels the runs
     still going: each one's log ends ``cancelled``."""
     watcher = Watcher()
     async with run_many(
-        (r.job(batch.source) for r in batch.runs) if runs is None else _Jobs(runs, batch.source),
+        (r.job(batch.source) for r in batch.runs) if jobs is None else jobs,
         concurrency=batch.concurrency,
         out=batch.directory,
+        model=batch.model,
+        stagger=batch.stagger,
         base_url=batch.base_url,
         scheduler=scheduler,
         cache=batch.cache,

@@ -2,9 +2,10 @@
 ``_workers``). It reads its batch from stdin (one frame), says it is ready (a frame on
 stdout), then runs each run the sweep deals it (a frame each; None: no more), writes each
 run's outcome to stdout (a frame each) as the run ends, and exits 0 once its runs have.
-Closing its stdin stops it: its runs are cancelled and their logs end ``cancelled``. Anything else it would print goes to stderr.
-It runs in a session of its own, so that a Ctrl-C at the terminal reaches only the sweep,
-which stops it.
+Closing its stdin stops it: its runs are cancelled and their logs end ``cancelled``; so does
+a sweep that is gone (its stdin ends, or nobody reads its stdout). Anything else it would
+print goes to stderr. It runs in a session of its own, so that a Ctrl-C at the terminal
+reaches only the sweep, which stops it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from anyio import CancelScope
@@ -22,12 +23,13 @@ _HEADER = 8
 
 
 def main(argv: list[str]) -> int:
-    out = os.fdopen(os.dup(1), "wb")  # the frames; fd 1 becomes stderr's
+    out = os.dup(1)  # the frames; fd 1 becomes stderr's
     os.dup2(2, 1)
     head = _read(0, _HEADER)
-    if len(head) < _HEADER:
+    size = int.from_bytes(head, "big")
+    body = _read(0, size)
+    if len(head) < _HEADER or len(body) < size:
         return 0  # stopped before it was handed its batch
-    body = _read(0, int.from_bytes(head, "big"))
     from ._batches import Batch
 
     batch = pickle.loads(body)
@@ -36,8 +38,6 @@ def main(argv: list[str]) -> int:
 
     try:
         return actors.run(_work, batch, int(argv[0]), out)
-    except BrokenPipeError:
-        return 0  # the sweep is gone: nobody to tell
     except Exception as exc:  # one line for the sweep's stderr, not a traceback
         print(f"converse: sweep worker {batch.index + 1}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
@@ -54,25 +54,37 @@ def _read(fd: int, size: int) -> bytes:
     return bytes(data)
 
 
-async def _work(batch: object, count: int, out: BinaryIO) -> int:
+def _tell(out: int, item: object) -> bool:
+    """Write ``item`` to the sweep, as a frame; False if the sweep is gone."""
+    from ._workers import frame
+
+    data = memoryview(frame(item))
+    try:
+        while data:
+            data = data[os.write(out, data) :]
+    except BrokenPipeError:
+        return False
+    return True
+
+
+async def _work(batch: object, count: int, out: int) -> int:
     import anyio
 
     from ._batches import Batch, Outcome, outcomes
-    from ._grid import PlannedRun
-    from ._workers import ShareScheduler, frame
+    from ._many import Job
+    from ._workers import ShareScheduler
 
     assert isinstance(batch, Batch)
-    send, receive = anyio.create_memory_object_stream[PlannedRun](1 << 20)
+    send, receive = anyio.create_memory_object_stream[Job](1 << 20)
     async with anyio.create_task_group() as tg:
         tg.start_soon(_read_runs, send, tg.cancel_scope)
-        out.write(frame("ready"))  # imported and running: the runs may come
-        out.flush()
+        gone = not _tell(out, "ready")  # imported and running: the runs may come
         with receive:  # the runs dealt, until the sweep says there are no more
             async with outcomes(batch, ShareScheduler(batch, count), receive) as next_outcome:
-                while (item := await next_outcome()) is not None:
+                while not gone and (item := await next_outcome()) is not None:
                     if isinstance(item, Outcome):
-                        out.write(frame(item))
-                        out.flush()
+                        gone = not _tell(out, item)
+            # Leaving cancels the runs still going if the sweep is gone: their logs end.
         tg.cancel_scope.cancel()
     return 0
 

@@ -49,17 +49,23 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._exceptions import SweepError
+from ..engine._options import RunOptions
 from ..engine._run import default_scheduler
 from ..models._limits import Limits
 from ..models._scheduler import Scheduler
 from ..scenario._load import load_scenario
 from ..scenario._models import choices_of
+from ..scenario._scenario import Scenario
 from ._batches import Batch, Outcome, absolute, outcomes, row_of_outcome
 from ._grid import PlannedRun
-from ._rows import BackendPlan, SweepProgress
+from ._many import Job
+from ._rows import BackendPlan
 from ._summary_csv import SweepRow
 
-__all__ = ["GRACE", "ShareScheduler", "frame", "share", "worker_backend", "worker_count"]
+__all__ = [
+    "GRACE", "ShareScheduler", "WorkersLost", "frame", "scenario_caps", "share", "spread", "worker_backend",
+    "worker_count",
+]
 
 GRACE = 10.0  # seconds a stopped worker gets to close its runs' logs
 _HEADER = 8  # bytes of a frame's length
@@ -105,14 +111,20 @@ def worker_count(
     return max(1, min(workers, concurrency, runs, *(lim.max_concurrency for lim in limits), *caps))
 
 
-def _scenario_caps(todo: list[PlannedRun], source: str) -> set[int]:
-    """The caps of calls in flight (``calls``) the scenarios of ``todo`` give their models."""
-    caps: set[int] = set()
-    for overrides in {run.overrides for run in todo}:
-        scenario = load_scenario(source, list(overrides))
-        named: list[Any] = [scenario.model, scenario.judge.model, *(choice for _, choice in choices_of(scenario))]
-        caps.update(calls for choice in named if isinstance(calls := getattr(choice, "calls", None), int))
-    return caps
+def scenario_caps(scenario: Scenario) -> set[int]:
+    """The caps of calls in flight (``calls``) a scenario gives its models."""
+    named: list[Any] = [scenario.model, scenario.judge.model, *(choice for _, choice in choices_of(scenario))]
+    return {calls for choice in named if isinstance(calls := getattr(choice, "calls", None), int)}
+
+
+def _sweep_caps(todo: list[PlannedRun], source: str) -> set[int]:
+    """The caps of calls in flight the scenarios of a sweep's runs give their models."""
+    return set().union(*(scenario_caps(load_scenario(source, list(o))) for o in {run.overrides for run in todo}))
+
+
+class WorkersLost(Exception):
+    """Worker processes ended before the runs dealt to them; the message says which, how, and
+    how many runs did not finish."""
 
 
 class _Ended(NamedTuple):
@@ -131,56 +143,104 @@ async def worker_backend(plan: BackendPlan) -> AsyncIterator[AsyncIterator[tuple
     the ``async with`` early stops the workers.
 
     Raises:
-        SweepError: a worker died; the runs it had not finished stay to do.
+        SweepError: a worker died; the runs it had going stay to do.
     """
     todo, options = plan.todo, plan.options
+    caps = await anyio.to_thread.run_sync(_sweep_caps, todo, plan.source)
+    source, _, _ = absolute(plan.source, options.out, None)
+    planned = {run.run_id: run for run in todo}
+
+    async def rows(outcomes: AsyncIterator[Outcome]) -> AsyncGenerator[tuple[PlannedRun, SweepRow]]:
+        async for outcome in outcomes:
+            yield row_of_outcome(outcome, planned, plan.progress)
+
+    try:
+        async with (
+            spread(
+                [run.job(source) for run in todo], workers=plan.workers, concurrency=plan.concurrency,
+                options=options, caps=caps,
+            ) as outcomes,
+            aclosing(rows(outcomes)) as found,
+        ):
+            yield found
+    except WorkersLost as lost:
+        raise SweepError("--workers", str(lost)) from None
+
+
+@asynccontextmanager
+async def spread(
+    jobs: list[Job],
+    *,
+    workers: int,
+    concurrency: int,
+    options: RunOptions,
+    caps: Iterable[int] = (),
+    stagger: bool = True,
+) -> AsyncIterator[AsyncIterator[Outcome]]:
+    """Run ``jobs`` in ``workers`` processes, this one and the rest worker processes, each
+    taking a job whenever it has room, ``concurrency`` at once in all; yield each run's outcome
+    as it ends. Of ``options``, ``out``, ``model``, ``base_url``, ``cache`` and ``scheduler``
+    (whose limits are split, with those of ``caps``, the caps of calls scenarios name) are
+    used; ``stagger`` as ``run_many`` takes it. Leaving the ``async with`` early stops the
+    workers.
+
+    Raises:
+        WorkersLost: a worker died (after the outcomes of every run that finished).
+    """
     limits, default = (options.scheduler or default_scheduler()).limits
-    caps = await anyio.to_thread.run_sync(_scenario_caps, todo, plan.source)
-    count = worker_count(plan.workers, plan.concurrency, len(todo), [default, *limits.values()], caps)
-    scenario, out, answers = absolute(plan.source, options.out, options.cache)
+    count = worker_count(workers, concurrency, len(jobs), [default, *limits.values()], caps)
+    out, answers = _absolute(options)
+    model = options.model
+    assert model is None or isinstance(model, str)
     batches = [
         Batch(
             index=index,
             runs=[],  # dealt one by one, as the worker has room
-            source=scenario,
+            source="",
             directory=out,
-            concurrency=plan.concurrency // count + (index < plan.concurrency % count),
+            concurrency=concurrency // count + (index < concurrency % count),
             base_url=options.base_url,
             cache=answers,
             limits={endpoint: share(lim, count, index) for endpoint, lim in limits.items()},
             default=share(default, count, index),
+            model=model,
+            stagger=stagger,
         )
         for index in range(count)
     ]
-    queue = deque(todo)
+    queue = deque(jobs)
     send, receive = anyio.create_memory_object_stream[Outcome | _Ended](math.inf)
     lost: list[tuple[str, int]] = []  # each worker that ended before its runs: how, and the runs it left
-    workers: list[Process] = []
+    processes: list[Process] = []
     async with anyio.create_task_group() as tg:
         try:
             with send:
                 tg.start_soon(_here, batches[0], count, queue, send.clone())
                 for batch in batches[1:]:
-                    worker = await anyio.open_process(
+                    process = await anyio.open_process(
                         [sys.executable, "-m", "converse.sweeps._worker", str(count)],
                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=_environment(),
                         start_new_session=True,
                     )
-                    workers.append(worker)
-                    tg.start_soon(_listen, worker, batch, queue, send.clone())
-            planned = {run.run_id: run for run in todo}
-            async with aclosing(_rows(receive, planned, count, plan.progress, lost)) as rows:
-                yield rows
+                    processes.append(process)
+                    tg.start_soon(_listen, process, batch, queue, send.clone())
+            async with aclosing(_outcomes(receive, count, lost)) as found:
+                yield found
         finally:
             with anyio.CancelScope(shield=True):
-                await _stop(workers)
+                await _stop(processes)
             tg.cancel_scope.cancel()
     if lost:  # raised here, not in the task group, which would wrap it in a group
-        raise SweepError(
-            "--workers",
+        raise WorkersLost(
             f"{'; '.join(how for how, _ in lost)}; {sum(left for _, left in lost)} run(s) did not finish: "
-            "run the same command to finish them",
+            "run the same command to finish them"
         )
+
+
+def _absolute(options: RunOptions) -> tuple[str, str | None]:
+    """The run directories' directory and the cache, absolute: a worker may have another
+    working directory (a script may have changed its own)."""
+    return os.path.abspath(options.out), None if options.cache is None else os.path.abspath(options.cache)
 
 
 def _environment() -> dict[str, str]:
@@ -191,7 +251,7 @@ def _environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": here if not path else os.pathsep.join((here, path))}
 
 
-async def _here(batch: Batch, count: int, queue: deque[PlannedRun], send: MemoryObjectSendStream[Outcome | _Ended]) -> None:
+async def _here(batch: Batch, count: int, queue: deque[Job], send: MemoryObjectSendStream[Outcome | _Ended]) -> None:
     """The sweep's own share: runs taken from ``queue`` whenever one of its slots is free."""
     with send:
         async with outcomes(batch, ShareScheduler(batch, count), _Taken(queue)) as next_outcome:
@@ -201,22 +261,23 @@ async def _here(batch: Batch, count: int, queue: deque[PlannedRun], send: Memory
 
 
 class _Taken:
-    """The runs of a queue, taken one at a time until it is empty."""
+    """The jobs of a queue, taken one at a time until it is empty (an iterator, not a
+    generator: nothing is left suspended for the garbage collector if the runs stop early)."""
 
-    def __init__(self, queue: deque[PlannedRun]) -> None:
+    def __init__(self, queue: deque[Job]) -> None:
         self._queue = queue
 
     def __aiter__(self) -> _Taken:
         return self
 
-    async def __anext__(self) -> PlannedRun:
+    async def __anext__(self) -> Job:
         if not self._queue:
             raise StopAsyncIteration
         return self._queue.popleft()
 
 
 async def _listen(
-    worker: Process, batch: Batch, queue: deque[PlannedRun], send: MemoryObjectSendStream[Outcome | _Ended]
+    worker: Process, batch: Batch, queue: deque[Job], send: MemoryObjectSendStream[Outcome | _Ended]
 ) -> None:
     """Hand ``worker`` its batch; once it is ready, a run for each of its slots, and another
     for each run it finishes (None when there are no more); pass on each outcome it sends,
@@ -231,9 +292,9 @@ async def _listen(
         nonlocal dealt_all
         for _ in range(runs):
             if queue:
-                run = queue.popleft()
-                given.add(run.run_id)
-                await stdin.send(frame(run))
+                job = queue.popleft()
+                given.add(str(job.run_id))
+                await stdin.send(frame(job))
             elif not dealt_all:
                 dealt_all = True
                 await stdin.send(frame(None))  # no more runs: it ends once its own do
@@ -262,19 +323,15 @@ async def _listen(
             await send.send(_Ended(batch.index, code, len(given)))
 
 
-async def _rows(
-    receive: MemoryObjectReceiveStream[Outcome | _Ended],
-    planned: dict[str, PlannedRun],
-    count: int,
-    progress: SweepProgress | None,
-    lost: list[tuple[str, int]],
-) -> AsyncGenerator[tuple[PlannedRun, SweepRow]]:
-    """The rows of the runs as the workers report them; of each worker that ends before the
-    runs dealt to it, how it ended and how many runs it left, appended to ``lost``."""
+async def _outcomes(
+    receive: MemoryObjectReceiveStream[Outcome | _Ended], count: int, lost: list[tuple[str, int]]
+) -> AsyncGenerator[Outcome]:
+    """The outcomes of the runs as the processes report them; of each worker that ends before
+    the runs dealt to it, how it ended and how many runs it left, appended to ``lost``."""
     with receive:
         async for item in receive:
             if isinstance(item, Outcome):
-                yield row_of_outcome(item, planned, progress)
+                yield item
             elif item.left:
                 lost.append((f"worker {item.worker + 1} of {count} {_ended(item.code)}", item.left))
 

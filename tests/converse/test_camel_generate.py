@@ -91,6 +91,24 @@ def test_running_again_continues_and_a_finished_dataset_costs_nothing(tmp_path: 
         assert after[name] == whole[name], name
 
 
+def test_chats_in_two_processes_make_the_same_dataset_as_in_one(tmp_path: Path) -> None:
+    made = {}
+    for workers in ("1", "2"):
+        done = run_cli("camel", "generate", "--out", workers, *SMALL, "--concurrency", "4", "--workers", workers, "-q",
+                       cwd=tmp_path, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "12 chats: 12 completed now, 0 failed" in done.stderr
+        made[workers] = snapshot(tmp_path / workers)
+    # Every file the same, byte for byte (the chats, instructions, fine-tuning lines, statistics,
+    # transcripts), but the logs, whose times differ; they hold the same events.
+    logs = {name for name in made["1"] if name.endswith("events.jsonl")}
+    assert len(logs) == 13  # the lists' and each chat's
+    assert {n: b for n, b in made["2"].items() if n not in logs} == {n: b for n, b in made["1"].items() if n not in logs}
+    for name in logs:
+        kinds = [[json.loads(line)["type"] for line in made[w][name].splitlines()] for w in ("1", "2")]
+        assert kinds[0] == kinds[1]
+
+
 def test_lists_from_files(tmp_path: Path) -> None:
     (tmp_path / "assistants.txt").write_text("1. Chef\n2. Nurse\n", encoding="utf-8")
     (tmp_path / "users.txt").write_text("# who asks\nStudent\n", encoding="utf-8")
@@ -113,6 +131,7 @@ def test_lists_from_files(tmp_path: Path) -> None:
         ({"empty.txt": "\n# nothing\n"}, ("--user-roles", "empty.txt"), "--user-roles: empty.txt: holds no entries"),
         ({}, ("--num-user-roles", "0"), "--num-user-roles: must be at least 1, not 0"),
         ({}, ("--concurrency", "0"), "--concurrency: must be at least 1, not 0"),
+        ({}, ("--workers", "0"), "--workers: must be at least 1, not 0"),
         ({}, ("--scenario", "three-labs"), "three-labs: is not a role-play scenario"),
         ({}, ("--set", "roleplay.critic.kind=\"human\""), "a person cannot critique many chats at once"),
         ({}, ("--set", "roleplay.task=\"\""), "$.roleplay.task: must not be empty"),

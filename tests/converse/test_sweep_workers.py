@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -66,49 +67,72 @@ def _workers_of(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers through /proc")
-def test_a_worker_killed_is_named_and_the_same_command_finishes_its_runs(tmp_path: Path) -> None:
-    out = tmp_path / "sweep"
-    args = ["sweep", "three-labs", "--set", "clock.end=2025", "--model", "offline?latency=0.04",
-            "--grid", "regulation=none,light,moderate,strict", "--repeats", "2", "--concurrency", "2",
-            "--workers", "2", "--out", str(out), "-q"]
+def _killed_midway(
+    tmp_path: Path, args: list[str], kill: Callable[[subprocess.Popen[str], int], None]
+) -> tuple[int, str]:
+    """Start the sweep ``args`` with two processes, ``kill`` (given the sweep and its worker's
+    pid) once two runs have finished; its exit code and stderr once it and its worker ended."""
     process = subprocess.Popen([*CONVERSE, *args], cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(list(out.glob("*/transcript.md"))) < 2:
+        while time.monotonic() < deadline and len(list(tmp_path.glob("sweep/*/transcript.md"))) < 2:
             time.sleep(0.05)
         workers = _workers_of(process.pid)
         assert len(workers) == 1  # and the sweep's own process
-        os.kill(workers[0], signal.SIGKILL)
-        _, stderr = process.communicate(timeout=60)
+        kill(process, workers[0])
+        _, stderr = process.communicate(timeout=60)  # its stderr ends once the worker's does too
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate(timeout=60)
-    assert process.returncode == 2, stderr
+    assert not Path(f"/proc/{workers[0]}").exists() or Path(f"/proc/{workers[0]}/stat").read_text().split()[2] == "Z"
+    return process.returncode, stderr
+
+
+def _args(tmp_path: Path, concurrency: int) -> list[str]:
+    return ["sweep", "three-labs", "--set", "clock.end=2025", "--model", "offline?latency=0.04",
+            "--grid", "regulation=none,light,moderate,strict", "--repeats", "2", "--concurrency", str(concurrency),
+            "--workers", "2", "--out", str(tmp_path / "sweep"), "-q"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers through /proc")
+def test_a_worker_killed_is_named_and_the_same_command_finishes_its_runs(tmp_path: Path) -> None:
+    out, args = tmp_path / "sweep", _args(tmp_path, 2)
+    code, stderr = _killed_midway(tmp_path, args, lambda sweep, worker: os.kill(worker, signal.SIGKILL))
+    assert code == 2, stderr
     assert "Traceback" not in stderr
-    line = stderr.strip().splitlines()[-1]
     # Of --concurrency 2, the worker had one run at a time: that one is lost, and the sweep's
     # own process took on every run not yet dealt.
-    assert line == (
+    assert stderr.strip().splitlines()[-1] == (
         "converse: error: --workers: worker 2 of 2 was killed by SIGKILL; "
         "1 run(s) did not finish: run the same command to finish them"
     ), stderr
-    lost = 1
     summary = rows(out / "summary.csv")
     assert len(summary) == 8
-    assert sum(r["status"] != "completed" for r in summary) == lost
+    assert sum(r["status"] != "completed" for r in summary) == 1
 
     again = run_cli(*args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert f"{8 - lost} finished earlier" in again.stderr
+    assert "7 finished earlier" in again.stderr
     final = rows(out / "summary.csv")
     assert [r["status"] for r in final] == ["completed"] * 8
     for row in final:
         events = read_events(out / row["run"] / "events.jsonl")
         assert isinstance(events[-1], RunFinished)
         assert events[-1].status == "completed"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers through /proc")
+def test_a_sweep_killed_outright_stops_its_workers_and_the_same_command_finishes(tmp_path: Path) -> None:
+    """SIGKILL gives the sweep no chance to stop its workers: each sees its stdin end and stops
+    its runs as Ctrl-C would, quietly (its stderr is the sweep's), rather than running on
+    with nobody to tell."""
+    out, args = tmp_path / "sweep", _args(tmp_path, 4)
+    assert _killed_midway(tmp_path, args, lambda sweep, worker: sweep.kill()) == (-signal.SIGKILL, "")
+    again = run_cli(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert [r["status"] for r in rows(out / "summary.csv")] == ["completed"] * 8
 
 
 @pytest.mark.parametrize(
