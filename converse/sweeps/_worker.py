@@ -39,7 +39,7 @@ def main(argv: list[str]) -> int:
     try:
         return actors.run(_work, batch, int(argv[0]), out)
     except Exception as exc:  # one line for the sweep's stderr, not a traceback
-        print(f"converse: sweep worker {batch.index + 1}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"converse: worker {batch.index + 1}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 
 

@@ -112,3 +112,40 @@ async def test_concurrency_below_one_is_refused(backend: str, tmp_path: Path) ->
     with pytest.raises(ValueError, match="at least 1"):
         async with run_many([], concurrency=0, out=tmp_path):
             pass
+
+
+async def test_an_async_source_is_asked_for_a_job_only_when_a_run_can_start(backend: str, tmp_path: Path) -> None:
+    """A source that deals jobs to several consumers (a sweep's worker processes) must not
+    hand one a job it cannot start yet: the next is asked for once a slot is free."""
+    ended = 0
+    asked: list[int] = []  # the runs that had ended when each job was asked for
+
+    class Source:
+        def __init__(self) -> None:
+            self.given = 0
+
+        def __aiter__(self) -> Source:
+            return self
+
+        async def __anext__(self) -> Job:
+            if self.given == 4:
+                raise StopAsyncIteration
+            asked.append(ended)
+            self.given += 1
+            await anyio.sleep(0.001)  # a source may wait for its next job
+            return Job(scenario="three-labs", seed=self.given, overrides=SHORT, model="offline?latency=0.01")
+
+    def observe(job: Job, event: object) -> None:
+        nonlocal ended
+        ended += isinstance(event, RunFinished)
+
+    seeds = []
+    async with run_many(Source(), concurrency=2, out=tmp_path, observer=observe) as finished:
+        async for item in finished:
+            assert item.result is not None
+            assert item.result.status == "completed"
+            seeds.append(item.job.seed)
+    assert sorted(seeds) == [1, 2, 3, 4]
+    assert asked[:2] == [0, 0]  # two slots: two jobs at once
+    assert asked[2] >= 1  # the third once a run had ended
+    assert asked[3] >= 2
