@@ -8,7 +8,8 @@ each run's result and verdict as the run ends. The task is a streaming generator
 driver hears of every run when it finishes, not when its batch does.
 
 Rate limits hold across the workers: when the scheduler's limits for an endpoint the sweep
-uses have a budget or a cap, a ``RateLimiter`` actor holds them (the scheduler's own
+uses have a budget or a cap, or a scenario names some for a model (the first worker to ask with
+them sets them), a ``RateLimiter`` actor holds them (the scheduler's own
 ``Endpoint`` admission: sliding windows, slots, round-robin by run) and every attempt at that
 endpoint waits for its grant (one round trip) before it goes. Each worker keeps its own
 scheduler for the retries. Endpoints without limits (the offline model's, by default) never
@@ -40,6 +41,7 @@ from ._grid import PlannedRun
 from ._ray_limits import RateLimiter, SharedLimits, budgeted
 from ._rows import BackendPlan, SweepProgress
 from ._summary_csv import SweepRow
+from ._workers import names_budgets
 
 __all__ = ["RateLimiter", "ray_backend"]
 
@@ -115,11 +117,13 @@ async def _nothing() -> AsyncIterator[tuple[PlannedRun, SweepRow]]:
 
 
 def _uses_limits(todo: list[PlannedRun], source: str, limits: dict[str, Limits], default: Limits) -> bool:
-    """Whether a run of ``todo`` calls an endpoint with limits (offline is unlimited by default)."""
+    """Whether a run of ``todo`` calls an endpoint with limits (offline is unlimited by default),
+    or its scenario names budgets for a model."""
     offline = budgeted(limits.get("offline", default))
     for overrides, model in {(run.overrides, run.model) for run in todo}:
-        spec = model or load_scenario(source, overrides).model.spec
-        if offline or parse_spec(spec)[0] != "offline":
+        scenario = load_scenario(source, overrides)
+        spec = model or scenario.model.spec
+        if offline or parse_spec(spec)[0] != "offline" or names_budgets(scenario):
             return True
     return False
 

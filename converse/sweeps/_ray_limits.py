@@ -39,8 +39,18 @@ class SharedLimits(Scheduler):
 
     def __init__(self, limits: dict[str, Limits], default: Limits, limiter: Any, batch: int) -> None:
         super().__init__({e: _unbudgeted(lim) for e, lim in limits.items()}, default=_unbudgeted(default))
-        self._shared, self._shared_default, self._limiter = limits, default, limiter
+        self._shared, self._shared_default, self._limiter = dict(limits), default, limiter
+        self._offered: dict[str, Limits] = {}
         self._tickets = zip(itertools.repeat(batch), itertools.count(), strict=False)
+
+    def offer(self, endpoint: str, limits: Limits) -> bool:
+        """A scenario's budgets for an endpoint the sweep named none for: held by the limiter,
+        as the sweep's own are (the first a worker asks with sets them there), so that the
+        workers share them rather than each keeping them whole."""
+        if not super().offer(endpoint, _unbudgeted(limits)):
+            return False
+        self._shared[endpoint] = self._offered[endpoint] = limits
+        return True
 
     async def call(
         self,
@@ -75,7 +85,7 @@ class SharedLimits(Scheduler):
         ticket = next(self._tickets)
         limiter = self._limiter
         try:
-            await limiter.acquire.remote(ticket, endpoint, tenant, tokens)
+            await limiter.acquire.remote(ticket, endpoint, tenant, tokens, self._offered.get(endpoint))
         except BaseException:
             limiter.abandon.remote(ticket)  # cancelled while waiting: withdraw, or give it back
             raise
@@ -125,14 +135,19 @@ class RateLimiter:
         self._waiting: dict[tuple[int, int], anyio.CancelScope] = {}
         self._abandoned: set[tuple[int, int]] = set()
 
-    async def acquire(self, ticket: tuple[int, int], endpoint: str, tenant: str, tokens: int) -> None:
-        """Return once the attempt may go: a slot taken, ``tokens`` and a request spent."""
+    async def acquire(
+        self, ticket: tuple[int, int], endpoint: str, tenant: str, tokens: int, offered: Limits | None = None
+    ) -> None:
+        """Return once the attempt may go: a slot taken, ``tokens`` and a request spent.
+        ``offered``: the limits a scenario gives the endpoint, which the sweep's own (if it
+        named the endpoint) come before, as in a scheduler."""
         if ticket in self._abandoned:  # the caller gave up before this arrived
             self._abandoned.discard(ticket)
             return
         ep = self._endpoints.get(endpoint)
         if ep is None:
-            ep = self._endpoints[endpoint] = Endpoint(self._limits.get(endpoint, self._default))
+            limits = self._limits.get(endpoint) or offered or self._default
+            ep = self._endpoints[endpoint] = Endpoint(limits)
         if ep.rotation or not ep.admit(tokens):
             with anyio.CancelScope() as scope:
                 self._waiting[ticket] = scope

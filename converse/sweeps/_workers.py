@@ -63,8 +63,8 @@ from ._rows import BackendPlan
 from ._summary_csv import SweepRow
 
 __all__ = [
-    "GRACE", "ShareScheduler", "WorkersLost", "frame", "scenario_caps", "share", "spread", "worker_backend",
-    "worker_count",
+    "GRACE", "ShareScheduler", "WorkersLost", "frame", "names_budgets", "scenario_caps", "share", "spread",
+    "worker_backend", "worker_count",
 ]
 
 GRACE = 10.0  # seconds a stopped worker gets to close its runs' logs
@@ -111,10 +111,22 @@ def worker_count(
     return max(1, min(workers, concurrency, runs, *(lim.max_concurrency for lim in limits), *caps))
 
 
+def _models_of(scenario: Scenario) -> list[Any]:
+    """Every model setting a scenario names: its ``[model]``, its judge's, its agents' and sides'."""
+    return [scenario.model, scenario.judge.model, *(choice for _, choice in choices_of(scenario))]
+
+
 def scenario_caps(scenario: Scenario) -> set[int]:
     """The caps of calls in flight (``calls``) a scenario gives its models."""
-    named: list[Any] = [scenario.model, scenario.judge.model, *(choice for _, choice in choices_of(scenario))]
-    return {calls for choice in named if isinstance(calls := getattr(choice, "calls", None), int)}
+    return {calls for choice in _models_of(scenario) if isinstance(calls := getattr(choice, "calls", None), int)}
+
+
+def names_budgets(scenario: Scenario) -> bool:
+    """Whether a scenario gives a model a budget (``rpm``, ``tpm`` or ``calls``)."""
+    return any(getattr(choice, key, None) is not None for choice in _models_of(scenario) for key in _BUDGETS)
+
+
+_BUDGETS = ("rpm", "tpm", "calls")
 
 
 def _sweep_caps(todo: list[PlannedRun], source: str) -> set[int]:

@@ -7,6 +7,7 @@ is spread over two worker processes.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sys
@@ -20,7 +21,7 @@ import pytest
 from converse import Limits, Scheduler, cli, plan_sweep, run_sweep
 from converse.events import RunFinished
 from converse.sweeps import SweepRow
-from converse.testing import ModelServer
+from converse.testing import Faults, ModelServer
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +95,29 @@ async def test_the_workers_share_one_rate_limit(ray_cluster: None, backend: str,
     assert stats.successes > 2 * RPM  # the budget held the sweep back, more than once
     assert stats.rate_limited_budget == 0, stats
     assert stats.requests == stats.successes
+
+
+@pytest.mark.ray
+async def test_a_budget_the_scenario_names_holds_across_the_workers(
+    ray_cluster: None, backend: str, tmp_path: Path
+) -> None:
+    """``calls = 1`` in the scenario's ``[model]`` is one call in flight for the whole sweep,
+    not one a worker: each answer comes a latency after the one before."""
+    sweep, _, runs = plan_sweep(
+        "three-labs", ["regulation=none,strict"], repeats=2, model="openai:offline-chat",
+        overrides=["clock.end=2023", "model.calls=1"],
+    )
+    with ModelServer(api_key=os.environ.get("OPENAI_API_KEY") or "EMPTY", faults=Faults(latency=LATENCY)) as server:
+        with anyio.fail_after(60):
+            outcome = await run_sweep(sweep, runs, tmp_path / "out", backend="ray", base_url=server.base_url)
+        stats = server.stats()
+    assert (outcome.completed, outcome.unfinished) == (4, 0)
+    answered = sorted(stats.answered_at)
+    assert len(answered) == stats.successes > 8
+    assert min(b - a for a, b in itertools.pairwise(answered)) >= LATENCY * 0.9
+
+
+LATENCY = 0.05  # seconds the server takes to answer, in the test above
 
 
 class CancelAfterFirst:

@@ -6,6 +6,7 @@ with workers: ``test_sweep``.)"""
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import signal
 import subprocess
@@ -13,13 +14,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import anyio
 import pytest
 
 from _helpers import CONVERSE, cli_env, one_error_line, run_cli
-from converse import Limits, read_events
+from converse import Limits, plan_sweep, read_events, run_sweep
 from converse.events import RunFinished
 from converse.sweeps._batches import Batch
 from converse.sweeps._workers import ShareScheduler, share, worker_count
+from converse.testing import Faults, ModelServer
 
 GRID = ("--set", "clock.end=2024", "--grid", "regulation=none,strict", "--repeats", "3")
 
@@ -179,3 +182,30 @@ def test_a_worker_takes_its_share_of_the_budget_a_scenario_offers() -> None:
     assert scheduler.offer("https://example.test/v1|m", Limits(max_concurrency=5, rpm=60.0))
     taken = scheduler.limits[0]["https://example.test/v1|m"]
     assert (taken.max_concurrency, taken.rpm) == (2, 30.0)  # worker 2 of 2: 5 // 2, and half of 60
+
+
+async def test_a_budget_the_scenario_names_holds_across_the_processes(backend: str, tmp_path: Path) -> None:
+    """``calls = 2`` in the scenario's ``[model]``: asked for three processes, the sweep runs in
+    two (as many as the cap), each with one of the two calls and two of the four runs at once
+    (a run's calls come one after another), so that together they keep two in flight at most:
+    no three answers within a latency. Each keeping the whole cap, they would have had four."""
+    sweep, _, runs = plan_sweep(
+        "three-labs", ["regulation=none,strict"], repeats=2, model="openai:offline-chat",
+        overrides=["clock.end=2028", "model.calls=2"],
+    )
+    with ModelServer(api_key="k", faults=Faults(latency=LATENCY)) as server:
+        with anyio.fail_after(60), pytest.MonkeyPatch.context() as env:
+            env.setenv("OPENAI_API_KEY", "k")
+            outcome = await run_sweep(
+                sweep, runs, tmp_path / "out", base_url=server.base_url, workers=3, concurrency=4
+            )
+        stats = server.stats()
+    assert (outcome.completed, outcome.unfinished) == (4, 0)
+    answered = sorted(stats.answered_at)
+    assert len(answered) == stats.successes > 60
+    assert min(c - a for a, c in zip(answered, answered[2:], strict=False)) >= LATENCY * 0.9
+    # Two at a time they were: the cap was used, not kept to one.
+    assert min(b - a for a, b in itertools.pairwise(answered)) < LATENCY * 0.5
+
+
+LATENCY = 0.1  # seconds the server takes to answer, in the test above
