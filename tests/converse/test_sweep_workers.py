@@ -89,8 +89,20 @@ def _killed_midway(
         if process.poll() is None:
             process.kill()
             process.communicate(timeout=60)
-    assert not Path(f"/proc/{workers[0]}").exists() or Path(f"/proc/{workers[0]}/stat").read_text().split()[2] == "Z"
+    # The worker closed its stderr (the sweep's) as it exited; it is gone, or going, at once.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _running(workers[0]):
+        time.sleep(0.05)
+    assert not _running(workers[0])
     return process.returncode, stderr
+
+
+def _running(pid: int) -> bool:
+    """Whether the process ``pid`` is there and not yet a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _args(tmp_path: Path, concurrency: int) -> list[str]:
