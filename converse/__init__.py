@@ -41,6 +41,7 @@ from ._exceptions import ScenarioError as ScenarioError
 from ._exceptions import StructuredOutputError as StructuredOutputError
 from ._exceptions import SweepError as SweepError
 from ._exceptions import TornTailWarning as TornTailWarning
+from ._exceptions import WorkerWarning as WorkerWarning
 from .engine import ENGINE_VERSION as ENGINE_VERSION
 from .engine import RunOptions as RunOptions
 from .engine import RunResult as RunResult
@@ -116,6 +117,7 @@ __all__ = [
     "SweepError",
     "SweepOutcome",
     "TornTailWarning",
+    "WorkerWarning",
     "audit",
     "builtin_scenarios",
     "default_scheduler",

@@ -23,7 +23,8 @@ Hierarchy::
     └── ViewError              ``converse view`` cannot start: a bad directory, port or address
 
     ConverseWarning
-    └── TornTailWarning        a log's last line was cut off mid-write (a crash) and was skipped
+    ├── TornTailWarning        a log's last line was cut off mid-write (a crash) and was skipped
+    └── WorkerWarning          a worker process failed before it took a run; the others ran its share
 
 Each error is meant to be shown to a user as one line: ``str(err)`` names the place. The
 message is built in ``__init__`` from the fields it takes, which stay attributes (match on
@@ -70,6 +71,7 @@ __all__ = [
     "SweepError",
     "TornTailWarning",
     "ViewError",
+    "WorkerWarning",
 ]
 
 class ConverseError(RebuildsFromArguments, Exception):
@@ -112,6 +114,16 @@ class LogWriteError(ConverseError):
     def __init__(self, file: str, problem: str) -> None:
         self.file, self.problem = file, problem
         super().__init__(f"{file}: {problem}")
+
+
+class WorkerWarning(ConverseWarning):
+    """A worker process of a sweep or a dataset failed before it took a run; the others ran its
+    share, e.g. ``--workers: worker 2 of 2 exited with code 1 before it took a run``."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}")
 
 
 class TornTailWarning(ConverseWarning):

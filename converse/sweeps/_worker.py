@@ -1,7 +1,9 @@
-"""A worker process of a local sweep: ``python -m converse.sweeps._worker COUNT`` (see
-``_workers``). It reads its batch from stdin (one frame), says it is ready (a frame on
-stdout), then runs each run the sweep deals it (a frame each; None: no more), writes each
-run's outcome to stdout (a frame each) as the run ends, and exits 0 once its runs have.
+"""A worker process of a local sweep or dataset: ``main([COUNT])``, which the sweep starts
+(``_workers._LAUNCH``; ``python -m converse.sweeps._worker COUNT`` does the same).
+
+It reads its batch from stdin (one frame), says it is ready (a frame on stdout), then runs
+each run the sweep deals it (a frame each; None: no more), writes each run's outcome to
+stdout (a frame each) as the run ends, and exits 0 once its runs have.
 Closing its stdin stops it: its runs are cancelled and their logs end ``cancelled``; so does
 a sweep that is gone (its stdin ends, or nobody reads its stdout). Anything else it would
 print goes to stderr. It runs in a session of its own, so that a Ctrl-C at the terminal

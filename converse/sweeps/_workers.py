@@ -2,8 +2,8 @@
 
 One process runs every simulation on one core: its runs' CPU (the engine, the offline
 model, the logs) is spent in turn, however many cores the machine has. With ``--workers N``
-the runs go on in N processes: the sweep's own and N - 1 fresh Python processes (``python -m
-converse.sweeps._worker``), each running runs with ``run_many`` on an event loop of its own
+the runs go on in N processes: the sweep's own and N - 1 fresh Python processes (each
+running ``converse.sweeps._worker``), each running runs with ``run_many`` on an event loop of its own
 and writing their directories into the sweep directory, as the one process does.
 
 - **Runs are dealt as room frees**, one at a time: the sweep's own process starts at once, a
@@ -24,7 +24,9 @@ and writing their directories into the sweep directory, as the one process does.
   the sweep, which stops them.
 - **A worker that dies** (killed, out of memory) leaves the runs it had going to do: the
   sweep says which worker, how it ended and how many runs did not finish, the other
-  processes finish every run not yet dealt, and the same command finishes the rest.
+  processes finish every run not yet dealt, and the same command finishes the rest. One that
+  fails before it takes a run (it cannot import converse, say) costs nothing but its share of
+  the work, which the others take: a ``WorkerWarning`` says so.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import pickle
 import signal
 import subprocess
 import sys
+import warnings
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from contextlib import aclosing, asynccontextmanager
@@ -48,7 +51,7 @@ from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .._exceptions import SweepError
+from .._exceptions import SweepError, WorkerWarning
 from ..engine._options import RunOptions
 from ..engine._run import default_scheduler
 from ..models._limits import Limits
@@ -140,12 +143,13 @@ class WorkersLost(Exception):
 
 
 class _Ended(NamedTuple):
-    """A worker process ended: which (its batch's index), how (its exit code), and how many of
-    the runs dealt to it it had not finished."""
+    """A worker process ended: which (its batch's index), how (its exit code), how many of the
+    runs dealt to it it had not finished, and whether it had started (said it was ready)."""
 
     worker: int
     code: int
     left: int
+    started: bool
 
 
 @asynccontextmanager
@@ -230,7 +234,7 @@ async def spread(
                 tg.start_soon(_here, batches[0], count, queue, send.clone())
                 for batch in batches[1:]:
                     process = await anyio.open_process(
-                        [sys.executable, "-m", "converse.sweeps._worker", str(count)],
+                        [sys.executable, "-c", _LAUNCH, str(count)],
                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=_environment(),
                         start_new_session=True,
                     )
@@ -247,6 +251,17 @@ async def spread(
             f"{'; '.join(how for how, _ in lost)}; {sum(left for _, left in lost)} run(s) did not finish: "
             "run the same command to finish them"
         )
+
+
+# A worker's start: one line, not a traceback, if it cannot import converse (a broken install).
+_LAUNCH = """import sys
+try:
+    from converse.sweeps._worker import main
+except ImportError as exc:
+    print(f"converse: a worker cannot import converse: {exc}", file=sys.stderr)
+    sys.exit(1)
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 def _absolute(options: RunOptions) -> tuple[str, str | None]:
@@ -298,7 +313,7 @@ async def _listen(
     assert worker.stdout is not None
     stdin = worker.stdin
     given: set[str] = set()  # the runs dealt to it and not finished
-    dealt_all = False
+    dealt_all = started = False
 
     async def deal(runs: int) -> None:
         nonlocal dealt_all
@@ -327,12 +342,13 @@ async def _listen(
                         await send.send(item)
                     await deal(1)
                 else:  # it is ready: a run for each slot
+                    started = True
                     await deal(batch.concurrency)
         except (anyio.IncompleteRead, anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass  # it ended (or is gone): how it ended says why
         code = await worker.wait()
         with contextlib.suppress(anyio.BrokenResourceError):
-            await send.send(_Ended(batch.index, code, len(given)))
+            await send.send(_Ended(batch.index, code, len(given), started))
 
 
 async def _outcomes(
@@ -346,6 +362,15 @@ async def _outcomes(
                 yield item
             elif item.left:
                 lost.append((f"worker {item.worker + 1} of {count} {_ended(item.code)}", item.left))
+            elif item.code and not item.started:  # its share went to the others: say so
+                warnings.warn(
+                    WorkerWarning(
+                        "--workers",
+                        f"worker {item.worker + 1} of {count} {_ended(item.code)} before it took a run; "
+                        "the other processes ran its share",
+                    ),
+                    stacklevel=1,
+                )
 
 
 def _ended(code: int) -> str:

@@ -33,6 +33,7 @@ from converse._exceptions import (
     SweepError,
     TornTailWarning,
     ViewError,
+    WorkerWarning,
 )
 from converse.camel import ChatUnfinished, ListFileError, NotARolePlay
 from converse.events import ChatMessage, RunFinished, Usage
@@ -58,6 +59,7 @@ SAMPLES: dict[type[BaseException], tuple[tuple[Any, ...], dict[str, Any]]] = {
     LogError: (("events.jsonl", 12, "not a JSON object"), {}),
     LogWriteError: (("runs/x/events.jsonl", "OSError: [Errno 28] No space left on device"), {}),
     TornTailWarning: (("events.jsonl", 7), {}),
+    WorkerWarning: (("--workers", "worker 2 of 2 exited with code 1 before it took a run"), {}),
     ModelSpecError: (("nosuch:model", "no such backend"), {}),
     CallFailed: (("127.0.0.1:9 is overloaded",), {"retryable": True, "retry_after": 2.0, "status": 503, "kind": "server"}),
     RetriesExhausted: (("127.0.0.1:9", 6, _FAILED), {}),

@@ -18,7 +18,7 @@ import anyio
 import pytest
 
 from _helpers import CONVERSE, cli_env, one_error_line, run_cli
-from converse import Limits, plan_sweep, read_events, run_sweep
+from converse import Limits, WorkerWarning, plan_sweep, read_events, run_sweep
 from converse.events import RunFinished
 from converse.sweeps._batches import Batch
 from converse.sweeps._workers import ShareScheduler, share, worker_count
@@ -221,3 +221,18 @@ async def test_a_budget_the_scenario_names_holds_across_the_processes(backend: s
 
 
 LATENCY = 0.1  # seconds the server takes to answer, in the test above
+
+
+async def test_a_worker_that_fails_to_start_is_a_warning_and_the_others_run_its_share(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "converse.sweeps._workers._LAUNCH", "import sys; print('converse: no such module', file=sys.stderr); sys.exit(3)"
+    )
+    sweep, _, runs = plan_sweep("three-labs", [], repeats=3, overrides=["clock.end=2023"])
+    with pytest.warns(WorkerWarning) as caught, anyio.fail_after(60):
+        outcome = await run_sweep(sweep, runs, tmp_path / "out", workers=2, concurrency=2)
+    assert (outcome.completed, outcome.unfinished) == (3, 0)
+    assert [str(w.message) for w in caught] == [
+        "--workers: worker 2 of 2 exited with code 3 before it took a run; the other processes ran its share"
+    ]
