@@ -41,6 +41,7 @@ from ..engine._run import RunResult
 from ..log._events import Event, LLMCall
 from ..models._scheduler import Scheduler
 from ..scenario._load import load_scenario
+from ..scenario._models import budget_caps
 from ..scenario._scenario import Scenario
 from ..sweeps._manifest import claim_directory, record_manifest
 from ..sweeps._many import Job, clear_run, run_many
@@ -197,11 +198,11 @@ async def _run_spread(
     on_tokens: Callable[[int], None] | None,
     workers: int,
 ) -> None:
-    from ..sweeps._workers import WorkersLost, scenario_caps, spread  # the processes: loaded by who uses them
+    from ..sweeps._workers import WorkersLost, spread  # the processes: loaded by who uses them
 
     jobs = plan.jobs
     base = jobs[0].scenario if jobs else None
-    caps = scenario_caps(base) if isinstance(base, Scenario) else set()  # the chats share one scenario's models
+    caps = budget_caps(base) if isinstance(base, Scenario) else set()  # the chats share one scenario's models
     try:
         async with spread(
             jobs, workers=workers, concurrency=concurrency, options=options.but(out=plan.directory / "runs"),

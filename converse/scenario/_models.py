@@ -252,3 +252,19 @@ def _rebuilt(agents: list[Agent], change: Callable[[Agent], dict[str, object]]) 
             changes["council"] = msgspec.structs.replace(council, members=_rebuilt(agent.council.members, change))
         out.append(msgspec.structs.replace(agent, **changes) if changes else agent)
     return out
+
+
+def budget_caps(scenario: Scenario) -> set[int]:
+    """The caps of calls in flight (``calls``) a scenario gives its models."""
+    return {calls for choice in _budgeted(scenario) if isinstance(calls := getattr(choice, "calls", None), int)}
+
+
+def names_budgets(scenario: Scenario) -> bool:
+    """Whether a scenario gives a model a budget (``rpm``, ``tpm`` or ``calls``)."""
+    return any(getattr(choice, key, None) is not None for choice in _budgeted(scenario) for key in ("rpm", "tpm", "calls"))
+
+
+def _budgeted(scenario: Scenario) -> list[object]:
+    """Every model setting a scenario names, where a budget may be: its ``[model]``, its
+    judge's, its agents', councils' and role-play sides'."""
+    return [scenario.model, scenario.judge.model, *(choice for _, choice in choices_of(scenario))]

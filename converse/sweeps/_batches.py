@@ -3,6 +3,7 @@ what that process sends back as each run ends."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,9 +19,12 @@ from ._many import Job, run_many
 from ._rows import SweepProgress, Watched, Watcher, finished_row
 from ._summary_csv import SweepRow
 
-__all__ = ["TICK", "WAITING", "Batch", "Outcome", "Waiting", "absolute", "outcomes", "row_of_outcome"]
+__all__ = [
+    "GRACE", "TICK", "WAITING", "Batch", "Outcome", "Waiting", "absolute", "outcomes", "row_of_outcome", "scenario_path",
+]
 
 TICK = 0.1  # seconds ``outcomes`` waits for a run to end at a time
+GRACE = 10.0  # seconds a stopped worker gets to close its runs' logs, before it is killed
 
 
 class Batch(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,15 +73,17 @@ class Waiting:
 WAITING = Waiting()
 
 
-def absolute(source: str, directory: Path, cache: str | Path | None) -> tuple[str, str, str | None]:
-    """The scenario file (else a built-in's name), the sweep directory and the cache, as paths
-    a worker with another working directory finds."""
+def scenario_path(source: str) -> str:
+    """The scenario file as a path a worker with another working directory finds (a built-in
+    scenario's name as it is)."""
     path = Path(source)
-    return (
-        str(path.absolute()) if path.exists() else source,
-        str(directory.absolute()),
-        str(Path(cache).absolute()) if cache is not None else None,
-    )
+    return str(path.absolute()) if path.exists() else source
+
+
+def absolute(directory: str | os.PathLike[str], cache: str | os.PathLike[str] | None) -> tuple[str, str | None]:
+    """The directory the runs go to and the cache, as paths a worker with another working
+    directory (or a script that changed its own) finds."""
+    return os.path.abspath(directory), None if cache is None else os.path.abspath(cache)
 
 
 @asynccontextmanager

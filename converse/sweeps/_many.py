@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
-from contextlib import AsyncExitStack, aclosing, asynccontextmanager
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -156,10 +156,13 @@ async def _feed(
     send: MemoryObjectSendStream[Finished],
     stagger: bool = True,
 ) -> None:
+    """Start a run of each job as a slot frees, asking ``jobs`` for the next job only once
+    there is a slot for it: a source that deals jobs to several consumers (a sweep's worker
+    processes) then deals none to one that cannot start it yet."""
     limiter = anyio.Semaphore(concurrency)
+    take = _taker(jobs)
     async with send, anyio.create_task_group() as tg:
-
-        async def start(job: Job) -> None:
+        while True:
             if stagger:
                 await limiter.acquire()  # a turn of the event loop, even with a slot free
             else:
@@ -167,24 +170,27 @@ async def _feed(
                     limiter.acquire_nowait()
                 except anyio.WouldBlock:
                     await limiter.acquire()
+            try:
+                job = await take()
+            except StopAsyncIteration:
+                limiter.release()
+                return
             tg.start_soon(_guarded, job, runner, limiter, send)
 
-        if isinstance(jobs, AsyncIterable):
-            async with aclosing(_when_free(jobs, limiter)) as each:
-                async for job in each:
-                    await start(job)
-        else:
-            for job in jobs:
-                await start(job)
 
+def _taker(jobs: Iterable[Job] | AsyncIterable[Job]) -> Callable[[], Awaitable[Job]]:
+    """How to take the next job of ``jobs`` (``StopAsyncIteration`` when there is none)."""
+    if isinstance(jobs, AsyncIterable):
+        return aiter(jobs).__anext__
+    each = iter(jobs)
 
-async def _when_free(jobs: AsyncIterable[Job], limiter: anyio.Semaphore) -> AsyncGenerator[Job]:
-    """The jobs of an async source, each asked for once a run slot is free: a source that
-    deals jobs to several consumers then deals none to one that cannot start it yet."""
-    async for job in jobs:
-        yield job
-        async with limiter:
-            pass
+    async def take() -> Job:
+        try:
+            return next(each)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+    return take
 
 
 async def _guarded(

@@ -36,12 +36,12 @@ from ..models._limits import Limits
 from ..models._open import parse_spec
 from ..models._scheduler import Scheduler
 from ..scenario._load import load_scenario
-from ._batches import Batch, Outcome, absolute, outcomes, row_of_outcome
+from ..scenario._models import names_budgets
+from ._batches import GRACE, Batch, Outcome, absolute, outcomes, row_of_outcome, scenario_path
 from ._grid import PlannedRun
 from ._ray_limits import RateLimiter, SharedLimits, budgeted
 from ._rows import BackendPlan, SweepProgress
 from ._summary_csv import SweepRow
-from ._workers import names_budgets
 
 __all__ = ["RateLimiter", "ray_backend"]
 
@@ -50,7 +50,6 @@ T = TypeVar("T")
 _BATCHES_PER_CPU = 3  # enough that a worker finishing early finds more work
 _WAITERS = 1 << 16  # grants the limiter may have outstanding (callers waiting at once)
 _POLL = 0.5  # seconds the driver waits on Ray at a time: how soon it notices a cancellation
-_GRACE = 10.0  # seconds cancelled workers get to close their runs' logs
 
 
 @asynccontextmanager
@@ -74,7 +73,8 @@ async def ray_backend(plan: BackendPlan) -> AsyncIterator[AsyncIterator[tuple[Pl
         return
     limits, default = (options.scheduler or default_scheduler()).limits
     budgeted = await anyio.to_thread.run_sync(_uses_limits, todo, plan.source, limits, default)
-    scenario, out, answers = await anyio.to_thread.run_sync(absolute, plan.source, options.out, options.cache)
+    scenario = await anyio.to_thread.run_sync(scenario_path, plan.source)
+    out, answers = absolute(options.out, options.cache)
     # Joining a cluster that is not there can take minutes: Ctrl-C need not wait for it.
     started = await anyio.to_thread.run_sync(_connect, ray, plan.ray_address, abandon_on_cancel=True)
     try:
@@ -215,7 +215,7 @@ def _stop(ray: Any, generators: list[Any], limiter: Any) -> None:
     for generator in generators:
         ray.cancel(generator)
     if generators:
-        ray.wait([g.completed() for g in generators], num_returns=len(generators), timeout=_GRACE)
+        ray.wait([g.completed() for g in generators], num_returns=len(generators), timeout=GRACE)
     if limiter is not None:
         ray.kill(limiter)
 

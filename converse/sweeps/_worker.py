@@ -15,29 +15,27 @@ from __future__ import annotations
 import os
 import pickle
 import sys
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from anyio import CancelScope
-    from anyio.streams.memory import MemoryObjectSendStream
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
 
-_HEADER = 8
+import actors
+
+from ._batches import Batch, Outcome, outcomes
+from ._many import Job
+from ._workers import HEADER, ShareScheduler, frame
 
 
 def main(argv: list[str]) -> int:
     out = os.dup(1)  # the frames; fd 1 becomes stderr's
     os.dup2(2, 1)
-    head = _read(0, _HEADER)
+    head = _read(0, HEADER)
     size = int.from_bytes(head, "big")
     body = _read(0, size)
-    if len(head) < _HEADER or len(body) < size:
+    if len(head) < HEADER or len(body) < size:
         return 0  # stopped before it was handed its batch
-    from ._batches import Batch
-
     batch = pickle.loads(body)
     assert isinstance(batch, Batch)
-    import actors
-
     try:
         return actors.run(_work, batch, int(argv[0]), out)
     except Exception as exc:  # one line for the sweep's stderr, not a traceback
@@ -58,8 +56,6 @@ def _read(fd: int, size: int) -> bytes:
 
 def _tell(out: int, item: object) -> bool:
     """Write ``item`` to the sweep, as a frame; False if the sweep is gone."""
-    from ._workers import frame
-
     data = memoryview(frame(item))
     try:
         while data:
@@ -69,14 +65,7 @@ def _tell(out: int, item: object) -> bool:
     return True
 
 
-async def _work(batch: object, count: int, out: int) -> int:
-    import anyio
-
-    from ._batches import Batch, Outcome, outcomes
-    from ._many import Job
-    from ._workers import ShareScheduler
-
-    assert isinstance(batch, Batch)
+async def _work(batch: Batch, count: int, out: int) -> int:
     send, receive = anyio.create_memory_object_stream[Job](1 << 20)
     async with anyio.create_task_group() as tg:
         tg.start_soon(_read_runs, send, tg.cancel_scope)
@@ -91,11 +80,9 @@ async def _work(batch: object, count: int, out: int) -> int:
     return 0
 
 
-async def _read_runs(send: MemoryObjectSendStream[Any], scope: CancelScope) -> None:
+async def _read_runs(send: MemoryObjectSendStream[Job], scope: anyio.CancelScope) -> None:
     """Pass on the runs the sweep deals, until it says there are no more (None); cancel
     ``scope`` when stdin ends: the sweep asks us to stop, or is gone."""
-    import anyio
-
     pending = bytearray()
     with send:
         while True:
@@ -105,9 +92,9 @@ async def _read_runs(send: MemoryObjectSendStream[Any], scope: CancelScope) -> N
                 scope.cancel()
                 return
             pending += data
-            while len(pending) >= _HEADER and len(pending) >= _HEADER + (size := int.from_bytes(pending[:_HEADER], "big")):
-                item = pickle.loads(pending[_HEADER : _HEADER + size])
-                del pending[: _HEADER + size]
+            while len(pending) >= HEADER and len(pending) >= HEADER + (size := int.from_bytes(pending[:HEADER], "big")):
+                item = pickle.loads(pending[HEADER : HEADER + size])
+                del pending[: HEADER + size]
                 if item is None:
                     send.close()  # no more runs: ours end as they finish
                 else:

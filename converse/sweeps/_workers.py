@@ -43,7 +43,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import anyio
 import msgspec
@@ -57,27 +57,24 @@ from ..engine._run import default_scheduler
 from ..models._limits import Limits
 from ..models._scheduler import Scheduler
 from ..scenario._load import load_scenario
-from ..scenario._models import choices_of
-from ..scenario._scenario import Scenario
-from ._batches import Batch, Outcome, absolute, outcomes, row_of_outcome
+from ..scenario._models import budget_caps
+from ._batches import GRACE, Batch, Outcome, absolute, outcomes, row_of_outcome, scenario_path
 from ._grid import PlannedRun
 from ._many import Job
 from ._rows import BackendPlan
 from ._summary_csv import SweepRow
 
 __all__ = [
-    "GRACE", "ShareScheduler", "WorkersLost", "frame", "names_budgets", "scenario_caps", "share", "spread",
-    "worker_backend", "worker_count",
+    "HEADER", "ShareScheduler", "WorkersLost", "frame", "share", "spread", "worker_backend", "worker_count",
 ]
 
-GRACE = 10.0  # seconds a stopped worker gets to close its runs' logs
-_HEADER = 8  # bytes of a frame's length
+HEADER = 8  # bytes of a frame's length
 
 
 def frame(item: object) -> bytes:
     """``item`` pickled, after its length: what goes through a worker's pipes."""
     body = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-    return len(body).to_bytes(_HEADER, "big") + body
+    return len(body).to_bytes(HEADER, "big") + body
 
 
 def share(limits: Limits, count: int, index: int) -> Limits:
@@ -114,27 +111,9 @@ def worker_count(
     return max(1, min(workers, concurrency, runs, *(lim.max_concurrency for lim in limits), *caps))
 
 
-def _models_of(scenario: Scenario) -> list[Any]:
-    """Every model setting a scenario names: its ``[model]``, its judge's, its agents' and sides'."""
-    return [scenario.model, scenario.judge.model, *(choice for _, choice in choices_of(scenario))]
-
-
-def scenario_caps(scenario: Scenario) -> set[int]:
-    """The caps of calls in flight (``calls``) a scenario gives its models."""
-    return {calls for choice in _models_of(scenario) if isinstance(calls := getattr(choice, "calls", None), int)}
-
-
-def names_budgets(scenario: Scenario) -> bool:
-    """Whether a scenario gives a model a budget (``rpm``, ``tpm`` or ``calls``)."""
-    return any(getattr(choice, key, None) is not None for choice in _models_of(scenario) for key in _BUDGETS)
-
-
-_BUDGETS = ("rpm", "tpm", "calls")
-
-
 def _sweep_caps(todo: list[PlannedRun], source: str) -> set[int]:
     """The caps of calls in flight the scenarios of a sweep's runs give their models."""
-    return set().union(*(scenario_caps(load_scenario(source, list(o))) for o in {run.overrides for run in todo}))
+    return set().union(*(budget_caps(load_scenario(source, list(o))) for o in {run.overrides for run in todo}))
 
 
 class WorkersLost(Exception):
@@ -163,7 +142,7 @@ async def worker_backend(plan: BackendPlan) -> AsyncIterator[AsyncIterator[tuple
     """
     todo, options = plan.todo, plan.options
     caps = await anyio.to_thread.run_sync(_sweep_caps, todo, plan.source)
-    source, _, _ = absolute(plan.source, options.out, None)
+    source = scenario_path(plan.source)
     planned = {run.run_id: run for run in todo}
 
     async def rows(outcomes: AsyncIterator[Outcome]) -> AsyncGenerator[tuple[PlannedRun, SweepRow]]:
@@ -205,7 +184,7 @@ async def spread(
     """
     limits, default = (options.scheduler or default_scheduler()).limits
     count = worker_count(workers, concurrency, len(jobs), [default, *limits.values()], caps)
-    out, answers = _absolute(options)
+    out, answers = absolute(options.out, options.cache)
     model = options.model
     assert model is None or isinstance(model, str)
     batches = [
@@ -262,12 +241,6 @@ except ImportError as exc:
     sys.exit(1)
 sys.exit(main(sys.argv[1:]))
 """
-
-
-def _absolute(options: RunOptions) -> tuple[str, str | None]:
-    """The run directories' directory and the cache, absolute: a worker may have another
-    working directory (a script may have changed its own)."""
-    return os.path.abspath(options.out), None if options.cache is None else os.path.abspath(options.cache)
 
 
 def _environment() -> dict[str, str]:
@@ -332,7 +305,7 @@ async def _listen(
         try:
             await stdin.send(frame(batch))  # its stdin stays open: closing it stops the worker
             while True:
-                size = int.from_bytes(await reader.receive_exactly(_HEADER), "big")
+                size = int.from_bytes(await reader.receive_exactly(HEADER), "big")
                 item = pickle.loads(await reader.receive_exactly(size))
                 if isinstance(item, Outcome):
                     given.discard(item.run)
