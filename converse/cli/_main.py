@@ -353,7 +353,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         path = path / "events.jsonl"
     if args.output is not None and _same_file(path, args.output):
         raise LogError(str(path), 0, f"-o {args.output} is this log itself: choose another file for the rendering")
-    text = _render(read_events(path), args.format, str(path))
+    if args.format == "markdown":  # rendered as the log is read: one block of its events held at a time
+        text = render_markdown(iter_events(path))
+    else:
+        text = _render(read_events(path), args.format, str(path))
     if args.output is None:
         sys.stdout.write(text)
     else:
@@ -371,8 +374,6 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _render(events: list[Any], form: str, source: str) -> str:
-    if form == "markdown":
-        return render_markdown(events)
     from ..transcript._camel import chat_record, finetune_record
 
     if form == "camel":

@@ -25,7 +25,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from itertools import compress, repeat
+from itertools import compress, islice, repeat
 from operator import attrgetter, countOf, eq, is_
 from pathlib import Path
 from types import TracebackType
@@ -249,41 +249,46 @@ def _last_line_start(file: BinaryIO, end: int) -> int:
 
 def _read(name: str, file: BinaryIO, *, empty: bool = False) -> list[AnyEvent]:
     """The checked events of the log ``file`` (named ``name``), read from its start."""
-    try:
-        bulk = _read_bulk(file)
-        if bulk is None:
-            # Some line is wrong: read again line by line to name it.
-            file.seek(0)
-            return list(_checked(name, _lines(name, file), empty=empty))
-    except OSError as exc:
-        raise LogError(name, 0, f"cannot read: {exc.strerror or exc}") from None
-    events, tail, prompts = bulk
-    if tail:
-        lines = len(events)
-        run = events[0].run if events else None
-        events.extend(_checked(name, [tail], first_line=lines + 1, seq=lines, run=run, prompts=prompts, empty=empty))
+    events: list[AnyEvent] = []
+    with gc_paused():
+        for batch in _blocks(name, file, empty=empty):
+            events += batch
+            # What the block made is collected while it is still in the CPU cache, which
+            # untracks its events' paths (tuples of strings): left for the collection that
+            # follows the pause, they cost a cold walk over every event's path.
+            gc.collect(0)
     return events
 
 
-def _read_bulk(file: BinaryIO) -> tuple[list[AnyEvent], bytes, dict[int, int]] | None:
-    """The events of every complete line, the unfinished last line and the prompt length of each
-    call, if every complete line is a good event; None if any is not.
+def _blocks(name: str, file: BinaryIO, *, empty: bool = False) -> Iterator[list[AnyEvent]]:
+    """The checked events of the log ``file`` (named ``name``), read from its start a block of
+    lines at a time: a list of events for each block, in order.
 
-    Decodes and checks a block of lines at a time, so that the bytes are still in the CPU cache
-    when the decoder reads them, and the events still in it when they are checked.
+    A block's lines are decoded in one call and checked together, each check one pass in C,
+    while its bytes and events are still in the CPU cache. A block with any problem is read
+    again line by line, to yield its good events and name the line that is wrong (the log is
+    read again from its start for that, so that every check sees the lines before it). A
+    reader that drops each block once it is used holds one block's events at a time.
+
+    Raises:
+        LogError: the file cannot be read, or a line (named) is not a valid event.
+    Warns:
+        TornTailWarning: the last line was torn by a crash and was skipped.
     """
-    count = _newline_counter(os.fstat(file.fileno()).st_size)
-    events: list[AnyEvent] = []
-    prompts: dict[int, int] = {}
-    carry = bytearray()  # the start of a line that goes on in the next block; grown in place
+    done = 0  # the events yielded so far: every line before ``carry`` is one
     try:
-        with gc_paused():
+        bad = False
+        try:
+            count = _newline_counter(os.fstat(file.fileno()).st_size)
+            prompts: dict[int, int] = {}
+            first: AnyEvent | None = None
+            carry = bytearray()  # the start of a line that goes on in the next block; grown in place
             while block := file.read(_BLOCK):
                 end = block.rfind(b"\n") + 1
                 if not end:
                     carry += block  # a line longer than a block
                     if len(carry) > MAX_LINE:
-                        return None
+                        break
                     continue
                 start = 0
                 batch: list[AnyEvent] = []
@@ -291,24 +296,36 @@ def _read_bulk(file: BinaryIO) -> tuple[list[AnyEvent], bytes, dict[int, int]] |
                     start = block.find(b"\n") + 1
                     carry += block[:start]
                     if len(carry) > MAX_LINE + 1:
-                        return None
+                        break
                     batch = _decoder.decode_lines(carry)
                 with memoryview(block) as view:
                     batch += _decoder.decode_lines(view[start:end])
-                lines = count(block, start, end) + (start > 0)
-                if not _good(batch, lines, events, prompts):
-                    return None
-                events += batch
+                if len(batch) != count(block, start, end) + (start > 0):
+                    break  # decode_lines skips blank lines, and reads each value of a line
+                if first is None:
+                    first = batch[0]
+                if not _good(batch, first, done, prompts):
+                    break
+                yield batch
+                done += len(batch)
                 carry = bytearray(block[end:])
-                # What the block made is collected while it is still in the CPU cache, which
-                # untracks its events' paths (tuples of strings): left for the collection that
-                # follows the pause, they cost a cold walk over every event's path.
-                gc.collect(0)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return None
-    if len(carry) > MAX_LINE:
-        return None
-    return events, bytes(carry), prompts
+            else:
+                if len(carry) <= MAX_LINE:
+                    if carry:  # the last line has no newline: torn by a crash, or the writer's last
+                        run = None if first is None else first.run
+                        yield list(_checked(name, [bytes(carry)], first_line=done + 1, seq=done, run=run, prompts=prompts, empty=empty))
+                    elif not done and not empty:
+                        raise LogError(name, 0, "empty log")
+                    return
+            bad = True
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            bad = True
+        if bad:  # some line is wrong: read again line by line to name it
+            file.seek(0)
+            for event in islice(_checked(name, _lines(name, file), empty=empty), done, None):
+                yield [event]
+    except OSError as exc:
+        raise LogError(name, 0, f"cannot read: {exc.strerror or exc}") from None
 
 
 # A log this large has its newlines counted by numpy even if nothing else loaded it: numpy counts
@@ -340,16 +357,13 @@ def _count_newlines(block: bytes, start: int, end: int) -> int:
     return block.count(b"\n", start, end)
 
 
-def _good(batch: list[AnyEvent], lines: int, before: list[AnyEvent], prompts: dict[int, int]) -> bool:
-    """Whether ``batch``, the events decoded from the next ``lines`` lines of a log whose earlier
-    lines held the events ``before``, are good (see the module's rules); records the prompt
-    length of each call. Each check is one pass in C over the batch."""
-    if len(batch) != lines:  # decode_lines skips blank lines, and reads each value of a line
-        return False
-    first = before[0] if before else batch[0]
+def _good(batch: list[AnyEvent], first: AnyEvent, seq: int, prompts: dict[int, int]) -> bool:
+    """Whether ``batch``, the events of the next lines of a log whose first event is ``first``
+    and whose ``seq`` lines before them were good, are good (see the module's rules); records
+    the prompt length of each call. Each check is one pass in C over the batch."""
+    lines = len(batch)
     if type(first) is not RunStarted:
         return False
-    seq = len(before)
     if not all(map(eq, map(_seqs, batch), range(seq, seq + lines))):
         return False
     if countOf(map(_runs, batch), first.run) != lines:
@@ -368,7 +382,8 @@ def iter_events(path: str | os.PathLike[str]) -> Iterator[AnyEvent]:
     """
     name = os.fspath(path)
     with _open(name) as file:
-        yield from _checked(name, _lines(name, file))
+        for batch in _blocks(name, file):
+            yield from batch
 
 
 @contextmanager

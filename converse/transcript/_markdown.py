@@ -45,26 +45,31 @@ _SPEAKING = frozenset({"statement", "line", "instruction", "solution", "candidat
 _CLOSE_DETAILS = re.compile(r"</(details\s*)>", re.IGNORECASE)
 
 
-def render_markdown(events: Sequence[AnyEvent]) -> str:
+def render_markdown(events: Iterable[AnyEvent]) -> str:
     """The Markdown transcript of a run, from its events in log order.
 
-    The same events always give the same text, byte for byte: nothing but the events is read.
+    ``events`` is a list, or any iterable of them: ``render_markdown(iter_events(path))``
+    renders a log as it reads it, holding one block of its events at a time (a role-play's
+    are all held: its layout is made from them whole). The same events always give the same
+    text, byte for byte: nothing but the events is read.
 
     Raises:
         ValueError: ``events`` does not start with ``run_started``.
     """
-    if not events or not isinstance(events[0], RunStarted):
+    if isinstance(events, Sequence):
+        first = events[0] if events else None
+        rest: Iterable[AnyEvent] = events
+    else:
+        rest = iter(events)
+        first = next(rest, None)
+    if not isinstance(first, RunStarted):
         raise ValueError("render_markdown needs a run's events, starting with run_started")
-    if events[0].scenario.get("roleplay") is not None:  # a role-play has its own layout
-        return render_roleplay_markdown(events)
+    if first.scenario.get("roleplay") is not None:  # a role-play has its own layout
+        return render_roleplay_markdown(rest if isinstance(rest, Sequence) else [first, *rest])
     with gc_paused():
-        return _render(events[0], events)
-
-
-def _render(started: RunStarted, events: Sequence[AnyEvent]) -> str:
-    renderer = MarkdownRenderer(started)
-    renderer.feed(events)
-    return renderer.text()
+        renderer = MarkdownRenderer(first)
+        renderer.feed(rest)  # a list's run_started is fed again: the renderer shows nothing of it
+        return renderer.text()
 
 
 # Events the transcript does not show, met often enough to be skipped first.

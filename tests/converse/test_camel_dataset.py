@@ -672,7 +672,7 @@ def test_stats_of_nothing() -> None:
 def test_render_dispatches_to_the_roleplay_layout() -> None:
     events = task_done()
     md = render_markdown(events)
-    assert md == render_roleplay_markdown(events)
+    assert md == render_roleplay_markdown(events) == render_markdown(iter(events))  # a log read as it is rendered
     assert md.startswith("# Trading bot\n\n- **Scenario:** trader\n")
     assert "- **Roles:** Stock Trader (AI user) instructs Python Programmer (AI assistant)\n" in md
     assert "- **Status:** completed (\\<CAMEL\\_TASK\\_DONE\\>)\n" in md

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 import pickle
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -406,6 +408,36 @@ def test_iter_events_yields_the_good_lines_before_the_bad_one(tmp_path: Path) ->
     with pytest.raises(LogError, match=":4: not JSON"):
         seen.extend(iter_events(path))
     assert [e.seq for e in seen] == [0, 1, 2]
+
+
+def test_iter_events_yields_every_good_line_of_a_long_log_before_a_bad_one_far_into_it(tmp_path: Path) -> None:
+    """The blocks read whole before the bad one, and the good lines of its own block, come first."""
+    path = broken(tmp_path, 9_000, b'{"oops": true}\n', n=12_000)
+    assert path.stat().st_size > 3 * _log._BLOCK  # the bad line is blocks into the log
+    seen: list[AnyEvent] = []
+    with pytest.raises(LogError, match=":9000: not an event"):
+        seen.extend(iter_events(path))
+    assert [e.seq for e in seen] == list(range(8_999))
+
+
+def test_iter_events_holds_a_block_of_events_not_the_log(tmp_path: Path) -> None:
+    """Reading a log event by event (as ``converse replay`` renders it) keeps memory flat: its
+    peak is a small part of what holding every event takes."""
+    path = tmp_path / "events.jsonl"
+    write(path, [started(), *(said(i, f"statement {i} " * 8) for i in range(40_000))])
+    assert path.stat().st_size > 20 * _log._BLOCK
+
+    def peak(read: Callable[[], object]) -> int:
+        tracemalloc.start()
+        try:
+            read()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    held = peak(lambda: read_events(path))
+    streamed = peak(lambda: collections.deque(iter_events(path), maxlen=0))
+    assert streamed * 8 < held, (streamed, held)
 
 
 # --- resuming -----------------------------------------------------------------------------

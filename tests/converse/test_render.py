@@ -26,7 +26,7 @@ from converse.events import (
     Usage,
     Utterance,
 )
-from converse.log import LogWriter
+from converse.log import LogWriter, iter_events
 from converse.transcript._folding import Folds, debate_label
 from converse.transcript._text import score_text
 from converse.web import RunView
@@ -372,9 +372,16 @@ def test_model_text_cannot_close_the_folds(tmp_path: Path, closing: str) -> None
     assert "**OpenAI CEO:** a &lt;/" in md
 
 
-def test_needs_a_run_started_first() -> None:
-    with pytest.raises(ValueError, match="run_started"):
-        render_markdown([])
+def test_needs_a_run_started_first(tmp_path: Path) -> None:
+    events = two_years().logged(tmp_path)
+    for wrong in ([], iter([]), events[1:], iter(events[1:])):
+        with pytest.raises(ValueError, match="run_started"):
+            render_markdown(wrong)
+
+
+def test_any_iterable_of_events_renders_as_their_list(tmp_path: Path) -> None:
+    events = two_years().logged(tmp_path)
+    assert render_markdown(iter(events)) == render_markdown(tuple(events)) == render_markdown(events)
 
 
 def test_a_debate_waits_for_its_owners_next_line_in_the_conversation_it_was_for() -> None:
@@ -457,5 +464,7 @@ async def test_the_transcript_built_as_the_log_is_written_is_the_log_rendered(
 
     result = await converse.run_scenario(scenario, out=tmp_path, overrides=overrides)
     assert result.transcript.read_text(encoding="utf-8") == render_markdown(read_events(result.events))
+    # ``converse replay`` renders the log as it reads it, a block at a time: the same text.
+    assert result.transcript.read_text(encoding="utf-8") == render_markdown(iter_events(result.events))
     if any("budget" in o for o in overrides):
         assert result.status == "budget_exhausted"
