@@ -200,7 +200,10 @@ class MarkdownRenderer:
         if self.errors:
             out.append("## Errors")
             out.append("\n".join(error_line(e) for e in self.errors))
-        return "\n\n".join(out) + "\n"
+        # The text ends in a newline: given to its last block, not added to the joined text, which
+        # would copy the whole transcript once more (fresh memory, faulted in page by page).
+        out[-1] += "\n"
+        return "\n\n".join(out)
 
 
 def _clean(text: str) -> str:

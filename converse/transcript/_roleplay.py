@@ -48,7 +48,8 @@ def render_roleplay_markdown(events: Events) -> str:
         if log.errors:
             out.append("## Errors")
             out.append("\n".join(error_line(e) for e in log.errors))
-    return "\n\n".join(out) + "\n"
+    out[-1] += "\n"  # the final newline: see MarkdownRenderer.text
+    return "\n\n".join(out)
 
 
 def _quote(text: str) -> str:
