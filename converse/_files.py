@@ -46,6 +46,7 @@ def _create(path: Path) -> tuple[int, str]:
     over for the next."""
     directory = os.fspath(path.parent)
     prefix = os.path.join(directory, f".{path.name}-{os.getpid()}-")
+    made = False
     while True:
         temporary = f"{prefix}{next(_names)}.tmp"
         try:
@@ -53,6 +54,7 @@ def _create(path: Path) -> tuple[int, str]:
         except FileExistsError:
             continue
         except FileNotFoundError:
-            if os.path.isdir(directory):
+            if made or os.path.isdir(directory):
                 raise
             os.makedirs(directory, exist_ok=True)
+            made = True

@@ -23,7 +23,7 @@ import os
 import stat
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import compress, islice, repeat
 from operator import attrgetter, countOf, eq, is_
@@ -275,57 +275,70 @@ def _blocks(name: str, file: BinaryIO, *, empty: bool = False) -> Iterator[list[
     Warns:
         TornTailWarning: the last line was torn by a crash and was skipped.
     """
-    done = 0  # the events yielded so far: every line before ``carry`` is one
+    read = _Read()
     try:
-        bad = False
         try:
-            count = _newline_counter(os.fstat(file.fileno()).st_size)
-            prompts: dict[int, int] = {}
-            first: AnyEvent | None = None
-            carry = bytearray()  # the start of a line that goes on in the next block; grown in place
-            while block := file.read(_BLOCK):
-                end = block.rfind(b"\n") + 1
-                if not end:
-                    carry += block  # a line longer than a block
-                    if len(carry) > MAX_LINE:
-                        break
-                    continue
-                start = 0
-                batch: list[AnyEvent] = []
-                if carry:
-                    start = block.find(b"\n") + 1
-                    carry += block[:start]
-                    if len(carry) > MAX_LINE + 1:
-                        break
-                    batch = _decoder.decode_lines(carry)
-                with memoryview(block) as view:
-                    batch += _decoder.decode_lines(view[start:end])
-                if len(batch) != count(block, start, end) + (start > 0):
-                    break  # decode_lines skips blank lines, and reads each value of a line
-                if first is None:
-                    first = batch[0]
-                if not _good(batch, first, done, prompts):
-                    break
-                yield batch
-                done += len(batch)
-                carry = bytearray(block[end:])
-            else:
-                if len(carry) <= MAX_LINE:
-                    if carry:  # the last line has no newline: torn by a crash, or the writer's last
-                        run = None if first is None else first.run
-                        yield list(_checked(name, [bytes(carry)], first_line=done + 1, seq=done, run=run, prompts=prompts, empty=empty))
-                    elif not done and not empty:
-                        raise LogError(name, 0, "empty log")
-                    return
-            bad = True
+            tail = yield from _good_blocks(file, read)
         except (msgspec.DecodeError, UnicodeDecodeError):
-            bad = True
-        if bad:  # some line is wrong: read again line by line to name it
+            tail = None
+        if tail is None:  # some line is wrong: read again line by line to name it
             file.seek(0)
-            for event in islice(_checked(name, _lines(name, file), empty=empty), done, None):
+            for event in islice(_checked(name, _lines(name, file), empty=empty), read.done, None):
                 yield [event]
+        elif tail:  # the last line has no newline: torn by a crash, or the writer's last
+            run = None if read.first is None else read.first.run
+            yield list(_checked(name, [tail], first_line=read.done + 1, seq=read.done, run=run, prompts=read.prompts, empty=empty))
+        elif not read.done and not empty:
+            raise LogError(name, 0, "empty log")
     except OSError as exc:
         raise LogError(name, 0, f"cannot read: {exc.strerror or exc}") from None
+
+
+class _Read:
+    """How far ``_good_blocks`` got: the events it yielded (one a line), the first of them, and
+    the prompt length of each call among them."""
+
+    __slots__ = ("done", "first", "prompts")
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.first: AnyEvent | None = None
+        self.prompts: dict[int, int] = {}
+
+
+def _good_blocks(file: BinaryIO, read: _Read) -> Generator[list[AnyEvent], None, bytes | None]:
+    """Yield the events of each block of the log ``file`` while every line is a good event;
+    return the unfinished last line (``b""``: there is none), or None at the first block with
+    a line that is not (or a line longer than ``MAX_LINE``). Raises msgspec's decoding errors."""
+    count = _newline_counter(os.fstat(file.fileno()).st_size)
+    carry = bytearray()  # the start of a line that goes on in the next block; grown in place
+    while block := file.read(_BLOCK):
+        end = block.rfind(b"\n") + 1
+        if not end:
+            carry += block  # a line longer than a block
+            if len(carry) > MAX_LINE:
+                return None
+            continue
+        start = 0
+        batch: list[AnyEvent] = []
+        if carry:
+            start = block.find(b"\n") + 1
+            carry += block[:start]
+            if len(carry) > MAX_LINE + 1:
+                return None
+            batch = _decoder.decode_lines(carry)
+        with memoryview(block) as view:
+            batch += _decoder.decode_lines(view[start:end])
+        if len(batch) != count(block, start, end) + (start > 0):
+            return None  # decode_lines skips blank lines, and reads each value of a line
+        if read.first is None:
+            read.first = batch[0]
+        if not _good(batch, read.first, read.done, read.prompts):
+            return None
+        yield batch
+        read.done += len(batch)
+        carry = bytearray(block[end:])
+    return bytes(carry) if len(carry) <= MAX_LINE else None
 
 
 # A log this large has its newlines counted by numpy even if nothing else loaded it: numpy counts
