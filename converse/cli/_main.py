@@ -353,10 +353,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         path = path / "events.jsonl"
     if args.output is not None and _same_file(path, args.output):
         raise LogError(str(path), 0, f"-o {args.output} is this log itself: choose another file for the rendering")
-    if args.format == "markdown":  # rendered as the log is read: one block of its events held at a time
-        text = render_markdown(iter_events(path))
-    else:
-        text = _render(read_events(path), args.format, str(path))
+    text = _render(path, args.format)
     if args.output is None:
         sys.stdout.write(text)
     else:
@@ -373,12 +370,17 @@ def _same_file(a: Path, b: Path) -> bool:
     return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
-def _render(events: list[Any], form: str, source: str) -> str:
+def _render(path: Path, form: str) -> str:
+    """The log ``path`` rendered in ``form``: Markdown as the log is read (one block of its
+    events held at a time), a CAMEL record or a fine-tuning example from all its events."""
+    if form == "markdown":
+        return render_markdown(iter_events(path))
     from ..transcript._camel import chat_record, finetune_record
 
+    events = read_events(path)
     if form == "camel":
-        return json.dumps(chat_record(events, source=source), ensure_ascii=False, indent=2) + "\n"
-    example = finetune_record(events, source=source)
+        return json.dumps(chat_record(events, source=str(path)), ensure_ascii=False, indent=2) + "\n"
+    example = finetune_record(events, source=str(path))
     return "" if example is None else json.dumps(example, ensure_ascii=False) + "\n"
 
 
