@@ -11,7 +11,9 @@ Rules for an agent's turns (model calls with purpose ``statement`` or ``line``):
   leading ``Name: ``) is looked up among the private lines; a leak is reported at the call
   that introduced it, not again at each later call that keeps it.
 - ``debate-once``: each line of the agent's own council debate for this turn appears in
-  the prompt exactly once (as often as it was said, if a member said the same words twice).
+  the prompt exactly once (as often as it was said, if a member said the same words twice;
+  words said again from an earlier session may also be in the prompt's history, once for
+  each time they were said then).
 - ``duplicate``: no message is repeated word for word within one prompt, beyond the times
   the agent was really told or answered those words (reported at the call whose new
   messages repeat one).
@@ -238,6 +240,12 @@ class _Audit:
             elif isinstance(event, ConversationEnded):
                 self.sessions.setdefault(tuple(event.conversation), []).append(event.seq)
         self.seqs = {path: [u.seq for u in said] for path, said in self.utterances.items()}
+        # When each text was said in each conversation: the same words said in an earlier
+        # council session may still be in a prompt's history.
+        self.said_at: dict[tuple[Path, str], list[int]] = {}
+        for path, said in self.utterances.items():
+            for u in said:
+                self.said_at.setdefault((path, u.text), []).append(u.seq)
         # Private lines by their first line, which is what a prompt line (or the part of it
         # after a leading "Name: ") holds when one is shown.
         self.private: dict[str, list[tuple[str, Utterance]]] = {}
@@ -359,7 +367,8 @@ class _Audit:
 
     def _debate_once(self, call: LLMCall, messages: list[ChatMessage], path: Path, previous: int) -> None:
         """Each line of the council's debate since the agent's last turn is shown as often
-        as it was said (once, unless a member said the very same words twice)."""
+        as it was said (once, unless a member said the very same words twice); its words may
+        also be in the prompt's history as often as they were said in earlier sessions."""
         own = (*path, call.actor)
         sessions = self.sessions.get(own)
         if not sessions:
@@ -376,7 +385,8 @@ class _Audit:
             times = said_times.pop(said.text, 0)
             if times:
                 count = whole.count(said.text)
-                if count != times:
+                earlier = bisect_right(self.said_at[(own, said.text)], start)
+                if not times <= count <= times + earlier:
                     again = f" (said {times} times)" if times > 1 else ""
                     self._v(
                         call, "debate-once", f"debate line at seq {said.seq}{again} appears {count} times"

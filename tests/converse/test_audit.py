@@ -264,6 +264,48 @@ def test_a_repeated_message_is_reported_where_it_was_repeated(
     assert found == [(call.seq, call.actor, "duplicate")]
 
 
+def test_a_debate_line_shown_twice_is_reported(council: list[AnyEvent], tmp_path: Path) -> None:
+    _, call = statement(council, "OpenAI", "2024")
+    line = next(
+        e
+        for e in council
+        if isinstance(e, Utterance) and e.conversation == ("top", "OpenAI") and e.period == "2024"
+    )
+    assert line.text in call.messages[-1].content
+    changed = with_last(call, lambda content: f"{content}\n\n{line.actor}: {line.text}")
+    found, _ = audited(rewrite(council, call, changed, tmp_path / "run"))
+    assert found == [(call.seq, "OpenAI", "debate-once")]
+
+
+def test_words_a_member_said_in_an_earlier_session_too_are_no_violation(
+    council: list[AnyEvent], tmp_path: Path
+) -> None:
+    # A model may say the very same sentence in two periods: the organisation's statement
+    # then shows it in this year's debate and, in its history, in last year's. Not a debate
+    # shown twice.
+    member = "OpenAI CEO"
+    said = [
+        e for e in council
+        if isinstance(e, Utterance) and e.conversation == ("top", "OpenAI") and e.actor == member
+    ]
+    before = next(u for u in said if u.period == "2023")
+    again = next(u for u in said if u.period == "2024")
+    old, new = (msgspec.json.encode(u.text)[1:-1] for u in (before, again))
+    directory = tmp_path / "run"
+    directory.mkdir()
+    lines = [msgspec.json.encode(e).replace(old, new) for e in council]
+    (directory / "events.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    events = converse.read_events(directory / "events.jsonl")
+    _, call = statement(events, "OpenAI", "2024")
+    whole = "\n".join(m.content for m in converse.events.prompts_of(events)[call.call])
+    assert whole.count(again.text) == 2  # last year's debate in its history, this year's in its turn
+    assert audit_run(events).violations == []
+    # Shown a third time, it is a debate shown twice.
+    changed = with_last(call, lambda content: f"{content}\n\n{member}: {again.text}")
+    found, _ = audited(rewrite(events, call, changed, tmp_path / "twice"))
+    assert found == [(call.seq, "OpenAI", "debate-once")]
+
+
 def test_calls_over_the_window_are_reported(shipped: dict[str, Path], tmp_path: Path) -> None:
     directory = shipped["three-labs-councils"]
     events = converse.read_events(directory / "events.jsonl")

@@ -65,16 +65,31 @@ def text_key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=32).digest()
 
 
-def turn_draws(seed: str, h: Hints, length: int, system_key: bytes, user: str) -> Draws:
-    """The draws of the turn that the seed, the hints ``h``, the prompt's length (``length``
-    messages), its system prompt (its digest, ``text_key``) and its newest user message
-    identify. The user message, new every turn, is read by a CRC-32 and its length (a fraction
-    of blake2b's cost over kilobytes); what identifies the turn is then hashed with blake2b
-    after the system prompt's digest (one f-string of it all: this runs on every answer)."""
+def turn_digest(seed: str, h: Hints, length: int, system_key: bytes, user: str) -> bytes:
+    """The 64-byte digest of the turn that the seed, the hints ``h``, the prompt's length
+    (``length`` messages), its system prompt (its digest, ``text_key``) and its newest user
+    message identify. The user message, new every turn, is read by a CRC-32 and its length (a
+    fraction of blake2b's cost over kilobytes); what identifies the turn is then hashed with
+    blake2b after the system prompt's digest (one f-string of it all: this runs on every answer)."""
     said = user.encode("utf-8", "surrogatepass")
     head = (f"{seed}\x1f{h.kind}\x1f{h.speaker}\x1f{h.organisation}\x1f{h.period}\x1f{h.end_token or ''}"
             f"\x1f{length}\x1f{h.candidate or ''}\x1f{len(said)}\x1f{zlib.crc32(said)}")
-    return Draws(hashlib.blake2b(system_key + head.encode("utf-8", "surrogatepass"), digest_size=64).digest())
+    return hashlib.blake2b(system_key + head.encode("utf-8", "surrogatepass"), digest_size=64).digest()
+
+
+def turn_draws(seed: str, h: Hints, length: int, system_key: bytes, user: str) -> Draws:
+    """The draws of a turn (``turn_digest``), as many as its answer asks for."""
+    return Draws(turn_digest(seed, h, length, system_key, user))
+
+
+_SIXTEEN = struct.Struct("<16I")
+
+
+def turn_picks(seed: str, h: Hints, length: int, system_key: bytes, user: str) -> tuple[int, ...]:
+    """The turn's digest (``turn_digest``) read as sixteen 32-bit numbers, for an answer that
+    needs no more: each picks from a bank by its remainder (``v % len(bank)``), with no
+    iterator stepped and no float made per pick."""
+    return _SIXTEEN.unpack(turn_digest(seed, h, length, system_key, user))
 
 
 def pick(r: Source, bank: Sequence[str]) -> str:

@@ -1,7 +1,8 @@
 """The built-in offline model: deterministic, no network, format-aware. It answers what the
 shipped scenarios ask for (yearly reports, council lines, debate remarks) from phrase banks,
 choosing with draws read off a blake2b digest of the seed, the request's system prompt, its
-newest user message, its length and its hints (``_draw.Draws``).
+newest user message, its length and its hints (``_draw.Draws``; a council line, the answer
+asked for most, reads the digest as sixteen numbers at once: ``_draw.turn_picks``).
 
 It acts by what the engine says in the hints, never by the wording of a user's prompts: a
 speaker's organisation acts by its ``organisation_kind`` (a government regulates, a lab
@@ -41,7 +42,7 @@ from .._model import (
     estimate_tokens,
 )
 from .._structured import StructuredWays, schema_of_params
-from ._draw import Draws, Source, turn_draws
+from ._draw import Draws, Source, turn_draws, turn_picks
 from ._draw import pick as _pick
 from ._judge import verdict_json
 from ._memories import importance_answer, insights_answer, questions_answer
@@ -233,7 +234,8 @@ class OfflineModel:
         if request.params and (schema := schema_of_params(request.params)) is not None:
             text = verdict_json(messages, schema) or "{}"  # decoding held to the schema
         elif h.kind == "line":  # most answers are council lines: asked first
-            text = _line(self._draws(h, len(messages), system, user), self._world, h, speaker, system, user)
+            picks = turn_picks(self._seed, h, len(messages), self._world.key(system), user)
+            text = _line(picks, self._world, h, speaker, system, user)
         elif h.kind == "statement":
             info, r = self._world.system(system), self._draws(h, len(messages), system, user)
             if info.report or ("AGI timeline" in user and "afety incident" in user):
@@ -342,16 +344,18 @@ def _echo(r: Source, user: str, speaker: str) -> str:
     return ""
 
 
-def _line(r: Source, world: World, h: Hints, speaker: str, system: str, user: str) -> str:
-    voice, rand = world.voice(system, h.organisation or speaker, h.organisation_kind), r.random
+def _line(v: tuple[int, ...], world: World, h: Hints, speaker: str, system: str, user: str) -> str:
+    """A council line: a proposal, or a reply to the colleague who spoke last, in the speaker's
+    voice. ``v`` is the turn's sixteen picks (``turn_picks``), each used for one choice: a line
+    is the answer the engine asks for most, and a digest read once costs less than a stream of
+    draws (a blake2b block per eight, a float and an iterator step per draw)."""
+    voice = world.voice(system, h.organisation or speaker, h.organisation_kind)
     projects, focus = voice.projects, voice.focus
-    # The picks are ``pick``'s expression written out (the same draws): a call apiece cost
-    # more than the picking, on the answer the engine asks for most.
-    cares = focus if focus and rand() < 0.5 else projects
-    project = cares[int(rand() * len(cares))]
+    cares = focus if focus and v[0] & 1 else projects  # the speaker's own focus half the time
+    project = cares[v[1] % len(cares)]
     last = _last_speaker(user, speaker, world.room(h.others).said if h.others else ())
     prev = you = ""
-    if last and rand() < 0.65:
+    if last and v[2] % 20 < 13:  # a reply, 65% of the time
         bank, (prev, said) = REPLIES, last
         # The first of the bank it names: ``p in said`` for each, tested in C, with no
         # generator frame stepping through the bank.
@@ -365,23 +369,23 @@ def _line(r: Source, world: World, h: Hints, speaker: str, system: str, user: st
             you = prev
     else:
         bank = PROPOSALS
-    project2 = projects[int(rand() * len(projects))]
+    project2 = projects[v[3] % len(projects)]
     if project2 == project:
         project2 = projects[(projects.index(project) + 1) % len(projects)] if project in projects else projects[0]
     reasons = voice.reasons  # a proposal or a reply, and a reason
-    template = f"{bank[int(rand() * len(bank))]}, {reasons[int(rand() * len(reasons))]}"
-    # Every value is drawn whether the template uses it or not (the draws after depend on it);
-    # a dict display is cheaper to make than as many keyword arguments.
+    template = f"{bank[v[4] % len(bank)]}, {reasons[v[5] % len(reasons)]}"
+    # Every value is picked whether the template uses it or not; a dict display is cheaper to
+    # make than as many keyword arguments.
     body = template.format_map({
         "project": project, "project2": project2, "prev": prev, "you": you, "when": h.period or "this year",
-        "pct": 5 + int(rand() * 90), "n": 2 + int(rand() * 60), "months": 2 + int(rand() * 22),
-        "weeks": 2 + int(rand() * 20), "month": MONTHS[int(rand() * len(MONTHS))],
+        "pct": 5 + v[6] % 90, "n": 2 + v[7] % 60, "months": 2 + v[11] % 22, "weeks": 2 + v[12] % 20,
+        "month": MONTHS[v[13] % len(MONTHS)],
     })
     openers, tails = voice.openers, voice.tails
-    opener = openers[int(rand() * len(openers))]
+    opener = openers[v[8] % len(openers)]
     body = opener + body if opener else body[0].upper() + body[1:]
-    if tails and rand() < 0.4:
-        body += tails[int(rand() * len(tails))]
+    if tails and v[9] % 5 < 2:  # a tail, 40% of the time
+        body += tails[v[10] % len(tails)]
     return f"{speaker}: {body}."
 
 

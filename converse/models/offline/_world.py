@@ -1,7 +1,8 @@
 """What the offline model knows of one run (``World``, one per ``OfflineModel``): each
 organisation's traits drawn from the seed and its name, what a system prompt says of its
 speaker, the voices of council members, the rooms the hints describe, the name of each lab's
-models. Built as the run's requests come, kept for the run, and nothing of it outlives it."""
+models. Built as the run's requests come, kept for the run, and nothing of it outlives it but
+what a system prompt says, which no seed changes (``System``: the runs of a sweep share it)."""
 
 from __future__ import annotations
 
@@ -124,6 +125,12 @@ class _Voice:
 
 org_of = functools.lru_cache(maxsize=4096)(_Org)
 
+# What a system prompt says, for the process: the runs of one scenario (a sweep's seeds, a
+# thousand simulations at once) have the same prompts, read once here instead of once a run
+# (about 50 us a prompt: every style and focus word looked for in it). A run looks here only
+# for a prompt new to it, so prompts past the bound cost what they did without it.
+_system_of = functools.lru_cache(maxsize=1024)(System)
+
 
 class World:
     """What the model has worked out of its run, once rather than on every turn: what each
@@ -134,7 +141,8 @@ class World:
     It lives on the model, which serves one run, and not in caches shared by every run of the
     process: a thousand runs at once, each with its own seed (or a population of thousands of
     speakers, each with its own prompt), would push each other's entries out of a bounded
-    cache on every turn, and an unbounded one would outlive the runs.
+    cache on every turn, and an unbounded one would outlive the runs. Only what a system prompt
+    says is made through one (``_system_of``), the first time a run meets the prompt.
     """
 
     __slots__ = ("families", "keys", "resolute", "rooms", "seed", "systems", "traits", "voices")
@@ -153,7 +161,7 @@ class World:
         """What the system prompt ``text`` says of its speaker."""
         info = self.systems.get(text)
         if info is None:
-            info = self.systems[text] = System(text)
+            info = self.systems[text] = _system_of(text)
         return info
 
     def key(self, text: str) -> bytes:
