@@ -61,7 +61,7 @@ def _blocks(digest: bytes) -> Iterator[Iterator[float]]:
 
 
 def text_key(text: str) -> bytes:
-    """A system prompt's digest (``turn_draws``): its speaker's model makes it once, not every turn."""
+    """A system prompt's digest (``turn_digest``): its speaker's model makes it once, not every turn."""
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=32).digest()
 
 

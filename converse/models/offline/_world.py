@@ -165,7 +165,7 @@ class World:
         return info
 
     def key(self, text: str) -> bytes:
-        """The digest of the system prompt ``text`` (``turn_draws``)."""
+        """The digest of the system prompt ``text`` (``turn_digest``)."""
         key = self.keys.get(text)
         if key is None:
             key = self.keys[text] = text_key(text)
