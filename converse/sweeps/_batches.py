@@ -4,7 +4,7 @@ what that process sends back as each run ends."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -28,14 +28,12 @@ GRACE = 10.0  # seconds a stopped worker gets to close its runs' logs, before it
 
 
 class Batch(msgspec.Struct, frozen=True, kw_only=True):
-    """What one worker runs (paths absolute: a worker may have another working directory):
-    ``runs`` of the scenario ``source`` (a Ray worker's), or the jobs dealt to it one at a time
-    (a local worker's), into ``directory``; ``model``, ``stagger`` and the rest as
-    ``run_many`` takes them, the limits its share."""
+    """How one worker runs the jobs it is given (its runs, dealt at once to a Ray task or one at
+    a time to a local worker): into ``directory`` (paths absolute: a worker may have another
+    working directory); ``model``, ``stagger`` and the rest as ``run_many`` takes them, the
+    limits its share."""
 
     index: int
-    runs: list[PlannedRun]
-    source: str
     directory: str
     concurrency: int
     base_url: str | None
@@ -88,16 +86,16 @@ def absolute(directory: str | os.PathLike[str], cache: str | os.PathLike[str] | 
 
 @asynccontextmanager
 async def outcomes(
-    batch: Batch, scheduler: Scheduler, jobs: AsyncIterator[Job] | None = None
+    batch: Batch, scheduler: Scheduler, jobs: Iterable[Job] | AsyncIterable[Job]
 ) -> AsyncIterator[Callable[[], Awaitable[Outcome | Waiting | None]]]:
-    """Run the batch's runs (or ``jobs``, as they come) with ``run_many``
+    """Run ``jobs`` (as they come, if they are an async iterable) with ``run_many``
     (``batch.concurrency`` at once, every call through ``scheduler``) and yield how to wait
     for the next run to end: its ``Outcome``, ``WAITING`` if none ended within ``TICK``
     seconds, or None when every run has. Leaving the ``async with`` early cancels the runs
     still going: each one's log ends ``cancelled``."""
     watcher = Watcher()
     async with run_many(
-        (r.job(batch.source) for r in batch.runs) if jobs is None else jobs,
+        jobs,
         concurrency=batch.concurrency,
         out=batch.directory,
         model=batch.model,

@@ -39,6 +39,7 @@ from ..scenario._load import load_scenario
 from ..scenario._models import names_budgets
 from ._batches import GRACE, Batch, Outcome, absolute, outcomes, row_of_outcome, scenario_path
 from ._grid import PlannedRun
+from ._many import Job
 from ._ray_limits import RateLimiter, SharedLimits, budgeted
 from ._rows import BackendPlan, SweepProgress
 from ._summary_csv import SweepRow
@@ -79,11 +80,10 @@ async def ray_backend(plan: BackendPlan) -> AsyncIterator[AsyncIterator[tuple[Pl
     started = await anyio.to_thread.run_sync(_connect, ray, plan.ray_address, abandon_on_cancel=True)
     try:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
+        dealt = _deal(todo, concurrency, cpus)
         batches = [
             Batch(
                 index=index,
-                runs=runs,
-                source=scenario,
                 directory=out,
                 concurrency=concurrency,
                 base_url=options.base_url,
@@ -91,14 +91,17 @@ async def ray_backend(plan: BackendPlan) -> AsyncIterator[AsyncIterator[tuple[Pl
                 limits=limits,
                 default=default,
             )
-            for index, runs in enumerate(_deal(todo, concurrency, cpus))
+            for index in range(len(dealt))
         ]
         limiter = None
         if budgeted:
             actor = ray.remote(RateLimiter).options(num_cpus=0, max_concurrency=_WAITERS, max_restarts=0)
             limiter = actor.remote(limits, default)
         task = ray.remote(_run_batch).options(num_cpus=1, max_retries=0)
-        pending = {task.remote(batch, limiter): batch for batch in batches}
+        pending = {
+            task.remote(batch, [run.job(scenario) for run in runs], limiter): runs
+            for batch, runs in zip(batches, dealt, strict=True)
+        }
         try:
             async with aclosing(_rows(ray, pending, todo, plan.progress)) as rows:
                 yield rows
@@ -163,8 +166,9 @@ def _deal(todo: list[PlannedRun], concurrency: int, cpus: int) -> list[list[Plan
 
 
 async def _rows(
-    ray: Any, pending: dict[Any, Batch], todo: list[PlannedRun], progress: SweepProgress | None
+    ray: Any, pending: dict[Any, list[PlannedRun]], todo: list[PlannedRun], progress: SweepProgress | None
 ) -> AsyncGenerator[tuple[PlannedRun, SweepRow]]:
+    """Each run's row as its batch's task reports it (``pending``: each task's runs)."""
     planned = {run.run_id: run for run in todo}
     lost: list[str] = []
     problem = ""
@@ -174,9 +178,9 @@ async def _rows(
             if isinstance(item, Outcome):
                 yield row_of_outcome(item, planned, progress)
                 continue
-            batch = pending.pop(generator)
+            runs = pending.pop(generator)
             if item is not None:
-                lost += [run.run_id for run in batch.runs if run.run_id in planned]
+                lost += [run.run_id for run in runs if run.run_id in planned]
                 cause = getattr(item, "cause", None) or item  # a task's own exception, if it raised
                 while isinstance(cause, BaseExceptionGroup) and len(cause.exceptions) == 1:
                     cause = cause.exceptions[0]
@@ -223,9 +227,10 @@ def _stop(ray: Any, generators: list[Any], limiter: Any) -> None:
 # -- in a worker ---------------------------------------------------------------------------
 
 
-def _run_batch(batch: Batch, limiter: Any) -> Iterator[Outcome]:
-    """A Ray task: run one batch on an event loop in this worker, yielding each run's outcome
-    as it ends. (Ray takes no ``async def`` tasks; a blocking portal lets it yield meanwhile.)
+def _run_batch(batch: Batch, jobs: list[Job], limiter: Any) -> Iterator[Outcome]:
+    """A Ray task: run one batch's ``jobs`` on an event loop in this worker, yielding each run's
+    outcome as it ends. (Ray takes no ``async def`` tasks; a blocking portal lets it yield
+    meanwhile.)
     When Ray cancels the task, leaving the ``with`` cancels the runs, and their logs end.
 
     Ray cancels a task by raising in its thread, which only happens while the thread runs
@@ -233,7 +238,7 @@ def _run_batch(batch: Batch, limiter: Any) -> Iterator[Outcome]:
     """
     with (
         start_blocking_portal("asyncio", {"loop_factory": new_event_loop}) as portal,
-        portal.wrap_async_context_manager(outcomes(batch, _scheduler(batch, limiter))) as next_outcome,
+        portal.wrap_async_context_manager(outcomes(batch, _scheduler(batch, limiter), jobs)) as next_outcome,
     ):
         while (item := portal.call(next_outcome)) is not None:
             if isinstance(item, Outcome):

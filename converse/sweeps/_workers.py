@@ -190,8 +190,6 @@ async def spread(
     batches = [
         Batch(
             index=index,
-            runs=[],  # dealt one by one, as the worker has room
-            source="",
             directory=out,
             concurrency=concurrency // count + (index < concurrency % count),
             base_url=options.base_url,

@@ -189,6 +189,16 @@ def with_last(call: LLMCall, change: Callable[[str], str]) -> list[ChatMessage]:
     return [*rest, ChatMessage(role=last.role, content=change(last.content))]
 
 
+def said_in(events: list[AnyEvent], *path: str) -> list[Utterance]:
+    """The utterances of the conversation ``path``, in log order."""
+    return [e for e in events if isinstance(e, Utterance) and e.conversation == path]
+
+
+def with_line(call: LLMCall, actor: str, text: str) -> list[ChatMessage]:
+    """The call's messages with ``actor: text`` added to its last one, as a debate line is shown."""
+    return with_last(call, lambda content: f"{content}\n\n{actor}: {text}")
+
+
 def audited(directory: Path, *flags: str) -> tuple[list[tuple[int, str, str]], str]:
     done = run_cli("audit", str(directory), *flags, cwd=directory, timeout=300)
     assert done.returncode == 1, done.stdout + done.stderr
@@ -244,12 +254,8 @@ def test_another_organisations_debate_line_is_reported_where_it_leaked(
     # Leaked into Google DeepMind's first statement, which its second prompt still holds:
     # reported once, at the call that introduced it.
     _, call = statement(council, "Google DeepMind", "2023")
-    secret = next(
-        e
-        for e in council
-        if isinstance(e, Utterance) and e.conversation == ("top", "Anthropic") and e.seq < call.seq
-    )
-    changed = with_last(call, lambda content: f"{content}\n\n{secret.actor}: {secret.text}")
+    secret = next(e for e in said_in(council, "top", "Anthropic") if e.seq < call.seq)
+    changed = with_line(call, secret.actor, secret.text)
     found, _ = audited(rewrite(council, call, changed, tmp_path / "run"))
     assert found == [(call.seq, "Google DeepMind", "private")]
 
@@ -266,13 +272,9 @@ def test_a_repeated_message_is_reported_where_it_was_repeated(
 
 def test_a_debate_line_shown_twice_is_reported(council: list[AnyEvent], tmp_path: Path) -> None:
     _, call = statement(council, "OpenAI", "2024")
-    line = next(
-        e
-        for e in council
-        if isinstance(e, Utterance) and e.conversation == ("top", "OpenAI") and e.period == "2024"
-    )
+    line = next(e for e in said_in(council, "top", "OpenAI") if e.period == "2024")
     assert line.text in call.messages[-1].content
-    changed = with_last(call, lambda content: f"{content}\n\n{line.actor}: {line.text}")
+    changed = with_line(call, line.actor, line.text)
     found, _ = audited(rewrite(council, call, changed, tmp_path / "run"))
     assert found == [(call.seq, "OpenAI", "debate-once")]
 
@@ -284,10 +286,7 @@ def test_words_a_member_said_in_an_earlier_session_too_are_no_violation(
     # then shows it in this year's debate and, in its history, in last year's. Not a debate
     # shown twice.
     member = "OpenAI CEO"
-    said = [
-        e for e in council
-        if isinstance(e, Utterance) and e.conversation == ("top", "OpenAI") and e.actor == member
-    ]
+    said = [e for e in said_in(council, "top", "OpenAI") if e.actor == member]
     before = next(u for u in said if u.period == "2023")
     again = next(u for u in said if u.period == "2024")
     old, new = (msgspec.json.encode(u.text)[1:-1] for u in (before, again))
@@ -301,7 +300,7 @@ def test_words_a_member_said_in_an_earlier_session_too_are_no_violation(
     assert whole.count(again.text) == 2  # last year's debate in its history, this year's in its turn
     assert audit_run(events).violations == []
     # Shown a third time, it is a debate shown twice.
-    changed = with_last(call, lambda content: f"{content}\n\n{member}: {again.text}")
+    changed = with_line(call, member, again.text)
     found, _ = audited(rewrite(events, call, changed, tmp_path / "twice"))
     assert found == [(call.seq, "OpenAI", "debate-once")]
 

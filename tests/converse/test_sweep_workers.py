@@ -188,8 +188,7 @@ def test_the_shares_of_a_budget_add_up_to_it_and_each_worker_has_a_slot() -> Non
 
 
 def test_a_worker_takes_its_share_of_the_budget_a_scenario_offers() -> None:
-    batch = Batch(index=1, runs=[], source="three-labs", directory="/tmp", concurrency=1, base_url=None, cache=None,
-                  limits={}, default=Limits())
+    batch = Batch(index=1, directory="/tmp", concurrency=1, base_url=None, cache=None, limits={}, default=Limits())
     scheduler = ShareScheduler(batch, 2)
     assert scheduler.offer("https://example.test/v1|m", Limits(max_concurrency=5, rpm=60.0))
     taken = scheduler.limits[0]["https://example.test/v1|m"]
