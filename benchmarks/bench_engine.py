@@ -8,7 +8,10 @@
 - ``engine.concurrent_ratio``, ``engine.cpu_us_per_call``: N such simulations at once in one
   process (1,000; 100 with ``--quick``), one log each: wall over the critical path, and
   process CPU time per model call. Beside them, the raw anyio floor of the same workload
-  (each model call a bare ``anyio.sleep`` with the same dependencies, no engine at all).
+  (each model call a bare ``anyio.sleep`` with the same dependencies, no engine at all), and
+  ``context.engine.unwaited_cpu_us_per_call``: the same simulations with a model that answers
+  at once (``offline``), the engine's own work a call when no simulation waits between its
+  steps (so it is not interleaved with the others' and finds its data still in the caches).
 - ``log.write_ev_per_s``, ``log.replay_ev_per_s``: recorder throughput (events through a
   run's journal onto disk, as a run emits them: a batch at a time, by the recorder actor or
   by the emitter that finds the journal full) and log -> Markdown
@@ -82,9 +85,13 @@ def total_calls(scenario: Scenario) -> int:
     return periods * per_period + 1  # the judge
 
 
-async def _many(scenario: Scenario, n: int, out: Path) -> tuple[float, float, list[RunResult]]:
+async def _many(
+    scenario: Scenario, n: int, out: Path, latency: float | None = None
+) -> tuple[float, float, list[RunResult]]:
+    """``n`` simulations at once, each call taking ``latency`` seconds (``LATENCY`` if None):
+    wall time, process CPU time, and the runs' results."""
     results: list[RunResult] = []
-    model = f"offline?latency={LATENCY}"
+    model = f"offline?latency={LATENCY if latency is None else latency}"
     async with ActorSystem(name="bench") as system:
         start_wall, start_cpu = time.perf_counter(), time.process_time()
         async with anyio.create_task_group() as tg:
@@ -134,12 +141,17 @@ def engine_figures(quick: bool) -> dict[str, float]:
         many_wall, many_cpu, many = actors.run(_many, scenario, sims, Path(tmp) / "many")
         assert all(r.status == "completed" for r in many)
         calls = sum(r.llm_calls for r in many)
+        # The same simulations with a model that answers at once: the engine's own work, with
+        # no wait for a model between a simulation's steps.
+        _, unwaited_cpu, unwaited = actors.run(_many, scenario, sims, Path(tmp) / "unwaited", 0.0)
+        assert all(r.status == "completed" for r in unwaited)
     sequential = total_calls(scenario) * LATENCY
     floor_wall, floor_cpu = actors.run(_floor, scenario, sims)
     return {
         "engine.debate_ratio": wall / critical,
         "engine.concurrent_ratio": many_wall / critical,
         "engine.cpu_us_per_call": many_cpu / calls * 1e6,
+        "context.engine.unwaited_cpu_us_per_call": unwaited_cpu / sum(r.llm_calls for r in unwaited) * 1e6,
         "context.engine.critical_path_s": critical,
         "context.engine.sequential_baseline_s": sequential,
         "context.engine.one_run_wall_s": wall,

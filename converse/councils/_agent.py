@@ -101,6 +101,10 @@ class AgentActor(Actor):
 
             self.stream = StreamMemory(ctx, self.name, role.path, policy, self.seat, self.system_message)
         self.notes_chain = PromptChain()  # my calls that write my notes and briefings
+        # A member's turn templates (its council's own, or the scenario's), looked up once.
+        self.turn_template = _template(ctx.scenario, role.council, "member_turn")
+        self.statement_template = _template(ctx.scenario, role.council, "member_statement")
+        self.prefix = f"{self.name}:"  # a council line that names its speaker starts so
         self.briefing = ""  # my council's summary of the public record (public_context "summary")
         self.briefed = 0  # how much of what I heard it covers
 
@@ -291,11 +295,10 @@ class AgentActor(Actor):
                 "period": period,
                 "debate": "\n".join(self.unheard) or SPEAKS_FIRST,
             }
-            council = self.role.council
             if debate is None:
-                user = fill(_template(scenario, council, "member_turn"), values)
+                user = fill(self.turn_template, values)
             else:
-                user = fill(_template(scenario, council, "member_statement"), {**values, "advice": _debate(debate)})
+                user = fill(self.statement_template, {**values, "advice": _debate(debate)})
             if self.opening is not None:
                 user = f"{self.opening}\n\n{user}"
                 self.opening = None
@@ -348,8 +351,8 @@ class AgentActor(Actor):
             seat=self.seat,
         )
         text = response.text.strip()
-        if kind == "line":
-            text = _strip_speaker(text, self.name)
+        if kind == "line" and text.startswith(self.prefix):  # lines show "Name: text": the name once
+            text = text[len(self.prefix) :].lstrip()
         if stream is not None:
             stream.said(self._line(self.name, period, text), period_index)
         else:
@@ -368,11 +371,3 @@ class AgentActor(Actor):
 
 def _debate(lines: list[tuple[str, str]]) -> str:
     return "\n".join(f"{speaker}: {text}" for speaker, text in lines)
-
-
-def _strip_speaker(text: str, name: str) -> str:
-    """Council lines are shown as ``Name: text``; drop the name if the model wrote it too."""
-    prefix = f"{name}:"
-    return text[len(prefix) :].lstrip() if text.startswith(prefix) else text
-
-

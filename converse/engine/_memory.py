@@ -111,15 +111,20 @@ class AgentMemory:
         Raises:
             ContextWindowExceeded: it cannot fit the model's window.
         """
-        self._drop(self._new_start(user))
+        start = self._new_start(user)
+        if start != self.start:
+            self._drop(start)
         chars, messages = self._fixed(user)
         chars += self.held_chars
         self.estimated = prompt_tokens(chars, messages + len(self.history) - self.start)
         self.needed = needed = self._tokens(self.estimated)
         if self.limit is not None and needed > self.limit:
             raise ContextWindowExceeded(self.agent, needed, self.limit, self.answer, self.policy.policy)
-        head = [self.system] if self.notes_message is None else [self.system, self.notes_message]
-        return Prompt([*head, *self.history[self.start :], user], chars)
+        # Made in one pass over the history (a display of a slice would copy it three times).
+        prompt = Prompt((self.system,) if self.notes_message is None else (self.system, self.notes_message), chars)
+        prompt += self.history if not self.start else self.history[self.start :]
+        prompt.append(user)
+        return prompt
 
     def remember(self, user: ChatMessage, answer: ChatMessage, usage: Usage) -> None:
         """The prompt last made was sent: keep its turn, and learn from the server's count
