@@ -10,8 +10,8 @@
   process CPU time per model call. Beside them, the raw anyio floor of the same workload
   (each model call a bare ``anyio.sleep`` with the same dependencies, no engine at all), and
   ``context.engine.unwaited_cpu_us_per_call``: the same simulations with a model that answers
-  at once (``offline``), the engine's own work a call when no simulation waits between its
-  steps (so it is not interleaved with the others' and finds its data still in the caches).
+  at once (``offline``): the engine's work a call when no simulation waits for its model (what
+  the waits add is the difference).
 - ``log.write_ev_per_s``, ``log.replay_ev_per_s``: recorder throughput (events through a
   run's journal onto disk, as a run emits them: a batch at a time, by the recorder actor or
   by the emitter that finds the journal full) and log -> Markdown
@@ -141,8 +141,8 @@ def engine_figures(quick: bool) -> dict[str, float]:
         many_wall, many_cpu, many = actors.run(_many, scenario, sims, Path(tmp) / "many")
         assert all(r.status == "completed" for r in many)
         calls = sum(r.llm_calls for r in many)
-        # The same simulations with a model that answers at once: the engine's own work, with
-        # no wait for a model between a simulation's steps.
+        # The same simulations with a model that answers at once: what the engine's work costs
+        # when no simulation waits for its model.
         _, unwaited_cpu, unwaited = actors.run(_many, scenario, sims, Path(tmp) / "unwaited", 0.0)
         assert all(r.status == "completed" for r in unwaited)
     sequential = total_calls(scenario) * LATENCY
