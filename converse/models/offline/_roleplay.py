@@ -152,7 +152,7 @@ def _solution(r: Source, request: CompletionRequest, system: str, user: str, see
     low = said.lower()
     phase = next((p for p, words in P.PHASE_WORDS.items() if any(map(low.__contains__, words))), "build")
     if plan.fate == "flip" and step >= plan.step and (step == plan.step or r.random() < 0.6):
-        body = _body(r, values, said, given, phase, t.tech, 35, 70)
+        body = _body(r, values, said, given, phase, t.tech, 35, 70, last=False)
         flip = pick(r, P.FLIPS).format_map(values)
         return f"Solution: {body}\n{flip}\n{pick(r, P.FLIP_INPUTS).format_map(values)}"
     if plan.fate == "verbose":
@@ -163,7 +163,7 @@ def _solution(r: Source, request: CompletionRequest, system: str, user: str, see
 def _echo(said: str) -> str:
     """The gist of an instruction, to open a solution with: its first clause, in lower case."""
     words: list[str] = []
-    for word in said.split():
+    for word in said.split(None, 12):  # a thirteenth word is never kept: the rest unsplit
         if len(words) >= 3 and (word.lower() in _ECHO_STOPS or len(words) >= 12):
             break
         words.append(word.rstrip(",;:."))
@@ -176,9 +176,11 @@ def _echo(said: str) -> str:
 
 
 def _body(r: Source, values: Values, said: str, given: str, phase: str, tech: bool,
-          least: int, most: int) -> str:
+          least: int, most: int, *, last: bool = True) -> str:
     """A specific solution of ``least`` to ``most`` words: an opening that echoes the
-    instruction, a short list, perhaps a code snippet, a closing."""
+    instruction, a short list, perhaps a code snippet, a closing (lengthened with explanations
+    when short). ``last``: nothing is drawn after it, so the explanations are drawn only if they
+    are needed (they would be the answer's last draws either way: the same words)."""
     values["echo"] = _echo(said)
     opening = pick(r, P.OPENINGS).format_map(values)
     if given != "None" and r.random() < 0.5:
@@ -189,7 +191,11 @@ def _body(r: Source, values: Values, said: str, given: str, phase: str, tech: bo
     if tech and phase in ("build", "test", "design") and r.random() < 0.6:
         code = "\n```python\n" + pick(r, P.CODE_SNIPPETS).format_map(values) + "\n```"
     closing = pick(r, P.CLOSINGS).format_map(values)
-    extras = [e.format_map(values) for e in sample(r, P.EXPLANATIONS, 4)]
+
+    def explanations() -> list[str]:
+        return [e.format_map(values) for e in sample(r, P.EXPLANATIONS, 4)]
+
+    extras = None if last else explanations()
 
     def render() -> str:
         listed = "".join(f"\n{i}. {item}" for i, item in enumerate(items, 1))
@@ -202,9 +208,14 @@ def _body(r: Source, values: Values, said: str, given: str, phase: str, tech: bo
         else:
             items.pop()
         text = render()
-    while word_count(text) < least and extras:
-        closing += " " + extras.pop()
-        text = render()
+    if word_count(text) < least:
+        if extras is None:
+            extras = explanations()
+        while extras:
+            closing += " " + extras.pop()
+            text = render()
+            if word_count(text) >= least:
+                break
     return text
 
 

@@ -3,6 +3,7 @@ the critic's, and the lists a dataset is made from (roles, tasks per pair of rol
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .._model import CompletionRequest
@@ -106,16 +107,21 @@ def _tasks(r: Source, user: str) -> str:
     low = assistant.lower()
     domain = next((d for d, words in P.DOMAIN_WORDS.items() if any(w in low for w in words)), "general")
     a_user = with_article(role)
-
-    def combos(d: str) -> list[str]:
-        return [f.format(artifact=a, a_user=a_user, goal=g) for a in P.ARTIFACTS[d] for g in P.GOALS[d] for f in P.TASK_FORMS]
-
-    pool = combos(domain)
+    pool = _task_pool(domain, a_user)
     if count > len(pool) and domain != "general":  # the domain's own tasks first
-        pool += combos("general")
+        pool += _task_pool("general", a_user)
     chosen = sample(r, pool, count)
     chosen += [f"{pick(r, pool)} (variant {i})" for i in range(2, count - len(chosen) + 2)]
     return "\n".join(f"{i}. {task}" for i, task in enumerate(chosen, 1))
+
+
+@functools.lru_cache(maxsize=256)
+def _task_pool(domain: str, a_user: str) -> tuple[str, ...]:
+    """Every task a domain's templates make for ``a_user`` (a hundred or so: made once per user
+    role and domain, not for each pair of roles that asks)."""
+    return tuple(
+        f.format(artifact=a, a_user=a_user, goal=g) for a in P.ARTIFACTS[domain] for g in P.GOALS[domain] for f in P.TASK_FORMS
+    )
 
 
 def dataset_list(r: Source, user: str) -> str:
