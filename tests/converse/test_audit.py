@@ -194,9 +194,12 @@ def said_in(events: list[AnyEvent], *path: str) -> list[Utterance]:
     return [e for e in events if isinstance(e, Utterance) and e.conversation == path]
 
 
-def with_line(call: LLMCall, actor: str, text: str) -> list[ChatMessage]:
-    """The call's messages with ``actor: text`` added to its last one, as a debate line is shown."""
-    return with_last(call, lambda content: f"{content}\n\n{actor}: {text}")
+def audited_with_line(events: list[AnyEvent], call: LLMCall, said: Utterance, directory: Path) -> list[tuple[int, str, str]]:
+    """What the audit finds in the run once ``call``'s last message also shows ``said`` as a
+    debate line (``Name: text``)."""
+    changed = with_last(call, lambda content: f"{content}\n\n{said.actor}: {said.text}")
+    found, _ = audited(rewrite(events, call, changed, directory))
+    return found
 
 
 def audited(directory: Path, *flags: str) -> tuple[list[tuple[int, str, str]], str]:
@@ -255,9 +258,7 @@ def test_another_organisations_debate_line_is_reported_where_it_leaked(
     # reported once, at the call that introduced it.
     _, call = statement(council, "Google DeepMind", "2023")
     secret = next(e for e in said_in(council, "top", "Anthropic") if e.seq < call.seq)
-    changed = with_line(call, secret.actor, secret.text)
-    found, _ = audited(rewrite(council, call, changed, tmp_path / "run"))
-    assert found == [(call.seq, "Google DeepMind", "private")]
+    assert audited_with_line(council, call, secret, tmp_path / "run") == [(call.seq, "Google DeepMind", "private")]
 
 
 def test_a_repeated_message_is_reported_where_it_was_repeated(
@@ -274,9 +275,7 @@ def test_a_debate_line_shown_twice_is_reported(council: list[AnyEvent], tmp_path
     _, call = statement(council, "OpenAI", "2024")
     line = next(e for e in said_in(council, "top", "OpenAI") if e.period == "2024")
     assert line.text in call.messages[-1].content
-    changed = with_line(call, line.actor, line.text)
-    found, _ = audited(rewrite(council, call, changed, tmp_path / "run"))
-    assert found == [(call.seq, "OpenAI", "debate-once")]
+    assert audited_with_line(council, call, line, tmp_path / "run") == [(call.seq, "OpenAI", "debate-once")]
 
 
 def test_words_a_member_said_in_an_earlier_session_too_are_no_violation(
@@ -300,9 +299,7 @@ def test_words_a_member_said_in_an_earlier_session_too_are_no_violation(
     assert whole.count(again.text) == 2  # last year's debate in its history, this year's in its turn
     assert audit_run(events).violations == []
     # Shown a third time, it is a debate shown twice.
-    changed = with_line(call, member, again.text)
-    found, _ = audited(rewrite(events, call, changed, tmp_path / "twice"))
-    assert found == [(call.seq, "OpenAI", "debate-once")]
+    assert audited_with_line(events, call, again, tmp_path / "twice") == [(call.seq, "OpenAI", "debate-once")]
 
 
 def test_calls_over_the_window_are_reported(shipped: dict[str, Path], tmp_path: Path) -> None:
